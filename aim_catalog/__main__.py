@@ -1,0 +1,3 @@
+from aim_catalog.cli import main
+
+main()

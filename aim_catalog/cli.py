@@ -1,0 +1,451 @@
+"""The ``aim-catalog`` command line (alias ``aim-engine``).
+
+Parses options, opens one session per command, renders results and maps domain errors to
+exit codes: 0 ok, 1 environment, 2 usage, 3 no suitable recipe, 4 invalid recipe input,
+5 launch failed. SQLAlchemy, YAML and rich load inside the commands, so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from aim_catalog import __version__
+from aim_catalog.errors import CatalogError, InvalidRecipeInput
+from aim_catalog.settings import (
+    BACKEND_LABELS,
+    DEFAULT_BACKEND,
+    DEFAULT_METRIC,
+    DEFAULT_PRECISION,
+    auto_migrate_enabled,
+    resolve_db_url,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from aim_catalog.selection import Request
+
+
+class _Group(TyperGroup):
+    """Turns domain errors into a one-line message on stderr and their exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CatalogError as exc:
+            from aim_catalog import render
+
+            render.error(str(exc))
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    help="A SQL catalog of LLM serving recipes for AMD Instinct GPUs: ingest, select, launch.",
+)
+db_app = typer.Typer(cls=_Group, no_args_is_help=True, help="Create, migrate and inspect the schema.")
+app.add_typer(db_app, name="db")
+
+
+@dataclass
+class _State:
+    db: str | None = None
+    verbose: bool = False
+
+
+def _state(ctx: typer.Context) -> _State:
+    root = ctx.find_root()
+    if not isinstance(root.obj, _State):
+        root.obj = _State()
+    return root.obj
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"aim-catalog {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    db: Optional[str] = typer.Option(
+        None,
+        "--db",
+        help="Catalog database URL (sqlite:///PATH or postgresql://...). "
+        "Default: $AIM_CATALOG_DB_URL, else a SQLite file under $XDG_DATA_HOME/aim-catalog/.",
+        show_default=False,
+    ),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Log each match check."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    state = _state(ctx)
+    state.db, state.verbose = db, verbose
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s", stream=sys.stderr)
+        logging.getLogger("aim_catalog").setLevel(logging.DEBUG)
+
+
+def _engine(ctx: typer.Context) -> tuple[Any, bool]:
+    from aim_catalog import db
+
+    url, is_default = resolve_db_url(_state(ctx).db)
+    return db.make_engine(url), is_default
+
+
+@contextmanager
+def _catalog(ctx: typer.Context, *, commit: bool = True) -> Iterator[Session]:
+    """One session for the command, on a database migrated to the code's schema."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from aim_catalog import db
+
+    engine, is_default = _engine(ctx)
+    try:
+        db.ensure_schema(engine, auto_migrate=auto_migrate_enabled(), seed=is_default)
+        with db.session_factory(engine)() as session:
+            yield session
+            if commit:
+                session.commit()
+            else:
+                session.rollback()
+    except SQLAlchemyError as exc:
+        raise db.database_problem(exc, engine) from exc
+    finally:
+        engine.dispose()
+
+
+# --------------------------------------------------------------------------- db
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context, revision: str = typer.Argument("head")) -> None:
+    """Migrate the catalog up to REVISION (default: head).
+
+    Example: aim-catalog --db postgresql://aim@db/catalog db upgrade
+    """
+    from aim_catalog import db, render
+
+    engine, is_default = _engine(ctx)
+    try:
+        now = db.upgrade(engine, revision, seed=is_default)
+    finally:
+        engine.dispose()
+    render.line(f"catalog at revision {now}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(ctx: typer.Context, revision: str = typer.Argument(...)) -> None:
+    """Migrate the catalog down to REVISION ('base' drops every table).
+
+    Example: aim-catalog db downgrade base
+    """
+    from aim_catalog import db, render
+
+    engine, _ = _engine(ctx)
+    try:
+        now = db.downgrade(engine, revision)
+    finally:
+        engine.dispose()
+    render.line(f"catalog at revision {now or 'base (empty)'}")
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Print the catalog's schema revision and the one this version needs.
+
+    Example: aim-catalog db current
+    """
+    from aim_catalog import db, render
+
+    engine, _ = _engine(ctx)
+    try:
+        now = db.revision_of(engine)
+    finally:
+        engine.dispose()
+    state = "up to date" if now == db.HEAD_REVISION else f"head is {db.HEAD_REVISION}"
+    render.line(f"{now or 'base (empty)'} ({state})")
+
+
+# --------------------------------------------------------------------------- recipes
+
+
+def _load(paths: list[Path], quiet: bool = False) -> tuple[list[Any], int]:
+    from aim_catalog import render
+    from aim_catalog.recipe import expand_paths, load_recipes
+
+    files, problems = expand_paths(paths)
+    if problems:
+        raise InvalidRecipeInput(problems)
+    if not quiet and len(files) >= 200 and render.err.is_terminal:
+        from rich.progress import Progress
+
+        with Progress(console=render.err, transient=True) as progress:
+            task = progress.add_task("validating recipes", total=len(files))
+            recipes, problems, _ = load_recipes(files, lambda: progress.advance(task))
+    else:
+        recipes, problems, _ = load_recipes(files)
+    if problems:
+        raise InvalidRecipeInput(problems)
+    return recipes, len(files)
+
+
+@app.command()
+def validate(
+    paths: list[Path] = typer.Argument(..., help="Recipe files or directories (searched for *.yaml)."),
+) -> None:
+    """Check recipe files without touching any database.
+
+    Every problem is listed as path:line:col, field and reason; exit code 4 if any.
+    Example: aim-catalog validate recipes/
+    """
+    from aim_catalog import render
+
+    recipes, files = _load(paths)
+    render.line(f"{files} file(s) valid, {len(recipes)} recipe(s)")
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(..., help="Recipe files or directories (searched for *.yaml)."),
+    prune: bool = typer.Option(False, help="Delete recipes whose files are gone from the given directories."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Report what would change; write nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Validate recipes, then write them to the catalog in one transaction.
+
+    Nothing is written if any file is invalid (exit 4). Unchanged files are skipped.
+    Example: aim-catalog ingest recipes/ --prune
+    """
+    from aim_catalog import render
+    from aim_catalog.ingest import ingest as run_ingest
+
+    recipes, _ = _load(paths, quiet=as_json)
+    prune_dirs = [p for p in paths if p.is_dir()] if prune else []
+    if prune and not prune_dirs:
+        render.note("--prune only applies to directories; none was given")
+    with _catalog(ctx, commit=not dry_run) as session:
+        report = run_ingest(session, recipes, prune_dirs=prune_dirs)
+    report.dry_run = dry_run
+    if as_json:
+        render.emit_json(report.as_dict())
+        return
+    if _state(ctx).verbose:
+        for label, ids in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+            for recipe_id in ids:
+                render.note(f"{label}: {recipe_id}")
+    render.line(report.summary())
+
+
+@app.command("list-recipes")
+def list_recipes(
+    ctx: typer.Context,
+    model: Optional[str] = typer.Option(None, "--model", help="Only recipes for this Hugging Face id."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON array, one object per recipe."),
+) -> None:
+    """List the recipes in the catalog.
+
+    Example: aim-catalog list-recipes --model Qwen/Qwen3-32B
+    """
+    from aim_catalog import render
+    from aim_catalog.selection import list_recipes as query
+
+    with _catalog(ctx) as session:
+        recipes = query(session, model)
+    if as_json:
+        render.emit_json([r.as_dict() for r in recipes])
+        return
+    if not recipes:
+        render.note("the catalog has no recipes" + (f" for {model}" if model else ""))
+        return
+    rows = []
+    for r in recipes:
+        by_backend: dict[str, list[str]] = {}
+        for c in r.configs:
+            mark = "" if c["enabled"] else "(off)"
+            by_backend.setdefault(c["backend"], []).append(f"{c['gpu_count']}{mark}")
+        configs = " ".join(f"{BACKEND_LABELS.get(b, b)}:{','.join(g)}" for b, g in by_backend.items())
+        rows.append((r.recipe_id, r.huggingface_id, r.hardware, r.precision, configs, r.benchmarks))
+    render.table(("recipe", "model", "hardware", "precision", "GPUs per backend", "benchmarks"), rows)
+
+
+@app.command("show-configurations")
+def show_configurations(
+    ctx: typer.Context,
+    model: str = typer.Argument(..., help="Hugging Face model id."),
+    as_json: bool = typer.Option(False, "--json", help="Print every config as JSON."),
+) -> None:
+    """Show which GPU counts, precisions and backends a model has recipes for.
+
+    Example: aim-catalog show-configurations Qwen/Qwen3-32B
+    """
+    from dataclasses import asdict
+
+    from aim_catalog import render
+    from aim_catalog.errors import NoSuitableRecipe
+    from aim_catalog.selection import configurations, supported_configurations
+
+    with _catalog(ctx) as session:
+        configs = configurations(session, model)
+        lines = supported_configurations(session, model)
+    if not configs:
+        raise NoSuitableRecipe(f"No recipe found for {model}; `aim-catalog list-recipes` shows what the catalog has")
+    if as_json:
+        render.emit_json([asdict(c) for c in configs])
+        return
+    for text in lines:
+        render.line(text)
+
+
+# --------------------------------------------------------------------------- selection
+
+_GPUS = typer.Argument(None, help="GPU count. Omitted: every count that fits the host's GPUs competes.")
+_PRECISION = typer.Option(DEFAULT_PRECISION, "--precision", "-p", help="fp16, bf16, fp8, ...")
+_BACKEND = typer.Option(DEFAULT_BACKEND, "--backend", "-b", help="vllm, sglang, or any (best of both).")
+_HARDWARE = typer.Option(
+    None, "--hardware", help="GPU model, e.g. MI300X; 'any' for no filter. Default: the detected GPU."
+)
+_METRIC = typer.Option(
+    DEFAULT_METRIC,
+    "--metric",
+    help="Ranking column: output_throughput (falls back to total_token_throughput), "
+    "total_token_throughput or request_throughput.",
+)
+
+
+def _request(model: str, gpus: int | None, precision: str, backend: str, hardware: str | None, metric: str) -> Request:
+    from aim_catalog import render
+    from aim_catalog.hardware import detect_gpus, host_model
+    from aim_catalog.selection import Request
+
+    max_gpus = None
+    if hardware is not None and hardware.lower() == "any":
+        hardware = None
+    elif hardware is None or gpus is None:
+        detected = detect_gpus()
+        if hardware is None:
+            hardware = host_model(detected)
+            if hardware is None:
+                render.note("no AMD GPU detected: not filtering by hardware (--hardware chooses one)")
+        if gpus is None and detected:
+            max_gpus = len(detected)
+    return Request(
+        model=model,
+        gpus=gpus,
+        precision=precision.lower(),
+        backend=backend.lower(),
+        hardware=hardware,
+        metric=metric,
+        max_gpus=max_gpus,
+    )
+
+
+def _describe(request: Request) -> str:
+    gpus = f"{request.gpus} GPU" if request.gpus is not None else (
+        f"any GPU count up to {request.max_gpus}" if request.max_gpus else "any GPU count"
+    )
+    backend = BACKEND_LABELS.get(request.backend, request.backend)
+    return f"{request.model}, {gpus}, {request.precision}, {backend}, hardware {request.hardware or 'any'}"
+
+
+@app.command("select")
+def select_cmd(
+    ctx: typer.Context,
+    model: str = typer.Argument(..., help="Hugging Face model id, e.g. Qwen/Qwen3-32B."),
+    gpus: Optional[int] = _GPUS,
+    precision: str = _PRECISION,
+    backend: str = _BACKEND,
+    hardware: Optional[str] = _HARDWARE,
+    metric: str = _METRIC,
+    as_json: bool = typer.Option(False, "--json", help="Print the chosen config as one JSON object."),
+) -> None:
+    """Pick the best enabled config for a model, ranked by stored benchmark throughput.
+
+    Exit code 3 (and the model's supported configurations) when nothing matches.
+    Example: aim-catalog select Qwen/Qwen3-32B 4 --precision bf16 --backend vllm
+    """
+    from aim_catalog import render
+    from aim_catalog.selection import select_best, server_argv
+
+    request = _request(model, gpus, precision, backend, hardware, metric)
+    with _catalog(ctx) as session:
+        chosen = select_best(session, request)
+    if as_json:
+        render.emit_json(chosen.as_dict())
+        return
+    label = BACKEND_LABELS.get(chosen.backend, chosen.backend)
+    render.line(
+        f"Selected {chosen.recipe_id} for {chosen.huggingface_id}: "
+        f"{chosen.gpu_count} GPU, {chosen.precision}, {label} on {chosen.hardware}"
+    )
+    if request.gpus is None:
+        render.line(f"  GPU count: {chosen.gpu_count} won among the counts that fit")
+    if chosen.score is None:
+        render.line("  score:  no benchmark (ties broken by recipe_id)")
+    else:
+        bench = chosen.benchmark or {}
+        scenario = ", ".join(f"{k} {bench[k]}" for k in ("input_len", "output_len", "concurrency") if bench.get(k))
+        fallback = " (the row has no output_throughput)" if chosen.metric != request.metric else ""
+        render.line(f"  score:  {chosen.metric} {chosen.score:g}{fallback}")
+        if scenario:
+            render.line(f"  scenario: {scenario}")
+        if bench.get("source"):
+            render.line(f"  source: {bench['source']}")
+    render.line(f"  image:  {chosen.image or '(backend default)'}")
+    render.line(f"  args:   {' '.join(server_argv(chosen.args))}")
+
+
+@app.command("explain")
+def explain_cmd(
+    ctx: typer.Context,
+    model: str = typer.Argument(..., help="Hugging Face model id."),
+    gpus: Optional[int] = _GPUS,
+    precision: str = _PRECISION,
+    backend: str = _BACKEND,
+    hardware: Optional[str] = _HARDWARE,
+    metric: str = _METRIC,
+    as_json: bool = typer.Option(False, "--json", help="Print the verdicts as JSON."),
+) -> None:
+    """Show every recipe of a model with its verdict: chosen, ranked k of n, or why not.
+
+    Example: aim-catalog explain amd/Llama-3.1-405B-Instruct-FP8-KV 8 --precision fp8
+    """
+    from aim_catalog import render
+    from aim_catalog.errors import NoSuitableRecipe
+    from aim_catalog.selection import explain, no_match_message
+
+    request = _request(model, gpus, precision, backend, hardware, metric)
+    with _catalog(ctx) as session:
+        verdicts = explain(session, request)
+        missing = no_match_message(session, model) if not verdicts else ""
+    if not verdicts:
+        raise NoSuitableRecipe(missing)
+    if as_json:
+        render.emit_json({"request": _describe(request), "verdicts": [v.as_dict() for v in verdicts]})
+        return
+    render.line(f"Explain {_describe(request)}:")
+    rows = [
+        (v.recipe_id, v.backend or "", v.gpu_count or "", v.verdict, v.reason) for v in verdicts
+    ]
+    render.table(("recipe", "backend", "GPUs", "verdict", "reason"), rows)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,240 @@
+"""Engine and session factory, the schema check, migrations and the one upsert helper.
+
+SQLite runs with foreign keys on, WAL, a busy timeout and explicit ``BEGIN`` statements
+(pysqlite's own transaction handling does not cover DDL). Writers take the catalog write
+lock first: ``BEGIN IMMEDIATE`` on SQLite, a transaction-scoped advisory lock on
+PostgreSQL, so two processes migrating or ingesting at once queue instead of colliding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from aim_catalog.errors import EnvironmentProblem, SchemaOutOfDate, UsageProblem
+from aim_catalog.settings import redact
+
+# The newest migration. Checked against the migration scripts by a test, so the hot path
+# can compare revisions without importing Alembic.
+HEAD_REVISION = "0001"
+# pg_advisory_xact_lock key for "someone is writing the catalog" ("AIMC").
+WRITE_LOCK_KEY = 0x41494D43
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def normalize_url(url: str) -> str:
+    """``postgresql://`` means psycopg 3 here (SQLAlchemy would default to psycopg2)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise UsageProblem(f"not a database URL: {redact(url)!r}") from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_engine(url: str) -> Engine:
+    url = normalize_url(url)
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise UsageProblem(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+    try:
+        if backend == "sqlite":
+            database = parsed.database or ""
+            if database and database != ":memory:" and not database.startswith("file:"):
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(parsed, connect_args={"timeout": 60})
+            _sqlite_events(engine)
+        else:
+            engine = create_engine(parsed, pool_pre_ping=False)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise EnvironmentProblem(f"no database driver for {redact(url)}: {exc}") from exc
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot create the catalog directory: {exc}") from exc
+    return engine
+
+
+def _sqlite_events(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 60000")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def lock_for_write(session: Session) -> None:
+    """Take the catalog write lock for the rest of the session's transaction.
+
+    Call it before anything else in the transaction: on SQLite the lock is the
+    transaction's ``BEGIN IMMEDIATE``.
+    """
+    connection = session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+
+
+def upsert(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: Sequence[str],
+    update: Sequence[str],
+    returning: Sequence[str] = (),
+) -> list[Any]:
+    """Insert ``rows``, updating ``update`` columns where ``key`` already exists."""
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    else:  # pragma: no cover - make_engine refuses other dialects
+        raise UsageProblem(f"upsert is not implemented for {dialect}")
+    stmt = insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(key), set_={name: stmt.excluded[name] for name in update}
+    )
+    if returning:
+        result = session.execute(stmt.returning(*(table.c[n] for n in returning)), list(rows))
+        return list(result)
+    session.execute(stmt, list(rows))
+    return []
+
+
+def current_revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def alembic_config(connection: Connection | None = None) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@contextmanager
+def _migration_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection holding the catalog write lock, in one transaction.
+
+    SQLite: foreign keys are switched off for the duration, since batch migrations copy
+    and drop tables (with them on, dropping a parent would cascade into its children);
+    ``foreign_key_check`` must come back clean before the commit.
+    """
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        raw = connection.connection.driver_connection
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys = OFF")
+        try:
+            connection.execution_options(sqlite_begin="IMMEDIATE")
+            with connection.begin():
+                if not sqlite:
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY}
+                    )
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise EnvironmentProblem(f"migration left dangling foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys = ON")
+
+
+def _run_alembic(engine: Engine, action: str, revision: str, seed: bool = False) -> str | None:
+    from alembic import command
+    from alembic.util import CommandError
+
+    try:
+        with _migration_connection(engine) as connection:
+            fresh = current_revision(connection) is None
+            config = alembic_config(connection)
+            try:
+                getattr(command, action)(config, revision)
+            except CommandError as exc:
+                raise UsageProblem(f"cannot {action} to {revision!r}: {exc}") from exc
+            if seed and fresh and action == "upgrade":
+                _seed(connection)
+            return current_revision(connection)
+    except SQLAlchemyError as exc:
+        raise database_problem(exc, engine) from exc
+
+
+def _seed(connection: Connection) -> None:
+    from aim_catalog.ingest import ingest, seed_recipe_dir
+    from aim_catalog.recipe import load_recipes
+
+    recipes, problems, _ = load_recipes([seed_recipe_dir()])
+    if problems:  # pragma: no cover - the bundled recipes are tested
+        raise EnvironmentProblem("bundled seed recipes are invalid:\n" + "\n".join(map(str, problems)))
+    with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
+        ingest(session, recipes)
+        session.commit()  # releases the savepoint; the migration's transaction commits it
+
+
+def upgrade(engine: Engine, revision: str = "head", *, seed: bool = False) -> str | None:
+    """Migrate up to ``revision``; ``seed`` fills a database created by this call."""
+    return _run_alembic(engine, "upgrade", revision, seed=seed)
+
+
+def downgrade(engine: Engine, revision: str) -> str | None:
+    return _run_alembic(engine, "downgrade", revision)
+
+
+def revision_of(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as connection:
+            return current_revision(connection)
+    except SQLAlchemyError as exc:
+        raise database_problem(exc, engine) from exc
+
+
+def ensure_schema(engine: Engine, *, auto_migrate: bool, seed: bool = False) -> None:
+    """Make sure the database is at the code's schema, migrating it when allowed."""
+    current = revision_of(engine)
+    if current == HEAD_REVISION:
+        return
+    if not auto_migrate:
+        where = f"at revision {current}" if current else "empty"
+        raise SchemaOutOfDate(
+            f"the catalog database is {where}, this aim-catalog needs {HEAD_REVISION}: "
+            "run `aim-catalog db upgrade` (automatic migration is off: AIM_CATALOG_AUTO_MIGRATE=0)"
+        )
+    upgrade(engine, "head", seed=seed)
+
+
+def database_problem(exc: BaseException, engine: Engine | None = None) -> EnvironmentProblem:
+    """Turn a driver error into a message that names the database but never its password."""
+    where = engine.url.render_as_string(hide_password=True) if engine is not None else "the database"
+    detail = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    first_line = str(detail).strip().splitlines()[0] if str(detail).strip() else type(detail).__name__
+    return EnvironmentProblem(redact(f"database error on {where}: {first_line}"))

@@ -1,0 +1,103 @@
+"""Detect AMD Instinct GPUs from the KFD topology in sysfs.
+
+Each ``/sys/class/kfd/kfd/topology/nodes/<n>/properties`` file is ``key value`` lines;
+CPU nodes have ``gfx_target_version 0``. The root is ``AIM_CATALOG_SYSFS_ROOT`` (default
+``/``) so tests can point it at a fake tree.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from aim_catalog.settings import sysfs_root
+
+log = logging.getLogger(__name__)
+
+TOPOLOGY = Path("sys/class/kfd/kfd/topology/nodes")
+
+# PCI device id -> product; more precise than the gfx target, which several parts share.
+DEVICE_IDS = {
+    0x738C: "MI100",
+    0x7408: "MI250X",
+    0x740C: "MI250X",
+    0x740F: "MI210",
+    0x74A0: "MI300A",
+    0x74A1: "MI300X",
+    0x74A5: "MI325X",
+    0x74A9: "MI300X",  # MI300X HF (virtualised function)
+    0x75A0: "MI350X",
+    0x75A3: "MI355X",
+}
+# gfx_target_version -> the product to assume when the device id is unknown.
+GFX_TARGETS = {
+    90008: ("gfx908", "MI100"),
+    90010: ("gfx90a", "MI250X"),
+    90402: ("gfx942", "MI300X"),
+    90500: ("gfx950", "MI355X"),
+}
+
+
+@dataclass(frozen=True)
+class Gpu:
+    index: int  # position among GPU nodes, as ROCm numbers devices
+    node: int
+    gfx_target_version: int
+    gfx: str
+    device_id: int
+    model: str
+    render_minor: int | None  # /dev/dri/renderD<minor>
+
+
+def _properties(path: Path) -> dict[str, int]:
+    props: dict[str, int] = {}
+    for line in path.read_text(errors="replace").splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].lstrip("-").isdigit():
+            props[parts[0]] = int(parts[1])
+    return props
+
+
+def detect_gpus(root: Path | None = None) -> list[Gpu]:
+    """AMD GPUs in the KFD topology, in node order; empty when there is none (or no KFD)."""
+    base = (root or sysfs_root()) / TOPOLOGY
+    try:
+        nodes = sorted((p for p in base.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
+    except OSError:
+        return []
+    gpus: list[Gpu] = []
+    for node in nodes:
+        try:
+            props = _properties(node / "properties")
+        except OSError as exc:
+            log.debug("skipping KFD node %s: %s", node, exc)
+            continue
+        target = props.get("gfx_target_version", 0)
+        if target == 0:
+            continue  # a CPU node
+        gfx, family = GFX_TARGETS.get(target, (f"gfx{target}", f"gfx{target}"))
+        device = props.get("device_id", 0)
+        gpus.append(
+            Gpu(
+                index=len(gpus),
+                node=int(node.name),
+                gfx_target_version=target,
+                gfx=gfx,
+                device_id=device,
+                model=DEVICE_IDS.get(device, family),
+                render_minor=props.get("drm_render_minor"),
+            )
+        )
+    return gpus
+
+
+def host_model(gpus: list[Gpu]) -> str | None:
+    """The hardware name recipes are matched against: the most common GPU model."""
+    if not gpus:
+        return None
+    counts = Counter(g.model for g in gpus)
+    if len(counts) > 1:
+        log.warning("mixed GPU models on this host: %s", dict(counts))
+    return counts.most_common(1)[0][0]

@@ -1,0 +1,201 @@
+"""Validated recipes -> one transaction of upserts.
+
+The caller owns the session and decides whether to commit (``--dry-run`` rolls back).
+Unchanged files (same content hash, same path) are skipped, so re-ingesting changes no
+row and no timestamp; changed recipes are updated in place, keeping their serve config
+ids stable; ``prune_dirs`` removes recipes whose files are gone from those directories.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from aim_catalog.db import lock_for_write, upsert
+from aim_catalog.models import Benchmark, Recipe, ServeConfig
+from aim_catalog.recipe import RecipeDoc
+
+# Bound parameters per IN (...) list: well under SQLite's and PostgreSQL's limits.
+CHUNK = 500
+T = TypeVar("T")
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    files: int = 0
+    dry_run: bool = False
+
+    def summary(self) -> str:
+        text = (
+            f"added {len(self.added)}, updated {len(self.updated)}, "
+            f"unchanged {len(self.unchanged)}, removed {len(self.removed)}"
+        )
+        return text + (" (dry run: nothing written)" if self.dry_run else "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "files": self.files,
+            "dry_run": self.dry_run,
+        }
+
+
+def seed_recipe_dir() -> Path:
+    return Path(__file__).resolve().parent / "seed_recipes"
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def ingest(
+    session: Session,
+    recipes: Sequence[RecipeDoc],
+    *,
+    prune_dirs: Iterable[Path] = (),
+    now: datetime | None = None,
+) -> IngestReport:
+    """Write ``recipes`` (already validated, recipe_ids unique) into the catalog."""
+    lock_for_write(session)
+    now = now or datetime.now(timezone.utc)
+    report = IngestReport(files=len(recipes))
+    existing = _existing(session, [r.recipe_id for r in recipes])
+    changed: list[RecipeDoc] = []
+    for recipe in recipes:
+        known = existing.get(recipe.recipe_id)
+        if known is None:
+            report.added.append(recipe.recipe_id)
+            changed.append(recipe)
+        elif known[1] == recipe.sha256 and known[2] == recipe.path:
+            report.unchanged.append(recipe.recipe_id)
+        else:
+            report.updated.append(recipe.recipe_id)
+            changed.append(recipe)
+    if changed:
+        _write(session, changed, now)
+    report.removed = _prune(session, prune_dirs, {r.recipe_id for r in recipes})
+    return report
+
+
+def _existing(session: Session, recipe_ids: Sequence[str]) -> dict[str, tuple[int, str, str | None]]:
+    found: dict[str, tuple[int, str, str | None]] = {}
+    for part in chunks(recipe_ids):
+        rows = session.execute(
+            select(Recipe.recipe_id, Recipe.id, Recipe.content_sha256, Recipe.source_path).where(
+                Recipe.recipe_id.in_(part)
+            )
+        )
+        for recipe_id, pk, sha, path in rows:
+            found[recipe_id] = (pk, sha, path)
+    return found
+
+
+def _write(session: Session, recipes: Sequence[RecipeDoc], now: datetime) -> None:
+    recipe_rows = [
+        {
+            "recipe_id": r.recipe_id,
+            "model_id": r.model_id,
+            "huggingface_id": r.huggingface_id,
+            "hardware": r.hardware,
+            "precision": r.precision,
+            "source_path": r.path,
+            "content_sha256": r.sha256,
+            "document": r.document,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for r in recipes
+    ]
+    columns = [c for c in recipe_rows[0] if c not in ("recipe_id", "created_at")]
+    pks = {
+        row.recipe_id: row.id
+        for row in upsert(
+            session,
+            Recipe.__table__,  # type: ignore[arg-type]
+            recipe_rows,
+            key=["recipe_id"],
+            update=columns,
+            returning=["id", "recipe_id"],
+        )
+    }
+    config_rows = []
+    bench_by_key: dict[tuple[int, str, int], list[dict[str, Any]]] = {}
+    for r in recipes:
+        for c in r.serve_configs:
+            key = (pks[r.recipe_id], c.backend, c.gpu_count)
+            config_rows.append(
+                {
+                    "recipe_pk": key[0],
+                    "backend": c.backend,
+                    "gpu_count": c.gpu_count,
+                    "enabled": c.enabled,
+                    "args": c.args,
+                    "env": c.env,
+                    "image": c.image,
+                }
+            )
+            bench_by_key[key] = c.benchmarks
+    config_ids = {
+        (row.recipe_pk, row.backend, row.gpu_count): row.id
+        for row in upsert(
+            session,
+            ServeConfig.__table__,  # type: ignore[arg-type]
+            config_rows,
+            key=["recipe_pk", "backend", "gpu_count"],
+            update=["enabled", "args", "env", "image"],
+            returning=["id", "recipe_pk", "backend", "gpu_count"],
+        )
+    }
+    kept = set(config_ids.values())
+    recipe_pks = list(pks.values())
+    stale = []
+    for part in chunks(recipe_pks):
+        ids = session.scalars(select(ServeConfig.id).where(ServeConfig.recipe_pk.in_(part)))
+        stale.extend(i for i in ids if i not in kept)
+    for part in chunks(stale):
+        session.execute(delete(ServeConfig).where(ServeConfig.id.in_(part)))
+    # Benchmarks of a changed recipe are replaced wholesale: the file is the truth.
+    for part in chunks(sorted(kept)):
+        session.execute(delete(Benchmark).where(Benchmark.serve_config_id.in_(part)))
+    bench_rows = [
+        {**_BENCH_DEFAULTS, **row, "serve_config_id": config_ids[key]}
+        for key, rows in bench_by_key.items()
+        for row in rows
+    ]
+    if bench_rows:
+        session.execute(Benchmark.__table__.insert(), bench_rows)
+
+
+_BENCH_DEFAULTS: dict[str, Any] = {
+    c.name: None for c in Benchmark.__table__.columns if c.name not in ("id", "serve_config_id")
+}
+
+
+def _prune(session: Session, dirs: Iterable[Path], keep: set[str]) -> list[str]:
+    removed: list[str] = []
+    for directory in dirs:
+        prefix = str(directory.resolve()).rstrip("/") + "/"
+        rows = session.execute(
+            select(Recipe.id, Recipe.recipe_id).where(
+                Recipe.source_path.startswith(prefix, autoescape=True)
+            )
+        )
+        gone = [(pk, rid) for pk, rid in rows if rid not in keep and rid not in removed]
+        for part in chunks(gone):
+            session.execute(delete(Recipe).where(Recipe.id.in_([pk for pk, _ in part])))
+        removed.extend(rid for _, rid in gone)
+    return sorted(removed)

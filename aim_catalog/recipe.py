@@ -1,0 +1,564 @@
+"""The recipe document: safe YAML loading with positions, validation, the parsed form.
+
+Loading walks libyaml's event stream once (the C parser where available) and builds plain
+Python values itself. That one pass is where hostile input is refused before it can cost
+anything: anchors and aliases, nesting deeper than ``MAX_DEPTH``, duplicate keys and any
+tag outside the YAML core schema (``!!python/...``). Every value keeps the line and column
+it came from, so each problem names ``path:line:col`` and the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aim_catalog.errors import Problem
+from aim_catalog.settings import BACKENDS
+
+MAX_BYTES = 1 << 20
+MAX_DEPTH = 32
+
+PRECISIONS = ("fp32", "fp16", "bf16", "fp8", "int8", "int4", "mxfp4")
+REQUIRED_FIELDS = ("recipe_id", "model_id", "huggingface_id", "hardware", "precision")
+CONFIG_FIELDS = ("enabled", "args", "image", "env", "benchmarks")
+SCENARIO_FIELDS = ("input_len", "output_len", "concurrency")
+METRIC_FIELDS = (
+    "output_throughput",
+    "total_token_throughput",
+    "request_throughput",
+    "ttft_ms_p50",
+    "ttft_ms_p99",
+    "tpot_ms_p50",
+    "tpot_ms_p99",
+    "itl_ms_p50",
+    "itl_ms_p99",
+    "e2el_ms_p50",
+    "e2el_ms_p99",
+)
+PROVENANCE_FIELDS = ("source", "measured_at", "image")
+BENCHMARK_FIELDS = SCENARIO_FIELDS + METRIC_FIELDS + PROVENANCE_FIELDS
+TP_FLAGS = ("--tensor-parallel-size", "--tp", "--tp-size", "-tp")
+PP_FLAGS = ("--pipeline-parallel-size", "--pp", "--pp-size", "-pp")
+
+_RECIPE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,199}$")
+_MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+_HARDWARE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_GPU_KEY = re.compile(r"^([1-9][0-9]{0,3})_gpu$")
+_SERVE_KEY = re.compile(r"^([a-z0-9]+)_serve$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_ENV = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|CREDENTIAL)", re.IGNORECASE)
+
+Path_ = tuple[str | int, ...]
+Scalar = str | int | float | bool | None
+
+try:  # libyaml's C parser: an order of magnitude faster than the pure-Python one
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class ServeConfigSpec:
+    backend: str
+    gpu_count: int
+    enabled: bool
+    args: dict[str, Scalar]
+    env: dict[str, str]
+    image: str | None
+    benchmarks: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class RecipeDoc:
+    recipe_id: str
+    model_id: str
+    huggingface_id: str
+    hardware: str
+    precision: str
+    serve_configs: list[ServeConfigSpec]
+    document: dict[str, Any]
+    path: str
+    sha256: str
+    line: int = 1
+    col: int = 1
+
+
+class _Reject(Exception):
+    """Stops loading a file at the first structural problem (it cannot be trusted further)."""
+
+    def __init__(self, line: int, col: int, message: str) -> None:
+        super().__init__(message)
+        self.line, self.col, self.message = line, col, message
+
+
+# ---------------------------------------------------------------------------------------
+# YAML events -> Python values with positions
+
+_CORE = "tag:yaml.org,2002:"
+_RESOLVER = yaml.resolver.Resolver()
+_SAFE = yaml.constructor.SafeConstructor()
+_SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
+
+
+def _pos(mark: Any) -> tuple[int, int]:
+    return mark.line + 1, mark.column + 1
+
+
+def _show_tag(tag: str) -> str:
+    return "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
+
+
+def _check_node_event(event: Any, allowed_tag: str) -> None:
+    if event.anchor is not None:
+        raise _Reject(*_pos(event.start_mark), f"YAML anchors/aliases are not allowed (&{event.anchor})")
+    tag = event.tag
+    if tag not in (None, "!", allowed_tag) and not (
+        allowed_tag == "scalar" and tag in _SCALAR_TAGS
+    ):
+        raise _Reject(*_pos(event.start_mark), f"YAML tag {_show_tag(tag)} is not allowed")
+
+
+def _scalar(event: Any) -> Any:
+    _check_node_event(event, "scalar")
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)
+    if tag == f"{_CORE}str":
+        return event.value
+    if tag not in _SCALAR_TAGS:
+        raise _Reject(*_pos(event.start_mark), f"YAML tag {_show_tag(tag)} is not allowed")
+    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+    try:
+        if tag == f"{_CORE}null":
+            return None
+        if tag == f"{_CORE}bool":
+            return _SAFE.construct_yaml_bool(node)
+        if tag == f"{_CORE}int":
+            return _SAFE.construct_yaml_int(node)
+        if tag == f"{_CORE}float":
+            number = _SAFE.construct_yaml_float(node)
+            if number != number or number in (float("inf"), float("-inf")):
+                raise _Reject(*_pos(event.start_mark), f"non-finite number {event.value!r}")
+            return number
+        return _SAFE.construct_yaml_timestamp(node).isoformat()
+    except (ValueError, yaml.YAMLError) as exc:
+        raise _Reject(*_pos(event.start_mark), f"bad {tag[len(_CORE):]} value {event.value!r}") from exc
+
+
+@dataclass
+class _Frame:
+    value: dict[Any, Any] | list[Any]
+    path: Path_
+    key: Any = None
+    has_key: bool = False
+    key_lines: dict[Any, int] = field(default_factory=dict)
+
+
+def _build(events: Iterator[Any], marks: dict[Path_, tuple[int, int]]) -> Any:
+    """Consume one document's node events; return its value, recording positions."""
+    stack: list[_Frame] = []
+    root: Any = None
+    for event in events:
+        if isinstance(event, yaml.AliasEvent):
+            raise _Reject(*_pos(event.start_mark), f"YAML aliases are not allowed (*{event.anchor})")
+        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            frame = stack.pop()
+            if isinstance(frame.value, dict) and frame.has_key:  # pragma: no cover - libyaml forbids
+                raise _Reject(*_pos(event.start_mark), "mapping key without a value")
+            value: Any = frame.value
+        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            is_map = isinstance(event, yaml.MappingStartEvent)
+            _check_node_event(event, f"{_CORE}{'map' if is_map else 'seq'}")
+            if len(stack) >= MAX_DEPTH:
+                raise _Reject(*_pos(event.start_mark), f"nesting deeper than {MAX_DEPTH} levels")
+            path = _child_path(stack, event, marks)
+            stack.append(_Frame({} if is_map else [], path))
+            continue
+        elif isinstance(event, yaml.ScalarEvent):
+            top = stack[-1] if stack else None
+            if top is not None and isinstance(top.value, dict) and not top.has_key:
+                _add_key(top, event, marks)
+                continue
+            _child_path(stack, event, marks)
+            value = _scalar(event)
+        else:  # pragma: no cover - document/stream events are consumed by the caller
+            raise _Reject(*_pos(event.start_mark), f"unexpected YAML event {type(event).__name__}")
+        if not stack:
+            return value
+        _attach(stack[-1], value)
+    return root  # pragma: no cover - the caller stops at the document end
+
+
+def _child_path(stack: list[_Frame], event: Any, marks: dict[Path_, tuple[int, int]]) -> Path_:
+    if not stack:
+        marks[()] = _pos(event.start_mark)
+        return ()
+    top = stack[-1]
+    if isinstance(top.value, dict):
+        if not top.has_key:
+            raise _Reject(*_pos(event.start_mark), "only plain scalar mapping keys are allowed")
+        return (*top.path, top.key)
+    path = (*top.path, len(top.value))
+    marks[path] = _pos(event.start_mark)
+    return path
+
+
+def _add_key(frame: _Frame, event: Any, marks: dict[Path_, tuple[int, int]]) -> None:
+    key = _scalar(event)
+    line, col = _pos(event.start_mark)
+    assert isinstance(frame.value, dict)
+    if key in frame.value or key in frame.key_lines:
+        raise _Reject(line, col, f"duplicate key {key!r} (first defined on line {frame.key_lines[key]})")
+    frame.key, frame.has_key = key, True
+    frame.key_lines[key] = line
+    marks[(*frame.path, key)] = (line, col)
+
+
+def _attach(frame: _Frame, value: Any) -> None:
+    if isinstance(frame.value, dict):
+        frame.value[frame.key] = value
+        frame.has_key = False
+    else:
+        frame.value.append(value)
+
+
+def load_yaml(text: str) -> tuple[Any, dict[Path_, tuple[int, int]]]:
+    """Parse exactly one YAML document safely; raise ``_Reject`` on anything hostile."""
+    marks: dict[Path_, tuple[int, int]] = {}
+    loader = _Loader(text)
+    try:
+        events = _events(loader)
+        next(events)  # StreamStart
+        first = next(events)
+        if isinstance(first, yaml.StreamEndEvent):
+            raise _Reject(1, 1, "empty file: no YAML document")
+        value = _build(events, marks)
+        next(events)  # DocumentEnd
+        after = next(events)
+        if not isinstance(after, yaml.StreamEndEvent):
+            raise _Reject(*_pos(after.start_mark), "more than one YAML document in the file")
+        return value, marks
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = _pos(mark) if mark is not None else (1, 1)
+        raise _Reject(line, col, f"YAML syntax error: {exc.problem or exc.context}") from exc
+    except yaml.YAMLError as exc:
+        raise _Reject(1, 1, f"YAML error: {exc}") from exc
+    finally:
+        loader.dispose()
+
+
+def _events(loader: Any) -> Iterator[Any]:
+    while loader.check_event():
+        yield loader.get_event()
+
+
+# ---------------------------------------------------------------------------------------
+# Validation
+
+
+class _Checker:
+    def __init__(self, path: str, marks: dict[Path_, tuple[int, int]]) -> None:
+        self.path, self.marks, self.problems = path, marks, []  # type: list[Problem]
+        self.problems = []
+
+    def err(self, where: Path_, message: str) -> None:
+        probe = where
+        while probe not in self.marks and probe:
+            probe = probe[:-1]
+        line, col = self.marks.get(probe, (1, 1))
+        self.problems.append(Problem(self.path, line, col, _dotted(where), message))
+
+    def mapping(self, value: Any, where: Path_) -> dict[Any, Any] | None:
+        if isinstance(value, dict):
+            return value
+        self.err(where, f"must be a mapping, got {_kind(value)}")
+        return None
+
+    def text(self, value: Any, where: Path_, pattern: re.Pattern[str] | None = None) -> str | None:
+        if not isinstance(value, str) or not value.strip():
+            self.err(where, f"must be a non-empty string, got {_kind(value)}")
+            return None
+        if pattern is not None and not pattern.match(value):
+            self.err(where, f"{value!r} does not match {pattern.pattern}")
+            return None
+        return value
+
+
+def _dotted(where: Path_) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(where))
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def validate_document(doc: Any, path: str, marks: dict[Path_, tuple[int, int]], sha256: str) -> tuple[RecipeDoc | None, list[Problem]]:
+    """Check a loaded document against the recipe format; return it parsed, or the problems."""
+    ck = _Checker(path, marks)
+    top = ck.mapping(doc, ())
+    if top is None:
+        return None, ck.problems
+    for key in top:
+        if key in REQUIRED_FIELDS:
+            continue
+        serve = _SERVE_KEY.match(key) if isinstance(key, str) else None
+        if serve is None:
+            ck.err((key,), f"unknown top-level key {key!r}; expected {', '.join(REQUIRED_FIELDS)} or <backend>_serve")
+        elif serve.group(1) not in BACKENDS:
+            ck.err((key,), f"unknown backend {serve.group(1)!r}; known: {', '.join(BACKENDS)}")
+    values: dict[str, str | None] = {}
+    for name in REQUIRED_FIELDS:
+        if name not in top:
+            ck.err((), f"missing required field {name!r}")
+            values[name] = None
+            continue
+        pattern = {"recipe_id": _RECIPE_ID, "hardware": _HARDWARE}.get(name)
+        if name in ("model_id", "huggingface_id"):
+            pattern = _MODEL_ID
+        values[name] = ck.text(top[name], (name,), pattern)
+    precision = values["precision"]
+    if precision is not None and precision not in PRECISIONS:
+        ck.err(("precision",), f"unknown precision {precision!r}; known: {', '.join(PRECISIONS)}")
+    configs: list[ServeConfigSpec] = []
+    for backend in BACKENDS:
+        section_key = f"{backend}_serve"
+        if section_key in top:
+            configs.extend(_serve_section(ck, backend, top[section_key], (section_key,)))
+    if ck.problems:
+        return None, ck.problems
+    line, col = marks.get(("recipe_id",), (1, 1))
+    recipe = RecipeDoc(
+        recipe_id=str(values["recipe_id"]),
+        model_id=str(values["model_id"]),
+        huggingface_id=str(values["huggingface_id"]),
+        hardware=str(values["hardware"]).upper(),
+        precision=str(precision),
+        serve_configs=configs,
+        document=top,
+        path=path,
+        sha256=sha256,
+        line=line,
+        col=col,
+    )
+    return recipe, []
+
+
+def _serve_section(ck: _Checker, backend: str, section: Any, where: Path_) -> list[ServeConfigSpec]:
+    mapping = ck.mapping(section, where)
+    if mapping is None:
+        return []
+    out = []
+    for key, body in mapping.items():
+        match = _GPU_KEY.match(key) if isinstance(key, str) else None
+        if match is None:
+            ck.err((*where, key), f"{key!r} is not a '<N>_gpu' key with N a positive integer")
+            continue
+        spec = _serve_config(ck, backend, int(match.group(1)), body, (*where, key))
+        if spec is not None:
+            out.append(spec)
+    return out
+
+
+def _serve_config(ck: _Checker, backend: str, gpus: int, body: Any, where: Path_) -> ServeConfigSpec | None:
+    config = ck.mapping(body, where)
+    if config is None:
+        return None
+    before = len(ck.problems)
+    for key in config:
+        if key not in CONFIG_FIELDS:
+            ck.err((*where, key), f"unknown key {key!r}; expected one of {', '.join(CONFIG_FIELDS)}")
+    enabled = config.get("enabled")
+    if "enabled" not in config:
+        ck.err(where, "missing required field 'enabled'")
+    elif not isinstance(enabled, bool):
+        ck.err((*where, "enabled"), f"must be true or false, got {_kind(enabled)}")
+    args = _args(ck, config.get("args"), (*where, "args"), gpus)
+    env = _env(ck, config.get("env"), (*where, "env"))
+    image = config.get("image")
+    if image is not None:
+        image = ck.text(image, (*where, "image"))
+        if image is not None and any(c.isspace() for c in image):
+            ck.err((*where, "image"), f"image reference {image!r} contains white space")
+    rows = config.get("benchmarks")
+    benchmarks = []
+    if rows is not None:
+        if not isinstance(rows, list):
+            ck.err((*where, "benchmarks"), f"must be a list, got {_kind(rows)}")
+        else:
+            for i, row in enumerate(rows):
+                bench = _benchmark(ck, row, (*where, "benchmarks", i))
+                if bench is not None:
+                    benchmarks.append(bench)
+    if len(ck.problems) != before:
+        return None
+    return ServeConfigSpec(backend, gpus, bool(enabled), args, env, image, benchmarks)
+
+
+def _args(ck: _Checker, value: Any, where: Path_, gpus: int) -> dict[str, Scalar]:
+    if value is None:
+        return {}
+    args = ck.mapping(value, where)
+    if args is None:
+        return {}
+    for flag, arg in args.items():
+        if not isinstance(flag, str) or not flag.startswith("-") or any(c.isspace() for c in flag):
+            ck.err((*where, flag), f"server flag {flag!r} must start with '-' and have no spaces")
+        elif isinstance(arg, (dict, list)):
+            ck.err((*where, flag), f"flag value must be a scalar, got {_kind(arg)}")
+    tp = _parallel(ck, args, TP_FLAGS, where)
+    pp = _parallel(ck, args, PP_FLAGS, where)
+    if tp is not None and pp is not None and tp[1] * pp[1] > gpus:
+        ck.err(
+            (*where, tp[0]),
+            f"tensor x pipeline parallel size {tp[1]} x {pp[1]} = {tp[1] * pp[1]} exceeds {gpus} GPU(s)",
+        )
+    return args
+
+
+def _parallel(ck: _Checker, args: dict[Any, Any], flags: Iterable[str], where: Path_) -> tuple[str, int] | None:
+    found = [f for f in flags if f in args]
+    if len(found) > 1:
+        ck.err((*where, found[1]), f"{found[0]} and {found[1]} both given")
+        return None
+    if not found:
+        return (next(iter(flags)), 1)
+    raw = args[found[0]]
+    size = raw if _is_number(raw) else (int(raw) if isinstance(raw, str) and raw.strip().isdigit() else None)
+    if not isinstance(size, int) or size < 1:
+        ck.err((*where, found[0]), f"must be a positive integer, got {raw!r}")
+        return None
+    return found[0], size
+
+
+def _env(ck: _Checker, value: Any, where: Path_) -> dict[str, str]:
+    if value is None:
+        return {}
+    env = ck.mapping(value, where)
+    if env is None:
+        return {}
+    out: dict[str, str] = {}
+    for name, val in env.items():
+        if not isinstance(name, str) or not _ENV_NAME.match(name):
+            ck.err((*where, name), f"{name!r} is not a valid environment variable name")
+        elif _SECRET_ENV.search(name):
+            ck.err((*where, name), f"{name} looks like a secret; pass it from the host environment, never in a recipe")
+        elif isinstance(val, (dict, list)) or val is None:
+            ck.err((*where, name), f"must be a string or number, got {_kind(val)}")
+        else:
+            out[name] = str(val).lower() if isinstance(val, bool) else str(val)
+    return out
+
+
+def _benchmark(ck: _Checker, value: Any, where: Path_) -> dict[str, Any] | None:
+    row = ck.mapping(value, where)
+    if row is None:
+        return None
+    before = len(ck.problems)
+    for key, val in row.items():
+        at = (*where, key)
+        if key in SCENARIO_FIELDS:
+            if not isinstance(val, int) or isinstance(val, bool) or val < 1:
+                ck.err(at, f"must be a positive integer, got {val!r}")
+        elif key in METRIC_FIELDS:
+            if not _is_number(val) or val < 0:
+                ck.err(at, f"must be a non-negative number, got {val!r}")
+        elif key in PROVENANCE_FIELDS:
+            ck.text(val, at)
+        else:
+            ck.err(at, f"unknown benchmark field {key!r}; known: {', '.join(BENCHMARK_FIELDS)}")
+    if not any(k in row for k in METRIC_FIELDS):
+        ck.err(where, f"a benchmark row needs at least one metric ({', '.join(METRIC_FIELDS[:3])}, ...)")
+    if len(ck.problems) != before:
+        return None
+    return {k: (float(v) if k in METRIC_FIELDS else v) for k, v in row.items()}
+
+
+# ---------------------------------------------------------------------------------------
+# Files
+
+
+def parse_bytes(data: bytes, path: str) -> tuple[RecipeDoc | None, list[Problem]]:
+    sha = hashlib.sha256(data).hexdigest()
+    if len(data) > MAX_BYTES:
+        return None, [Problem(path, 0, 0, "", f"file is {len(data)} bytes; the limit is {MAX_BYTES} (1 MiB)")]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [Problem(path, line, col, "", f"not valid UTF-8 (byte 0x{data[exc.start]:02x})")]
+    try:
+        doc, marks = load_yaml(text)
+    except _Reject as exc:
+        return None, [Problem(path, exc.line, exc.col, "", exc.message)]
+    return validate_document(doc, path, marks, sha)
+
+
+def parse_file(path: Path) -> tuple[RecipeDoc | None, list[Problem]]:
+    shown = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:  # refuse before reading a byte of it
+            return None, [Problem(shown, 0, 0, "", f"file is {size} bytes; the limit is {MAX_BYTES} (1 MiB)")]
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem(shown, 0, 0, "", f"cannot read: {exc.strerror or exc}")]
+    return parse_bytes(data, shown)
+
+
+def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
+    """Files named directly, plus ``*.yaml``/``*.yml`` found (recursively) in directories."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for p in paths:
+        if p.is_dir():
+            files.extend(sorted(f for f in p.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file()))
+        elif p.exists():
+            files.append(p)
+        else:
+            problems.append(Problem(str(p), 0, 0, "", "no such file or directory"))
+    unique = list(dict.fromkeys(f.resolve() for f in files))
+    return unique, problems
+
+
+def load_recipes(paths: Iterable[Path], progress: Any = None) -> tuple[list[RecipeDoc], list[Problem], int]:
+    """Parse and validate every recipe under ``paths``; recipe_ids must be unique across files.
+
+    Returns ``(recipes, problems, files_seen)``; callers write nothing when problems is non-empty.
+    """
+    files, problems = expand_paths(paths)
+    recipes: list[RecipeDoc] = []
+    first_seen: dict[str, RecipeDoc] = {}
+    for file in files:
+        recipe, found = parse_file(file)
+        problems.extend(found)
+        if progress is not None:
+            progress()
+        if recipe is None:
+            continue
+        other = first_seen.get(recipe.recipe_id)
+        if other is not None:
+            problems.append(
+                Problem(
+                    recipe.path,
+                    recipe.line,
+                    recipe.col,
+                    "recipe_id",
+                    f"duplicate recipe_id {recipe.recipe_id!r}; also in {other.path}:{other.line}:{other.col}",
+                )
+            )
+            continue
+        first_seen[recipe.recipe_id] = recipe
+        recipes.append(recipe)
+    return recipes, problems, len(files)

@@ -1,0 +1,42 @@
+"""Terminal output: rich tables for people, JSON for programs, errors to stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from aim_catalog.settings import redact
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def line(text: str = "") -> None:
+    out.print(text, markup=False)
+
+
+def note(text: str) -> None:
+    """Information for the person at the terminal; kept off stdout so pipes stay clean."""
+    err.print(redact(text), markup=False, style="dim")
+
+
+def error(text: str) -> None:
+    err.print(f"error: {redact(text)}", markup=False, style="red")
+
+
+def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
+    grid = Table(title=title, show_lines=False, header_style="bold", title_justify="left")
+    for column in columns:
+        grid.add_column(column, overflow="fold")
+    for row in rows:
+        grid.add_row(*("" if cell is None else str(cell) for cell in row))
+    out.print(grid)

@@ -1,0 +1,424 @@
+"""Choosing the best serve config for a request: one indexed SQL query, plus explain.
+
+The query filters recipes by (huggingface_id, precision[, hardware]) on their index, walks
+to the serve configs through the unique (recipe, backend, gpu_count) index, and attaches
+each config's best benchmark row (an index lookup per config). It orders by that row's
+metric, configs without a benchmark last, then recipe_id, GPU count and backend, so the
+answer is deterministic. ``explain`` runs the same ordering over every config of the
+model and says why each recipe lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, select, true
+from sqlalchemy.orm import Session
+
+from aim_catalog.errors import NoSuitableRecipe, UsageProblem
+from aim_catalog.models import Benchmark, Recipe, ServeConfig
+from aim_catalog.settings import (
+    BACKEND_LABELS,
+    BACKENDS,
+    DEFAULT_BACKEND,
+    DEFAULT_METRIC,
+    DEFAULT_PRECISION,
+    FALLBACK_METRIC,
+    RANK_METRICS,
+)
+
+log = logging.getLogger(__name__)
+
+_PROVENANCE = ("input_len", "output_len", "concurrency", "source", "measured_at", "image")
+
+
+@dataclass(frozen=True)
+class Request:
+    model: str
+    gpus: int | None = None
+    precision: str = DEFAULT_PRECISION
+    backend: str = DEFAULT_BACKEND  # or "any"
+    hardware: str | None = None  # None: no hardware filter
+    metric: str = DEFAULT_METRIC
+    max_gpus: int | None = None  # with gpus=None: only counts that fit compete
+
+    def __post_init__(self) -> None:
+        if self.backend != "any" and self.backend not in BACKENDS:
+            raise UsageProblem(f"unknown backend {self.backend!r}; choose {', '.join(BACKENDS)} or any")
+        if self.metric not in RANK_METRICS:
+            raise UsageProblem(f"unknown metric {self.metric!r}; choose one of {', '.join(RANK_METRICS)}")
+        if self.gpus is not None and self.gpus < 1:
+            raise UsageProblem(f"GPU count must be a positive integer, got {self.gpus}")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    recipe_id: str
+    model_id: str
+    huggingface_id: str
+    hardware: str
+    precision: str
+    backend: str
+    gpu_count: int
+    enabled: bool
+    args: dict[str, Any]
+    env: dict[str, Any]
+    image: str | None
+    metric: str | None  # the column the score came from (None: no benchmark)
+    score: float | None
+    benchmark: dict[str, Any] | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _score(table: Any, metric: str) -> ColumnElement[Any]:
+    if metric == DEFAULT_METRIC:
+        return func.coalesce(table.c[DEFAULT_METRIC], table.c[FALLBACK_METRIC])
+    column: ColumnElement[Any] = table.c[metric]
+    return column
+
+
+def _query(request: Request, dialect: str, *, explain: bool) -> Select[Any]:
+    r = Recipe.__table__
+    sc = ServeConfig.__table__
+    inner = Benchmark.__table__.alias("b")
+    inner_score = _score(inner, request.metric)
+    best_of_config = (
+        select(inner)
+        .where(inner.c.serve_config_id == sc.c.id, inner_score.is_not(None))
+        .order_by(inner_score.desc(), inner.c.id)
+        .limit(1)
+    )
+    if dialect == "postgresql":
+        best = best_of_config.lateral("best")
+        on_best: ColumnElement[bool] = true()
+    else:  # SQLite has no LATERAL; a correlated scalar subquery picks the row's id instead
+        best = Benchmark.__table__.alias("best")
+        on_best = best.c.id == best_of_config.with_only_columns(inner.c.id).scalar_subquery()
+    score = _score(best, request.metric)
+    joined = (r.outerjoin if explain else r.join)(sc, sc.c.recipe_pk == r.c.id)
+    query = (
+        select(
+            r.c.recipe_id,
+            r.c.model_id,
+            r.c.huggingface_id,
+            r.c.hardware,
+            r.c.precision,
+            sc.c.backend,
+            sc.c.gpu_count,
+            sc.c.enabled,
+            sc.c.args,
+            sc.c.env,
+            sc.c.image,
+            score.label("score"),
+            best.c[DEFAULT_METRIC].label("best_output_throughput"),
+            *(best.c[name].label(f"best_{name}") for name in _PROVENANCE),
+        )
+        .select_from(joined.outerjoin(best, on_best))
+        .where(r.c.huggingface_id == request.model)
+        .order_by(score.desc().nulls_last(), r.c.recipe_id, sc.c.gpu_count, sc.c.backend)
+    )
+    if not explain:
+        query = query.where(and_(*_filters(request)))
+    return query
+
+
+def _filters(request: Request) -> list[ColumnElement[bool]]:
+    r, sc = Recipe.__table__, ServeConfig.__table__
+    conditions: list[ColumnElement[bool]] = [r.c.precision == request.precision, sc.c.enabled]
+    if request.hardware is not None:
+        conditions.append(r.c.hardware == request.hardware.upper())
+    if request.backend != "any":
+        conditions.append(sc.c.backend == request.backend)
+    if request.gpus is not None:
+        conditions.append(sc.c.gpu_count == request.gpus)
+    elif request.max_gpus is not None:
+        conditions.append(sc.c.gpu_count <= request.max_gpus)
+    return conditions
+
+
+def selection_query(request: Request, dialect: str) -> Select[Any]:
+    """The select statement itself (for EXPLAIN in tests and the benchmark harness)."""
+    return _query(request, dialect, explain=False)
+
+
+def _candidate(row: Any, request: Request) -> Candidate:
+    metric = None
+    benchmark = None
+    if row.score is not None:
+        metric = request.metric
+        if request.metric == DEFAULT_METRIC and row.best_output_throughput is None:
+            metric = FALLBACK_METRIC
+        benchmark = {name: getattr(row, f"best_{name}") for name in _PROVENANCE}
+    return Candidate(
+        recipe_id=row.recipe_id,
+        model_id=row.model_id,
+        huggingface_id=row.huggingface_id,
+        hardware=row.hardware,
+        precision=row.precision,
+        backend=row.backend,
+        gpu_count=row.gpu_count,
+        enabled=bool(row.enabled),
+        args=dict(row.args or {}),
+        env=dict(row.env or {}),
+        image=row.image,
+        metric=metric,
+        score=row.score,
+        benchmark=benchmark,
+    )
+
+
+def select_best(session: Session, request: Request) -> Candidate:
+    """The winning config, or ``NoSuitableRecipe`` listing what the model supports."""
+    dialect = session.get_bind().dialect.name
+    if log.isEnabledFor(logging.DEBUG):
+        explain(session, request)  # logs every match check, as the seed design's debug mode
+    row = session.execute(selection_query(request, dialect).limit(1)).first()
+    if row is None:
+        raise NoSuitableRecipe(no_match_message(session, request.model))
+    chosen = _candidate(row, request)
+    log.info("Selected recipe: %s", chosen.recipe_id)
+    return chosen
+
+
+def no_match_message(session: Session, model: str) -> str:
+    lines = supported_configurations(session, model)
+    text = f"No suitable recipe found for {model}"
+    if lines:
+        return text + "\n" + "\n".join(lines)
+    return text + f"\n(the catalog has no recipe for {model}; `aim-catalog list-recipes` shows what it has)"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    recipe_id: str
+    backend: str | None
+    gpu_count: int | None
+    verdict: str  # chosen | ranked | rejected
+    reason: str
+    score: float | None
+    metric: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def explain(session: Session, request: Request) -> list[Verdict]:
+    """Every recipe of the model with its verdict: chosen, ranked k of n, or why not."""
+    dialect = session.get_bind().dialect.name
+    rows = session.execute(_query(request, dialect, explain=True)).all()
+    by_recipe: dict[str, list[Any]] = {}
+    for row in rows:
+        by_recipe.setdefault(row.recipe_id, []).append(row)
+    candidates = [row for row in rows if row.backend is not None and _passes(row, request)]
+    verdicts: list[Verdict] = []
+    winner = _candidate(candidates[0], request) if candidates else None
+    for rank, row in enumerate(candidates, start=1):
+        found = _candidate(row, request)
+        verdicts.append(
+            Verdict(
+                row.recipe_id,
+                row.backend,
+                row.gpu_count,
+                "chosen" if rank == 1 else "ranked",
+                _rank_reason(rank, len(candidates), found, winner),
+                found.score,
+                found.metric,
+            )
+        )
+    ranked = {row.recipe_id for row in candidates}
+    for recipe_id in sorted(by_recipe):
+        if recipe_id not in ranked:
+            reason = _rejection(by_recipe[recipe_id], request)
+            verdicts.append(
+                Verdict(
+                    recipe_id,
+                    None if request.backend == "any" else request.backend,
+                    request.gpus,
+                    "rejected",
+                    reason,
+                    None,
+                    None,
+                )
+            )
+    if log.isEnabledFor(logging.DEBUG):
+        _log_checks(by_recipe, request)
+    return verdicts
+
+
+def _passes(row: Any, request: Request) -> bool:
+    return (
+        row.precision == request.precision
+        and (request.hardware is None or row.hardware == request.hardware.upper())
+        and (request.backend == "any" or row.backend == request.backend)
+        and _gpu_fits(row.gpu_count, request)
+        and bool(row.enabled)
+    )
+
+
+def _gpu_fits(count: int, request: Request) -> bool:
+    if request.gpus is not None:
+        return bool(count == request.gpus)
+    return request.max_gpus is None or count <= request.max_gpus
+
+
+def _label(backend: str) -> str:
+    return BACKEND_LABELS.get(backend, backend)
+
+
+def _rank_reason(rank: int, total: int, found: Candidate, winner: Candidate | None) -> str:
+    where = f"{_label(found.backend)} {found.gpu_count} GPU"
+    if found.score is None:
+        tail = "no benchmark"
+    else:
+        tail = f"{found.metric} {found.score:g}"
+    if rank == 1:
+        extra = "; ties broken by recipe_id" if total > 1 and found.score is None else ""
+        return f"chosen: {where}, {tail}{extra} (best of {total})"
+    assert winner is not None
+    if found.score is not None and found.score == winner.score:
+        tail += f" (tie; recipe_id after {winner.recipe_id})"
+    return f"ranked {rank} of {total}: {where}, {tail}"
+
+
+def _rejection(rows: list[Any], request: Request) -> str:
+    first = rows[0]
+    if first.precision != request.precision:
+        return f"precision mismatch: recipe is {first.precision}, asked {request.precision}"
+    if request.hardware is not None and first.hardware != request.hardware.upper():
+        return f"hardware mismatch: recipe is for {first.hardware}, host has {request.hardware.upper()}"
+    configs = [row for row in rows if row.backend is not None]
+    if request.backend != "any":
+        configs = [row for row in configs if row.backend == request.backend]
+        if not configs:
+            return f"no such backend: the recipe has no {request.backend}_serve configs"
+    counts = sorted({row.gpu_count for row in configs})
+    fitting = [row for row in configs if _gpu_fits(row.gpu_count, request)]
+    if not fitting:
+        have = ", ".join(map(str, counts)) or "none"
+        if request.gpus is not None:
+            return f"no {request.gpus}-GPU config (has {have})"
+        return f"no config fits {request.max_gpus} free GPU(s) (has {have})"
+    where = ", ".join(f"{_label(row.backend)} {row.gpu_count} GPU" for row in fitting)
+    return f"disabled: {where}"
+
+
+def _log_checks(by_recipe: dict[str, list[Any]], request: Request) -> None:
+    for recipe_id, rows in sorted(by_recipe.items()):
+        first = rows[0]
+        log.debug("Checking recipe %s", recipe_id)
+        log.debug("Model match: True")
+        log.debug("Precision match: %s", first.precision == request.precision)
+        if request.hardware is not None:
+            log.debug("Hardware match: %s", first.hardware == request.hardware.upper())
+        backend_rows = [
+            r for r in rows if r.backend is not None and request.backend in ("any", r.backend)
+        ]
+        log.debug("Backend match: %s", bool(backend_rows))
+        fitting = [r for r in backend_rows if _gpu_fits(r.gpu_count, request)]
+        log.debug("GPU count match: %s", bool(fitting))
+        log.debug("Enabled: %s", any(bool(r.enabled) for r in fitting))
+
+
+@dataclass(frozen=True)
+class ConfigLine:
+    recipe_id: str
+    hardware: str
+    precision: str
+    backend: str
+    gpu_count: int
+    enabled: bool
+
+
+def configurations(session: Session, model: str) -> list[ConfigLine]:
+    r, sc = Recipe.__table__, ServeConfig.__table__
+    rows = session.execute(
+        select(r.c.recipe_id, r.c.hardware, r.c.precision, sc.c.backend, sc.c.gpu_count, sc.c.enabled)
+        .select_from(r.join(sc, sc.c.recipe_pk == r.c.id))
+        .where(r.c.huggingface_id == model)
+    ).all()
+    order = {name: i for i, name in enumerate(BACKENDS)}
+    lines = [ConfigLine(*row) for row in rows]
+    return sorted(lines, key=lambda c: (order.get(c.backend, 99), c.precision, c.gpu_count, c.recipe_id))
+
+
+def supported_configurations(session: Session, model: str) -> list[str]:
+    """The seed design's lines: ``- 4 GPU, bf16, vLLM: ✅ Enabled`` (one per distinct config)."""
+    merged: dict[tuple[str, str, int], bool] = {}
+    for c in configurations(session, model):
+        key = (c.backend, c.precision, c.gpu_count)
+        merged[key] = merged.get(key, False) or c.enabled
+    if not merged:
+        return []
+    lines = [f"{model} supported configurations:"]
+    for (backend, precision, gpus), enabled in merged.items():
+        state = "✅ Enabled" if enabled else "❌ Disabled"
+        lines.append(f"- {gpus} GPU, {precision}, {_label(backend)}: {state}")
+    return lines
+
+
+def server_argv(args: dict[str, Any]) -> list[str]:
+    """Recipe args as argv: ``"true"``/true/null give a bare flag, ``"false"``/false drop it."""
+    argv: list[str] = []
+    for flag, value in args.items():
+        if value is None or value is True or (isinstance(value, str) and value.lower() == "true"):
+            argv.append(flag)
+        elif value is False or (isinstance(value, str) and value.lower() == "false"):
+            continue
+        else:
+            argv.extend([flag, str(value)])
+    return argv
+
+
+@dataclass
+class RecipeSummary:
+    recipe_id: str
+    model_id: str
+    huggingface_id: str
+    hardware: str
+    precision: str
+    source_path: str | None
+    configs: list[dict[str, Any]]
+    benchmarks: int
+    updated_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def list_recipes(session: Session, model: str | None = None) -> list[RecipeSummary]:
+    r, sc, b = Recipe.__table__, ServeConfig.__table__, Benchmark.__table__
+    bench_count = (
+        select(func.count(b.c.id)).where(b.c.serve_config_id == sc.c.id).scalar_subquery()
+    )
+    query = (
+        select(r, sc.c.backend, sc.c.gpu_count, sc.c.enabled, bench_count.label("n_bench"))
+        .select_from(r.outerjoin(sc, sc.c.recipe_pk == r.c.id))
+        .order_by(r.c.recipe_id, sc.c.backend, sc.c.gpu_count)
+    )
+    if model is not None:
+        query = query.where(r.c.huggingface_id == model)
+    out: dict[str, RecipeSummary] = {}
+    for row in session.execute(query):
+        summary = out.get(row.recipe_id)
+        if summary is None:
+            summary = out[row.recipe_id] = RecipeSummary(
+                row.recipe_id,
+                row.model_id,
+                row.huggingface_id,
+                row.hardware,
+                row.precision,
+                row.source_path,
+                [],
+                0,
+                row.updated_at.isoformat(),
+            )
+        if row.backend is not None:
+            summary.configs.append(
+                {"backend": row.backend, "gpu_count": row.gpu_count, "enabled": bool(row.enabled)}
+            )
+            summary.benchmarks += row.n_bench or 0
+    return list(out.values())

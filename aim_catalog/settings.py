@@ -1,0 +1,59 @@
+"""Where the catalog lives and the defaults that go with it. Pure: no I/O at import."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+DB_URL_ENV = "AIM_CATALOG_DB_URL"
+AUTO_MIGRATE_ENV = "AIM_CATALOG_AUTO_MIGRATE"
+SYSFS_ROOT_ENV = "AIM_CATALOG_SYSFS_ROOT"
+
+BACKENDS = ("vllm", "sglang")
+BACKEND_LABELS = {"vllm": "vLLM", "sglang": "sglang"}
+DEFAULT_BACKEND = "vllm"
+DEFAULT_PRECISION = "bf16"
+# Throughput columns a ranking may use; output_throughput falls back to
+# total_token_throughput for rows that carry only that (published offline figures).
+RANK_METRICS = ("output_throughput", "total_token_throughput", "request_throughput")
+DEFAULT_METRIC = "output_throughput"
+FALLBACK_METRIC = "total_token_throughput"
+
+
+def data_dir(env: dict[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "aim-catalog"
+
+
+def default_db_url(env: dict[str, str] | None = None) -> str:
+    return f"sqlite:///{data_dir(env) / 'catalog.db'}"
+
+
+def resolve_db_url(cli_value: str | None, env: dict[str, str] | None = None) -> tuple[str, bool]:
+    """Return ``(url, is_default)``: the flag wins, then the environment, then the default."""
+    env = os.environ if env is None else env
+    if cli_value:
+        return cli_value, False
+    if env.get(DB_URL_ENV):
+        return env[DB_URL_ENV], False
+    return default_db_url(env), True
+
+
+def auto_migrate_enabled(env: dict[str, str] | None = None) -> bool:
+    env = os.environ if env is None else env
+    return env.get(AUTO_MIGRATE_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+_PASSWORD_IN_URL = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)[^@\s]*(?=@)")
+
+
+def redact(text: str) -> str:
+    """Hide the password of any database URL inside ``text``."""
+    return _PASSWORD_IN_URL.sub(r"\g<head>***", text)
+
+
+def sysfs_root(env: dict[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    return Path(env.get(SYSFS_ROOT_ENV) or "/")
