@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
 from typer.core import TyperGroup
@@ -83,7 +83,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     ctx: typer.Context,
-    db: Optional[str] = typer.Option(
+    db: str | None = typer.Option(
         None,
         "--db",
         help="Catalog database URL (sqlite:///PATH or postgresql://...). "
@@ -248,7 +248,11 @@ def ingest(
         render.emit_json(report.as_dict())
         return
     if _state(ctx).verbose:
-        for label, ids in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+        for label, ids in (
+            ("added", report.added),
+            ("updated", report.updated),
+            ("removed", report.removed),
+        ):
             for recipe_id in ids:
                 render.note(f"{label}: {recipe_id}")
     render.line(report.summary())
@@ -257,7 +261,7 @@ def ingest(
 @app.command("list-recipes")
 def list_recipes(
     ctx: typer.Context,
-    model: Optional[str] = typer.Option(None, "--model", help="Only recipes for this Hugging Face id."),
+    model: str | None = typer.Option(None, "--model", help="Only recipes for this Hugging Face id."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array, one object per recipe."),
 ) -> None:
     """List the recipes in the catalog.
@@ -306,7 +310,9 @@ def show_configurations(
         configs = configurations(session, model)
         lines = supported_configurations(session, model)
     if not configs:
-        raise NoSuitableRecipe(f"No recipe found for {model}; `aim-catalog list-recipes` shows what the catalog has")
+        raise NoSuitableRecipe(
+            f"No recipe found for {model}; `aim-catalog list-recipes` shows what the catalog has"
+        )
     if as_json:
         render.emit_json([asdict(c) for c in configs])
         return
@@ -320,7 +326,9 @@ _GPUS = typer.Argument(None, help="GPU count. Omitted: every count that fits the
 _PRECISION = typer.Option(DEFAULT_PRECISION, "--precision", "-p", help="fp16, bf16, fp8, ...")
 _BACKEND = typer.Option(DEFAULT_BACKEND, "--backend", "-b", help="vllm, sglang, or any (best of both).")
 _HARDWARE = typer.Option(
-    None, "--hardware", help="GPU model, e.g. MI300X; 'any' for no filter. Default: the detected GPU."
+    None,
+    "--hardware",
+    help="GPU model, e.g. MI300X; 'any' for no filter. Default: the detected GPU.",
 )
 _METRIC = typer.Option(
     DEFAULT_METRIC,
@@ -330,7 +338,9 @@ _METRIC = typer.Option(
 )
 
 
-def _request(model: str, gpus: int | None, precision: str, backend: str, hardware: str | None, metric: str) -> Request:
+def _request(
+    model: str, gpus: int | None, precision: str, backend: str, hardware: str | None, metric: str
+) -> Request:
     from aim_catalog import render
     from aim_catalog.hardware import detect_gpus, host_model
     from aim_catalog.selection import Request
@@ -358,8 +368,10 @@ def _request(model: str, gpus: int | None, precision: str, backend: str, hardwar
 
 
 def _describe(request: Request) -> str:
-    gpus = f"{request.gpus} GPU" if request.gpus is not None else (
-        f"any GPU count up to {request.max_gpus}" if request.max_gpus else "any GPU count"
+    gpus = (
+        f"{request.gpus} GPU"
+        if request.gpus is not None
+        else (f"any GPU count up to {request.max_gpus}" if request.max_gpus else "any GPU count")
     )
     backend = BACKEND_LABELS.get(request.backend, request.backend)
     return f"{request.model}, {gpus}, {request.precision}, {backend}, hardware {request.hardware or 'any'}"
@@ -369,10 +381,10 @@ def _describe(request: Request) -> str:
 def select_cmd(
     ctx: typer.Context,
     model: str = typer.Argument(..., help="Hugging Face model id, e.g. Qwen/Qwen3-32B."),
-    gpus: Optional[int] = _GPUS,
+    gpus: int | None = _GPUS,
     precision: str = _PRECISION,
     backend: str = _BACKEND,
-    hardware: Optional[str] = _HARDWARE,
+    hardware: str | None = _HARDWARE,
     metric: str = _METRIC,
     as_json: bool = typer.Option(False, "--json", help="Print the chosen config as one JSON object."),
 ) -> None:
@@ -401,7 +413,9 @@ def select_cmd(
         render.line("  score:  no benchmark (ties broken by recipe_id)")
     else:
         bench = chosen.benchmark or {}
-        scenario = ", ".join(f"{k} {bench[k]}" for k in ("input_len", "output_len", "concurrency") if bench.get(k))
+        scenario = ", ".join(
+            f"{k} {bench[k]}" for k in ("input_len", "output_len", "concurrency") if bench.get(k)
+        )
         fallback = " (the row has no output_throughput)" if chosen.metric != request.metric else ""
         render.line(f"  score:  {chosen.metric} {chosen.score:g}{fallback}")
         if scenario:
@@ -416,10 +430,10 @@ def select_cmd(
 def explain_cmd(
     ctx: typer.Context,
     model: str = typer.Argument(..., help="Hugging Face model id."),
-    gpus: Optional[int] = _GPUS,
+    gpus: int | None = _GPUS,
     precision: str = _PRECISION,
     backend: str = _BACKEND,
-    hardware: Optional[str] = _HARDWARE,
+    hardware: str | None = _HARDWARE,
     metric: str = _METRIC,
     as_json: bool = typer.Option(False, "--json", help="Print the verdicts as JSON."),
 ) -> None:
@@ -441,9 +455,7 @@ def explain_cmd(
         render.emit_json({"request": _describe(request), "verdicts": [v.as_dict() for v in verdicts]})
         return
     render.line(f"Explain {_describe(request)}:")
-    rows = [
-        (v.recipe_id, v.backend or "", v.gpu_count or "", v.verdict, v.reason) for v in verdicts
-    ]
+    rows = [(v.recipe_id, v.backend or "", v.gpu_count or "", v.verdict, v.reason) for v in verdicts]
     render.table(("recipe", "backend", "GPUs", "verdict", "reason"), rows)
 
 

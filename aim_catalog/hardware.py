@@ -8,6 +8,7 @@ CPU nodes have ``gfx_target_version 0``. The root is ``AIM_CATALOG_SYSFS_ROOT`` 
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,13 +32,15 @@ DEVICE_IDS = {
     0x75A0: "MI350X",
     0x75A3: "MI355X",
 }
-# gfx_target_version -> the product to assume when the device id is unknown.
-GFX_TARGETS = {
-    90008: ("gfx908", "MI100"),
-    90010: ("gfx90a", "MI250X"),
-    90402: ("gfx942", "MI300X"),
-    90500: ("gfx950", "MI355X"),
-}
+# gfx target -> the product to assume when the device id is unknown.
+GFX_FAMILIES = {"gfx908": "MI100", "gfx90a": "MI250X", "gfx942": "MI300X", "gfx950": "MI355X"}
+_INTEGER = re.compile(r"-?[0-9]{1,12}")
+
+
+def gfx_name(target_version: int) -> str:
+    """KFD's gfx_target_version (major*10000 + minor*100 + stepping) as LLVM names it."""
+    major, minor, stepping = target_version // 10000, target_version // 100 % 100, target_version % 100
+    return f"gfx{major}{minor:x}{stepping:x}"
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ def _properties(path: Path) -> dict[str, int]:
     props: dict[str, int] = {}
     for line in path.read_text(errors="replace").splitlines():
         parts = line.split()
-        if len(parts) == 2 and parts[1].lstrip("-").isdigit():
+        if len(parts) == 2 and _INTEGER.fullmatch(parts[1]):
             props[parts[0]] = int(parts[1])
     return props
 
@@ -64,7 +67,7 @@ def detect_gpus(root: Path | None = None) -> list[Gpu]:
     """AMD GPUs in the KFD topology, in node order; empty when there is none (or no KFD)."""
     base = (root or sysfs_root()) / TOPOLOGY
     try:
-        nodes = sorted((p for p in base.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
+        nodes = sorted((p for p in base.iterdir() if _INTEGER.fullmatch(p.name)), key=lambda p: int(p.name))
     except OSError:
         return []
     gpus: list[Gpu] = []
@@ -77,7 +80,8 @@ def detect_gpus(root: Path | None = None) -> list[Gpu]:
         target = props.get("gfx_target_version", 0)
         if target == 0:
             continue  # a CPU node
-        gfx, family = GFX_TARGETS.get(target, (f"gfx{target}", f"gfx{target}"))
+        gfx = gfx_name(target)
+        family = GFX_FAMILIES.get(gfx, gfx)
         device = props.get("device_id", 0)
         gpus.append(
             Gpu(

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from aim_catalog.db import lock_for_write, upsert
@@ -162,7 +162,7 @@ def _write(session: Session, recipes: Sequence[RecipeDoc], now: datetime) -> Non
     }
     kept = set(config_ids.values())
     recipe_pks = list(pks.values())
-    stale = []
+    stale: list[int] = []
     for part in chunks(recipe_pks):
         ids = session.scalars(select(ServeConfig.id).where(ServeConfig.recipe_pk.in_(part)))
         stale.extend(i for i in ids if i not in kept)
@@ -177,7 +177,7 @@ def _write(session: Session, recipes: Sequence[RecipeDoc], now: datetime) -> Non
         for row in rows
     ]
     if bench_rows:
-        session.execute(Benchmark.__table__.insert(), bench_rows)
+        session.execute(insert(Benchmark), bench_rows)
 
 
 _BENCH_DEFAULTS: dict[str, Any] = {
@@ -190,9 +190,7 @@ def _prune(session: Session, dirs: Iterable[Path], keep: set[str]) -> list[str]:
     for directory in dirs:
         prefix = str(directory.resolve()).rstrip("/") + "/"
         rows = session.execute(
-            select(Recipe.id, Recipe.recipe_id).where(
-                Recipe.source_path.startswith(prefix, autoescape=True)
-            )
+            select(Recipe.id, Recipe.recipe_id).where(Recipe.source_path.startswith(prefix, autoescape=True))
         )
         gone = [(pk, rid) for pk, rid in rows if rid not in keep and rid not in removed]
         for part in chunks(gone):

@@ -23,6 +23,7 @@ from aim_catalog.settings import BACKENDS
 
 MAX_BYTES = 1 << 20
 MAX_DEPTH = 32
+MAX_INT = 2**31 - 1  # scenario columns are SQL INTEGER
 
 PRECISIONS = ("fp32", "fp16", "bf16", "fp8", "int8", "int4", "mxfp4")
 REQUIRED_FIELDS = ("recipe_id", "model_id", "huggingface_id", "hardware", "precision")
@@ -51,6 +52,7 @@ _MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*
 _HARDWARE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _GPU_KEY = re.compile(r"^([1-9][0-9]{0,3})_gpu$")
 _SERVE_KEY = re.compile(r"^([a-z0-9]+)_serve$")
+_DIGITS = re.compile(r"[0-9]{1,6}")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_ENV = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|CREDENTIAL)", re.IGNORECASE)
 
@@ -118,9 +120,7 @@ def _check_node_event(event: Any, allowed_tag: str) -> None:
     if event.anchor is not None:
         raise _Reject(*_pos(event.start_mark), f"YAML anchors/aliases are not allowed (&{event.anchor})")
     tag = event.tag
-    if tag not in (None, "!", allowed_tag) and not (
-        allowed_tag == "scalar" and tag in _SCALAR_TAGS
-    ):
+    if tag not in (None, "!", allowed_tag) and not (allowed_tag == "scalar" and tag in _SCALAR_TAGS):
         raise _Reject(*_pos(event.start_mark), f"YAML tag {_show_tag(tag)} is not allowed")
 
 
@@ -128,7 +128,7 @@ def _scalar(event: Any) -> Any:
     _check_node_event(event, "scalar")
     tag = event.tag
     if tag is None or tag == "!":
-        tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)
+        tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
     if tag == f"{_CORE}str":
         return event.value
     if tag not in _SCALAR_TAGS:
@@ -147,8 +147,10 @@ def _scalar(event: Any) -> Any:
                 raise _Reject(*_pos(event.start_mark), f"non-finite number {event.value!r}")
             return number
         return _SAFE.construct_yaml_timestamp(node).isoformat()
-    except (ValueError, yaml.YAMLError) as exc:
-        raise _Reject(*_pos(event.start_mark), f"bad {tag[len(_CORE):]} value {event.value!r}") from exc
+    except _Reject:
+        raise
+    except Exception as exc:  # PyYAML's constructors raise assorted errors on malformed values
+        raise _Reject(*_pos(event.start_mark), f"bad {tag[len(_CORE) :]} value {event.value!r}") from exc
 
 
 @dataclass
@@ -248,6 +250,10 @@ def load_yaml(text: str) -> tuple[Any, dict[Path_, tuple[int, int]]]:
         mark = exc.problem_mark or exc.context_mark
         line, col = _pos(mark) if mark is not None else (1, 1)
         raise _Reject(line, col, f"YAML syntax error: {exc.problem or exc.context}") from exc
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise _Reject(line, col, f"unacceptable character #x{exc.character:04x}: {exc.reason}") from exc
     except yaml.YAMLError as exc:
         raise _Reject(1, 1, f"YAML error: {exc}") from exc
     finally:
@@ -265,8 +271,8 @@ def _events(loader: Any) -> Iterator[Any]:
 
 class _Checker:
     def __init__(self, path: str, marks: dict[Path_, tuple[int, int]]) -> None:
-        self.path, self.marks, self.problems = path, marks, []  # type: list[Problem]
-        self.problems = []
+        self.path, self.marks = path, marks
+        self.problems: list[Problem] = []
 
     def err(self, where: Path_, message: str) -> None:
         probe = where
@@ -285,14 +291,16 @@ class _Checker:
         if not isinstance(value, str) or not value.strip():
             self.err(where, f"must be a non-empty string, got {_kind(value)}")
             return None
-        if pattern is not None and not pattern.match(value):
+        if pattern is not None and not pattern.fullmatch(value):
             self.err(where, f"{value!r} does not match {pattern.pattern}")
             return None
         return value
 
 
 def _dotted(where: Path_) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(where))
+    return "".join(
+        f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(where)
+    )
 
 
 def _kind(value: Any) -> str:
@@ -303,7 +311,9 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def validate_document(doc: Any, path: str, marks: dict[Path_, tuple[int, int]], sha256: str) -> tuple[RecipeDoc | None, list[Problem]]:
+def validate_document(
+    doc: Any, path: str, marks: dict[Path_, tuple[int, int]], sha256: str
+) -> tuple[RecipeDoc | None, list[Problem]]:
     """Check a loaded document against the recipe format; return it parsed, or the problems."""
     ck = _Checker(path, marks)
     top = ck.mapping(doc, ())
@@ -312,9 +322,12 @@ def validate_document(doc: Any, path: str, marks: dict[Path_, tuple[int, int]], 
     for key in top:
         if key in REQUIRED_FIELDS:
             continue
-        serve = _SERVE_KEY.match(key) if isinstance(key, str) else None
+        serve = _SERVE_KEY.fullmatch(key) if isinstance(key, str) else None
         if serve is None:
-            ck.err((key,), f"unknown top-level key {key!r}; expected {', '.join(REQUIRED_FIELDS)} or <backend>_serve")
+            ck.err(
+                (key,),
+                f"unknown top-level key {key!r}; expected {', '.join(REQUIRED_FIELDS)} or <backend>_serve",
+            )
         elif serve.group(1) not in BACKENDS:
             ck.err((key,), f"unknown backend {serve.group(1)!r}; known: {', '.join(BACKENDS)}")
     values: dict[str, str | None] = {}
@@ -360,7 +373,7 @@ def _serve_section(ck: _Checker, backend: str, section: Any, where: Path_) -> li
         return []
     out = []
     for key, body in mapping.items():
-        match = _GPU_KEY.match(key) if isinstance(key, str) else None
+        match = _GPU_KEY.fullmatch(key) if isinstance(key, str) else None
         if match is None:
             ck.err((*where, key), f"{key!r} is not a '<N>_gpu' key with N a positive integer")
             continue
@@ -426,7 +439,9 @@ def _args(ck: _Checker, value: Any, where: Path_, gpus: int) -> dict[str, Scalar
     return args
 
 
-def _parallel(ck: _Checker, args: dict[Any, Any], flags: Iterable[str], where: Path_) -> tuple[str, int] | None:
+def _parallel(
+    ck: _Checker, args: dict[Any, Any], flags: Iterable[str], where: Path_
+) -> tuple[str, int] | None:
     found = [f for f in flags if f in args]
     if len(found) > 1:
         ck.err((*where, found[1]), f"{found[0]} and {found[1]} both given")
@@ -434,7 +449,9 @@ def _parallel(ck: _Checker, args: dict[Any, Any], flags: Iterable[str], where: P
     if not found:
         return (next(iter(flags)), 1)
     raw = args[found[0]]
-    size = raw if _is_number(raw) else (int(raw) if isinstance(raw, str) and raw.strip().isdigit() else None)
+    size = raw if _is_number(raw) else None
+    if isinstance(raw, str) and _DIGITS.fullmatch(raw.strip()):
+        size = int(raw)
     if not isinstance(size, int) or size < 1:
         ck.err((*where, found[0]), f"must be a positive integer, got {raw!r}")
         return None
@@ -449,10 +466,13 @@ def _env(ck: _Checker, value: Any, where: Path_) -> dict[str, str]:
         return {}
     out: dict[str, str] = {}
     for name, val in env.items():
-        if not isinstance(name, str) or not _ENV_NAME.match(name):
+        if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
             ck.err((*where, name), f"{name!r} is not a valid environment variable name")
         elif _SECRET_ENV.search(name):
-            ck.err((*where, name), f"{name} looks like a secret; pass it from the host environment, never in a recipe")
+            ck.err(
+                (*where, name),
+                f"{name} looks like a secret; pass it from the host environment, never in a recipe",
+            )
         elif isinstance(val, (dict, list)) or val is None:
             ck.err((*where, name), f"must be a string or number, got {_kind(val)}")
         else:
@@ -468,8 +488,8 @@ def _benchmark(ck: _Checker, value: Any, where: Path_) -> dict[str, Any] | None:
     for key, val in row.items():
         at = (*where, key)
         if key in SCENARIO_FIELDS:
-            if not isinstance(val, int) or isinstance(val, bool) or val < 1:
-                ck.err(at, f"must be a positive integer, got {val!r}")
+            if not isinstance(val, int) or isinstance(val, bool) or not 1 <= val <= MAX_INT:
+                ck.err(at, f"must be an integer from 1 to {MAX_INT}, got {val!r}")
         elif key in METRIC_FIELDS:
             if not _is_number(val) or val < 0:
                 ck.err(at, f"must be a non-negative number, got {val!r}")
@@ -478,7 +498,10 @@ def _benchmark(ck: _Checker, value: Any, where: Path_) -> dict[str, Any] | None:
         else:
             ck.err(at, f"unknown benchmark field {key!r}; known: {', '.join(BENCHMARK_FIELDS)}")
     if not any(k in row for k in METRIC_FIELDS):
-        ck.err(where, f"a benchmark row needs at least one metric ({', '.join(METRIC_FIELDS[:3])}, ...)")
+        ck.err(
+            where,
+            f"a benchmark row needs at least one metric ({', '.join(METRIC_FIELDS[:3])}, ...)",
+        )
     if len(ck.problems) != before:
         return None
     return {k: (float(v) if k in METRIC_FIELDS else v) for k, v in row.items()}
@@ -493,11 +516,12 @@ def parse_bytes(data: bytes, path: str) -> tuple[RecipeDoc | None, list[Problem]
     if len(data) > MAX_BYTES:
         return None, [Problem(path, 0, 0, "", f"file is {len(data)} bytes; the limit is {MAX_BYTES} (1 MiB)")]
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         return None, [Problem(path, line, col, "", f"not valid UTF-8 (byte 0x{data[exc.start]:02x})")]
+    text = text.removeprefix("\ufeff")
     try:
         doc, marks = load_yaml(text)
     except _Reject as exc:
@@ -555,7 +579,8 @@ def load_recipes(paths: Iterable[Path], progress: Any = None) -> tuple[list[Reci
                     recipe.line,
                     recipe.col,
                     "recipe_id",
-                    f"duplicate recipe_id {recipe.recipe_id!r}; also in {other.path}:{other.line}:{other.col}",
+                    f"duplicate recipe_id {recipe.recipe_id!r}; "
+                    f"also in {other.path}:{other.line}:{other.col}",
                 )
             )
             continue

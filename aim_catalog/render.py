@@ -13,6 +13,8 @@ from rich.table import Table
 from aim_catalog.settings import redact
 
 out = Console(highlight=False, soft_wrap=True)
+if not out.is_terminal:  # piped: size tables to their content instead of folding at 80
+    out = Console(highlight=False, soft_wrap=True, width=10_000)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 

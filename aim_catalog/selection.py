@@ -96,7 +96,7 @@ def _query(request: Request, dialect: str, *, explain: bool) -> Select[Any]:
         best = best_of_config.lateral("best")
         on_best: ColumnElement[bool] = true()
     else:  # SQLite has no LATERAL; a correlated scalar subquery picks the row's id instead
-        best = Benchmark.__table__.alias("best")
+        best = Benchmark.__table__.alias("best")  # type: ignore[assignment]
         on_best = best.c.id == best_of_config.with_only_columns(inner.c.id).scalar_subquery()
     score = _score(best, request.metric)
     joined = (r.outerjoin if explain else r.join)(sc, sc.c.recipe_pk == r.c.id)
@@ -271,10 +271,7 @@ def _label(backend: str) -> str:
 
 def _rank_reason(rank: int, total: int, found: Candidate, winner: Candidate | None) -> str:
     where = f"{_label(found.backend)} {found.gpu_count} GPU"
-    if found.score is None:
-        tail = "no benchmark"
-    else:
-        tail = f"{found.metric} {found.score:g}"
+    tail = "no benchmark" if found.score is None else f"{found.metric} {found.score:g}"
     if rank == 1:
         extra = "; ties broken by recipe_id" if total > 1 and found.score is None else ""
         return f"chosen: {where}, {tail}{extra} (best of {total})"
@@ -314,9 +311,7 @@ def _log_checks(by_recipe: dict[str, list[Any]], request: Request) -> None:
         log.debug("Precision match: %s", first.precision == request.precision)
         if request.hardware is not None:
             log.debug("Hardware match: %s", first.hardware == request.hardware.upper())
-        backend_rows = [
-            r for r in rows if r.backend is not None and request.backend in ("any", r.backend)
-        ]
+        backend_rows = [r for r in rows if r.backend is not None and request.backend in ("any", r.backend)]
         log.debug("Backend match: %s", bool(backend_rows))
         fitting = [r for r in backend_rows if _gpu_fits(r.gpu_count, request)]
         log.debug("GPU count match: %s", bool(fitting))
@@ -391,9 +386,7 @@ class RecipeSummary:
 
 def list_recipes(session: Session, model: str | None = None) -> list[RecipeSummary]:
     r, sc, b = Recipe.__table__, ServeConfig.__table__, Benchmark.__table__
-    bench_count = (
-        select(func.count(b.c.id)).where(b.c.serve_config_id == sc.c.id).scalar_subquery()
-    )
+    bench_count = select(func.count(b.c.id)).where(b.c.serve_config_id == sc.c.id).scalar_subquery()
     query = (
         select(r, sc.c.backend, sc.c.gpu_count, sc.c.enabled, bench_count.label("n_bench"))
         .select_from(r.outerjoin(sc, sc.c.recipe_pk == r.c.id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 DB_URL_ENV = "AIM_CATALOG_DB_URL"
@@ -21,19 +22,23 @@ DEFAULT_METRIC = "output_throughput"
 FALLBACK_METRIC = "total_token_throughput"
 
 
-def data_dir(env: dict[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
+def _environ(env: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if env is None else env
+
+
+def data_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = _environ(env)
     base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "aim-catalog"
 
 
-def default_db_url(env: dict[str, str] | None = None) -> str:
+def default_db_url(env: Mapping[str, str] | None = None) -> str:
     return f"sqlite:///{data_dir(env) / 'catalog.db'}"
 
 
-def resolve_db_url(cli_value: str | None, env: dict[str, str] | None = None) -> tuple[str, bool]:
+def resolve_db_url(cli_value: str | None, env: Mapping[str, str] | None = None) -> tuple[str, bool]:
     """Return ``(url, is_default)``: the flag wins, then the environment, then the default."""
-    env = os.environ if env is None else env
+    env = _environ(env)
     if cli_value:
         return cli_value, False
     if env.get(DB_URL_ENV):
@@ -41,8 +46,8 @@ def resolve_db_url(cli_value: str | None, env: dict[str, str] | None = None) -> 
     return default_db_url(env), True
 
 
-def auto_migrate_enabled(env: dict[str, str] | None = None) -> bool:
-    env = os.environ if env is None else env
+def auto_migrate_enabled(env: Mapping[str, str] | None = None) -> bool:
+    env = _environ(env)
     return env.get(AUTO_MIGRATE_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
@@ -54,6 +59,6 @@ def redact(text: str) -> str:
     return _PASSWORD_IN_URL.sub(r"\g<head>***", text)
 
 
-def sysfs_root(env: dict[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
+def sysfs_root(env: Mapping[str, str] | None = None) -> Path:
+    env = _environ(env)
     return Path(env.get(SYSFS_ROOT_ENV) or "/")

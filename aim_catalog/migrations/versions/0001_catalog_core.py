@@ -57,7 +57,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_serve_configs")),
         sa.UniqueConstraint(
-            "recipe_pk", "backend", "gpu_count", name=op.f("uq_serve_configs_recipe_pk_backend_gpu_count")
+            "recipe_pk",
+            "backend",
+            "gpu_count",
+            name=op.f("uq_serve_configs_recipe_pk_backend_gpu_count"),
         ),
     )
     op.create_table(

@@ -1,0 +1,115 @@
+"""Migrations are the only schema creator: one head, every step up and down, models == DDL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect, text
+
+from aim_catalog import db
+from aim_catalog.errors import SchemaOutOfDate, UsageProblem
+from aim_catalog.models import Base
+
+TABLES = {"recipes", "serve_configs", "benchmarks"}
+
+
+def scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(db.alembic_config())
+
+
+def test_single_head_matches_the_constant_the_hot_path_uses() -> None:
+    heads = scripts().get_heads()
+    assert heads == [db.HEAD_REVISION]
+
+
+def test_migrations_ship_inside_the_installed_package() -> None:
+    assert (db.MIGRATIONS_DIR / "env.py").is_file()
+    assert list((db.MIGRATIONS_DIR / "versions").glob("0001_*.py"))
+
+
+def test_upgrade_from_empty_creates_the_tables(db_url: str) -> None:
+    engine = db.make_engine(db_url)
+    assert db.revision_of(engine) is None
+    assert db.upgrade(engine) == db.HEAD_REVISION
+    assert set(inspect(engine).get_table_names()) >= TABLES
+    engine.dispose()
+
+
+def test_every_step_down_and_up_again(db_url: str) -> None:
+    engine = db.make_engine(db_url)
+    revisions = [s.revision for s in scripts().walk_revisions("base", "heads")]  # newest first
+    db.upgrade(engine)
+    for i, revision in enumerate(revisions):
+        below = revisions[i + 1] if i + 1 < len(revisions) else "base"
+        db.downgrade(engine, below)
+        assert db.revision_of(engine) == (None if below == "base" else below)
+        db.upgrade(engine, revision)
+        assert db.revision_of(engine) == revision
+        db.downgrade(engine, below)
+    assert not TABLES & set(inspect(engine).get_table_names())
+    db.upgrade(engine)
+    assert db.revision_of(engine) == db.HEAD_REVISION
+    engine.dispose()
+
+
+def test_models_match_the_migrated_ddl(engine: Engine) -> None:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, Base.metadata)
+    assert diff == []
+
+
+def test_constraint_and_index_names_follow_the_convention(engine: Engine) -> None:
+    inspector = inspect(engine)
+    indexes = {i["name"] for t in TABLES for i in inspector.get_indexes(t)}
+    assert "ix_recipes_huggingface_id_precision_hardware" in indexes
+    assert "ix_benchmarks_serve_config_id" in indexes
+    uniques = {u["name"] for u in inspector.get_unique_constraints("serve_configs")}
+    assert "uq_serve_configs_recipe_pk_backend_gpu_count" in uniques
+    fks = {f["name"] for f in inspector.get_foreign_keys("benchmarks")}
+    assert fks == {"fk_benchmarks_serve_config_id_serve_configs"}
+
+
+def test_auto_migration_off_gives_an_actionable_error(db_url: str) -> None:
+    engine = db.make_engine(db_url)
+    with pytest.raises(SchemaOutOfDate, match="run `aim-catalog db upgrade`"):
+        db.ensure_schema(engine, auto_migrate=False)
+    assert db.revision_of(engine) is None  # nothing was created behind the user's back
+    db.ensure_schema(engine, auto_migrate=True)
+    assert db.revision_of(engine) == db.HEAD_REVISION
+    engine.dispose()
+
+
+def test_seed_fills_only_a_database_this_call_created(db_url: str) -> None:
+    engine = db.make_engine(db_url)
+    db.upgrade(engine, seed=True)
+    with engine.connect() as conn:
+        seeded = conn.execute(text("SELECT count(*) FROM recipes")).scalar()
+        conn.execute(text("DELETE FROM recipes"))
+        conn.commit()
+    assert seeded == len(list(db.MIGRATIONS_DIR.parent.joinpath("seed_recipes").glob("*.yaml")))
+    db.upgrade(engine, seed=True)  # already at head: an emptied catalog stays empty
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM recipes")).scalar() == 0
+    engine.dispose()
+
+
+def test_unknown_revision_is_a_usage_error(engine: Engine) -> None:
+    with pytest.raises(UsageProblem, match="nope"):
+        db.upgrade(engine, "nope")
+    assert db.revision_of(engine) == db.HEAD_REVISION
+
+
+def test_sqlite_foreign_keys_are_enforced_again_after_a_migration(tmp_path: Path) -> None:
+    # Migrations switch SQLite's foreign keys off while they copy tables.
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    db.upgrade(engine)
+    db.downgrade(engine, "base")
+    db.upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()

@@ -1,0 +1,272 @@
+"""Selection: ranking by stored throughput, deterministic ties, filters, and explain."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from aim_catalog import db
+from aim_catalog.errors import NoSuitableRecipe, UsageProblem
+from aim_catalog.ingest import ingest, seed_recipe_dir
+from aim_catalog.recipe import load_recipes
+from aim_catalog.selection import (
+    Request,
+    explain,
+    select_best,
+    server_argv,
+    supported_configurations,
+)
+
+M = "org/model-a"
+
+
+def bench(value: float | None = None, **kw: Any) -> dict[str, Any]:
+    row = dict(kw)
+    if value is not None:
+        row["output_throughput"] = value
+    return row
+
+
+@pytest.fixture
+def catalog(engine: Engine, write_recipe: Callable[..., Path], tmp_path: Path) -> Callable[..., Engine]:
+    """Write recipes (id -> kwargs for recipe_yaml) and ingest them; return the engine."""
+
+    def build(recipes: dict[str, dict[str, Any]]) -> Engine:
+        for recipe_id, kw in recipes.items():
+            write_recipe(recipe_id, **kw)
+        docs, problems, _ = load_recipes([tmp_path / "recipes"])
+        assert problems == []
+        with db.session_factory(engine).begin() as session:
+            ingest(session, docs)
+        return engine
+
+    return build
+
+
+def pick(engine: Engine, **kw: Any) -> Any:
+    with db.session_factory(engine)() as session:
+        return select_best(session, Request(model=kw.pop("model", M), **kw))
+
+
+def verdicts(engine: Engine, **kw: Any) -> dict[tuple[str, str | None, int | None], Any]:
+    with db.session_factory(engine)() as session:
+        found = explain(session, Request(model=kw.pop("model", M), **kw))
+    return {(v.recipe_id, v.backend, v.gpu_count): v for v in found}
+
+
+def vllm(
+    n: int = 4, enabled: bool = True, rows: list[dict[str, Any]] | None = None, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"enabled": enabled, **extra}
+    if rows:
+        body["benchmarks"] = rows
+    return {"vllm": {n: body}}
+
+
+def test_highest_stored_throughput_wins(catalog: Callable[..., Engine]) -> None:
+    engine = catalog(
+        {
+            "a-slow": {"configs": vllm(rows=[bench(100), bench(150)])},
+            "b-fast": {"configs": vllm(rows=[bench(300)])},
+            "c-none": {"configs": vllm()},
+        }
+    )
+    chosen = pick(engine, gpus=4)
+    assert (chosen.recipe_id, chosen.score, chosen.metric) == ("b-fast", 300.0, "output_throughput")
+    found = verdicts(engine, gpus=4)
+    assert found[("b-fast", "vllm", 4)].verdict == "chosen"
+    assert found[("a-slow", "vllm", 4)].reason.startswith("ranked 2 of 3")
+    assert "150" in found[("a-slow", "vllm", 4)].reason  # its best row, not its first
+    assert found[("c-none", "vllm", 4)].reason == "ranked 3 of 3: vLLM 4 GPU, no benchmark"
+
+
+def test_ties_break_by_recipe_id(catalog: Callable[..., Engine]) -> None:
+    engine = catalog(
+        {"zeta": {"configs": vllm(rows=[bench(5)])}, "alpha": {"configs": vllm(rows=[bench(5)])}}
+    )
+    assert pick(engine, gpus=4).recipe_id == "alpha"
+    assert "tie; recipe_id after alpha" in verdicts(engine, gpus=4)[("zeta", "vllm", 4)].reason
+
+
+def test_without_any_benchmark_the_first_recipe_id_wins(catalog: Callable[..., Engine]) -> None:
+    engine = catalog({"m2": {"configs": vllm()}, "m1": {"configs": vllm()}})
+    chosen = pick(engine, gpus=4)
+    assert (chosen.recipe_id, chosen.score, chosen.metric, chosen.benchmark) == (
+        "m1",
+        None,
+        None,
+        None,
+    )
+
+
+def test_disabled_configs_never_win(catalog: Callable[..., Engine]) -> None:
+    engine = catalog({"off": {"configs": vllm(enabled=False, rows=[bench(999)])}, "on": {"configs": vllm()}})
+    assert pick(engine, gpus=4).recipe_id == "on"
+    assert verdicts(engine, gpus=4)[("off", "vllm", 4)].reason == "disabled: vLLM 4 GPU"
+
+
+def test_total_token_throughput_is_the_fallback_and_says_so(catalog: Callable[..., Engine]) -> None:
+    engine = catalog(
+        {
+            "published": {
+                "configs": vllm(rows=[{"total_token_throughput": 900.0, "input_len": 128, "source": "AMD"}])
+            },
+            "measured": {"configs": vllm(rows=[bench(500, total_token_throughput=1000.0)])},
+        }
+    )
+    chosen = pick(engine, gpus=4)
+    assert (chosen.recipe_id, chosen.metric, chosen.score) == (
+        "published",
+        "total_token_throughput",
+        900.0,
+    )
+    assert chosen.benchmark == {
+        "input_len": 128,
+        "output_len": None,
+        "concurrency": None,
+        "source": "AMD",
+        "measured_at": None,
+        "image": None,
+    }
+    # An explicit metric uses that column only.
+    explicit = pick(engine, gpus=4, metric="total_token_throughput")
+    assert (explicit.recipe_id, explicit.score) == ("measured", 1000.0)
+
+
+def test_request_throughput_metric_ignores_rows_without_it(catalog: Callable[..., Engine]) -> None:
+    engine = catalog(
+        {
+            "x": {"configs": vllm(rows=[bench(10_000)])},
+            "y": {"configs": vllm(rows=[{"request_throughput": 3.5}])},
+        }
+    )
+    chosen = pick(engine, gpus=4, metric="request_throughput")
+    assert (chosen.recipe_id, chosen.score) == ("y", 3.5)
+
+
+def test_hardware_filter_and_its_explanation(catalog: Callable[..., Engine]) -> None:
+    engine = catalog(
+        {
+            "on-300": {"hardware": "MI300X", "configs": vllm(rows=[bench(1)])},
+            "on-355": {"hardware": "mi355x", "configs": vllm(rows=[bench(2)])},
+        }
+    )
+    assert pick(engine, gpus=4, hardware="MI300X").recipe_id == "on-300"
+    assert pick(engine, gpus=4, hardware="mi355x").recipe_id == "on-355"
+    assert pick(engine, gpus=4, hardware=None).recipe_id == "on-355"  # no filter: best overall
+    reason = verdicts(engine, gpus=4, hardware="MI300X")[("on-355", "vllm", 4)].reason
+    assert reason == "hardware mismatch: recipe is for MI355X, host has MI300X"
+
+
+def test_backend_any_takes_the_best_of_both(catalog: Callable[..., Engine]) -> None:
+    engine = catalog(
+        {
+            "v": {"configs": vllm(rows=[bench(100)])},
+            "s": {"configs": {"sglang": {4: {"enabled": True, "benchmarks": [bench(200)]}}}},
+        }
+    )
+    assert pick(engine, gpus=4).recipe_id == "v"  # default backend is vllm
+    chosen = pick(engine, gpus=4, backend="any")
+    assert (chosen.recipe_id, chosen.backend) == ("s", "sglang")
+    assert (
+        verdicts(engine, gpus=4)[("s", "vllm", 4)].reason
+        == "no such backend: the recipe has no vllm_serve configs"
+    )
+
+
+def test_omitted_gpu_count_lets_every_fitting_count_compete(catalog: Callable[..., Engine]) -> None:
+    engine = catalog(
+        {
+            "m": {
+                "configs": {
+                    "vllm": {
+                        1: {"enabled": True, "benchmarks": [bench(10)]},
+                        4: {"enabled": True, "benchmarks": [bench(40)]},
+                        8: {"enabled": True, "benchmarks": [bench(80)]},
+                    }
+                }
+            }
+        }
+    )
+    assert pick(engine).gpu_count == 8  # no GPU detected: all counts compete
+    assert pick(engine, max_gpus=4).gpu_count == 4
+    found = verdicts(engine, max_gpus=4)
+    assert found[("m", "vllm", 4)].verdict == "chosen"
+    assert found[("m", "vllm", 1)].reason.startswith("ranked 2 of 2")
+    assert ("m", "vllm", 8) not in found
+
+
+def test_explain_names_every_kind_of_loser(catalog: Callable[..., Engine]) -> None:
+    engine = catalog(
+        {
+            "fp8": {"precision": "fp8", "configs": vllm(rows=[bench(1)])},
+            "two-only": {"configs": {"vllm": {1: {"enabled": True}, 2: {"enabled": True}}}},
+            "winner": {"configs": vllm(rows=[bench(1)])},
+        }
+    )
+    found = verdicts(engine, gpus=4)
+    assert found[("fp8", "vllm", 4)].reason == "precision mismatch: recipe is fp8, asked bf16"
+    assert found[("two-only", "vllm", 4)].reason == "no 4-GPU config (has 1, 2)"
+    assert found[("winner", "vllm", 4)].reason == "chosen: vLLM 4 GPU, output_throughput 1 (best of 1)"
+    assert [v.verdict for v in verdicts(engine, gpus=4).values()].count("chosen") == 1
+
+
+def test_no_match_lists_the_supported_configurations(catalog: Callable[..., Engine]) -> None:
+    engine = catalog({"m": {"configs": {"vllm": {1: {"enabled": True}, 2: {"enabled": False}}}}})
+    with pytest.raises(NoSuitableRecipe) as caught:
+        pick(engine, gpus=16, precision="fp8")
+    assert str(caught.value).splitlines() == [
+        f"No suitable recipe found for {M}",
+        f"{M} supported configurations:",
+        "- 1 GPU, bf16, vLLM: ✅ Enabled",
+        "- 2 GPU, bf16, vLLM: ❌ Disabled",
+    ]
+    with pytest.raises(NoSuitableRecipe, match="no recipe for nobody/none"):
+        pick(engine, model="nobody/none", gpus=1)
+
+
+def test_seed_catalog_answers_the_seed_design_example(engine: Engine) -> None:
+    docs, _, _ = load_recipes([seed_recipe_dir()])
+    with db.session_factory(engine).begin() as session:
+        ingest(session, docs)
+        lines = supported_configurations(session, "Qwen/Qwen3-32B")
+    chosen = pick(engine, model="Qwen/Qwen3-32B", gpus=4, precision="bf16", backend="vllm")
+    assert chosen.recipe_id == "qwen3-32b-mi300x-bf16"
+    assert server_argv(chosen.args)[:2] == ["--model", "Qwen/Qwen3-32B"]
+    assert lines == ["Qwen/Qwen3-32B supported configurations:"] + [
+        f"- {n} GPU, bf16, {label}: ✅ Enabled" for label in ("vLLM", "sglang") for n in (1, 2, 4, 8)
+    ]
+    # The published 70B figures: the June 2025 image has the best 128/2048 throughput.
+    best = pick(engine, model="amd/Llama-3.1-70B-Instruct-FP8-KV", gpus=8, precision="fp8")
+    assert (best.recipe_id, best.score) == ("llama-3-1-70b-fp8-kv-mi300x-fp8-vllm-2025-06", 16581.5)
+    assert best.metric == "total_token_throughput"
+
+
+def test_server_argv_renders_bare_and_omitted_flags() -> None:
+    args = {
+        "--a": "true",
+        "--b": True,
+        "--c": None,
+        "--d": "false",
+        "--e": False,
+        "--f": "8",
+        "--g": 0.9,
+    }
+    assert server_argv(args) == ["--a", "--b", "--c", "--f", "8", "--g", "0.9"]
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"backend": "tgi"}, "unknown backend 'tgi'"),
+        ({"metric": "ttft"}, "unknown metric 'ttft'"),
+        ({"gpus": 0}, "positive integer"),
+    ],
+)
+def test_bad_requests_are_usage_errors(kw: dict[str, Any], message: str) -> None:
+    with pytest.raises(UsageProblem, match=message):
+        Request(model=M, **kw)
