@@ -133,6 +133,7 @@ def dedent(text_: str) -> str:
 
 @pytest.fixture
 def reference_dir() -> Path:
+    """The original AIM Engine recipes in ../shared (beside the checkout, also in CI)."""
     if not REFERENCE_RECIPES.is_dir():
-        pytest.skip(f"reference recipes not found at {REFERENCE_RECIPES}")
+        missing_service(f"reference recipes not found at {REFERENCE_RECIPES}")
     return REFERENCE_RECIPES
