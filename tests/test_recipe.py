@@ -17,13 +17,13 @@ import aim_catalog
 from aim_catalog.errors import Problem
 from aim_catalog.recipe import (
     MAX_BYTES,
-    MAX_DEPTH,
     RecipeDoc,
     expand_paths,
     load_recipes,
     parse_bytes,
     parse_file,
 )
+from aim_catalog.safe_yaml import MAX_DEPTH
 
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "aim-engine-recipes"
 SEED_DIR = Path(aim_catalog.__file__).parent / "seed_recipes"
