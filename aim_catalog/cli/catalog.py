@@ -1,135 +1,28 @@
-"""The ``aim-catalog`` command line (alias ``aim-engine``).
-
-Parses options, opens one session per command, renders results and maps domain errors to
-exit codes: 0 ok, 1 environment, 2 usage, 3 no suitable recipe, 4 invalid recipe input,
-5 launch failed. SQLAlchemy, YAML and rich load inside the commands, so ``--help`` is fast.
-"""
+"""Catalog commands: schema, validate, ingest, list, show, select, explain."""
 
 from __future__ import annotations
 
-import logging
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
-from typer.core import TyperGroup
 
-from aim_catalog import __version__
-from aim_catalog.errors import CatalogError, InvalidRecipeInput
-from aim_catalog.settings import (
-    BACKEND_LABELS,
-    DEFAULT_BACKEND,
-    DEFAULT_METRIC,
-    DEFAULT_PRECISION,
-    auto_migrate_enabled,
-    resolve_db_url,
+from aim_catalog.cli.app import (
+    BACKEND_OPT,
+    GPUS_ARG,
+    HARDWARE_OPT,
+    METRIC_OPT,
+    PRECISION_OPT,
+    app,
+    build_request,
+    catalog_session,
+    db_app,
+    describe_request,
+    open_engine,
+    state_of,
 )
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from aim_catalog.selection import Request
-
-
-class _Group(TyperGroup):
-    """Turns domain errors into a one-line message on stderr and their exit code."""
-
-    def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except CatalogError as exc:
-            from aim_catalog import render
-
-            render.error(str(exc))
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            raise typer.Exit(130) from None
-
-
-app = typer.Typer(
-    cls=_Group,
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_show_locals=False,
-    help="A SQL catalog of LLM serving recipes for AMD Instinct GPUs: ingest, select, launch.",
-)
-db_app = typer.Typer(cls=_Group, no_args_is_help=True, help="Create, migrate and inspect the schema.")
-app.add_typer(db_app, name="db")
-
-
-@dataclass
-class _State:
-    db: str | None = None
-    verbose: bool = False
-
-
-def _state(ctx: typer.Context) -> _State:
-    root = ctx.find_root()
-    if not isinstance(root.obj, _State):
-        root.obj = _State()
-    return root.obj
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"aim-catalog {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _main(
-    ctx: typer.Context,
-    db: str | None = typer.Option(
-        None,
-        "--db",
-        help="Catalog database URL (sqlite:///PATH or postgresql://...). "
-        "Default: $AIM_CATALOG_DB_URL, else a SQLite file under $XDG_DATA_HOME/aim-catalog/.",
-        show_default=False,
-    ),
-    verbose: bool = typer.Option(False, "-v", "--verbose", help="Log each match check."),
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
-    ),
-) -> None:
-    state = _state(ctx)
-    state.db, state.verbose = db, verbose
-    if verbose:
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s", stream=sys.stderr)
-        logging.getLogger("aim_catalog").setLevel(logging.DEBUG)
-
-
-def _engine(ctx: typer.Context) -> tuple[Any, bool]:
-    from aim_catalog import db
-
-    url, is_default = resolve_db_url(_state(ctx).db)
-    return db.make_engine(url), is_default
-
-
-@contextmanager
-def _catalog(ctx: typer.Context, *, commit: bool = True) -> Iterator[Session]:
-    """One session for the command, on a database migrated to the code's schema."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from aim_catalog import db
-
-    engine, is_default = _engine(ctx)
-    try:
-        db.ensure_schema(engine, auto_migrate=auto_migrate_enabled(), seed=is_default)
-        with db.session_factory(engine)() as session:
-            yield session
-            if commit:
-                session.commit()
-            else:
-                session.rollback()
-    except SQLAlchemyError as exc:
-        raise db.database_problem(exc, engine) from exc
-    finally:
-        engine.dispose()
-
+from aim_catalog.errors import InvalidRecipeInput
+from aim_catalog.settings import BACKEND_LABELS
 
 # --------------------------------------------------------------------------- db
 
@@ -142,7 +35,7 @@ def db_upgrade(ctx: typer.Context, revision: str = typer.Argument("head")) -> No
     """
     from aim_catalog import db, render
 
-    engine, is_default = _engine(ctx)
+    engine, is_default = open_engine(ctx)
     try:
         now = db.upgrade(engine, revision, seed=is_default)
     finally:
@@ -158,7 +51,7 @@ def db_downgrade(ctx: typer.Context, revision: str = typer.Argument(...)) -> Non
     """
     from aim_catalog import db, render
 
-    engine, _ = _engine(ctx)
+    engine, _ = open_engine(ctx)
     try:
         now = db.downgrade(engine, revision)
     finally:
@@ -174,7 +67,7 @@ def db_current(ctx: typer.Context) -> None:
     """
     from aim_catalog import db, render
 
-    engine, _ = _engine(ctx)
+    engine, _ = open_engine(ctx)
     try:
         now = db.revision_of(engine)
     finally:
@@ -241,13 +134,13 @@ def ingest(
     prune_dirs = [p for p in paths if p.is_dir()] if prune else []
     if prune and not prune_dirs:
         render.note("--prune only applies to directories; none was given")
-    with _catalog(ctx, commit=not dry_run) as session:
+    with catalog_session(ctx, commit=not dry_run) as session:
         report = run_ingest(session, recipes, prune_dirs=prune_dirs)
     report.dry_run = dry_run
     if as_json:
         render.emit_json(report.as_dict())
         return
-    if _state(ctx).verbose:
+    if state_of(ctx).verbose:
         for label, ids in (
             ("added", report.added),
             ("updated", report.updated),
@@ -271,7 +164,7 @@ def list_recipes(
     from aim_catalog import render
     from aim_catalog.selection import list_recipes as query
 
-    with _catalog(ctx) as session:
+    with catalog_session(ctx) as session:
         recipes = query(session, model)
     if as_json:
         render.emit_json([r.as_dict() for r in recipes])
@@ -306,7 +199,7 @@ def show_configurations(
     from aim_catalog.errors import NoSuitableRecipe
     from aim_catalog.selection import configurations, supported_configurations
 
-    with _catalog(ctx) as session:
+    with catalog_session(ctx) as session:
         configs = configurations(session, model)
         lines = supported_configurations(session, model)
     if not configs:
@@ -320,72 +213,15 @@ def show_configurations(
         render.line(text)
 
 
-# --------------------------------------------------------------------------- selection
-
-_GPUS = typer.Argument(None, help="GPU count. Omitted: every count that fits the host's GPUs competes.")
-_PRECISION = typer.Option(DEFAULT_PRECISION, "--precision", "-p", help="fp16, bf16, fp8, ...")
-_BACKEND = typer.Option(DEFAULT_BACKEND, "--backend", "-b", help="vllm, sglang, or any (best of both).")
-_HARDWARE = typer.Option(
-    None,
-    "--hardware",
-    help="GPU model, e.g. MI300X; 'any' for no filter. Default: the detected GPU.",
-)
-_METRIC = typer.Option(
-    DEFAULT_METRIC,
-    "--metric",
-    help="Ranking column: output_throughput (falls back to total_token_throughput), "
-    "total_token_throughput or request_throughput.",
-)
-
-
-def _request(
-    model: str, gpus: int | None, precision: str, backend: str, hardware: str | None, metric: str
-) -> Request:
-    from aim_catalog import render
-    from aim_catalog.hardware import detect_gpus, host_model
-    from aim_catalog.selection import Request
-
-    max_gpus = None
-    if hardware is not None and hardware.lower() == "any":
-        hardware = None
-    elif hardware is None or gpus is None:
-        detected = detect_gpus()
-        if hardware is None:
-            hardware = host_model(detected)
-            if hardware is None:
-                render.note("no AMD GPU detected: not filtering by hardware (--hardware chooses one)")
-        if gpus is None and detected:
-            max_gpus = len(detected)
-    return Request(
-        model=model,
-        gpus=gpus,
-        precision=precision.lower(),
-        backend=backend.lower(),
-        hardware=hardware,
-        metric=metric,
-        max_gpus=max_gpus,
-    )
-
-
-def _describe(request: Request) -> str:
-    gpus = (
-        f"{request.gpus} GPU"
-        if request.gpus is not None
-        else (f"any GPU count up to {request.max_gpus}" if request.max_gpus else "any GPU count")
-    )
-    backend = BACKEND_LABELS.get(request.backend, request.backend)
-    return f"{request.model}, {gpus}, {request.precision}, {backend}, hardware {request.hardware or 'any'}"
-
-
 @app.command("select")
 def select_cmd(
     ctx: typer.Context,
     model: str = typer.Argument(..., help="Hugging Face model id, e.g. Qwen/Qwen3-32B."),
-    gpus: int | None = _GPUS,
-    precision: str = _PRECISION,
-    backend: str = _BACKEND,
-    hardware: str | None = _HARDWARE,
-    metric: str = _METRIC,
+    gpus: int | None = GPUS_ARG,
+    precision: str = PRECISION_OPT,
+    backend: str = BACKEND_OPT,
+    hardware: str | None = HARDWARE_OPT,
+    metric: str = METRIC_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print the chosen config as one JSON object."),
 ) -> None:
     """Pick the best enabled config for a model, ranked by stored benchmark throughput.
@@ -396,8 +232,8 @@ def select_cmd(
     from aim_catalog import render
     from aim_catalog.selection import select_best, server_argv
 
-    request = _request(model, gpus, precision, backend, hardware, metric)
-    with _catalog(ctx) as session:
+    request = build_request(model, gpus, precision, backend, hardware, metric)
+    with catalog_session(ctx) as session:
         chosen = select_best(session, request)
     if as_json:
         render.emit_json(chosen.as_dict())
@@ -430,11 +266,11 @@ def select_cmd(
 def explain_cmd(
     ctx: typer.Context,
     model: str = typer.Argument(..., help="Hugging Face model id."),
-    gpus: int | None = _GPUS,
-    precision: str = _PRECISION,
-    backend: str = _BACKEND,
-    hardware: str | None = _HARDWARE,
-    metric: str = _METRIC,
+    gpus: int | None = GPUS_ARG,
+    precision: str = PRECISION_OPT,
+    backend: str = BACKEND_OPT,
+    hardware: str | None = HARDWARE_OPT,
+    metric: str = METRIC_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print the verdicts as JSON."),
 ) -> None:
     """Show every recipe of a model with its verdict: chosen, ranked k of n, or why not.
@@ -445,19 +281,15 @@ def explain_cmd(
     from aim_catalog.errors import NoSuitableRecipe
     from aim_catalog.selection import explain, no_match_message
 
-    request = _request(model, gpus, precision, backend, hardware, metric)
-    with _catalog(ctx) as session:
+    request = build_request(model, gpus, precision, backend, hardware, metric)
+    with catalog_session(ctx) as session:
         verdicts = explain(session, request)
         missing = no_match_message(session, model) if not verdicts else ""
     if not verdicts:
         raise NoSuitableRecipe(missing)
     if as_json:
-        render.emit_json({"request": _describe(request), "verdicts": [v.as_dict() for v in verdicts]})
+        render.emit_json({"request": describe_request(request), "verdicts": [v.as_dict() for v in verdicts]})
         return
-    render.line(f"Explain {_describe(request)}:")
+    render.line(f"Explain {describe_request(request)}:")
     rows = [(v.recipe_id, v.backend or "", v.gpu_count or "", v.verdict, v.reason) for v in verdicts]
     render.table(("recipe", "backend", "GPUs", "verdict", "reason"), rows)
-
-
-def main() -> None:
-    app()

@@ -1,0 +1,10 @@
+"""The ``aim-catalog`` command line (alias ``aim-engine``).
+
+``app.py`` holds the Typer app, global options and the error-to-exit-code mapping; the
+command modules register on it when imported here.
+"""
+
+from aim_catalog.cli import catalog as _catalog_commands  # noqa: F401  (registers commands)
+from aim_catalog.cli.app import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,191 @@
+"""The ``aim-catalog`` command line (alias ``aim-engine``).
+
+Parses options, opens one session per command, renders results and maps domain errors to
+exit codes: 0 ok, 1 environment, 2 usage, 3 no suitable recipe, 4 invalid recipe input,
+5 launch failed. SQLAlchemy, YAML and rich load inside the commands, so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import typer
+from typer.core import TyperGroup
+
+from aim_catalog import __version__
+from aim_catalog.errors import CatalogError
+from aim_catalog.settings import (
+    BACKEND_LABELS,
+    DEFAULT_BACKEND,
+    DEFAULT_METRIC,
+    DEFAULT_PRECISION,
+    auto_migrate_enabled,
+    resolve_db_url,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from aim_catalog.selection import Request
+
+
+class _Group(TyperGroup):
+    """Turns domain errors into a one-line message on stderr and their exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CatalogError as exc:
+            from aim_catalog import render
+
+            render.error(str(exc))
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    help="A SQL catalog of LLM serving recipes for AMD Instinct GPUs: ingest, select, launch.",
+)
+db_app = typer.Typer(cls=_Group, no_args_is_help=True, help="Create, migrate and inspect the schema.")
+app.add_typer(db_app, name="db")
+
+
+@dataclass
+class _State:
+    db: str | None = None
+    verbose: bool = False
+
+
+def state_of(ctx: typer.Context) -> _State:
+    root = ctx.find_root()
+    if not isinstance(root.obj, _State):
+        root.obj = _State()
+    return root.obj
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"aim-catalog {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        help="Catalog database URL (sqlite:///PATH or postgresql://...). "
+        "Default: $AIM_CATALOG_DB_URL, else a SQLite file under $XDG_DATA_HOME/aim-catalog/.",
+        show_default=False,
+    ),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Log each match check."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    state = state_of(ctx)
+    state.db, state.verbose = db, verbose
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s", stream=sys.stderr)
+        logging.getLogger("aim_catalog").setLevel(logging.DEBUG)
+
+
+def open_engine(ctx: typer.Context) -> tuple[Any, bool]:
+    from aim_catalog import db
+
+    url, is_default = resolve_db_url(state_of(ctx).db)
+    return db.make_engine(url), is_default
+
+
+@contextmanager
+def catalog_session(ctx: typer.Context, *, commit: bool = True) -> Iterator[Session]:
+    """One session for the command, on a database migrated to the code's schema."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from aim_catalog import db
+
+    engine, is_default = open_engine(ctx)
+    try:
+        db.ensure_schema(engine, auto_migrate=auto_migrate_enabled(), seed=is_default)
+        with db.session_factory(engine)() as session:
+            yield session
+            if commit:
+                session.commit()
+            else:
+                session.rollback()
+    except SQLAlchemyError as exc:
+        raise db.database_problem(exc, engine) from exc
+    finally:
+        engine.dispose()
+
+
+# --------------------------------------------------------------------------- selection
+
+GPUS_ARG = typer.Argument(None, help="GPU count. Omitted: every count that fits the host's GPUs competes.")
+PRECISION_OPT = typer.Option(DEFAULT_PRECISION, "--precision", "-p", help="fp16, bf16, fp8, ...")
+BACKEND_OPT = typer.Option(DEFAULT_BACKEND, "--backend", "-b", help="vllm, sglang, or any (best of both).")
+HARDWARE_OPT = typer.Option(
+    None,
+    "--hardware",
+    help="GPU model, e.g. MI300X; 'any' for no filter. Default: the detected GPU.",
+)
+METRIC_OPT = typer.Option(
+    DEFAULT_METRIC,
+    "--metric",
+    help="Ranking column: output_throughput (falls back to total_token_throughput), "
+    "total_token_throughput or request_throughput.",
+)
+
+
+def build_request(
+    model: str, gpus: int | None, precision: str, backend: str, hardware: str | None, metric: str
+) -> Request:
+    from aim_catalog import render
+    from aim_catalog.hardware import detect_gpus, host_model
+    from aim_catalog.selection import Request
+
+    max_gpus = None
+    if hardware is not None and hardware.lower() == "any":
+        hardware = None
+    elif hardware is None or gpus is None:
+        detected = detect_gpus()
+        if hardware is None:
+            hardware = host_model(detected)
+            if hardware is None:
+                render.note("no AMD GPU detected: not filtering by hardware (--hardware chooses one)")
+        if gpus is None and detected:
+            max_gpus = len(detected)
+    return Request(
+        model=model,
+        gpus=gpus,
+        precision=precision.lower(),
+        backend=backend.lower(),
+        hardware=hardware,
+        metric=metric,
+        max_gpus=max_gpus,
+    )
+
+
+def describe_request(request: Request) -> str:
+    gpus = (
+        f"{request.gpus} GPU"
+        if request.gpus is not None
+        else (f"any GPU count up to {request.max_gpus}" if request.max_gpus else "any GPU count")
+    )
+    backend = BACKEND_LABELS.get(request.backend, request.backend)
+    return f"{request.model}, {gpus}, {request.precision}, {backend}, hardware {request.hardware or 'any'}"
+
+
+def main() -> None:
+    app()
