@@ -112,3 +112,26 @@ class Benchmark(Base):
     image: Mapped[str | None] = mapped_column(String(300))
 
     serve_config: Mapped[ServeConfig] = relationship(back_populates="benchmarks")
+
+
+class Deployment(Base):
+    """A launched container and a snapshot of what it runs (kept after it stops)."""
+
+    __tablename__ = "deployments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    container_id: Mapped[str] = mapped_column(String(80), unique=True)
+    docker_host: Mapped[str] = mapped_column(String(300))
+    serve_config_id: Mapped[int | None] = mapped_column(ForeignKey("serve_configs.id", ondelete="SET NULL"))
+    recipe_id: Mapped[str] = mapped_column(String(200))
+    model: Mapped[str] = mapped_column(String(300))
+    backend: Mapped[str] = mapped_column(String(32))
+    gpu_count: Mapped[int] = mapped_column(Integer)
+    gpus: Mapped[list[int]] = mapped_column(JSON)
+    image: Mapped[str] = mapped_column(String(300))
+    port: Mapped[int] = mapped_column(Integer)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)  # command, env (no secrets), devices, labels
+    status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -69,6 +69,7 @@ class Candidate:
     metric: str | None  # the column the score came from (None: no benchmark)
     score: float | None
     benchmark: dict[str, Any] | None
+    serve_config_id: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -107,6 +108,7 @@ def _query(request: Request, dialect: str, *, explain: bool) -> Select[Any]:
             r.c.huggingface_id,
             r.c.hardware,
             r.c.precision,
+            sc.c.id.label("serve_config_id"),
             sc.c.backend,
             sc.c.gpu_count,
             sc.c.enabled,
@@ -168,6 +170,7 @@ def _candidate(row: Any, request: Request) -> Candidate:
         metric=metric,
         score=row.score,
         benchmark=benchmark,
+        serve_config_id=row.serve_config_id,
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from aim_catalog.cli import app
+from aim_catalog.db import HEAD_REVISION
 
 SELECT_KEYS = {
     "recipe_id",
@@ -243,9 +244,10 @@ def test_auto_migrate_off_asks_for_db_upgrade(cli: Callable[..., Any], tmp_path:
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     result = cli("--db", url, "list-recipes", code=1, env={"AIM_CATALOG_AUTO_MIGRATE": "0"})
     assert "run `aim-catalog db upgrade`" in result.stderr
-    assert cli("--db", url, "db", "current").stdout.strip() == "base (empty) (head is 0001)"
-    assert cli("--db", url, "db", "upgrade").stdout.strip() == "catalog at revision 0001"
-    assert cli("--db", url, "db", "current").stdout.strip() == "0001 (up to date)"
+    head = HEAD_REVISION
+    assert cli("--db", url, "db", "current").stdout.strip() == f"base (empty) (head is {head})"
+    assert cli("--db", url, "db", "upgrade").stdout.strip() == f"catalog at revision {head}"
+    assert cli("--db", url, "db", "current").stdout.strip() == f"{head} (up to date)"
     assert (
         cli("--db", url, "list-recipes", "--json", env={"AIM_CATALOG_AUTO_MIGRATE": "0"}).stdout.strip()
         == "[]"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -14,7 +15,7 @@ from aim_catalog import db
 from aim_catalog.errors import SchemaOutOfDate, UsageProblem
 from aim_catalog.models import Base
 
-TABLES = {"recipes", "serve_configs", "benchmarks"}
+TABLES = {"recipes", "serve_configs", "benchmarks", "deployments"}
 
 
 def scripts() -> ScriptDirectory:
@@ -28,7 +29,8 @@ def test_single_head_matches_the_constant_the_hot_path_uses() -> None:
 
 def test_migrations_ship_inside_the_installed_package() -> None:
     assert (db.MIGRATIONS_DIR / "env.py").is_file()
-    assert list((db.MIGRATIONS_DIR / "versions").glob("0001_*.py"))
+    shipped = list((db.MIGRATIONS_DIR / "versions").glob("0*.py"))
+    assert len(shipped) == len(list(scripts().walk_revisions())) >= 2
 
 
 def test_upgrade_from_empty_creates_the_tables(db_url: str) -> None:
@@ -112,4 +114,20 @@ def test_sqlite_foreign_keys_are_enforced_again_after_a_migration(tmp_path: Path
     db.upgrade(engine)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+def test_an_older_catalog_is_upgraded_with_its_data(db_url: str, write_recipe: Any) -> None:
+    from aim_catalog.ingest import ingest
+    from aim_catalog.recipe import load_recipes
+
+    engine = db.make_engine(db_url)
+    db.upgrade(engine, "0001")
+    recipes, _, _ = load_recipes([write_recipe("old")])
+    with db.session_factory(engine).begin() as session:
+        ingest(session, recipes)
+    db.ensure_schema(engine, auto_migrate=True)  # what every command does first
+    assert db.revision_of(engine) == db.HEAD_REVISION
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT recipe_id FROM recipes")).scalars().all() == ["old"]
     engine.dispose()

@@ -29,6 +29,7 @@ from aim_catalog.settings import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
     from aim_catalog.selection import Request
@@ -109,8 +110,8 @@ def open_engine(ctx: typer.Context) -> tuple[Any, bool]:
 
 
 @contextmanager
-def catalog_session(ctx: typer.Context, *, commit: bool = True) -> Iterator[Session]:
-    """One session for the command, on a database migrated to the code's schema."""
+def catalog_engine(ctx: typer.Context) -> Iterator[Engine]:
+    """The catalog's engine, its database migrated to the code's schema."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from aim_catalog import db
@@ -118,16 +119,24 @@ def catalog_session(ctx: typer.Context, *, commit: bool = True) -> Iterator[Sess
     engine, is_default = open_engine(ctx)
     try:
         db.ensure_schema(engine, auto_migrate=auto_migrate_enabled(), seed=is_default)
-        with db.session_factory(engine)() as session:
-            yield session
-            if commit:
-                session.commit()
-            else:
-                session.rollback()
+        yield engine
     except SQLAlchemyError as exc:
         raise db.database_problem(exc, engine) from exc
     finally:
         engine.dispose()
+
+
+@contextmanager
+def catalog_session(ctx: typer.Context, *, commit: bool = True) -> Iterator[Session]:
+    """One session for the command (``commit=False`` rolls it back: dry runs)."""
+    from aim_catalog import db
+
+    with catalog_engine(ctx) as engine, db.session_factory(engine)() as session:
+        yield session
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
 
 
 # --------------------------------------------------------------------------- selection
@@ -149,23 +158,33 @@ METRIC_OPT = typer.Option(
 
 
 def build_request(
-    model: str, gpus: int | None, precision: str, backend: str, hardware: str | None, metric: str
+    model: str,
+    gpus: int | None,
+    precision: str,
+    backend: str,
+    hardware: str | None,
+    metric: str,
+    *,
+    free_gpus: int | None = None,
 ) -> Request:
+    """The selection request; hardware and the GPU counts that fit come from the host.
+
+    ``free_gpus`` (launch) bounds the competing GPU counts by what is not in use.
+    """
     from aim_catalog import render
     from aim_catalog.hardware import detect_gpus, host_model
     from aim_catalog.selection import Request
 
-    max_gpus = None
+    detected = detect_gpus()
     if hardware is not None and hardware.lower() == "any":
         hardware = None
-    elif hardware is None or gpus is None:
-        detected = detect_gpus()
+    elif hardware is None:
+        hardware = host_model(detected)
         if hardware is None:
-            hardware = host_model(detected)
-            if hardware is None:
-                render.note("no AMD GPU detected: not filtering by hardware (--hardware chooses one)")
-        if gpus is None and detected:
-            max_gpus = len(detected)
+            render.note("no AMD GPU detected: not filtering by hardware (--hardware chooses one)")
+    max_gpus = None
+    if gpus is None and detected:
+        max_gpus = len(detected) if free_gpus is None else free_gpus
     return Request(
         model=model,
         gpus=gpus,

@@ -1,0 +1,472 @@
+"""Operator commands: launch the winning config as a ROCm container, then ps, logs, stop."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from aim_catalog.cli.app import (
+    BACKEND_OPT,
+    GPUS_ARG,
+    HARDWARE_OPT,
+    METRIC_OPT,
+    PRECISION_OPT,
+    app,
+    build_request,
+    catalog_engine,
+    catalog_session,
+    state_of,
+)
+from aim_catalog.errors import LaunchFailed, UsageProblem
+from aim_catalog.settings import BACKEND_LABELS, redact, resolve_db_url
+
+DEFAULT_TIMEOUT = 3600.0  # big models take many minutes to download and load
+
+
+def _parse_gpu_list(value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        indexes = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError as exc:
+        raise UsageProblem(f"--gpus takes GPU indexes like 0,1,2,3, got {value!r}") from exc
+    if not indexes or len(set(indexes)) != len(indexes) or min(indexes) < 0:
+        raise UsageProblem(f"--gpus takes distinct GPU indexes like 0,1,2,3, got {value!r}")
+    return indexes
+
+
+@app.command()
+def launch(
+    ctx: typer.Context,
+    model: str = typer.Argument(..., help="Hugging Face model id, e.g. Qwen/Qwen3-32B."),
+    gpus: int | None = GPUS_ARG,
+    precision: str = PRECISION_OPT,
+    backend: str = BACKEND_OPT,
+    hardware: str | None = HARDWARE_OPT,
+    metric: str = METRIC_OPT,
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Host port to publish the server on."),
+    name: str | None = typer.Option(None, "--name", help="Container name (default: aim-<model>-<N>gpu-...)."),
+    image: str | None = typer.Option(None, "--image", help="Override the config's image."),
+    env: list[str] = typer.Option([], "--env", "-e", help="Extra environment, KEY=VALUE (repeatable)."),
+    arg: list[str] = typer.Option([], "--arg", help="Override a server flag: --arg --max-model-len=8192."),
+    gpu_list: str | None = typer.Option(None, "--gpus", help="Use these GPU indexes, e.g. 0,1,2,3."),
+    hf_cache: Path | None = typer.Option(
+        None,
+        "--hf-cache",
+        help="Host Hugging Face cache to mount (default: $HF_HOME or ~/.cache/huggingface).",
+    ),
+    shm_size: str | None = typer.Option(
+        None, "--shm-size", help="Use a private shm of this size (e.g. 16g) instead of host IPC."
+    ),
+    timeout: float = typer.Option(
+        DEFAULT_TIMEOUT, "--timeout", min=1, help="Seconds to wait until the server answers."
+    ),
+    no_wait: bool = typer.Option(False, "--no-wait", help="Return once the container has started."),
+    keep_on_failure: bool = typer.Option(
+        False, "--keep-on-failure", help="Keep a failed container for inspection."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print what would run (and a docker run line); start nothing."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the spec (dry run) or the deployment as JSON."),
+) -> None:
+    """Select the best config and run it as a ROCm container, waiting until it serves.
+
+    HF_TOKEN is passed from your environment to the container; it is never stored or
+    printed. Exit code 5 when the launch fails (the container is removed, logs shown).
+    Example: aim-catalog launch Qwen/Qwen3-32B 4 --precision bf16 --backend vllm --dry-run
+    """
+    from aim_catalog import render
+    from aim_catalog.hardware import detect_gpus
+    from aim_catalog.runspec import (
+        build_spec,
+        container_name,
+        dev_root,
+        hf_cache_dir,
+        parse_env,
+        parse_overrides,
+    )
+    from aim_catalog.selection import select_best
+
+    explicit = _parse_gpu_list(gpu_list)
+    if explicit is not None and gpus is not None and len(explicit) != gpus:
+        raise UsageProblem(f"GPUS is {gpus} but --gpus names {len(explicit)} GPU(s)")
+    extra_env, overrides = parse_env(env), parse_overrides(arg)
+    if not dry_run and not (dev_root() / "dev" / "kfd").exists():
+        raise LaunchFailed(
+            f"{dev_root() / 'dev' / 'kfd'} not found: this host has no ROCm driver loaded (or no AMD GPU), "
+            "so it cannot run ROCm containers; use --dry-run to see what would be launched"
+        )
+    detected = detect_gpus()
+    client, held = _docker_for(dry_run)
+    free = len([g for g in detected if g.index not in held]) if detected else None
+    request = build_request(
+        model,
+        gpus or (len(explicit) if explicit else None),
+        precision,
+        backend,
+        hardware,
+        metric,
+        free_gpus=free,
+    )
+    with catalog_session(ctx) as session:
+        chosen = select_best(session, request)
+    allocated, minors = _allocate(detected, held, chosen.gpu_count, explicit, dry_run)
+    base_name = name or container_name(chosen)
+    final_name = base_name if (name or client is None) else _unique_name(client, base_name)
+    spec = build_spec(
+        chosen,
+        name=final_name,
+        gpus=allocated,
+        render_minors=minors,
+        port=port,
+        image=image,
+        env=extra_env,
+        overrides=overrides,
+        hf_cache=hf_cache_dir(hf_cache),
+        catalog=redact(resolve_db_url(state_of(ctx).db)[0]),
+        shm_size=shm_size,
+        check_devices=not dry_run,
+    )
+    for text in spec.notes:
+        render.note(text)
+    if dry_run:
+        _show_spec(spec, chosen, as_json)
+        return
+    _run(
+        ctx,
+        client,
+        spec,
+        chosen,
+        allocated,
+        timeout=timeout,
+        wait=not no_wait,
+        keep=keep_on_failure,
+        as_json=as_json,
+    )
+
+
+def _docker_for(dry_run: bool) -> tuple[Any, dict[int, str]]:
+    """The Docker client and the GPUs its labelled containers hold; a dry run can do without."""
+    from aim_catalog import render
+    from aim_catalog.errors import EnvironmentProblem
+    from aim_catalog.launcher import connect, held_gpus
+
+    try:
+        client = connect()
+    except EnvironmentProblem as exc:
+        if not dry_run:
+            raise
+        render.note(f"{exc}; assuming no GPU is in use")
+        return None, {}
+    return client, held_gpus(client)
+
+
+def _allocate(
+    detected: list[Any], held: dict[int, str], count: int, explicit: list[int] | None, dry_run: bool
+) -> tuple[list[int], list[int]]:
+    from aim_catalog import render
+    from aim_catalog.launcher import allocate
+
+    if not detected:
+        if not dry_run:
+            raise LaunchFailed(
+                "no AMD GPU found in sysfs (/sys/class/kfd); use --dry-run to see what would be launched"
+            )
+        chosen = explicit or list(range(count))
+        render.note(f"no AMD GPU detected: showing devices for GPU(s) {','.join(map(str, chosen))}")
+        return chosen, [128 + i for i in chosen]
+    gpus = allocate(detected, held, count, explicit)
+    return [g.index for g in gpus], [
+        g.render_minor if g.render_minor is not None else 128 + g.index for g in gpus
+    ]
+
+
+def _unique_name(client: Any, base: str) -> str:
+    from aim_catalog.launcher import unique_name
+
+    return unique_name(client, base)
+
+
+def _show_spec(spec: Any, chosen: Any, as_json: bool) -> None:
+    from aim_catalog import render
+
+    data = {
+        "recipe_id": chosen.recipe_id,
+        "backend": chosen.backend,
+        "gpu_count": chosen.gpu_count,
+        "gpus": [int(i) for i in spec.labels["aim-catalog.gpus"].split(",")],
+        **spec.as_dict(),
+    }
+    if as_json:
+        render.emit_json(data)
+        return
+    label = BACKEND_LABELS.get(chosen.backend, chosen.backend)
+    render.line(
+        f"Would launch {spec.name}: {chosen.recipe_id}, {label}, "
+        f"{chosen.gpu_count} GPU ({spec.labels['aim-catalog.gpus']})"
+    )
+    render.line(f"  image:   {spec.image}")
+    render.line(f"  command: {' '.join(spec.command)}")
+    render.line(f"  devices: {', '.join(d.split(':')[0] for d in spec.devices)}")
+    render.line(f"  port:    {spec.host_port} -> {spec.container_port}")
+    render.line(f"  env:     {' '.join(f'{k}={v}' for k, v in spec.shown_env().items())}")
+    render.line("")
+    render.line(spec.docker_run())
+
+
+def _run(
+    ctx: typer.Context,
+    client: Any,
+    spec: Any,
+    chosen: Any,
+    gpus: list[int],
+    *,
+    timeout: float,
+    wait: bool,
+    keep: bool,
+    as_json: bool,
+) -> None:
+    from aim_catalog import db, deployments, render
+    from aim_catalog.launcher import docker_host_label, launch
+
+    Path(next(iter(spec.volumes))).mkdir(parents=True, exist_ok=True)  # the HF cache
+    with catalog_engine(ctx) as engine:
+        sessions = db.session_factory(engine)
+        # Short transactions: the wait can take many minutes and must not hold a write lock.
+
+        def created(container_id: str) -> None:
+            with sessions.begin() as session:
+                deployments.record(
+                    session,
+                    name=spec.name,
+                    container_id=container_id,
+                    docker_host=docker_host_label(),
+                    serve_config_id=chosen.serve_config_id,
+                    recipe_id=chosen.recipe_id,
+                    model=chosen.huggingface_id,
+                    backend=chosen.backend,
+                    gpus=gpus,
+                    image=spec.image,
+                    port=spec.host_port,
+                    spec=spec.as_dict(),
+                )
+            state["id"] = container_id
+
+        state: dict[str, str] = {}
+        status_line = render.err.status(f"starting {spec.name}") if render.err.is_terminal else None
+
+        def tick(elapsed: float, last: str) -> None:
+            if status_line is not None:
+                status_line.update(f"waiting for {spec.name}: {elapsed:.0f}s  {last.strip()[-100:]}")
+
+        try:
+            if status_line is not None:
+                status_line.start()
+            try:
+                result = launch(
+                    client,
+                    spec,
+                    timeout=timeout,
+                    wait=wait,
+                    keep_on_failure=keep,
+                    on_created=created,
+                    on_tick=tick,
+                )
+            finally:
+                if status_line is not None:
+                    status_line.stop()
+        except LaunchFailed:
+            if "id" in state:
+                with sessions.begin() as session:
+                    deployments.set_status(session, state["id"], "failed")
+            raise
+        with sessions.begin() as session:
+            deployments.set_status(session, result.container_id, "running")
+    served = (
+        spec.command[2] if chosen.backend == "vllm" else spec.command[spec.command.index("--model-path") + 1]
+    )
+    payload = {"model": served, "messages": [{"role": "user", "content": "Hello!"}]}
+    curl = shlex.join(
+        [
+            "curl",
+            f"{result.url}/v1/chat/completions",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            json.dumps(payload),
+        ]
+    )
+    if as_json:
+        render.emit_json(
+            {
+                "name": spec.name,
+                "container_id": result.container_id,
+                "url": result.url,
+                "ready": result.ready,
+                "gpus": gpus,
+                "curl": curl,
+            }
+        )
+        return
+    if result.ready:
+        render.line(
+            f"{spec.name} is ready after {result.elapsed:.0f}s "
+            f"({chosen.recipe_id}, GPUs {','.join(map(str, gpus))})"
+        )
+    else:
+        render.line(f"{spec.name} started; not waiting for it (`aim-catalog logs {spec.name} --follow`)")
+    render.line(f"endpoint: {result.url}/v1")
+    render.line(f"try:      {curl}")
+
+
+# --------------------------------------------------------------------------- manage
+
+
+@app.command()
+def ps(
+    ctx: typer.Context,
+    show_all: bool = typer.Option(False, "--all", "-a", help="Include stopped and failed deployments."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
+) -> None:
+    """List deployments with what Docker says of each container now.
+
+    A container that died or was removed by hand shows as such until `stop` clears it.
+    Example: aim-catalog ps --all
+    """
+    from aim_catalog import deployments, render
+    from aim_catalog.launcher import connect, container_state, labelled_containers
+
+    client = connect()
+    with catalog_session(ctx) as session:
+        rows = deployments.listing(session, include_all=show_all)
+        records: list[dict[str, Any]] = [
+            {
+                "name": d.name,
+                "recipe_id": d.recipe_id,
+                "model": d.model,
+                "backend": d.backend,
+                "gpus": d.gpus,
+                "port": d.port,
+                "status": d.status,
+                "container": container_state(client, d.container_id),
+                "container_id": d.container_id[:12],
+                "created_at": d.created_at.isoformat(timespec="seconds"),
+            }
+            for d in rows
+        ]
+        known = {d.container_id for d in deployments.listing(session, include_all=True)}
+    for c in labelled_containers(client):
+        if c.id not in known and (show_all or c.status == "running"):
+            records.append(
+                {
+                    "name": c.name,
+                    "recipe_id": c.labels.get("aim-catalog.recipe", ""),
+                    "model": c.labels.get("aim-catalog.model", ""),
+                    "backend": c.labels.get("aim-catalog.backend", ""),
+                    "gpus": [int(g) for g in c.labels.get("aim-catalog.gpus", "").split(",") if g.isdigit()],
+                    "port": int(c.labels.get("aim-catalog.port", "0") or 0),
+                    "status": f"other catalog ({redact(c.labels.get('aim-catalog.catalog', '?'))})",
+                    "container": container_state(client, c.id),
+                    "container_id": c.id[:12],
+                    "created_at": "",
+                }
+            )
+    if as_json:
+        render.emit_json(records)
+        return
+    if not records:
+        render.note("no deployments" + ("" if show_all else " running (--all shows stopped ones)"))
+        return
+    render.table(
+        ("name", "recipe", "backend", "GPUs", "port", "status", "container"),
+        [
+            (
+                r["name"],
+                r["recipe_id"],
+                r["backend"],
+                ",".join(map(str, r["gpus"])),
+                r["port"],
+                r["status"],
+                r["container"],
+            )
+            for r in records
+        ],
+    )
+
+
+def _container_for(ctx: typer.Context, name: str) -> tuple[str, str | None]:
+    """(container id or name, deployment status) for a deployment name or a labelled container."""
+    from aim_catalog import deployments
+
+    with catalog_session(ctx) as session:
+        found = deployments.find(session, name)
+        if found is not None:
+            return found.container_id, found.status
+    return name, None
+
+
+@app.command()
+def stop(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Deployment (container) name, as `ps` shows it."),
+) -> None:
+    """Stop and remove a deployment's container, freeing its GPUs.
+
+    Example: aim-catalog stop aim-qwen3-32b-4gpu-bf16-vllm
+    """
+    from aim_catalog import deployments, render
+    from aim_catalog.launcher import connect
+    from aim_catalog.launcher import stop as stop_container
+
+    client = connect()
+    target, status = _container_for(ctx, name)
+    if status is None and not _is_labelled(client, target):
+        raise UsageProblem(f"no deployment called {name!r} (`aim-catalog ps --all` lists them)")
+    existed = stop_container(client, target)
+    if status is not None:
+        with catalog_session(ctx) as session:
+            deployments.set_status(session, target, "stopped")
+    render.line(f"stopped {name}" if existed else f"{name}: its container was already gone; marked stopped")
+
+
+def _is_labelled(client: Any, name: str) -> bool:
+    from docker.errors import NotFound
+
+    try:
+        container = client.containers.get(name)
+    except NotFound:
+        return False
+    return bool(container.labels.get("aim-catalog.managed") == "true")
+
+
+@app.command()
+def logs(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Deployment (container) name."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new output."),
+    tail: int | None = typer.Option(None, "--tail", "-n", min=0, help="Only the last N lines."),
+) -> None:
+    """Print a deployment's container logs.
+
+    Example: aim-catalog logs aim-qwen3-32b-4gpu-bf16-vllm --follow --tail 50
+    """
+    from aim_catalog.launcher import connect, stream_logs
+
+    client = connect()
+    target, status = _container_for(ctx, name)
+    if status is None and not _is_labelled(client, target):
+        raise UsageProblem(f"no deployment called {name!r} (`aim-catalog ps --all` lists them)")
+
+    def write(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends --follow
+        stream_logs(client, target, follow=follow, tail="all" if tail is None else tail, write=write)

@@ -1,0 +1,277 @@
+"""What to run for a selected config: the container spec, built without touching Docker.
+
+Pure functions: the image, the server argv (``vllm serve MODEL ...`` or
+``python3 -m sglang.launch_server --model-path MODEL ...``), ROCm devices for the
+allocated GPUs, groups, IPC, the Hugging Face cache, labels, and the equivalent
+``docker run`` line. ``launcher.py`` hands the spec to the Docker engine.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import re
+import shlex
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aim_catalog.errors import LaunchFailed, UsageProblem
+from aim_catalog.selection import Candidate, server_argv
+
+DEFAULT_IMAGES = {
+    "vllm": "rocm/vllm:rocm7.0.0_vllm_0.11.1_20251103",
+    "sglang": "lmsysorg/sglang:v0.5.5-rocm700-mi30x",
+}
+CONTAINER_PORTS = {"vllm": 8000, "sglang": 30000}
+TP_FLAG = {"vllm": "--tensor-parallel-size", "sglang": "--tp"}
+MODEL_FLAG = {"vllm": "--model", "sglang": "--model-path"}
+# vLLM flag names an SGLang config may carry (the original recipe files do) -> SGLang's.
+SGLANG_FROM_VLLM = {
+    "--model": "--model-path",
+    "--tensor-parallel-size": "--tp",
+    "--gpu-memory-utilization": "--mem-fraction-static",
+    "--max-model-len": "--context-length",
+    "--max-num-batched-tokens": "--chunked-prefill-size",
+}
+TP_ALIASES = ("--tensor-parallel-size", "--tp", "--tp-size", "-tp")
+PP_ALIASES = ("--pipeline-parallel-size", "--pp", "--pp-size", "-pp")
+OWNED_FLAGS = ("--host", "--port")  # the launcher sets these
+CONTAINER_HF_HOME = "/root/.cache/huggingface"
+SECRET_ENV = ("HF_TOKEN",)
+LABEL = "aim-catalog"
+DEV_ROOT_ENV = "AIM_CATALOG_DEV_ROOT"
+MASK = "***"
+
+
+@dataclass
+class RunSpec:
+    name: str
+    image: str
+    command: list[str]
+    env: dict[str, str]
+    devices: list[str]  # host:container:rwm
+    group_add: list[str]
+    ports: dict[str, int]  # "8000/tcp" -> host port
+    volumes: dict[str, dict[str, str]]
+    labels: dict[str, str]
+    ipc_mode: str | None = "host"
+    shm_size: str | None = None
+    cap_add: list[str] = field(default_factory=lambda: ["SYS_PTRACE"])
+    security_opt: list[str] = field(default_factory=lambda: ["seccomp=unconfined"])
+    secret_env: list[str] = field(default_factory=list)  # names passed from the host, never shown
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def container_port(self) -> int:
+        return int(next(iter(self.ports)).split("/")[0])
+
+    @property
+    def host_port(self) -> int:
+        return next(iter(self.ports.values()))
+
+    def shown_env(self) -> dict[str, str]:
+        return {**self.env, **{name: MASK for name in self.secret_env}}
+
+    def docker_run(self) -> str:
+        """An equivalent ``docker run`` line, quoted for a POSIX shell; secrets by name only."""
+        argv = ["docker", "run", "-d", "--name", self.name]
+        for device in self.devices:
+            argv += ["--device", device]
+        for group in self.group_add:
+            argv += ["--group-add", group]
+        if self.ipc_mode:
+            argv.append(f"--ipc={self.ipc_mode}")
+        if self.shm_size:
+            argv.append(f"--shm-size={self.shm_size}")
+        for cap in self.cap_add:
+            argv += ["--cap-add", cap]
+        for opt in self.security_opt:
+            argv += ["--security-opt", opt]
+        for source, bind in self.volumes.items():
+            argv += ["-v", f"{source}:{bind['bind']}:{bind['mode']}"]
+        for key, value in self.env.items():
+            argv += ["-e", f"{key}={value}"]
+        for key in self.secret_env:
+            argv += ["-e", key]  # docker copies the value from the caller's environment
+        for container_port, host_port in self.ports.items():
+            argv += ["-p", f"{host_port}:{container_port.split('/')[0]}"]
+        for key, value in self.labels.items():
+            argv += ["--label", f"{key}={value}"]
+        return shlex.join([*argv, self.image, *self.command])
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["env"] = self.shown_env()
+        data["docker_run"] = self.docker_run()
+        del data["secret_env"]
+        return data
+
+
+def parse_overrides(items: list[str]) -> dict[str, str | bool]:
+    """``--arg --flag=value`` (or ``--flag`` alone, a bare flag; ``--flag=false`` drops it)."""
+    out: dict[str, str | bool] = {}
+    for item in items:
+        flag, eq, value = item.partition("=")
+        if not flag.startswith("-") or " " in flag:
+            raise UsageProblem(f"--arg takes --flag=value or --flag, got {item!r}")
+        if flag in OWNED_FLAGS:
+            raise UsageProblem(f"{flag} is set by the launcher (use --port for the published port)")
+        out[flag] = value if eq else True
+    return out
+
+
+def parse_env(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            raise UsageProblem(f"--env takes KEY=VALUE, got {item!r}")
+        if key in SECRET_ENV:
+            raise UsageProblem(f"{key} is taken from the host environment; do not pass it with --env")
+        out[key] = value
+    return out
+
+
+def container_name(candidate: Candidate) -> str:
+    """The original system's pattern: ``aim-<model>-<N>gpu-<precision>-<backend>``."""
+    model = candidate.huggingface_id.rsplit("/", 1)[-1].lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", model).strip("-") or "model"
+    return f"aim-{slug}-{candidate.gpu_count}gpu-{candidate.precision}-{candidate.backend}"
+
+
+def _size(args: dict[str, Any], aliases: tuple[str, ...]) -> tuple[str | None, int]:
+    for flag in aliases:
+        if flag in args and args[flag] not in (None, False, "false"):
+            try:
+                return flag, int(str(args[flag]).strip())
+            except ValueError as exc:
+                raise UsageProblem(f"{flag} must be an integer, got {args[flag]!r}") from exc
+    return None, 1
+
+
+def server_command(
+    candidate: Candidate, overrides: dict[str, str | bool], container_port: int
+) -> tuple[list[str], list[str]]:
+    """The server argv for the config, and notes about what was adjusted."""
+    backend = candidate.backend
+    notes: list[str] = []
+    args: dict[str, Any] = dict(candidate.args)
+    if backend == "sglang":
+        renamed = {SGLANG_FROM_VLLM.get(k, k): v for k, v in args.items()}
+        changed = sorted(k for k in args if k in SGLANG_FROM_VLLM)
+        if changed:
+            notes.append(
+                "translated vLLM flags for SGLang: "
+                + ", ".join(f"{k} -> {SGLANG_FROM_VLLM[k]}" for k in changed)
+            )
+        args = renamed
+    for flag, value in overrides.items():
+        args[flag] = value
+    replaced = [flag for flag in OWNED_FLAGS if flag in args]
+    for flag in replaced:
+        del args[flag]
+    if replaced:
+        notes.append(f"recipe's {', '.join(replaced)} replaced by the launcher's")
+    model = args.pop(MODEL_FLAG[backend], None) or candidate.huggingface_id
+    tp_flag, tp = _size(args, TP_ALIASES)
+    _, pp = _size(args, PP_ALIASES)
+    if tp_flag is None:
+        args[TP_FLAG[backend]] = str(candidate.gpu_count)
+        tp = candidate.gpu_count
+    if tp * pp > candidate.gpu_count:
+        raise UsageProblem(
+            f"tensor x pipeline parallel size {tp} x {pp} = {tp * pp} needs more than the "
+            f"{candidate.gpu_count} GPU(s) of this config"
+        )
+    if tp * pp < candidate.gpu_count:
+        notes.append(f"TP x PP = {tp * pp} uses fewer than the {candidate.gpu_count} allocated GPUs")
+    rest = [*server_argv(args), "--host", "0.0.0.0", "--port", str(container_port)]
+    if backend == "vllm":
+        return ["vllm", "serve", str(model), *rest], notes
+    return ["python3", "-m", "sglang.launch_server", "--model-path", str(model), *rest], notes
+
+
+def dev_root() -> Path:
+    return Path(os.environ.get(DEV_ROOT_ENV) or "/")
+
+
+def device_paths(render_minors: list[int], root: Path | None = None, *, check: bool) -> list[str]:
+    """``/dev/kfd`` plus each allocated GPU's render node, host path mapped to /dev/..."""
+    base = root or dev_root()
+    wanted = ["kfd"] + [f"dri/renderD{minor}" for minor in render_minors]
+    devices = []
+    for rel in wanted:
+        host = base / "dev" / rel
+        if check and not host.exists():
+            hint = " (is the ROCm driver loaded?)" if rel == "kfd" else ""
+            raise LaunchFailed(
+                f"{host} not found{hint}: this host cannot run ROCm containers; "
+                "use --dry-run to see what would be launched"
+            )
+        devices.append(f"{host}:/dev/{rel}:rwm")
+    return devices
+
+
+def video_groups() -> list[str]:
+    """video and render as the host's GIDs (which own the device nodes), else by name."""
+    out = []
+    for name in ("video", "render"):
+        try:
+            out.append(str(grp.getgrnam(name).gr_gid))
+        except KeyError:
+            out.append(name)  # resolved in the image's /etc/group
+    return out
+
+
+def hf_cache_dir(option: Path | None) -> Path:
+    if option is not None:
+        return option.expanduser().resolve()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser().resolve()
+    return Path.home() / ".cache" / "huggingface"
+
+
+def build_spec(
+    candidate: Candidate,
+    *,
+    name: str,
+    gpus: list[int],
+    render_minors: list[int],
+    port: int,
+    image: str | None = None,
+    env: dict[str, str] | None = None,
+    overrides: dict[str, str | bool] | None = None,
+    hf_cache: Path,
+    catalog: str,
+    shm_size: str | None = None,
+    check_devices: bool = True,
+) -> RunSpec:
+    container_port = CONTAINER_PORTS[candidate.backend]
+    command, notes = server_command(candidate, overrides or {}, container_port)
+    all_env = {**{k: str(v) for k, v in candidate.env.items()}, **(env or {}), "HF_HOME": CONTAINER_HF_HOME}
+    labels = {
+        f"{LABEL}.managed": "true",
+        f"{LABEL}.recipe": candidate.recipe_id,
+        f"{LABEL}.model": candidate.huggingface_id,
+        f"{LABEL}.backend": candidate.backend,
+        f"{LABEL}.gpu-count": str(candidate.gpu_count),
+        f"{LABEL}.gpus": ",".join(map(str, gpus)),
+        f"{LABEL}.port": str(port),
+        f"{LABEL}.catalog": catalog,
+    }
+    return RunSpec(
+        name=name,
+        image=image or candidate.image or DEFAULT_IMAGES[candidate.backend],
+        command=command,
+        env=all_env,
+        devices=device_paths(render_minors, check=check_devices),
+        group_add=video_groups(),
+        ports={f"{container_port}/tcp": port},
+        volumes={str(hf_cache): {"bind": CONTAINER_HF_HOME, "mode": "rw"}},
+        labels=labels,
+        ipc_mode=None if shm_size else "host",
+        shm_size=shm_size,
+        secret_env=[k for k in SECRET_ENV if os.environ.get(k)],
+        notes=notes,
+    )

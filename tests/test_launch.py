@@ -1,0 +1,433 @@
+"""Launching against a real Docker engine, with a stand-in server image, fake GPUs and devices.
+
+The image is built locally FROM scratch (static busybox + tests/fake_server), so no
+registry is needed. Fake ``/dev/kfd`` and render nodes (mknod) and a fake KFD sysfs tree
+with 8 MI300X make device mapping and GPU allocation real.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import missing_service
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from aim_catalog import db
+from aim_catalog.cli import app
+
+IMAGE = "aim-catalog-test/fake-server:1"
+FAKE_SERVER = Path(__file__).parent / "fake_server"
+MODEL = "Qwen/Qwen3-32B"  # a bundled seed recipe (MI300X, bf16, vLLM and SGLang, 1-8 GPUs)
+N_GPUS = 8
+
+
+# --------------------------------------------------------------------------- services
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Any:
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except DockerException as exc:
+        missing_service(f"Docker engine: {exc}")
+    return client
+
+
+@pytest.fixture(scope="session")
+def fake_image(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> str:
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        missing_service("busybox-static is not installed (scripts/test installs it)")
+    assert busybox is not None
+    context = tmp_path_factory.mktemp("image")
+    for item in FAKE_SERVER.iterdir():
+        shutil.copy(item, context / item.name)
+    shutil.copy(busybox, context / "busybox")
+    docker_client.images.build(path=str(context), tag=IMAGE, rm=True)
+    return IMAGE
+
+
+def make_fake_host(root: Path, gpus: int = N_GPUS, device_id: int = 0x74A1) -> None:
+    """KFD sysfs with ``gpus`` GPUs (node 0 is the CPU) and matching device nodes."""
+    nodes = root / "sys/class/kfd/kfd/topology/nodes"
+    (nodes / "0").mkdir(parents=True)
+    (nodes / "0" / "properties").write_text("cpu_cores_count 64\ngfx_target_version 0\n")
+    (root / "dev" / "dri").mkdir(parents=True)
+    try:
+        os.mknod(root / "dev" / "kfd", 0o666 | 0o020000, os.makedev(235, 0))
+        for i in range(gpus):
+            os.mknod(root / "dev" / "dri" / f"renderD{128 + i}", 0o666 | 0o020000, os.makedev(226, 128 + i))
+    except PermissionError:
+        missing_service("root is needed to create fake device nodes (mknod)")
+    for i in range(gpus):
+        (nodes / str(i + 1)).mkdir()
+        (nodes / str(i + 1) / "properties").write_text(
+            f"gfx_target_version 90402\ndevice_id {device_id}\ndrm_render_minor {128 + i}\n"
+        )
+
+
+@pytest.fixture
+def host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fake 8 x MI300X host: sysfs + /dev under tmp_path, a private catalog and HF cache."""
+    root = tmp_path / "host"
+    make_fake_host(root)
+    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(root))
+    monkeypatch.setenv("AIM_CATALOG_DEV_ROOT", str(root))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("AIM_CATALOG_DB_URL", raising=False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    return root
+
+
+@pytest.fixture
+def docker_env(docker_client: Any, fake_image: str, host: Path, tmp_path: Path) -> Iterator[Any]:
+    """Docker with the fake image; every container this test's catalog made is removed after."""
+    yield docker_client
+    for container in mine(docker_client, tmp_path):
+        container.remove(force=True)
+
+
+def mine(client: Any, tmp_path: Path) -> list[Any]:
+    """Labelled containers of this test's catalog, whatever their state."""
+    return [
+        c
+        for c in client.containers.list(all=True, filters={"label": "aim-catalog.managed=true"})
+        if str(tmp_path) in c.labels.get("aim-catalog.catalog", "")
+    ]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli(*args: str, code: int | None = 0) -> Any:
+    result = CliRunner().invoke(app, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    if code is not None:
+        assert result.exit_code == code, (result.stdout, result.stderr)
+    return result
+
+
+def launch(
+    *extra: str, port: int | None = None, code: int | None = 0, backend: str = "vllm", gpus: str = "4"
+) -> Any:
+    args = ["launch", MODEL, gpus, "--backend", backend, "--image", IMAGE, "--port", str(port or free_port())]
+    return cli(*args, "--timeout", "30", *extra, code=code)
+
+
+def deployments(tmp_path: Path) -> list[dict[str, Any]]:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'data' / 'aim-catalog' / 'catalog.db'}")
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(text("SELECT * FROM deployments ORDER BY id"))]
+    engine.dispose()
+    return rows
+
+
+# --------------------------------------------------------------------------- dry run
+
+
+def test_dry_run_json_has_the_contract_keys(host: Path) -> None:
+    os.environ["HF_TOKEN"] = "hf_dryrun_secret_value"
+    try:
+        result = cli("launch", MODEL, "4", "--precision", "bf16", "--backend", "vllm", "--dry-run", "--json")
+    finally:
+        del os.environ["HF_TOKEN"]
+    spec = json.loads(result.stdout)
+    keys = {
+        "recipe_id",
+        "backend",
+        "gpu_count",
+        "image",
+        "command",
+        "docker_run",
+        "devices",
+        "env",
+        "ports",
+        "name",
+        "labels",
+    }
+    assert keys <= spec.keys()
+    assert spec["recipe_id"] == "qwen3-32b-mi300x-bf16" and spec["gpu_count"] == 4
+    assert spec["name"] == "aim-qwen3-32b-4gpu-bf16-vllm"
+    assert spec["command"][:3] == ["vllm", "serve", MODEL]
+    assert spec["command"][-4:] == ["--host", "0.0.0.0", "--port", "8000"]
+    assert spec["command"].count("--tensor-parallel-size") == 1
+    assert spec["env"]["HF_TOKEN"] == "***" and spec["env"]["HF_HOME"] == "/root/.cache/huggingface"
+    assert spec["devices"] == [f"{host}/dev/kfd:/dev/kfd:rwm"] + [
+        f"{host}/dev/dri/renderD{128 + i}:/dev/dri/renderD{128 + i}:rwm" for i in range(4)
+    ]
+    assert spec["ports"] == {"8000/tcp": 8000}
+    assert spec["labels"]["aim-catalog.gpus"] == "0,1,2,3"
+    assert "hf_dryrun_secret_value" not in result.stdout + result.stderr
+    argv = shlex.split(spec["docker_run"])
+    assert argv[:2] == ["docker", "run"] and argv[-len(spec["command"]) :] == spec["command"]
+    assert argv[argv.index("-e", argv.index("HF_HOME=/root/.cache/huggingface") - 1) :].count("HF_TOKEN") == 1
+
+
+def test_dry_run_on_a_host_without_gpus_still_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "none"))
+    monkeypatch.setenv("AIM_CATALOG_DEV_ROOT", str(tmp_path / "none"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    result = cli("launch", MODEL, "2", "--dry-run")
+    assert "docker run -d --name aim-qwen3-32b-2gpu-bf16-vllm" in result.stdout
+    assert "no AMD GPU detected: showing devices for GPU(s) 0,1" in result.stderr
+    real = cli("launch", MODEL, "2", code=5)
+    assert "dev/kfd not found" in real.stderr and "--dry-run" in real.stderr
+
+
+# --------------------------------------------------------------------------- real launches
+
+
+@pytest.mark.docker
+def test_launch_serves_and_is_managed(
+    docker_env: Any, host: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_TOKEN", "hf_real_secret_value")
+    port = free_port()
+    result = launch("--env", "EXTRA=1", "--arg", "--max-model-len=4096", port=port)
+    name = "aim-qwen3-32b-4gpu-bf16-vllm"
+    assert result.stdout.startswith(f"{name} is ready after")
+    assert f"endpoint: http://127.0.0.1:{port}/v1" in result.stdout
+    curl = result.stdout.split("try:", 1)[1].strip()
+    assert shlex.split(curl)[:2] == ["curl", f"http://127.0.0.1:{port}/v1/chat/completions"]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=5) as response:
+        assert json.load(response)["data"][0]["id"] == "fake-model"
+
+    container = docker_env.containers.get(name)
+    hc = container.attrs["HostConfig"]
+    assert [d["PathOnHost"] for d in hc["Devices"]] == [str(host / "dev/kfd")] + [
+        str(host / f"dev/dri/renderD{128 + i}") for i in range(4)
+    ]
+    assert hc["IpcMode"] == "host" and hc["CapAdd"] == ["SYS_PTRACE"]
+    assert "seccomp=unconfined" in hc["SecurityOpt"]
+    assert "render" in hc["GroupAdd"] or any(g.isdigit() for g in hc["GroupAdd"])
+    assert container.labels["aim-catalog.recipe"] == "qwen3-32b-mi300x-bf16"
+    assert container.labels["aim-catalog.gpus"] == "0,1,2,3"
+    argv = container.logs().decode().splitlines()[0]
+    assert argv == (
+        f"ARGV: vllm serve {MODEL} --dtype bfloat16 --tensor-parallel-size 4 --max-model-len 4096 "
+        "--max-num-batched-tokens 32768 --gpu-memory-utilization 0.9 --host 0.0.0.0 --port 8000"
+    )
+    assert "HF_TOKEN=hf_real_secret_value" in container.attrs["Config"]["Env"]  # passed through
+    assert "EXTRA=1" in container.attrs["Config"]["Env"]
+
+    (row,) = deployments(tmp_path)
+    assert (row["name"], row["status"], row["gpu_count"], row["port"]) == (name, "running", 4, port)
+    assert "hf_real_secret_value" not in json.dumps(row, default=str)
+
+    listed = json.loads(cli("ps", "--json").stdout)
+    assert [(d["name"], d["status"], d["container"]) for d in listed] == [(name, "running", "running")]
+    logs = cli("logs", name, "--tail", "2").stdout
+    assert "serving on port 8000" in logs and "hf_real_secret_value" not in logs and "***" in logs
+    assert "hf_real_secret_value" not in result.stdout + result.stderr
+
+    assert cli("stop", name).stdout.strip() == f"stopped {name}"
+    assert mine(docker_env, tmp_path) == []
+    assert [d["status"] for d in json.loads(cli("ps", "--all", "--json").stdout)] == ["stopped"]
+    assert json.loads(cli("ps", "--json").stdout) == []
+
+
+@pytest.mark.docker
+def test_sglang_gets_its_own_command_line(docker_env: Any, tmp_path: Path) -> None:
+    launch(backend="sglang", gpus="2")
+    (container,) = mine(docker_env, tmp_path)
+    argv = container.logs().decode().splitlines()[0]
+    assert argv.startswith(
+        f"ARGV: python3 -m sglang.launch_server --model-path {MODEL} --dtype bfloat16 --tp 2 "
+    )
+    assert argv.endswith("--host 0.0.0.0 --port 30000")
+    assert container.attrs["HostConfig"]["PortBindings"]["30000/tcp"][0]["HostPort"].isdigit()
+
+
+@pytest.mark.docker
+def test_gpus_are_allocated_and_freed(docker_env: Any, tmp_path: Path) -> None:
+    launch("--name", "first")
+    launch("--name", "second")
+    second = docker_env.containers.get("second")
+    assert second.labels["aim-catalog.gpus"] == "4,5,6,7"
+    assert [d["PathOnHost"].rsplit("/", 1)[1] for d in second.attrs["HostConfig"]["Devices"]][1:] == [
+        f"renderD{132 + i}" for i in range(4)
+    ]
+    full = launch("--name", "third", code=5)
+    assert "4 GPU(s) needed, 0 of 8 free; held by first (GPU 0,1,2,3), second (GPU 4,5,6,7)" in full.stderr
+    clash = launch("--gpus", "3,4,5,6", "--name", "clash", code=5)
+    assert "GPU(s) already in use: first (GPU 3), second (GPU 4,5,6)" in clash.stderr
+    cli("stop", "first")
+    launch("--gpus", "0,1", "--name", "pair", gpus="2")
+    assert docker_env.containers.get("pair").labels["aim-catalog.gpus"] == "0,1"
+    # With GPUS omitted, only counts that fit the 2 free GPUs compete.
+    spec = json.loads(cli("launch", MODEL, "--image", IMAGE, "--dry-run", "--json").stdout)
+    assert spec["gpu_count"] <= 2 and spec["gpus"] == [2, 3][: spec["gpu_count"]]
+
+
+@pytest.mark.docker
+def test_default_names_are_made_unique(docker_env: Any, tmp_path: Path) -> None:
+    launch(gpus="1")
+    launch(gpus="1")
+    names = sorted(c.name for c in mine(docker_env, tmp_path))
+    assert names == ["aim-qwen3-32b-1gpu-bf16-vllm", "aim-qwen3-32b-1gpu-bf16-vllm-2"]
+
+
+@pytest.mark.docker
+def test_no_wait_returns_at_once(docker_env: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = launch("--no-wait", "--env", "FAKE_MODE=hang")
+    assert "started; not waiting for it" in result.stdout
+    assert [d["status"] for d in deployments(tmp_path)] == ["running"]
+
+
+# --------------------------------------------------------------------------- failures clean up
+
+
+def assert_cleaned(client: Any, tmp_path: Path) -> None:
+    assert mine(client, tmp_path) == []
+    assert [d["status"] for d in deployments(tmp_path)] in ([], ["failed"])
+
+
+@pytest.mark.docker
+def test_a_crash_fails_fast_with_the_log_tail(docker_env: Any, tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = launch("--env", "FAKE_MODE=crash", code=5)
+    assert time.monotonic() - started < 20  # not the 30 s timeout
+    assert "the server exited (code 3) before it was ready" in result.stderr
+    assert "fatal: simulated crash while loading the model" in result.stderr
+    assert "the container was removed" in result.stderr
+    assert_cleaned(docker_env, tmp_path)
+    assert [d["status"] for d in deployments(tmp_path)] == ["failed"]
+
+
+@pytest.mark.docker
+def test_a_server_that_never_gets_ready_times_out(docker_env: Any, tmp_path: Path) -> None:
+    result = cli(
+        "launch",
+        MODEL,
+        "1",
+        "--image",
+        IMAGE,
+        "--port",
+        str(free_port()),
+        "--timeout",
+        "3",
+        "--env",
+        "FAKE_MODE=hang",
+        code=5,
+    )
+    assert "not ready after 3s (/health never answered)" in result.stderr
+    assert "loading the model forever" in result.stderr
+    assert_cleaned(docker_env, tmp_path)
+
+
+@pytest.mark.docker
+def test_keep_on_failure_keeps_the_container(docker_env: Any, tmp_path: Path) -> None:
+    result = launch("--env", "FAKE_MODE=crash", "--keep-on-failure", code=5)
+    assert "kept for inspection" in result.stderr
+    (kept,) = mine(docker_env, tmp_path)
+    assert kept.status == "exited"
+
+
+@pytest.mark.docker
+def test_a_missing_image_fails_cleanly(docker_env: Any, tmp_path: Path) -> None:
+    args = ["launch", MODEL, "1", "--image", "aim-catalog-test/not-built:0", "--port", str(free_port())]
+    result = cli(*args, code=5)
+    assert "image aim-catalog-test/not-built:0 is not present and cannot be pulled" in result.stderr
+    assert_cleaned(docker_env, tmp_path)
+
+
+@pytest.mark.docker
+def test_a_taken_port_fails_cleanly(docker_env: Any, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = launch(port=port, code=5)
+    assert "Docker refused" in result.stderr and "the container was removed" in result.stderr
+    assert_cleaned(docker_env, tmp_path)
+
+
+@pytest.mark.docker
+def test_a_missing_device_fails_before_anything_runs(docker_env: Any, host: Path, tmp_path: Path) -> None:
+    (host / "dev" / "dri" / "renderD130").unlink()
+    result = launch(code=5)
+    assert f"{host}/dev/dri/renderD130 not found" in result.stderr and "--dry-run" in result.stderr
+    (host / "dev" / "kfd").unlink()
+    result = launch(code=5)
+    assert "dev/kfd not found" in result.stderr
+    assert_cleaned(docker_env, tmp_path)
+
+
+@pytest.mark.docker
+def test_ctrl_c_during_the_wait_removes_the_container(docker_env: Any, host: Path, tmp_path: Path) -> None:
+    env = dict(os.environ)
+    argv = [str(Path(sys.executable).parent / "aim-catalog"), "launch", MODEL, "1", "--image", IMAGE]
+    argv += ["--port", str(free_port()), "--env", "FAKE_MODE=hang", "--timeout", "120"]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any(c.status == "running" for c in mine(docker_env, tmp_path)):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 5, err
+    assert "interrupted while waiting for the server" in err and "the container was removed" in err
+    assert_cleaned(docker_env, tmp_path)
+
+
+# --------------------------------------------------------------------------- ps reconciles
+
+
+@pytest.mark.docker
+def test_ps_shows_containers_that_died_or_were_removed(docker_env: Any, tmp_path: Path) -> None:
+    launch("--name", "dies", gpus="1")
+    launch("--name", "vanishes", gpus="1")
+    docker_env.containers.get("dies").kill()
+    docker_env.containers.get("vanishes").remove(force=True)
+    states = {d["name"]: d["container"] for d in json.loads(cli("ps", "--json").stdout)}
+    assert states == {"dies": "exited (137)", "vanishes": "removed"}
+    table = cli("ps").stdout
+    assert "exited (137)" in table and "removed" in table
+    assert (
+        cli("stop", "vanishes").stdout.strip() == "vanishes: its container was already gone; marked stopped"
+    )
+    cli("stop", "dies")
+    assert json.loads(cli("ps", "--json").stdout) == []
+    assert "no deployment called 'nobody'" in cli("stop", "nobody", code=2).stderr
+
+
+def test_an_unreachable_docker_engine_is_an_environment_error(
+    host: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
+    result = cli("ps", code=1)
+    assert "Docker engine unreachable at tcp://127.0.0.1:1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.docker
+def test_docker_host_is_honoured(docker_env: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///var/run/docker.sock")
+    launch("--name", "via-docker-host", gpus="1")
+    (row,) = deployments(tmp_path)
+    assert row["docker_host"] == "unix:///var/run/docker.sock"
