@@ -35,7 +35,7 @@ def normalize_url(url: str) -> str:
     """``postgresql://`` means psycopg 3 here (SQLAlchemy would default to psycopg2)."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: e.g. a port that is not a number
         raise UsageProblem(f"not a database URL: {redact(url)!r}") from exc
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -196,7 +196,10 @@ def _run_alembic(engine: Engine, action: str, revision: str, seed: bool = False)
 
     try:
         with _migration_connection(engine) as connection:
-            fresh = current_revision(connection) is None
+            current = current_revision(connection)
+            fresh = current is None
+            if current is not None:
+                _check_known(current)
             config = alembic_config(connection)
             try:
                 getattr(command, action)(config, revision)
@@ -238,11 +241,27 @@ def revision_of(engine: Engine) -> str | None:
         raise database_problem(exc, engine) from exc
 
 
+def _check_known(revision: str) -> None:
+    """A revision this code has no script for was written by a newer aim-catalog."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        ScriptDirectory.from_config(alembic_config()).get_revision(revision)
+    except CommandError as exc:
+        raise EnvironmentProblem(
+            f"the catalog database is at schema revision {revision}, which this aim-catalog "
+            f"does not know (it knows up to {HEAD_REVISION}): upgrade aim-catalog to use it"
+        ) from exc
+
+
 def ensure_schema(engine: Engine, *, auto_migrate: bool, seed: bool = False) -> None:
     """Make sure the database is at the code's schema, migrating it when allowed."""
     current = revision_of(engine)
     if current == HEAD_REVISION:
         return
+    if current is not None:
+        _check_known(current)
     if not auto_migrate:
         where = f"at revision {current}" if current else "empty"
         raise SchemaOutOfDate(

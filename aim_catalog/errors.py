@@ -62,3 +62,9 @@ class InvalidRecipeInput(CatalogError):
 
 class LaunchFailed(CatalogError):
     exit_code = 5
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters: messages quote input, never all of it."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

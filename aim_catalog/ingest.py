@@ -8,6 +8,7 @@ ids stable; ``prune_dirs`` removes recipes whose files are gone from those direc
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -18,6 +19,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from aim_catalog.db import lock_for_write, upsert
+from aim_catalog.errors import InvalidRecipeInput, Problem
 from aim_catalog.models import Benchmark, Recipe, ServeConfig
 from aim_catalog.recipe import RecipeDoc
 
@@ -74,6 +76,9 @@ def ingest(
     now = now or datetime.now(timezone.utc)
     report = IngestReport(files=len(recipes))
     existing = _existing(session, [r.recipe_id for r in recipes])
+    conflicts = _claimed_elsewhere(recipes, existing)
+    if conflicts:
+        raise InvalidRecipeInput(conflicts)
     changed: list[RecipeDoc] = []
     for recipe in recipes:
         known = existing.get(recipe.recipe_id)
@@ -89,6 +94,35 @@ def ingest(
         _write(session, changed, now)
     report.removed = _prune(session, prune_dirs, {r.recipe_id for r in recipes})
     return report
+
+
+def _claimed_elsewhere(
+    recipes: Sequence[RecipeDoc], existing: dict[str, tuple[int, str, str | None]]
+) -> list[Problem]:
+    """A recipe_id belongs to one file: another file may take it over only once that file is gone.
+
+    Bundled seed recipes are the exception: a user's file with the same id replaces them.
+    """
+    batch = {r.path for r in recipes}
+    seeds = str(seed_recipe_dir()) + os.sep
+    problems = []
+    for recipe in recipes:
+        known = existing.get(recipe.recipe_id)
+        owner = known[2] if known else None
+        if owner is None or owner == recipe.path or owner in batch or owner.startswith(seeds):
+            continue
+        if Path(owner).exists():
+            problems.append(
+                Problem(
+                    recipe.path,
+                    recipe.line,
+                    recipe.col,
+                    "recipe_id",
+                    f"recipe_id {recipe.recipe_id!r} is already in the catalog from {owner}, which "
+                    "still exists; rename one of them, or remove that file first",
+                )
+            )
+    return problems
 
 
 def _existing(session: Session, recipe_ids: Sequence[str]) -> dict[str, tuple[int, str, str | None]]:

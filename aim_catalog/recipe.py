@@ -7,13 +7,15 @@ reports every problem as ``path:line:col``, the field path and what is wrong wit
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aim_catalog.errors import Problem
+from aim_catalog.errors import Problem, shown
 from aim_catalog.safe_yaml import Marks, Path_, Reject, load_yaml
 from aim_catalog.settings import BACKENDS
 
@@ -38,6 +40,7 @@ METRIC_FIELDS = (
     "e2el_ms_p99",
 )
 PROVENANCE_FIELDS = ("source", "measured_at", "image")
+PROVENANCE_LIMITS = {"source": 1000, "measured_at": 40, "image": 300}  # the column sizes
 BENCHMARK_FIELDS = SCENARIO_FIELDS + METRIC_FIELDS + PROVENANCE_FIELDS
 TP_FLAGS = ("--tensor-parallel-size", "--tp", "--tp-size", "-tp")
 PP_FLAGS = ("--pipeline-parallel-size", "--pp", "--pp-size", "-pp")
@@ -102,20 +105,24 @@ class _Checker:
         self.err(where, f"must be a mapping, got {_kind(value)}")
         return None
 
-    def text(self, value: Any, where: Path_, pattern: re.Pattern[str] | None = None) -> str | None:
+    def text(
+        self, value: Any, where: Path_, pattern: re.Pattern[str] | None = None, max_len: int = 300
+    ) -> str | None:
         if not isinstance(value, str) or not value.strip():
             self.err(where, f"must be a non-empty string, got {_kind(value)}")
             return None
+        if len(value) > max_len:
+            self.err(where, f"is {len(value)} characters long; at most {max_len} are allowed")
+            return None
         if pattern is not None and not pattern.fullmatch(value):
-            self.err(where, f"{value!r} does not match {pattern.pattern}")
+            self.err(where, f"{shown(value)} does not match {pattern.pattern}")
             return None
         return value
 
 
 def _dotted(where: Path_) -> str:
-    return "".join(
-        f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(where)
-    )
+    parts = [p if isinstance(p, int) else str(p)[:60] for p in where]
+    return "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else p) for i, p in enumerate(parts))
 
 
 def _kind(value: Any) -> str:
@@ -141,14 +148,15 @@ def validate_document(
         if serve is None:
             ck.err(
                 (key,),
-                f"unknown top-level key {key!r}; expected {', '.join(REQUIRED_FIELDS)} or <backend>_serve",
+                f"unknown top-level key {shown(key)}; "
+                f"expected {', '.join(REQUIRED_FIELDS)} or <backend>_serve",
             )
         elif serve.group(1) not in BACKENDS:
-            ck.err((key,), f"unknown backend {serve.group(1)!r}; known: {', '.join(BACKENDS)}")
+            ck.err((key,), f"unknown backend {shown(serve.group(1))}; known: {', '.join(BACKENDS)}")
     values: dict[str, str | None] = {}
     for name in REQUIRED_FIELDS:
         if name not in top:
-            ck.err((), f"missing required field {name!r}")
+            ck.err((), f"missing required field {shown(name)}")
             values[name] = None
             continue
         pattern = {"recipe_id": _RECIPE_ID, "hardware": _HARDWARE}.get(name)
@@ -157,7 +165,7 @@ def validate_document(
         values[name] = ck.text(top[name], (name,), pattern)
     precision = values["precision"]
     if precision is not None and precision not in PRECISIONS:
-        ck.err(("precision",), f"unknown precision {precision!r}; known: {', '.join(PRECISIONS)}")
+        ck.err(("precision",), f"unknown precision {shown(precision)}; known: {', '.join(PRECISIONS)}")
     configs: list[ServeConfigSpec] = []
     for backend in BACKENDS:
         section_key = f"{backend}_serve"
@@ -190,7 +198,7 @@ def _serve_section(ck: _Checker, backend: str, section: Any, where: Path_) -> li
     for key, body in mapping.items():
         match = _GPU_KEY.fullmatch(key) if isinstance(key, str) else None
         if match is None:
-            ck.err((*where, key), f"{key!r} is not a '<N>_gpu' key with N a positive integer")
+            ck.err((*where, key), f"{shown(key)} is not a '<N>_gpu' key with N a positive integer")
             continue
         spec = _serve_config(ck, backend, int(match.group(1)), body, (*where, key))
         if spec is not None:
@@ -205,7 +213,7 @@ def _serve_config(ck: _Checker, backend: str, gpus: int, body: Any, where: Path_
     before = len(ck.problems)
     for key in config:
         if key not in CONFIG_FIELDS:
-            ck.err((*where, key), f"unknown key {key!r}; expected one of {', '.join(CONFIG_FIELDS)}")
+            ck.err((*where, key), f"unknown key {shown(key)}; expected one of {', '.join(CONFIG_FIELDS)}")
     enabled = config.get("enabled")
     if "enabled" not in config:
         ck.err(where, "missing required field 'enabled'")
@@ -217,7 +225,7 @@ def _serve_config(ck: _Checker, backend: str, gpus: int, body: Any, where: Path_
     if image is not None:
         image = ck.text(image, (*where, "image"))
         if image is not None and any(c.isspace() for c in image):
-            ck.err((*where, "image"), f"image reference {image!r} contains white space")
+            ck.err((*where, "image"), f"image reference {shown(image)} contains white space")
     rows = config.get("benchmarks")
     benchmarks = []
     if rows is not None:
@@ -241,7 +249,7 @@ def _args(ck: _Checker, value: Any, where: Path_, gpus: int) -> dict[str, Scalar
         return {}
     for flag, arg in args.items():
         if not isinstance(flag, str) or not flag.startswith("-") or any(c.isspace() for c in flag):
-            ck.err((*where, flag), f"server flag {flag!r} must start with '-' and have no spaces")
+            ck.err((*where, flag), f"server flag {shown(flag)} must start with '-' and have no spaces")
         elif isinstance(arg, (dict, list)):
             ck.err((*where, flag), f"flag value must be a scalar, got {_kind(arg)}")
     tp = _parallel(ck, args, TP_FLAGS, where)
@@ -268,7 +276,7 @@ def _parallel(
     if isinstance(raw, str) and _DIGITS.fullmatch(raw.strip()):
         size = int(raw)
     if not isinstance(size, int) or size < 1:
-        ck.err((*where, found[0]), f"must be a positive integer, got {raw!r}")
+        ck.err((*where, found[0]), f"must be a positive integer, got {shown(raw)}")
         return None
     return found[0], size
 
@@ -282,7 +290,7 @@ def _env(ck: _Checker, value: Any, where: Path_) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, val in env.items():
         if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
-            ck.err((*where, name), f"{name!r} is not a valid environment variable name")
+            ck.err((*where, name), f"{shown(name)} is not a valid environment variable name")
         elif _SECRET_ENV.search(name):
             ck.err(
                 (*where, name),
@@ -304,14 +312,14 @@ def _benchmark(ck: _Checker, value: Any, where: Path_) -> dict[str, Any] | None:
         at = (*where, key)
         if key in SCENARIO_FIELDS:
             if not isinstance(val, int) or isinstance(val, bool) or not 1 <= val <= MAX_INT:
-                ck.err(at, f"must be an integer from 1 to {MAX_INT}, got {val!r}")
+                ck.err(at, f"must be an integer from 1 to {MAX_INT}, got {shown(val)}")
         elif key in METRIC_FIELDS:
             if not _is_number(val) or val < 0:
-                ck.err(at, f"must be a non-negative number, got {val!r}")
+                ck.err(at, f"must be a non-negative number, got {shown(val)}")
         elif key in PROVENANCE_FIELDS:
-            ck.text(val, at)
+            ck.text(val, at, max_len=PROVENANCE_LIMITS[key])
         else:
-            ck.err(at, f"unknown benchmark field {key!r}; known: {', '.join(BENCHMARK_FIELDS)}")
+            ck.err(at, f"unknown benchmark field {shown(key)}; known: {', '.join(BENCHMARK_FIELDS)}")
     if not any(k in row for k in METRIC_FIELDS):
         ck.err(
             where,
@@ -329,7 +337,7 @@ def _benchmark(ck: _Checker, value: Any, where: Path_) -> dict[str, Any] | None:
 def parse_bytes(data: bytes, path: str) -> tuple[RecipeDoc | None, list[Problem]]:
     sha = hashlib.sha256(data).hexdigest()
     if len(data) > MAX_BYTES:
-        return None, [Problem(path, 0, 0, "", f"file is {len(data)} bytes; the limit is {MAX_BYTES} (1 MiB)")]
+        return None, [too_big(path, len(data))]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -345,15 +353,28 @@ def parse_bytes(data: bytes, path: str) -> tuple[RecipeDoc | None, list[Problem]
 
 
 def parse_file(path: Path) -> tuple[RecipeDoc | None, list[Problem]]:
-    shown = str(path)
+    name = str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:  # refuse before reading a byte of it
-            return None, [Problem(shown, 0, 0, "", f"file is {size} bytes; the limit is {MAX_BYTES} (1 MiB)")]
-        data = path.read_bytes()
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        printable = os.fsencode(path).decode("utf-8", "replace")
+        return None, [Problem(printable, 0, 0, "", "file name is not valid UTF-8; rename the file")]
+    try:
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):  # a FIFO or /dev/zero would hang or never end
+                return None, [Problem(name, 0, 0, "", "not a regular file")]
+            if info.st_size > MAX_BYTES:  # refuse before reading a byte of it
+                return None, [too_big(name, info.st_size)]
+            data = handle.read(MAX_BYTES + 1)  # bounded even if the file grows meanwhile
     except OSError as exc:
-        return None, [Problem(shown, 0, 0, "", f"cannot read: {exc.strerror or exc}")]
-    return parse_bytes(data, shown)
+        return None, [Problem(name, 0, 0, "", f"cannot read: {exc.strerror or exc}")]
+    return parse_bytes(data, name)
+
+
+def too_big(name: str, size: int) -> Problem:
+    return Problem(name, 0, 0, "", f"file is {size} bytes; the limit is {MAX_BYTES} (1 MiB)")
 
 
 def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
@@ -362,7 +383,7 @@ def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
     problems: list[Problem] = []
     for p in paths:
         if p.is_dir():
-            files.extend(sorted(f for f in p.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file()))
+            files.extend(_walk(p))
         elif p.exists():
             files.append(p)
         else:
@@ -371,12 +392,30 @@ def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
     return unique, problems
 
 
+def _walk(directory: Path) -> list[Path]:
+    """Recipe files below ``directory``, skipping hidden files and folders (.git, .github...)."""
+    found: list[Path] = []
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(
+            Path(root) / n for n in sorted(names) if n.endswith((".yaml", ".yml")) and not n.startswith(".")
+        )
+    return [f for f in found if f.is_file()]
+
+
 def load_recipes(paths: Iterable[Path], progress: Any = None) -> tuple[list[RecipeDoc], list[Problem], int]:
     """Parse and validate every recipe under ``paths``; recipe_ids must be unique across files.
 
     Returns ``(recipes, problems, files_seen)``; callers write nothing when problems is non-empty.
     """
     files, problems = expand_paths(paths)
+    recipes, found = load_files(files, progress)
+    return recipes, problems + found, len(files)
+
+
+def load_files(files: Iterable[Path], progress: Any = None) -> tuple[list[RecipeDoc], list[Problem]]:
+    """``load_recipes`` for an already expanded list of files."""
+    problems: list[Problem] = []
     recipes: list[RecipeDoc] = []
     first_seen: dict[str, RecipeDoc] = {}
     for file in files:
@@ -394,11 +433,11 @@ def load_recipes(paths: Iterable[Path], progress: Any = None) -> tuple[list[Reci
                     recipe.line,
                     recipe.col,
                     "recipe_id",
-                    f"duplicate recipe_id {recipe.recipe_id!r}; "
+                    f"duplicate recipe_id {shown(recipe.recipe_id)}; "
                     f"also in {other.path}:{other.line}:{other.col}",
                 )
             )
             continue
         first_seen[recipe.recipe_id] = recipe
         recipes.append(recipe)
-    return recipes, problems, len(files)
+    return recipes, problems

@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from aim_catalog.settings import redact
 
@@ -36,9 +37,9 @@ def error(text: str) -> None:
 
 
 def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
-    grid = Table(title=title, show_lines=False, header_style="bold", title_justify="left")
+    grid = Table(title=Text(title) if title else None, header_style="bold", title_justify="left")
     for column in columns:
-        grid.add_column(column, overflow="fold")
-    for row in rows:
-        grid.add_row(*("" if cell is None else str(cell) for cell in row))
+        grid.add_column(Text(column), overflow="fold")
+    for row in rows:  # Text: cells are data, never rich markup ("[red]" stays as typed)
+        grid.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
     out.print(grid)

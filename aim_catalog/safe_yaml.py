@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from aim_catalog.errors import shown
+
 MAX_DEPTH = 32
 
 Path_ = tuple[str | int, ...]
@@ -76,13 +78,13 @@ def _scalar(event: Any) -> Any:
         if tag == f"{_CORE}float":
             number = _SAFE.construct_yaml_float(node)
             if number != number or number in (float("inf"), float("-inf")):
-                raise Reject(*_pos(event.start_mark), f"non-finite number {event.value!r}")
+                raise Reject(*_pos(event.start_mark), f"non-finite number {shown(event.value)}")
             return number
         return _SAFE.construct_yaml_timestamp(node).isoformat()
     except Reject:
         raise
     except Exception as exc:  # PyYAML's constructors raise assorted errors on malformed values
-        raise Reject(*_pos(event.start_mark), f"bad {tag[len(_CORE) :]} value {event.value!r}") from exc
+        raise Reject(*_pos(event.start_mark), f"bad {tag[len(_CORE) :]} value {shown(event.value)}") from exc
 
 
 @dataclass
@@ -148,7 +150,7 @@ def _add_key(frame: _Frame, event: Any, marks: Marks) -> None:
     line, col = _pos(event.start_mark)
     assert isinstance(frame.value, dict)
     if key in frame.value or key in frame.key_lines:
-        raise Reject(line, col, f"duplicate key {key!r} (first defined on line {frame.key_lines[key]})")
+        raise Reject(line, col, f"duplicate key {shown(key)} (first defined on line {frame.key_lines[key]})")
     frame.key, frame.has_key = key, True
     frame.key_lines[key] = line
     marks[(*frame.path, key)] = (line, col)

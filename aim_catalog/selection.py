@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, select, true
@@ -181,18 +182,32 @@ def select_best(session: Session, request: Request) -> Candidate:
         explain(session, request)  # logs every match check, as the seed design's debug mode
     row = session.execute(selection_query(request, dialect).limit(1)).first()
     if row is None:
-        raise NoSuitableRecipe(no_match_message(session, request.model))
+        raise NoSuitableRecipe(no_match_message(session, request))
     chosen = _candidate(row, request)
     log.info("Selected recipe: %s", chosen.recipe_id)
     return chosen
 
 
-def no_match_message(session: Session, model: str) -> str:
-    lines = supported_configurations(session, model)
+def no_match_message(session: Session, request: Request) -> str:
+    """The seed's message and supported configurations, plus a hint when the hardware filter,
+    not the configurations, is what ruled every recipe out."""
+    model = request.model
+    configs = configurations(session, model)
     text = f"No suitable recipe found for {model}"
-    if lines:
-        return text + "\n" + "\n".join(lines)
-    return text + f"\n(the catalog has no recipe for {model}; `aim-catalog list-recipes` shows what it has)"
+    if not configs:
+        return (
+            text + f"\n(the catalog has no recipe for {model}; `aim-catalog list-recipes` shows what it has)"
+        )
+    text += "\n" + "\n".join(supported_configurations(session, model))
+    if request.hardware is not None:
+        wanted = request.hardware.upper()
+        kinds = sorted({c.hardware for c in configs})
+        if wanted not in kinds:
+            text += (
+                f"\n(hardware {wanted} was required, from this host's GPUs or --hardware; this model's "
+                f"recipes are for {', '.join(kinds)}: --hardware any lifts the filter)"
+            )
+    return text
 
 
 @dataclass(frozen=True)
@@ -371,6 +386,11 @@ def server_argv(args: dict[str, Any]) -> list[str]:
     return argv
 
 
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; the catalog stores UTC, so say so."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
 @dataclass
 class RecipeSummary:
     recipe_id: str
@@ -410,7 +430,7 @@ def list_recipes(session: Session, model: str | None = None) -> list[RecipeSumma
                 row.source_path,
                 [],
                 0,
-                row.updated_at.isoformat(),
+                _utc(row.updated_at).isoformat(),
             )
         if row.backend is not None:
             summary.configs.append(

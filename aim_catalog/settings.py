@@ -51,12 +51,15 @@ def auto_migrate_enabled(env: Mapping[str, str] | None = None) -> bool:
     return env.get(AUTO_MIGRATE_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-_PASSWORD_IN_URL = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)[^@\s]*(?=@)")
+# user:password@ in a URL. A careless password may hold '@' or '/', so everything up to
+# the last '@' of the (white-space delimited) URL is hidden.
+_PASSWORD_IN_URL = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)\S*(?=@[^@\s]*)")
+_PASSWORD_PARAM = re.compile(r"(?P<head>[?&](?:password|passwd|pwd|sslpassword)=)[^&\s]*", re.IGNORECASE)
 
 
 def redact(text: str) -> str:
-    """Hide the password of any database URL inside ``text``."""
-    return _PASSWORD_IN_URL.sub(r"\g<head>***", text)
+    """Hide the password of any database URL inside ``text`` (userinfo or query string)."""
+    return _PASSWORD_PARAM.sub(r"\g<head>***", _PASSWORD_IN_URL.sub(r"\g<head>***", text))
 
 
 def sysfs_root(env: Mapping[str, str] | None = None) -> Path:

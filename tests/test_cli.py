@@ -173,7 +173,7 @@ def test_explain_lists_every_recipe_with_a_verdict(cli: Callable[..., Any]) -> N
         "ranked 3 of 4",
         "ranked 4 of 4",
     ]
-    lost = json.loads(cli("explain", model, "4", "--precision", "fp8", "--json").stdout)
+    lost = json.loads(cli("explain", model, "4", "--precision", "fp8", "--json", code=3).stdout)
     assert {v["reason"] for v in lost["verdicts"]} == {"no 4-GPU config (has 8)"}
     table = cli("explain", model, "8", "--precision", "fp8").stdout
     assert "chosen" in table and "ranked 4 of 4" in table
@@ -206,7 +206,10 @@ def test_verbose_logs_each_match_check(cli: Callable[..., Any], caplog: pytest.L
 
 
 def test_detected_hardware_filters_and_bounds_the_gpu_count(
-    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Callable[..., Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    write_recipe: Callable[..., Path],
 ) -> None:
     nodes = tmp_path / "sysfs" / "sys/class/kfd/kfd/topology/nodes"
     for n in range(3):  # node 0 is the CPU, then 2 x MI355X
@@ -220,10 +223,20 @@ def test_detected_hardware_filters_and_bounds_the_gpu_count(
     monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "sysfs"))
     result = cli("select", "Qwen/Qwen3-32B", "4", code=3)  # the seeds are MI300X recipes
     assert "No suitable recipe found" in result.stderr
-    explained = json.loads(cli("explain", "Qwen/Qwen3-32B", "4", "--json").stdout)
+    assert (
+        "hardware MI355X was required" in result.stderr and "--hardware any lifts the filter" in result.stderr
+    )
+    explained = json.loads(cli("explain", "Qwen/Qwen3-32B", "4", "--json", code=3).stdout)
     assert explained["verdicts"][0]["reason"] == "hardware mismatch: recipe is for MI300X, host has MI355X"
-    chosen = json.loads(cli("select", "Qwen/Qwen3-32B", "--hardware", "any", "--json").stdout)
-    assert chosen["gpu_count"] in (1, 2)  # only counts that fit the 2 detected GPUs compete
+    # More GPUs score better here, but only the counts that fit the 2 detected GPUs compete,
+    # with or without the hardware filter.
+    scores = {n: {"enabled": True, "benchmarks": [{"output_throughput": 100.0 * n}]} for n in (1, 2, 4, 8)}
+    path = write_recipe("scaling", model="org/scaling", configs={"vllm": scores})
+    cli("ingest", str(path))
+    for hardware in ("any", "MI300X"):
+        chosen = json.loads(cli("select", "org/scaling", "--hardware", hardware, "--json").stdout)
+        assert (chosen["gpu_count"], chosen["score"]) == (2, 200.0)
+    assert "GPU count: 2 won" in cli("select", "org/scaling", "--hardware", "any").stdout
 
 
 def test_usage_errors_exit_2(cli: Callable[..., Any]) -> None:

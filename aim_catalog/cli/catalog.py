@@ -22,7 +22,7 @@ from aim_catalog.cli.app import (
     state_of,
 )
 from aim_catalog.errors import InvalidRecipeInput
-from aim_catalog.settings import BACKEND_LABELS
+from aim_catalog.settings import BACKEND_LABELS, resolve_db_url
 
 # --------------------------------------------------------------------------- db
 
@@ -81,21 +81,19 @@ def db_current(ctx: typer.Context) -> None:
 
 def _load(paths: list[Path], quiet: bool = False) -> tuple[list[Any], int]:
     from aim_catalog import render
-    from aim_catalog.recipe import expand_paths, load_recipes
+    from aim_catalog.recipe import expand_paths, load_files
 
-    files, problems = expand_paths(paths)
-    if problems:
-        raise InvalidRecipeInput(problems)
+    files, missing = expand_paths(paths)
     if not quiet and len(files) >= 200 and render.err.is_terminal:
         from rich.progress import Progress
 
         with Progress(console=render.err, transient=True) as progress:
             task = progress.add_task("validating recipes", total=len(files))
-            recipes, problems, _ = load_recipes(files, lambda: progress.advance(task))
+            recipes, problems = load_files(files, lambda: progress.advance(task))
     else:
-        recipes, problems, _ = load_recipes(files)
-    if problems:
-        raise InvalidRecipeInput(problems)
+        recipes, problems = load_files(files)
+    if missing or problems:
+        raise InvalidRecipeInput(missing + problems)
     return recipes, len(files)
 
 
@@ -128,14 +126,19 @@ def ingest(
     Example: aim-catalog ingest recipes/ --prune
     """
     from aim_catalog import render
+    from aim_catalog.ingest import IngestReport
     from aim_catalog.ingest import ingest as run_ingest
 
     recipes, _ = _load(paths, quiet=as_json)
     prune_dirs = [p for p in paths if p.is_dir()] if prune else []
     if prune and not prune_dirs:
         render.note("--prune only applies to directories; none was given")
-    with catalog_session(ctx, commit=not dry_run) as session:
-        report = run_ingest(session, recipes, prune_dirs=prune_dirs)
+    if dry_run and _no_catalog_yet(ctx):
+        # Nothing to compare with, and a dry run must not create or migrate a database.
+        report = IngestReport(added=[r.recipe_id for r in recipes], files=len(recipes))
+    else:
+        with catalog_session(ctx, commit=not dry_run) as session:
+            report = run_ingest(session, recipes, prune_dirs=prune_dirs)
     report.dry_run = dry_run
     if as_json:
         render.emit_json(report.as_dict())
@@ -149,6 +152,29 @@ def ingest(
             for recipe_id in ids:
                 render.note(f"{label}: {recipe_id}")
     render.line(report.summary())
+
+
+def _no_catalog_yet(ctx: typer.Context) -> bool:
+    from sqlalchemy.engine import make_url
+
+    from aim_catalog import db
+
+    url, _ = resolve_db_url(state_of(ctx).db)
+    parsed = make_url(db.normalize_url(url))
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:"):
+        return not Path(database).expanduser().exists() or _empty_db(url)
+    return _empty_db(url)
+
+
+def _empty_db(url: str) -> bool:
+    from aim_catalog import db
+
+    engine = db.make_engine(url)
+    try:
+        return db.revision_of(engine) is None
+    finally:
+        engine.dispose()
 
 
 @app.command("list-recipes")
@@ -275,6 +301,8 @@ def explain_cmd(
 ) -> None:
     """Show every recipe of a model with its verdict: chosen, ranked k of n, or why not.
 
+    Exits 3, like select, when no recipe qualifies.
+
     Example: aim-catalog explain amd/Llama-3.1-405B-Instruct-FP8-KV 8 --precision fp8
     """
     from aim_catalog import render
@@ -284,12 +312,13 @@ def explain_cmd(
     request = build_request(model, gpus, precision, backend, hardware, metric)
     with catalog_session(ctx) as session:
         verdicts = explain(session, request)
-        missing = no_match_message(session, model) if not verdicts else ""
-    if not verdicts:
-        raise NoSuitableRecipe(missing)
-    if as_json:
+        chosen = any(v.verdict == "chosen" for v in verdicts)
+        missing = "" if chosen else no_match_message(session, request)
+    if verdicts and as_json:
         render.emit_json({"request": describe_request(request), "verdicts": [v.as_dict() for v in verdicts]})
-        return
-    render.line(f"Explain {describe_request(request)}:")
-    rows = [(v.recipe_id, v.backend or "", v.gpu_count or "", v.verdict, v.reason) for v in verdicts]
-    render.table(("recipe", "backend", "GPUs", "verdict", "reason"), rows)
+    elif verdicts:
+        render.line(f"Explain {describe_request(request)}:")
+        rows = [(v.recipe_id, v.backend or "", v.gpu_count or "", v.verdict, v.reason) for v in verdicts]
+        render.table(("recipe", "backend", "GPUs", "verdict", "reason"), rows)
+    if not chosen:  # the same exit code select gives, after the explanation
+        raise NoSuitableRecipe(missing)
