@@ -113,13 +113,9 @@ def _claimed_elsewhere(
             continue
         if Path(owner).exists():
             problems.append(
-                Problem(
-                    recipe.path,
-                    recipe.line,
-                    recipe.col,
-                    "recipe_id",
+                recipe.id_problem(
                     f"recipe_id {recipe.recipe_id!r} is already in the catalog from {owner}, which "
-                    "still exists; rename one of them, or remove that file first",
+                    "still exists; rename one of them, or remove that file first"
                 )
             )
     return problems

@@ -82,6 +82,10 @@ class RecipeDoc:
     line: int = 1
     col: int = 1
 
+    def id_problem(self, message: str) -> Problem:
+        """A problem with this recipe's ``recipe_id``, located where the file sets it."""
+        return Problem(self.path, self.line, self.col, "recipe_id", message)
+
 
 # ---------------------------------------------------------------------------------------
 # Validation
@@ -428,13 +432,9 @@ def load_files(files: Iterable[Path], progress: Any = None) -> tuple[list[Recipe
         other = first_seen.get(recipe.recipe_id)
         if other is not None:
             problems.append(
-                Problem(
-                    recipe.path,
-                    recipe.line,
-                    recipe.col,
-                    "recipe_id",
+                recipe.id_problem(
                     f"duplicate recipe_id {shown(recipe.recipe_id)}; "
-                    f"also in {other.path}:{other.line}:{other.col}",
+                    f"also in {other.path}:{other.line}:{other.col}"
                 )
             )
             continue
