@@ -198,9 +198,12 @@ def _write(session: Session, recipes: Sequence[RecipeDoc], now: datetime) -> Non
         stale.extend(i for i in ids if i not in kept)
     for part in chunks(stale):
         session.execute(delete(ServeConfig).where(ServeConfig.id.in_(part)))
-    # Benchmarks of a changed recipe are replaced wholesale: the file is the truth.
+    # A changed recipe's own benchmarks are replaced wholesale (the file is the truth);
+    # rows brought in by `bench import` stay.
     for part in chunks(sorted(kept)):
-        session.execute(delete(Benchmark).where(Benchmark.serve_config_id.in_(part)))
+        session.execute(
+            delete(Benchmark).where(Benchmark.serve_config_id.in_(part), Benchmark.origin == "recipe")
+        )
     bench_rows = [
         {**_BENCH_DEFAULTS, **row, "serve_config_id": config_ids[key]}
         for key, rows in bench_by_key.items()
@@ -211,7 +214,8 @@ def _write(session: Session, recipes: Sequence[RecipeDoc], now: datetime) -> Non
 
 
 _BENCH_DEFAULTS: dict[str, Any] = {
-    c.name: None for c in Benchmark.__table__.columns if c.name not in ("id", "serve_config_id")
+    **{c.name: None for c in Benchmark.__table__.columns if c.name not in ("id", "serve_config_id")},
+    "origin": "recipe",
 }
 
 

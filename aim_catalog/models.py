@@ -110,8 +110,14 @@ class Benchmark(Base):
     source: Mapped[str | None] = mapped_column(Text)
     measured_at: Mapped[str | None] = mapped_column(String(40))
     image: Mapped[str | None] = mapped_column(String(300))
+    # "recipe": written by ingest from the recipe file (replaced when the file changes);
+    # "import": from `bench import`, kept across re-ingests, deduplicated by import_key.
+    origin: Mapped[str] = mapped_column(String(16), server_default="recipe")
+    import_key: Mapped[str | None] = mapped_column(String(64))
 
     serve_config: Mapped[ServeConfig] = relationship(back_populates="benchmarks")
+
+    __table_args__ = (Index(None, "serve_config_id", "import_key", unique=True),)
 
 
 class Deployment(Base):

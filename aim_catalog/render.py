@@ -36,6 +36,32 @@ def error(text: str) -> None:
     err.print(f"error: {redact(text)}", markup=False, style="red")
 
 
+FORMATS = ("table", "csv", "json", "markdown")
+
+
+def rows(columns: Sequence[str], data: Sequence[Sequence[Any]], fmt: str, title: str | None = None) -> None:
+    """A result set in one of ``FORMATS``; csv/json/markdown are for pipes and documents."""
+    if fmt == "json":
+        emit_json([dict(zip(columns, row, strict=True)) for row in data])
+    elif fmt == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(["" if v is None else v for v in row] for row in data)
+    elif fmt == "markdown":
+
+        def cell(value: Any) -> str:
+            return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+
+        sys.stdout.write("| " + " | ".join(columns) + " |\n")
+        sys.stdout.write("|" + "---|" * len(columns) + "\n")
+        for row in data:
+            sys.stdout.write("| " + " | ".join(cell(v) for v in row) + " |\n")
+    else:
+        table(columns, data, title)
+
+
 def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
     grid = Table(title=Text(title) if title else None, header_style="bold", title_justify="left")
     for column in columns:

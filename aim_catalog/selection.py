@@ -44,6 +44,29 @@ class Request:
     hardware: str | None = None  # None: no hardware filter
     metric: str = DEFAULT_METRIC
     max_gpus: int | None = None  # with gpus=None: only counts that fit compete
+    # Scenario: only benchmark rows of this scenario count.
+    input_len: int | None = None
+    output_len: int | None = None
+    concurrency: int | None = None
+    # SLOs (milliseconds, p99 where the row has it, else p50): a config needs a row that
+    # meets all of them; a row without the metric does not.
+    max_ttft_ms: float | None = None
+    max_tpot_ms: float | None = None
+    max_e2el_ms: float | None = None
+
+    @property
+    def scenario(self) -> dict[str, int]:
+        pairs = (
+            ("input_len", self.input_len),
+            ("output_len", self.output_len),
+            ("concurrency", self.concurrency),
+        )
+        return {k: v for k, v in pairs if v is not None}
+
+    @property
+    def slo(self) -> dict[str, float]:
+        pairs = (("ttft", self.max_ttft_ms), ("tpot", self.max_tpot_ms), ("e2el", self.max_e2el_ms))
+        return {k: v for k, v in pairs if v is not None}
 
     def __post_init__(self) -> None:
         if self.backend != "any" and self.backend not in BACKENDS:
@@ -90,7 +113,7 @@ def _query(request: Request, dialect: str, *, explain: bool) -> Select[Any]:
     inner_score = _score(inner, request.metric)
     best_of_config = (
         select(inner)
-        .where(inner.c.serve_config_id == sc.c.id, inner_score.is_not(None))
+        .where(inner.c.serve_config_id == sc.c.id, inner_score.is_not(None), *_row_conditions(inner, request))
         .order_by(inner_score.desc(), inner.c.id)
         .limit(1)
     )
@@ -117,6 +140,7 @@ def _query(request: Request, dialect: str, *, explain: bool) -> Select[Any]:
             sc.c.env,
             sc.c.image,
             score.label("score"),
+            best.c.id.label("best_id"),
             best.c[DEFAULT_METRIC].label("best_output_throughput"),
             *(best.c[name].label(f"best_{name}") for name in _PROVENANCE),
         )
@@ -126,7 +150,20 @@ def _query(request: Request, dialect: str, *, explain: bool) -> Select[Any]:
     )
     if not explain:
         query = query.where(and_(*_filters(request)))
+        if request.slo:  # an SLO is a constraint: the config must have a row that meets it
+            query = query.where(best.c.id.is_not(None))
     return query
+
+
+def _slo_value(table: Any, name: str) -> ColumnElement[Any]:
+    return func.coalesce(table.c[f"{name}_ms_p99"], table.c[f"{name}_ms_p50"])
+
+
+def _row_conditions(table: Any, request: Request) -> list[ColumnElement[bool]]:
+    """Which benchmark rows count: the asked scenario, and rows meeting every SLO."""
+    conditions = [table.c[column] == value for column, value in request.scenario.items()]
+    conditions += [_slo_value(table, name) <= limit for name, limit in request.slo.items()]
+    return conditions
 
 
 def _filters(request: Request) -> list[ColumnElement[bool]]:
@@ -231,7 +268,9 @@ def explain(session: Session, request: Request) -> list[Verdict]:
     by_recipe: dict[str, list[Any]] = {}
     for row in rows:
         by_recipe.setdefault(row.recipe_id, []).append(row)
-    candidates = [row for row in rows if row.backend is not None and _passes(row, request)]
+    eligible = [row for row in rows if row.backend is not None and _passes(row, request)]
+    candidates = [row for row in eligible if not request.slo or row.best_id is not None]
+    missed_slo = [row for row in eligible if request.slo and row.best_id is None]
     verdicts: list[Verdict] = []
     winner = _candidate(candidates[0], request) if candidates else None
     for rank, row in enumerate(candidates, start=1):
@@ -247,9 +286,13 @@ def explain(session: Session, request: Request) -> list[Verdict]:
                 found.metric,
             )
         )
-    ranked = {row.recipe_id for row in candidates}
+    slo_reasons = _slo_reasons(session, [row.serve_config_id for row in missed_slo], request)
+    for row in missed_slo:
+        reason = slo_reasons[row.serve_config_id]
+        verdicts.append(Verdict(row.recipe_id, row.backend, row.gpu_count, "rejected", reason, None, None))
+    explained = {row.recipe_id for row in eligible}
     for recipe_id in sorted(by_recipe):
-        if recipe_id not in ranked:
+        if recipe_id not in explained:
             reason = _rejection(by_recipe[recipe_id], request)
             verdicts.append(
                 Verdict(
@@ -265,6 +308,48 @@ def explain(session: Session, request: Request) -> list[Verdict]:
     if log.isEnabledFor(logging.DEBUG):
         _log_checks(by_recipe, request)
     return verdicts
+
+
+def _slo_reasons(session: Session, config_ids: list[int], request: Request) -> dict[int, str]:
+    """Why each config has no benchmark row meeting the SLOs (explain only: a second query)."""
+    if not config_ids:
+        return {}
+    b = Benchmark.__table__
+    scenario = [b.c[column] == value for column, value in request.scenario.items()]
+    rows = session.execute(select(b).where(b.c.serve_config_id.in_(config_ids), *scenario)).all()
+    by_config: dict[int, list[Any]] = {}
+    for row in rows:
+        by_config.setdefault(row.serve_config_id, []).append(row)
+    reasons = {}
+    for config in config_ids:
+        found = by_config.get(config, [])
+        if not found:
+            where = f" for {_scenario_text(request)}" if request.scenario else ""
+            reasons[config] = f"SLO unproven: no benchmark{where}"
+            continue
+        # The row closest to passing: fewest SLO misses.
+        misses = min((_slo_misses(row, request) for row in found), key=len)
+        if misses:
+            reasons[config] = "misses the SLO: " + "; ".join(misses)
+        else:
+            reasons[config] = f"its rows that meet the SLO have no {request.metric}"
+    return reasons
+
+
+def _slo_misses(row: Any, request: Request) -> list[str]:
+    out = []
+    for name, limit in request.slo.items():
+        p99, p50 = getattr(row, f"{name}_ms_p99"), getattr(row, f"{name}_ms_p50")
+        value, label = (p99, "p99") if p99 is not None else (p50, "p50")
+        if value is None:
+            out.append(f"no {name} figure (limit {limit:g} ms)")
+        elif value > limit:
+            out.append(f"{name} {label} {value:g} ms > {limit:g} ms")
+    return out
+
+
+def _scenario_text(request: Request) -> str:
+    return ", ".join(f"{k} {v}" for k, v in request.scenario.items())
 
 
 def _passes(row: Any, request: Request) -> bool:

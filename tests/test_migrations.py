@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -117,17 +116,33 @@ def test_sqlite_foreign_keys_are_enforced_again_after_a_migration(tmp_path: Path
     engine.dispose()
 
 
-def test_an_older_catalog_is_upgraded_with_its_data(db_url: str, write_recipe: Any) -> None:
-    from aim_catalog.ingest import ingest
-    from aim_catalog.recipe import load_recipes
-
+def test_an_older_catalog_is_upgraded_with_its_data(db_url: str) -> None:
     engine = db.make_engine(db_url)
     db.upgrade(engine, "0001")
-    recipes, _, _ = load_recipes([write_recipe("old")])
-    with db.session_factory(engine).begin() as session:
-        ingest(session, recipes)
+    now = "2026-01-01 00:00:00"
+    with engine.begin() as conn:  # rows as the 0001 schema had them
+        conn.execute(
+            text(
+                "INSERT INTO recipes (id, recipe_id, model_id, huggingface_id, hardware, precision, "
+                "content_sha256, document, created_at, updated_at) "
+                "VALUES (1, 'old', 'o/m', 'o/m', 'MI300X', 'bf16', 'x', '{}', :now, :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO serve_configs (id, recipe_pk, backend, gpu_count, enabled, args, env) "
+                "VALUES (1, 1, 'vllm', 1, :on, '{}', '{}')"
+            ),
+            {"on": True},
+        )
+        conn.execute(text("INSERT INTO benchmarks (serve_config_id, output_throughput) VALUES (1, 42.0)"))
     db.ensure_schema(engine, auto_migrate=True)  # what every command does first
     assert db.revision_of(engine) == db.HEAD_REVISION
     with engine.connect() as conn:
         assert conn.execute(text("SELECT recipe_id FROM recipes")).scalars().all() == ["old"]
+        row = conn.execute(text("SELECT output_throughput, origin FROM benchmarks")).one()
+        assert tuple(row) == (42.0, "recipe")
+        best = conn.execute(text("SELECT best_throughput FROM serve_config_scores")).scalar()
+        assert best == 42.0
     engine.dispose()

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from aim_catalog.selection import Request
 
 
-class _Group(TyperGroup):
+class Group(TyperGroup):
     """Turns domain errors into a one-line message on stderr and their exit code."""
 
     def invoke(self, ctx: Any) -> Any:
@@ -51,13 +51,13 @@ class _Group(TyperGroup):
 
 
 app = typer.Typer(
-    cls=_Group,
+    cls=Group,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
     help="A SQL catalog of LLM serving recipes for AMD Instinct GPUs: ingest, select, launch.",
 )
-db_app = typer.Typer(cls=_Group, no_args_is_help=True, help="Create, migrate and inspect the schema.")
+db_app = typer.Typer(cls=Group, no_args_is_help=True, help="Create, migrate and inspect the schema.")
 app.add_typer(db_app, name="db")
 
 
@@ -157,6 +157,18 @@ METRIC_OPT = typer.Option(
 )
 
 
+INPUT_LEN_OPT = typer.Option(None, "--input-len", min=1, help="Rank by benchmarks of this input length only.")
+OUTPUT_LEN_OPT = typer.Option(
+    None, "--output-len", min=1, help="Rank by benchmarks of this output length only."
+)
+CONCURRENCY_OPT = typer.Option(
+    None, "--concurrency", min=1, help="Rank by benchmarks at this concurrency only."
+)
+MAX_TTFT_OPT = typer.Option(None, "--max-ttft-ms", min=0, help="SLO: time to first token (p99, else p50).")
+MAX_TPOT_OPT = typer.Option(None, "--max-tpot-ms", min=0, help="SLO: time per output token (p99, else p50).")
+MAX_E2EL_OPT = typer.Option(None, "--max-e2el-ms", min=0, help="SLO: end-to-end latency (p99, else p50).")
+
+
 def build_request(
     model: str,
     gpus: int | None,
@@ -166,6 +178,7 @@ def build_request(
     metric: str,
     *,
     free_gpus: int | None = None,
+    **filters: float | None,
 ) -> Request:
     """The selection request; hardware and the GPU counts that fit come from the host.
 
@@ -193,6 +206,7 @@ def build_request(
         hardware=hardware,
         metric=metric,
         max_gpus=max_gpus,
+        **filters,  # type: ignore[arg-type]
     )
 
 
@@ -203,7 +217,10 @@ def describe_request(request: Request) -> str:
         else (f"any GPU count up to {request.max_gpus}" if request.max_gpus else "any GPU count")
     )
     backend = BACKEND_LABELS.get(request.backend, request.backend)
-    return f"{request.model}, {gpus}, {request.precision}, {backend}, hardware {request.hardware or 'any'}"
+    text = f"{request.model}, {gpus}, {request.precision}, {backend}, hardware {request.hardware or 'any'}"
+    extras = [f"{k} {v}" for k, v in request.scenario.items()]
+    extras += [f"{name} <= {limit:g} ms" for name, limit in request.slo.items()]
+    return text + (f" ({', '.join(extras)})" if extras else "")
 
 
 def main() -> None:

@@ -9,9 +9,15 @@ import typer
 
 from aim_catalog.cli.app import (
     BACKEND_OPT,
+    CONCURRENCY_OPT,
     GPUS_ARG,
     HARDWARE_OPT,
+    INPUT_LEN_OPT,
+    MAX_E2EL_OPT,
+    MAX_TPOT_OPT,
+    MAX_TTFT_OPT,
     METRIC_OPT,
+    OUTPUT_LEN_OPT,
     PRECISION_OPT,
     app,
     build_request,
@@ -248,6 +254,12 @@ def select_cmd(
     backend: str = BACKEND_OPT,
     hardware: str | None = HARDWARE_OPT,
     metric: str = METRIC_OPT,
+    input_len: int | None = INPUT_LEN_OPT,
+    output_len: int | None = OUTPUT_LEN_OPT,
+    concurrency: int | None = CONCURRENCY_OPT,
+    max_ttft_ms: float | None = MAX_TTFT_OPT,
+    max_tpot_ms: float | None = MAX_TPOT_OPT,
+    max_e2el_ms: float | None = MAX_E2EL_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print the chosen config as one JSON object."),
 ) -> None:
     """Pick the best enabled config for a model, ranked by stored benchmark throughput.
@@ -258,7 +270,20 @@ def select_cmd(
     from aim_catalog import render
     from aim_catalog.selection import select_best, server_argv
 
-    request = build_request(model, gpus, precision, backend, hardware, metric)
+    request = build_request(
+        model,
+        gpus,
+        precision,
+        backend,
+        hardware,
+        metric,
+        input_len=input_len,
+        output_len=output_len,
+        concurrency=concurrency,
+        max_ttft_ms=max_ttft_ms,
+        max_tpot_ms=max_tpot_ms,
+        max_e2el_ms=max_e2el_ms,
+    )
     with catalog_session(ctx) as session:
         chosen = select_best(session, request)
     if as_json:
@@ -297,6 +322,12 @@ def explain_cmd(
     backend: str = BACKEND_OPT,
     hardware: str | None = HARDWARE_OPT,
     metric: str = METRIC_OPT,
+    input_len: int | None = INPUT_LEN_OPT,
+    output_len: int | None = OUTPUT_LEN_OPT,
+    concurrency: int | None = CONCURRENCY_OPT,
+    max_ttft_ms: float | None = MAX_TTFT_OPT,
+    max_tpot_ms: float | None = MAX_TPOT_OPT,
+    max_e2el_ms: float | None = MAX_E2EL_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print the verdicts as JSON."),
 ) -> None:
     """Show every recipe of a model with its verdict: chosen, ranked k of n, or why not.
@@ -309,7 +340,20 @@ def explain_cmd(
     from aim_catalog.errors import NoSuitableRecipe
     from aim_catalog.selection import explain, no_match_message
 
-    request = build_request(model, gpus, precision, backend, hardware, metric)
+    request = build_request(
+        model,
+        gpus,
+        precision,
+        backend,
+        hardware,
+        metric,
+        input_len=input_len,
+        output_len=output_len,
+        concurrency=concurrency,
+        max_ttft_ms=max_ttft_ms,
+        max_tpot_ms=max_tpot_ms,
+        max_e2el_ms=max_e2el_ms,
+    )
     with catalog_session(ctx) as session:
         verdicts = explain(session, request)
         chosen = any(v.verdict == "chosen" for v in verdicts)

@@ -13,9 +13,15 @@ import typer
 
 from aim_catalog.cli.app import (
     BACKEND_OPT,
+    CONCURRENCY_OPT,
     GPUS_ARG,
     HARDWARE_OPT,
+    INPUT_LEN_OPT,
+    MAX_E2EL_OPT,
+    MAX_TPOT_OPT,
+    MAX_TTFT_OPT,
     METRIC_OPT,
+    OUTPUT_LEN_OPT,
     PRECISION_OPT,
     app,
     build_request,
@@ -50,6 +56,12 @@ def launch(
     backend: str = BACKEND_OPT,
     hardware: str | None = HARDWARE_OPT,
     metric: str = METRIC_OPT,
+    input_len: int | None = INPUT_LEN_OPT,
+    output_len: int | None = OUTPUT_LEN_OPT,
+    concurrency: int | None = CONCURRENCY_OPT,
+    max_ttft_ms: float | None = MAX_TTFT_OPT,
+    max_tpot_ms: float | None = MAX_TPOT_OPT,
+    max_e2el_ms: float | None = MAX_E2EL_OPT,
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Host port to publish the server on."),
     name: str | None = typer.Option(None, "--name", help="Container name (default: aim-<model>-<N>gpu-...)."),
     image: str | None = typer.Option(None, "--image", help="Override the config's image."),
@@ -114,6 +126,12 @@ def launch(
         hardware,
         metric,
         free_gpus=free,
+        input_len=input_len,
+        output_len=output_len,
+        concurrency=concurrency,
+        max_ttft_ms=max_ttft_ms,
+        max_tpot_ms=max_tpot_ms,
+        max_e2el_ms=max_e2el_ms,
     )
     with catalog_session(ctx) as session:
         chosen = select_best(session, request)

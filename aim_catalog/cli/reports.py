@@ -1,0 +1,129 @@
+"""Analyst and admin commands: import benchmark results, reports, read-only SQL, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from aim_catalog.cli.app import Group, app, catalog_engine, catalog_session
+from aim_catalog.errors import InvalidRecipeInput, UsageProblem
+
+bench_app = typer.Typer(cls=Group, no_args_is_help=True, help="Import measured benchmark results.")
+app.add_typer(bench_app, name="bench")
+
+FORMAT_OPT = typer.Option("table", "--format", "-f", help="table, csv, json or markdown.")
+
+
+def _check_format(fmt: str) -> str:
+    from aim_catalog.render import FORMATS
+
+    if fmt not in FORMATS:
+        raise UsageProblem(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return fmt
+
+
+@bench_app.command("import")
+def bench_import(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(
+        ..., help="vLLM --save-result JSON or SGLang --output-file JSONL files."
+    ),
+    recipe: str | None = typer.Option(None, "--recipe", help="Serve config: this recipe_id ..."),
+    backend: str | None = typer.Option(None, "--backend", "-b", help="... this backend ..."),
+    gpus: int | None = typer.Option(None, "--gpus", min=1, help="... and this GPU count."),
+    deployment: str | None = typer.Option(
+        None, "--deployment", help="Serve config of a launched deployment."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check and report; write nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Import benchmark results measured with vLLM or SGLang into the catalog.
+
+    Without --recipe/--deployment the serve config is inferred from the file (model id,
+    backend, tensor-parallel size) when exactly one fits. Re-importing a file adds nothing.
+    A bad or truncated file: exit 4, nothing written.
+    Example: aim-catalog bench import results/*.json --recipe qwen3-32b-mi300x-bf16 -b vllm --gpus 4
+    """
+    from dataclasses import asdict
+
+    from aim_catalog import render
+    from aim_catalog.bench_import import Target, import_runs, read_result_file
+
+    if deployment is not None and (recipe or backend or gpus):
+        raise UsageProblem(
+            "--deployment names the serve config; do not combine it with --recipe/--backend/--gpus"
+        )
+    if backend is not None and backend not in ("vllm", "sglang"):
+        raise UsageProblem(f"unknown backend {backend!r}; choose vllm or sglang")
+    runs, problems = [], []
+    for file in files:
+        found, bad = read_result_file(file)
+        runs.extend(found)
+        problems.extend(bad)
+    if problems:
+        raise InvalidRecipeInput(problems)
+    with catalog_session(ctx, commit=not dry_run) as session:
+        report = import_runs(session, runs, Target(recipe, backend, gpus, deployment))
+    if as_json:
+        render.emit_json({**asdict(report), "dry_run": dry_run})
+        return
+    render.line(report.summary() + (" (dry run: nothing written)" if dry_run else ""))
+
+
+@app.command("report")
+def report_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="coverage, leaderboard or benchmarks."),
+    fmt: str = FORMAT_OPT,
+) -> None:
+    """Standard reports: coverage (enabled configs per model, backend and GPU count),
+    leaderboard (best config per model and GPU count, with its metric and source),
+    benchmarks (every stored result).
+
+    Example: aim-catalog report leaderboard --format markdown
+    """
+    from aim_catalog import render
+    from aim_catalog.reports import report
+
+    _check_format(fmt)
+    with catalog_session(ctx, commit=False) as session:
+        columns, rows = report(session, name)
+    render.rows(columns, rows, fmt, title=name)
+
+
+@app.command("sql")
+def sql_cmd(
+    ctx: typer.Context,
+    query: str = typer.Argument(..., help="One SQL statement; the database refuses writes."),
+    fmt: str = FORMAT_OPT,
+) -> None:
+    """Run a read-only SQL query against the catalog (tables and views in the README).
+
+    Example: aim-catalog sql "SELECT model, gpu_count, throughput FROM leaderboard" -f csv
+    """
+    from aim_catalog import render
+    from aim_catalog.reports import readonly_sql
+
+    _check_format(fmt)
+    with catalog_engine(ctx) as engine:
+        columns, rows = readonly_sql(engine, query)
+    render.rows(columns, rows, fmt)
+
+
+@app.command("export")
+def export_cmd(
+    ctx: typer.Context,
+    out: Path = typer.Option(..., "--out", "-o", help="Directory to write <recipe_id>.yaml files into."),
+) -> None:
+    """Write the catalog back as recipe YAML, benchmarks included.
+
+    Ingesting the directory into an empty catalog gives the same catalog.
+    Example: aim-catalog export --out recipes-backup/
+    """
+    from aim_catalog import render
+    from aim_catalog.export import export
+
+    with catalog_session(ctx, commit=False) as session:
+        written = export(session, out)
+    render.line(f"exported {len(written)} recipe(s) to {out}")
