@@ -10,21 +10,28 @@ container and two catalogs on one host see each other's allocations.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import os
+import signal
+import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
-from aim_catalog.errors import EnvironmentProblem, LaunchFailed, UsageProblem
+from aim_catalog.errors import CatalogError, EnvironmentProblem, LaunchFailed, UsageProblem
 from aim_catalog.hardware import Gpu
-from aim_catalog.runspec import LABEL, MASK, RunSpec
+from aim_catalog.runspec import LABEL, MASK, SECRET_ENV, RunSpec
 
 LIVE_STATES = ("created", "running", "restarting", "paused")
 MANAGED = f"{LABEL}.managed=true"
@@ -77,7 +84,7 @@ def secret_values(spec: RunSpec) -> dict[str, str]:
 def held_gpus(client: Any) -> dict[int, str]:
     """GPU index -> name of the live labelled container holding it."""
     held: dict[int, str] = {}
-    for container in client.containers.list(all=True, filters={"label": MANAGED}):
+    for container in client.containers.list(all=True, filters={"label": MANAGED}, ignore_removed=True):
         if container.status not in LIVE_STATES:
             continue
         for part in container.labels.get(f"{LABEL}.gpus", "").split(","):
@@ -116,7 +123,7 @@ def _holders(held: dict[int, str]) -> str:
 
 
 def unique_name(client: Any, base: str) -> str:
-    existing = {c.name for c in client.containers.list(all=True)}
+    existing = {c.name for c in client.containers.list(all=True, ignore_removed=True)}
     name, n = base, 2
     while name in existing:
         name, n = f"{base}-{n}", n + 1
@@ -138,31 +145,56 @@ class Launched:
 Tick = Callable[[float, str], None]
 
 
-def launch(
-    client: Any,
-    spec: RunSpec,
-    *,
-    timeout: float,
-    wait: bool = True,
-    keep_on_failure: bool = False,
-    on_created: Callable[[str], None] | None = None,
-    on_tick: Tick | None = None,
-    poll: float = 1.0,
-) -> Launched:
-    secrets = secret_values(spec)
-    _ensure_image(client, spec.image)
-    container = None
-    started = time.monotonic()
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP during a launch, handled like Ctrl-C so the container is cleaned up."""
+
+
+@contextmanager
+def termination_as_interrupt() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        raise Terminated(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        container = client.containers.create(
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextmanager
+def allocation_lock() -> Iterator[None]:
+    """One launch at a time per Docker engine on this machine, from reading which GPUs are
+    held until the new container exists (a remote engine is only guarded on this machine)."""
+    engine = hashlib.sha256(docker_host_label().encode()).hexdigest()[:12]
+    path = Path(tempfile.gettempdir()) / f"aim-catalog-launch-{engine}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def create(client: Any, spec: RunSpec) -> Any:
+    """Pull the image if it is missing, then create (not start) the container."""
+    _ensure_image(client, spec.image)
+    try:
+        return client.containers.create(
             spec.image,
             command=spec.command,
             name=spec.name,
-            environment={**spec.env, **secrets},
+            environment={**spec.env, **secret_values(spec)},
             devices=spec.devices,
             group_add=spec.group_add,
             ipc_mode=spec.ipc_mode,
             shm_size=spec.shm_size,
+            init=spec.init,
             cap_add=spec.cap_add,
             security_opt=spec.security_opt,
             ports=spec.ports,
@@ -170,8 +202,25 @@ def launch(
             labels=spec.labels,
             detach=True,
         )
-        if on_created is not None:
-            on_created(container.id)
+    except DockerException as exc:
+        raise LaunchFailed(f"Docker refused to create {spec.name}: {_first_line(exc)}") from exc
+
+
+def start(
+    client: Any,
+    container: Any,
+    spec: RunSpec,
+    *,
+    timeout: float,
+    wait: bool = True,
+    keep_on_failure: bool = False,
+    on_tick: Tick | None = None,
+    poll: float = 1.0,
+) -> Launched:
+    """Start the container and wait until it serves; on any failure, clean up and raise."""
+    secrets = secret_values(spec)
+    started = time.monotonic()
+    try:
         container.start()
         url = f"http://{engine_host()}:{spec.host_port}"
         if wait:
@@ -179,14 +228,20 @@ def launch(
                 container, url, timeout=timeout, on_tick=on_tick, poll=poll, secrets=list(secrets.values())
             )
         return Launched(container.id, spec.name, url, wait, time.monotonic() - started)
-    except KeyboardInterrupt:
-        raise _failed(
-            container, "interrupted while waiting for the server", keep_on_failure, secrets
-        ) from None
-    except APIError as exc:
-        raise _failed(container, f"Docker refused: {_first_line(exc)}", keep_on_failure, secrets) from exc
-    except LaunchFailed as exc:
-        raise _failed(container, str(exc), keep_on_failure, secrets) from exc
+    except BaseException as exc:  # whatever went wrong, the container must not be left behind
+        raise _failed(container, _reason(exc), keep_on_failure, secrets) from exc
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, Terminated):
+        return f"terminated ({exc}) while waiting for the server"
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted while waiting for the server"
+    if isinstance(exc, DockerException):
+        return f"Docker refused: {_first_line(exc)}"
+    if isinstance(exc, CatalogError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _ensure_image(client: Any, image: str) -> None:
@@ -209,8 +264,10 @@ def _failed(container: Any, reason: str, keep: bool, secrets: dict[str, str]) ->
         tail = log_tail(container, 20, list(secrets.values()))
         if tail:
             message += "\nlast log lines:\n" + tail
-        if keep:
-            message += f"\ncontainer {container.name} kept for inspection (--keep-on-failure)"
+        if keep:  # stopped, so that it holds no GPU while it is inspected
+            with contextlib.suppress(DockerException):
+                container.stop(timeout=10)
+            message += f"\ncontainer {container.name} kept (stopped) for inspection (--keep-on-failure)"
         else:
             remove(container)
             message += "\nthe container was removed"
@@ -282,7 +339,7 @@ def container_state(client: Any, container_id: str) -> str:
 
 
 def labelled_containers(client: Any) -> list[Any]:
-    return list(client.containers.list(all=True, filters={"label": MANAGED}))
+    return list(client.containers.list(all=True, filters={"label": MANAGED}, ignore_removed=True))
 
 
 def stop(client: Any, container_id: str, timeout: int = 30) -> bool:
@@ -303,10 +360,26 @@ def stream_logs(
     try:
         container = client.containers.get(container_id)
     except NotFound as exc:
-        raise LaunchFailed("the container no longer exists") from exc
-    secrets = [os.environ[k] for k in ("HF_TOKEN",) if os.environ.get(k)]
+        raise UsageProblem("the container no longer exists (`aim-catalog ps --all`)") from exc
+    secrets = container_secrets(container)
     if not follow:
         write(mask(container.logs(tail=tail).decode("utf-8", "replace"), secrets))
         return
+    pending = b""  # whole lines only, so a secret split across two chunks is still masked
     for chunk in container.logs(stream=True, follow=True, tail=tail):
-        write(mask(chunk.decode("utf-8", "replace"), secrets))
+        pending += chunk
+        lines, _, pending = pending.rpartition(b"\n")
+        if lines:
+            write(mask((lines + b"\n").decode("utf-8", "replace"), secrets))
+    if pending:
+        write(mask(pending.decode("utf-8", "replace"), secrets))
+
+
+def container_secrets(container: Any) -> list[str]:
+    """The secret values the container was started with (not this shell's, which may differ)."""
+    values = []
+    for item in container.attrs.get("Config", {}).get("Env") or []:
+        key, _, value = item.partition("=")
+        if key in SECRET_ENV and value:
+            values.append(value)
+    return values

@@ -55,8 +55,12 @@ class RunSpec:
     ports: dict[str, int]  # "8000/tcp" -> host port
     volumes: dict[str, dict[str, str]]
     labels: dict[str, str]
+    gpus: list[int] = field(default_factory=list)
     ipc_mode: str | None = "host"
     shm_size: str | None = None
+    # An init process as PID 1: forwards SIGTERM to the server (so `stop` is prompt) and
+    # reaps the worker processes inference servers spawn.
+    init: bool = True
     cap_add: list[str] = field(default_factory=lambda: ["SYS_PTRACE"])
     security_opt: list[str] = field(default_factory=lambda: ["seccomp=unconfined"])
     secret_env: list[str] = field(default_factory=list)  # names passed from the host, never shown
@@ -75,7 +79,7 @@ class RunSpec:
 
     def docker_run(self) -> str:
         """An equivalent ``docker run`` line, quoted for a POSIX shell; secrets by name only."""
-        argv = ["docker", "run", "-d", "--name", self.name]
+        argv = ["docker", "run", "-d", "--name", self.name, *(["--init"] if self.init else [])]
         for device in self.devices:
             argv += ["--device", device]
         for group in self.group_add:
@@ -131,6 +135,33 @@ def parse_env(items: list[str]) -> dict[str, str]:
             raise UsageProblem(f"{key} is taken from the host environment; do not pass it with --env")
         out[key] = value
     return out
+
+
+def check_name(name: str) -> str:
+    if not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+", name):
+        raise UsageProblem(f"container name {name!r}: use 2 or more of a-z A-Z 0-9 _ . - (no leading _ . -)")
+    return name
+
+
+def parse_shm_size(value: str | None) -> str | None:
+    """Docker's size syntax: a number with an optional b, k, m or g unit (16g)."""
+    if value is None:
+        return None
+    if not re.fullmatch(r"[1-9][0-9]*[bkmgBKMG]?", value.strip()):
+        raise UsageProblem(f"--shm-size takes a size like 16g or 512m, got {value!r}")
+    return value.strip().lower()
+
+
+def served_model_name(spec: RunSpec) -> str:
+    """The name clients use in requests: --served-model-name if the command sets one."""
+    command = spec.command
+    if "--served-model-name" in command:
+        index = command.index("--served-model-name") + 1
+        if index < len(command):
+            return command[index]
+    if command[:2] == ["vllm", "serve"]:
+        return command[2]
+    return command[command.index("--model-path") + 1]
 
 
 def container_name(candidate: Candidate) -> str:
@@ -270,6 +301,7 @@ def build_spec(
         ports={f"{container_port}/tcp": port},
         volumes={str(hf_cache): {"bind": CONTAINER_HF_HOME, "mode": "rw"}},
         labels=labels,
+        gpus=list(gpus),
         ipc_mode=None if shm_size else "host",
         shm_size=shm_size,
         secret_env=[k for k in SECRET_ENV if os.environ.get(k)],

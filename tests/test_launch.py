@@ -342,10 +342,12 @@ def test_a_server_that_never_gets_ready_times_out(docker_env: Any, tmp_path: Pat
 
 @pytest.mark.docker
 def test_keep_on_failure_keeps_the_container(docker_env: Any, tmp_path: Path) -> None:
-    result = launch("--env", "FAKE_MODE=crash", "--keep-on-failure", code=5)
-    assert "kept for inspection" in result.stderr
+    result = launch("--env", "FAKE_MODE=hang", "--keep-on-failure", "--timeout", "2", code=5)
+    assert "kept (stopped) for inspection" in result.stderr
     (kept,) = mine(docker_env, tmp_path)
-    assert kept.status == "exited"
+    assert kept.status == "exited"  # stopped: it holds no GPU while it is inspected
+    assert launch("--name", "next").stdout.startswith("next is ready")  # GPUs 0-3 are free again
+    assert docker_env.containers.get("next").labels["aim-catalog.gpus"] == "0,1,2,3"
 
 
 @pytest.mark.docker
@@ -427,7 +429,137 @@ def test_an_unreachable_docker_engine_is_an_environment_error(
 
 @pytest.mark.docker
 def test_docker_host_is_honoured(docker_env: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("DOCKER_HOST", "unix:///var/run/docker.sock")
+    # The engine reached through another path to its socket; a wrong one fails (test above).
+    socket_path = docker_env.api.base_url  # http+docker://localhost for the default socket
+    assert socket_path.startswith("http+docker://")
+    link = tmp_path / "engine.sock"
+    link.symlink_to("/var/run/docker.sock")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{link}")
     launch("--name", "via-docker-host", gpus="1")
     (row,) = deployments(tmp_path)
-    assert row["docker_host"] == "unix:///var/run/docker.sock"
+    assert row["docker_host"] == f"unix://{link}"
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'nothing.sock'}")
+    assert "Docker engine unreachable" in launch("--name", "nowhere", gpus="1", code=1).stderr
+
+
+# --------------------------------------------------------------------------- review findings
+
+
+def aim(*args: str) -> list[str]:
+    return [str(Path(sys.executable).parent / "aim-catalog"), *args]
+
+
+def wait_running(client: Any, tmp_path: Path, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while not any(c.status == "running" for c in mine(client, tmp_path)):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+
+
+@pytest.mark.docker
+def test_sigterm_during_the_wait_removes_the_container(docker_env: Any, host: Path, tmp_path: Path) -> None:
+    argv = aim("launch", MODEL, "1", "--image", IMAGE, "--port", str(free_port()), "--env", "FAKE_MODE=hang")
+    proc = subprocess.Popen(
+        argv, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    wait_running(docker_env, tmp_path, proc)
+    proc.terminate()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 5, err
+    assert "terminated (SIGTERM) while waiting for the server" in err
+    assert_cleaned(docker_env, tmp_path)
+
+
+@pytest.mark.docker
+def test_concurrent_launches_never_share_gpus_or_names(docker_env: Any, host: Path, tmp_path: Path) -> None:
+    procs = [
+        subprocess.Popen(
+            aim("launch", MODEL, "4", "--image", IMAGE, "--port", str(free_port()), "--no-wait"),
+            env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outcomes = [(p.wait(timeout=120), p.communicate()) for p in procs]
+    codes = sorted(code for code, _ in outcomes)
+    assert codes == [0, 0, 5], outcomes
+    refused = next(err for code, (_, err) in outcomes if code == 5)
+    assert "4 GPU(s) needed, 0 of 8 free; held by aim-qwen3-32b-4gpu-bf16-vllm" in refused
+    containers = mine(docker_env, tmp_path)
+    assert sorted(c.labels["aim-catalog.gpus"] for c in containers) == ["0,1,2,3", "4,5,6,7"]
+    assert sorted(c.name for c in containers) == [
+        "aim-qwen3-32b-4gpu-bf16-vllm",
+        "aim-qwen3-32b-4gpu-bf16-vllm-2",
+    ]
+
+
+@pytest.mark.docker
+def test_busy_gpus_are_named_when_the_count_is_left_open(docker_env: Any, tmp_path: Path) -> None:
+    launch("--name", "ga", gpus="4")
+    launch("--name", "gb", gpus="4")
+    result = cli("launch", MODEL, "--image", IMAGE, code=5)
+    assert "held by ga (GPU 0,1,2,3), gb (GPU 4,5,6,7)" in result.stderr
+
+
+@pytest.mark.docker
+def test_logs_mask_the_token_the_container_got(
+    docker_env: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_TOKEN", "hf_launch_time_secret")
+    launch("--name", "tok", gpus="1")
+    monkeypatch.delenv("HF_TOKEN")  # a fresh shell, later
+    logs = cli("logs", "tok").stdout
+    assert "token seen: ***" in logs and "hf_launch_time_secret" not in logs
+    monkeypatch.setenv("HF_TOKEN", "some_other_value")
+    assert "hf_launch_time_secret" not in cli("logs", "tok", "--tail", "5").stdout
+
+
+@pytest.mark.docker
+def test_the_spinner_shows_log_lines_as_text(docker_env: Any, host: Path, tmp_path: Path) -> None:
+    """On a terminal the wait shows the last log line; '[/x]' in it is text, not rich markup."""
+    port = free_port()
+    command = shlex.join(
+        aim(
+            "launch", MODEL, "1", "--image", IMAGE, "--port", str(port),
+            "--env", "FAKE_LOG=INFO [/root/.cache/huggingface/hub] fetching", "--env", "FAKE_DELAY=3",
+        )
+    )  # fmt: skip
+    result = subprocess.run(
+        ["script", "-qec", command, "/dev/null"],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "waiting for aim-qwen3-32b-1gpu-bf16-vllm" in result.stdout
+    assert "is ready after" in result.stdout
+
+
+@pytest.mark.docker
+def test_curl_uses_the_served_model_name(docker_env: Any, tmp_path: Path) -> None:
+    result = launch("--arg", "--served-model-name=qwen-fast", gpus="1", port=free_port())
+    assert '"model": "qwen-fast"' in result.stdout
+
+
+def test_bad_launch_options_are_usage_errors(host: Path, tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    assert (
+        "--shm-size takes a size like 16g" in cli("launch", MODEL, "1", "--shm-size", "lots", code=2).stderr
+    )
+    assert "--gpus takes distinct GPU indexes" in cli("launch", MODEL, "--gpus", "1,1", code=2).stderr
+    assert "is set by the launcher" in cli("launch", MODEL, "1", "--arg", "--port=9", code=2).stderr
+    assert "--env takes KEY=VALUE" in cli("launch", MODEL, "1", "--env", "NOPE", code=2).stderr
+    assert "container name 'a'" in cli("launch", MODEL, "1", "--name", "a", code=2).stderr
+
+
+@pytest.mark.docker
+def test_an_unusable_hf_cache_is_a_usage_error(docker_env: Any, tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    result = launch("--hf-cache", str(a_file / "sub"), gpus="1", code=2)
+    assert "cannot use" in result.stderr and "Hugging Face cache" in result.stderr
+    assert_cleaned(docker_env, tmp_path)

@@ -6,6 +6,7 @@ import contextlib
 import json
 import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -94,83 +95,119 @@ def launch(
     printed. Exit code 5 when the launch fails (the container is removed, logs shown).
     Example: aim-catalog launch Qwen/Qwen3-32B 4 --precision bf16 --backend vllm --dry-run
     """
-    from aim_catalog import render
-    from aim_catalog.hardware import detect_gpus
-    from aim_catalog.runspec import (
-        build_spec,
-        container_name,
-        dev_root,
-        hf_cache_dir,
-        parse_env,
-        parse_overrides,
-    )
-    from aim_catalog.selection import select_best
+    from aim_catalog.launcher import termination_as_interrupt
+    from aim_catalog.runspec import check_name, dev_root, parse_env, parse_overrides, parse_shm_size
+
+    if name is not None:
+        check_name(name)
 
     explicit = _parse_gpu_list(gpu_list)
     if explicit is not None and gpus is not None and len(explicit) != gpus:
         raise UsageProblem(f"GPUS is {gpus} but --gpus names {len(explicit)} GPU(s)")
-    extra_env, overrides = parse_env(env), parse_overrides(arg)
-    if not dry_run and not (dev_root() / "dev" / "kfd").exists():
+    plan = _Plan(
+        ctx=ctx,
+        gpus=gpus or (len(explicit) if explicit else None),
+        explicit=explicit,
+        select_args=(model, precision, backend, hardware, metric),
+        filters={
+            "input_len": input_len,
+            "output_len": output_len,
+            "concurrency": concurrency,
+            "max_ttft_ms": max_ttft_ms,
+            "max_tpot_ms": max_tpot_ms,
+            "max_e2el_ms": max_e2el_ms,
+        },
+        spec_args={
+            "port": port,
+            "image": image,
+            "env": parse_env(env),
+            "overrides": parse_overrides(arg),
+            "hf_cache": hf_cache,
+            "shm_size": parse_shm_size(shm_size),
+        },
+        dry_run=dry_run,
+    )
+    if dry_run:
+        spec, chosen = plan.make(*_docker_for_dry_run(), name=name)
+        _show_spec(spec, chosen, as_json)
+        return
+    if not (dev_root() / "dev" / "kfd").exists():
         raise LaunchFailed(
             f"{dev_root() / 'dev' / 'kfd'} not found: this host has no ROCm driver loaded (or no AMD GPU), "
             "so it cannot run ROCm containers; use --dry-run to see what would be launched"
         )
-    detected = detect_gpus()
-    client, held = _docker_for(dry_run)
-    free = len([g for g in detected if g.index not in held]) if detected else None
-    request = build_request(
-        model,
-        gpus or (len(explicit) if explicit else None),
-        precision,
-        backend,
-        hardware,
-        metric,
-        free_gpus=free,
-        input_len=input_len,
-        output_len=output_len,
-        concurrency=concurrency,
-        max_ttft_ms=max_ttft_ms,
-        max_tpot_ms=max_tpot_ms,
-        max_e2el_ms=max_e2el_ms,
-    )
-    with catalog_session(ctx) as session:
-        chosen = select_best(session, request)
-    allocated, minors = _allocate(detected, held, chosen.gpu_count, explicit, dry_run)
-    base_name = name or container_name(chosen)
-    final_name = base_name if (name or client is None) else _unique_name(client, base_name)
-    spec = build_spec(
-        chosen,
-        name=final_name,
-        gpus=allocated,
-        render_minors=minors,
-        port=port,
-        image=image,
-        env=extra_env,
-        overrides=overrides,
-        hf_cache=hf_cache_dir(hf_cache),
-        catalog=redact(resolve_db_url(state_of(ctx).db)[0]),
-        shm_size=shm_size,
-        check_devices=not dry_run,
-    )
-    for text in spec.notes:
-        render.note(text)
-    if dry_run:
-        _show_spec(spec, chosen, as_json)
-        return
-    _run(
-        ctx,
-        client,
-        spec,
-        chosen,
-        allocated,
-        timeout=timeout,
-        wait=not no_wait,
-        keep=keep_on_failure,
-        as_json=as_json,
-    )
+    # SIGTERM/SIGHUP (a closed terminal, a cancelled job) clean up like Ctrl-C does.
+    with termination_as_interrupt():
+        _launch(plan, name, timeout=timeout, wait=not no_wait, keep=keep_on_failure, as_json=as_json)
 
 
-def _docker_for(dry_run: bool) -> tuple[Any, dict[int, str]]:
+@dataclass
+class _Plan:
+    """Select, allocate GPUs and build the run spec: shared by dry runs and real launches."""
+
+    ctx: typer.Context
+    gpus: int | None
+    explicit: list[int] | None
+    select_args: tuple[str, str, str, str | None, str]  # model, precision, backend, hardware, metric
+    filters: dict[str, Any]
+    spec_args: dict[str, Any]
+    dry_run: bool
+
+    def make(self, client: Any, held: dict[int, str], *, name: str | None) -> tuple[Any, Any]:
+        from aim_catalog import render
+        from aim_catalog.hardware import detect_gpus
+        from aim_catalog.runspec import build_spec, container_name, hf_cache_dir
+
+        detected = detect_gpus()
+        chosen = self._select(detected, held)
+        allocated, minors = _allocate(detected, held, chosen.gpu_count, self.explicit, self.dry_run)
+        if name is None:
+            name = container_name(chosen)
+            if client is not None:
+                from aim_catalog.launcher import unique_name
+
+                name = unique_name(client, name)
+        args = dict(self.spec_args)
+        spec = build_spec(
+            chosen,
+            name=name,
+            gpus=allocated,
+            render_minors=minors,
+            hf_cache=hf_cache_dir(args.pop("hf_cache")),
+            catalog=redact(resolve_db_url(state_of(self.ctx).db)[0]),
+            check_devices=not self.dry_run,
+            **args,
+        )
+        for text in spec.notes:
+            render.note(text)
+        return spec, chosen
+
+    def _select(self, detected: list[Any], held: dict[int, str]) -> Any:
+        from aim_catalog.errors import NoSuitableRecipe
+        from aim_catalog.launcher import allocate
+        from aim_catalog.selection import select_best
+
+        free = len([g for g in detected if g.index not in held]) if detected else None
+        request = build_request(*self._head(), free_gpus=free, **self.filters)
+        try:
+            with catalog_session(self.ctx) as session:
+                return select_best(session, request)
+        except NoSuitableRecipe:
+            if not held or self.gpus is not None:
+                raise
+            # Something would fit if the busy GPUs were free: say who holds them.
+            everything = build_request(*self._head(), free_gpus=len(detected), **self.filters)
+            with catalog_session(self.ctx) as session:
+                wanted = select_best(session, everything)
+            allocate(detected, held, wanted.gpu_count, None)
+            raise
+
+    def _head(self) -> tuple[Any, ...]:
+        model, precision, backend, hardware, metric = self.select_args
+        return (model, self.gpus, precision, backend, hardware, metric)
+
+
+def _docker_for_dry_run() -> tuple[Any, dict[int, str]]:
     """The Docker client and the GPUs its labelled containers hold; a dry run can do without."""
     from aim_catalog import render
     from aim_catalog.errors import EnvironmentProblem
@@ -179,8 +216,6 @@ def _docker_for(dry_run: bool) -> tuple[Any, dict[int, str]]:
     try:
         client = connect()
     except EnvironmentProblem as exc:
-        if not dry_run:
-            raise
         render.note(f"{exc}; assuming no GPU is in use")
         return None, {}
     return client, held_gpus(client)
@@ -204,12 +239,6 @@ def _allocate(
     return [g.index for g in gpus], [
         g.render_minor if g.render_minor is not None else 128 + g.index for g in gpus
     ]
-
-
-def _unique_name(client: Any, base: str) -> str:
-    from aim_catalog.launcher import unique_name
-
-    return unique_name(client, base)
 
 
 def _show_spec(spec: Any, chosen: Any, as_json: bool) -> None:
@@ -239,78 +268,86 @@ def _show_spec(spec: Any, chosen: Any, as_json: bool) -> None:
     render.line(spec.docker_run())
 
 
-def _run(
-    ctx: typer.Context,
-    client: Any,
-    spec: Any,
-    chosen: Any,
-    gpus: list[int],
-    *,
-    timeout: float,
-    wait: bool,
-    keep: bool,
-    as_json: bool,
-) -> None:
+def _launch(plan: _Plan, name: str | None, *, timeout: float, wait: bool, keep: bool, as_json: bool) -> None:
+    from rich.text import Text
+
     from aim_catalog import db, deployments, render
-    from aim_catalog.launcher import docker_host_label, launch
+    from aim_catalog.launcher import (
+        allocation_lock,
+        connect,
+        create,
+        docker_host_label,
+        held_gpus,
+        remove,
+        start,
+    )
 
-    Path(next(iter(spec.volumes))).mkdir(parents=True, exist_ok=True)  # the HF cache
-    with catalog_engine(ctx) as engine:
+    client = connect()
+    with catalog_engine(plan.ctx) as engine:
         sessions = db.session_factory(engine)
-        # Short transactions: the wait can take many minutes and must not hold a write lock.
-
-        def created(container_id: str) -> None:
-            with sessions.begin() as session:
-                deployments.record(
-                    session,
-                    name=spec.name,
-                    container_id=container_id,
-                    docker_host=docker_host_label(),
-                    serve_config_id=chosen.serve_config_id,
-                    recipe_id=chosen.recipe_id,
-                    model=chosen.huggingface_id,
-                    backend=chosen.backend,
-                    gpus=gpus,
-                    image=spec.image,
-                    port=spec.host_port,
-                    spec=spec.as_dict(),
-                )
-            state["id"] = container_id
-
-        state: dict[str, str] = {}
-        status_line = render.err.status(f"starting {spec.name}") if render.err.is_terminal else None
+        # From reading which GPUs are held until the container exists, one launch at a time
+        # on this host: two launches never take the same GPUs or the same default name.
+        with allocation_lock():
+            spec, chosen = plan.make(client, held_gpus(client), name=name)
+            _make_cache_dir(spec)
+            container = create(client, spec)
+            try:  # short transactions: the wait can take many minutes and must hold no lock
+                with sessions.begin() as session:
+                    deployments.record(
+                        session,
+                        name=spec.name,
+                        container_id=container.id,
+                        docker_host=docker_host_label(),
+                        serve_config_id=chosen.serve_config_id,
+                        recipe_id=chosen.recipe_id,
+                        model=chosen.huggingface_id,
+                        backend=chosen.backend,
+                        gpus=spec.gpus,
+                        image=spec.image,
+                        port=spec.host_port,
+                        spec=spec.as_dict(),
+                    )
+            except BaseException:
+                remove(container)
+                raise
+        status = render.err.status(f"starting {spec.name}") if render.err.is_terminal else None
 
         def tick(elapsed: float, last: str) -> None:
-            if status_line is not None:
-                status_line.update(f"waiting for {spec.name}: {elapsed:.0f}s  {last.strip()[-100:]}")
+            if status is not None:  # Text: a log line is data, never rich markup
+                status.update(Text(f"waiting for {spec.name}: {elapsed:.0f}s  {last.strip()[-100:]}"))
 
         try:
-            if status_line is not None:
-                status_line.start()
+            if status is not None:
+                status.start()
             try:
-                result = launch(
-                    client,
-                    spec,
-                    timeout=timeout,
-                    wait=wait,
-                    keep_on_failure=keep,
-                    on_created=created,
-                    on_tick=tick,
+                result = start(
+                    client, container, spec, timeout=timeout, wait=wait, keep_on_failure=keep, on_tick=tick
                 )
             finally:
-                if status_line is not None:
-                    status_line.stop()
+                if status is not None:
+                    status.stop()
         except LaunchFailed:
-            if "id" in state:
-                with sessions.begin() as session:
-                    deployments.set_status(session, state["id"], "failed")
+            with sessions.begin() as session:
+                deployments.set_status(session, container.id, "failed")
             raise
         with sessions.begin() as session:
-            deployments.set_status(session, result.container_id, "running")
-    served = (
-        spec.command[2] if chosen.backend == "vllm" else spec.command[spec.command.index("--model-path") + 1]
-    )
-    payload = {"model": served, "messages": [{"role": "user", "content": "Hello!"}]}
+            deployments.set_status(session, container.id, "running")
+    _report_ready(spec, chosen, result, as_json)
+
+
+def _make_cache_dir(spec: Any) -> None:
+    cache = Path(next(iter(spec.volumes)))
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageProblem(f"cannot use {cache} as the Hugging Face cache: {exc.strerror or exc}") from exc
+
+
+def _report_ready(spec: Any, chosen: Any, result: Any, as_json: bool) -> None:
+    from aim_catalog import render
+    from aim_catalog.runspec import served_model_name
+
+    payload = {"model": served_model_name(spec), "messages": [{"role": "user", "content": "Hello!"}]}
     curl = shlex.join(
         [
             "curl",
@@ -328,7 +365,7 @@ def _run(
                 "container_id": result.container_id,
                 "url": result.url,
                 "ready": result.ready,
-                "gpus": gpus,
+                "gpus": spec.gpus,
                 "curl": curl,
             }
         )
@@ -336,7 +373,7 @@ def _run(
     if result.ready:
         render.line(
             f"{spec.name} is ready after {result.elapsed:.0f}s "
-            f"({chosen.recipe_id}, GPUs {','.join(map(str, gpus))})"
+            f"({chosen.recipe_id}, GPUs {','.join(map(str, spec.gpus))})"
         )
     else:
         render.line(f"{spec.name} started; not waiting for it (`aim-catalog logs {spec.name} --follow`)")
@@ -355,15 +392,21 @@ def ps(
 ) -> None:
     """List deployments with what Docker says of each container now.
 
-    A container that died or was removed by hand shows as such until `stop` clears it.
+    A container that died or was removed by hand shows as such until `stop` clears it;
+    any labelled container still alive (it may hold GPUs) is always shown.
     Example: aim-catalog ps --all
     """
     from aim_catalog import deployments, render
-    from aim_catalog.launcher import connect, container_state, labelled_containers
+    from aim_catalog.launcher import LIVE_STATES, connect, container_state, labelled_containers
 
     client = connect()
+    live = {c.id: c for c in labelled_containers(client)}
     with catalog_session(ctx) as session:
-        rows = deployments.listing(session, include_all=show_all)
+        rows = [
+            d
+            for d in deployments.listing(session, include_all=True)
+            if show_all or d.status in deployments.ACTIVE or _alive(live.get(d.container_id), LIVE_STATES)
+        ]
         records: list[dict[str, Any]] = [
             {
                 "name": d.name,
@@ -380,8 +423,8 @@ def ps(
             for d in rows
         ]
         known = {d.container_id for d in deployments.listing(session, include_all=True)}
-    for c in labelled_containers(client):
-        if c.id not in known and (show_all or c.status == "running"):
+    for c in live.values():
+        if c.id not in known and (show_all or c.status in LIVE_STATES):
             records.append(
                 {
                     "name": c.name,
@@ -417,6 +460,10 @@ def ps(
             for r in records
         ],
     )
+
+
+def _alive(container: Any, states: tuple[str, ...]) -> bool:
+    return container is not None and container.status in states
 
 
 def _container_for(ctx: typer.Context, name: str) -> tuple[str, str | None]:

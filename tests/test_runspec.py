@@ -1,0 +1,138 @@
+"""The run spec, built without Docker: argv per backend, flags, devices, quoting."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aim_catalog.errors import LaunchFailed, UsageProblem
+from aim_catalog.runspec import build_spec, parse_overrides, served_model_name, server_command
+from aim_catalog.selection import Candidate
+
+BASE = Candidate(
+    recipe_id="r",
+    model_id="Org/Model",
+    huggingface_id="Org/Model",
+    hardware="MI300X",
+    precision="bf16",
+    backend="vllm",
+    gpu_count=4,
+    enabled=True,
+    args={},
+    env={},
+    image=None,
+    metric=None,
+    score=None,
+    benchmark=None,
+)
+
+
+def command(
+    args: dict[str, Any], backend: str = "vllm", gpus: int = 4, **overrides: Any
+) -> tuple[list[str], list[str]]:
+    port = 8000 if backend == "vllm" else 30000
+    return server_command(replace(BASE, args=args, backend=backend, gpu_count=gpus), overrides, port)
+
+
+def test_vllm_flags_render_as_the_recipe_means_them() -> None:
+    argv, notes = command(
+        {
+            "--model": "Org/Model-Local",
+            "--trust-remote-code": "true",
+            "--enforce-eager": True,
+            "--enable-prefix-caching": None,
+            "--disable-log-stats": "false",
+            "--enable-chunked-prefill": False,
+            "--max-model-len": "8192",
+            "--gpu-memory-utilization": 0.9,
+            "--port": "8001",
+        }
+    )
+    assert argv == [
+        "vllm", "serve", "Org/Model-Local",
+        "--trust-remote-code", "--enforce-eager", "--enable-prefix-caching",
+        "--max-model-len", "8192", "--gpu-memory-utilization", "0.9",
+        "--tensor-parallel-size", "4",
+        "--host", "0.0.0.0", "--port", "8000",
+    ]  # fmt: skip
+    assert notes == ["recipe's --port replaced by the launcher's"]
+
+
+def test_tensor_parallel_is_kept_checked_or_injected() -> None:
+    assert command({"--tensor-parallel-size": "2", "--pipeline-parallel-size": "2"})[0].count("4") == 0
+    assert "TP x PP = 2 uses fewer" in command({"--tensor-parallel-size": "2"})[1][0]
+    with pytest.raises(UsageProblem, match="needs more than the 4 GPU"):
+        command({"--tensor-parallel-size": "8"})
+    with pytest.raises(UsageProblem, match="needs more than"):
+        command({}, **{"--tensor-parallel-size": "8"})  # an --arg override is checked too
+
+
+def test_sglang_gets_its_flag_names_even_from_original_recipes() -> None:
+    original = {
+        "--model": "Qwen/Qwen3-32B",
+        "--tensor-parallel-size": "4",
+        "--gpu-memory-utilization": "0.9",
+        "--max-model-len": "32768",
+        "--max-num-batched-tokens": "16384",
+        "--trust-remote-code": "true",
+        "--port": "8001",
+    }
+    argv, notes = command(original, backend="sglang")
+    assert argv == [
+        "python3", "-m", "sglang.launch_server", "--model-path", "Qwen/Qwen3-32B",
+        "--tp", "4", "--mem-fraction-static", "0.9", "--context-length", "32768",
+        "--chunked-prefill-size", "16384", "--trust-remote-code",
+        "--host", "0.0.0.0", "--port", "30000",
+    ]  # fmt: skip
+    assert notes[0].startswith(
+        "translated vLLM flags for SGLang: --gpu-memory-utilization -> --mem-fraction-static"
+    )
+    assert command({}, backend="sglang", gpus=2)[0][5:7] == ["--tp", "2"]
+
+
+def test_overrides() -> None:
+    parsed = parse_overrides(["--max-model-len=4096", "--enforce-eager", "--trust-remote-code=false"])
+    assert parsed == {"--max-model-len": "4096", "--enforce-eager": True, "--trust-remote-code": "false"}
+    argv, _ = command({"--max-model-len": "32768", "--trust-remote-code": "true"}, **parsed)
+    assert argv[3:7] == ["--max-model-len", "4096", "--enforce-eager", "--tensor-parallel-size"]
+    assert "--trust-remote-code" not in argv
+    with pytest.raises(UsageProblem, match="--host is set by the launcher"):
+        parse_overrides(["--host=::"])
+
+
+def test_docker_run_line_is_quoted_for_the_shell(tmp_path: Path) -> None:
+    candidate = replace(BASE, env={"NOTE": 'it\'s "quoted" $HOME'}, args={"--chat-template": "{{ x }} y"})
+    spec = build_spec(
+        candidate,
+        name="n",
+        gpus=[0],
+        render_minors=[128],
+        port=9000,
+        hf_cache=tmp_path / "hf cache",
+        catalog="sqlite:///x",
+        check_devices=False,
+    )
+    argv = shlex.split(spec.docker_run())
+    assert argv[argv.index("-v") + 1] == f"{tmp_path / 'hf cache'}:/root/.cache/huggingface:rw"
+    assert 'NOTE=it\'s "quoted" $HOME' in argv
+    assert argv[-len(spec.command) :] == spec.command
+    assert "{{ x }} y" in spec.command
+    assert served_model_name(spec) == "Org/Model"
+
+
+def test_missing_devices_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIM_CATALOG_DEV_ROOT", str(tmp_path))  # a host without /dev/kfd
+    with pytest.raises(LaunchFailed, match=r"dev/kfd not found .*--dry-run"):
+        build_spec(
+            BASE,
+            name="n",
+            gpus=[0],
+            render_minors=[128],
+            port=9000,
+            hf_cache=tmp_path,
+            catalog="c",
+        )
