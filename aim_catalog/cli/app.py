@@ -52,12 +52,15 @@ class Group(TyperGroup):
 
 app = typer.Typer(
     cls=Group,
+    rich_markup_mode=None,  # plain help: rendering it with rich costs more than importing typer
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
     help="A SQL catalog of LLM serving recipes for AMD Instinct GPUs: ingest, select, launch.",
 )
-db_app = typer.Typer(cls=Group, no_args_is_help=True, help="Create, migrate and inspect the schema.")
+db_app = typer.Typer(
+    cls=Group, rich_markup_mode=None, no_args_is_help=True, help="Create, migrate and inspect the schema."
+)
 app.add_typer(db_app, name="db")
 
 

@@ -37,6 +37,7 @@ from aim_catalog.settings import BACKEND_LABELS, resolve_db_url
 def db_upgrade(ctx: typer.Context, revision: str = typer.Argument("head")) -> None:
     """Migrate the catalog up to REVISION (default: head).
 
+    \b
     Example: aim-catalog --db postgresql://aim@db/catalog db upgrade
     """
     from aim_catalog import db, render
@@ -53,6 +54,7 @@ def db_upgrade(ctx: typer.Context, revision: str = typer.Argument("head")) -> No
 def db_downgrade(ctx: typer.Context, revision: str = typer.Argument(...)) -> None:
     """Migrate the catalog down to REVISION ('base' drops every table).
 
+    \b
     Example: aim-catalog db downgrade base
     """
     from aim_catalog import db, render
@@ -69,6 +71,7 @@ def db_downgrade(ctx: typer.Context, revision: str = typer.Argument(...)) -> Non
 def db_current(ctx: typer.Context) -> None:
     """Print the catalog's schema revision and the one this version needs.
 
+    \b
     Example: aim-catalog db current
     """
     from aim_catalog import db, render
@@ -110,6 +113,8 @@ def validate(
     """Check recipe files without touching any database.
 
     Every problem is listed as path:line:col, field and reason; exit code 4 if any.
+
+    \b
     Example: aim-catalog validate recipes/
     """
     from aim_catalog import render
@@ -129,6 +134,8 @@ def ingest(
     """Validate recipes, then write them to the catalog in one transaction.
 
     Nothing is written if any file is invalid (exit 4). Unchanged files are skipped.
+
+    \b
     Example: aim-catalog ingest recipes/ --prune
     """
     from aim_catalog import render
@@ -191,6 +198,7 @@ def list_recipes(
 ) -> None:
     """List the recipes in the catalog.
 
+    \b
     Example: aim-catalog list-recipes --model Qwen/Qwen3-32B
     """
     from aim_catalog import render
@@ -223,6 +231,7 @@ def show_configurations(
 ) -> None:
     """Show which GPU counts, precisions and backends a model has recipes for.
 
+    \b
     Example: aim-catalog show-configurations Qwen/Qwen3-32B
     """
     from dataclasses import asdict
@@ -265,6 +274,8 @@ def select_cmd(
     """Pick the best enabled config for a model, ranked by stored benchmark throughput.
 
     Exit code 3 (and the model's supported configurations) when nothing matches.
+
+    \b
     Example: aim-catalog select Qwen/Qwen3-32B 4 --precision bf16 --backend vllm
     """
     from aim_catalog import render
@@ -334,6 +345,7 @@ def explain_cmd(
 
     Exits 3, like select, when no recipe qualifies.
 
+    \b
     Example: aim-catalog explain amd/Llama-3.1-405B-Instruct-FP8-KV 8 --precision fp8
     """
     from aim_catalog import render

@@ -93,6 +93,8 @@ def launch(
 
     HF_TOKEN is passed from your environment to the container; it is never stored or
     printed. Exit code 5 when the launch fails (the container is removed, logs shown).
+
+    \b
     Example: aim-catalog launch Qwen/Qwen3-32B 4 --precision bf16 --backend vllm --dry-run
     """
     from aim_catalog.launcher import termination_as_interrupt
@@ -394,6 +396,8 @@ def ps(
 
     A container that died or was removed by hand shows as such until `stop` clears it;
     any labelled container still alive (it may hold GPUs) is always shown.
+
+    \b
     Example: aim-catalog ps --all
     """
     from aim_catalog import deployments, render
@@ -484,6 +488,7 @@ def stop(
 ) -> None:
     """Stop and remove a deployment's container, freeing its GPUs.
 
+    \b
     Example: aim-catalog stop aim-qwen3-32b-4gpu-bf16-vllm
     """
     from aim_catalog import deployments, render
@@ -520,6 +525,7 @@ def logs(
 ) -> None:
     """Print a deployment's container logs.
 
+    \b
     Example: aim-catalog logs aim-qwen3-32b-4gpu-bf16-vllm --follow --tail 50
     """
     from aim_catalog.launcher import connect, stream_logs

@@ -9,7 +9,9 @@ import typer
 from aim_catalog.cli.app import Group, app, catalog_engine, catalog_session
 from aim_catalog.errors import InvalidRecipeInput, UsageProblem
 
-bench_app = typer.Typer(cls=Group, no_args_is_help=True, help="Import measured benchmark results.")
+bench_app = typer.Typer(
+    cls=Group, rich_markup_mode=None, no_args_is_help=True, help="Import measured benchmark results."
+)
 app.add_typer(bench_app, name="bench")
 
 FORMAT_OPT = typer.Option("table", "--format", "-f", help="table, csv, json or markdown.")
@@ -43,6 +45,8 @@ def bench_import(
     Without --recipe/--deployment the serve config is inferred from the file (model id,
     backend, tensor-parallel size) when exactly one fits. Re-importing a file adds nothing.
     A bad or truncated file: exit 4, nothing written.
+
+    \b
     Example: aim-catalog bench import results/*.json --recipe qwen3-32b-mi300x-bf16 -b vllm --gpus 4
     """
     from dataclasses import asdict
@@ -81,6 +85,7 @@ def report_cmd(
     leaderboard (best config per model and GPU count, with its metric and source),
     benchmarks (every stored result).
 
+    \b
     Example: aim-catalog report leaderboard --format markdown
     """
     from aim_catalog import render
@@ -100,6 +105,7 @@ def sql_cmd(
 ) -> None:
     """Run a read-only SQL query against the catalog (tables and views in the README).
 
+    \b
     Example: aim-catalog sql "SELECT model, gpu_count, throughput FROM leaderboard" -f csv
     """
     from aim_catalog import render
@@ -119,6 +125,8 @@ def export_cmd(
     """Write the catalog back as recipe YAML, benchmarks included.
 
     Ingesting the directory into an empty catalog gives the same catalog.
+
+    \b
     Example: aim-catalog export --out recipes-backup/
     """
     from aim_catalog import render
