@@ -1,16 +1,16 @@
 """aim-catalog performance harness: ingest, select and CLI start-up against their floors.
 
-SIZES are counted in SERVE CONFIGS. Every synthetic recipe file holds 8 serve configs
+SIZES ARE COUNTED IN SERVE CONFIGS. Every synthetic recipe file holds 8 serve configs
 (vllm and sglang x 1, 2, 4, 8 GPUs) with up to 3 benchmark rows each, so a size of N
 configs is N / 8 recipe files: 1,000 configs = 125 files, 80,000 = 10,000 files,
-100,000 = 12,500 files. The targets about "10k recipe files" use the size with exactly
-10,000 files (80,000 configs); the "100k serve configs" target uses 100,000.
+100,000 = 12,500 files. The targets about "10k recipe files" are judged at the size with
+exactly 10,000 files (80,000 configs); "100k serve configs" at 100,000.
 
-Every figure is the median over up to --repeat runs; a measurement stops repeating once its
-runs have taken --budget seconds (the "n" column says how many runs it got). Latencies of
-in-process select are the median, over runs, of each run's p50 and p99 over --requests
-varied requests. Cold figures time a whole process (spawn to exit) and alternate with
-their floor run for run, so drift hits both alike.
+A figure is the median over up to --repeat runs; a measurement stops repeating once its
+runs took --budget seconds (column n: how many runs it got). In-process select gives the
+median over runs of each run's p50 and p99 over --requests varied requests. [cold] rows
+time a whole process, spawn to exit, and alternate run for run with their floor so that
+drift hits both alike.
 
 Example: python benchmarks/run.py --sizes 1000,10000 --repeat 3 --json /tmp/bench.json
 """
@@ -33,8 +33,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,11 +44,13 @@ import catalog_gen
 import seed_select
 import sqlalchemy
 import yaml
+from catalog_gen import CatalogInfo, RequestSpec
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 import aim_catalog
 from aim_catalog import db
-from aim_catalog.errors import NoSuitableRecipe
+from aim_catalog.errors import CatalogError, NoSuitableRecipe
 from aim_catalog.ingest import IngestReport, ingest
 from aim_catalog.models import Benchmark, Recipe
 from aim_catalog.recipe import load_recipes
@@ -58,8 +60,8 @@ HERE = Path(__file__).resolve().parent
 PYTHON = sys.executable
 CLI = str(Path(sys.executable).parent / "aim-catalog")
 DEFAULT_SIZES = (1_000, 10_000, 80_000, 100_000)
-TARGET_FILES = 10_000  # "10k recipe files"
-TARGET_CONFIGS = 100_000  # "100k serve configs"
+TARGET_FILES = 10_000  # the "10k recipe files" targets
+TARGET_CONFIGS = 100_000  # the "100k serve configs" target
 
 # The cold floor of a select: the interpreter, SQLAlchemy Core and one indexed query.
 COLD_FLOOR_CODE = """\
@@ -67,12 +69,36 @@ import sys
 from sqlalchemy import column, create_engine, select, table
 recipes = table("recipes", column("id"), column("huggingface_id"))
 with create_engine(sys.argv[1]).connect() as conn:
-    print(conn.execute(select(recipes.c.id).where(recipes.c.huggingface_id == sys.argv[2]).limit(1)).scalar())
+    query = select(recipes.c.id).where(recipes.c.huggingface_id == sys.argv[2]).limit(1)
+    print(conn.execute(query).scalar())
 """
+
+# Row keys (stable, in the JSON), their labels, and the short name used in "vs ..." columns.
+LABELS = {
+    "typer_import": ('floor: python -c "import typer" [cold]', "import typer"),
+    "cli_help": ("aim-catalog --help [cold]", "--help"),
+    "parse_c": ("floor: yaml CSafeLoader parse of the files", "C parse"),
+    "ingest_new": ("ingest new files, in-process", "in-process"),
+    "ingest_new_parse": ("  part: load_recipes (read+parse+validate)", ""),
+    "ingest_new_write": ("  part: ingest() + commit", ""),
+    "reingest": ("re-ingest unchanged files, in-process", "in-process"),
+    "reingest_parse": ("  part: load_recipes (read+parse+validate)", ""),
+    "reingest_write": ("  part: ingest() + commit", ""),
+    "cli_ingest_new": ("aim-catalog ingest DIR, new files [cold]", ""),
+    "cli_reingest": ("aim-catalog ingest DIR, unchanged [cold]", ""),
+    "core_floor": ("floor: bare Core query, warm connection", "Core"),
+    "select": ("select_best, a session per request", "select"),
+    "select_shared": ("select_best, one shared session", ""),
+    "seed_match": ("seed's matching over loaded dicts", ""),
+    "cold_floor": ("floor: python+SQLAlchemy+1 query [cold]", "floor"),
+    "cli_select": ("aim-catalog select --json [cold]", "CLI"),
+    "seed_cold": ("seed approach: safe_load all + match [cold]", ""),
+    "seed_c_cold": ("seed approach, CSafeLoader variant [cold]", ""),
+}
 
 
 class BenchError(RuntimeError):
-    """The harness could not measure something (a command failed, a recipe was invalid)."""
+    """Something could not be measured (a command failed, a generated recipe was invalid)."""
 
 
 # --------------------------------------------------------------------------- results
@@ -81,17 +107,20 @@ class BenchError(RuntimeError):
 @dataclass
 class Row:
     key: str
-    label: str
     configs: int | None  # the size; None: does not depend on the catalog
     median_s: float
     n: int
     p99_s: float | None = None
-    ref: str | None = None  # key of the row this one is compared with (same size)
+    ref: str | None = None  # key of the row compared with (same size)
     ratio: float | None = None
     ratio_text: str = ""
     target: str = ""
-    verdict: str = ""  # PASS | MISS | "" (no target here)
+    verdict: str = ""  # PASS | MISS | "" (no target on this row)
     note: str = ""
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.key][0]
 
 
 @dataclass
@@ -101,7 +130,7 @@ class Target:
     reference: str
     ratio: str
     limit: str
-    verdict: str  # PASS | MISS | N/A
+    verdict: str  # PASS | MISS | N/A (...)
 
 
 @dataclass
@@ -111,7 +140,8 @@ class Results:
     rows: list[Row] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
 
-    def add(self, row: Row) -> Row:
+    def add(self, key: str, configs: int | None, samples: Iterable[float], n: int, **extra: Any) -> Row:
+        row = Row(key, configs, statistics.median(samples), n, **extra)
         self.rows.append(row)
         return row
 
@@ -130,7 +160,7 @@ def fmt_time(seconds: float | None) -> str:
 
 
 def percentile(samples: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100)."""
+    """Nearest-rank percentile, q in 0..100."""
     ordered = sorted(samples)
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
@@ -139,7 +169,7 @@ def compare(row: Row, ref: Row, limit: float | None = None, *, at_least: bool = 
     """Set ``row``'s ratio to ``ref`` (row / ref) and, given a limit, its verdict."""
     row.ref = ref.key
     row.ratio = row.median_s / ref.median_s
-    row.ratio_text = f"{row.ratio:.1f}x" if row.ratio >= 10 else f"{row.ratio:.2f}x"
+    row.ratio_text = f"{row.ratio:.0f}x" if row.ratio >= 10 else f"{row.ratio:.2f}x"
     row.target = row.verdict = ""
     if limit is not None:
         row.target = f">= {limit:g}x" if at_least else f"<= {limit:g}x"
@@ -152,8 +182,11 @@ def compare(row: Row, ref: Row, limit: float | None = None, *, at_least: bool = 
 def rounds(
     steps: dict[str, Callable[[], float]], repeat: int, budget: float
 ) -> tuple[dict[str, list[float]], int]:
-    """Run every step once per round (so alternating ones share drift) until ``repeat`` rounds
-    or ``budget`` seconds; each step returns its own timing (its setup left out)."""
+    """Run every step once per round, until ``repeat`` rounds or ``budget`` seconds.
+
+    Each step returns its own timing, its setup left out; steps of one round alternate,
+    so a slow spell of the machine hits a measurement and its floor alike.
+    """
     samples: dict[str, list[float]] = {key: [] for key in steps}
     started = time.perf_counter()
     done = 0
@@ -170,48 +203,61 @@ def rounds(
 def child_env(workdir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("AIM_CATALOG_DB_URL", None)  # every command names its catalog with --db
-    env["XDG_DATA_HOME"] = str(workdir / "xdg")  # never touch the user's default catalog
-    env.setdefault("COLUMNS", "100")
+    env["XDG_DATA_HOME"] = str(workdir / "xdg")  # and never touches the user's default one
     return env
 
 
-def run_process(argv: list[str], env: dict[str, str], expect: int = 0) -> tuple[float, str]:
-    """Wall time of one process from spawn to exit, and its stdout."""
+def run_process(argv: list[str], env: dict[str, str], check: Callable[[str], None] | None = None) -> float:
+    """Wall time of one process, spawn to exit; it must exit 0 (and pass ``check``)."""
     started = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     elapsed = time.perf_counter() - started
-    if proc.returncode != expect:
-        raise BenchError(
-            f"{' '.join(argv[:6])}... exited {proc.returncode} (expected {expect}):\n{proc.stderr[-2000:]}"
-        )
-    return elapsed, proc.stdout
-
-
-def timed_process(argv: list[str], env: dict[str, str], check: Callable[[str], None] | None = None) -> float:
-    elapsed, out = run_process(argv, env)
+    if proc.returncode != 0:
+        raise BenchError(f"{' '.join(argv[:8])} ... exited {proc.returncode}:\n{proc.stderr[-2000:]}")
     if check is not None:
-        check(out)
+        check(proc.stdout)
     return elapsed
+
+
+def select_argv(url: str, spec: RequestSpec) -> list[str]:
+    argv = [CLI, "--db", url, "select", spec.model, str(spec.gpus), "--precision", spec.precision]
+    return [*argv, "--hardware", "any", "--json"]
+
+
+def floor_argv(url: str, spec: RequestSpec) -> list[str]:
+    return [PYTHON, "-c", COLD_FLOOR_CODE, db.normalize_url(url), spec.model]
+
+
+def seed_argv(directory: Path, spec: RequestSpec, c_loader: bool) -> list[str]:
+    argv = [PYTHON, str(HERE / "seed_select.py"), str(directory), spec.model, str(spec.gpus)]
+    argv += ["--precision", spec.precision, "--backend", "vllm"]
+    return argv + (["--c-loader"] if c_loader else [])
+
+
+def check_select_json(out: str) -> None:
+    answer = json.loads(out)
+    if not answer.get("recipe_id") or answer.get("backend") != "vllm":
+        raise BenchError(f"unexpected select --json output: {out[:300]}")
 
 
 # --------------------------------------------------------------------------- catalogs
 
 
 class Databases:
-    """Empty, migrated catalogs: a new SQLite file each time, or the one --db URL wiped."""
+    """Empty, migrated catalogs: a new SQLite file each time, or the --db database wiped."""
 
     def __init__(self, workdir: Path, url: str | None) -> None:
         self.dir = workdir / "db"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.url = url
-        self.dialect = "sqlite" if url is None else db.make_engine(url).dialect.name
+        self.dialect = (
+            "sqlite" if url is None else sqlalchemy.make_url(db.normalize_url(url)).get_backend_name()
+        )
 
     def fresh(self, name: str) -> str:
         if self.url is None:
-            path = self.dir / f"{name}.db"
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-            url = f"sqlite:///{path}"
+            url = f"sqlite:///{self.dir / name}.db"
+            self.drop(url)
         else:
             url = self.url
         engine = db.make_engine(url)
@@ -225,20 +271,15 @@ class Databases:
 
     def drop(self, url: str) -> None:
         if self.url is None:
-            path = url.removeprefix("sqlite:///")
             for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
+                Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
 
 
-def redacted(url: str) -> str:
-    return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
-
-
-# --------------------------------------------------------------------------- the measurements
+# --------------------------------------------------------------------------- in-process work
 
 
 def parse_floor(directory: Path, keep: dict[str, dict[str, Any]]) -> float:
-    """PyYAML's C loader over the same files, nothing else (the ingest floor)."""
+    """PyYAML's C loader over the same files and nothing else: the floor of ingest."""
     started = time.perf_counter()
     docs = []
     for path in sorted(directory.glob("*.yaml")):
@@ -280,7 +321,7 @@ def ingest_in_process(directory: Path, url: str) -> IngestRun:
     return IngestRun(done - started, parsed - started, done - parsed, report)
 
 
-def to_request(spec: catalog_gen.RequestSpec) -> Request:
+def to_request(spec: RequestSpec) -> Request:
     return Request(
         model=spec.model,
         gpus=spec.gpus,
@@ -290,17 +331,24 @@ def to_request(spec: catalog_gen.RequestSpec) -> Request:
     )
 
 
+def answer(session: Session, request: Request) -> bool:
+    try:
+        select_best(session, request)
+    except NoSuitableRecipe:
+        return False
+    return True
+
+
 @dataclass
 class SelectRun:
-    select: list[float]
-    shared: list[float]
-    floor: list[float]
-    misses: int
+    select: list[float] = field(default_factory=list)  # a session per request
+    shared: list[float] = field(default_factory=list)  # one session for the run
+    floor: list[float] = field(default_factory=list)  # bare Core query on one connection
+    misses: int = 0
 
 
-def select_in_process(url: str, requests: list[Request], warmup: int = 50) -> Iterator[SelectRun]:
-    """Runs of select_best (a session per request, and one shared session) and of the bare
-    Core query, all on one warm engine; yields one SelectRun per round."""
+def select_rounds(url: str, requests: list[Request], warmup: int = 50) -> Iterator[SelectRun]:
+    """Rounds of select_best and of the bare Core query over ``requests``, one warm engine."""
     engine = db.make_engine(url)
     factory = db.session_factory(engine)
     recipes = Recipe.__table__
@@ -308,35 +356,27 @@ def select_in_process(url: str, requests: list[Request], warmup: int = 50) -> It
     def bare(conn: sqlalchemy.Connection, model: str) -> None:
         conn.execute(select(recipes.c.id).where(recipes.c.huggingface_id == model).limit(1)).first()
 
-    def one(session: Any, request: Request) -> bool:
-        try:
-            select_best(session, request)
-            return True
-        except NoSuitableRecipe:
-            return False
-
     try:
         for request in requests[:warmup]:
             with factory() as session:
-                one(session, request)
-        with engine.connect() as conn:
-            for request in requests[:warmup]:
-                bare(conn, request.model)
+                answer(session, request)
         while True:
-            run = SelectRun([], [], [], 0)
+            run = SelectRun()
             gc.collect()
             for request in requests:
                 started = time.perf_counter()
                 with factory() as session:
-                    found = one(session, request)
+                    found = answer(session, request)
                 run.select.append(time.perf_counter() - started)
                 run.misses += not found
             with factory() as session:
                 for request in requests:
                     started = time.perf_counter()
-                    one(session, request)
+                    answer(session, request)
                     run.shared.append(time.perf_counter() - started)
             with engine.connect() as conn:
+                for request in requests[:warmup]:
+                    bare(conn, request.model)
                 for request in requests:
                     started = time.perf_counter()
                     bare(conn, request.model)
@@ -346,7 +386,8 @@ def select_in_process(url: str, requests: list[Request], warmup: int = 50) -> It
         engine.dispose()
 
 
-def seed_in_memory(docs: dict[str, dict[str, Any]], specs: list[catalog_gen.RequestSpec]) -> list[float]:
+def seed_in_memory(docs: dict[str, dict[str, Any]], specs: list[RequestSpec]) -> list[float]:
+    """The seed's find_matching_recipes over already loaded dicts (no YAML cost at all)."""
     times = []
     for spec in specs:
         backend = "vllm" if spec.backend == "any" else spec.backend
@@ -356,26 +397,22 @@ def seed_in_memory(docs: dict[str, dict[str, Any]], specs: list[catalog_gen.Requ
     return times
 
 
-def cold_specs(url: str, files: int, count: int) -> list[catalog_gen.RequestSpec]:
-    """Requests that have an answer (checked in-process), for the cold select runs."""
-    specs = catalog_gen.request_specs(files, count * 4, seed=7, backends=("vllm",))
-    engine = db.make_engine(url)
+def answerable(url: str, files: int, count: int) -> list[RequestSpec]:
+    """vLLM requests with an answer (checked in-process), for the cold select runs."""
     found = []
+    engine = db.make_engine(url)
     try:
         with db.session_factory(engine)() as session:
-            for spec in specs:
-                spec = catalog_gen.RequestSpec(spec.model, spec.gpus, spec.precision, "vllm", None)
-                try:
-                    select_best(session, to_request(spec))
-                except NoSuitableRecipe:
-                    continue
-                found.append(spec)
+            for spec in catalog_gen.request_specs(files, count * 10, seed=7, backends=("vllm",)):
+                spec = RequestSpec(spec.model, spec.gpus, spec.precision, "vllm", None)
+                if answer(session, to_request(spec)):
+                    found.append(spec)
                 if len(found) == count:
                     break
     finally:
         engine.dispose()
     if not found:
-        raise BenchError("no request with an answer for the cold select runs")
+        raise BenchError("no request has an answer: the cold select runs need one")
     return found
 
 
@@ -399,437 +436,244 @@ class Harness:
         self.workdir = workdir
         self.dbs = Databases(workdir, url)
         self.env = child_env(workdir)
-        self.results = Results(meta=environment(self.dbs, url))
+        self.res = Results(meta=environment(self.dbs.dialect, url))
 
     def log(self, text: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
-    # ---- size-independent
+    def cold_rounds(self, steps: dict[str, Callable[[], float]]) -> tuple[dict[str, list[float]], int]:
+        """Cold runs are cheap and noisy: at least 5 of them, within the budget."""
+        return rounds(steps, max(self.opts.repeat, 5), self.opts.budget)
+
+    # ---- start-up, no catalog
 
     def startup(self) -> None:
-        self.log("CLI start-up: aim-catalog --help vs python -c 'import typer'")
-        floor_argv = [PYTHON, "-c", "import typer"]
-        help_argv = [CLI, "--help"]
+        self.log("start-up: aim-catalog --help vs python -c 'import typer'")
+        typer_argv, help_argv = [PYTHON, "-c", "import typer"], [CLI, "--help"]
 
         def check_help(out: str) -> None:
             if "select" not in out:
                 raise BenchError("aim-catalog --help printed no command list")
 
-        for argv in (floor_argv, help_argv):
-            run_process(argv, self.env)  # warm: bytecode written, files in the page cache
-        samples, n = rounds(
+        for argv in (typer_argv, help_argv):
+            run_process(argv, self.env)  # bytecode written, files in the page cache
+        samples, n = self.cold_rounds(
             {
-                "typer": lambda: timed_process(floor_argv, self.env),
-                "help": lambda: timed_process(help_argv, self.env, check_help),
-            },
-            max(self.opts.repeat, 5),
-            self.opts.budget,
+                "typer": lambda: run_process(typer_argv, self.env),
+                "help": lambda: run_process(help_argv, self.env, check_help),
+            }
         )
-        res = self.results
-        floor = res.add(
-            Row(
-                "typer_import",
-                'floor: python -c "import typer"',
-                None,
-                statistics.median(samples["typer"]),
-                n,
-            )
-        )
-        row = res.add(
-            Row("cli_help", "aim-catalog --help (cold)", None, statistics.median(samples["help"]), n)
-        )
-        compare(row, floor, limit=1.5)
+        floor = self.res.add("typer_import", None, samples["typer"], n)
+        compare(self.res.add("cli_help", None, samples["help"], n), floor, 1.5)
 
     # ---- one size
 
     def size(self, configs: int) -> None:
-        opts, res = self.opts, self.results
         info = catalog_gen.write_catalog(self.workdir / "recipes" / f"configs-{configs}", configs)
-        directory = info.directory
-        self.log(f"size {configs:,} configs = {info.files:,} files in {directory}")
-
-        # Ingest of new files (a fresh catalog each round) next to the bare C-loader parse.
+        self.log(f"size {configs:,} serve configs = {info.files:,} files in {info.directory}")
         docs: dict[str, dict[str, Any]] = {}
+        url = self.ingest(info, docs)
+        self.reingest(info, url)
+        self.select_in_process(info, url, docs)
+        self.cold_select(info, url)
+        if self.opts.cli_ingest:
+            self.cli_ingest(info)
+        if self.opts.profile is not None and configs == self.profile_size():
+            self.profile(info, url, self.opts.profile)
+        self.dbs.drop(url)
+
+    def ingest(self, info: CatalogInfo, docs: dict[str, dict[str, Any]]) -> str:
+        """Ingest into a fresh catalog each round, next to the bare C-loader parse."""
+        self.log("  ingest of new files (in-process) and the CSafeLoader parse floor")
         urls: list[str] = []
         runs: list[IngestRun] = []
 
         def ingest_new() -> float:
             while urls:
                 self.dbs.drop(urls.pop())
-            urls.append(self.dbs.fresh(f"ingest-{configs}"))
-            run = ingest_in_process(directory, urls[-1])
+            urls.append(self.dbs.fresh(f"ingest-{info.configs}"))  # migrated outside the clock
+            run = ingest_in_process(info.directory, urls[-1])
             if len(run.report.added) != info.files:
-                raise BenchError(f"ingest added {len(run.report.added)} of {info.files} recipes")
+                raise BenchError(f"ingest: {run.report.summary()}; expected {info.files} added")
             runs.append(run)
             return run.total
 
-        self.log("  ingest of new files (in-process) and the CSafeLoader parse floor")
         samples, n = rounds(
-            {"parse": lambda: parse_floor(directory, docs), "ingest": ingest_new}, opts.repeat, opts.budget
+            {"parse": lambda: parse_floor(info.directory, docs), "ingest": ingest_new},
+            self.opts.repeat,
+            self.opts.budget,
         )
-        url = urls[-1]
-        floor = res.add(
-            Row(
-                "parse_c",
-                "floor: yaml.load(CSafeLoader) over the files",
-                configs,
-                statistics.median(samples["parse"]),
-                n,
-            )
-        )
-        row = res.add(
-            Row(
-                "ingest_new",
-                "ingest new files, in-process",
-                configs,
-                statistics.median(samples["ingest"]),
-                n,
-                note="load_recipes + ingest + commit, fresh catalog",
-            )
-        )
-        compare(row, floor, limit=2.0 if info.files == TARGET_FILES else None)
-        self._parts("ingest_new", configs, runs, n)
-
-        # Re-ingest of the same, unchanged files.
-        self.log("  re-ingest of unchanged files (in-process)")
-        reruns: list[IngestRun] = []
-
-        def reingest() -> float:
-            run = ingest_in_process(directory, url)
-            if len(run.report.unchanged) != info.files:
-                raise BenchError(f"re-ingest: {run.report.summary()}, expected all unchanged")
-            reruns.append(run)
-            return run.total
-
-        samples, n = rounds({"reingest": reingest}, opts.repeat, opts.budget)
-        row = res.add(
-            Row(
-                "reingest",
-                "re-ingest unchanged files, in-process",
-                configs,
-                statistics.median(samples["reingest"]),
-                n,
-            )
-        )
-        if info.files == TARGET_FILES:
-            row.target, row.ratio = "< 1 s", row.median_s
-            row.ratio_text = f"{row.median_s:.2f} s"
-            row.verdict = "PASS" if row.median_s < 1.0 else "MISS"
-        self._parts("reingest", configs, reruns, n)
-
-        engine = db.make_engine(url)
+        floor = self.res.add("parse_c", info.configs, samples["parse"], n)
+        row = self.res.add("ingest_new", info.configs, samples["ingest"], n)
+        compare(row, floor, 2.0 if info.files == TARGET_FILES else None)
+        self.parts("ingest_new", info.configs, runs, n)
+        engine = db.make_engine(urls[-1])
         with engine.connect() as conn:
             bench_rows = conn.execute(select(func.count()).select_from(Benchmark.__table__)).scalar_one()
         engine.dispose()
-        res.sizes.append(
+        self.res.sizes.append(
             {
-                "configs": configs,
+                "configs": info.configs,
                 "files": info.files,
                 "models": info.models,
                 "benchmark_rows": bench_rows,
                 "bytes": info.bytes,
             }
         )
+        return urls[-1]
 
-        self._select_in_process(configs, info, url, docs)
-        self._cold_select(configs, info, url)
-        if opts.cli_ingest:
-            self._cli_ingest(configs, info)
-        if opts.profile is not None and configs == self._profile_size():
-            self._profile(configs, info, url)
-        self.dbs.drop(url)
+    def reingest(self, info: CatalogInfo, url: str) -> None:
+        self.log("  re-ingest of the same, unchanged files (in-process)")
+        runs: list[IngestRun] = []
 
-    def _parts(self, key: str, configs: int, runs: list[IngestRun], n: int) -> None:
-        self.results.add(
-            Row(
-                f"{key}_parse",
-                "  of which load_recipes (read, parse, validate)",
-                configs,
-                statistics.median(r.parse for r in runs),
-                n,
-            )
-        )
-        self.results.add(
-            Row(
-                f"{key}_write",
-                "  of which ingest() + commit",
-                configs,
-                statistics.median(r.write for r in runs),
-                n,
-            )
-        )
+        def again() -> float:
+            run = ingest_in_process(info.directory, url)
+            if len(run.report.unchanged) != info.files:
+                raise BenchError(f"re-ingest: {run.report.summary()}; expected all unchanged")
+            runs.append(run)
+            return run.total
 
-    def _select_in_process(
-        self, configs: int, info: catalog_gen.CatalogInfo, url: str, docs: dict[str, Any]
-    ) -> None:
-        opts, res = self.opts, self.results
-        self.log(f"  select in-process: {opts.requests} varied requests per run")
-        specs = catalog_gen.request_specs(info.files, opts.requests, seed=configs)
-        requests = [to_request(s) for s in specs]
+        samples, n = rounds({"again": again}, self.opts.repeat, self.opts.budget)
+        row = self.res.add("reingest", info.configs, samples["again"], n)
+        if info.files == TARGET_FILES:
+            row.ratio, row.ratio_text, row.target = row.median_s, f"{row.median_s:.2f} s", "< 1 s"
+            row.verdict = "PASS" if row.median_s < 1.0 else "MISS"
+        self.parts("reingest", info.configs, runs, n)
+
+    def parts(self, key: str, configs: int, runs: list[IngestRun], n: int) -> None:
+        self.res.add(f"{key}_parse", configs, [r.parse for r in runs], n)
+        self.res.add(f"{key}_write", configs, [r.write for r in runs], n)
+
+    def select_in_process(self, info: CatalogInfo, url: str, docs: dict[str, dict[str, Any]]) -> None:
+        self.log(f"  select in-process: {self.opts.requests} varied requests per run")
+        specs = catalog_gen.request_specs(info.files, self.opts.requests, seed=info.configs)
         runs: list[SelectRun] = []
         started = time.perf_counter()
-        for run in select_in_process(url, requests):
-            runs.append(run)
-            if len(runs) >= opts.repeat or time.perf_counter() - started >= opts.budget:
-                break
-        n = len(runs)
+        with closing(select_rounds(url, [to_request(s) for s in specs])) as select_runs:
+            for run in select_runs:
+                runs.append(run)
+                if len(runs) >= self.opts.repeat or time.perf_counter() - started >= self.opts.budget:
+                    break
 
-        def stat(name: str, q: float) -> float:
-            return statistics.median(percentile(getattr(r, name), q) for r in runs)
+        def add(key: str, samples: list[list[float]], **extra: Any) -> Row:
+            p50s = [percentile(s, 50) for s in samples]
+            p99 = statistics.median(percentile(s, 99) for s in samples)
+            return self.res.add(key, info.configs, p50s, len(samples), p99_s=p99, **extra)
 
-        floor = res.add(
-            Row(
-                "core_floor",
-                "floor: bare Core query, warm connection (p50)",
-                configs,
-                stat("floor", 50),
-                n,
-                p99_s=stat("floor", 99),
-            )
-        )
-        row = res.add(
-            Row(
-                "select",
-                "select_best, session per request (p50)",
-                configs,
-                stat("select", 50),
-                n,
-                p99_s=stat("select", 99),
-                note=f"{runs[-1].misses} of {len(requests)} requests have no match",
-            )
-        )
-        compare(row, floor, limit=3.0)
-        shared = res.add(
-            Row(
-                "select_shared",
-                "select_best, one shared session (p50)",
-                configs,
-                stat("shared", 50),
-                n,
-                p99_s=stat("shared", 99),
-            )
-        )
-        compare(shared, floor)
-        seed_specs = specs[: min(200, len(specs))]
-        seed_runs = [seed_in_memory(docs, seed_specs) for _ in range(n)]
-        seed = res.add(
-            Row(
-                "seed_match",
-                "seed find_matching_recipes, loaded dicts (p50)",
-                configs,
-                statistics.median(percentile(t, 50) for t in seed_runs),
-                n,
-                p99_s=statistics.median(percentile(t, 99) for t in seed_runs),
-            )
-        )
-        compare(seed, row)
+        floor = add("core_floor", [r.floor for r in runs])
+        note = f"{runs[-1].misses} of {len(specs)} requests have no answer (NoSuitableRecipe)"
+        row = add("select", [r.select for r in runs], note=note)
+        compare(row, floor, 3.0)
+        compare(add("select_shared", [r.shared for r in runs]), floor)
+        seed_specs = specs[:200]
+        compare(add("seed_match", [seed_in_memory(docs, seed_specs) for _ in runs]), row)
 
-    def _cold_select(self, configs: int, info: catalog_gen.CatalogInfo, url: str) -> None:
-        opts, res = self.opts, self.results
+    def cold_select(self, info: CatalogInfo, url: str) -> None:
         self.log("  cold select: aim-catalog select --json vs python + SQLAlchemy + one query")
-        specs = cold_specs(url, info.files, 8)
-        floor_url = db.normalize_url(url)
-        turn = {"cli": 0, "floor": 0, "seed": 0, "seed_c": 0}
+        specs = answerable(url, info.files, 8)
+        turns: dict[str, int] = {}
 
-        def argv(kind: str) -> list[str]:
-            spec = specs[turn[kind] % len(specs)]
-            turn[kind] += 1
-            if kind == "cli":
-                return [
-                    CLI,
-                    "--db",
-                    url,
-                    "select",
-                    spec.model,
-                    str(spec.gpus),
-                    "--precision",
-                    spec.precision,
-                    "--hardware",
-                    "any",
-                    "--json",
-                ]
-            if kind == "floor":
-                return [PYTHON, "-c", COLD_FLOOR_CODE, floor_url, spec.model]
-            extra = ["--c-loader"] if kind == "seed_c" else []
-            return [
-                PYTHON,
-                str(HERE / "seed_select.py"),
-                str(info.directory),
-                spec.model,
-                str(spec.gpus),
-                "--precision",
-                spec.precision,
-                "--backend",
-                "vllm",
-                *extra,
-            ]
+        def spec(kind: str) -> RequestSpec:  # each run asks for the next model
+            turns[kind] = turns.get(kind, -1) + 1
+            return specs[turns[kind] % len(specs)]
 
-        def check_select(out: str) -> None:
-            answer = json.loads(out)
-            if not answer.get("recipe_id") or answer.get("backend") != "vllm":
-                raise BenchError(f"unexpected select --json output: {out[:300]}")
-
-        run_process(argv("cli"), self.env)
-        run_process(argv("floor"), self.env)
-        samples, n = rounds(
+        run_process(select_argv(url, specs[0]), self.env)
+        run_process(floor_argv(url, specs[0]), self.env)
+        samples, n = self.cold_rounds(
             {
-                "floor": lambda: timed_process(argv("floor"), self.env),
-                "cli": lambda: timed_process(argv("cli"), self.env, check_select),
-            },
-            max(opts.repeat, 5),
-            opts.budget,
+                "floor": lambda: run_process(floor_argv(url, spec("floor")), self.env),
+                "cli": lambda: run_process(select_argv(url, spec("cli")), self.env, check_select_json),
+            }
         )
-        floor = res.add(
-            Row(
-                "cold_floor",
-                "floor: python + SQLAlchemy + one query (cold)",
-                configs,
-                statistics.median(samples["floor"]),
-                n,
-            )
-        )
-        cli = res.add(
-            Row(
-                "cli_select",
-                "aim-catalog select --json (cold)",
-                configs,
-                statistics.median(samples["cli"]),
-                n,
-            )
-        )
-        compare(cli, floor, limit=1.5 if configs == TARGET_CONFIGS else None)
-
-        if info.files > opts.seed_max_files:
+        floor = self.res.add("cold_floor", info.configs, samples["floor"], n)
+        cli = self.res.add("cli_select", info.configs, samples["cli"], n)
+        compare(cli, floor, 1.5 if info.configs == TARGET_CONFIGS else None)
+        if info.files > self.opts.seed_max_files:
             return
-        for kind, label in (
-            ("seed", "seed approach, yaml.safe_load (cold)"),
-            ("seed_c", "seed approach, CSafeLoader variant (cold)"),
-        ):
-            self.log(f"  {label}")
+        for key, c_loader in (("seed_cold", False), ("seed_c_cold", True)):
+            self.log(f"  {LABELS[key][0]}")
             samples, n = rounds(
-                {kind: lambda kind=kind: timed_process(argv(kind), self.env, check_select)},
-                opts.repeat,
-                opts.budget,
+                {
+                    key: lambda key=key, c_loader=c_loader: run_process(
+                        seed_argv(info.directory, spec(key), c_loader), self.env, check_select_json
+                    )
+                },
+                self.opts.repeat,
+                self.opts.budget,
             )
-            row = res.add(Row(f"{kind}_cold", label, configs, statistics.median(samples[kind]), n))
-            # the seed's time over the CLI's: how many times faster the catalog answers
-            target = 30.0 if kind == "seed" and info.files == TARGET_FILES else None
-            compare(row, cli, target, at_least=True)
+            # seed / CLI: how many times faster the catalog answers the same question
+            target = 30.0 if key == "seed_cold" and info.files == TARGET_FILES else None
+            compare(self.res.add(key, info.configs, samples[key], n), cli, target, at_least=True)
 
-    def _cli_ingest(self, configs: int, info: catalog_gen.CatalogInfo) -> None:
-        opts, res = self.opts, self.results
-        self.log("  CLI ingest (aim-catalog --db URL ingest DIR): new files, then unchanged")
+    def cli_ingest(self, info: CatalogInfo) -> None:
+        self.log("  aim-catalog --db URL ingest DIR: new files, then the same files unchanged")
         urls: list[str] = []
 
         def expect(word: str) -> Callable[[str], None]:
             def check(out: str) -> None:
                 if f"{word} {info.files}," not in out:
-                    raise BenchError(f"aim-catalog ingest: {out.strip()!r}, expected {word} {info.files}")
+                    raise BenchError(
+                        f"aim-catalog ingest printed {out.strip()!r}; expected {word} {info.files}"
+                    )
 
             return check
 
         def new() -> float:
             while urls:
                 self.dbs.drop(urls.pop())
-            urls.append(self.dbs.fresh(f"cli-ingest-{configs}"))  # migrated outside the clock
-            return timed_process(
+            urls.append(self.dbs.fresh(f"cli-ingest-{info.configs}"))  # migrated outside the clock
+            return run_process(
                 [CLI, "--db", urls[-1], "ingest", str(info.directory)], self.env, expect("added")
             )
 
         def again() -> float:
-            return timed_process(
-                [CLI, "--db", urls[-1], "ingest", str(info.directory)], self.env, expect("unchanged")
-            )
+            argv = [CLI, "--db", urls[-1], "ingest", str(info.directory)]
+            return run_process(argv, self.env, expect("unchanged"))
 
-        samples, n = rounds({"new": new, "again": again}, opts.repeat, opts.budget)
-        for key, label, sample in (
-            ("cli_ingest_new", "aim-catalog ingest DIR, new files (cold)", samples["new"]),
-            ("cli_reingest", "aim-catalog ingest DIR, unchanged (cold)", samples["again"]),
+        samples, n = rounds({"new": new, "again": again}, self.opts.repeat, self.opts.budget)
+        for key, ref_key, sample in (
+            ("cli_ingest_new", "ingest_new", samples["new"]),
+            ("cli_reingest", "reingest", samples["again"]),
         ):
-            row = res.add(Row(key, label, configs, statistics.median(sample), n))
-            ref = res.get("ingest_new" if key == "cli_ingest_new" else "reingest", configs)
+            row = self.res.add(key, info.configs, sample, n)
+            ref = self.res.get(ref_key, info.configs)
             if ref is not None:
                 compare(row, ref)
         self.dbs.drop(urls[-1])
 
-    # ---- profiles (--profile DIR)
+    # ---- --profile DIR: the evidence behind a miss
 
-    def _profile_size(self) -> int:
+    def profile_size(self) -> int:
         exact = [s for s in self.opts.sizes if catalog_gen.files_for(s) == TARGET_FILES]
         return exact[0] if exact else max(self.opts.sizes)
 
-    def _profile(self, configs: int, info: catalog_gen.CatalogInfo, url: str) -> None:
-        out = self.opts.profile
-        assert out is not None
+    def profile(self, info: CatalogInfo, url: str, out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
-        self.log(f"  profiling at {configs:,} configs into {out}")
-        fresh = self.dbs.fresh(f"profile-{configs}")
-        profile_call(out / f"ingest-new-{configs}", lambda: ingest_in_process(info.directory, fresh))
-        profile_call(out / f"reingest-{configs}", lambda: ingest_in_process(info.directory, fresh))
+        self.log(f"  profiling at {info.configs:,} configs into {out}")
+        fresh = self.dbs.fresh(f"profile-{info.configs}")
+        profile_call(out / f"ingest-new-{info.configs}", lambda: ingest_in_process(info.directory, fresh))
+        profile_call(out / f"reingest-{info.configs}", lambda: ingest_in_process(info.directory, fresh))
         self.dbs.drop(fresh)
-        requests = [
-            to_request(s) for s in catalog_gen.request_specs(info.files, self.opts.requests, seed=configs)
-        ]
-        runs = select_in_process(url, requests)
+        specs = catalog_gen.request_specs(info.files, self.opts.requests, seed=info.configs)
+        runs = select_rounds(url, [to_request(s) for s in specs])
         next(runs)  # warm
-        profile_call(out / f"select-{configs}", lambda: next(runs))
+        profile_call(out / f"select-{info.configs}", lambda: next(runs))
         runs.close()
-        spec = cold_specs(url, info.files, 1)[0]
+        spec = answerable(url, info.files, 1)[0]
+        importtime = [PYTHON, "-X", "importtime"]
         for name, argv in (
-            ("importtime-help", [PYTHON, "-X", "importtime", CLI, "--help"]),
-            ("importtime-typer", [PYTHON, "-X", "importtime", "-c", "import typer"]),
-            (
-                "importtime-select",
-                [
-                    PYTHON,
-                    "-X",
-                    "importtime",
-                    CLI,
-                    "--db",
-                    url,
-                    "select",
-                    spec.model,
-                    str(spec.gpus),
-                    "--precision",
-                    spec.precision,
-                    "--hardware",
-                    "any",
-                    "--json",
-                ],
-            ),
-            (
-                "importtime-floor",
-                [PYTHON, "-X", "importtime", "-c", COLD_FLOOR_CODE, db.normalize_url(url), spec.model],
-            ),
+            ("importtime-typer", [*importtime, "-c", "import typer"]),
+            ("importtime-help", [*importtime, CLI, "--help"]),
+            ("importtime-floor", importtime + floor_argv(url, spec)[1:]),
+            ("importtime-select", importtime + select_argv(url, spec)),
         ):
             proc = subprocess.run(argv, capture_output=True, text=True, env=self.env, check=False)
             write_importtime(out / f"{name}.txt", proc.stderr)
-        cold_profile = out / f"select-cold-{configs}.pstats"
-        subprocess.run(
-            [
-                PYTHON,
-                "-m",
-                "cProfile",
-                "-o",
-                str(cold_profile),
-                CLI,
-                "--db",
-                url,
-                "select",
-                spec.model,
-                str(spec.gpus),
-                "--precision",
-                spec.precision,
-                "--hardware",
-                "any",
-                "--json",
-            ],
-            capture_output=True,
-            env=self.env,
-            check=False,
-        )
-        if cold_profile.exists():
-            write_stats(cold_profile, out / f"select-cold-{configs}.txt")
+        stats = out / f"select-cold-{info.configs}.pstats"
+        argv = [PYTHON, "-m", "cProfile", "-o", str(stats), *select_argv(url, spec)]
+        subprocess.run(argv, capture_output=True, env=self.env, check=False)
+        if stats.exists():
+            write_stats(stats, stats.with_suffix(".txt"))
 
 
 def profile_call(stem: Path, call: Callable[[], Any]) -> None:
@@ -842,34 +686,50 @@ def profile_call(stem: Path, call: Callable[[], Any]) -> None:
 def write_stats(pstats_file: Path, text_file: Path) -> None:
     buffer = io.StringIO()
     stats = pstats.Stats(str(pstats_file), stream=buffer)
-    stats.strip_dirs().sort_stats("cumulative").print_stats(40)
+    stats.sort_stats("cumulative").print_stats(45)
     stats.sort_stats("tottime").print_stats(30)
     text_file.write_text(buffer.getvalue())
 
 
 def write_importtime(path: Path, stderr: str) -> None:
-    """``-X importtime`` output, plus the slowest imports (cumulative) on top."""
+    """``-X importtime`` output with the slowest imports (cumulative) listed on top."""
     rows = []
     for line in stderr.splitlines():
         parts = line.removeprefix("import time:").split("|")
         if line.startswith("import time:") and len(parts) == 3 and parts[0].strip().isdigit():
             rows.append((int(parts[1]), int(parts[0]), parts[2].rstrip()))
-    top = sorted(rows, reverse=True)[:40]
-    lines = [f"{'cumulative us':>14} {'self us':>9}  module"] + [f"{c:>14} {s:>9}  {n}" for c, s, n in top]
-    path.write_text("\n".join(lines) + "\n\n# full -X importtime output\n" + stderr)
+    top = [f"{'cumulative us':>14} {'self us':>9}  module"]
+    top += [f"{c:>14} {s:>9}  {name}" for c, s, name in sorted(rows, reverse=True)[:40]]
+    path.write_text("\n".join(top) + "\n\n# full -X importtime output\n" + stderr)
 
 
 # --------------------------------------------------------------------------- targets and report
 
 
-def environment(dbs: Databases, url: str | None) -> dict[str, Any]:
+def git_head() -> str:
+    """The checkout's commit (read-only; uncommitted changes are not detected)."""
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return "unknown"
+    return proc.stdout.strip() or "unknown"
+
+
+def environment(dialect: str, url: str | None) -> dict[str, Any]:
+    shown = sqlalchemy.make_url(url).render_as_string(hide_password=True) if url else None
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "git_head": git_head(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
-        "database": dbs.dialect,
-        "database_url": redacted(url) if url else "sqlite:/// (a new file per catalog, under the work dir)",
+        "database": dialect,
+        "database_url": shown or "sqlite:///<work dir>/db/*.db (a new file per catalog)",
         "sqlite": sqlite3.sqlite_version,
         "sqlalchemy": sqlalchemy.__version__,
         "pyyaml": yaml.__version__,
@@ -881,39 +741,36 @@ def environment(dbs: Databases, url: str | None) -> dict[str, Any]:
 
 
 def evaluate(res: Results, sizes: list[int]) -> None:
-    def missing(name: str, why: str) -> None:
-        res.targets.append(Target(name, "", "", "", "", f"N/A ({why})"))
+    """The issue's targets, each a ratio next to its reference with PASS/MISS."""
+    ten_k = next((s for s in sizes if catalog_gen.files_for(s) == TARGET_FILES), None)
+    need_10k = "needs the size 80000 = 10,000 files"
 
-    def from_row(name: str, row: Row | None, ref_label: str, why: str) -> None:
+    def from_row(name: str, key: str, configs: int | None, why: str) -> None:
+        row = res.get(key, configs)
         if row is None or not row.verdict:
-            missing(name, why)
+            res.targets.append(Target(name, "", "", "", "", f"N/A: {why}"))
             return
         ref = res.get(row.ref, row.configs) if row.ref else None
-        reference = f"{ref_label} {fmt_time(ref.median_s)}" if ref else ref_label
+        reference = f"{LABELS[ref.key][1]} {fmt_time(ref.median_s)}" if ref else ""
         res.targets.append(
             Target(name, fmt_time(row.median_s), reference, row.ratio_text, row.target, row.verdict)
         )
 
-    ten_k = next((s for s in sizes if catalog_gen.files_for(s) == TARGET_FILES), None)
-    need_10k = "needs a size of 80000 configs = 10,000 files"
-    from_row("aim-catalog --help vs python -c 'import typer'", res.get("cli_help", None), "import typer", "")
+    from_row("aim-catalog --help vs python -c 'import typer'", "cli_help", None, "")
     from_row(
-        "cold select --json vs seed approach, 10k files",
-        res.get("seed_cold", ten_k) if ten_k else None,
-        "seed",
+        "seed approach vs cold select --json (10k files)",
+        "seed_cold",
+        ten_k,
         need_10k + " and --seed-max-files >= 10000",
     )
-    cold = res.get("cli_select", TARGET_CONFIGS)
-    from_row(
-        "cold select --json vs cold floor, 100k configs", cold, "floor", "needs a size of 100000 configs"
-    )
-    selects = [r for r in res.rows if r.key == "select"]
+    from_row("cold select --json vs cold floor (100k configs)", "cli_select", TARGET_CONFIGS, "needs 100000")
+    selects = sorted((r for r in res.rows if r.key == "select"), key=lambda r: r.configs or 0)
     if selects:
         worst = max(selects, key=lambda r: r.ratio or 0.0)
         floor = res.get("core_floor", worst.configs)
         res.targets.append(
             Target(
-                f"in-process select p50 vs bare Core query (worst size: {worst.configs:,})",
+                f"select p50 vs bare Core query (all sizes; worst {worst.configs:,})",
                 fmt_time(worst.median_s),
                 f"Core {fmt_time(floor.median_s if floor else None)}",
                 worst.ratio_text,
@@ -922,93 +779,76 @@ def evaluate(res: Results, sizes: list[int]) -> None:
             )
         )
     if len(selects) >= 2:
-        small, large = min(selects, key=lambda r: r.configs or 0), max(selects, key=lambda r: r.configs or 0)
+        small, large = selects[0], selects[-1]
         ratio = large.median_s / small.median_s
         res.targets.append(
             Target(
-                f"in-process select p50 flat: {large.configs:,} vs {small.configs:,} configs",
+                f"select p50 flat: {large.configs:,} vs {small.configs:,} configs",
                 fmt_time(large.median_s),
-                f"{small.configs:,} configs {fmt_time(small.median_s)}",
+                f"{small.configs:,}: {fmt_time(small.median_s)}",
                 f"{ratio:.2f}x",
                 "<= 1.5x",
                 "PASS" if ratio <= 1.5 else "MISS",
             )
         )
     else:
-        missing("in-process select p50 flat across sizes", "needs two sizes")
-    from_row(
-        "ingest 10k new files vs CSafeLoader parse",
-        res.get("ingest_new", ten_k) if ten_k else None,
-        "parse",
-        need_10k,
-    )
+        res.targets.append(Target("select p50 flat across sizes", "", "", "", "", "N/A: needs two sizes"))
+    from_row("ingest 10k new files vs CSafeLoader parse", "ingest_new", ten_k, need_10k)
     row = res.get("reingest", ten_k) if ten_k else None
-    if row is None:
-        missing("re-ingest 10k unchanged files", need_10k)
-    else:
-        res.targets.append(
-            Target(
-                "re-ingest 10k unchanged files",
-                fmt_time(row.median_s),
-                "1 s",
-                row.ratio_text,
-                "< 1 s",
-                row.verdict,
-            )
+    res.targets.append(
+        Target(
+            "re-ingest 10k unchanged files", fmt_time(row.median_s), "", row.ratio_text, "< 1 s", row.verdict
         )
+        if row is not None
+        else Target("re-ingest 10k unchanged files", "", "", "", "", f"N/A: {need_10k}")
+    )
 
 
 def render(res: Results) -> str:
     meta = res.meta
+    sqlite_version = f" (SQLite {meta['sqlite']})" if meta["database"] == "sqlite" else ""
+    libyaml = "yes" if meta["libyaml"] else "NO"
     out = [
-        "aim-catalog benchmarks",
-        f"  {meta['date']}  Python {meta['python']}  {meta['cpus']} CPUs  {meta['platform']}",
-        f"  database: {meta['database_url']}  (SQLite {meta['sqlite']}, SQLAlchemy {meta['sqlalchemy']}, "
-        f"PyYAML {meta['pyyaml']}, libyaml {'yes' if meta['libyaml'] else 'NO'})",
-        f"  SIZE = SERVE CONFIGS: one recipe file = {meta['configs_per_file']} serve configs "
-        f"(vllm+sglang x 1/2/4/8 GPUs), up to {meta['benchmark_rows_per_config']} benchmark rows each.",
-        "  Medians over n runs; 'ratio' compares a row with the reference named after it.",
+        f"aim-catalog {meta['aim_catalog']} (git {meta['git_head']}) benchmarks, {meta['date']}: "
+        f"Python {meta['python']}, {meta['cpus']} CPUs, {meta['platform']}",
+        f"database {meta['database_url']}{sqlite_version}; SQLAlchemy {meta['sqlalchemy']}, "
+        f"PyYAML {meta['pyyaml']} (libyaml {libyaml})",
+        f"SIZE = SERVE CONFIGS: one recipe file = {meta['configs_per_file']} serve configs "
+        f"(vllm+sglang x 1/2/4/8 GPUs), <= {meta['benchmark_rows_per_config']} benchmark rows each.",
+        "median/p50 and p99: medians over n runs; ratio = this row / the row named after 'vs'.",
         "",
     ]
-    header = (
-        f"{'measurement':<50} {'median/p50':>10} {'p99':>9} {'n':>3}  {'ratio':<24} {'target':<18} result"
-    )
-    labels = {r.key: r.label.strip() for r in res.rows}
+    header = f"{'measurement':<45} {'median/p50':>10} {'p99':>9} {'n':>2}  {'ratio':<21} {'target':<8} result"
 
     def line(row: Row) -> str:
-        ratio = f"{row.ratio_text} {'vs ' + short(labels.get(row.ref, '')) if row.ref else ''}".strip()
+        ratio = f"{row.ratio_text} vs {LABELS[row.ref][1]}" if row.ref else row.ratio_text
         return (
-            f"{row.label:<50} {fmt_time(row.median_s):>10} {fmt_time(row.p99_s):>9} {row.n:>3}  "
-            f"{ratio:<24} {row.target:<18} {row.verdict}"
+            f"{row.label:<45} {fmt_time(row.median_s):>10} {fmt_time(row.p99_s):>9} {row.n:>2}  "
+            f"{ratio:<21} {row.target:<8} {row.verdict}"
         ).rstrip()
 
-    out += ["== start-up (no catalog) ==", header]
-    out += [line(r) for r in res.rows if r.configs is None]
+    out += ["== start-up (no catalog) ==", header, *(line(r) for r in res.rows if r.configs is None)]
     for size in res.sizes:
+        rows = [r for r in res.rows if r.configs == size["configs"]]
         out += [
             "",
-            f"== {size['configs']:,} serve configs = {size['files']:,} recipe files "
-            f"({size['models']:,} models, {size['benchmark_rows']:,} benchmark rows, "
-            f"{size['bytes'] / 1e6:.1f} MB of YAML) ==",
+            f"== {size['configs']:,} serve configs = {size['files']:,} recipe files: "
+            f"{size['models']:,} models, {size['benchmark_rows']:,} benchmark rows, "
+            f"{size['bytes'] / 1e6:.1f} MB of YAML ==",
             header,
+            *(line(r) for r in rows),
+            *(f"  ({r.key}: {r.note})" for r in rows if r.note),
         ]
-        out += [line(r) for r in res.rows if r.configs == size["configs"]]
-        notes = [f"  note: {r.key}: {r.note}" for r in res.rows if r.configs == size["configs"] and r.note]
-        out += notes
     out += [
         "",
         "== targets ==",
-        f"{'target':<62} {'measured':>10}  {'reference':<24} {'ratio':<18} {'limit':<18} result",
+        f"{'target':<55} {'measured':>9}  {'reference':<22} {'ratio':<8} {'limit':<8} result",
     ]
-    for t in res.targets:
-        out.append(
-            f"{t.name:<62} {t.measured:>10}  {t.reference:<24} {t.ratio:<18} {t.limit:<18} {t.verdict}"
-        )
+    out += [
+        f"{t.name:<55} {t.measured:>9}  {t.reference:<22} {t.ratio:<8} {t.limit:<8} {t.verdict}"
+        for t in res.targets
+    ]
     return "\n".join(out)
-
-
-def short(label: str) -> str:
-    return label.split(":")[0] if label.startswith("floor:") else label.split(",")[0].split(" (")[0]
 
 
 # --------------------------------------------------------------------------- main
@@ -1023,40 +863,36 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--sizes",
         default=",".join(map(str, DEFAULT_SIZES)),
-        help="catalog sizes in SERVE CONFIGS, comma-separated, multiples of 8 (8 configs per recipe file); "
-        "default %(default)s = 125, 1,250, 10,000 and 12,500 files",
+        help="catalog sizes in SERVE CONFIGS, comma-separated, each a multiple of 8 (8 configs per "
+        "recipe file); default %(default)s = 125, 1,250, 10,000 and 12,500 files",
     )
-    parser.add_argument(
-        "--repeat", type=int, default=5, help="runs per measurement, at most (default %(default)s)"
-    )
+    parser.add_argument("--repeat", type=int, default=5, help="runs per measurement, at most (default 5)")
     parser.add_argument(
         "--budget",
         type=float,
         default=15.0,
-        help="stop repeating a measurement once its runs took this many seconds (default %(default)s)",
+        help="stop repeating a measurement once its runs took this many seconds (default 15)",
     )
     parser.add_argument("--requests", type=int, default=1000, help="in-process select requests per run")
     parser.add_argument(
         "--seed-max-files",
         type=int,
         default=TARGET_FILES,
-        help="run the (slow) seed approach only at sizes up to this many files (default %(default)s)",
+        help="run the slow seed approach only at sizes of at most this many files (default 10000)",
     )
     parser.add_argument(
-        "--no-cli-ingest", action="store_true", help="skip `aim-catalog ingest` as a subprocess"
+        "--no-cli-ingest", action="store_true", help="skip `aim-catalog ingest` in a subprocess"
     )
-    parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
     parser.add_argument(
         "--db",
         metavar="URL",
-        help="catalog database to use instead of new SQLite files; its catalog tables are DROPPED and "
-        "re-created for every ingest (use a throw-away database)",
+        help="use this database instead of new SQLite files; its catalog tables are DROPPED and "
+        "re-created for every ingest, so give a throw-away database",
     )
+    parser.add_argument("--workdir", type=Path, help="generate recipes and databases here and keep them")
     parser.add_argument(
-        "--workdir", type=Path, help="keep generated recipes here and reuse them (default: a temp dir)"
-    )
-    parser.add_argument(
-        "--profile", type=Path, metavar="DIR", help="write cProfile and -X importtime evidence here"
+        "--profile", type=Path, metavar="DIR", help="write cProfile / -X importtime evidence here"
     )
     parser.add_argument("--fail-on-miss", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
@@ -1066,8 +902,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             catalog_gen.files_for(size)
     except ValueError as exc:
         parser.error(f"--sizes: {exc}")
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
+    if not args.sizes or args.repeat < 1:
+        parser.error("give at least one size and --repeat >= 1")
     return args
 
 
@@ -1087,10 +923,7 @@ def work_directory(path: Path | None) -> Iterator[Path]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if not Path(CLI).exists():
-        print(
-            f"error: no console script at {CLI}; install the package in this interpreter's environment",
-            file=sys.stderr,
-        )
+        print(f"error: no console script {CLI}: install aim-catalog into this interpreter", file=sys.stderr)
         return 2
     opts = Options(
         sizes=args.sizes,
@@ -1108,18 +941,20 @@ def main(argv: list[str] | None = None) -> int:
             harness.startup()
             for size in opts.sizes:
                 harness.size(size)
-        except BenchError as exc:
+        except (BenchError, CatalogError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         harness.log(f"done in {time.perf_counter() - started:.0f} s")
-    res = harness.results
+    res = harness.res
+    if git_head() != res.meta["git_head"]:  # subprocesses ran newer code than this process
+        res.meta["git_head"] += f" (WARNING: HEAD moved to {git_head()} during the run)"
     evaluate(res, opts.sizes)
     print(render(res))
     if args.json:
         payload = {
             "meta": res.meta,
             "sizes": res.sizes,
-            "rows": [asdict(r) for r in res.rows],
+            "rows": [{**asdict(r), "label": r.label} for r in res.rows],
             "targets": [asdict(t) for t in res.targets],
         }
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
