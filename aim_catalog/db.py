@@ -108,11 +108,15 @@ def lock_for_write(session: Session) -> None:
     """Take the catalog write lock for the rest of the session's transaction.
 
     Call it before anything else in the transaction: on SQLite the lock is the
-    transaction's ``BEGIN IMMEDIATE``.
+    transaction's ``BEGIN IMMEDIATE``. Calling it again in the same transaction is a no-op.
     """
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get("aim_write_locked") is transaction:
+        return
     connection = session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+    session.info["aim_write_locked"] = session.get_transaction()
 
 
 def upsert(

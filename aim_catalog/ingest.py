@@ -9,7 +9,7 @@ ids stable; ``prune_dirs`` removes recipes whose files are gone from those direc
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from aim_catalog.db import lock_for_write, upsert
 from aim_catalog.errors import InvalidRecipeInput, Problem
 from aim_catalog.models import Benchmark, Recipe, ServeConfig
-from aim_catalog.recipe import RecipeDoc
+from aim_catalog.recipe import RecipeDoc, load_files
 
 # Bound parameters per IN (...) list: well under SQLite's and PostgreSQL's limits.
 CHUNK = 500
@@ -64,17 +64,60 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+def known_files(session: Session, paths: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """``source path -> (content sha256, recipe_id)`` for the given paths already ingested."""
+    found: dict[str, tuple[str, str]] = {}
+    for part in chunks(paths):
+        rows = session.execute(
+            select(Recipe.source_path, Recipe.content_sha256, Recipe.recipe_id).where(
+                Recipe.source_path.in_(part)
+            )
+        )
+        for path, sha, recipe_id in rows:
+            if path is not None:
+                found[path] = (sha, recipe_id)
+    return found
+
+
+def ingest_files(
+    session: Session,
+    files: Sequence[Path],
+    *,
+    prune_dirs: Iterable[Path] = (),
+    load: Callable[..., tuple[list[RecipeDoc], list[Problem]]] | None = None,
+) -> IngestReport:
+    """What ``aim-catalog ingest`` does: files -> catalog, parsing only new or changed files.
+
+    The write lock is taken first, so what the catalog knows about each path stays true
+    while the files are read. Any invalid file raises ``InvalidRecipeInput`` before a
+    single write. ``load`` is ``recipe.load_files`` or a wrapper of it (a progress bar).
+    """
+    lock_for_write(session)
+    known = known_files(session, [str(f) for f in files])
+    recipes, problems = (load or load_files)(files, known={path: sha for path, (sha, _) in known.items()})
+    if problems:
+        raise InvalidRecipeInput(problems)
+    parsed = {r.path for r in recipes}
+    unchanged = [recipe_id for path, (_, recipe_id) in known.items() if path not in parsed]
+    return ingest(session, recipes, unchanged=unchanged, prune_dirs=prune_dirs)
+
+
 def ingest(
     session: Session,
     recipes: Sequence[RecipeDoc],
     *,
+    unchanged: Sequence[str] = (),
     prune_dirs: Iterable[Path] = (),
     now: datetime | None = None,
 ) -> IngestReport:
-    """Write ``recipes`` (already validated, recipe_ids unique) into the catalog."""
+    """Write ``recipes`` (already validated, recipe_ids unique) into the catalog.
+
+    ``unchanged`` are recipe_ids whose files the caller found identical to the catalog
+    (by ``known_files``) and did not parse: reported as unchanged, never pruned.
+    """
     lock_for_write(session)
     now = now or datetime.now(timezone.utc)
-    report = IngestReport(files=len(recipes))
+    report = IngestReport(files=len(recipes) + len(unchanged), unchanged=list(unchanged))
     existing = _existing(session, [r.recipe_id for r in recipes])
     conflicts = _claimed_elsewhere(recipes, existing)
     if conflicts:
@@ -92,7 +135,7 @@ def ingest(
             changed.append(recipe)
     if changed:
         _write(session, changed, now)
-    report.removed = _prune(session, prune_dirs, {r.recipe_id for r in recipes})
+    report.removed = _prune(session, prune_dirs, {r.recipe_id for r in recipes} | set(unchanged))
     return report
 
 

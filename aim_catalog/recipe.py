@@ -10,7 +10,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -356,7 +356,8 @@ def parse_bytes(data: bytes, path: str) -> tuple[RecipeDoc | None, list[Problem]
     return validate_document(doc, path, marks, sha)
 
 
-def parse_file(path: Path) -> tuple[RecipeDoc | None, list[Problem]]:
+def read_file(path: Path) -> tuple[bytes | None, list[Problem]]:
+    """A recipe file's bytes, refusing what is not a small regular file with a UTF-8 name."""
     name = str(path)
     try:
         name.encode("utf-8")
@@ -371,10 +372,16 @@ def parse_file(path: Path) -> tuple[RecipeDoc | None, list[Problem]]:
                 return None, [Problem(name, 0, 0, "", "not a regular file")]
             if info.st_size > MAX_BYTES:  # refuse before reading a byte of it
                 return None, [too_big(name, info.st_size)]
-            data = handle.read(MAX_BYTES + 1)  # bounded even if the file grows meanwhile
+            return handle.read(MAX_BYTES + 1), []  # bounded even if the file grows meanwhile
     except OSError as exc:
         return None, [Problem(name, 0, 0, "", f"cannot read: {exc.strerror or exc}")]
-    return parse_bytes(data, name)
+
+
+def parse_file(path: Path) -> tuple[RecipeDoc | None, list[Problem]]:
+    data, problems = read_file(path)
+    if data is None:
+        return None, problems
+    return parse_bytes(data, str(path))
 
 
 def too_big(name: str, size: int) -> Problem:
@@ -417,13 +424,22 @@ def load_recipes(paths: Iterable[Path], progress: Any = None) -> tuple[list[Reci
     return recipes, problems + found, len(files)
 
 
-def load_files(files: Iterable[Path], progress: Any = None) -> tuple[list[RecipeDoc], list[Problem]]:
-    """``load_recipes`` for an already expanded list of files."""
+def load_files(
+    files: Iterable[Path], progress: Any = None, known: Mapping[str, str] | None = None
+) -> tuple[list[RecipeDoc], list[Problem]]:
+    """``load_recipes`` for an already expanded list of files.
+
+    ``known`` maps a path to the content hash the catalog already holds for it: such a
+    file, unchanged, is read and hashed but not parsed again (re-ingest stays cheap).
+    """
     problems: list[Problem] = []
     recipes: list[RecipeDoc] = []
     first_seen: dict[str, RecipeDoc] = {}
     for file in files:
-        recipe, found = parse_file(file)
+        data, found = read_file(file)
+        recipe = None
+        if data is not None and not (known and known.get(str(file)) == hashlib.sha256(data).hexdigest()):
+            recipe, found = parse_bytes(data, str(file))
         problems.extend(found)
         if progress is not None:
             progress()

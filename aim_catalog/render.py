@@ -1,22 +1,42 @@
-"""Terminal output: rich tables for people, JSON for programs, errors to stderr."""
+"""Terminal output: rich tables for people, JSON for programs, errors to stderr.
+
+rich is imported only when something is drawn on a terminal (tables, colour, spinners):
+plain lines and JSON, the usual output of scripted calls, do not pay for it.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from aim_catalog.settings import redact
 
-out = Console(highlight=False, soft_wrap=True)
-if not out.is_terminal:  # piped: size tables to their content instead of folding at 80
-    out = Console(highlight=False, soft_wrap=True, width=10_000)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@functools.cache
+def out() -> Console:
+    from rich.console import Console
+
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal:  # piped: size tables to their content instead of folding at 80
+        console = Console(highlight=False, soft_wrap=True, width=10_000)
+    return console
+
+
+@functools.cache
+def err() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
 
 
 def emit_json(data: Any) -> None:
@@ -24,16 +44,23 @@ def emit_json(data: Any) -> None:
 
 
 def line(text: str = "") -> None:
-    out.print(text, markup=False)
+    sys.stdout.write(text + "\n")
+
+
+def _to_stderr(text: str, style: str) -> None:
+    if stderr_is_terminal():
+        err().print(text, markup=False, style=style)
+    else:
+        sys.stderr.write(text + "\n")
 
 
 def note(text: str) -> None:
     """Information for the person at the terminal; kept off stdout so pipes stay clean."""
-    err.print(redact(text), markup=False, style="dim")
+    _to_stderr(redact(text), "dim")
 
 
 def error(text: str) -> None:
-    err.print(f"error: {redact(text)}", markup=False, style="red")
+    _to_stderr(f"error: {redact(text)}", "red")
 
 
 FORMATS = ("table", "csv", "json", "markdown")
@@ -63,9 +90,12 @@ def rows(columns: Sequence[str], data: Sequence[Sequence[Any]], fmt: str, title:
 
 
 def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     grid = Table(title=Text(title) if title else None, header_style="bold", title_justify="left")
     for column in columns:
         grid.add_column(Text(column), overflow="fold")
     for row in rows:  # Text: cells are data, never rich markup ("[red]" stays as typed)
         grid.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
-    out.print(grid)
+    out().print(grid)

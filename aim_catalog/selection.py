@@ -10,12 +10,13 @@ model and says why each recipe lost.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select, true
 from sqlalchemy.orm import Session
 
 from aim_catalog.errors import NoSuitableRecipe, UsageProblem
@@ -106,25 +107,74 @@ def _score(table: Any, metric: str) -> ColumnElement[Any]:
     return column
 
 
-def _query(request: Request, dialect: str, *, explain: bool) -> Select[Any]:
+# Built once: aliasing a table copies all its columns, which costs more than the query.
+_INNER = Benchmark.__table__.alias("b")
+_BEST_ROW = Benchmark.__table__.alias("best")
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What decides the SQL text of a request; its values travel as bound parameters."""
+
+    dialect: str
+    explain: bool
+    metric: str
+    hardware: bool
+    backend: bool
+    gpus: str  # "exact" | "max" | ""
+    scenario: tuple[str, ...]
+    slo: tuple[str, ...]
+
+
+def _shape(request: Request, dialect: str, explain: bool) -> _Shape:
+    gpus = "exact" if request.gpus is not None else ("max" if request.max_gpus is not None else "")
+    return _Shape(
+        dialect,
+        explain,
+        request.metric,
+        request.hardware is not None,
+        request.backend != "any",
+        gpus,
+        tuple(request.scenario),
+        tuple(request.slo),
+    )
+
+
+def _params(request: Request, shape: _Shape) -> dict[str, Any]:
+    params: dict[str, Any] = {"model": request.model}
+    params.update({f"scenario_{k}": v for k, v in request.scenario.items()})
+    params.update({f"slo_{k}": v for k, v in request.slo.items()})
+    if not shape.explain:
+        params["precision"] = request.precision
+        if shape.hardware:
+            params["hardware"] = (request.hardware or "").upper()
+        if shape.backend:
+            params["backend"] = request.backend
+        if shape.gpus:
+            params["gpus"] = request.gpus if shape.gpus == "exact" else request.max_gpus
+    return params
+
+
+@functools.lru_cache(maxsize=128)
+def _statement(shape: _Shape) -> Select[Any]:
     r = Recipe.__table__
     sc = ServeConfig.__table__
-    inner = Benchmark.__table__.alias("b")
-    inner_score = _score(inner, request.metric)
+    inner = _INNER
+    inner_score = _score(inner, shape.metric)
     best_of_config = (
         select(inner)
-        .where(inner.c.serve_config_id == sc.c.id, inner_score.is_not(None), *_row_conditions(inner, request))
+        .where(inner.c.serve_config_id == sc.c.id, inner_score.is_not(None), *_row_conditions(inner, shape))
         .order_by(inner_score.desc(), inner.c.id)
         .limit(1)
     )
-    if dialect == "postgresql":
+    if shape.dialect == "postgresql":
         best = best_of_config.lateral("best")
         on_best: ColumnElement[bool] = true()
     else:  # SQLite has no LATERAL; a correlated scalar subquery picks the row's id instead
-        best = Benchmark.__table__.alias("best")  # type: ignore[assignment]
+        best = _BEST_ROW  # type: ignore[assignment]
         on_best = best.c.id == best_of_config.with_only_columns(inner.c.id).scalar_subquery()
-    score = _score(best, request.metric)
-    joined = (r.outerjoin if explain else r.join)(sc, sc.c.recipe_pk == r.c.id)
+    score = _score(best, shape.metric)
+    joined = (r.outerjoin if shape.explain else r.join)(sc, sc.c.recipe_pk == r.c.id)
     query = (
         select(
             r.c.recipe_id,
@@ -145,12 +195,12 @@ def _query(request: Request, dialect: str, *, explain: bool) -> Select[Any]:
             *(best.c[name].label(f"best_{name}") for name in _PROVENANCE),
         )
         .select_from(joined.outerjoin(best, on_best))
-        .where(r.c.huggingface_id == request.model)
+        .where(r.c.huggingface_id == bindparam("model"))
         .order_by(score.desc().nulls_last(), r.c.recipe_id, sc.c.gpu_count, sc.c.backend)
     )
-    if not explain:
-        query = query.where(and_(*_filters(request)))
-        if request.slo:  # an SLO is a constraint: the config must have a row that meets it
+    if not shape.explain:
+        query = query.where(and_(*_filters(shape))).limit(1)
+        if shape.slo:  # an SLO is a constraint: the config must have a row that meets it
             query = query.where(best.c.id.is_not(None))
     return query
 
@@ -159,30 +209,36 @@ def _slo_value(table: Any, name: str) -> ColumnElement[Any]:
     return func.coalesce(table.c[f"{name}_ms_p99"], table.c[f"{name}_ms_p50"])
 
 
-def _row_conditions(table: Any, request: Request) -> list[ColumnElement[bool]]:
+def _row_conditions(table: Any, shape: _Shape) -> list[ColumnElement[bool]]:
     """Which benchmark rows count: the asked scenario, and rows meeting every SLO."""
-    conditions = [table.c[column] == value for column, value in request.scenario.items()]
-    conditions += [_slo_value(table, name) <= limit for name, limit in request.slo.items()]
+    conditions = [table.c[column] == bindparam(f"scenario_{column}") for column in shape.scenario]
+    conditions += [_slo_value(table, name) <= bindparam(f"slo_{name}") for name in shape.slo]
     return conditions
 
 
-def _filters(request: Request) -> list[ColumnElement[bool]]:
+def _filters(shape: _Shape) -> list[ColumnElement[bool]]:
     r, sc = Recipe.__table__, ServeConfig.__table__
-    conditions: list[ColumnElement[bool]] = [r.c.precision == request.precision, sc.c.enabled]
-    if request.hardware is not None:
-        conditions.append(r.c.hardware == request.hardware.upper())
-    if request.backend != "any":
-        conditions.append(sc.c.backend == request.backend)
-    if request.gpus is not None:
-        conditions.append(sc.c.gpu_count == request.gpus)
-    elif request.max_gpus is not None:
-        conditions.append(sc.c.gpu_count <= request.max_gpus)
+    conditions: list[ColumnElement[bool]] = [r.c.precision == bindparam("precision"), sc.c.enabled]
+    if shape.hardware:
+        conditions.append(r.c.hardware == bindparam("hardware"))
+    if shape.backend:
+        conditions.append(sc.c.backend == bindparam("backend"))
+    if shape.gpus == "exact":
+        conditions.append(sc.c.gpu_count == bindparam("gpus"))
+    elif shape.gpus == "max":
+        conditions.append(sc.c.gpu_count <= bindparam("gpus"))
     return conditions
+
+
+def _query(request: Request, dialect: str, *, explain: bool) -> tuple[Select[Any], dict[str, Any]]:
+    shape = _shape(request, dialect, explain)
+    return _statement(shape), _params(request, shape)
 
 
 def selection_query(request: Request, dialect: str) -> Select[Any]:
-    """The select statement itself (for EXPLAIN in tests and the benchmark harness)."""
-    return _query(request, dialect, explain=False)
+    """The select statement with this request's values bound (for EXPLAIN and the harness)."""
+    statement, params = _query(request, dialect, explain=False)
+    return statement.params(**params)
 
 
 def _candidate(row: Any, request: Request) -> Candidate:
@@ -217,7 +273,8 @@ def select_best(session: Session, request: Request) -> Candidate:
     dialect = session.get_bind().dialect.name
     if log.isEnabledFor(logging.DEBUG):
         explain(session, request)  # logs every match check, as the seed design's debug mode
-    row = session.execute(selection_query(request, dialect).limit(1)).first()
+    statement, params = _query(request, dialect, explain=False)
+    row = session.execute(statement, params).first()
     if row is None:
         raise NoSuitableRecipe(no_match_message(session, request))
     chosen = _candidate(row, request)
@@ -264,7 +321,8 @@ class Verdict:
 def explain(session: Session, request: Request) -> list[Verdict]:
     """Every recipe of the model with its verdict: chosen, ranked k of n, or why not."""
     dialect = session.get_bind().dialect.name
-    rows = session.execute(_query(request, dialect, explain=True)).all()
+    statement, params = _query(request, dialect, explain=True)
+    rows = session.execute(statement, params).all()
     by_recipe: dict[str, list[Any]] = {}
     for row in rows:
         by_recipe.setdefault(row.recipe_id, []).append(row)

@@ -217,3 +217,38 @@ def test_secrets_in_recipe_env_are_refused(write_recipe: Callable[..., Path], se
     assert recipes == []
     assert "looks like a secret" in problems[0].message
     assert "hunter2" not in str(problems[0])
+
+
+def test_unchanged_files_are_not_parsed_again(
+    write_recipe: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-ingest reads and hashes files but parses only new or changed ones (the CLI path)."""
+    from typer.testing import CliRunner
+
+    import aim_catalog.recipe as recipe_module
+    from aim_catalog.cli import app
+
+    for i in range(5):
+        write_recipe(f"p{i}")
+    parsed: list[str] = []
+    real = recipe_module.parse_bytes
+
+    def counting(data: bytes, path: str) -> Any:
+        parsed.append(Path(path).name)
+        return real(data, path)
+
+    monkeypatch.setattr(recipe_module, "parse_bytes", counting)
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+
+    def ingest_cli(*extra: str) -> str:
+        result = CliRunner().invoke(app, ["--db", url, "ingest", str(tmp_path / "recipes"), *extra])
+        assert result.exit_code == 0, result.stderr
+        return result.stdout.strip()
+
+    assert ingest_cli() == "added 5, updated 0, unchanged 0, removed 0"
+    assert len(parsed) == 5
+    parsed.clear()
+    write_recipe("p1", configs={"vllm": {2: {"enabled": True}}})  # changed
+    (tmp_path / "recipes" / "p4.yaml").unlink()
+    assert ingest_cli("--prune") == "added 0, updated 1, unchanged 3, removed 1"
+    assert parsed == ["p1.yaml"]

@@ -125,7 +125,7 @@ REQUESTS = [
 
 
 def plan(engine: Engine, request: Request) -> list[str]:
-    query = selection_query(request, engine.dialect.name).limit(1)
+    query = selection_query(request, engine.dialect.name)
     sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":

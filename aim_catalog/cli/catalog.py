@@ -88,22 +88,30 @@ def db_current(ctx: typer.Context) -> None:
 # --------------------------------------------------------------------------- recipes
 
 
-def _load(paths: list[Path], quiet: bool = False) -> tuple[list[Any], int]:
-    from aim_catalog import render
-    from aim_catalog.recipe import expand_paths, load_files
+def _load(
+    paths: list[Path], quiet: bool = False, known: dict[str, str] | None = None
+) -> tuple[list[Any], int]:
+    """Validate the recipe files under ``paths``; files whose hash is in ``known`` are skipped."""
+    from aim_catalog.recipe import expand_paths
 
     files, missing = expand_paths(paths)
-    if not quiet and len(files) >= 200 and render.err.is_terminal:
-        from rich.progress import Progress
-
-        with Progress(console=render.err, transient=True) as progress:
-            task = progress.add_task("validating recipes", total=len(files))
-            recipes, problems = load_files(files, lambda: progress.advance(task))
-    else:
-        recipes, problems = load_files(files)
+    recipes, problems = _load_files(files, quiet, known)
     if missing or problems:
         raise InvalidRecipeInput(missing + problems)
     return recipes, len(files)
+
+
+def _load_files(files: list[Path], quiet: bool, known: dict[str, str] | None) -> tuple[list[Any], list[Any]]:
+    from aim_catalog import render
+    from aim_catalog.recipe import load_files
+
+    if quiet or len(files) < 200 or not render.stderr_is_terminal():
+        return load_files(files, known=known)
+    from rich.progress import Progress
+
+    with Progress(console=render.err(), transient=True) as progress:
+        task = progress.add_task("validating recipes", total=len(files))
+        return load_files(files, lambda: progress.advance(task), known=known)
 
 
 @app.command()
@@ -139,19 +147,27 @@ def ingest(
     Example: aim-catalog ingest recipes/ --prune
     """
     from aim_catalog import render
-    from aim_catalog.ingest import IngestReport
-    from aim_catalog.ingest import ingest as run_ingest
+    from aim_catalog.ingest import IngestReport, ingest_files
+    from aim_catalog.recipe import expand_paths
 
-    recipes, _ = _load(paths, quiet=as_json)
     prune_dirs = [p for p in paths if p.is_dir()] if prune else []
     if prune and not prune_dirs:
         render.note("--prune only applies to directories; none was given")
     if dry_run and _no_catalog_yet(ctx):
         # Nothing to compare with, and a dry run must not create or migrate a database.
+        recipes, _ = _load(paths, quiet=as_json)
         report = IngestReport(added=[r.recipe_id for r in recipes], files=len(recipes))
     else:
+        files, missing = expand_paths(paths)
+        if missing:  # every problem at once: check the files that are there too
+            raise InvalidRecipeInput(missing + _load_files(files, as_json, None)[1])
         with catalog_session(ctx, commit=not dry_run) as session:
-            report = run_ingest(session, recipes, prune_dirs=prune_dirs)
+            report = ingest_files(
+                session,
+                files,
+                prune_dirs=prune_dirs,
+                load=lambda files, known: _load_files(files, as_json, known),
+            )
     report.dry_run = dry_run
     if as_json:
         render.emit_json(report.as_dict())

@@ -312,7 +312,7 @@ def _launch(plan: _Plan, name: str | None, *, timeout: float, wait: bool, keep: 
             except BaseException:
                 remove(container)
                 raise
-        status = render.err.status(f"starting {spec.name}") if render.err.is_terminal else None
+        status = render.err().status(f"starting {spec.name}") if render.stderr_is_terminal() else None
 
         def tick(elapsed: float, last: str) -> None:
             if status is not None:  # Text: a log line is data, never rich markup
