@@ -13,12 +13,14 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:  # the ORM is imported by the paths that write, not by select
+    from sqlalchemy.orm import Session, sessionmaker
 
 from aim_catalog.errors import EnvironmentProblem, SchemaOutOfDate, UsageProblem
 from aim_catalog.settings import redact
@@ -101,6 +103,8 @@ def _use_wal(cursor: Any) -> None:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
+    from sqlalchemy.orm import sessionmaker
+
     return sessionmaker(engine, expire_on_commit=False)
 
 
@@ -223,6 +227,8 @@ def _seed(connection: Connection) -> None:
     recipes, problems, _ = load_recipes([seed_recipe_dir()])
     if problems:  # pragma: no cover - the bundled recipes are tested
         raise EnvironmentProblem("bundled seed recipes are invalid:\n" + "\n".join(map(str, problems)))
+    from sqlalchemy.orm import Session
+
     with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
         ingest(session, recipes)
         session.commit()  # releases the savepoint; the migration's transaction commits it

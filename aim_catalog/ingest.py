@@ -198,7 +198,7 @@ def _write(session: Session, recipes: Sequence[RecipeDoc], now: datetime) -> Non
         row.recipe_id: row.id
         for row in upsert(
             session,
-            Recipe.__table__,  # type: ignore[arg-type]
+            Recipe.__table__,
             recipe_rows,
             key=["recipe_id"],
             update=columns,
@@ -226,7 +226,7 @@ def _write(session: Session, recipes: Sequence[RecipeDoc], now: datetime) -> Non
         (row.recipe_pk, row.backend, row.gpu_count): row.id
         for row in upsert(
             session,
-            ServeConfig.__table__,  # type: ignore[arg-type]
+            ServeConfig.__table__,
             config_rows,
             key=["recipe_pk", "backend", "gpu_count"],
             update=["enabled", "args", "env", "image"],

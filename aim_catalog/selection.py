@@ -14,13 +14,12 @@ import functools
 import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, func, select, true
 
+from aim_catalog import tables
 from aim_catalog.errors import NoSuitableRecipe, UsageProblem
-from aim_catalog.models import Benchmark, Recipe, ServeConfig
 from aim_catalog.settings import (
     BACKEND_LABELS,
     BACKENDS,
@@ -31,7 +30,19 @@ from aim_catalog.settings import (
     RANK_METRICS,
 )
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 log = logging.getLogger(__name__)
+
+# A Session or a Connection: the select path runs on a plain Connection, without the ORM.
+Executor = Union["Session", Connection]
+
+
+def _dialect(executor: Executor) -> str:
+    bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
+    return str(bind.dialect.name)
+
 
 _PROVENANCE = ("input_len", "output_len", "concurrency", "source", "measured_at", "image")
 
@@ -108,8 +119,8 @@ def _score(table: Any, metric: str) -> ColumnElement[Any]:
 
 
 # Built once: aliasing a table copies all its columns, which costs more than the query.
-_INNER = Benchmark.__table__.alias("b")
-_BEST_ROW = Benchmark.__table__.alias("best")
+_INNER = tables.benchmarks.alias("b")
+_BEST_ROW = tables.benchmarks.alias("best")
 
 
 @dataclass(frozen=True)
@@ -157,8 +168,8 @@ def _params(request: Request, shape: _Shape) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=128)
 def _statement(shape: _Shape) -> Select[Any]:
-    r = Recipe.__table__
-    sc = ServeConfig.__table__
+    r = tables.recipes
+    sc = tables.serve_configs
     inner = _INNER
     inner_score = _score(inner, shape.metric)
     best_of_config = (
@@ -217,7 +228,7 @@ def _row_conditions(table: Any, shape: _Shape) -> list[ColumnElement[bool]]:
 
 
 def _filters(shape: _Shape) -> list[ColumnElement[bool]]:
-    r, sc = Recipe.__table__, ServeConfig.__table__
+    r, sc = tables.recipes, tables.serve_configs
     conditions: list[ColumnElement[bool]] = [r.c.precision == bindparam("precision"), sc.c.enabled]
     if shape.hardware:
         conditions.append(r.c.hardware == bindparam("hardware"))
@@ -268,9 +279,9 @@ def _candidate(row: Any, request: Request) -> Candidate:
     )
 
 
-def select_best(session: Session, request: Request) -> Candidate:
+def select_best(session: Executor, request: Request) -> Candidate:
     """The winning config, or ``NoSuitableRecipe`` listing what the model supports."""
-    dialect = session.get_bind().dialect.name
+    dialect = _dialect(session)
     if log.isEnabledFor(logging.DEBUG):
         explain(session, request)  # logs every match check, as the seed design's debug mode
     statement, params = _query(request, dialect, explain=False)
@@ -282,7 +293,7 @@ def select_best(session: Session, request: Request) -> Candidate:
     return chosen
 
 
-def no_match_message(session: Session, request: Request) -> str:
+def no_match_message(session: Executor, request: Request) -> str:
     """The seed's message and supported configurations, plus a hint when the hardware filter,
     not the configurations, is what ruled every recipe out."""
     model = request.model
@@ -318,9 +329,9 @@ class Verdict:
         return asdict(self)
 
 
-def explain(session: Session, request: Request) -> list[Verdict]:
+def explain(session: Executor, request: Request) -> list[Verdict]:
     """Every recipe of the model with its verdict: chosen, ranked k of n, or why not."""
-    dialect = session.get_bind().dialect.name
+    dialect = _dialect(session)
     statement, params = _query(request, dialect, explain=True)
     rows = session.execute(statement, params).all()
     by_recipe: dict[str, list[Any]] = {}
@@ -368,11 +379,11 @@ def explain(session: Session, request: Request) -> list[Verdict]:
     return verdicts
 
 
-def _slo_reasons(session: Session, config_ids: list[int], request: Request) -> dict[int, str]:
+def _slo_reasons(session: Executor, config_ids: list[int], request: Request) -> dict[int, str]:
     """Why each config has no benchmark row meeting the SLOs (explain only: a second query)."""
     if not config_ids:
         return {}
-    b = Benchmark.__table__
+    b = tables.benchmarks
     scenario = [b.c[column] == value for column, value in request.scenario.items()]
     rows = session.execute(select(b).where(b.c.serve_config_id.in_(config_ids), *scenario)).all()
     by_config: dict[int, list[Any]] = {}
@@ -489,8 +500,8 @@ class ConfigLine:
     enabled: bool
 
 
-def configurations(session: Session, model: str) -> list[ConfigLine]:
-    r, sc = Recipe.__table__, ServeConfig.__table__
+def configurations(session: Executor, model: str) -> list[ConfigLine]:
+    r, sc = tables.recipes, tables.serve_configs
     rows = session.execute(
         select(r.c.recipe_id, r.c.hardware, r.c.precision, sc.c.backend, sc.c.gpu_count, sc.c.enabled)
         .select_from(r.join(sc, sc.c.recipe_pk == r.c.id))
@@ -501,7 +512,7 @@ def configurations(session: Session, model: str) -> list[ConfigLine]:
     return sorted(lines, key=lambda c: (order.get(c.backend, 99), c.precision, c.gpu_count, c.recipe_id))
 
 
-def supported_configurations(session: Session, model: str) -> list[str]:
+def supported_configurations(session: Executor, model: str) -> list[str]:
     """The seed design's lines: ``- 4 GPU, bf16, vLLM: ✅ Enabled`` (one per distinct config)."""
     merged: dict[tuple[str, str, int], bool] = {}
     for c in configurations(session, model):
@@ -550,8 +561,8 @@ class RecipeSummary:
         return asdict(self)
 
 
-def list_recipes(session: Session, model: str | None = None) -> list[RecipeSummary]:
-    r, sc, b = Recipe.__table__, ServeConfig.__table__, Benchmark.__table__
+def list_recipes(session: Executor, model: str | None = None) -> list[RecipeSummary]:
+    r, sc, b = tables.recipes, tables.serve_configs, tables.benchmarks
     bench_count = select(func.count(b.c.id)).where(b.c.serve_config_id == sc.c.id).scalar_subquery()
     query = (
         select(r, sc.c.backend, sc.c.gpu_count, sc.c.enabled, bench_count.label("n_bench"))

@@ -29,7 +29,7 @@ from aim_catalog.settings import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from sqlalchemy import Connection, Engine
     from sqlalchemy.orm import Session
 
     from aim_catalog.selection import Request
@@ -127,6 +127,13 @@ def catalog_engine(ctx: typer.Context) -> Iterator[Engine]:
         raise db.database_problem(exc, engine) from exc
     finally:
         engine.dispose()
+
+
+@contextmanager
+def catalog_connection(ctx: typer.Context) -> Iterator[Connection]:
+    """A read-only unit of work on a plain Connection: the select path stays off the ORM."""
+    with catalog_engine(ctx) as engine, engine.connect() as connection:
+        yield connection
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from aim_catalog.cli.app import (
     PRECISION_OPT,
     app,
     build_request,
+    catalog_connection,
     catalog_session,
     db_app,
     describe_request,
@@ -220,7 +221,7 @@ def list_recipes(
     from aim_catalog import render
     from aim_catalog.selection import list_recipes as query
 
-    with catalog_session(ctx) as session:
+    with catalog_connection(ctx) as session:
         recipes = query(session, model)
     if as_json:
         render.emit_json([r.as_dict() for r in recipes])
@@ -256,7 +257,7 @@ def show_configurations(
     from aim_catalog.errors import NoSuitableRecipe
     from aim_catalog.selection import configurations, supported_configurations
 
-    with catalog_session(ctx) as session:
+    with catalog_connection(ctx) as session:
         configs = configurations(session, model)
         lines = supported_configurations(session, model)
     if not configs:
@@ -311,7 +312,7 @@ def select_cmd(
         max_tpot_ms=max_tpot_ms,
         max_e2el_ms=max_e2el_ms,
     )
-    with catalog_session(ctx) as session:
+    with catalog_connection(ctx) as session:
         chosen = select_best(session, request)
     if as_json:
         render.emit_json(chosen.as_dict())
@@ -382,7 +383,7 @@ def explain_cmd(
         max_tpot_ms=max_tpot_ms,
         max_e2el_ms=max_e2el_ms,
     )
-    with catalog_session(ctx) as session:
+    with catalog_connection(ctx) as session:
         verdicts = explain(session, request)
         chosen = any(v.verdict == "chosen" for v in verdicts)
         missing = "" if chosen else no_match_message(session, request)

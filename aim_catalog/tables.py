@@ -1,0 +1,122 @@
+"""The catalog's tables in SQLAlchemy Core: what the migrations create, and all the
+select path needs (it never imports the ORM, which costs a cold start ~45 ms).
+
+``models.py`` maps typed ORM classes onto these same tables. Migrations create them
+(never ``create_all``); a test checks that they and the migrated DDL agree on both
+dialects. Indexes serve the selection query: recipes by (huggingface_id, precision,
+hardware), serve configs by (recipe, backend, gpu_count), benchmarks by serve config.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+METRIC_COLUMNS = (
+    "output_throughput",
+    "total_token_throughput",
+    "request_throughput",
+    "ttft_ms_p50",
+    "ttft_ms_p99",
+    "tpot_ms_p50",
+    "tpot_ms_p99",
+    "itl_ms_p50",
+    "itl_ms_p99",
+    "e2el_ms_p50",
+    "e2el_ms_p99",
+)
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+recipes = Table(
+    "recipes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("recipe_id", String(200), nullable=False, unique=True),
+    Column("model_id", String(300), nullable=False),
+    Column("huggingface_id", String(300), nullable=False),
+    Column("hardware", String(64), nullable=False),
+    Column("precision", String(16), nullable=False),
+    Column("source_path", Text),
+    Column("content_sha256", String(64), nullable=False),
+    Column("document", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index(None, "huggingface_id", "precision", "hardware"),
+)
+
+serve_configs = Table(
+    "serve_configs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("recipe_pk", ForeignKey("recipes.id", ondelete="CASCADE"), nullable=False),
+    Column("backend", String(32), nullable=False),
+    Column("gpu_count", Integer, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("args", JSON, nullable=False),
+    Column("env", JSON, nullable=False),
+    Column("image", String(300)),
+    UniqueConstraint("recipe_pk", "backend", "gpu_count"),
+    CheckConstraint("gpu_count > 0", name="gpu_count_positive"),
+)
+
+benchmarks = Table(
+    "benchmarks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("serve_config_id", ForeignKey("serve_configs.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("input_len", Integer),
+    Column("output_len", Integer),
+    Column("concurrency", Integer),
+    *(Column(name, Float) for name in METRIC_COLUMNS),
+    Column("source", Text),
+    Column("measured_at", String(40)),
+    Column("image", String(300)),
+    # "recipe": written by ingest from the recipe file (replaced when the file changes);
+    # "import": from `bench import`, kept across re-ingests, deduplicated by import_key.
+    Column("origin", String(16), nullable=False, server_default="recipe"),
+    Column("import_key", String(64)),
+    Index(None, "serve_config_id", "import_key", unique=True),
+)
+
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, index=True),
+    Column("container_id", String(80), nullable=False, unique=True),
+    Column("docker_host", String(300), nullable=False),
+    Column("serve_config_id", ForeignKey("serve_configs.id", ondelete="SET NULL")),
+    Column("recipe_id", String(200), nullable=False),
+    Column("model", String(300), nullable=False),
+    Column("backend", String(32), nullable=False),
+    Column("gpu_count", Integer, nullable=False),
+    Column("gpus", JSON, nullable=False),
+    Column("image", String(300), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("spec", JSON, nullable=False),  # command, env (no secrets), devices, labels
+    Column("status", String(20), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
