@@ -67,14 +67,13 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
 def known_files(session: Session, paths: Sequence[str]) -> dict[str, tuple[str, str]]:
     """``source path -> (content sha256, recipe_id)`` for the given paths already ingested."""
     found: dict[str, tuple[str, str]] = {}
-    for part in chunks(paths):
-        rows = session.execute(
-            select(Recipe.source_path, Recipe.content_sha256, Recipe.recipe_id).where(
-                Recipe.source_path.in_(part)
-            )
-        )
-        for path, sha, recipe_id in rows:
-            if path is not None:
+    columns = select(Recipe.source_path, Recipe.content_sha256, Recipe.recipe_id)
+    # source_path has no index: one scan of the table beats a scan per chunk of paths.
+    queries = [columns] if len(paths) > CHUNK else [columns.where(Recipe.source_path.in_(paths))]
+    wanted = set(paths)
+    for query in queries if paths else []:
+        for path, sha, recipe_id in session.execute(query):
+            if path in wanted:
                 found[path] = (sha, recipe_id)
     return found
 
