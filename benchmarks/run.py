@@ -583,7 +583,7 @@ class Harness:
         compare(add("seed_match", [seed_in_memory(docs, seed_specs) for _ in runs]), row)
 
     def cold_select(self, info: CatalogInfo, url: str) -> None:
-        self.log("  cold select: aim-catalog select --json vs python + SQLAlchemy + one query")
+        self.log("  cold select: aim-catalog select --json vs python + typer + SQLAlchemy + one query")
         specs = answerable(url, info.files, 8)
         turns: dict[str, int] = {}
 
