@@ -17,7 +17,7 @@ from typing import Any
 
 from aim_catalog.errors import Problem, shown
 from aim_catalog.safe_yaml import Marks, Path_, Reject, load_yaml
-from aim_catalog.settings import BACKENDS
+from aim_catalog.settings import BACKENDS, METRIC_FIELDS
 
 MAX_BYTES = 1 << 20
 MAX_INT = 2**31 - 1  # scenario columns are SQL INTEGER
@@ -26,19 +26,6 @@ PRECISIONS = ("fp32", "fp16", "bf16", "fp8", "int8", "int4", "mxfp4")
 REQUIRED_FIELDS = ("recipe_id", "model_id", "huggingface_id", "hardware", "precision")
 CONFIG_FIELDS = ("enabled", "args", "image", "env", "benchmarks")
 SCENARIO_FIELDS = ("input_len", "output_len", "concurrency")
-METRIC_FIELDS = (
-    "output_throughput",
-    "total_token_throughput",
-    "request_throughput",
-    "ttft_ms_p50",
-    "ttft_ms_p99",
-    "tpot_ms_p50",
-    "tpot_ms_p99",
-    "itl_ms_p50",
-    "itl_ms_p99",
-    "e2el_ms_p50",
-    "e2el_ms_p99",
-)
 PROVENANCE_FIELDS = ("source", "measured_at", "image")
 PROVENANCE_LIMITS = {"source": 1000, "measured_at": 40, "image": 300}  # the column sizes
 BENCHMARK_FIELDS = SCENARIO_FIELDS + METRIC_FIELDS + PROVENANCE_FIELDS

@@ -18,6 +18,20 @@ DEFAULT_PRECISION = "bf16"
 # Throughput columns a ranking may use; output_throughput falls back to
 # total_token_throughput for rows that carry only that (published offline figures).
 RANK_METRICS = ("output_throughput", "total_token_throughput", "request_throughput")
+# Every metric a benchmark row may carry (throughputs, then latency percentiles in ms).
+METRIC_FIELDS = (
+    "output_throughput",
+    "total_token_throughput",
+    "request_throughput",
+    "ttft_ms_p50",
+    "ttft_ms_p99",
+    "tpot_ms_p50",
+    "tpot_ms_p99",
+    "itl_ms_p50",
+    "itl_ms_p99",
+    "e2el_ms_p50",
+    "e2el_ms_p99",
+)
 DEFAULT_METRIC = "output_throughput"
 FALLBACK_METRIC = "total_token_throughput"
 

@@ -26,6 +26,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from aim_catalog.settings import METRIC_FIELDS
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -33,19 +35,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-METRIC_COLUMNS = (
-    "output_throughput",
-    "total_token_throughput",
-    "request_throughput",
-    "ttft_ms_p50",
-    "ttft_ms_p99",
-    "tpot_ms_p50",
-    "tpot_ms_p99",
-    "itl_ms_p50",
-    "itl_ms_p99",
-    "e2el_ms_p50",
-    "e2el_ms_p99",
-)
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -89,7 +78,7 @@ benchmarks = Table(
     Column("input_len", Integer),
     Column("output_len", Integer),
     Column("concurrency", Integer),
-    *(Column(name, Float) for name in METRIC_COLUMNS),
+    *(Column(name, Float) for name in METRIC_FIELDS),
     Column("source", Text),
     Column("measured_at", String(40)),
     Column("image", String(300)),
