@@ -27,7 +27,7 @@ from aim_catalog.settings import redact
 
 # The newest migration. Checked against the migration scripts by a test, so the hot path
 # can compare revisions without importing Alembic.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0007"
 # pg_advisory_xact_lock key for "someone is writing the catalog" ("AIMC").
 WRITE_LOCK_KEY = 0x41494D43
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"

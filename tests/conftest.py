@@ -7,6 +7,7 @@ unless ``AIM_CATALOG_REQUIRE_SERVICES=1``, where a missing service fails the run
 
 from __future__ import annotations
 
+import atexit
 import os
 import textwrap
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from aim_catalog import db
 
@@ -37,6 +38,28 @@ def missing_service(reason: str) -> None:
 
 
 _pg_checked: dict[str, str | None] = {}
+_pg_own: dict[str, str] = {}
+
+
+def _own_database(url: str) -> str:
+    """A database of this pytest process's own, so parallel runs never reset each other's.
+
+    Created beside the configured one (the test role has CREATEDB) and dropped at exit.
+    """
+    base = make_url(db.normalize_url(url))
+    name = f"{base.database}_{os.getpid()}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    atexit.register(drop)
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def pg_admin_url() -> str:
@@ -51,11 +74,12 @@ def pg_admin_url() -> str:
                 conn.execute(text("SELECT 1"))
             engine.dispose()
             _pg_checked[url] = None
+            _pg_own[url] = _own_database(url)
         except Exception as exc:  # any failure to connect means "no service"
             _pg_checked[url] = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
     if _pg_checked[url] is not None:
         missing_service(f"PostgreSQL at {PG_ENV} is unreachable: {_pg_checked[url]}")
-    return url
+    return _pg_own[url]
 
 
 def reset_pg(url: str) -> None:
