@@ -104,3 +104,7 @@ class Deployment(Base):
     status: Mapped[str]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    target: Mapped[str]
+    context: Mapped[str | None]
+    namespace: Mapped[str | None]
+    objects: Mapped[list[dict[str, str]] | None]

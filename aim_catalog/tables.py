@@ -108,4 +108,11 @@ deployments = Table(
     Column("status", String(20), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # docker (a container), kubernetes (Deployment + Service) or kserve (InferenceService);
+    # for the cluster targets: kubeconfig context, namespace, and the objects launch
+    # created ([{apiVersion, kind, name}]: what `stop` deletes).
+    Column("target", String(16), nullable=False, server_default="docker"),
+    Column("context", String(253)),
+    Column("namespace", String(63)),
+    Column("objects", JSON),
 )
