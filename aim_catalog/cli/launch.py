@@ -138,6 +138,9 @@ def launch(
             f"{dev_root() / 'dev' / 'kfd'} not found: this host has no ROCm driver loaded (or no AMD GPU), "
             "so it cannot run ROCm containers; use --dry-run to see what would be launched"
         )
+    from aim_catalog.cli.operate import warn_if_not_cached
+
+    warn_if_not_cached(model, hf_cache)  # not cached / disk too small: a note, never a failure
     # SIGTERM/SIGHUP (a closed terminal, a cancelled job) clean up like Ctrl-C does.
     with termination_as_interrupt():
         _launch(plan, name, timeout=timeout, wait=not no_wait, keep=keep_on_failure, as_json=as_json)

@@ -1,0 +1,306 @@
+"""The Hugging Face model cache a launch mounts: list, download ahead, delete, and warn.
+
+Built on ``huggingface_hub`` (imported inside the functions: ``--help`` stays fast):
+``scan_cache_dir`` reads the cache, ``snapshot_download`` fills it (with the hub's own
+progress bars), ``HfCacheInfo.delete_revisions`` empties it and ``HfApi.model_info``
+gives a model's size before a download. The cache is ``<HF home>/hub``, the HF home being
+``--hf-cache``, else ``$HF_HOME``, else ``~/.cache/huggingface``: the directory ``launch``
+mounts as the container's ``HF_HOME``, so what is pulled here is what the server finds.
+
+``HF_TOKEN`` and ``HF_ENDPOINT`` are read when a command runs (the library reads them when
+it is imported); the token is passed to the hub and never shown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aim_catalog.errors import CatalogError, EnvironmentProblem, UsageProblem
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+LAUNCH_CHECK_TIMEOUT = 5.0  # seconds: a launch never waits long on the hub for a warning
+
+
+class HubUnreachable(EnvironmentProblem):
+    """The hub could not be reached (no network, offline mode, wrong HF_ENDPOINT)."""
+
+
+class NotEnoughDisk(EnvironmentProblem):
+    """The cache's file system cannot hold the download."""
+
+
+def home_dir(option: Path | None = None) -> Path:
+    """The HF home launch mounts: ``--hf-cache``, else ``$HF_HOME``, else ~/.cache/huggingface."""
+    if option is not None:
+        return option.expanduser().resolve()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser().resolve()
+    return Path.home() / ".cache" / "huggingface"
+
+
+def hub_dir(option: Path | None = None) -> Path:
+    return home_dir(option) / "hub"
+
+
+def endpoint() -> str:
+    return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+
+
+def token() -> str | None:
+    return os.environ.get("HF_TOKEN") or None
+
+
+def offline() -> bool:
+    return (os.environ.get("HF_HUB_OFFLINE") or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def human(size: float | None) -> str:
+    """Bytes as people read disk sizes (decimal units, as ``hf cache ls`` prints them)."""
+    if size is None:
+        return "unknown"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(value) < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def free_bytes(path: Path) -> int:
+    """Free space on the file system that holds ``path`` (or would: its nearest existing parent)."""
+    for candidate in (path, *path.parents):
+        try:
+            return shutil.disk_usage(candidate).free
+        except OSError:
+            continue
+    return 0
+
+
+# --------------------------------------------------------------------------- what is cached
+
+
+@dataclass
+class CachedModel:
+    repo_id: str
+    size: int
+    files: int
+    last_used: float  # the newest access time of its files
+    last_modified: float
+    revisions: list[str]  # commit hashes
+    refs: list[str]  # branch / tag names pointing at them (main, ...)
+    path: str
+    in_catalog: bool | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["size_human"] = human(self.size)
+        data["last_used_iso"] = _iso(self.last_used)
+        return data
+
+
+def _iso(moment: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
+
+
+@dataclass
+class CacheListing:
+    cache_dir: str
+    models: list[CachedModel]
+    size: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def scan(cache: Path) -> CacheListing:
+    """The models in ``cache`` (a hub cache directory); none when it does not exist yet."""
+    from huggingface_hub import scan_cache_dir
+
+    if not cache.exists():
+        return CacheListing(str(cache), [], 0)
+    if not cache.is_dir():
+        raise UsageProblem(f"{cache} is not a directory, so it cannot be a Hugging Face cache")
+    try:
+        info = scan_cache_dir(cache)
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"cannot read the Hugging Face cache {cache}: {exc.strerror or exc}"
+        ) from exc
+    models = [
+        CachedModel(
+            repo_id=repo.repo_id,
+            size=repo.size_on_disk,
+            files=repo.nb_files,
+            last_used=repo.last_accessed,
+            last_modified=repo.last_modified,
+            revisions=sorted(r.commit_hash for r in repo.revisions),
+            refs=sorted(ref for r in repo.revisions for ref in r.refs),
+            path=str(repo.repo_path),
+        )
+        for repo in info.repos
+        if repo.repo_type == "model"
+    ]
+    models.sort(key=lambda m: m.repo_id.lower())
+    return CacheListing(str(cache), models, info.size_on_disk, [str(w) for w in info.warnings])
+
+
+def find(cache: Path, model: str) -> CachedModel | None:
+    """The cached copy of ``model`` (Hub ids are case-insensitive, so is this)."""
+    for cached in scan(cache).models:
+        if cached.repo_id.lower() == model.lower():
+            return cached
+    return None
+
+
+def remove(cache: Path, model: str) -> CachedModel:
+    """Delete every cached revision of ``model``; returns what was removed."""
+    from huggingface_hub import scan_cache_dir
+
+    cached = find(cache, model)
+    if cached is None:
+        raise UsageProblem(f"{model} is not in the Hugging Face cache at {cache} (`aim-catalog cache ls`)")
+    info = scan_cache_dir(cache)
+    # delete_revisions looks hashes up across repos: scope it to this one.
+    only = dataclasses.replace(
+        info, repos=frozenset(r for r in info.repos if str(r.repo_path) == cached.path)
+    )
+    strategy = only.delete_revisions(*cached.revisions)
+    try:
+        strategy.execute()
+        # A repo without revisions (an interrupted first download) is not covered by the strategy.
+        if Path(cached.path).exists():
+            shutil.rmtree(cached.path)
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot delete {cached.path}: {exc.strerror or exc}") from exc
+    return cached
+
+
+# --------------------------------------------------------------------------- the hub
+
+
+def _hub_problem(exc: Exception, model: str, revision: str | None) -> CatalogError:
+    """A one-line error for anything the hub or the way to it said."""
+    from huggingface_hub import errors
+
+    where = endpoint()
+    what = f"{model}" + (f"@{revision}" if revision else "")
+    if isinstance(exc, errors.GatedRepoError):
+        hint = "HF_TOKEN is set but has no access" if token() else "set HF_TOKEN to a token with access"
+        return EnvironmentProblem(f"{what} is gated on {where}: accept its licence on the model page; {hint}")
+    if isinstance(exc, errors.RevisionNotFoundError):
+        return UsageProblem(f"revision {revision!r} of {model} not found on {where}")
+    if isinstance(exc, errors.RepositoryNotFoundError):
+        hint = "" if token() else " (or it is private: set HF_TOKEN)"
+        return UsageProblem(f"model {model} not found on {where}{hint}")
+    if isinstance(exc, errors.OfflineModeIsEnabled) or offline():
+        return HubUnreachable(
+            f"cannot reach the Hugging Face Hub: HF_HUB_OFFLINE is set ({what} not fetched)"
+        )
+    if isinstance(exc, errors.HfHubHTTPError):
+        status = exc.response.status_code if exc.response is not None else "?"
+        return HubUnreachable(f"the Hugging Face Hub at {where} answered HTTP {status} for {what}")
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    # snapshot_download wraps the transport error: keep the cause, drop the paragraph.
+    if reason.startswith("Got: "):
+        reason = reason[5:]
+    return HubUnreachable(f"cannot reach the Hugging Face Hub at {where}: {reason} (is this host online?)")
+
+
+@dataclass
+class HubModel:
+    repo_id: str
+    sha: str | None
+    size: int | None  # bytes of every file in the revision (None: the hub did not say)
+    files: int
+
+
+def hub_model(model: str, revision: str | None = None, *, timeout: float | None = 30) -> HubModel:
+    """The model's files and their total size from the hub's metadata (one API call)."""
+    from huggingface_hub import HfApi
+
+    if offline():
+        raise HubUnreachable(
+            f"cannot reach the Hugging Face Hub: HF_HUB_OFFLINE is set ({model} not looked up)"
+        )
+    api = HfApi(endpoint=endpoint(), token=token())
+    try:
+        info = api.model_info(model, revision=revision, files_metadata=True, timeout=timeout)
+    except Exception as exc:  # any transport or HTTP failure becomes one line
+        raise _hub_problem(exc, model, revision) from None
+    siblings = info.siblings or []
+    sizes = [s.size for s in siblings]
+    total = sum(s for s in sizes if s is not None) if sizes and None not in sizes else None
+    return HubModel(info.id or model, info.sha, total, len(siblings))
+
+
+def check_disk(cache: Path, needed: int | None, model: str) -> int:
+    """Raise ``NotEnoughDisk`` when the cache's file system has less than ``needed`` free."""
+    free = free_bytes(cache)
+    if needed is not None and needed > free:
+        raise NotEnoughDisk(
+            f"{model} needs {human(needed)} but only {human(free)} is free under {cache}; "
+            "free space or use --hf-cache on a larger disk"
+        )
+    return free
+
+
+def pull(model: str, cache: Path, revision: str | None = None) -> str:
+    """Download ``model`` into the cache with the hub's progress bars; returns the snapshot path."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageProblem(f"cannot use {cache} as the Hugging Face cache: {exc.strerror or exc}") from exc
+    try:
+        return str(
+            snapshot_download(model, revision=revision, cache_dir=cache, endpoint=endpoint(), token=token())
+        )
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # transport, HTTP and file-system failures become one line
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename is not None:
+            raise EnvironmentProblem(f"cannot write {exc.filename}: {exc.strerror}") from None
+        raise _hub_problem(exc, model, revision) from None
+
+
+# --------------------------------------------------------------------------- before a launch
+
+
+def launch_warnings(model: str, hf_home: Path, *, timeout: float = LAUNCH_CHECK_TIMEOUT) -> list[str]:
+    """What to tell the operator before a launch about the model's download; never raises.
+
+    Not cached: the start includes a download; when the hub can say how big it is and the
+    cache's disk is smaller, say that too. Offline or unreachable: the size is unknown.
+    """
+    cache = hf_home / "hub"
+    try:
+        if find(cache, model) is not None:
+            return []
+    except Exception as exc:  # a warning must not stop a launch
+        return [f"could not read the Hugging Face cache {cache}: {exc}"]
+    notes = [
+        f"{model} is not in the Hugging Face cache ({cache}): the server downloads it first, "
+        f"so the start takes longer (`aim-catalog cache pull {model}` fetches it ahead)"
+    ]
+    free = free_bytes(cache)
+    if offline():
+        notes.append(f"download size unknown (HF_HUB_OFFLINE is set); {human(free)} free under {hf_home}")
+        return notes
+    try:
+        size = hub_model(model, timeout=timeout).size
+    except CatalogError as exc:
+        notes.append(f"download size unknown ({exc}); {human(free)} free under {hf_home}")
+        return notes
+    except Exception as exc:  # never block a launch on the hub
+        notes.append(f"download size unknown ({type(exc).__name__}); {human(free)} free under {hf_home}")
+        return notes
+    if size is not None and size > free:
+        notes.append(
+            f"the disk cannot hold {model}: it needs {human(size)}, {human(free)} is free under {hf_home}"
+        )
+    return notes
