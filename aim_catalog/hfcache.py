@@ -188,6 +188,8 @@ def _hub_problem(exc: Exception, model: str, revision: str | None) -> CatalogErr
 
     where = endpoint()
     what = f"{model}" + (f"@{revision}" if revision else "")
+    if isinstance(exc, errors.HFValidationError):
+        return UsageProblem(f"{model!r} is not a Hugging Face model id (like Qwen/Qwen3-32B)")
     if isinstance(exc, errors.GatedRepoError):
         hint = "HF_TOKEN is set but has no access" if token() else "set HF_TOKEN to a token with access"
         return EnvironmentProblem(f"{what} is gated on {where}: accept its licence on the model page; {hint}")

@@ -220,6 +220,8 @@ def test_pull_failures_are_one_line_each(hub: FakeHub, monkeypatch: pytest.Monke
     assert missing == f"error: model org/nothing not found on {hub.url} (or it is private: set HF_TOKEN)"
     revision = cli("cache", "pull", "org/tiny", "--revision", "v9", code=2).stderr.strip()
     assert revision == f"error: revision 'v9' of org/tiny not found on {hub.url}"
+    invalid = cli("cache", "pull", "not a/valid--id!", code=2).stderr.strip()
+    assert invalid == "error: 'not a/valid--id!' is not a Hugging Face model id (like Qwen/Qwen3-32B)"
     hub.gated.add("org/tiny")
     gated = cli("cache", "pull", "org/tiny", code=1).stderr.strip()
     assert gated == (

@@ -221,17 +221,35 @@ def test_devices_the_user_cannot_open_name_their_group(env: Path, monkeypatch: p
     assert devices["data"]["your_gids"] == [65534]
 
 
-def test_a_catalog_behind_or_unreachable(env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_catalog_check_on_each_dialect(env: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Empty, behind, at head: the revision is read, never migrated."""
+    from aim_catalog.settings import redact
+
     monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = db.make_engine(url)
+    shown = redact(db_url)
+
+    def catalog() -> dict[str, Any]:
+        return by_name(doctor("--json", code=1, db_url=db_url))["catalog"]
+
+    empty = catalog()
+    assert (empty["status"], empty["data"]["revision"]) == ("fail", None)
+    assert empty["summary"] == f"{shown} is at schema revision none, this version needs {db.HEAD_REVISION}"
+    engine = db.make_engine(db_url)
     db.upgrade(engine, "0006")
+    behind = catalog()
+    assert behind["summary"] == f"{shown} is at schema revision 0006, this version needs {db.HEAD_REVISION}"
+    assert behind["fix"] == "run `aim-catalog db upgrade`"
+    with engine.connect() as conn:
+        assert db.current_revision(conn) == "0006"  # doctor did not migrate it
+    db.upgrade(engine)
     engine.dispose()
-    catalog = by_name(doctor("--json", code=1, db_url=url))["catalog"]
-    assert catalog["status"] == "fail"
-    assert catalog["summary"] == f"{url} is at schema revision 0006, this version needs {db.HEAD_REVISION}"
-    assert catalog["fix"] == "run `aim-catalog db upgrade`"
-    pg = "postgresql://aim:secret_pw@127.0.0.1:1/none"
-    result = doctor("--json", code=1, db_url=pg)
+    head = catalog()
+    assert (head["status"], head["summary"]) == ("pass", f"{shown} opens, schema revision {db.HEAD_REVISION}")
+
+
+def test_an_unreachable_catalog_hides_its_password(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
+    result = doctor("--json", code=1, db_url="postgresql://aim:secret_pw@127.0.0.1:1/none")
     catalog = by_name(result)["catalog"]
-    assert catalog["status"] == "fail" and "secret_pw" not in result.stdout
+    assert catalog["status"] == "fail" and "127.0.0.1:1" in catalog["summary"]
+    assert "secret_pw" not in result.stdout + result.stderr

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 from test_launch import (  # noqa: F401  (fixtures: the engine, the image, a fake 8-GPU host)
+    IMAGE,
     MODEL,
     cli,
     deployments,
@@ -32,7 +33,7 @@ from test_launch import (  # noqa: F401  (fixtures: the engine, the image, a fak
 )
 
 from aim_catalog import db
-from aim_catalog.ingest import ingest
+from aim_catalog.ingest import ingest, seed_recipe_dir
 from aim_catalog.models import Benchmark
 from aim_catalog.recipe import load_recipes
 from aim_catalog.selection import Request, explain, select_best
@@ -104,30 +105,54 @@ def test_a_deployment_answers_streams_and_takes_a_load(served: Any, tmp_path: Pa
 
 
 @pytest.mark.docker
-def test_save_stores_a_smoke_row_that_does_not_rank(served: Any, tmp_path: Path) -> None:
-    launch("--name", "saved", gpus="1")
-    before = json.loads(cli("select", MODEL, "1", "--json").stdout)
-    result = cli(
-        "test", "saved", "--concurrency", "2", "--requests", "4", "--max-tokens", "3", "--save", "--json"
+def test_save_stores_a_smoke_row_that_does_not_rank(served: Any, db_url: str) -> None:
+    """On each dialect: the row lands on the deployment's serve config and ranks nowhere."""
+
+    def on(*args: str, code: int = 0) -> Any:
+        return cli("--db", db_url, *args, code=code)
+
+    def rows(sql: str) -> list[dict[str, Any]]:
+        engine = db.make_engine(db_url)
+        with engine.connect() as conn:
+            found = [dict(r._mapping) for r in conn.execute(text(sql))]
+        engine.dispose()
+        return found
+
+    on("ingest", str(seed_recipe_dir()))
+    on(
+        "launch",
+        MODEL,
+        "1",
+        "--image",
+        IMAGE,
+        "--port",
+        str(free_port()),
+        "--timeout",
+        "30",
+        "--name",
+        "saved",
     )
-    saved_id = json.loads(result.stdout)["saved_benchmark_id"]
-    (deployment,) = deployments(tmp_path)
-    (row,) = catalog_rows(tmp_path, "SELECT * FROM benchmarks WHERE origin = 'smoke'")
-    assert row["id"] == saved_id and row["serve_config_id"] == deployment["serve_config_id"]
-    assert (row["concurrency"], row["output_len"], row["failed"], row["image"]) == (
-        2,
-        3,
-        0,
-        deployment["image"],
-    )
-    assert row["output_throughput"] > 0 and row["ttft_ms_p50"] >= 45 and row["e2el_ms_p99"] > 0
-    assert row["source"].startswith("aim-catalog test saved (4 request(s), max_tokens 3)")
-    assert row["measured_at"].endswith("Z")
-    # A one-request smoke test saves too.
-    cli("test", "saved", "--stream", "--max-tokens", "2", "--save")
-    assert len(catalog_rows(tmp_path, "SELECT id FROM benchmarks WHERE origin = 'smoke'")) == 2
-    after = json.loads(cli("select", MODEL, "1", "--json").stdout)
-    assert (after["score"], after["benchmark"]) == (before["score"], before["benchmark"])
+    try:
+        before = json.loads(on("select", MODEL, "1", "--json").stdout)
+        result = on(
+            "test", "saved", "--concurrency", "2", "--requests", "4", "--max-tokens", "3", "--save", "--json"
+        )
+        saved_id = json.loads(result.stdout)["saved_benchmark_id"]
+        (deployment,) = rows("SELECT * FROM deployments")
+        (row,) = rows("SELECT * FROM benchmarks WHERE origin = 'smoke'")
+        assert row["id"] == saved_id and row["serve_config_id"] == deployment["serve_config_id"]
+        assert (row["concurrency"], row["output_len"], row["failed"]) == (2, 3, 0)
+        assert row["image"] == deployment["image"] == IMAGE
+        assert row["output_throughput"] > 0 and row["ttft_ms_p50"] >= 45 and row["e2el_ms_p99"] > 0
+        assert row["source"].startswith("aim-catalog test saved (4 request(s), max_tokens 3)")
+        assert row["measured_at"].endswith("Z")
+        # A one-request smoke test saves too.
+        on("test", "saved", "--stream", "--max-tokens", "2", "--save")
+        assert len(rows("SELECT id FROM benchmarks WHERE origin = 'smoke'")) == 2
+        after = json.loads(on("select", MODEL, "1", "--json").stdout)
+        assert (after["score"], after["benchmark"]) == (before["score"], before["benchmark"])
+    finally:
+        on("stop", "saved", code=None)
 
 
 @pytest.mark.docker
@@ -210,3 +235,12 @@ def test_smoke_rows_never_outrank_a_benchmark(
     with sessions() as session:
         ranked = {v.recipe_id: v for v in explain(session, Request(model=model, gpus=1))}
     assert ranked["r-smoked"].score is None
+
+
+def test_an_answer_cannot_drive_the_terminal() -> None:
+    from aim_catalog.cli.operate import _printable
+
+    assert (
+        _printable("hi \x1b]0;title\x07 \x1b[31mred\nnext\tcol")
+        == "hi \\x1b]0;title\\x07 \\x1b[31mred\nnext\tcol"
+    )

@@ -202,6 +202,11 @@ def _save(ctx: typer.Context, deployment: Any, result: Any, prompt: str, max_tok
         return int(row.id)
 
 
+def _printable(text: str) -> str:
+    """A model's answer is data: control characters (terminal escapes) are shown escaped."""
+    return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)
+
+
 def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0f} ms"
 
@@ -213,7 +218,7 @@ def _show_reply(reply: Any, base: str, what: str, as_json: bool, saved: int | No
         render.emit_json({"url": f"{base}/v1", **reply.as_dict(), "saved_benchmark_id": saved})
         return
     render.line(f"{reply.model or '?'} at {base}/v1 answered in {reply.latency:.2f} s:")
-    render.line(f"  {reply.text}")
+    render.line(f"  {_printable(reply.text)}")
     ttft = (
         f"time to first token {reply.ttft * 1000:.0f} ms"
         if reply.streamed
