@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Union
@@ -24,10 +25,12 @@ from aim_catalog.settings import (
     BACKEND_LABELS,
     BACKENDS,
     DEFAULT_BACKEND,
+    DEFAULT_LENGTH_TOLERANCE,
     DEFAULT_METRIC,
     DEFAULT_PRECISION,
     FALLBACK_METRIC,
     RANK_METRICS,
+    normalize_precision,
 )
 
 if TYPE_CHECKING:
@@ -44,7 +47,18 @@ def _dialect(executor: Executor) -> str:
     return str(bind.dialect.name)
 
 
-_PROVENANCE = ("input_len", "output_len", "concurrency", "source", "measured_at", "image")
+_PROVENANCE = (
+    "input_len",
+    "output_len",
+    "concurrency",
+    "source",
+    "measured_at",
+    "image",
+    "nominal_input_len",
+    "nominal_output_len",
+    "dataset",
+    "request_rate",
+)
 
 
 @dataclass(frozen=True)
@@ -56,10 +70,17 @@ class Request:
     hardware: str | None = None  # None: no hardware filter
     metric: str = DEFAULT_METRIC
     max_gpus: int | None = None  # with gpus=None: only counts that fit compete
-    # Scenario: only benchmark rows of this scenario count.
+    # Scenario: only benchmark rows of this scenario count. Lengths match rows whose mean
+    # lengths are within length_tolerance (a fraction) of the asked ones.
     input_len: int | None = None
     output_len: int | None = None
     concurrency: int | None = None
+    # Rows at this request rate (requests/s) rank; None: only rows at unlimited rate, which
+    # measure what a config can do (a rate-capped run's throughput is set by its rate).
+    request_rate: float | None = None
+    length_tolerance: float = DEFAULT_LENGTH_TOLERANCE
+    # The host's GPUs, for replicas (None: max_gpus, the detected count).
+    host_gpus: int | None = None
     # SLOs (milliseconds, p99 where the row has it, else p50): a config needs a row that
     # meets all of them; a row without the metric does not.
     max_ttft_ms: float | None = None
@@ -80,7 +101,21 @@ class Request:
         pairs = (("ttft", self.max_ttft_ms), ("tpot", self.max_tpot_ms), ("e2el", self.max_e2el_ms))
         return {k: v for k, v in pairs if v is not None}
 
+    @property
+    def per_gpu(self) -> bool:
+        """Without a GPU count, configs of every size compete by throughput per GPU."""
+        return self.gpus is None
+
+    @property
+    def host(self) -> int | None:
+        return self.host_gpus if self.host_gpus is not None else self.max_gpus
+
     def __post_init__(self) -> None:
+        object.__setattr__(self, "precision", normalize_precision(self.precision))
+        if not 0 <= self.length_tolerance < 1 or math.isnan(self.length_tolerance):
+            raise UsageProblem(f"length tolerance must be from 0 to below 1, got {self.length_tolerance}")
+        if self.request_rate is not None and not (0 < self.request_rate < math.inf):
+            raise UsageProblem(f"request rate must be a positive number, got {self.request_rate}")
         if self.backend != "any" and self.backend not in BACKENDS:
             raise UsageProblem(f"unknown backend {self.backend!r}; choose {', '.join(BACKENDS)} or any")
         if self.metric not in RANK_METRICS:
@@ -106,6 +141,10 @@ class Candidate:
     score: float | None
     benchmark: dict[str, Any] | None
     serve_config_id: int | None = None
+    per_gpu: float | None = None  # score / gpu_count
+    replicas: int | None = None  # copies that fit the host's GPUs (None: unknown host)
+    host_gpus: int | None = None
+    host_total: float | None = None  # replicas x score
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -135,6 +174,7 @@ class _Shape:
     gpus: str  # "exact" | "max" | ""
     scenario: tuple[str, ...]
     slo: tuple[str, ...]
+    rate: bool  # a request rate was asked (else: unlimited-rate rows only)
 
 
 def _shape(request: Request, dialect: str, explain: bool) -> _Shape:
@@ -148,12 +188,13 @@ def _shape(request: Request, dialect: str, explain: bool) -> _Shape:
         gpus,
         tuple(request.scenario),
         tuple(request.slo),
+        request.request_rate is not None,
     )
 
 
 def _params(request: Request, shape: _Shape) -> dict[str, Any]:
     params: dict[str, Any] = {"model": request.model}
-    params.update({f"scenario_{k}": v for k, v in request.scenario.items()})
+    params.update(_scenario_params(request))
     params.update({f"slo_{k}": v for k, v in request.slo.items()})
     if not shape.explain:
         params["precision"] = request.precision
@@ -185,6 +226,8 @@ def _statement(shape: _Shape) -> Select[Any]:
         best = _BEST_ROW  # type: ignore[assignment]
         on_best = best.c.id == best_of_config.with_only_columns(inner.c.id).scalar_subquery()
     score = _score(best, shape.metric)
+    # Without a GPU count every size competes per GPU (what serves most on the host).
+    rank = score / sc.c.gpu_count if shape.gpus != "exact" else score
     joined = (r.outerjoin if shape.explain else r.join)(sc, sc.c.recipe_pk == r.c.id)
     query = (
         select(
@@ -207,7 +250,7 @@ def _statement(shape: _Shape) -> Select[Any]:
         )
         .select_from(joined.outerjoin(best, on_best))
         .where(r.c.huggingface_id == bindparam("model"))
-        .order_by(score.desc().nulls_last(), r.c.recipe_id, sc.c.gpu_count, sc.c.backend)
+        .order_by(rank.desc().nulls_last(), r.c.recipe_id, sc.c.gpu_count, sc.c.backend)
     )
     if not shape.explain:
         query = query.where(and_(*_filters(shape))).limit(1)
@@ -221,10 +264,50 @@ def _slo_value(table: Any, name: str) -> ColumnElement[Any]:
 
 
 def _row_conditions(table: Any, shape: _Shape) -> list[ColumnElement[bool]]:
-    """Which benchmark rows count: the asked scenario, and rows meeting every SLO."""
-    conditions = [table.c[column] == bindparam(f"scenario_{column}") for column in shape.scenario]
+    """Which benchmark rows count: comparable ones (no failed requests, not a smoke test,
+    unlimited rate unless a rate is asked) of the asked scenario, meeting every SLO."""
+    conditions = _comparable(table, shape.rate)
+    for column in shape.scenario:
+        if column == "concurrency":
+            conditions.append(table.c[column] == bindparam(f"scenario_{column}"))
+        else:  # lengths within the tolerance
+            lo: Any = bindparam(f"scenario_{column}_lo")
+            hi: Any = bindparam(f"scenario_{column}_hi")
+            conditions.append(table.c[column].between(lo, hi))
     conditions += [_slo_value(table, name) <= bindparam(f"slo_{name}") for name in shape.slo]
     return conditions
+
+
+def _comparable(table: Any, rate: bool) -> list[ColumnElement[bool]]:
+    """Rows that rank: the same rule as the views' (migration 0005)."""
+    conditions: list[ColumnElement[bool]] = [
+        func.coalesce(table.c.failed, 0) == 0,
+        table.c.origin != "smoke",  # `aim-catalog test --save` rows never outrank a benchmark
+    ]
+    if rate:
+        conditions.append(table.c.request_rate.between(bindparam("rate_lo"), bindparam("rate_hi")))
+    else:
+        conditions.append(table.c.request_rate.is_(None))
+    return conditions
+
+
+def _scenario_params(request: Request) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for column, value in request.scenario.items():
+        if column == "concurrency":
+            params[f"scenario_{column}"] = value
+        else:
+            lo, hi = length_window(value, request.length_tolerance)
+            params[f"scenario_{column}_lo"], params[f"scenario_{column}_hi"] = lo, hi
+    if request.request_rate is not None:
+        params["rate_lo"] = request.request_rate * (1 - 1e-6)
+        params["rate_hi"] = request.request_rate * (1 + 1e-6)
+    return params
+
+
+def length_window(value: int, tolerance: float) -> tuple[int, int]:
+    """The mean lengths that match an asked length: within ``tolerance`` of it, inclusive."""
+    return math.ceil(round(value * (1 - tolerance), 6)), math.floor(round(value * (1 + tolerance), 6))
 
 
 def _filters(shape: _Shape) -> list[ColumnElement[bool]]:
@@ -260,6 +343,8 @@ def _candidate(row: Any, request: Request) -> Candidate:
         if request.metric == DEFAULT_METRIC and row.best_output_throughput is None:
             metric = FALLBACK_METRIC
         benchmark = {name: getattr(row, f"best_{name}") for name in _PROVENANCE}
+    host = request.host
+    replicas = host // row.gpu_count if host else None
     return Candidate(
         recipe_id=row.recipe_id,
         model_id=row.model_id,
@@ -276,6 +361,10 @@ def _candidate(row: Any, request: Request) -> Candidate:
         score=row.score,
         benchmark=benchmark,
         serve_config_id=row.serve_config_id,
+        per_gpu=None if row.score is None else row.score / row.gpu_count,
+        replicas=replicas,
+        host_gpus=host,
+        host_total=None if row.score is None or replicas is None else replicas * row.score,
     )
 
 
@@ -350,7 +439,7 @@ def explain(session: Executor, request: Request) -> list[Verdict]:
                 row.backend,
                 row.gpu_count,
                 "chosen" if rank == 1 else "ranked",
-                _rank_reason(rank, len(candidates), found, winner),
+                _rank_reason(rank, len(candidates), found, winner, request.per_gpu),
                 found.score,
                 found.metric,
             )
@@ -384,8 +473,12 @@ def _slo_reasons(session: Executor, config_ids: list[int], request: Request) -> 
     if not config_ids:
         return {}
     b = tables.benchmarks
-    scenario = [b.c[column] == value for column, value in request.scenario.items()]
-    rows = session.execute(select(b).where(b.c.serve_config_id.in_(config_ids), *scenario)).all()
+    shape = _shape(request, _dialect(session), explain=True)
+    conditions = _row_conditions(b, shape)
+    scenario = conditions[: len(conditions) - len(shape.slo)]  # the SLO is what is explained
+    rows = session.execute(
+        select(b).where(b.c.serve_config_id.in_(config_ids), *scenario), _scenario_params(request)
+    ).all()
     by_config: dict[int, list[Any]] = {}
     for row in rows:
         by_config.setdefault(row.serve_config_id, []).append(row)
@@ -441,16 +534,35 @@ def _label(backend: str) -> str:
     return BACKEND_LABELS.get(backend, backend)
 
 
-def _rank_reason(rank: int, total: int, found: Candidate, winner: Candidate | None) -> str:
+def _rank_reason(
+    rank: int, total: int, found: Candidate, winner: Candidate | None, per_gpu: bool = False
+) -> str:
     where = f"{_label(found.backend)} {found.gpu_count} GPU"
     tail = "no benchmark" if found.score is None else f"{found.metric} {found.score:g}"
+    if per_gpu and found.per_gpu is not None:
+        tail += f" = {found.per_gpu:g} per GPU"
+    tail += _measured(found.benchmark)
     if rank == 1:
         extra = "; ties broken by recipe_id" if total > 1 and found.score is None else ""
         return f"chosen: {where}, {tail}{extra} (best of {total})"
     assert winner is not None
-    if found.score is not None and found.score == winner.score:
+    key = "per_gpu" if per_gpu else "score"
+    if found.score is not None and getattr(found, key) == getattr(winner, key):
         tail += f" (tie; recipe_id after {winner.recipe_id})"
     return f"ranked {rank} of {total}: {where}, {tail}"
+
+
+def _measured(bench: dict[str, Any] | None) -> str:
+    """The lengths the ranking row really had (and what its client was asked for)."""
+    if not bench or bench.get("input_len") is None or bench.get("output_len") is None:
+        return ""
+    text = f"; row measured {bench['input_len']} in / {bench['output_len']} out tokens per request"
+    asked = (bench.get("nominal_input_len"), bench.get("nominal_output_len"))
+    if any(asked) and asked != (bench["input_len"], bench["output_len"]):
+        text += f" (asked {asked[0] or '-'}/{asked[1] or '-'})"
+    if bench.get("dataset"):
+        text += f", {bench['dataset']}"
+    return text
 
 
 def _rejection(rows: list[Any], request: Request) -> str:

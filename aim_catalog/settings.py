@@ -41,6 +41,18 @@ def _environ(env: Mapping[str, str] | None) -> Mapping[str, str]:
 
 
 def data_dir(env: Mapping[str, str] | None = None) -> Path:
+# One name per precision: on AMD Instinct GPUs "fp4" (InferenceX's name) is MXFP4.
+PRECISION_ALIASES = {"fp4": "mxfp4"}
+# --input-len/--output-len match rows whose mean lengths are within this fraction.
+LENGTH_TOLERANCE_ENV = "AIM_CATALOG_LENGTH_TOLERANCE"
+DEFAULT_LENGTH_TOLERANCE = 0.15
+
+
+def normalize_precision(value: str) -> str:
+    """The catalog's name for a precision (lower case, aliases folded: fp4 -> mxfp4)."""
+    lowered = value.strip().lower()
+    return PRECISION_ALIASES.get(lowered, lowered)
+
     env = _environ(env)
     base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "aim-catalog"

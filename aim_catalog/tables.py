@@ -77,7 +77,14 @@ benchmarks = Table(
     Column("serve_config_id", ForeignKey("serve_configs.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("input_len", Integer),
     Column("output_len", Integer),
-    Column("concurrency", Integer),
+    Column("concurrency", Integer),  # the client's max concurrency
+    # input_len/output_len are the mean tokens per request the run really had; the
+    # nominal ones are what the client was asked for (random_input_len...).
+    Column("nominal_input_len", Integer),
+    Column("nominal_output_len", Integer),
+    Column("dataset", String(32)),  # random, sharegpt, ...
+    Column("request_rate", Float),  # requests/s; NULL = unlimited (what ranks by default)
+    Column("failed", Integer),  # failed requests; a row with any never ranks
     *(Column(name, Float) for name in METRIC_FIELDS),
     Column("source", Text),
     Column("measured_at", String(40)),
@@ -111,6 +118,16 @@ deployments = Table(
     # docker (a container), kubernetes (Deployment + Service) or kserve (InferenceService);
     # for the cluster targets: kubeconfig context, namespace, and the objects launch
     # created ([{apiVersion, kind, name}]: what `stop` deletes).
+    # A name is unique per engine among live deployments, as Docker's container names are;
+    # stopped and failed rows keep their names as history.
+    Index(
+        None,
+        "docker_host",
+        "name",
+        unique=True,
+        sqlite_where=text("status IN ('starting', 'running')"),
+        postgresql_where=text("status IN ('starting', 'running')"),
+    ),
     Column("target", String(16), nullable=False, server_default="docker"),
     Column("context", String(253)),
     Column("namespace", String(63)),

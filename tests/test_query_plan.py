@@ -59,13 +59,19 @@ def fill(engine: Engine) -> Data:
                     }
                 )
                 for k in range(2):
+                    # Some rows would win but must not rank: failed requests, a capped rate.
+                    failed = 3 if k and cid % 7 == 0 else None
+                    rate = 4.0 if k and cid % 11 == 0 else None
+                    boost = 5000.0 if failed or rate else 0.0
                     benches.append(
                         {
                             "serve_config_id": cid,
-                            "output_throughput": float((cid * 7 + k) % 1000) if k else None,
+                            "output_throughput": float((cid * 7 + k) % 1000) + boost if k else None,
                             "total_token_throughput": float(cid % 997),
-                            "input_len": 128,
+                            "input_len": 128 + cid % 3,  # means near the nominal 128
                             "output_len": 2048,
+                            "failed": failed,
+                            "request_rate": rate,
                         }
                     )
     with engine.begin() as conn:
@@ -84,6 +90,13 @@ def expected_winner(data: Data, request: Request) -> tuple[tuple[str, str, int, 
     by_pk = {r["id"]: r for r in recipes}
     best: dict[int, float] = {}
     for b in benches:
+        if b["failed"] or b["request_rate"] != request.request_rate:
+            continue
+        if (
+            request.input_len is not None
+            and not 0.85 * request.input_len <= b["input_len"] <= 1.15 * request.input_len
+        ):
+            continue
         if request.metric == "output_throughput":
             value = (
                 b["output_throughput"] if b["output_throughput"] is not None else b["total_token_throughput"]
@@ -106,7 +119,8 @@ def expected_winner(data: Data, request: Request) -> tuple[tuple[str, str, int, 
             and c["enabled"]
         ):
             score = best.get(c["id"])
-            key = (score is None, -(score or 0.0), r["recipe_id"], c["gpu_count"], c["backend"])
+            rank = (score or 0.0) / (c["gpu_count"] if request.gpus is None else 1)  # per GPU without GPUS
+            key = (score is None, -rank, r["recipe_id"], c["gpu_count"], c["backend"])
             candidates.append((key, (r["recipe_id"], c["backend"], c["gpu_count"], score)))
     return min(candidates)[1], len(candidates)
 
@@ -121,6 +135,8 @@ REQUESTS = [
     Request(model="org/m7", gpus=None, precision="fp16", backend="any", hardware=None),
     Request(model="org/m7", gpus=None, precision="fp16", backend="sglang", max_gpus=4),
     Request(model="org/m7", gpus=4, precision="fp16", backend="vllm", metric="total_token_throughput"),
+    Request(model="org/m7", gpus=None, precision="fp16", backend="any", input_len=128, output_len=2048),
+    Request(model="org/m7", gpus=2, precision="fp16", backend="any", request_rate=4.0),
 ]
 
 
@@ -146,7 +162,9 @@ def plan(engine: Engine, request: Request) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("request_", REQUESTS, ids=["exact", "any-backend", "fit-4", "metric"])
+@pytest.mark.parametrize(
+    "request_", REQUESTS, ids=["exact", "any-backend", "fit-4", "metric", "lengths", "rate"]
+)
 def test_no_full_scan_of_serve_configs_or_benchmarks(big: tuple[Engine, Data], request_: Request) -> None:
     engine, data = big
     steps = plan(engine, request_)

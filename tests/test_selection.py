@@ -131,6 +131,10 @@ def test_total_token_throughput_is_the_fallback_and_says_so(catalog: Callable[..
         "source": "AMD",
         "measured_at": None,
         "image": None,
+        "nominal_input_len": None,
+        "nominal_output_len": None,
+        "dataset": None,
+        "request_rate": None,
     }
     # An explicit metric uses that column only.
     explicit = pick(engine, gpus=4, metric="total_token_throughput")
@@ -184,9 +188,9 @@ def test_omitted_gpu_count_lets_every_fitting_count_compete(catalog: Callable[..
             "m": {
                 "configs": {
                     "vllm": {
-                        1: {"enabled": True, "benchmarks": [bench(10)]},
-                        4: {"enabled": True, "benchmarks": [bench(40)]},
-                        8: {"enabled": True, "benchmarks": [bench(80)]},
+                        1: {"enabled": True, "benchmarks": [bench(10)]},  # 10 per GPU
+                        4: {"enabled": True, "benchmarks": [bench(60)]},  # 15 per GPU
+                        8: {"enabled": True, "benchmarks": [bench(160)]},  # 20 per GPU
                     }
                 }
             }

@@ -12,6 +12,7 @@ from aim_catalog.cli.app import (
     CONCURRENCY_OPT,
     GPUS_ARG,
     HARDWARE_OPT,
+    HOST_GPUS_OPT,
     INPUT_LEN_OPT,
     MAX_E2EL_OPT,
     MAX_TPOT_OPT,
@@ -19,6 +20,7 @@ from aim_catalog.cli.app import (
     METRIC_OPT,
     OUTPUT_LEN_OPT,
     PRECISION_OPT,
+    REQUEST_RATE_OPT,
     app,
     build_request,
     catalog_connection,
@@ -323,7 +325,9 @@ def select_cmd(
         f"{chosen.gpu_count} GPU, {chosen.precision}, {label} on {chosen.hardware}"
     )
     if request.gpus is None:
-        render.line(f"  GPU count: {chosen.gpu_count} won among the counts that fit")
+        render.line(f"  GPU count: {chosen.gpu_count} won among the counts that fit, per GPU")
+    if chosen.replicas is not None:
+        render.line("  host:   " + _replica_text(chosen, alternative))
     if chosen.score is None:
         render.line("  score:  no benchmark (ties broken by recipe_id)")
     else:
@@ -366,12 +370,19 @@ def explain_cmd(
     Example: aim-catalog explain amd/Llama-3.1-405B-Instruct-FP8-KV 8 --precision fp8
     """
     from aim_catalog import render
+    request_rate: float | None = REQUEST_RATE_OPT,
+    host_gpus: int | None = HOST_GPUS_OPT,
     from aim_catalog.errors import NoSuitableRecipe
     from aim_catalog.selection import explain, no_match_message
 
     request = build_request(
+    Only comparable rows rank: unlimited request rate (or --request-rate), no failed
+    requests, and with --input-len/--output-len mean lengths within 15%
+    ($AIM_CATALOG_LENGTH_TOLERANCE). Without GPUS every GPU count that fits the host
+    competes per GPU, and the answer says how many replicas fill the host.
         model,
         gpus,
+    Example: aim-catalog select Qwen/Qwen3-32B --backend any --host-gpus 8 --input-len 1024 --output-len 1024
         precision,
         backend,
         hardware,
@@ -392,6 +403,44 @@ def explain_cmd(
     elif verdicts:
         render.line(f"Explain {describe_request(request)}:")
         rows = [(v.recipe_id, v.backend or "", v.gpu_count or "", v.verdict, v.reason) for v in verdicts]
+        request_rate=request_rate,
+        host_gpus=host_gpus,
         render.table(("recipe", "backend", "GPUs", "verdict", "reason"), rows)
     if not chosen:  # the same exit code select gives, after the explanation
         raise NoSuitableRecipe(missing)
+        alternative = _single_copy(session, request, chosen) if not as_json else None
+    request_rate: float | None = REQUEST_RATE_OPT,
+    host_gpus: int | None = HOST_GPUS_OPT,
+        request_rate=request_rate,
+        host_gpus=host_gpus,
+
+
+def _single_copy(session: Any, request: Any, chosen: Any) -> Any:
+    """The best config using all of the host's GPUs in one copy, to compare replicas with."""
+    from dataclasses import replace
+
+    from aim_catalog.errors import NoSuitableRecipe
+    from aim_catalog.selection import select_best
+
+    host = chosen.host_gpus
+    if request.gpus is not None or not host or chosen.gpu_count == host or chosen.replicas in (None, 0):
+        return None
+    try:
+        return select_best(session, replace(request, gpus=host, max_gpus=None))
+    except NoSuitableRecipe:
+        return None
+
+
+def _replica_text(chosen: Any, alternative: Any) -> str:
+    """``2 x 4 GPU (SGLang) -> 24,000 tok/s on 8 GPUs; 1 x 8 GPU would give 16,000``."""
+    label = BACKEND_LABELS.get(chosen.backend, chosen.backend)
+    if not chosen.replicas:
+        return f"{chosen.gpu_count} GPU does not fit the host's {chosen.host_gpus} GPU(s)"
+    text = f"{chosen.replicas} x {chosen.gpu_count} GPU ({label})"
+    if chosen.host_total is not None:
+        text += f" -> {chosen.host_total:,.0f} tok/s on {chosen.host_gpus} GPUs"
+    else:
+        text += f" on {chosen.host_gpus} GPUs (no benchmark: throughput unknown)"
+    if alternative is not None and alternative.score is not None:
+        text += f"; 1 x {alternative.gpu_count} GPU would give {alternative.score:,.0f}"
+    return text

@@ -29,7 +29,8 @@ def _check_format(fmt: str) -> str:
 def bench_import(
     ctx: typer.Context,
     files: list[Path] = typer.Argument(
-        ..., help="vLLM --save-result JSON or SGLang --output-file JSONL files."
+        ...,
+        help="vLLM --save-result JSON, SGLang --output-file JSONL or InferenceX agg_*.json files.",
     ),
     recipe: str | None = typer.Option(None, "--recipe", help="Serve config: this recipe_id ..."),
     backend: str | None = typer.Option(None, "--backend", "-b", help="... this backend ..."),
@@ -40,11 +41,13 @@ def bench_import(
     dry_run: bool = typer.Option(False, "--dry-run", help="Check and report; write nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Import benchmark results measured with vLLM or SGLang into the catalog.
+    """Import benchmark results measured with vLLM, SGLang or InferenceX into the catalog.
 
     Without --recipe/--deployment the serve config is inferred from the file (model id,
-    backend, tensor-parallel size) when exactly one fits. Re-importing a file adds nothing.
-    A bad or truncated file: exit 4, nothing written.
+    backend, tensor-parallel size; InferenceX also hardware and precision) when exactly one
+    fits. Re-importing a file adds nothing. A bad or truncated file: exit 4, nothing
+    written. Runs that cannot be compared (trace replays, multi-node rows) are skipped
+    with their reason; rows with failed requests are stored but never rank.
 
     \b
     Example: aim-catalog bench import results/*.json --recipe qwen3-32b-mi300x-bf16 -b vllm --gpus 4
@@ -52,7 +55,7 @@ def bench_import(
     from dataclasses import asdict
 
     from aim_catalog import render
-    from aim_catalog.bench_import import Target, import_runs, read_result_file
+    from aim_catalog.bench_import import Parsed, Target, import_runs, read_result_file
 
     if deployment is not None and (recipe or backend or gpus):
         raise UsageProblem(
@@ -60,19 +63,20 @@ def bench_import(
         )
     if backend is not None and backend not in ("vllm", "sglang"):
         raise UsageProblem(f"unknown backend {backend!r}; choose vllm or sglang")
-    runs, problems = [], []
+    parsed = Parsed()
     for file in files:
-        found, bad = read_result_file(file)
-        runs.extend(found)
-        problems.extend(bad)
-    if problems:
-        raise InvalidRecipeInput(problems)
+        parsed.extend(read_result_file(file))
+    if parsed.problems or not parsed.runs:
+        raise InvalidRecipeInput(parsed.problems or parsed.skipped)
     with catalog_session(ctx, commit=not dry_run) as session:
-        report = import_runs(session, runs, Target(recipe, backend, gpus, deployment))
+        report = import_runs(session, parsed.runs, Target(recipe, backend, gpus, deployment))
+    report.notes = [str(skip) for skip in parsed.skipped] + report.notes
     if as_json:
         render.emit_json({**asdict(report), "dry_run": dry_run})
         return
     render.line(report.summary() + (" (dry run: nothing written)" if dry_run else ""))
+    for note in report.notes:
+        render.note(note)
 
 
 @app.command("report")

@@ -1,0 +1,262 @@
+"""What every result reader shares: the run it yields, checked access to a result object's
+fields (numbers range-checked against the catalog's column types), and reading a file that
+holds one JSON object, several (one per line: JSONL, `--append-result`) or a JSON array
+(InferenceX's ``agg_bmk.json``), each located by its line.
+
+A field that is malformed is a *problem* (the import stops, exit 4, nothing written); a run
+that is well formed but not comparable with the catalog's rows (a trace replay, a
+multi-node or agentic row) is *skipped* with its reason, and the rest is imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aim_catalog.errors import Problem, shown
+
+MAX_INT = 2**31 - 1  # the Integer columns (lengths, concurrency, failed)
+MAX_TOKENS = 2**53  # token totals: exact as a double, so means and rates can be derived
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_LONG_DIGITS = re.compile(r"[0-9]{4000,}")
+
+
+@dataclass
+class Run:
+    """One benchmark run read from a result file, mapped onto the benchmark columns."""
+
+    path: str
+    line: int
+    tool: str  # which writer: vllm | sglang | inferencex
+    model: str | None
+    backend: str | None  # the serving engine, when the file says
+    tensor_parallel: int | None  # GPUs of the serve config, when the file says
+    row: dict[str, Any] = field(default_factory=dict)
+    hardware: str | None = None  # InferenceX says which GPU
+    precision: str | None = None  # ... and which precision
+    notes: list[str] = field(default_factory=list)  # said per row at import
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+    @property
+    def key(self) -> str:
+        """What identifies a run: its numbers and scenario, not the name of the file it came in."""
+        facts = {k: v for k, v in self.row.items() if k != "source"}
+        return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
+class Skip(Exception):
+    """A well-formed run the catalog does not rank with others (the reason says why)."""
+
+
+class Fields:
+    """Checked reads of one result object; every problem names file, line and key."""
+
+    def __init__(self, obj: dict[str, Any], path: str, line: int) -> None:
+        self.obj, self.path, self.line = obj, path, line
+        self.problems: list[Problem] = []
+
+    def bad(self, key: str, message: str) -> None:
+        self.problems.append(Problem(self.path, self.line, 1, key, message))
+
+    def has(self, key: str) -> bool:
+        return self.obj.get(key) is not None
+
+    def number(self, key: str, source: dict[str, Any] | None = None) -> float | None:
+        """A non-negative finite number (the Float columns), or None when absent."""
+        value = (self.obj if source is None else source).get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.bad(key, f"must be a non-negative number, got {shown(value)}")
+            return None
+        try:
+            number = float(value)
+        except OverflowError:
+            self.bad(key, f"number out of range ({len(str(abs(value)))} digits)")
+            return None
+        if not math.isfinite(number) or number < 0:
+            self.bad(key, f"must be a non-negative number, got {shown(value)}")
+            return None
+        return number
+
+    def count(self, *keys: str, minimum: int = 1, source: dict[str, Any] | None = None) -> int | None:
+        """An integer from ``minimum`` to 2^31-1 (``--metadata`` gives digit strings)."""
+        where = self.obj if source is None else source
+        for key in keys:
+            value = where.get(key)
+            if value is None:
+                continue
+            if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
+                value = int(value)
+            if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_INT:
+                value = int(value)
+            if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_INT:
+                self.bad(key, f"must be an integer from {minimum} to {MAX_INT}, got {_short(value)}")
+                return None
+            return value
+        return None
+
+    def text(self, *keys: str, max_len: int = 300) -> str | None:
+        for key in keys:
+            value = self.obj.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, str) or not value.strip():
+                self.bad(key, f"must be a non-empty string, got {_short(value)}")
+                return None
+            if _CONTROL.search(value):
+                self.bad(key, "must not contain control characters")
+                return None
+            if len(value) > max_len:
+                self.bad(key, f"longer than {max_len} characters")
+                return None
+            return value
+        return None
+
+    def rate(self, key: str = "request_rate") -> float | None:
+        """Requests per second; None for unlimited (``inf``, ``"inf"``, JSON ``Infinity``)."""
+        value = self.obj.get(key)
+        if value is None or value == "inf" or (isinstance(value, float) and math.isinf(value) and value > 0):
+            return None
+        if value == "trace":
+            raise Skip(
+                "a trace replay (request_rate 'trace'): arrivals follow the trace, "
+                "so its throughput is not comparable with rate- or concurrency-driven runs"
+            )
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                self.bad(key, f"must be a number or 'inf', got {_short(value)}")
+                return None
+            if math.isinf(value) and value > 0:
+                return None
+        rate = self.number(key, {key: value})
+        if rate == 0:
+            self.bad(key, "must be positive")
+            return None
+        return rate
+
+    def date(self, key: str = "date") -> str | None:
+        value = self.obj.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.bad(key, f"a blank or non-text date ({_short(value)}) cannot be stored")
+            return None
+        for fmt in ("%Y%m%d-%H%M%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+            try:
+                return datetime.strptime(value.strip(), fmt).isoformat()
+            except ValueError:
+                continue
+        self.bad(key, f"unrecognised date {_short(value)} (expected e.g. 20250131-142500)")
+        return None
+
+
+def _short(value: Any) -> str:
+    text = shown(value)
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
+
+
+def mean_length(fields: Fields, total_key: str, completed: int | None, column: str) -> int | None:
+    """Mean tokens per completed request (rounded), range-checked as its column."""
+    total = fields.obj.get(total_key)
+    if total is None or not completed:
+        return None
+    if isinstance(total, bool) or not isinstance(total, int) or not 0 <= total <= MAX_TOKENS:
+        fields.bad(total_key, f"must be an integer from 0 to {MAX_TOKENS}, got {_short(total)}")
+        return None
+    value = round(total / completed)
+    if not 1 <= value <= MAX_INT:
+        fields.bad(
+            total_key,
+            f"gives {column} {_short(value)} (total / completed requests), outside 1..{MAX_INT}",
+        )
+        return None
+    return value
+
+
+LATENCIES = ("ttft", "tpot", "itl", "e2el")
+
+
+# --------------------------------------------------------------------------- files
+
+Reader = Callable[[dict[str, Any], str, int], "Run | None"]
+
+
+def split_objects(text: str, path: str) -> tuple[list[tuple[int, Any]], list[Problem]]:
+    """The JSON values of a result file with their lines: one object, JSONL, or an array."""
+    if not text.strip():
+        return [], [Problem(path, 1, 1, "", "empty file: no benchmark result")]
+    huge = _LONG_DIGITS.search(text)
+    if huge is not None:  # Python refuses to parse such integers; say where, not a traceback
+        line = text.count("\n", 0, huge.start()) + 1
+        return [], [Problem(path, line, 1, "", f"a number with {len(huge.group())} digits is out of range")]
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        return _array(text, path)
+    try:
+        whole = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg != "Extra data":
+            return [], [Problem(path, exc.lineno, exc.colno, "", f"invalid or truncated JSON: {exc.msg}")]
+        return _lines(text, path)
+    except RecursionError:
+        return [], [Problem(path, 1, 1, "", "JSON nested too deeply")]
+    return [(text.count("\n", 0, len(text) - len(stripped)) + 1, whole)], []
+
+
+def _lines(text: str, path: str) -> tuple[list[tuple[int, Any]], list[Problem]]:
+    out: list[tuple[int, Any]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append((number, json.loads(line)))
+        except json.JSONDecodeError as exc:
+            return [], [Problem(path, number, exc.colno, "", f"invalid or truncated JSON: {exc.msg}")]
+        except RecursionError:
+            return [], [Problem(path, number, 1, "", "JSON nested too deeply")]
+    return out, []
+
+
+def _array(text: str, path: str) -> tuple[list[tuple[int, Any]], list[Problem]]:
+    decoder = json.JSONDecoder()
+    index = text.index("[") + 1
+    out: list[tuple[int, Any]] = []
+
+    def skip(at: int) -> int:
+        while at < len(text) and text[at] in " \t\r\n":
+            at += 1
+        return at
+
+    def line_of(at: int) -> int:
+        return text.count("\n", 0, at) + 1
+
+    index = skip(index)
+    if index < len(text) and text[index] == "]":
+        return [], [Problem(path, line_of(index), 1, "", "empty array: no benchmark result")]
+    while True:
+        try:
+            value, end = decoder.raw_decode(text, index)
+        except json.JSONDecodeError as exc:
+            return [], [Problem(path, exc.lineno, exc.colno, "", f"invalid or truncated JSON: {exc.msg}")]
+        except RecursionError:
+            return [], [Problem(path, line_of(index), 1, "", "JSON nested too deeply")]
+        out.append((line_of(index), value))
+        index = skip(end)
+        if index < len(text) and text[index] == ",":
+            index = skip(index + 1)
+            continue
+        if index < len(text) and text[index] == "]" and not text[index + 1 :].strip():
+            return out, []
+        return [], [Problem(path, line_of(index), 1, "", "invalid or truncated JSON array")]

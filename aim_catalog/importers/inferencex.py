@@ -1,0 +1,100 @@
+"""SemiAnalysis InferenceX (formerly InferenceMAX) results.
+
+Shape, from ``utils/process_result.py`` of ``SemiAnalysisAI/InferenceX`` (commit 843c6254,
+2026-08): one ``agg_<name>.json`` object per run with ``hw`` (the runner type: mi300x,
+mi325x, mi355x...), ``conc``, ``image``, ``model``, ``framework``, ``precision``, ``isl``,
+``osl``, ``disagg``, ``is_multinode``, ``tp``, ``pp``, ``dcp_size``, ``pcp_size``, ``ep``,
+``tput_per_gpu``/``output_tput_per_gpu``/``input_tput_per_gpu`` (totals divided by
+``tp * pp * pcp_size`` GPUs), then every ``*_ms`` key of the vLLM-style raw result in
+seconds with ``_ms`` dropped (``median_ttft``, ``p99_e2el``...) and ``*_intvty`` (1000 /
+TPOT). Older files (commit 00e51cc7) have only ``tp`` (GPUs = tp). ``utils/collect_results.py``
+merges them into one ``agg_bmk.json`` array. The benchmark client always runs the random
+dataset at unlimited rate (``benchmarks/benchmark_lib.sh``), so lengths are the nominal
+``isl``/``osl``. Multi-node/disaggregated rows and agentic trace rows
+(``scenario_type: agentic-coding``, ``utils/agentic``) are skipped, each with its reason.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aim_catalog.importers.common import LATENCIES, Fields, Run, Skip
+from aim_catalog.settings import BACKENDS, normalize_precision
+
+_AMD_GPU = re.compile(r"^(mi[0-9]{3}[a-z]?)(?:[-_].*)?$", re.IGNORECASE)
+
+
+def matches(obj: dict[str, Any]) -> bool:
+    return "tput_per_gpu" in obj or ("hw" in obj and "framework" in obj)
+
+
+def read(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | None, Fields]:
+    f = Fields(obj, path, line)
+    scenario_type = obj.get("scenario_type")
+    if scenario_type not in (None, "fixed-seq-len"):
+        raise Skip(f"an agentic trace replay (scenario_type {scenario_type!s:.40}): no fixed lengths")
+    if obj.get("is_multinode") is True or obj.get("disagg") is True or "prefill_tp" in obj:
+        raise Skip("a multi-node/disaggregated row (prefill and decode workers): not one serve config")
+    hw = f.text("hw", max_len=64)
+    framework = f.text("framework", max_len=32)
+    if framework is not None and framework.lower() not in BACKENDS:
+        raise Skip(f"framework {framework!r} is not a backend of this catalog ({', '.join(BACKENDS)})")
+    hardware = None
+    if hw is not None:
+        found = _AMD_GPU.match(hw)
+        if found is None:
+            raise Skip(f"hw {hw!r} is not an AMD Instinct GPU")
+        hardware = found.group(1).upper()
+    tp = f.count("tp")
+    pp = f.count("pp") or 1
+    pcp = f.count("pcp_size") or 1
+    gpus = tp * pp * pcp if tp is not None else None
+    if gpus is not None and gpus > 1024:
+        f.bad("tp", f"tp * pp * pcp_size = {gpus} GPUs is out of range")
+        gpus = None
+    row: dict[str, Any] = {"request_rate": None, "dataset": "random"}
+    for key, column in (
+        ("tput_per_gpu", "total_token_throughput"),
+        ("output_tput_per_gpu", "output_throughput"),
+    ):
+        value = f.number(key)
+        if value is not None and gpus is not None:
+            row[column] = value * gpus
+    for name in LATENCIES:
+        for stat, suffix in (("median", "p50"), ("p99", "p99")):
+            seconds = f.number(f"{stat}_{name}")
+            if seconds is not None:
+                row[f"{name}_ms_{suffix}"] = seconds * 1000.0
+    isl, osl = f.count("isl"), f.count("osl")
+    row.update(
+        {
+            "concurrency": f.count("conc"),
+            "input_len": isl,
+            "output_len": osl,
+            "nominal_input_len": isl,
+            "nominal_output_len": osl,
+            "image": f.text("image", max_len=300),
+        }
+    )
+    precision = f.text("precision", max_len=16)
+    model = f.text("model")
+    if gpus is None and not f.problems:
+        f.bad("tp", "missing: the GPU count of the run is tp * pp * pcp_size")
+    if f.problems:
+        return None, f
+    row = {k: v for k, v in row.items() if v is not None}
+    return (
+        Run(
+            path,
+            line,
+            "inferencex",
+            model,
+            engine(framework, None),
+            gpus,
+            row,
+            hardware=hardware,
+            precision=normalize_precision(precision) if precision else None,
+        ),
+        f,
+    )
