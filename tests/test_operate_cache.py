@@ -165,7 +165,7 @@ def test_pull_fills_the_cache_as_the_hub_library_lays_it_out(hub: FakeHub, tmp_p
     assert (model["repo_id"], model["size"], model["files"], model["refs"]) == ("org/tiny", 4120, 2, ["main"])
     assert model["revisions"] == [COMMIT] and model["in_catalog"] is False
     assert model["last_used"] > 0 and model["last_used_iso"].endswith("Z")
-    assert QWEN.lower() in data["catalog_models_not_cached"]
+    assert QWEN in data["catalog_models_not_cached"]  # as the catalog writes it
 
 
 def test_ls_marks_catalog_models_and_rm_asks_first(hub: FakeHub, tmp_path: Path) -> None:

@@ -278,8 +278,8 @@ cache_app = typer.Typer(
 app.add_typer(cache_app, name="cache")
 
 
-def _catalog_models(ctx: typer.Context) -> set[str] | None:
-    """The catalog's model ids (lower case), or None when the catalog cannot be opened."""
+def _catalog_models(ctx: typer.Context) -> dict[str, str] | None:
+    """The catalog's model ids (lower case -> as written), or None when it cannot be opened."""
     from sqlalchemy import select
 
     from aim_catalog import render, tables
@@ -287,9 +287,8 @@ def _catalog_models(ctx: typer.Context) -> set[str] | None:
 
     try:
         with catalog_session(ctx, commit=False) as session:
-            return {
-                str(m).lower() for m in session.scalars(select(tables.recipes.c.huggingface_id).distinct())
-            }
+            ids = session.scalars(select(tables.recipes.c.huggingface_id).distinct())
+            return {str(m).lower(): str(m) for m in ids}
     except CatalogError as exc:
         render.note(f"catalog not read ({exc}): not marking catalog models")
         return None
@@ -314,7 +313,7 @@ def cache_ls(
     for model in listing.models:
         model.in_catalog = None if catalog is None else model.repo_id.lower() in catalog
     cached = {m.repo_id.lower() for m in listing.models}
-    missing = sorted(m for m in catalog or set() if m not in cached)
+    missing = sorted((name for key, name in (catalog or {}).items() if key not in cached), key=str.lower)
     if as_json:
         render.emit_json(
             {
