@@ -82,21 +82,44 @@ def bench_import(
 @app.command("report")
 def report_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="coverage, leaderboard or benchmarks."),
+    name: str = typer.Argument(..., help="coverage, leaderboard, benchmarks or pareto."),
+    model: str | None = typer.Argument(None, help="pareto: the Hugging Face model id."),
     fmt: str = FORMAT_OPT,
 ) -> None:
+    hardware: str | None = typer.Option(None, "--hardware", help="pareto: only this GPU model."),
+    precision: str | None = typer.Option(None, "--precision", "-p", help="pareto: only this precision."),
+    input_len: int | None = typer.Option(
+        None, "--input-len", min=1, max=2**31 - 1, help="pareto: rows of this input length."
+    ),
+    output_len: int | None = typer.Option(
+        None, "--output-len", min=1, max=2**31 - 1, help="pareto: ... and output length."
+    ),
+    metric: str = typer.Option(
+        "total_token_throughput", "--metric", help="pareto: throughput column (per GPU)."
+    ),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="pareto: also draw the chart to FILE (.png or .svg)."
+    ),
     """Standard reports: coverage (enabled configs per model, backend and GPU count),
     leaderboard (best config per model and GPU count, with its metric and source),
-    benchmarks (every stored result).
+    benchmarks (every stored result), pareto MODEL (throughput per GPU against tokens/s per
+    user, per config across concurrencies, the Pareto frontier marked; --plot draws it,
+    which needs the optional extra: pip install 'aim-catalog[plot]').
 
     \b
     Example: aim-catalog report leaderboard --format markdown
     """
+    Example: aim-catalog report pareto amd/Llama-3.3-70B-Instruct-FP8-KV --hardware MI355X --plot p.svg
     from aim_catalog import render
     from aim_catalog.reports import report
 
     _check_format(fmt)
     with catalog_session(ctx, commit=False) as session:
+    if name == "pareto":
+        _pareto(ctx, model, fmt, hardware, precision, input_len, output_len, metric, plot)
+        return
+    if model is not None or plot is not None:
+        raise UsageProblem(f"report {name} takes no MODEL or --plot (only pareto does)")
         columns, rows = report(session, name)
     render.rows(columns, rows, fmt, title=name)
 
@@ -139,3 +162,44 @@ def export_cmd(
     with catalog_session(ctx, commit=False) as session:
         written = export(session, out)
     render.line(f"exported {len(written)} recipe(s) to {out}")
+
+
+def _pareto(
+    ctx: typer.Context,
+    model: str | None,
+    fmt: str,
+    hardware: str | None,
+    precision: str | None,
+    input_len: int | None,
+    output_len: int | None,
+    metric: str,
+    plot: Path | None,
+) -> None:
+    from aim_catalog import render
+    from aim_catalog.cli.app import catalog_connection, length_tolerance
+    from aim_catalog.pareto import pareto, table
+
+    if model is None:
+        raise UsageProblem("report pareto needs a MODEL (Hugging Face id)")
+    if plot is not None and plot.suffix.lower() not in (".png", ".svg"):
+        raise UsageProblem(f"--plot writes PNG or SVG: name the file *.png or *.svg, not {plot.name!r}")
+    with catalog_connection(ctx) as conn:
+        series = pareto(
+            conn,
+            model,
+            hardware=None if hardware in (None, "any") else hardware,
+            precision=precision,
+            input_len=input_len,
+            output_len=output_len,
+            metric=metric,
+            tolerance=length_tolerance(),
+        )
+    columns, rows = table(series)
+    render.rows(columns, rows, fmt, title=f"pareto {model}")
+    if plot is not None:
+        from aim_catalog.pareto_plot import plot as draw
+
+        scope = ", ".join(x for x in (hardware, precision) if x)
+        lengths = f", {input_len or '*'}/{output_len or '*'} tokens" if input_len or output_len else ""
+        draw(series, plot, f"{model}{' on ' + scope if scope else ''}{lengths}: {metric} per GPU")
+        render.note(f"chart written to {plot}")
