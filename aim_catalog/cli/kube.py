@@ -98,19 +98,23 @@ def launch_on_cluster(
     keep: bool,
 ) -> None:
     from aim_catalog import render as out
+    from aim_catalog.kube.render import check_options
 
+    check_options(opts)
+    applying = not dry_run and out_dir is None
+    if applying:  # a missing kubeconfig or client is the one thing said, before any note
+        kube = _client()
+        cluster = kube.connect(context, opts.namespace)
     rendered, chosen, spec = render_for(ctx, plan, opts, name)
     if out_dir is not None:
         for path in write_out(rendered, out_dir):
             out.line(str(path))
-    if dry_run or out_dir is not None:
+    if not applying:
         if as_json:
             out.emit_json(rendered.as_list())
         elif out_dir is None:
             sys.stdout.write(rendered.yaml())
         return
-    kube = _client()
-    cluster = kube.connect(context, opts.namespace)
     url = _apply_and_wait(ctx, kube, cluster, rendered, chosen, spec, timeout=timeout, wait=wait, keep=keep)
     if as_json:
         out.emit_json(
@@ -230,33 +234,51 @@ def _containers_env(obj: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def cluster_rows(ctx: typer.Context, *, include_all: bool) -> list[dict[str, Any]]:
-    """``ps`` rows for deployments on clusters, with what each cluster says now."""
+    """``ps`` rows (the Docker rows' keys, plus target, context, namespace) for deployments
+    on clusters, each with what its cluster says now (``container``)."""
     from aim_catalog.kube import records
 
     with catalog_session(ctx) as session:
-        rows = records.listing(session, include_all=include_all)
         found: list[dict[str, Any]] = [
             {
                 "name": d.name,
+                "host": f"{d.context}/{d.namespace}",
                 "recipe_id": d.recipe_id,
                 "model": d.model,
                 "backend": d.backend,
-                "gpus": list(range(d.gpu_count)),
+                "gpus": d.gpus,
                 "port": d.port,
                 "status": d.status,
+                "container": None,
+                "container_id": ",".join(f"{o['kind']}/{o['name']}" for o in d.objects or []),
+                "created_at": d.created_at.isoformat(timespec="seconds"),
                 "target": d.target,
                 "context": d.context,
                 "namespace": d.namespace,
                 "objects": d.objects or [],
-                "created_at": d.created_at.isoformat(timespec="seconds"),
             }
-            for d in rows
+            for d in records.listing(session, include_all=include_all)
         ]
     clusters: dict[tuple[str | None, str | None], Any] = {}
     for row in found:
         row["container"] = _cluster_state(clusters, row)
-        row["container_id"] = ",".join(f"{o['kind']}/{o['name']}" for o in row.pop("objects"))
+        del row["objects"]
     return found
+
+
+def show_cluster_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
+    from aim_catalog import render as out
+
+    if as_json:
+        out.emit_json(rows)
+        return
+    out.table(
+        ("name", "context/namespace", "recipe", "backend", "GPUs", "status", "cluster says"),
+        [
+            (r["name"], r["host"], r["recipe_id"], r["backend"], len(r["gpus"]), r["status"], r["container"])
+            for r in rows
+        ],
+    )
 
 
 def _cluster_state(clusters: dict[tuple[str | None, str | None], Any], row: dict[str, Any]) -> str:

@@ -8,6 +8,8 @@ launch created and nothing else. The only module that imports ``kubernetes``.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -47,8 +49,10 @@ class Cluster:
 
 def connect(context: str | None, namespace: str | None) -> Cluster:
     """The client for a kubeconfig context (the current one by default)."""
+    # Read now, not at the client's import ($KUBECONFIG may list several files, ':'-separated).
+    config_file = os.environ.get("KUBECONFIG") or "~/.kube/config"
     try:
-        contexts, active = k8s_config.list_kube_config_contexts()  # type: ignore[no-untyped-call]
+        contexts, active = k8s_config.list_kube_config_contexts(config_file)  # type: ignore[no-untyped-call]
     except (ConfigException, OSError) as exc:
         raise EnvironmentProblem(
             f"no usable kubeconfig ({_first_line(exc)}): set KUBECONFIG, or use --dry-run to print the "
@@ -65,13 +69,20 @@ def connect(context: str | None, namespace: str | None) -> Cluster:
     config = k8s.Configuration()
     try:
         k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
-            context=chosen["name"], client_configuration=config, persist_config=False
+            config_file, context=chosen["name"], client_configuration=config, persist_config=False
         )
     except (ConfigException, OSError, ValueError) as exc:
         raise EnvironmentProblem(f"kubeconfig context {chosen['name']!r}: {_first_line(exc)}") from exc
-    config.retries = 2  # an unreachable API server is reported in seconds, not minutes
+    config.retries = 1  # an unreachable API server is reported in seconds, not minutes
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)  # our one line says it
     ns = namespace or chosen.get("context", {}).get("namespace") or "default"
-    return Cluster(k8s.ApiClient(config), chosen["name"], ns, str(config.host))
+    cluster = Cluster(k8s.ApiClient(config), chosen["name"], ns, str(config.host))
+    try:  # reachable, and we may talk to it: said once, before anything is rendered or applied
+        with _talking(cluster, f"context {cluster.context!r} ({cluster.server})"):
+            k8s.VersionApi(cluster.api).get_code(_request_timeout=30, _preload_content=False)
+    except LaunchFailed as exc:
+        raise EnvironmentProblem(str(exc)) from exc
+    return cluster
 
 
 def _first_line(exc: BaseException) -> str:
@@ -184,13 +195,14 @@ def wait(
     *,
     timeout: float,
     on_tick: Callable[[float, str], None] | None = None,
-    poll: float = POLL,
+    poll: float | None = None,
 ) -> str:
     """Poll until every replica is available (KServe: Ready); returns the in-cluster URL.
 
     Fails fast when a pod cannot start (image pull, crash loop, a missing Secret), and on
     timeout, naming what the pods are waiting for.
     """
+    poll = POLL if poll is None else poll
     start = time.monotonic()
     while True:
         elapsed = time.monotonic() - start
@@ -298,15 +310,21 @@ def delete(cluster: Cluster, objects: list[dict[str, str]]) -> list[str]:
             try:
                 if obj["kind"] == "Deployment":
                     k8s.AppsV1Api(cluster.api).delete_namespaced_deployment(
-                        obj["name"], cluster.namespace, body=body
+                        obj["name"], cluster.namespace, body=body, _preload_content=False
                     )
                 elif obj["kind"] == "Service":
                     k8s.CoreV1Api(cluster.api).delete_namespaced_service(
-                        obj["name"], cluster.namespace, body=body
+                        obj["name"], cluster.namespace, body=body, _preload_content=False
                     )
                 else:
                     k8s.CustomObjectsApi(cluster.api).delete_namespaced_custom_object(
-                        KSERVE_GROUP, KSERVE_VERSION, cluster.namespace, KSERVE_PLURAL, obj["name"], body=body
+                        KSERVE_GROUP,
+                        KSERVE_VERSION,
+                        cluster.namespace,
+                        KSERVE_PLURAL,
+                        obj["name"],
+                        body=body,
+                        _preload_content=False,
                     )
             except ApiException as exc:
                 if exc.status == 404:

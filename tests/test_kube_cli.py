@@ -1,0 +1,297 @@
+"""``launch --target kubernetes|kserve`` and ``ps``/``logs``/``stop`` of what it launched.
+
+No cluster is reachable here: the apply path runs the real ``kubernetes`` client against
+``fake_kube`` (a fake API server over real HTTP, mimicking kube-apiserver's answers),
+with a real kubeconfig file, on both catalog dialects. What a real cluster does beyond
+those answers (scheduling, the device plugin, image pulls, KServe's controller) is not
+exercised; see README "Kubernetes".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from fake_kube import LOG_TEXT, FakeCluster, serve
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from aim_catalog import db
+from aim_catalog.cli import app
+from aim_catalog.kube import apply as kube_apply
+from aim_catalog.models import Deployment
+
+TOKEN = "hf_NEVERSHOWNtoken0123456789"
+MODEL = "org/model-a"
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "no-sysfs"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/.kube/config of the machine
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    monkeypatch.delenv("AIM_CATALOG_DB_URL", raising=False)
+    monkeypatch.setattr(kube_apply, "POLL", 0.05)
+    runner = CliRunner()
+
+    def invoke(*args: str, db_url: str | None = None, code: int | None = 0) -> Any:
+        result = runner.invoke(app, (["--db", db_url] if db_url else []) + list(args))
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        if code is not None:
+            assert result.exit_code == code, (result.stdout, result.stderr)
+        assert TOKEN not in result.stdout + result.stderr
+        assert "Traceback" not in result.stdout + result.stderr
+        return result
+
+    return invoke
+
+
+@pytest.fixture
+def catalog(db_url: str, write_recipe: Callable[..., Path], cli: Callable[..., Any]) -> str:
+    """A catalog holding one MI300X recipe: vLLM on 1 and 2 GPUs, SGLang on 2."""
+    path = write_recipe(
+        "model-a-mi300x-bf16",
+        configs={
+            "vllm": {1: {"enabled": True}, 2: {"enabled": True, "env": {"VLLM_ROCM_USE_AITER": "1"}}},
+            "sglang": {2: {"enabled": True}},
+        },
+    )
+    cli("ingest", str(path), db_url=db_url)
+    return db_url
+
+
+@pytest.fixture
+def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeCluster]:
+    cluster = serve(FakeCluster())
+    monkeypatch.setenv("KUBECONFIG", str(cluster.kubeconfig(tmp_path / "kubeconfig")))
+    yield cluster
+    assert cluster.server is not None
+    cluster.server.shutdown()
+
+
+def rows(db_url: str) -> list[Deployment]:
+    engine = db.make_engine(db_url)
+    try:
+        with db.session_factory(engine)() as session:
+            return list(session.scalars(select(Deployment).order_by(Deployment.id)))
+    finally:
+        engine.dispose()
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def test_dry_run_prints_yaml_kubectl_can_apply(cli: Callable[..., Any], catalog: str) -> None:
+    result = cli("launch", MODEL, "2", "--target", "kubernetes", "--dry-run", db_url=catalog)
+    docs = list(yaml.safe_load_all(result.stdout))
+    assert [d["kind"] for d in docs] == ["Deployment", "Service"]
+    (container,) = docs[0]["spec"]["template"]["spec"]["containers"]
+    assert container["resources"]["limits"] == {"amd.com/gpu": "2"}
+    assert {"name": "VLLM_ROCM_USE_AITER", "value": "1"} in container["env"]
+    assert all(e["name"] != "HF_TOKEN" for e in container["env"])
+    assert "--hf-token-secret" in result.stderr  # HF_TOKEN is set here: say how to give it to pods
+
+
+def test_dry_run_json_and_out_dir(cli: Callable[..., Any], catalog: str, tmp_path: Path) -> None:
+    result = cli(
+        "launch", MODEL, "2", "-b", "sglang", "--target", "kserve", "--dry-run", "--json",
+        "--hf-token-secret", "hf", "-n", "llm", "--replicas", "3", db_url=catalog,
+    )  # fmt: skip
+    listed = json.loads(result.stdout)
+    assert listed["kind"] == "List"
+    (isvc,) = listed["items"]
+    assert isvc["kind"] == "InferenceService" and isvc["metadata"]["namespace"] == "llm"
+    assert isvc["spec"]["predictor"]["minReplicas"] == 3
+    out = tmp_path / "manifests"
+    result = cli("launch", MODEL, "1", "--target", "kubernetes", "--out", str(out), db_url=catalog)
+    files = sorted(p.name for p in out.iterdir())
+    assert len(files) == 2 and files[0].endswith("-deployment.yaml") and files[1].endswith("-service.yaml")
+    assert result.stdout.split() == [str(out / f) for f in files]
+    assert yaml.safe_load((out / files[0]).read_text())["kind"] == "Deployment"
+
+
+def test_usage_errors(cli: Callable[..., Any], catalog: str, tmp_path: Path) -> None:
+    for args in (
+        ("--target", "nomad"),
+        ("--target", "kubernetes", "--gpus", "0,1"),
+        ("--target", "kubernetes", "--name", "Bad_Name"),
+        ("--target", "kubernetes", "--cpu", "many"),
+        ("--target", "kubernetes", "--env", "MY_API_KEY=s3cret-value"),
+        ("--replicas", "2"),  # docker: one container per launch
+    ):
+        result = cli("launch", MODEL, "2", "--dry-run", *args, db_url=catalog, code=2)
+        assert "s3cret-value" not in result.stdout + result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    (tmp_path / "a-file").write_text("x")
+    cli(
+        "launch",
+        MODEL,
+        "2",
+        "--target",
+        "kubernetes",
+        "--out",
+        str(tmp_path / "a-file"),
+        db_url=catalog,
+        code=2,
+    )
+
+
+def test_no_kubeconfig_is_one_line_and_exit_1(cli: Callable[..., Any], catalog: str) -> None:
+    result = cli("launch", MODEL, "2", "--target", "kubernetes", db_url=catalog, code=1)
+    (line,) = result.stderr.strip().splitlines()
+    assert "kubeconfig" in line and "--dry-run" in line
+    assert rows(catalog) == []
+
+
+def test_unreachable_cluster_and_unknown_context(
+    cli: Callable[..., Any], catalog: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dead = FakeCluster()
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "dead", "cluster": {"server": "http://127.0.0.1:9"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "dead", "context": {"cluster": "dead", "user": "u"}}],
+        "current-context": "dead",
+    }
+    (tmp_path / "dead.json").write_text(json.dumps(config))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "dead.json"))
+    result = cli("launch", MODEL, "1", "--target", "kubernetes", db_url=catalog, code=1)
+    (line,) = result.stderr.strip().splitlines()
+    assert "cannot reach the cluster of context 'dead'" in line
+    result = cli("launch", MODEL, "1", "--target", "kubernetes", "--context", "nope", db_url=catalog, code=2)
+    assert "nope" in result.stderr and "dead" in result.stderr
+    assert rows(catalog) == [] and dead.requests == []
+
+
+# --------------------------------------------------------------------------- apply path (fake API server)
+
+
+def test_launch_ps_logs_stop_through_the_client(
+    cli: Callable[..., Any], catalog: str, fake: FakeCluster
+) -> None:
+    result = cli(
+        "launch", MODEL, "2", "--target", "kubernetes", "--hf-token-secret", "hf-token", "--timeout", "30",
+        db_url=catalog,
+    )  # fmt: skip
+    patches = [r for r in fake.requests if r["method"] == "PATCH"]
+    assert [p["path"].split("/")[-2] for p in patches] == ["deployments", "services"]
+    for request in patches:  # server-side apply, as aim-catalog, strict, in the context's namespace
+        assert request["content_type"] == "application/apply-patch+yaml"
+        assert request["query"]["fieldManager"] == ["aim-catalog"]
+        assert request["query"]["force"] == ["true"]
+        assert request["query"]["fieldValidation"] == ["Strict"]
+        assert "/namespaces/llm/" in request["path"]
+        assert request["authorization"] == "Bearer fake-bearer"
+        assert TOKEN not in request["body"]
+    ((_, _, name), _) = next(iter(fake.objects.items()))
+    assert f"{name} is ready" in result.stdout
+    assert f"http://{name}.llm.svc.cluster.local:8000/v1" in result.stdout
+    (row,) = rows(catalog)
+    assert (row.target, row.context, row.namespace, row.status) == ("kubernetes", "fake", "llm", "running")
+    assert [(o["kind"], o["name"]) for o in row.objects or []] == [("Deployment", name), ("Service", name)]
+    assert [o["uid"] for o in row.objects or []] == [
+        fake.objects[("deployments", "llm", name)]["metadata"]["uid"],
+        fake.objects[("services", "llm", name)]["metadata"]["uid"],
+    ]
+    assert TOKEN not in json.dumps(row.spec)
+    assert row.spec["hf_token_secret"] is True
+
+    listed = json.loads(cli("ps", "--json", db_url=catalog).stdout)
+    (entry,) = [r for r in listed if r["name"] == name]
+    assert entry["target"] == "kubernetes" and entry["container"] == "1/1 available"
+    assert entry["context"] == "fake" and entry["namespace"] == "llm"
+
+    assert cli("logs", name, "--tail", "10", db_url=catalog).stdout == LOG_TEXT
+    log_request = next(r for r in fake.requests if r["path"].endswith("/log"))
+    assert log_request["query"]["tailLines"] == ["10"]
+
+    # a foreign object that took the Service's name after launch is left alone
+    fake.objects[("services", "llm", name)]["metadata"]["uid"] = "someone-elses"
+    result = cli("stop", name, db_url=catalog)
+    assert f"deleted Deployment {name}" in result.stdout and "Service" not in result.stdout
+    assert list(fake.objects) == [("services", "llm", name)]
+    deletes = [json.loads(r["body"]) for r in fake.requests if r["method"] == "DELETE"]
+    assert [d["preconditions"]["uid"] for d in deletes] == [o["uid"] for o in row.objects or []]
+    (row,) = rows(catalog)
+    assert row.status == "stopped"
+    assert "already gone" in cli("stop", name, db_url=catalog).stdout
+
+
+def test_kserve_launch_reports_its_url(cli: Callable[..., Any], catalog: str, fake: FakeCluster) -> None:
+    result = cli("launch", MODEL, "1", "--target", "kserve", "-n", "serving", "--json", db_url=catalog)
+    payload = json.loads(result.stdout)
+    name = payload["name"]
+    assert payload["url"] == f"http://{name}-predictor.serving.svc.cluster.local/v1"
+    assert (payload["context"], payload["namespace"], payload["objects"]) == (
+        "fake",
+        "serving",
+        [f"InferenceService/{name}"],
+    )
+    (row,) = rows(catalog)
+    assert (row.target, row.namespace, row.status) == ("kserve", "serving", "running")
+    cli("stop", name, db_url=catalog)
+    assert fake.objects == {}
+
+
+@pytest.mark.parametrize(
+    ("scenario", "says"),
+    [("crash", "CrashLoopBackOff"), ("pending", "not ready after 1s: pod .*Insufficient amd.com/gpu")],
+)
+def test_a_launch_that_cannot_come_up_is_removed(
+    cli: Callable[..., Any], catalog: str, fake: FakeCluster, scenario: str, says: str
+) -> None:
+    import re
+
+    fake.scenario = scenario
+    result = cli("launch", MODEL, "1", "--target", "kubernetes", "--timeout", "1", db_url=catalog, code=5)
+    assert re.search(says, result.stderr), result.stderr
+    assert fake.objects == {}  # deleted, as the Docker target removes a failed container
+    (row,) = rows(catalog)
+    assert row.status == "failed"
+
+
+def test_keep_on_failure_and_no_wait(cli: Callable[..., Any], catalog: str, fake: FakeCluster) -> None:
+    fake.scenario = "crash"
+    cli(
+        "launch",
+        MODEL,
+        "1",
+        "--target",
+        "kubernetes",
+        "--timeout",
+        "1",
+        "--keep-on-failure",
+        db_url=catalog,
+        code=5,
+    )
+    assert len(fake.objects) == 2
+    fake.objects.clear()
+    result = cli("launch", MODEL, "2", "--target", "kubernetes", "--no-wait", db_url=catalog)
+    assert "not waiting" in result.stdout
+    assert [r.status for r in rows(catalog)] == ["failed", "running"]
+
+
+def test_an_object_launch_did_not_create_is_never_touched(
+    cli: Callable[..., Any], catalog: str, fake: FakeCluster
+) -> None:
+    dry = cli("launch", MODEL, "1", "--target", "kubernetes", "--dry-run", "--json", db_url=catalog)
+    name = json.loads(dry.stdout)["items"][0]["metadata"]["name"]
+    theirs = {
+        "metadata": {"name": name, "uid": "theirs", "generation": 1, "labels": {"app": "x"}},
+        "spec": {},
+    }
+    fake.objects[("deployments", "llm", name)] = theirs
+    result = cli("launch", MODEL, "1", "--target", "kubernetes", db_url=catalog, code=5)
+    assert "not created by aim-catalog" in result.stderr
+    assert fake.objects == {("deployments", "llm", name): theirs}
+    assert not [r for r in fake.requests if r["method"] in ("PATCH", "DELETE")]
+    assert rows(catalog) == []
