@@ -1,0 +1,122 @@
+"""Flag lint (issue 10): server flags checked against the option names of vLLM (0.10.1 and
+0.27.1 wheels), SGLang (0.5.17 wheel) and ATOM (ROCm/ATOM ffdf3bb5ddf8) as
+scripts/gen_flag_lists.py read them from each tool's own argument definitions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from aim_catalog import flaglint
+from aim_catalog.cli import app
+from aim_catalog.recipe import parse_bytes
+
+FLAGS = json.loads(flaglint.DATA.read_text())
+
+
+def test_the_data_records_what_it_was_read_from() -> None:
+    for backend in ("vllm", "sglang", "atom"):
+        for version in FLAGS[backend]["versions"]:
+            assert version["version"] and version["source"] and version["files"]
+            assert len(version["flags"]) > 50
+    # spot checks against the tools' sources
+    assert "--tp-size" in FLAGS["sglang"]["versions"][0]["flags"]
+    vllm = {f for v in FLAGS["vllm"]["versions"] for f in v["flags"]}
+    assert {"--tensor-parallel-size", "-tp", "--no-enable-prefix-caching", "--max-model-len"} <= vllm
+    atom = FLAGS["atom"]["versions"][0]["flags"]
+    assert {"--server-port", "-tp", "--kv_cache_dtype", "--no-enable_prefix_caching"} <= set(atom)
+
+
+@pytest.mark.parametrize(
+    ("backend", "written", "canonical"),
+    [
+        ("sglang", "--tp", "--tp-size"),  # argparse unique prefix
+        ("sglang", "--tp-size", "--tp-size"),
+        ("vllm", "--distributed_executor_backend", "--distributed-executor-backend"),
+        ("vllm", "--max_model_len", "--max-model-len"),
+        ("atom", "--kv-cache-dtype", "--kv_cache_dtype"),  # ATOM registers the snake spelling
+        ("sglang", "--no-such-flag", "--no-such-flag"),
+        ("sglang", "--m", "--m"),  # ambiguous prefix: left alone
+    ],
+)
+def test_canonical_spellings(backend: str, written: str, canonical: str) -> None:
+    assert flaglint.canonical(backend, written) == canonical
+
+
+def test_ingested_args_are_stored_canonical() -> None:
+    text = (
+        "recipe_id: x\nmodel_id: o/m\nhuggingface_id: o/m\nhardware: MI300X\nprecision: bf16\n"
+        "vllm_serve:\n  2_gpu:\n    enabled: true\n    args: {--distributed_executor_backend: mp, -tp: '2'}\n"
+        "sglang_serve:\n  2_gpu:\n    enabled: true\n    args: {--tp: 2, --mem-fraction-static: '0.8'}\n"
+    )
+    doc, problems = parse_bytes(text.encode(), "x.yaml")
+    assert problems == [] and doc is not None
+    vllm, sglang = doc.serve_configs
+    assert list(vllm.args) == ["--distributed-executor-backend", "-tp"]
+    assert list(sglang.args) == ["--tp-size", "--mem-fraction-static"]
+
+
+def test_lint_names_the_closest_flag_and_vllm_flags_in_sglang() -> None:
+    found = dict(flaglint.lint("vllm", {"--max-model-length": "8192", "--max-model-len": "1"}))
+    assert list(found) == ["--max-model-length"]
+    assert "closest real one: --max-model-len" in found["--max-model-length"]
+    found = dict(flaglint.lint("sglang", {"--gpu-memory-utilization": "0.9", "--context-length": "1"}))
+    assert list(found) == ["--gpu-memory-utilization"]
+    assert "vLLM flag in an SGLang section" in found["--gpu-memory-utilization"]
+    assert "--mem-fraction-static" in found["--gpu-memory-utilization"]
+    # vLLM's dotted compilation-config shorthand is a known flag
+    assert flaglint.lint("vllm", {"-cc.pass_config.fuse_rope_kvcache": "True"}) == []
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "no-sysfs"))
+    monkeypatch.delenv("AIM_CATALOG_DB_URL", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str, code: int = 0) -> Any:
+        result = runner.invoke(app, list(args))
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        assert result.exit_code == code, (result.stdout, result.stderr)
+        return result
+
+    return invoke
+
+
+def test_original_aim_engine_recipes_warn_and_fail_strict(
+    cli: Callable[..., Any], reference_dir: Path, tmp_path: Path, db_url: str
+) -> None:
+    """The original AIM Engine files put vLLM flags in SGLang sections: a warning with the
+    file, line and field; --strict makes it an error and nothing is written."""
+    original = reference_dir / "qwen3-32b-mi300x-bf16.yaml"
+    result = cli("validate", str(original))
+    line = next(x for x in result.stderr.splitlines() if "--gpu-memory-utilization" in x)
+    assert f"{original}:" in line and "sglang_serve." in line and "vLLM flag in an SGLang section" in line
+    assert "valid" in result.stdout
+    strict = cli("validate", "--strict", str(original), code=4)
+    assert "--gpu-memory-utilization" in strict.stderr
+    copy = tmp_path / "recipes"
+    copy.mkdir()
+    shutil.copy(original, copy)
+    cli("--db", db_url, "ingest", "--strict", str(copy), code=4)
+    listed = json.loads(cli("--db", db_url, "list-recipes", "--json").stdout)
+    assert listed == []
+    cli("--db", db_url, "ingest", str(copy))  # without --strict: warned, written
+    assert [r["recipe_id"] for r in json.loads(cli("--db", db_url, "list-recipes", "--json").stdout)] == [
+        "qwen3-32b-mi300x-bf16"
+    ]
+
+
+def test_bundled_catalog_passes_strict(cli: Callable[..., Any]) -> None:
+    from aim_catalog.ingest import seed_recipe_dir
+
+    result = cli("validate", "--strict", str(seed_recipe_dir()))
+    assert "warning" not in result.stderr
