@@ -1,10 +1,11 @@
-"""Running a RunSpec through the Docker Engine API (the docker SDK; ``DOCKER_HOST`` honoured).
+"""Docker Engine API calls for launches (the docker SDK; ``DOCKER_HOST`` honoured).
 
-Every failure after the container exists (start refused, early exit, readiness timeout,
-Ctrl-C) removes the container unless asked to keep it, and raises ``LaunchFailed`` with
-the log tail. GPUs are allocated from the host's detected GPUs minus those named in the
-``aim-catalog.gpus`` label of live containers, so ``stop`` frees them by removing the
-container and two catalogs on one host see each other's allocations.
+The engine is identified by its ID (``docker info``), not by the address used to reach
+it: several hosts of a fleet all say ``unix:///var/run/docker.sock``. GPUs are allocated
+from the host's detected GPUs minus those named in the ``aim-catalog.gpus`` label of live
+containers, so ``stop`` frees them by removing the container and two catalogs on one host
+see each other's allocations. ``lifecycle.py`` owns a launch from create to running (or
+cleaned up); this module holds the single calls and the per-user launch lock.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import fcntl
 import hashlib
 import os
 import signal
-import tempfile
+import stat
 import threading
 import time
 import urllib.error
@@ -29,12 +30,16 @@ from urllib.parse import urlparse
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
-from aim_catalog.errors import CatalogError, EnvironmentProblem, LaunchFailed, UsageProblem
+from aim_catalog.envpolicy import is_secret
+from aim_catalog.errors import EnvironmentProblem, LaunchFailed, UsageProblem
 from aim_catalog.hardware import Gpu
-from aim_catalog.runspec import LABEL, MASK, SECRET_ENV, RunSpec
+from aim_catalog.runspec import LABEL, LAUNCH_LABEL, MASK, RunSpec
+from aim_catalog.settings import data_dir
 
 LIVE_STATES = ("created", "running", "restarting", "paused")
 MANAGED = f"{LABEL}.managed=true"
+LOCK_TIMEOUT_ENV = "AIM_CATALOG_LAUNCH_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 120.0  # the lock covers GPU reading, create and record: seconds
 # Proxies from the environment must not intercept readiness checks of our own container.
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -46,7 +51,7 @@ def connect() -> Any:
         client.ping()
     except DockerException as exc:
         where = os.environ.get("DOCKER_HOST") or "the local Docker socket"
-        raise EnvironmentProblem(f"Docker engine unreachable at {where}: {_first_line(exc)}") from exc
+        raise EnvironmentProblem(f"Docker engine unreachable at {where}: {first_line(exc)}") from exc
     return client
 
 
@@ -59,10 +64,38 @@ def engine_host() -> str:
 
 
 def docker_host_label() -> str:
+    """The address this process reaches the engine at (not an identity: see ``identify``)."""
     return os.environ.get("DOCKER_HOST") or "local"
 
 
-def _first_line(exc: BaseException) -> str:
+@dataclass(frozen=True)
+class EngineId:
+    """A Docker engine: ``key`` (its ID, what ``deployments.docker_host`` holds) and the
+    name it reports (its host name), for people."""
+
+    key: str
+    name: str
+    address: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.key[:14]})"  # as deployments.host_label shows it
+
+
+def identify(client: Any) -> EngineId:
+    try:
+        info = client.info()
+    except DockerException as exc:
+        raise EnvironmentProblem(
+            f"Docker engine at {docker_host_label()} did not answer: {first_line(exc)}"
+        ) from exc
+    key = str(info.get("ID") or "")
+    if not key:
+        raise EnvironmentProblem(f"Docker engine at {docker_host_label()} reports no engine ID")
+    return EngineId(key=key, name=str(info.get("Name") or "?"), address=docker_host_label())
+
+
+def first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "explanation", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
@@ -75,7 +108,7 @@ def mask(text: str, secrets: list[str]) -> str:
 
 
 def secret_values(spec: RunSpec) -> dict[str, str]:
-    return {name: os.environ[name] for name in spec.secret_env if os.environ.get(name)}
+    return dict(spec.secret_values)
 
 
 # --------------------------------------------------------------------------- GPUs
@@ -166,24 +199,94 @@ def termination_as_interrupt() -> Iterator[None]:
             signal.signal(sig, old)
 
 
-@contextmanager
-def allocation_lock() -> Iterator[None]:
-    """One launch at a time per Docker engine on this machine, from reading which GPUs are
-    held until the new container exists (a remote engine is only guarded on this machine)."""
-    engine = hashlib.sha256(docker_host_label().encode()).hexdigest()[:12]
-    path = Path(tempfile.gettempdir()) / f"aim-catalog-launch-{engine}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+def lock_dir() -> Path:
+    """A directory only this user can use: ``$XDG_RUNTIME_DIR/aim-catalog`` when the
+    runtime directory is ours, else ``<data dir>/locks``; mode 0700, checked."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    base = data_dir() / "locks"
+    if runtime:
+        with contextlib.suppress(OSError):
+            info = os.stat(runtime)
+            if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid():
+                base = Path(runtime) / "aim-catalog"
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+        base.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = os.lstat(base)
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot create the lock directory {base}: {exc.strerror or exc}") from exc
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise EnvironmentProblem(f"{base} is not a directory of yours; remove it or set XDG_RUNTIME_DIR")
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        os.chmod(base, 0o700)
+    return base
+
+
+def lock_timeout() -> float:
+    raw = os.environ.get(LOCK_TIMEOUT_ENV, "")
+    try:
+        value = float(raw) if raw.strip() else DEFAULT_LOCK_TIMEOUT
+    except ValueError:
+        raise UsageProblem(f"{LOCK_TIMEOUT_ENV} must be a number of seconds, got {raw[:40]!r}") from None
+    if not 0 <= value <= 86400:  # also refuses nan
+        raise UsageProblem(f"{LOCK_TIMEOUT_ENV} must be from 0 to 86400 seconds, got {raw[:40]!r}")
+    return value
+
+
+@contextmanager
+def launch_lock(
+    engine: EngineId, *, timeout: float | None = None, on_wait: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """One launch at a time per Docker engine for this user, from reading which GPUs are
+    held until the container exists and is recorded. The lock file is private (0600 in a
+    0700 directory): another user can neither block nor break it. Waits at most
+    ``timeout`` seconds (``AIM_CATALOG_LAUNCH_LOCK_TIMEOUT``, default 120), saying once
+    who holds it, then fails naming the holder."""
+    limit = lock_timeout() if timeout is None else timeout
+    path = lock_dir() / f"launch-{hashlib.sha256(engine.key.encode()).hexdigest()[:16]}.lock"
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot open the launch lock {path}: {exc.strerror or exc}") from exc
+    try:
+        deadline = time.monotonic() + limit
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = _holder(fd)
+                if time.monotonic() >= deadline:
+                    raise LaunchFailed(
+                        f"another launch on this Docker engine holds the launch lock ({holder}) and did not "
+                        f"release it within {limit:g}s ({LOCK_TIMEOUT_ENV}); nothing was started. "
+                        f"If it hangs, stop that process; the lock is {path}"
+                    ) from None
+                if not told and on_wait is not None:
+                    on_wait(f"waiting for another launch on this Docker engine ({holder})")
+                    told = True
+                time.sleep(0.1)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}, since {time.strftime('%H:%M:%S')}".encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
 
 
+def _holder(fd: int) -> str:
+    with contextlib.suppress(OSError):
+        text = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+        if text:
+            return f"held by {text}"
+    return "holder unknown"
+
+
 def create(client: Any, spec: RunSpec) -> Any:
-    """Pull the image if it is missing, then create (not start) the container."""
-    _ensure_image(client, spec.image)
+    """Create (not start) the container; the image must be present (``ensure_image``)."""
     try:
         return client.containers.create(
             spec.image,
@@ -203,62 +306,64 @@ def create(client: Any, spec: RunSpec) -> Any:
             detach=True,
         )
     except DockerException as exc:
-        raise LaunchFailed(f"Docker refused to create {spec.name}: {_first_line(exc)}") from exc
+        raise LaunchFailed(f"Docker refused to create {spec.name}: {first_line(exc)}") from exc
 
 
-def start(
-    client: Any,
+def created_by(client: Any, launch_id: str) -> Any | None:
+    """The container a launch created, found by its launch label: the create call may have
+    been interrupted after the engine made it but before its id came back."""
+    found = client.containers.list(all=True, filters={"label": f"{LAUNCH_LABEL}={launch_id}"})
+    return found[0] if found else None
+
+
+def start_and_wait(
     container: Any,
     spec: RunSpec,
     *,
     timeout: float,
     wait: bool = True,
-    keep_on_failure: bool = False,
     on_tick: Tick | None = None,
     poll: float = 1.0,
 ) -> Launched:
-    """Start the container and wait until it serves; on any failure, clean up and raise."""
-    secrets = secret_values(spec)
+    """Start the container and (with ``wait``) poll until it serves; raises on any failure,
+    leaving the clean-up to the caller (``lifecycle.ContainerLaunch``)."""
     started = time.monotonic()
-    try:
-        container.start()
-        url = f"http://{engine_host()}:{spec.host_port}"
-        if wait:
-            wait_ready(
-                container, url, timeout=timeout, on_tick=on_tick, poll=poll, secrets=list(secrets.values())
-            )
-        return Launched(container.id, spec.name, url, wait, time.monotonic() - started)
-    except BaseException as exc:  # whatever went wrong, the container must not be left behind
-        raise _failed(container, _reason(exc), keep_on_failure, secrets) from exc
+    container.start()
+    url = f"http://{engine_host()}:{spec.host_port}"
+    if wait:
+        secrets = list(secret_values(spec).values())
+        wait_ready(container, url, timeout=timeout, on_tick=on_tick, poll=poll, secrets=secrets)
+    return Launched(container.id, spec.name, url, wait, time.monotonic() - started)
 
 
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, Terminated):
-        return f"terminated ({exc}) while waiting for the server"
-    if isinstance(exc, KeyboardInterrupt):
-        return "interrupted while waiting for the server"
-    if isinstance(exc, DockerException):
-        return f"Docker refused: {_first_line(exc)}"
-    if isinstance(exc, CatalogError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _ensure_image(client: Any, image: str) -> None:
+def ensure_image(client: Any, image: str) -> bool:
+    """Pull the image if the engine lacks it; True when it was pulled."""
     try:
         client.images.get(image)
-        return
+        return False
     except ImageNotFound:
         pass
     except APIError as exc:
-        raise LaunchFailed(f"cannot inspect image {image}: {_first_line(exc)}") from exc
+        raise LaunchFailed(f"cannot inspect image {image}: {first_line(exc)}") from exc
     try:
         client.images.pull(image)
     except DockerException as exc:
-        raise LaunchFailed(f"image {image} is not present and cannot be pulled: {_first_line(exc)}") from exc
+        raise LaunchFailed(f"image {image} is not present and cannot be pulled: {first_line(exc)}") from exc
+    return True
 
 
-def _failed(container: Any, reason: str, keep: bool, secrets: dict[str, str]) -> LaunchFailed:
+def has_image(client: Any, image: str) -> bool:
+    try:
+        client.images.get(image)
+    except ImageNotFound:
+        return False
+    except APIError as exc:
+        raise LaunchFailed(f"cannot inspect image {image}: {first_line(exc)}") from exc
+    return True
+
+
+def failed(container: Any, reason: str, keep: bool, secrets: dict[str, str]) -> LaunchFailed:
+    """Show the log tail, then remove the container (or stop and keep it)."""
     message = reason
     if container is not None:
         tail = log_tail(container, 20, list(secrets.values()))
@@ -380,6 +485,6 @@ def container_secrets(container: Any) -> list[str]:
     values = []
     for item in container.attrs.get("Config", {}).get("Env") or []:
         key, _, value = item.partition("=")
-        if key in SECRET_ENV and value:
+        if is_secret(key) and value:
             values.append(value)
     return values

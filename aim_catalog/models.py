@@ -97,6 +97,7 @@ class Deployment(Base):
     name: Mapped[str]
     container_id: Mapped[str]
     docker_host: Mapped[str]
+    engine_name: Mapped[str | None]
     serve_config_id: Mapped[int | None]
     recipe_id: Mapped[str]
     model: Mapped[str]

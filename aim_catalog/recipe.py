@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aim_catalog.envpolicy import denied_reason, is_secret
 from aim_catalog.errors import Problem, shown
+from aim_catalog.flags import split_flag
 from aim_catalog.safe_yaml import Marks, Path_, Reject, load_yaml
 from aim_catalog.settings import BACKENDS, METRIC_FIELDS
 
@@ -39,7 +41,6 @@ _GPU_KEY = re.compile(r"^([1-9][0-9]{0,3})_gpu$")
 _SERVE_KEY = re.compile(r"^([a-z0-9]+)_serve$")
 _DIGITS = re.compile(r"[0-9]{1,6}")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SECRET_ENV = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|CREDENTIAL)", re.IGNORECASE)
 
 Scalar = str | int | float | bool | None
 
@@ -238,27 +239,38 @@ def _args(ck: _Checker, value: Any, where: Path_, gpus: int) -> dict[str, Scalar
     args = ck.mapping(value, where)
     if args is None:
         return {}
+    out: dict[str, Scalar] = {}
+    written: dict[str, Any] = {}  # split key -> the key as the file wrote it (for locations)
     for flag, arg in args.items():
         if not isinstance(flag, str) or not flag.startswith("-") or any(c.isspace() for c in flag):
             ck.err((*where, flag), f"server flag {shown(flag)} must start with '-' and have no spaces")
-        elif isinstance(arg, (dict, list)):
+            continue
+        if isinstance(arg, (dict, list)):
             ck.err((*where, flag), f"flag value must be a scalar, got {_kind(arg)}")
-    tp = _parallel(ck, args, TP_FLAGS, where)
-    pp = _parallel(ck, args, PP_FLAGS, where)
+            continue
+        key, arg, problem = split_flag(flag, arg)  # --port=9999 is --port: the launcher's checks apply
+        if problem is not None:
+            ck.err((*where, flag), problem)
+        elif key in written:
+            ck.err((*where, flag), f"{shown(key)} is given twice (also as {shown(written[key])})")
+        else:
+            out[key], written[key] = arg, flag
+    tp = _parallel(ck, out, TP_FLAGS, where, written)
+    pp = _parallel(ck, out, PP_FLAGS, where, written)
     if tp is not None and pp is not None and tp[1] * pp[1] > gpus:
         ck.err(
-            (*where, tp[0]),
+            (*where, written.get(tp[0], tp[0])),
             f"tensor x pipeline parallel size {tp[1]} x {pp[1]} = {tp[1] * pp[1]} exceeds {gpus} GPU(s)",
         )
-    return args
+    return out
 
 
 def _parallel(
-    ck: _Checker, args: dict[Any, Any], flags: Iterable[str], where: Path_
+    ck: _Checker, args: dict[Any, Any], flags: Iterable[str], where: Path_, written: dict[str, Any]
 ) -> tuple[str, int] | None:
     found = [f for f in flags if f in args]
     if len(found) > 1:
-        ck.err((*where, found[1]), f"{found[0]} and {found[1]} both given")
+        ck.err((*where, written.get(found[1], found[1])), f"{found[0]} and {found[1]} both given")
         return None
     if not found:
         return (next(iter(flags)), 1)
@@ -267,7 +279,7 @@ def _parallel(
     if isinstance(raw, str) and _DIGITS.fullmatch(raw.strip()):
         size = int(raw)
     if not isinstance(size, int) or size < 1:
-        ck.err((*where, found[0]), f"must be a positive integer, got {shown(raw)}")
+        ck.err((*where, written.get(found[0], found[0])), f"must be a positive integer, got {shown(raw)}")
         return None
     return found[0], size
 
@@ -282,10 +294,15 @@ def _env(ck: _Checker, value: Any, where: Path_) -> dict[str, str]:
     for name, val in env.items():
         if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
             ck.err((*where, name), f"{shown(name)} is not a valid environment variable name")
-        elif _SECRET_ENV.search(name):
+        elif is_secret(name):
             ck.err(
                 (*where, name),
                 f"{name} looks like a secret; pass it from the host environment, never in a recipe",
+            )
+        elif denied_reason(name) is not None:
+            ck.err(
+                (*where, name),
+                f"{name} {denied_reason(name)}; a recipe may not set it (an operator can: launch --env)",
             )
         elif isinstance(val, (dict, list)) or val is None:
             ck.err((*where, name), f"must be a string or number, got {_kind(val)}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -39,15 +40,33 @@ def stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
 
 
+# C0 controls but tab and newline, DEL, C1 controls (8-bit CSI/OSC), and the bidi
+# overrides that reorder what a terminal shows: recipe text is data, never terminal control.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_C1 = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe(text: str) -> str:
+    """``text`` with control characters shown as ``\\x1b``-style escapes (human output)."""
+    return _CONTROL.sub(_escape, text)
+
+
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)  # escapes C0 itself
+    sys.stdout.write(_C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
 def line(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(safe(text) + "\n")
 
 
 def _to_stderr(text: str, style: str) -> None:
+    text = safe(text)
     if stderr_is_terminal():
         err().print(text, markup=False, style=style)
     else:
@@ -93,9 +112,9 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | No
     from rich.table import Table
     from rich.text import Text
 
-    grid = Table(title=Text(title) if title else None, header_style="bold", title_justify="left")
+    grid = Table(title=Text(safe(title)) if title else None, header_style="bold", title_justify="left")
     for column in columns:
-        grid.add_column(Text(column), overflow="fold")
+        grid.add_column(Text(safe(column)), overflow="fold")
     for row in rows:  # Text: cells are data, never rich markup ("[red]" stays as typed)
-        grid.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
+        grid.add_row(*(Text(safe("" if cell is None else str(cell))) for cell in row))
     out().print(grid)

@@ -12,11 +12,14 @@ import grp
 import os
 import re
 import shlex
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aim_catalog.errors import LaunchFailed, UsageProblem
+from aim_catalog.envpolicy import denied_reason, is_secret, is_trusted, registry_of
+from aim_catalog.errors import InvalidRecipeInput, LaunchFailed, Problem, UsageProblem
+from aim_catalog.flags import split_flag
 from aim_catalog.selection import Candidate, server_argv
 
 DEFAULT_IMAGES = {
@@ -38,8 +41,9 @@ TP_ALIASES = ("--tensor-parallel-size", "--tp", "--tp-size", "-tp")
 PP_ALIASES = ("--pipeline-parallel-size", "--pp", "--pp-size", "-pp")
 OWNED_FLAGS = ("--host", "--port")  # the launcher sets these
 CONTAINER_HF_HOME = "/root/.cache/huggingface"
-SECRET_ENV = ("HF_TOKEN",)
+SECRET_ENV = ("HF_TOKEN",)  # passed from the host environment when set; any secret-named one is masked
 LABEL = "aim-catalog"
+LAUNCH_LABEL = f"{LABEL}.launch"  # a random id per launch: finds a container whose create was interrupted
 DEV_ROOT_ENV = "AIM_CATALOG_DEV_ROOT"
 MASK = "***"
 
@@ -63,8 +67,18 @@ class RunSpec:
     init: bool = True
     cap_add: list[str] = field(default_factory=lambda: ["SYS_PTRACE"])
     security_opt: list[str] = field(default_factory=lambda: ["seccomp=unconfined"])
-    secret_env: list[str] = field(default_factory=list)  # names passed from the host, never shown
+    secret_env: list[str] = field(default_factory=list)  # secret-named variables: by name only
     notes: list[str] = field(default_factory=list)
+    # The secrets' values, for the container alone: never in as_dict(), repr or the catalog.
+    secret_values: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def registry(self) -> str:
+        return registry_of(self.image)
+
+    @property
+    def trusted_registry(self) -> bool:
+        return is_trusted(self.image)
 
     @property
     def container_port(self) -> int:
@@ -106,9 +120,11 @@ class RunSpec:
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        del data["secret_values"], data["secret_env"]
         data["env"] = self.shown_env()
         data["docker_run"] = self.docker_run()
-        del data["secret_env"]
+        data["registry"] = self.registry
+        data["trusted_registry"] = self.trusted_registry
         return data
 
 
@@ -126,15 +142,28 @@ def parse_overrides(items: list[str]) -> dict[str, str | bool]:
 
 
 def parse_env(items: list[str]) -> dict[str, str]:
+    """``--env KEY=VALUE``, or ``--env NAME`` to pass NAME's value from this environment
+    (how secrets are best passed: a command line is visible to every local user)."""
     out: dict[str, str] = {}
     for item in items:
         key, eq, value = item.partition("=")
-        if not eq or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-            raise UsageProblem(f"--env takes KEY=VALUE, got {item!r}")
-        if key in SECRET_ENV:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            raise UsageProblem(f"--env takes KEY=VALUE or NAME, got {shown_arg(item, key)}")
+        if key in SECRET_ENV and eq:
             raise UsageProblem(f"{key} is taken from the host environment; do not pass it with --env")
+        if not eq:
+            if key not in os.environ:
+                raise UsageProblem(
+                    f"--env takes KEY=VALUE, or NAME when NAME is set in your environment; {key} is not"
+                )
+            value = os.environ[key]
         out[key] = value
     return out
+
+
+def shown_arg(item: str, key: str) -> str:
+    """An --env argument for a message: a secret-named one without its value."""
+    return repr(key + "=***") if is_secret(key) and "=" in item else repr(item[:80])
 
 
 def check_name(name: str) -> str:
@@ -187,7 +216,7 @@ def server_command(
     """The server argv for the config, and notes about what was adjusted."""
     backend = candidate.backend
     notes: list[str] = []
-    args: dict[str, Any] = dict(candidate.args)
+    args = _split_keys(candidate)
     if backend == "sglang":
         renamed = {SGLANG_FROM_VLLM.get(k, k): v for k, v in args.items()}
         changed = sorted(k for k in args if k in SGLANG_FROM_VLLM)
@@ -221,6 +250,51 @@ def server_command(
     if backend == "vllm":
         return ["vllm", "serve", str(model), *rest], notes
     return ["python3", "-m", "sglang.launch_server", "--model-path", str(model), *rest], notes
+
+
+def _split_keys(candidate: Candidate) -> dict[str, Any]:
+    """The config's flags with ``--flag=value`` keys split (rows ingested before the
+    validator split them), so the launcher's own flags and the sizes are found."""
+    args: dict[str, Any] = {}
+    for flag, value in candidate.args.items():
+        key, value, problem = split_flag(flag, value)
+        if problem is None and key in args:
+            problem = f"{key} is given twice"
+        if problem is not None:
+            raise InvalidRecipeInput(
+                [
+                    Problem(
+                        candidate.recipe_id,
+                        0,
+                        0,
+                        f"{candidate.backend} {candidate.gpu_count}_gpu args",
+                        problem,
+                    )
+                ]
+            )
+        args[key] = value
+    return args
+
+
+def check_recipe_env(candidate: Candidate) -> dict[str, str]:
+    """The config's env, refusing what the recipe validator refuses (rows written before
+    the deny-list existed, or by another writer of a shared catalog)."""
+    env = {str(k): str(v) for k, v in candidate.env.items()}
+    for name in env:
+        reason = "looks like a secret" if is_secret(name) else denied_reason(name)
+        if reason is not None:
+            raise InvalidRecipeInput(
+                [
+                    Problem(
+                        candidate.recipe_id,
+                        0,
+                        0,
+                        f"{candidate.backend} {candidate.gpu_count}_gpu env.{name}",
+                        f"{name} {reason}; a recipe may not set it (fix the recipe and ingest it again)",
+                    )
+                ]
+            )
+    return env
 
 
 def dev_root() -> Path:
@@ -280,7 +354,10 @@ def build_spec(
 ) -> RunSpec:
     container_port = CONTAINER_PORTS[candidate.backend]
     command, notes = server_command(candidate, overrides or {}, container_port)
-    all_env = {**{k: str(v) for k, v in candidate.env.items()}, **(env or {}), "HF_HOME": CONTAINER_HF_HOME}
+    given = {**check_recipe_env(candidate), **(env or {}), "HF_HOME": CONTAINER_HF_HOME}
+    secrets = {k: v for k, v in given.items() if is_secret(k)}
+    secrets.update({k: os.environ[k] for k in SECRET_ENV if os.environ.get(k) and k not in secrets})
+    all_env = {k: v for k, v in given.items() if k not in secrets}
     labels = {
         f"{LABEL}.managed": "true",
         f"{LABEL}.recipe": candidate.recipe_id,
@@ -290,6 +367,7 @@ def build_spec(
         f"{LABEL}.gpus": ",".join(map(str, gpus)),
         f"{LABEL}.port": str(port),
         f"{LABEL}.catalog": catalog,
+        LAUNCH_LABEL: uuid.uuid4().hex,
     }
     return RunSpec(
         name=name,
@@ -304,6 +382,7 @@ def build_spec(
         gpus=list(gpus),
         ipc_mode=None if shm_size else "host",
         shm_size=shm_size,
-        secret_env=[k for k in SECRET_ENV if os.environ.get(k)],
+        secret_env=list(secrets),
         notes=notes,
+        secret_values=secrets,
     )

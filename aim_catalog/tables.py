@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from aim_catalog.settings import METRIC_FIELDS
@@ -102,7 +103,9 @@ deployments = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(200), nullable=False, index=True),
     Column("container_id", String(80), nullable=False, unique=True),
+    # The Docker engine's ID (`docker info`): a fleet's hosts all say unix:///var/run/docker.sock.
     Column("docker_host", String(300), nullable=False),
+    Column("engine_name", String(300)),  # the name the engine reports (its host name), for people
     Column("serve_config_id", ForeignKey("serve_configs.id", ondelete="SET NULL")),
     Column("recipe_id", String(200), nullable=False),
     Column("model", String(300), nullable=False),
@@ -115,9 +118,6 @@ deployments = Table(
     Column("status", String(20), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    # docker (a container), kubernetes (Deployment + Service) or kserve (InferenceService);
-    # for the cluster targets: kubeconfig context, namespace, and the objects launch
-    # created ([{apiVersion, kind, name}]: what `stop` deletes).
     # A name is unique per engine among live deployments, as Docker's container names are;
     # stopped and failed rows keep their names as history.
     Index(
@@ -128,6 +128,9 @@ deployments = Table(
         sqlite_where=text("status IN ('starting', 'running')"),
         postgresql_where=text("status IN ('starting', 'running')"),
     ),
+    # docker (a container), kubernetes (Deployment + Service) or kserve (InferenceService);
+    # for the cluster targets: kubeconfig context, namespace, and the objects launch
+    # created ([{apiVersion, kind, name}]: what `stop` deletes).
     Column("target", String(16), nullable=False, server_default="docker"),
     Column("context", String(253)),
     Column("namespace", String(63)),

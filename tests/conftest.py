@@ -20,6 +20,8 @@ from sqlalchemy import Engine, create_engine, make_url, text
 
 from aim_catalog import db
 
+pytest_plugins = ("launch_fixtures",)  # docker_client, fake_image, host, docker_env
+
 PG_ENV = "AIM_CATALOG_TEST_PG_URL"
 REQUIRE_ENV = "AIM_CATALOG_REQUIRE_SERVICES"
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -158,7 +158,9 @@ class _Plan:
     spec_args: dict[str, Any]
     dry_run: bool
 
-    def make(self, client: Any, held: dict[int, str], *, name: str | None) -> tuple[Any, Any]:
+    def make(
+        self, client: Any, held: dict[int, str], *, name: str | None, notes: bool = True
+    ) -> tuple[Any, Any]:
         from aim_catalog import render
         from aim_catalog.hardware import detect_gpus
         from aim_catalog.runspec import build_spec, container_name, hf_cache_dir
@@ -183,8 +185,11 @@ class _Plan:
             check_devices=not self.dry_run,
             **args,
         )
-        for text in spec.notes:
-            render.note(text)
+        if notes:
+            for text in spec.notes:
+                render.note(text)
+            if not spec.trusted_registry:
+                render.note(_untrusted(spec))
         return spec, chosen
 
     def _select(self, detected: list[Any], held: dict[int, str]) -> Any:
@@ -210,6 +215,17 @@ class _Plan:
     def _head(self) -> tuple[Any, ...]:
         model, precision, backend, hardware, metric = self.select_args
         return (model, self.gpus, precision, backend, hardware, metric)
+
+
+def _untrusted(spec: Any) -> str:
+    from aim_catalog.envpolicy import TRUSTED_REGISTRIES_ENV, trusted_registries
+
+    given = f" and {', '.join(spec.secret_env)}" if spec.secret_env else ""
+    return (
+        f"warning: image {spec.image} comes from {spec.registry}, which is not a trusted registry "
+        f"({', '.join(trusted_registries()) or 'none'}; set {TRUSTED_REGISTRIES_ENV}); "
+        f"the container gets your GPUs, SYS_PTRACE{given}"
+    )
 
 
 def _docker_for_dry_run() -> tuple[Any, dict[int, str]]:
@@ -264,7 +280,8 @@ def _show_spec(spec: Any, chosen: Any, as_json: bool) -> None:
         f"Would launch {spec.name}: {chosen.recipe_id}, {label}, "
         f"{chosen.gpu_count} GPU ({spec.labels['aim-catalog.gpus']})"
     )
-    render.line(f"  image:   {spec.image}")
+    trust = "trusted" if spec.trusted_registry else "NOT a trusted registry"
+    render.line(f"  image:   {spec.image} (registry {spec.registry}: {trust})")
     render.line(f"  command: {' '.join(spec.command)}")
     render.line(f"  devices: {', '.join(d.split(':')[0] for d in spec.devices)}")
     render.line(f"  port:    {spec.host_port} -> {spec.container_port}")
@@ -276,68 +293,54 @@ def _show_spec(spec: Any, chosen: Any, as_json: bool) -> None:
 def _launch(plan: _Plan, name: str | None, *, timeout: float, wait: bool, keep: bool, as_json: bool) -> None:
     from rich.text import Text
 
-    from aim_catalog import db, deployments, render
-    from aim_catalog.launcher import (
-        allocation_lock,
-        connect,
-        create,
-        docker_host_label,
-        held_gpus,
-        remove,
-        start,
-    )
+    from aim_catalog import db, render
+    from aim_catalog.launcher import connect, has_image, held_gpus, identify, launch_lock
+    from aim_catalog.lifecycle import ContainerLaunch
 
     client = connect()
-    with catalog_engine(plan.ctx) as engine:
-        sessions = db.session_factory(engine)
-        # From reading which GPUs are held until the container exists, one launch at a time
-        # on this host: two launches never take the same GPUs or the same default name.
-        with allocation_lock():
-            spec, chosen = plan.make(client, held_gpus(client), name=name)
-            _make_cache_dir(spec)
-            container = create(client, spec)
-            try:  # short transactions: the wait can take many minutes and must hold no lock
-                with sessions.begin() as session:
-                    deployments.record(
-                        session,
-                        name=spec.name,
-                        container_id=container.id,
-                        docker_host=docker_host_label(),
-                        serve_config_id=chosen.serve_config_id,
-                        recipe_id=chosen.recipe_id,
-                        model=chosen.huggingface_id,
-                        backend=chosen.backend,
-                        gpus=spec.gpus,
-                        image=spec.image,
-                        port=spec.host_port,
-                        spec=spec.as_dict(),
-                    )
-            except BaseException:
-                remove(container)
-                raise
+    engine = identify(client)
+    with catalog_engine(plan.ctx) as catalog:
+        sessions = db.session_factory(catalog)
+        launch = None
+        for _attempt in range(3):
+            # Pull before taking the launch lock (a pull can take many minutes); inside it,
+            # select and allocate again with the GPUs held now, and create and record.
+            preliminary, _ = plan.make(client, held_gpus(client), name=name, notes=False)
+            _pull(client, preliminary.image)
+            with launch_lock(engine, on_wait=render.note):
+                spec, chosen = plan.make(client, held_gpus(client), name=name)
+                if has_image(client, spec.image):
+                    _make_cache_dir(spec)
+                    launch = ContainerLaunch(client, sessions, engine, spec, chosen, keep_on_failure=keep)
+                    launch.create_and_record()
+                    break
+        if launch is None:
+            raise LaunchFailed("the selected image kept changing while images were pulled; try again")
         status = render.err().status(f"starting {spec.name}") if render.stderr_is_terminal() else None
 
         def tick(elapsed: float, last: str) -> None:
             if status is not None:  # Text: a log line is data, never rich markup
-                status.update(Text(f"waiting for {spec.name}: {elapsed:.0f}s  {last.strip()[-100:]}"))
-
-        try:
-            if status is not None:
-                status.start()
-            try:
-                result = start(
-                    client, container, spec, timeout=timeout, wait=wait, keep_on_failure=keep, on_tick=tick
+                status.update(
+                    Text(render.safe(f"waiting for {spec.name}: {elapsed:.0f}s  {last.strip()[-100:]}"))
                 )
-            finally:
-                if status is not None:
-                    status.stop()
-        except LaunchFailed:
-            with sessions.begin() as session:
-                deployments.set_status(session, container.id, "failed")
-            raise
-        with sessions.begin() as session:
-            deployments.set_status(session, container.id, "running")
+
+        if status is not None:
+            status.start()
+        try:
+            result = launch.run(timeout=timeout, wait=wait, on_tick=tick)
+        finally:
+            if status is not None:
+                status.stop()
     _report_ready(spec, chosen, result, as_json)
+
+
+def _pull(client: Any, image: str) -> None:
+    from aim_catalog import render
+    from aim_catalog.launcher import ensure_image, has_image
+
+    if not has_image(client, image):
+        render.note(f"pulling {image} (before taking the launch lock)")
+        ensure_image(client, image)
 
 
 def _make_cache_dir(spec: Any) -> None:
@@ -393,48 +396,51 @@ def _report_ready(spec: Any, chosen: Any, result: Any, as_json: bool) -> None:
 def ps(
     ctx: typer.Context,
     show_all: bool = typer.Option(False, "--all", "-a", help="Include stopped and failed deployments."),
+    all_hosts: bool = typer.Option(
+        False, "--all-hosts", help="Also list other engines' deployments (from the catalog; not checked)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
 ) -> None:
-    """List deployments with what Docker says of each container now.
+    """List this Docker engine's deployments with what Docker says of each container now.
 
     A container that died or was removed by hand shows as such until `stop` clears it;
-    any labelled container still alive (it may hold GPUs) is always shown.
+    any labelled container still alive (it may hold GPUs) is always shown. With a shared
+    catalog, --all-hosts adds the deployments of other engines as the catalog last
+    recorded them (read-only: this engine cannot see their containers).
 
     \b
-    Example: aim-catalog ps --all
+    Example: aim-catalog ps --all --all-hosts
     """
     from aim_catalog import deployments, render
-    from aim_catalog.launcher import LIVE_STATES, connect, container_state, labelled_containers
+    from aim_catalog.launcher import LIVE_STATES, connect, container_state, identify, labelled_containers
 
     client = connect()
+    engine = identify(client)
     live = {c.id: c for c in labelled_containers(client)}
     with catalog_session(ctx) as session:
-        rows = [
-            d
-            for d in deployments.listing(session, include_all=True)
-            if show_all or d.status in deployments.ACTIVE or _alive(live.get(d.container_id), LIVE_STATES)
-        ]
+        here = deployments.listing(session, include_all=True, engine_key=engine.key, container_ids=live)
         records: list[dict[str, Any]] = [
             {
-                "name": d.name,
-                "recipe_id": d.recipe_id,
-                "model": d.model,
-                "backend": d.backend,
-                "gpus": d.gpus,
-                "port": d.port,
-                "status": d.status,
+                **_record(d, engine.label),
                 "container": container_state(client, d.container_id),
-                "container_id": d.container_id[:12],
-                "created_at": d.created_at.isoformat(timespec="seconds"),
             }
-            for d in rows
+            for d in here
+            if show_all or d.status in deployments.ACTIVE or _alive(live.get(d.container_id), LIVE_STATES)
         ]
-        known = {d.container_id for d in deployments.listing(session, include_all=True)}
+        known = {d.container_id for d in here}
+        if all_hosts:  # no Docker call for these: their containers are on other engines
+            records += [
+                {**_record(d, deployments.host_label(d.engine_name, d.docker_host)), "container": None}
+                for d in deployments.listing(
+                    session, include_all=show_all, engine_key=engine.key, container_ids=live, other_hosts=True
+                )
+            ]
     for c in live.values():
         if c.id not in known and (show_all or c.status in LIVE_STATES):
             records.append(
                 {
                     "name": c.name,
+                    "host": engine.label,
                     "recipe_id": c.labels.get("aim-catalog.recipe", ""),
                     "model": c.labels.get("aim-catalog.model", ""),
                     "backend": c.labels.get("aim-catalog.backend", ""),
@@ -452,36 +458,66 @@ def ps(
     if not records:
         render.note("no deployments" + ("" if show_all else " running (--all shows stopped ones)"))
         return
+    columns = ("name", "recipe", "backend", "GPUs", "port", "status", "container")
     render.table(
-        ("name", "recipe", "backend", "GPUs", "port", "status", "container"),
+        (*columns[:1], "host", *columns[1:]) if all_hosts else columns,
         [
             (
                 r["name"],
+                *((r["host"],) if all_hosts else ()),
                 r["recipe_id"],
                 r["backend"],
                 ",".join(map(str, r["gpus"])),
                 r["port"],
                 r["status"],
-                r["container"],
+                "(other host)" if r["container"] is None else r["container"],
             )
             for r in records
         ],
     )
 
 
+def _record(d: Any, host: str) -> dict[str, Any]:
+    return {
+        "name": d.name,
+        "host": host,
+        "recipe_id": d.recipe_id,
+        "model": d.model,
+        "backend": d.backend,
+        "gpus": d.gpus,
+        "port": d.port,
+        "status": d.status,
+        "container_id": d.container_id[:12],
+        "created_at": d.created_at.isoformat(timespec="seconds"),
+    }
+
+
 def _alive(container: Any, states: tuple[str, ...]) -> bool:
     return container is not None and container.status in states
 
 
-def _container_for(ctx: typer.Context, name: str) -> tuple[str, str | None]:
-    """(container id or name, deployment status) for a deployment name or a labelled container."""
+def _container_for(ctx: typer.Context, client: Any, name: str) -> tuple[str, str | None]:
+    """(container id or name, deployment status) for a deployment of this engine or a
+    labelled container on it; a deployment of that name on another engine is not ours."""
     from aim_catalog import deployments
+    from aim_catalog.launcher import identify, labelled_containers
 
+    engine = identify(client)
+    container_ids = {c.id for c in labelled_containers(client)}
     with catalog_session(ctx) as session:
-        found = deployments.find(session, name)
+        found = deployments.find(session, engine.key, name, container_ids)
         if found is not None:
             return found.container_id, found.status
-    return name, None
+        elsewhere = deployments.hosts_with(session, name)
+    if _is_labelled(client, name):
+        return name, None
+    if elsewhere:
+        raise UsageProblem(
+            f"no deployment called {name!r} on this Docker engine ({engine.label}, {engine.address}); "
+            f"the catalog has one on {', '.join(elsewhere)}: run the command against that engine "
+            "(DOCKER_HOST=...)"
+        )
+    raise UsageProblem(f"no deployment called {name!r} (`aim-catalog ps --all` lists them)")
 
 
 @app.command()
@@ -499,9 +535,7 @@ def stop(
     from aim_catalog.launcher import stop as stop_container
 
     client = connect()
-    target, status = _container_for(ctx, name)
-    if status is None and not _is_labelled(client, target):
-        raise UsageProblem(f"no deployment called {name!r} (`aim-catalog ps --all` lists them)")
+    target, status = _container_for(ctx, client, name)
     existed = stop_container(client, target)
     if status is not None:
         with catalog_session(ctx) as session:
@@ -534,9 +568,7 @@ def logs(
     from aim_catalog.launcher import connect, stream_logs
 
     client = connect()
-    target, status = _container_for(ctx, name)
-    if status is None and not _is_labelled(client, target):
-        raise UsageProblem(f"no deployment called {name!r} (`aim-catalog ps --all` lists them)")
+    target, _status = _container_for(ctx, client, name)
 
     def write(text: str) -> None:
         sys.stdout.write(text)

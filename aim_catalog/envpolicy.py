@@ -1,0 +1,121 @@
+"""The rules for what a launched container's environment and image may be, in one place.
+
+* Secrets: a variable is a secret when one of the words of its name (split on ``_``)
+  ends in TOKEN, SECRET, PASSWORD, PASSWD, PASSPHRASE, CREDENTIAL(S) or APIKEY, or is
+  KEY or PAT (``HF_TOKEN``, ``HUGGING_FACE_HUB_TOKEN``, ``VLLM_API_KEY``,
+  ``AWS_SECRET_ACCESS_KEY``, ``DB_PASSWORD``, ``GITHUB_PAT``; not
+  ``TOKENIZERS_PARALLELISM``). A secret is never written to a recipe, the catalog, a
+  label, a log or the terminal: it is shown as ``***`` and passed by name
+  (``docker run -e NAME``).
+* Denied in recipes: variables that send the container's network or hub traffic
+  elsewhere, or change which code the loader or interpreter runs. A recipe from a
+  shared catalog must not be able to route the operator's ``HF_TOKEN`` to another host
+  or run code of its choosing. The operator may still set any of them with
+  ``launch --env``.
+* Trusted registries: image references whose repository starts with one of these
+  prefixes are not warned about (``AIM_CATALOG_TRUSTED_REGISTRIES``, comma-separated,
+  replaces the default: AMD's ``rocm/``, vLLM's ``vllm/`` and SGLang's ``lmsysorg/``
+  namespaces on Docker Hub).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+
+TRUSTED_REGISTRIES_ENV = "AIM_CATALOG_TRUSTED_REGISTRIES"
+DEFAULT_TRUSTED_REGISTRIES = ("docker.io/rocm/", "docker.io/vllm/", "docker.io/lmsysorg/")
+DOCKER_HUB = "docker.io"
+
+_SECRET_WORD = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIALS?|APIKEY)$|^(KEY|PAT)$")
+
+_NETWORK = "redirects the container's network traffic (and with it HF_TOKEN)"
+_HUB = "redirects model downloads or hub requests (and with them HF_TOKEN) to another server"
+_TLS = "changes which TLS certificates the container trusts"
+_LOADER = "changes which code the dynamic loader or the interpreter runs"
+DENIED_ENV: dict[str, str] = {
+    "HTTP_PROXY": _NETWORK,
+    "HTTPS_PROXY": _NETWORK,
+    "ALL_PROXY": _NETWORK,
+    "FTP_PROXY": _NETWORK,
+    "NO_PROXY": _NETWORK,
+    "HF_ENDPOINT": _HUB,
+    "HF_INFERENCE_ENDPOINT": _HUB,
+    "HUGGINGFACE_CO_STAGING": _HUB,
+    "HF_HOME": "is set by the launcher (the mounted cache)",
+    "VLLM_USE_MODELSCOPE": _HUB,
+    "VLLM_MODEL_REDIRECT_PATH": _HUB,
+    "VLLM_USAGE_STATS_SERVER": _NETWORK,
+    "S3_ENDPOINT_URL": _HUB,
+    "REQUESTS_CA_BUNDLE": _TLS,
+    "CURL_CA_BUNDLE": _TLS,
+    "SSL_CERT_FILE": _TLS,
+    "SSL_CERT_DIR": _TLS,
+    "PATH": _LOADER,
+    "PYTHONPATH": _LOADER,
+    "PYTHONHOME": _LOADER,
+    "PYTHONSTARTUP": _LOADER,
+    "PYTHONUSERBASE": _LOADER,
+    "PYTHONPLATLIBDIR": _LOADER,
+    "PYTHONEXECUTABLE": _LOADER,
+    "PYTHONBREAKPOINT": _LOADER,
+    "PYTHONWARNINGS": _LOADER,  # a warning category names a module, which gets imported
+}
+DENIED_PREFIXES: dict[str, str] = {"LD_": _LOADER}  # LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT...
+
+
+def is_secret(name: str) -> bool:
+    """The one rule for secret-named variables (see the module docstring)."""
+    return any(_SECRET_WORD.search(word) for word in name.upper().split("_") if word)
+
+
+def denied_reason(name: str) -> str | None:
+    """Why a recipe may not set ``name`` (names compare case-insensitively), or None."""
+    upper = name.upper()
+    if upper in DENIED_ENV:
+        return DENIED_ENV[upper]
+    for prefix, reason in DENIED_PREFIXES.items():
+        if upper.startswith(prefix):
+            return reason
+    return None
+
+
+def image_repository(image: str) -> str:
+    """The fully qualified repository of an image reference, without tag or digest:
+    ``rocm/vllm:tag`` -> ``docker.io/rocm/vllm``, ``ubuntu`` -> ``docker.io/library/ubuntu``,
+    ``ghcr.io/org/img@sha256:..`` -> ``ghcr.io/org/img`` (Docker's reference rules)."""
+    name = image.split("@", 1)[0]
+    head, _, tail = name.rpartition("/")
+    if ":" in tail:
+        tail = tail.split(":", 1)[0]
+    name = f"{head}/{tail}" if head else tail
+    first, _, rest = name.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return f"{first.lower()}/{rest}"
+    if not rest:
+        return f"{DOCKER_HUB}/library/{name}"
+    return f"{DOCKER_HUB}/{name}"
+
+
+def registry_of(image: str) -> str:
+    """Registry and namespace, as launch output names them: ``docker.io/rocm``."""
+    return image_repository(image).rsplit("/", 1)[0]
+
+
+def trusted_registries(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    raw = (os.environ if env is None else env).get(TRUSTED_REGISTRIES_ENV)
+    if raw is None:
+        return DEFAULT_TRUSTED_REGISTRIES
+    prefixes = []
+    for item in (p.strip().rstrip("/") for p in raw.split(",")):
+        if item:  # "rocm" means Docker Hub's rocm/ namespace, as an image reference would
+            first = item.split("/", 1)[0]
+            hub = "." not in first and ":" not in first and first != "localhost"
+            prefixes.append(f"{DOCKER_HUB}/{item}/" if hub else f"{item}/")
+    return tuple(prefixes)
+
+
+def is_trusted(image: str, env: Mapping[str, str] | None = None) -> bool:
+    repository = image_repository(image) + "/"
+    return any(repository.startswith(prefix) for prefix in trusted_registries(env))

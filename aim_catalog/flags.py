@@ -1,0 +1,42 @@
+"""Server flag keys as recipes write them: ``--port=9999`` is the flag ``--port``.
+
+argparse reads ``--port=9999`` as ``--port 9999``, so a recipe key that holds ``=`` must
+be split before the launcher looks for the flags it owns (``--host``, ``--port``), the
+model flag or the parallel sizes; otherwise those checks and replacements are bypassed.
+The recipe validator splits keys at ingest; the launcher splits again for catalog rows
+written before that (or by another writer).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aim_catalog.errors import shown
+
+
+def _bare(value: Any) -> bool:
+    """null, true or "true": the flag alone (1 is not true here, though 1 == True)."""
+    return value is None or value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def split_flag(flag: str, value: Any) -> tuple[str, Any, str | None]:
+    """``(key, value, problem)``: ``("--port=9999", None)`` -> ``("--port", "9999", None)``.
+
+    A key with ``=`` may carry no value of its own (null or true); with one, ``problem``
+    says why it is refused (which of the two values would win is anybody's guess).
+    """
+    if "=" not in flag:
+        return flag, value, None
+    key, _, inline = flag.partition("=")
+    if len(key) < 2 or not key.startswith("-"):
+        return flag, value, f"{shown(flag)} is not a flag: the part before '=' must be a flag name"
+    if inline == "":
+        return flag, value, f"{shown(flag)} has nothing after '='; write '{shown(key)[1:-1]}: VALUE'"
+    if not _bare(value):
+        return (
+            flag,
+            value,
+            f"{shown(flag)} carries a value in its name and another one ({shown(value)}); "
+            f"write '{shown(key)[1:-1]}: VALUE'",
+        )
+    return key, inline, None

@@ -1,0 +1,149 @@
+"""A container launch from create to running, or cleaned up: the one owner of its states.
+
+``ContainerLaunch`` runs create -> record -> start/wait -> mark running. Whatever
+interrupts it (Docker refusing, the database failing, a crash of the server, a timeout,
+Ctrl-C, SIGTERM) at whatever point, the handler finds the container (by its launch label
+when the create call itself was interrupted: the engine may have made the container
+without its id ever coming back), shows its log tail, removes it (or stops and keeps it
+with ``keep_on_failure``), marks the row ``failed`` and raises ``LaunchFailed`` (exit 5).
+The clean-up itself runs with further interrupts deferred, so a second Ctrl-C cannot cut
+it short.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from docker.errors import DockerException
+
+from aim_catalog import deployments, launcher
+from aim_catalog.errors import CatalogError, LaunchFailed
+from aim_catalog.runspec import LAUNCH_LABEL, RunSpec
+
+# An interrupted create may reach the engine a moment after the interrupt: look this long.
+CREATE_SETTLE_SECONDS = 3.0
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextmanager
+def interrupts_deferred() -> Iterator[list[int]]:
+    """Signals that arrive inside are noted (in the yielded list), not raised."""
+    arrived: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield arrived
+        return
+    previous = {sig: signal.signal(sig, lambda signum, _frame: arrived.append(signum)) for sig in _SIGNALS}
+    try:
+        yield arrived
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@dataclass
+class ContainerLaunch:
+    """One launch of ``spec`` on ``engine``, recorded through ``sessions`` (a sessionmaker)."""
+
+    client: Any
+    sessions: Any
+    engine: launcher.EngineId
+    spec: RunSpec
+    chosen: Any  # the selection Candidate
+    keep_on_failure: bool = False
+    container: Any = None
+    stage: str = "preparing the launch"
+    recorded: bool = field(default=False, init=False)
+
+    def create_and_record(self) -> None:
+        """Create the container and record it (status ``starting``); cleans up on failure."""
+        try:
+            self.stage = "creating the container"
+            self.container = launcher.create(self.client, self.spec)
+            self.stage = "recording the deployment"
+            with self.sessions.begin() as session:  # short: the wait must hold no lock
+                deployments.record(
+                    session,
+                    name=self.spec.name,
+                    container_id=self.container.id,
+                    docker_host=self.engine.key,
+                    engine_name=self.engine.name,
+                    serve_config_id=self.chosen.serve_config_id,
+                    recipe_id=self.chosen.recipe_id,
+                    model=self.chosen.huggingface_id,
+                    backend=self.chosen.backend,
+                    gpus=self.spec.gpus,
+                    image=self.spec.image,
+                    port=self.spec.host_port,
+                    spec=self.spec.as_dict(),
+                )
+            self.recorded = True
+        except BaseException as exc:  # Ctrl-C included: nothing may be left behind
+            raise self.abort(exc) from exc
+
+    def run(
+        self, *, timeout: float, wait: bool = True, on_tick: launcher.Tick | None = None, poll: float = 1.0
+    ) -> launcher.Launched:
+        """Start, wait until it serves (with ``wait``) and mark it running; cleans up on failure."""
+        try:
+            self.stage = "starting the container"
+            if wait:
+                self.stage = "waiting for the server"
+            result = launcher.start_and_wait(
+                self.container, self.spec, timeout=timeout, wait=wait, on_tick=on_tick, poll=poll
+            )
+            self.stage = "marking the deployment running"
+            with self.sessions.begin() as session:
+                deployments.set_status(session, self.container.id, "running")
+            return result
+        except BaseException as exc:
+            raise self.abort(exc) from exc
+
+    def abort(self, exc: BaseException) -> LaunchFailed:
+        """Clean up after ``exc`` and return the error to raise (interrupts deferred meanwhile)."""
+        with interrupts_deferred():
+            reason = self._reason(exc)
+            container = self.container
+            if container is None:  # a refused create made nothing; an interrupted one may have
+                container = self._find_interrupted_create(settle=not isinstance(exc, CatalogError))
+            error = launcher.failed(
+                container, reason, self.keep_on_failure, launcher.secret_values(self.spec)
+            )
+            if container is not None:
+                self._mark_failed(container.id)
+        return error
+
+    def _find_interrupted_create(self, *, settle: bool) -> Any:
+        launch_id = self.spec.labels[LAUNCH_LABEL]
+        deadline = time.monotonic() + (CREATE_SETTLE_SECONDS if settle else 0)
+        while True:
+            with contextlib.suppress(DockerException):
+                found = launcher.created_by(self.client, launch_id)
+                if found is not None:
+                    return found
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.2)
+
+    def _mark_failed(self, container_id: str) -> None:
+        # A no-op when the row was never written; a database that fails here has already
+        # been reported by the error being handled.
+        with contextlib.suppress(Exception), self.sessions.begin() as session:
+            deployments.set_status(session, container_id, "failed")
+
+    def _reason(self, exc: BaseException) -> str:
+        if isinstance(exc, launcher.Terminated):
+            return f"terminated ({exc}) while {self.stage}"
+        if isinstance(exc, KeyboardInterrupt):
+            return f"interrupted while {self.stage}"
+        if isinstance(exc, DockerException):
+            return f"Docker refused: {launcher.first_line(exc)}"
+        if isinstance(exc, CatalogError):
+            return str(exc)
+        return f"{type(exc).__name__} while {self.stage}: {exc}"
