@@ -332,7 +332,9 @@ def start_and_wait(
     url = f"http://{engine_host()}:{spec.host_port}"
     if wait:
         secrets = list(secret_values(spec).values())
-        wait_ready(container, url, timeout=timeout, on_tick=on_tick, poll=poll, secrets=secrets)
+        wait_ready(
+            container, url, timeout=timeout, on_tick=on_tick, poll=poll, secrets=secrets, paths=spec.readiness
+        )
     return Launched(container.id, spec.name, url, wait, time.monotonic() - started)
 
 
@@ -400,10 +402,12 @@ def wait_ready(
     on_tick: Tick | None = None,
     poll: float = 1.0,
     secrets: list[str] | None = None,
+    paths: tuple[str, ...] | list[str] = ("/health", "/v1/models"),
 ) -> None:
-    """Poll ``/health`` then ``/v1/models`` until both answer 200; fail fast if it exits."""
+    """Poll ``/health`` then ``/v1/models`` (the backend's ``paths``) until all answer 200;
+    fail fast if it exits."""
     start = time.monotonic()
-    pending = ["/health", "/v1/models"]
+    pending = list(paths)  # the backend's readiness endpoints (backends.json)
     while True:
         container.reload()
         if container.status in ("exited", "dead"):

@@ -257,7 +257,7 @@ def test_sglang_gets_its_own_command_line(docker_env: Any, tmp_path: Path) -> No
     (container,) = mine(docker_env, tmp_path)
     argv = container.logs().decode().splitlines()[0]
     assert argv.startswith(
-        f"ARGV: python3 -m sglang.launch_server --model-path {MODEL} --dtype bfloat16 --tp 2 "
+        f"ARGV: python3 -m sglang.launch_server --model-path {MODEL} --dtype bfloat16 --tp-size 2 "
     )
     assert argv.endswith("--host 0.0.0.0 --port 30000")
     assert container.attrs["HostConfig"]["PortBindings"]["30000/tcp"][0]["HostPort"].isdigit()

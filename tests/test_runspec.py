@@ -84,14 +84,15 @@ def test_sglang_gets_its_flag_names_even_from_original_recipes() -> None:
     argv, notes = command(original, backend="sglang")
     assert argv == [
         "python3", "-m", "sglang.launch_server", "--model-path", "Qwen/Qwen3-32B",
-        "--tp", "4", "--mem-fraction-static", "0.9", "--context-length", "32768",
+        "--tensor-parallel-size", "4", "--mem-fraction-static", "0.9", "--context-length", "32768",
         "--chunked-prefill-size", "16384", "--trust-remote-code",
         "--host", "0.0.0.0", "--port", "30000",
     ]  # fmt: skip
     assert notes[0].startswith(
-        "translated vLLM flags for SGLang: --gpu-memory-utilization -> --mem-fraction-static"
+        "translated vLLM flags for sglang: --gpu-memory-utilization -> --mem-fraction-static"
     )
-    assert command({}, backend="sglang", gpus=2)[0][5:7] == ["--tp", "2"]
+    # SGLang's canonical TP flag (backends.json); --tp only works as an argparse prefix.
+    assert command({}, backend="sglang", gpus=2)[0][5:7] == ["--tp-size", "2"]
 
 
 def test_overrides() -> None:
