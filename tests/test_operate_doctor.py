@@ -199,16 +199,19 @@ def test_devices_the_user_cannot_open_name_their_group(env: Path, monkeypatch: p
     for node in (env / "dev/kfd", env / "dev/dri/renderD128"):
         os.chown(node, 0, 44)
         node.chmod(0o660)
-    for path in [env, *env.parents]:  # let nobody reach the tree
-        if path == Path("/"):
-            break
-        path.chmod(path.stat().st_mode | 0o005)
+    opened = {p: p.stat().st_mode for p in [env, *env.parents] if p != Path("/")}
+    for path, mode in opened.items():  # let nobody reach the tree, for the run only
+        path.chmod(mode | 0o005)
     environ = dict(
         os.environ, DOCKER_HOST="tcp://127.0.0.1:1", XDG_DATA_HOME="/nonexistent", HOME="/nonexistent"
     )
     argv = [sys.executable, "-m", "aim_catalog", "doctor", "--json"]
     nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
-    done = subprocess.run(nobody, env=environ, capture_output=True, text=True, timeout=120)
+    try:
+        done = subprocess.run(nobody, env=environ, capture_output=True, text=True, timeout=120)
+    finally:
+        for path, mode in opened.items():
+            path.chmod(mode)
     assert done.returncode == 1, done.stderr
     checks = {c["name"]: c for c in json.loads(done.stdout)["checks"]}
     devices = checks["devices"]
