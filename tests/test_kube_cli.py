@@ -295,3 +295,66 @@ def test_an_object_launch_did_not_create_is_never_touched(
     assert fake.objects == {("deployments", "llm", name): theirs}
     assert not [r for r in fake.requests if r["method"] in ("PATCH", "DELETE")]
     assert rows(catalog) == []
+
+
+def test_a_foreign_service_stops_the_launch_and_the_deployment_goes(
+    cli: Callable[..., Any], catalog: str, fake: FakeCluster
+) -> None:
+    dry = cli("launch", MODEL, "1", "--target", "kubernetes", "--dry-run", "--json", db_url=catalog)
+    name = json.loads(dry.stdout)["items"][0]["metadata"]["name"]
+    theirs = {"metadata": {"name": name, "uid": "theirs", "generation": 1}, "spec": {}}
+    fake.objects[("services", "llm", name)] = theirs
+    result = cli("launch", MODEL, "1", "--target", "kubernetes", db_url=catalog, code=5)
+    assert f"Service {name} already exists" in result.stderr
+    assert fake.objects == {("services", "llm", name): theirs}  # the Deployment it applied is gone
+    assert [r["path"].split("/")[-2] for r in fake.requests if r["method"] == "DELETE"] == ["deployments"]
+
+
+def test_ctrl_c_while_waiting_deletes_what_was_applied(
+    cli: Callable[..., Any], catalog: str, fake: FakeCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*_args: Any, **_kwargs: Any) -> str:
+        assert len(fake.objects) == 2  # applied and recorded by then
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(kube_apply, "wait", interrupted)
+    result = cli("launch", MODEL, "1", "--target", "kubernetes", db_url=catalog, code=5)
+    assert "interrupted" in result.stderr
+    assert fake.objects == {}
+    (row,) = rows(catalog)
+    assert row.status == "failed"
+
+
+# --------------------------------------------------------------------------- schema (migration 0007)
+
+
+def test_0007_docker_rows_become_docker_targets_and_cluster_rows_go_on_downgrade(db_url: str) -> None:
+    from sqlalchemy import text
+
+    engine = db.make_engine(db_url)
+    try:
+        db.upgrade(engine, "0006")
+        row = (
+            "INSERT INTO deployments (name, container_id, docker_host, recipe_id, model, backend, gpu_count, "
+            "gpus, image, port, spec, status, created_at, updated_at) VALUES (:name, :cid, 'h', 'r', 'm', "
+            "'vllm', 1, '[0]', 'i', 8000, '{}', 'running', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        )
+        with engine.begin() as conn:
+            conn.execute(text(row), {"name": "old", "cid": "c1"})
+        db.upgrade(engine)
+        with engine.begin() as conn:
+            assert conn.execute(
+                text("SELECT target, context, namespace, objects FROM deployments")
+            ).one() == (
+                "docker",
+                None,
+                None,
+                None,
+            )
+            conn.execute(text(row), {"name": "k", "cid": "uid:1"})
+            conn.execute(text("UPDATE deployments SET target = 'kserve' WHERE name = 'k'"))
+        db.downgrade(engine, "0006")
+        with engine.connect() as conn:  # an older aim-catalog would take it for a container
+            assert conn.execute(text("SELECT name FROM deployments")).scalars().all() == ["old"]
+    finally:
+        engine.dispose()

@@ -115,7 +115,13 @@ def launch_on_cluster(
         elif out_dir is None:
             sys.stdout.write(rendered.yaml())
         return
-    url = _apply_and_wait(ctx, kube, cluster, rendered, chosen, spec, timeout=timeout, wait=wait, keep=keep)
+    from aim_catalog.launcher import termination_as_interrupt
+
+    # SIGTERM/SIGHUP (a closed terminal, a cancelled job) clean up like Ctrl-C does.
+    with termination_as_interrupt():
+        url = _apply_and_wait(
+            ctx, kube, cluster, rendered, chosen, spec, timeout=timeout, wait=wait, keep=keep
+        )
     if as_json:
         out.emit_json(
             {
@@ -177,7 +183,7 @@ def _apply_and_wait(
         key = None
         url = rendered.endpoint(cluster.namespace)
         try:
-            applied = kube.apply(cluster, rendered)
+            kube.apply(cluster, rendered, applied)
             with sessions.begin() as session:
                 key = records.record(
                     session,

@@ -88,6 +88,26 @@ def launch(
         False, "--dry-run", help="Print what would run (and a docker run line); start nothing."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the spec (dry run) or the deployment as JSON."),
+    target: str = typer.Option(
+        "docker", "--target", help="docker (this host), kubernetes (Deployment + Service) or kserve."
+    ),
+    replicas: int = typer.Option(1, "--replicas", min=1, max=1000, help="Copies of the server to run."),
+    hf_cache_pvc: str | None = typer.Option(
+        None, "--hf-cache-pvc", help="Cluster: a PersistentVolumeClaim for the Hugging Face cache."
+    ),
+    hf_token_secret: str | None = typer.Option(
+        None, "--hf-token-secret", help="Cluster: HF_TOKEN from this Secret (NAME or NAME:KEY; key HF_TOKEN)."
+    ),
+    context: str | None = typer.Option(
+        None, "--context", help="Cluster: kubeconfig context (default: current)."
+    ),
+    namespace: str | None = typer.Option(None, "--namespace", "-n", help="Cluster: namespace."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Cluster: write one YAML file per object here."),
+    cpu: str | None = typer.Option(None, "--cpu", help="Cluster: CPU request per pod (e.g. 16)."),
+    memory: str | None = typer.Option(None, "--memory", help="Cluster: memory request per pod (e.g. 256Gi)."),
+    node_affinity: bool = typer.Option(
+        True, "--node-affinity/--no-node-affinity", help="Cluster: only nodes of the recipe's GPU model."
+    ),
 ) -> None:
     """Select the best config and run it as a ROCm container, waiting until it serves.
 
@@ -100,7 +120,7 @@ def launch(
     from aim_catalog.launcher import termination_as_interrupt
     from aim_catalog.runspec import check_name, dev_root, parse_env, parse_overrides, parse_shm_size
 
-    if name is not None:
+    if name is not None and target == "docker":
         check_name(name)
 
     explicit = _parse_gpu_list(gpu_list)
@@ -129,6 +149,27 @@ def launch(
         },
         dry_run=dry_run,
     )
+    if target != "docker":
+        if gpu_list is not None:
+            raise UsageProblem("--gpus is for --target docker: the cluster schedules the GPUs")
+        _launch_on_cluster(
+            plan,
+            target=target,
+            name=name,
+            namespace=namespace,
+            context=context,
+            replicas=replicas,
+            hf_cache=hf_cache,
+            hf_cache_pvc=hf_cache_pvc,
+            hf_token_secret=hf_token_secret,
+            resources=(cpu, memory),
+            node_affinity=node_affinity,
+            out_dir=out_dir,
+            run=(dry_run, as_json, timeout, not no_wait, keep_on_failure),
+        )
+        return
+    if replicas != 1:
+        raise UsageProblem("--replicas is for --target kubernetes|kserve (one container per launch here)")
     if dry_run:
         spec, chosen = plan.make(*_docker_for_dry_run(), name=name)
         _show_spec(spec, chosen, as_json)
@@ -144,6 +185,56 @@ def launch(
     # SIGTERM/SIGHUP (a closed terminal, a cancelled job) clean up like Ctrl-C does.
     with termination_as_interrupt():
         _launch(plan, name, timeout=timeout, wait=not no_wait, keep=keep_on_failure, as_json=as_json)
+
+
+def _launch_on_cluster(
+    plan: _Plan,
+    *,
+    target: str,
+    name: str | None,
+    namespace: str | None,
+    context: str | None,
+    replicas: int,
+    hf_cache: Path | None,
+    hf_cache_pvc: str | None,
+    hf_token_secret: str | None,
+    resources: tuple[str | None, str | None],
+    node_affinity: bool,
+    out_dir: Path | None,
+    run: tuple[bool, bool, float, bool, bool],  # dry run, json, timeout, wait, keep on failure
+) -> None:
+    """--target kubernetes|kserve: render, and apply unless a dry run (cli/kube.py)."""
+    from aim_catalog.cli.kube import launch_on_cluster
+    from aim_catalog.kube.render import KubeOptions
+
+    dry_run, as_json, timeout, wait, keep = run
+    opts = KubeOptions(
+        target=target,
+        namespace=namespace,
+        replicas=replicas,
+        service_port=plan.spec_args["port"],
+        hf_cache_pvc=hf_cache_pvc,
+        hf_cache_host_path=None if hf_cache is None else str(hf_cache),  # a path on the nodes
+        hf_token_secret=hf_token_secret,
+        cpu=resources[0],
+        memory=resources[1],
+        shm_size=plan.spec_args["shm_size"],
+        startup_timeout=timeout,
+        node_affinity=node_affinity,
+    )
+    launch_on_cluster(
+        plan.ctx,
+        plan,
+        opts,
+        name=name,
+        context=context,
+        out_dir=out_dir,
+        dry_run=dry_run,
+        as_json=as_json,
+        timeout=timeout,
+        wait=wait,
+        keep=keep,
+    )
 
 
 @dataclass
@@ -412,9 +503,19 @@ def ps(
     Example: aim-catalog ps --all --all-hosts
     """
     from aim_catalog import deployments, render
+    from aim_catalog.cli.kube import cluster_rows, show_cluster_rows
+    from aim_catalog.errors import EnvironmentProblem
     from aim_catalog.launcher import LIVE_STATES, connect, container_state, identify, labelled_containers
 
-    client = connect()
+    on_clusters = cluster_rows(ctx, include_all=show_all)  # --target kubernetes|kserve launches
+    try:
+        client = connect()
+    except EnvironmentProblem:
+        if not on_clusters:
+            raise
+        render.note("no Docker engine reachable: showing the deployments on clusters only")
+        show_cluster_rows(on_clusters, as_json)
+        return
     engine = identify(client)
     live = {c.id: c for c in labelled_containers(client)}
     with catalog_session(ctx) as session:
@@ -434,6 +535,7 @@ def ps(
                 for d in deployments.listing(
                     session, include_all=show_all, engine_key=engine.key, container_ids=live, other_hosts=True
                 )
+                if d.target == "docker"  # cluster deployments are listed below, checked
             ]
     for c in live.values():
         if c.id not in known and (show_all or c.status in LIVE_STATES):
@@ -452,6 +554,7 @@ def ps(
                     "created_at": "",
                 }
             )
+    records += on_clusters
     if as_json:
         render.emit_json(records)
         return
@@ -531,9 +634,14 @@ def stop(
     Example: aim-catalog stop aim-qwen3-32b-4gpu-bf16-vllm
     """
     from aim_catalog import deployments, render
+    from aim_catalog.cli.kube import find_on_cluster, stop_on_cluster
     from aim_catalog.launcher import connect
     from aim_catalog.launcher import stop as stop_container
 
+    on_cluster = find_on_cluster(ctx, name)
+    if on_cluster is not None:  # --target kubernetes|kserve: delete what launch applied
+        stop_on_cluster(ctx, on_cluster)
+        return
     client = connect()
     target, status = _container_for(ctx, client, name)
     existed = stop_container(client, target)
@@ -565,8 +673,13 @@ def logs(
     \b
     Example: aim-catalog logs aim-qwen3-32b-4gpu-bf16-vllm --follow --tail 50
     """
+    from aim_catalog.cli.kube import find_on_cluster, logs_on_cluster
     from aim_catalog.launcher import connect, stream_logs
 
+    on_cluster = find_on_cluster(ctx, name)
+    if on_cluster is not None:  # the pods' logs
+        logs_on_cluster(on_cluster, follow=follow, tail=tail)
+        return
     client = connect()
     target, _status = _container_for(ctx, client, name)
 

@@ -140,12 +140,15 @@ def _get(cluster: Cluster, kind: str, name: str) -> dict[str, Any] | None:
         raise
 
 
-def apply(cluster: Cluster, rendered: Rendered) -> list[dict[str, str]]:
-    """Server-side apply of every object; returns what was applied, with uids.
+def apply(
+    cluster: Cluster, rendered: Rendered, applied: list[dict[str, str]] | None = None
+) -> list[dict[str, str]]:
+    """Server-side apply of every object; returns what was applied, with uids, appending
+    to ``applied`` as it goes (so an interruption midway knows what to delete).
 
     An object of the same name that aim-catalog did not create is left alone (exit 5).
     """
-    applied: list[dict[str, str]] = []
+    applied = [] if applied is None else applied
     for obj in rendered.objects:
         kind, name = obj["kind"], obj["metadata"]["name"]
         body = {**obj, "metadata": {**obj["metadata"], "namespace": cluster.namespace}}
