@@ -126,6 +126,36 @@ def held_gpus(client: Any) -> dict[int, str]:
     return held
 
 
+def _created(container: Any) -> tuple[str, str]:
+    """A container's creation instant as a sortable key: Docker writes RFC 3339 with the
+    trailing zeros of the nanoseconds dropped, so the fraction is padded first."""
+    stamp = str(container.attrs.get("Created", ""))
+    head, dot, rest = stamp.partition(".")
+    fraction = rest.rstrip("Z").split("+")[0]
+    return (f"{head}.{fraction.ljust(9, '0')}" if dot else head), container.id
+
+
+def gpu_rivals(client: Any, container: Any, gpus: list[int]) -> dict[int, str]:
+    """GPUs of ``gpus`` that another live labelled container created before ``container``
+    also holds. Launches of one user take turns through the launch lock; this catches the
+    launches it cannot see (another user, another machine driving the same engine): the
+    earlier container keeps the GPU, the later one gives up."""
+    container.reload()
+    mine = _created(container)
+    rivals: dict[int, str] = {}
+    for other in client.containers.list(all=True, filters={"label": MANAGED}, ignore_removed=True):
+        if other.id == container.id or other.status not in LIVE_STATES:
+            continue
+        theirs = {int(p) for p in other.labels.get(f"{LABEL}.gpus", "").split(",") if p.strip().isdigit()}
+        shared = theirs & set(gpus)
+        if shared:
+            with contextlib.suppress(NotFound):
+                other.reload()  # the list's Created is whole seconds; inspect has nanoseconds
+                if _created(other) < mine:
+                    rivals.update({gpu: other.name for gpu in shared})
+    return rivals
+
+
 def allocate(detected: list[Gpu], held: dict[int, str], count: int, explicit: list[int] | None) -> list[Gpu]:
     by_index = {gpu.index: gpu for gpu in detected}
     if explicit is not None:
@@ -136,11 +166,11 @@ def allocate(detected: list[Gpu], held: dict[int, str], count: int, explicit: li
             raise UsageProblem(f"--gpus names {len(explicit)} GPU(s) but the config needs {count}")
         taken = {i: held[i] for i in explicit if i in held}
         if taken:
-            raise LaunchFailed(f"GPU(s) already in use: {_holders(taken)}")
+            raise LaunchFailed(f"GPU(s) already in use: {holders(taken)}")
         return [by_index[i] for i in explicit]
     free = [gpu for gpu in detected if gpu.index not in held]
     if len(free) < count:
-        who = f"; held by {_holders(held)}" if held else ""
+        who = f"; held by {holders(held)}" if held else ""
         raise LaunchFailed(
             f"{count} GPU(s) needed, {len(free)} of {len(detected)} free{who} "
             "(`aim-catalog ps` lists them, `aim-catalog stop NAME` frees them)"
@@ -148,7 +178,7 @@ def allocate(detected: list[Gpu], held: dict[int, str], count: int, explicit: li
     return free[:count]
 
 
-def _holders(held: dict[int, str]) -> str:
+def holders(held: dict[int, str]) -> str:
     by_name: dict[str, list[int]] = {}
     for index, name in sorted(held.items()):
         by_name.setdefault(name, []).append(index)

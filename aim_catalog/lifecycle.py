@@ -66,6 +66,14 @@ class ContainerLaunch:
         try:
             self.stage = "creating the container"
             self.container = launcher.create(self.client, self.spec)
+            self.stage = "checking that no other launch took the same GPUs"
+            rivals = launcher.gpu_rivals(self.client, self.container, self.spec.gpus)
+            if rivals:
+                raise LaunchFailed(
+                    f"GPU(s) taken at the same moment by another launch: {launcher.holders(rivals)} "
+                    "(one not serialized by your launch lock: another user, or another machine "
+                    "using this engine); nothing was started, launch again"
+                )
             self.stage = "recording the deployment"
             with self.sessions.begin() as session:  # short: the wait must hold no lock
                 deployments.record(

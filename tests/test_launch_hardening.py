@@ -338,3 +338,28 @@ def test_a_lock_directory_of_another_user_is_refused(tmp_path: Path, monkeypatch
 
     with pytest.raises(EnvironmentProblem, match="is not a directory of yours"):
         launcher.lock_dir()
+
+
+@pytest.mark.docker
+def test_a_gpu_taken_by_a_launch_outside_the_lock_is_given_up(
+    docker_env: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another user's launch (their own lock) creates a container on GPU 0 between our
+    allocation and our create: the later container gives the GPU up and is removed."""
+    real = launcher.create
+    rival_labels = {
+        "aim-catalog.managed": "true",
+        "aim-catalog.gpus": "0",
+        "aim-catalog.catalog": f"another user's catalog {tmp_path}",
+    }
+
+    def rival_first(client: Any, spec: Any) -> Any:
+        client.containers.create(IMAGE, ["sleep", "600"], name="rival", labels=rival_labels)
+        return real(client, spec)
+
+    monkeypatch.setattr(launcher, "create", rival_first)
+    result = cli("launch", MODEL, "1", "--gpus", "0", "--image", IMAGE, "--port", str(free_port()), code=5)
+    assert "GPU(s) taken at the same moment by another launch: rival (GPU 0)" in result.stderr
+    assert "the container was removed" in result.stderr
+    assert [c.name for c in mine(docker_env, tmp_path)] == ["rival"]  # theirs stays, ours is gone
+    assert deployments(tmp_path) == []
