@@ -117,6 +117,16 @@ def test_dry_run_json_and_out_dir(cli: Callable[..., Any], catalog: str, tmp_pat
     assert yaml.safe_load((out / files[0]).read_text())["kind"] == "Deployment"
 
 
+def test_an_image_from_an_untrusted_registry_is_warned_about(cli: Callable[..., Any], catalog: str) -> None:
+    image = "evil.example/vllm:1"
+    result = cli(
+        "launch", MODEL, "1", "--target", "kubernetes", "--dry-run", "--image", image, db_url=catalog
+    )
+    assert "evil.example" in result.stderr and "not a trusted registry" in result.stderr
+    (deployment, _) = yaml.safe_load_all(result.stdout)
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == image
+
+
 def test_usage_errors(cli: Callable[..., Any], catalog: str, tmp_path: Path) -> None:
     for args in (
         ("--target", "nomad"),
@@ -124,7 +134,7 @@ def test_usage_errors(cli: Callable[..., Any], catalog: str, tmp_path: Path) -> 
         ("--target", "kubernetes", "--name", "Bad_Name"),
         ("--target", "kubernetes", "--cpu", "many"),
         ("--target", "kubernetes", "--env", "MY_API_KEY=s3cret-value"),
-        ("--replicas", "2"),  # docker: one container per launch
+        ("--target", "kserve", "--hf-cache-pvc", "Bad_Claim"),
     ):
         result = cli("launch", MODEL, "2", "--dry-run", *args, db_url=catalog, code=2)
         assert "s3cret-value" not in result.stdout + result.stderr

@@ -64,6 +64,10 @@ def render_for(
     rendered = render(spec, chosen, opts, name=name, catalog=catalog)
     for text in [*spec.notes, *rendered.notes]:
         out.note(text)
+    if not spec.trusted_registry:  # the nodes pull it, and its pods may get the token Secret
+        from aim_catalog.cli.launch import _untrusted
+
+        out.note(_untrusted(spec))
     return rendered, chosen, spec
 
 

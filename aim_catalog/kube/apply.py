@@ -41,11 +41,6 @@ class Cluster:
     namespace: str
     server: str
 
-    @property
-    def host_label(self) -> str:
-        """What the deployments table's engine host column records for this cluster."""
-        return f"kubernetes:{self.server}"
-
 
 def connect(context: str | None, namespace: str | None) -> Cluster:
     """The client for a kubeconfig context (the current one by default)."""
