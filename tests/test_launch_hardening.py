@@ -205,6 +205,19 @@ def test_control_characters_from_a_catalog_are_escaped_in_human_output(tmp_path:
     assert "\x1b" not in spec and "\x9b" not in spec and json.loads(spec)["command"][-7] == hostile
 
 
+def test_explain_escapes_control_characters_of_the_catalog(tmp_path: Path, host: Path) -> None:
+    cli("list-recipes")
+    engine = db.make_engine(catalog_url(tmp_path))
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE recipes SET hardware = :h WHERE recipe_id = :r"), {"h": "MI3\x1b[31mX", "r": RECIPE}
+        )
+    engine.dispose()
+    result = cli("explain", MODEL, "4", "--hardware", "MI300X", code=None)
+    assert "\x1b" not in result.stdout + result.stderr
+    assert "recipe is for MI3\\x1b[31mX" in result.stdout
+
+
 # --------------------------------------------------------------------------- point 7: interrupted create
 
 
