@@ -153,6 +153,22 @@ def test_usage_errors(cli: Callable[..., Any], catalog: str, tmp_path: Path) -> 
     )
 
 
+def test_without_the_kubernetes_extra_the_dry_run_still_works(
+    cli: Callable[..., Any], catalog: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    import aim_catalog.kube
+
+    monkeypatch.delitem(sys.modules, "aim_catalog.kube.apply", raising=False)
+    monkeypatch.delattr(aim_catalog.kube, "apply", raising=False)
+    monkeypatch.setitem(sys.modules, "kubernetes", None)  # as if not installed
+    cli("launch", MODEL, "1", "--target", "kubernetes", "--dry-run", db_url=catalog)
+    result = cli("launch", MODEL, "1", "--target", "kubernetes", db_url=catalog, code=1)
+    (line,) = result.stderr.strip().splitlines()
+    assert "pip install 'aim-catalog[kubernetes]'" in line and "--dry-run" in line
+
+
 def test_no_kubeconfig_is_one_line_and_exit_1(cli: Callable[..., Any], catalog: str) -> None:
     result = cli("launch", MODEL, "2", "--target", "kubernetes", db_url=catalog, code=1)
     (line,) = result.stderr.strip().splitlines()
@@ -223,6 +239,18 @@ def test_launch_ps_logs_stop_through_the_client(
     assert cli("logs", name, "--tail", "10", db_url=catalog).stdout == LOG_TEXT
     log_request = next(r for r in fake.requests if r["path"].endswith("/log"))
     assert log_request["query"]["tailLines"] == ["10"]
+    assert cli("logs", name, "--follow", db_url=catalog).stdout == LOG_TEXT
+    assert [r["query"].get("follow") for r in fake.requests if r["path"].endswith("/log")] == [
+        ["false"],
+        ["true"],
+    ]
+
+    # a machine with no Docker engine still lists what it launched on clusters
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        result = cli("ps", db_url=catalog)
+        assert name in result.stdout and "1/1 available" in result.stdout and "fake/llm" in result.stdout
+        assert "no Docker engine reachable" in result.stderr
 
     # a foreign object that took the Service's name after launch is left alone
     fake.objects[("services", "llm", name)]["metadata"]["uid"] = "someone-elses"
