@@ -113,9 +113,12 @@ def launch(
 
     HF_TOKEN is passed from your environment to the container; it is never stored or
     printed. Exit code 5 when the launch fails (the container is removed, logs shown).
+    --target kubernetes|kserve renders (and, without --dry-run, applies) Kubernetes objects
+    instead; the pods' HF_TOKEN comes only from --hf-token-secret.
 
     \b
     Example: aim-catalog launch Qwen/Qwen3-32B 4 --precision bf16 --backend vllm --dry-run
+    Example: aim-catalog launch Qwen/Qwen3-32B 8 --target kubernetes --dry-run | kubectl apply -f -
     """
     from aim_catalog.launcher import termination_as_interrupt
     from aim_catalog.runspec import check_name, dev_root, parse_env, parse_overrides, parse_shm_size
