@@ -91,7 +91,9 @@ def launch(
     target: str = typer.Option(
         "docker", "--target", help="docker (this host), kubernetes (Deployment + Service) or kserve."
     ),
-    replicas: int = typer.Option(1, "--replicas", min=1, max=1000, help="Copies of the server to run."),
+    replicas: int = typer.Option(
+        1, "--replicas", min=1, max=1000, help="Copies to run (Docker: disjoint GPUs, ports from --port on)."
+    ),
     hf_cache_pvc: str | None = typer.Option(
         None, "--hf-cache-pvc", help="Cluster: a PersistentVolumeClaim for the Hugging Face cache."
     ),
@@ -171,8 +173,13 @@ def launch(
             run=(dry_run, as_json, timeout, not no_wait, keep_on_failure),
         )
         return
-    if replicas != 1:
-        raise UsageProblem("--replicas is for --target kubernetes|kserve (one container per launch here)")
+    if replicas != 1 and gpu_list is not None:
+        raise UsageProblem("--gpus names one copy's GPUs; --replicas chooses disjoint ones itself")
+    if dry_run and replicas != 1:
+        from aim_catalog.cli import replicas as copies
+
+        copies.dry_run(plan, name, replicas, as_json)
+        return
     if dry_run:
         spec, chosen = plan.make(*_docker_for_dry_run(), name=name)
         _show_spec(spec, chosen, as_json)
@@ -198,6 +205,13 @@ def _launch_on_cluster(
     namespace: str | None,
     context: str | None,
     replicas: int,
+        if replicas != 1:  # N copies on disjoint GPUs and ports, all or nothing
+            from aim_catalog.cli import replicas as copies
+
+            copies.launch(
+                plan, name, replicas, timeout=timeout, wait=not no_wait, keep=keep_on_failure, as_json=as_json
+            )
+            return
     hf_cache: Path | None,
     hf_cache_pvc: str | None,
     hf_token_secret: str | None,
