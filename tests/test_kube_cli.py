@@ -396,3 +396,17 @@ def test_0007_docker_rows_become_docker_targets_and_cluster_rows_go_on_downgrade
             assert conn.execute(text("SELECT name FROM deployments")).scalars().all() == ["old"]
     finally:
         engine.dispose()
+
+
+def test_launching_a_config_again_updates_it_in_place(
+    cli: Callable[..., Any], catalog: str, fake: FakeCluster
+) -> None:
+    cli("launch", MODEL, "1", "--target", "kubernetes", db_url=catalog)
+    uids = {k: o["metadata"]["uid"] for k, o in fake.objects.items()}
+    cli("launch", MODEL, "1", "--target", "kubernetes", "--replicas", "2", db_url=catalog)
+    assert {k: o["metadata"]["uid"] for k, o in fake.objects.items()} == uids  # the same objects
+    (deployment,) = [o for (plural, _, _), o in fake.objects.items() if plural == "deployments"]
+    assert deployment["spec"]["replicas"] == 2 and deployment["metadata"]["generation"] == 2
+    first, second = rows(catalog)
+    assert (first.status, second.status) == ("stopped", "running")  # one live row per name
+    assert first.name == second.name and first.objects == second.objects
