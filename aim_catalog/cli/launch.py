@@ -194,6 +194,13 @@ def launch(
     warn_if_not_cached(model, hf_cache)  # not cached / disk too small: a note, never a failure
     # SIGTERM/SIGHUP (a closed terminal, a cancelled job) clean up like Ctrl-C does.
     with termination_as_interrupt():
+        if replicas != 1:  # N copies on disjoint GPUs and ports, all or nothing
+            from aim_catalog.cli import replicas as copies
+
+            copies.launch(
+                plan, name, replicas, timeout=timeout, wait=not no_wait, keep=keep_on_failure, as_json=as_json
+            )
+            return
         _launch(plan, name, timeout=timeout, wait=not no_wait, keep=keep_on_failure, as_json=as_json)
 
 
@@ -205,13 +212,6 @@ def _launch_on_cluster(
     namespace: str | None,
     context: str | None,
     replicas: int,
-        if replicas != 1:  # N copies on disjoint GPUs and ports, all or nothing
-            from aim_catalog.cli import replicas as copies
-
-            copies.launch(
-                plan, name, replicas, timeout=timeout, wait=not no_wait, keep=keep_on_failure, as_json=as_json
-            )
-            return
     hf_cache: Path | None,
     hf_cache_pvc: str | None,
     hf_token_secret: str | None,
