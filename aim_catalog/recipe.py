@@ -19,7 +19,7 @@ from aim_catalog.envpolicy import denied_reason, is_secret
 from aim_catalog.errors import Problem, shown
 from aim_catalog.flags import split_flag
 from aim_catalog.safe_yaml import Marks, Path_, Reject, load_yaml
-from aim_catalog.settings import BACKENDS, METRIC_FIELDS
+from aim_catalog.settings import BACKENDS, METRIC_FIELDS, normalize_precision
 
 MAX_BYTES = 1 << 20
 MAX_INT = 2**31 - 1  # scenario columns are SQL INTEGER
@@ -156,6 +156,8 @@ def validate_document(
             pattern = _MODEL_ID
         values[name] = ck.text(top[name], (name,), pattern)
     precision = values["precision"]
+    if precision is not None:  # one name per precision: fp4 is stored as mxfp4
+        precision = normalize_precision(precision)
     if precision is not None and precision not in PRECISIONS:
         ck.err(("precision",), f"unknown precision {shown(precision)}; known: {', '.join(PRECISIONS)}")
     configs: list[ServeConfigSpec] = []

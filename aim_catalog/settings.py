@@ -35,12 +35,6 @@ METRIC_FIELDS = (
 DEFAULT_METRIC = "output_throughput"
 FALLBACK_METRIC = "total_token_throughput"
 
-
-def _environ(env: Mapping[str, str] | None) -> Mapping[str, str]:
-    return os.environ if env is None else env
-
-
-def data_dir(env: Mapping[str, str] | None = None) -> Path:
 # One name per precision: on AMD Instinct GPUs "fp4" (InferenceX's name) is MXFP4.
 PRECISION_ALIASES = {"fp4": "mxfp4"}
 # --input-len/--output-len match rows whose mean lengths are within this fraction.
@@ -53,6 +47,12 @@ def normalize_precision(value: str) -> str:
     lowered = value.strip().lower()
     return PRECISION_ALIASES.get(lowered, lowered)
 
+
+def _environ(env: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if env is None else env
+
+
+def data_dir(env: Mapping[str, str] | None = None) -> Path:
     env = _environ(env)
     base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "aim-catalog"

@@ -177,6 +177,20 @@ CONCURRENCY_OPT = typer.Option(
 MAX_TTFT_OPT = typer.Option(None, "--max-ttft-ms", min=0, help="SLO: time to first token (p99, else p50).")
 MAX_TPOT_OPT = typer.Option(None, "--max-tpot-ms", min=0, help="SLO: time per output token (p99, else p50).")
 MAX_E2EL_OPT = typer.Option(None, "--max-e2el-ms", min=0, help="SLO: end-to-end latency (p99, else p50).")
+REQUEST_RATE_OPT = typer.Option(
+    None,
+    "--request-rate",
+    min=0.000001,
+    max=1e12,
+    help="Rank by benchmarks run at this request rate (req/s). Default: unlimited-rate runs only.",
+)
+HOST_GPUS_OPT = typer.Option(
+    None,
+    "--host-gpus",
+    min=1,
+    max=1024,
+    help="GPUs of the host to plan replicas for (default: the detected GPUs).",
+)
 
 
 def build_request(
@@ -188,6 +202,7 @@ def build_request(
     metric: str,
     *,
     free_gpus: int | None = None,
+    host_gpus: int | None = None,
     **filters: float | None,
 ) -> Request:
     """The selection request; hardware and the GPU counts that fit come from the host.
@@ -208,6 +223,8 @@ def build_request(
     max_gpus = None
     if gpus is None and detected:
         max_gpus = len(detected) if free_gpus is None else free_gpus
+    if gpus is None and host_gpus is not None and free_gpus is None:
+        max_gpus = host_gpus
     return Request(
         model=model,
         gpus=gpus,
@@ -216,8 +233,30 @@ def build_request(
         hardware=hardware,
         metric=metric,
         max_gpus=max_gpus,
+        host_gpus=host_gpus if host_gpus is not None else (len(detected) if detected else None),
+        length_tolerance=length_tolerance(),
         **filters,  # type: ignore[arg-type]
     )
+
+
+def length_tolerance() -> float:
+    """$AIM_CATALOG_LENGTH_TOLERANCE (a fraction, default 0.15) for --input-len/--output-len."""
+    import math
+    import os
+
+    from aim_catalog.errors import UsageProblem
+    from aim_catalog.settings import DEFAULT_LENGTH_TOLERANCE, LENGTH_TOLERANCE_ENV
+
+    raw = os.environ.get(LENGTH_TOLERANCE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_LENGTH_TOLERANCE
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value < 1:
+        raise UsageProblem(f"{LENGTH_TOLERANCE_ENV} must be a fraction from 0 to below 1, got {raw[:20]!r}")
+    return value
 
 
 def describe_request(request: Request) -> str:
@@ -229,6 +268,8 @@ def describe_request(request: Request) -> str:
     backend = BACKEND_LABELS.get(request.backend, request.backend)
     text = f"{request.model}, {gpus}, {request.precision}, {backend}, hardware {request.hardware or 'any'}"
     extras = [f"{k} {v}" for k, v in request.scenario.items()]
+    if request.request_rate is not None:
+        extras.append(f"request rate {request.request_rate:g}/s")
     extras += [f"{name} <= {limit:g} ms" for name, limit in request.slo.items()]
     return text + (f" ({', '.join(extras)})" if extras else "")
 

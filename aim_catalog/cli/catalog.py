@@ -288,14 +288,21 @@ def select_cmd(
     max_ttft_ms: float | None = MAX_TTFT_OPT,
     max_tpot_ms: float | None = MAX_TPOT_OPT,
     max_e2el_ms: float | None = MAX_E2EL_OPT,
+    request_rate: float | None = REQUEST_RATE_OPT,
+    host_gpus: int | None = HOST_GPUS_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print the chosen config as one JSON object."),
 ) -> None:
     """Pick the best enabled config for a model, ranked by stored benchmark throughput.
 
+    Only comparable rows rank: unlimited request rate (or --request-rate), no failed
+    requests, and with --input-len/--output-len mean lengths within 15%
+    ($AIM_CATALOG_LENGTH_TOLERANCE). Without GPUS every GPU count that fits the host
+    competes per GPU, and the answer says how many replicas fill the host.
     Exit code 3 (and the model's supported configurations) when nothing matches.
 
     \b
     Example: aim-catalog select Qwen/Qwen3-32B 4 --precision bf16 --backend vllm
+    Example: aim-catalog select Qwen/Qwen3-32B --backend any --host-gpus 8 --input-len 1024 --output-len 1024
     """
     from aim_catalog import render
     from aim_catalog.selection import select_best, server_argv
@@ -313,9 +320,12 @@ def select_cmd(
         max_ttft_ms=max_ttft_ms,
         max_tpot_ms=max_tpot_ms,
         max_e2el_ms=max_e2el_ms,
+        request_rate=request_rate,
+        host_gpus=host_gpus,
     )
     with catalog_connection(ctx) as session:
         chosen = select_best(session, request)
+        alternative = _single_copy(session, request, chosen) if not as_json else None
     if as_json:
         render.emit_json(chosen.as_dict())
         return
@@ -360,6 +370,8 @@ def explain_cmd(
     max_ttft_ms: float | None = MAX_TTFT_OPT,
     max_tpot_ms: float | None = MAX_TPOT_OPT,
     max_e2el_ms: float | None = MAX_E2EL_OPT,
+    request_rate: float | None = REQUEST_RATE_OPT,
+    host_gpus: int | None = HOST_GPUS_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print the verdicts as JSON."),
 ) -> None:
     """Show every recipe of a model with its verdict: chosen, ranked k of n, or why not.
@@ -370,19 +382,12 @@ def explain_cmd(
     Example: aim-catalog explain amd/Llama-3.1-405B-Instruct-FP8-KV 8 --precision fp8
     """
     from aim_catalog import render
-    request_rate: float | None = REQUEST_RATE_OPT,
-    host_gpus: int | None = HOST_GPUS_OPT,
     from aim_catalog.errors import NoSuitableRecipe
     from aim_catalog.selection import explain, no_match_message
 
     request = build_request(
-    Only comparable rows rank: unlimited request rate (or --request-rate), no failed
-    requests, and with --input-len/--output-len mean lengths within 15%
-    ($AIM_CATALOG_LENGTH_TOLERANCE). Without GPUS every GPU count that fits the host
-    competes per GPU, and the answer says how many replicas fill the host.
         model,
         gpus,
-    Example: aim-catalog select Qwen/Qwen3-32B --backend any --host-gpus 8 --input-len 1024 --output-len 1024
         precision,
         backend,
         hardware,
@@ -393,6 +398,8 @@ def explain_cmd(
         max_ttft_ms=max_ttft_ms,
         max_tpot_ms=max_tpot_ms,
         max_e2el_ms=max_e2el_ms,
+        request_rate=request_rate,
+        host_gpus=host_gpus,
     )
     with catalog_connection(ctx) as session:
         verdicts = explain(session, request)
@@ -403,16 +410,9 @@ def explain_cmd(
     elif verdicts:
         render.line(f"Explain {describe_request(request)}:")
         rows = [(v.recipe_id, v.backend or "", v.gpu_count or "", v.verdict, v.reason) for v in verdicts]
-        request_rate=request_rate,
-        host_gpus=host_gpus,
         render.table(("recipe", "backend", "GPUs", "verdict", "reason"), rows)
     if not chosen:  # the same exit code select gives, after the explanation
         raise NoSuitableRecipe(missing)
-        alternative = _single_copy(session, request, chosen) if not as_json else None
-    request_rate: float | None = REQUEST_RATE_OPT,
-    host_gpus: int | None = HOST_GPUS_OPT,
-        request_rate=request_rate,
-        host_gpus=host_gpus,
 
 
 def _single_copy(session: Any, request: Any, chosen: Any) -> Any:

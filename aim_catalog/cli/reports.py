@@ -74,9 +74,9 @@ def bench_import(
     if as_json:
         render.emit_json({**asdict(report), "dry_run": dry_run})
         return
-    render.line(report.summary() + (" (dry run: nothing written)" if dry_run else ""))
     for note in report.notes:
         render.note(note)
+    render.line(report.summary() + (" (dry run: nothing written)" if dry_run else ""))
 
 
 @app.command("report")
@@ -85,7 +85,6 @@ def report_cmd(
     name: str = typer.Argument(..., help="coverage, leaderboard, benchmarks or pareto."),
     model: str | None = typer.Argument(None, help="pareto: the Hugging Face model id."),
     fmt: str = FORMAT_OPT,
-) -> None:
     hardware: str | None = typer.Option(None, "--hardware", help="pareto: only this GPU model."),
     precision: str | None = typer.Option(None, "--precision", "-p", help="pareto: only this precision."),
     input_len: int | None = typer.Option(
@@ -100,6 +99,7 @@ def report_cmd(
     plot: Path | None = typer.Option(
         None, "--plot", help="pareto: also draw the chart to FILE (.png or .svg)."
     ),
+) -> None:
     """Standard reports: coverage (enabled configs per model, backend and GPU count),
     leaderboard (best config per model and GPU count, with its metric and source),
     benchmarks (every stored result), pareto MODEL (throughput per GPU against tokens/s per
@@ -108,18 +108,18 @@ def report_cmd(
 
     \b
     Example: aim-catalog report leaderboard --format markdown
-    """
     Example: aim-catalog report pareto amd/Llama-3.3-70B-Instruct-FP8-KV --hardware MI355X --plot p.svg
+    """
     from aim_catalog import render
     from aim_catalog.reports import report
 
     _check_format(fmt)
-    with catalog_session(ctx, commit=False) as session:
     if name == "pareto":
         _pareto(ctx, model, fmt, hardware, precision, input_len, output_len, metric, plot)
         return
     if model is not None or plot is not None:
         raise UsageProblem(f"report {name} takes no MODEL or --plot (only pareto does)")
+    with catalog_session(ctx, commit=False) as session:
         columns, rows = report(session, name)
     render.rows(columns, rows, fmt, title=name)
 
