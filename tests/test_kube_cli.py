@@ -135,6 +135,7 @@ def test_usage_errors(cli: Callable[..., Any], catalog: str, tmp_path: Path) -> 
         ("--target", "kubernetes", "--cpu", "many"),
         ("--target", "kubernetes", "--env", "MY_API_KEY=s3cret-value"),
         ("--target", "kserve", "--hf-cache-pvc", "Bad_Claim"),
+        ("--hf-token-secret", "hf-token", "--cpu", "8"),  # --target docker: no such thing
     ):
         result = cli("launch", MODEL, "2", "--dry-run", *args, db_url=catalog, code=2)
         assert "s3cret-value" not in result.stdout + result.stderr

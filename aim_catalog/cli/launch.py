@@ -173,6 +173,19 @@ def launch(
             run=(dry_run, as_json, timeout, not no_wait, keep_on_failure),
         )
         return
+    cluster_only = {
+        "--hf-cache-pvc": hf_cache_pvc,
+        "--hf-token-secret": hf_token_secret,
+        "--context": context,
+        "--namespace": namespace,
+        "--out": out_dir,
+        "--cpu": cpu,
+        "--memory": memory,
+        "--no-node-affinity": None if node_affinity else True,
+    }
+    given = [flag for flag, value in cluster_only.items() if value is not None]
+    if given:
+        raise UsageProblem(f"{', '.join(given)}: for --target kubernetes or kserve only")
     if replicas != 1 and gpu_list is not None:
         raise UsageProblem("--gpus names one copy's GPUs; --replicas chooses disjoint ones itself")
     if dry_run and replicas != 1:
