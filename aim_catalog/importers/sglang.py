@@ -67,7 +67,8 @@ def read(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | 
     duration = f.number("duration")
     if duration and completed:
         tokens = [obj.get(total_in), obj.get(total_out)]
-        if "total_token_throughput" not in row and all(isinstance(t, int) and 0 <= t <= MAX_TOKENS for t in tokens):
+        exact = all(isinstance(t, int) and 0 <= t <= MAX_TOKENS for t in tokens)
+        if "total_token_throughput" not in row and exact:
             row["total_token_throughput"] = sum(t for t in tokens if isinstance(t, int)) / duration
         if "request_throughput" not in row:
             row["request_throughput"] = completed / duration
