@@ -31,6 +31,7 @@ class Recipe(Base):
     document: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    general: Mapped[bool]
 
     serve_configs: Mapped[list[ServeConfig]] = relationship(
         back_populates="recipe", cascade="all, delete-orphan", passive_deletes=True
@@ -48,6 +49,9 @@ class ServeConfig(Base):
     args: Mapped[dict[str, Any]]
     env: Mapped[dict[str, Any]]
     image: Mapped[str | None]
+    goal: Mapped[str | None]
+    profile_type: Mapped[str | None]
+    manual_only: Mapped[bool]
 
     recipe: Mapped[Recipe] = relationship(back_populates="serve_configs")
     benchmarks: Mapped[list[Benchmark]] = relationship(

@@ -17,29 +17,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aim_catalog import backends, images
 from aim_catalog.envpolicy import denied_reason, is_secret, is_trusted, registry_of
 from aim_catalog.errors import InvalidRecipeInput, LaunchFailed, Problem, UsageProblem
 from aim_catalog.flags import split_flag
 from aim_catalog.selection import Candidate, server_argv
 
-DEFAULT_IMAGES = {
-    "vllm": "rocm/vllm:rocm7.0.0_vllm_0.11.1_20251103",
-    "sglang": "lmsysorg/sglang:v0.5.5-rocm700-mi30x",
-}
-CONTAINER_PORTS = {"vllm": 8000, "sglang": 30000}
-TP_FLAG = {"vllm": "--tensor-parallel-size", "sglang": "--tp"}
-MODEL_FLAG = {"vllm": "--model", "sglang": "--model-path"}
-# vLLM flag names an SGLang config may carry (the original recipe files do) -> SGLang's.
-SGLANG_FROM_VLLM = {
-    "--model": "--model-path",
-    "--tensor-parallel-size": "--tp",
-    "--gpu-memory-utilization": "--mem-fraction-static",
-    "--max-model-len": "--context-length",
-    "--max-num-batched-tokens": "--chunked-prefill-size",
-}
-TP_ALIASES = ("--tensor-parallel-size", "--tp", "--tp-size", "-tp")
-PP_ALIASES = ("--pipeline-parallel-size", "--pp", "--pp-size", "-pp")
-OWNED_FLAGS = ("--host", "--port")  # the launcher sets these
+# Backends (command, model/TP/host/port flags, container port, readiness) are data:
+# aim_catalog/data/backends.json via aim_catalog.backends; default images per GPU
+# architecture: aim_catalog/data/images.json via aim_catalog.images.
+OWNED_FLAGS = tuple(dict.fromkeys(f for b in backends.all_backends() for f in b.owned_flags))  # launcher's
 CONTAINER_HF_HOME = "/root/.cache/huggingface"
 SECRET_ENV = ("HF_TOKEN",)  # passed from the host environment when set; any secret-named one is masked
 LABEL = "aim-catalog"
@@ -69,6 +56,7 @@ class RunSpec:
     security_opt: list[str] = field(default_factory=lambda: ["seccomp=unconfined"])
     secret_env: list[str] = field(default_factory=list)  # secret-named variables: by name only
     notes: list[str] = field(default_factory=list)
+    readiness: list[str] = field(default_factory=lambda: ["/health", "/v1/models"])
     # The secrets' values, for the container alone: never in as_dict(), repr or the catalog.
     secret_values: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -188,9 +176,12 @@ def served_model_name(spec: RunSpec) -> str:
         index = command.index("--served-model-name") + 1
         if index < len(command):
             return command[index]
-    if command[:2] == ["vllm", "serve"]:
-        return command[2]
-    return command[command.index("--model-path") + 1]
+    for backend in backends.all_backends():
+        if tuple(command[: len(backend.command)]) == backend.command:
+            found = backend.served_model(command)
+            if found is not None:
+                return found
+    raise UsageProblem(f"cannot tell the served model from {shlex.join(command[:4])}")
 
 
 def container_name(candidate: Candidate) -> str:
@@ -214,30 +205,32 @@ def server_command(
     candidate: Candidate, overrides: dict[str, str | bool], container_port: int
 ) -> tuple[list[str], list[str]]:
     """The server argv for the config, and notes about what was adjusted."""
-    backend = candidate.backend
+    backend = backends.get(candidate.backend)
     notes: list[str] = []
     args = _split_keys(candidate)
-    if backend == "sglang":
-        renamed = {SGLANG_FROM_VLLM.get(k, k): v for k, v in args.items()}
-        changed = sorted(k for k in args if k in SGLANG_FROM_VLLM)
+    if backend.translate:
+        renamed = {backend.translate.get(k, k): v for k, v in args.items()}
+        changed = sorted(k for k in args if k in backend.translate)
         if changed:
             notes.append(
-                "translated vLLM flags for SGLang: "
-                + ", ".join(f"{k} -> {SGLANG_FROM_VLLM[k]}" for k in changed)
+                f"translated vLLM flags for {backend.label}: "
+                + ", ".join(f"{k} -> {backend.translate[k]}" for k in changed)
             )
         args = renamed
     for flag, value in overrides.items():
         args[flag] = value
-    replaced = [flag for flag in OWNED_FLAGS if flag in args]
+    replaced = [flag for flag in backend.owned_flags if flag in args]
     for flag in replaced:
         del args[flag]
     if replaced:
         notes.append(f"recipe's {', '.join(replaced)} replaced by the launcher's")
-    model = args.pop(MODEL_FLAG[backend], None) or candidate.huggingface_id
-    tp_flag, tp = _size(args, TP_ALIASES)
-    _, pp = _size(args, PP_ALIASES)
+    model = backend.model_in(args) or candidate.huggingface_id
+    for flag in backend.model_flags:
+        args.pop(flag, None)
+    tp_flag, tp = _size(args, backend.tp_aliases)
+    _, pp = _size(args, backend.pp_aliases)
     if tp_flag is None:
-        args[TP_FLAG[backend]] = str(candidate.gpu_count)
+        args[backend.tp_flag] = str(candidate.gpu_count)
         tp = candidate.gpu_count
     if tp * pp > candidate.gpu_count:
         raise UsageProblem(
@@ -246,10 +239,8 @@ def server_command(
         )
     if tp * pp < candidate.gpu_count:
         notes.append(f"TP x PP = {tp * pp} uses fewer than the {candidate.gpu_count} allocated GPUs")
-    rest = [*server_argv(args), "--host", "0.0.0.0", "--port", str(container_port)]
-    if backend == "vllm":
-        return ["vllm", "serve", str(model), *rest], notes
-    return ["python3", "-m", "sglang.launch_server", "--model-path", str(model), *rest], notes
+    rest = [*server_argv(args), backend.host_flag, "0.0.0.0", backend.port_flag, str(container_port)]
+    return backend.argv(str(model), rest), notes
 
 
 def _split_keys(candidate: Candidate) -> dict[str, Any]:
@@ -352,7 +343,7 @@ def build_spec(
     shm_size: str | None = None,
     check_devices: bool = True,
 ) -> RunSpec:
-    container_port = CONTAINER_PORTS[candidate.backend]
+    container_port = backends.get(candidate.backend).container_port
     command, notes = server_command(candidate, overrides or {}, container_port)
     given = {**check_recipe_env(candidate), **(env or {}), "HF_HOME": CONTAINER_HF_HOME}
     secrets = {k: v for k, v in given.items() if is_secret(k)}
@@ -371,7 +362,7 @@ def build_spec(
     }
     return RunSpec(
         name=name,
-        image=image or candidate.image or DEFAULT_IMAGES[candidate.backend],
+        image=images.choose_image(candidate.backend, candidate.hardware, candidate.image, image),
         command=command,
         env=all_env,
         devices=device_paths(render_minors, check=check_devices),
@@ -384,5 +375,6 @@ def build_spec(
         shm_size=shm_size,
         secret_env=list(secrets),
         notes=notes,
+        readiness=list(backends.get(candidate.backend).readiness),
         secret_values=secrets,
     )

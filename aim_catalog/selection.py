@@ -13,11 +13,11 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Union
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, func, select, true
+from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, case, false, func, select, true
 
 from aim_catalog import tables
 from aim_catalog.errors import NoSuitableRecipe, UsageProblem
@@ -86,6 +86,10 @@ class Request:
     max_ttft_ms: float | None = None
     max_tpot_ms: float | None = None
     max_e2el_ms: float | None = None
+    # AIM profiles (issue 10): prefer configs tuned for this goal; pin one recipe (which may
+    # then be a manual-selection-only one, and ignores the precision filter).
+    goal: str | None = None  # latency | throughput
+    recipe: str | None = None
 
     @property
     def scenario(self) -> dict[str, int]:
@@ -122,6 +126,11 @@ class Request:
             raise UsageProblem(f"unknown metric {self.metric!r}; choose one of {', '.join(RANK_METRICS)}")
         if self.gpus is not None and self.gpus < 1:
             raise UsageProblem(f"GPU count must be a positive integer, got {self.gpus}")
+        if self.goal is not None:
+            from aim_catalog.aim_profiles import GOALS  # only when a goal is asked
+
+            if self.goal not in GOALS:
+                raise UsageProblem(f"unknown goal {self.goal!r}; choose {' or '.join(GOALS)}")
 
 
 @dataclass(frozen=True)
@@ -145,6 +154,9 @@ class Candidate:
     replicas: int | None = None  # copies that fit the host's GPUs (None: unknown host)
     host_gpus: int | None = None
     host_total: float | None = None  # replicas x score
+    goal: str | None = None  # what the config was tuned for (AIM profile metric), if said
+    profile_type: str | None = None  # optimized | preview | unoptimized | general (AIM)
+    fallback: bool = False  # a general AIM profile answered: no recipe names the model
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -175,6 +187,8 @@ class _Shape:
     scenario: tuple[str, ...]
     slo: tuple[str, ...]
     rate: bool  # a request rate was asked (else: unlimited-rate rows only)
+    goal: bool = False  # configs tuned for the asked goal rank first
+    pinned: bool = False  # one recipe_id: manual-selection-only configs allowed
 
 
 def _shape(request: Request, dialect: str, explain: bool) -> _Shape:
@@ -189,15 +203,22 @@ def _shape(request: Request, dialect: str, explain: bool) -> _Shape:
         tuple(request.scenario),
         tuple(request.slo),
         request.request_rate is not None,
+        goal=request.goal is not None,
+        pinned=request.recipe is not None,
     )
 
 
 def _params(request: Request, shape: _Shape) -> dict[str, Any]:
     params: dict[str, Any] = {"model": request.model}
+    if shape.goal:
+        params["goal"] = request.goal
+    if shape.pinned and not shape.explain:
+        params["recipe"] = request.recipe
     params.update(_scenario_params(request))
     params.update({f"slo_{k}": v for k, v in request.slo.items()})
     if not shape.explain:
-        params["precision"] = request.precision
+        if not shape.pinned:
+            params["precision"] = request.precision
         if shape.hardware:
             params["hardware"] = (request.hardware or "").upper()
         if shape.backend:
@@ -243,6 +264,9 @@ def _statement(shape: _Shape) -> Select[Any]:
             sc.c.args,
             sc.c.env,
             sc.c.image,
+            sc.c.goal,
+            sc.c.profile_type,
+            sc.c.manual_only,
             score.label("score"),
             best.c.id.label("best_id"),
             best.c[DEFAULT_METRIC].label("best_output_throughput"),
@@ -250,7 +274,7 @@ def _statement(shape: _Shape) -> Select[Any]:
         )
         .select_from(joined.outerjoin(best, on_best))
         .where(r.c.huggingface_id == bindparam("model"))
-        .order_by(rank.desc().nulls_last(), r.c.recipe_id, sc.c.gpu_count, sc.c.backend)
+        .order_by(*_order(shape, rank), r.c.recipe_id, sc.c.gpu_count, sc.c.backend)
     )
     if not shape.explain:
         query = query.where(and_(*_filters(shape))).limit(1)
@@ -310,9 +334,25 @@ def length_window(value: int, tolerance: float) -> tuple[int, int]:
     return math.ceil(round(value * (1 - tolerance), 6)), math.floor(round(value * (1 + tolerance), 6))
 
 
+def _order(shape: _Shape, rank: ColumnElement[Any]) -> list[ColumnElement[Any]]:
+    """Goal first (when asked), then the score, then the AIM profile type: without a
+    benchmark, optimized (and plain recipes) before preview before unoptimized."""
+    sc = tables.serve_configs
+    order: list[ColumnElement[Any]] = []
+    if shape.goal:
+        order.append(case((sc.c.goal == bindparam("goal"), 0), else_=1))
+    order.append(rank.desc().nulls_last())
+    order.append(case({"preview": 1, "unoptimized": 2, "general": 3}, value=sc.c.profile_type, else_=0))
+    return order
+
+
 def _filters(shape: _Shape) -> list[ColumnElement[bool]]:
     r, sc = tables.recipes, tables.serve_configs
-    conditions: list[ColumnElement[bool]] = [r.c.precision == bindparam("precision"), sc.c.enabled]
+    conditions: list[ColumnElement[bool]] = [sc.c.enabled]
+    if shape.pinned:  # like AIM_PROFILE_ID: that recipe, even a manual-selection-only one
+        conditions.append(r.c.recipe_id == bindparam("recipe"))
+    else:
+        conditions += [r.c.precision == bindparam("precision"), sc.c.manual_only.is_(false())]
     if shape.hardware:
         conditions.append(r.c.hardware == bindparam("hardware"))
     if shape.backend:
@@ -365,6 +405,8 @@ def _candidate(row: Any, request: Request) -> Candidate:
         replicas=replicas,
         host_gpus=host,
         host_total=None if row.score is None or replicas is None else replicas * row.score,
+        goal=row.goal,
+        profile_type=row.profile_type,
     )
 
 
@@ -375,11 +417,29 @@ def select_best(session: Executor, request: Request) -> Candidate:
         explain(session, request)  # logs every match check, as the seed design's debug mode
     statement, params = _query(request, dialect, explain=False)
     row = session.execute(statement, params).first()
+    fallback = False
+    if row is None and _general_fallback(session, request):
+        # No recipe names the model: a general AIM profile may serve it (as AIM falls back).
+        row = session.execute(statement, {**params, "model": _general_model()}).first()
+        fallback = row is not None
     if row is None:
         raise NoSuitableRecipe(no_match_message(session, request))
     chosen = _candidate(row, request)
+    if fallback:
+        chosen = replace(chosen, model_id=request.model, huggingface_id=request.model, fallback=True)
     log.info("Selected recipe: %s", chosen.recipe_id)
     return chosen
+
+
+def _general_model() -> str:
+    from aim_catalog.aim_profiles import GENERAL_MODEL  # off the select path: only on a miss
+
+    return GENERAL_MODEL
+
+
+def _general_fallback(session: Executor, request: Request) -> bool:
+    """General profiles answer only when no recipe names the model."""
+    return request.model != _general_model() and not configurations(session, request.model)
 
 
 def no_match_message(session: Executor, request: Request) -> str:
@@ -388,6 +448,8 @@ def no_match_message(session: Executor, request: Request) -> str:
     model = request.model
     configs = configurations(session, model)
     text = f"No suitable recipe found for {model}"
+    if request.recipe is not None and request.recipe not in {c.recipe_id for c in configs}:
+        text += f" (the pinned recipe {request.recipe} is not one of {model}'s)"
     if not configs:
         return (
             text + f"\n(the catalog has no recipe for {model}; `aim-catalog list-recipes` shows what it has)"
@@ -423,6 +485,9 @@ def explain(session: Executor, request: Request) -> list[Verdict]:
     dialect = _dialect(session)
     statement, params = _query(request, dialect, explain=True)
     rows = session.execute(statement, params).all()
+    fallback = not rows and _general_fallback(session, request)
+    if fallback:
+        rows = session.execute(statement, {**params, "model": _general_model()}).all()
     by_recipe: dict[str, list[Any]] = {}
     for row in rows:
         by_recipe.setdefault(row.recipe_id, []).append(row)
@@ -431,15 +496,21 @@ def explain(session: Executor, request: Request) -> list[Verdict]:
     missed_slo = [row for row in eligible if request.slo and row.best_id is None]
     verdicts: list[Verdict] = []
     winner = _candidate(candidates[0], request) if candidates else None
+    unranked = _unranked_rows(
+        session, [row.serve_config_id for row in candidates if row.best_id is None], request
+    )
     for rank, row in enumerate(candidates, start=1):
         found = _candidate(row, request)
+        reason = _rank_reason(rank, len(candidates), found, winner, request.per_gpu)
+        if row.serve_config_id in unranked:  # it has rows, none of them comparable: say why
+            reason = reason.replace("no benchmark", unranked[row.serve_config_id], 1)
         verdicts.append(
             Verdict(
                 row.recipe_id,
                 row.backend,
                 row.gpu_count,
                 "chosen" if rank == 1 else "ranked",
-                _rank_reason(rank, len(candidates), found, winner, request.per_gpu),
+                reason,
                 found.score,
                 found.metric,
             )
@@ -465,6 +536,9 @@ def explain(session: Executor, request: Request) -> list[Verdict]:
             )
     if log.isEnabledFor(logging.DEBUG):
         _log_checks(by_recipe, request)
+    if fallback:
+        note = f"general AIM profile, a fallback: no recipe names {request.model}; "
+        verdicts = [replace(v, reason=note + v.reason) for v in verdicts]
     return verdicts
 
 
@@ -498,6 +572,43 @@ def _slo_reasons(session: Executor, config_ids: list[int], request: Request) -> 
     return reasons
 
 
+def _unranked_rows(session: Executor, config_ids: list[int], request: Request) -> dict[int, str]:
+    """For configs with benchmark rows of which none ranks: why not (explain only)."""
+    if not config_ids:
+        return {}
+    b = tables.benchmarks
+    rows = session.execute(select(b).where(b.c.serve_config_id.in_(config_ids))).all()
+    why: dict[int, dict[str, int]] = {}
+    for row in rows:
+        if row.failed:
+            cause = "with failed requests"
+        elif row.origin == "smoke":
+            cause = "smoke tests"
+        elif row.request_rate != request.request_rate:
+            cause = "at unlimited rate" if row.request_rate is None else "at another request rate"
+        elif request.concurrency is not None and row.concurrency != request.concurrency:
+            cause = "at another concurrency"
+        elif any(
+            not _within(getattr(row, column), asked, request.length_tolerance)
+            for column, asked in (("input_len", request.input_len), ("output_len", request.output_len))
+            if asked is not None
+        ):
+            cause = "of other lengths"
+        else:
+            cause = f"without {request.metric}"
+        counts = why.setdefault(row.serve_config_id, {})
+        counts[cause] = counts.get(cause, 0) + 1
+    return {
+        config: f"no comparable benchmark ({', '.join(f'{n} {cause}' for cause, n in counts.items())})"
+        for config, counts in why.items()
+    }
+
+
+def _within(value: int | None, asked: int, tolerance: float) -> bool:
+    lo, hi = length_window(asked, tolerance)
+    return value is not None and lo <= value <= hi
+
+
 def _slo_misses(row: Any, request: Request) -> list[str]:
     out = []
     for name, limit in request.slo.items():
@@ -515,12 +626,21 @@ def _scenario_text(request: Request) -> str:
 
 
 def _passes(row: Any, request: Request) -> bool:
+    if request.recipe is not None:  # pinned: that recipe, whatever its precision
+        return (
+            row.recipe_id == request.recipe
+            and (request.hardware is None or row.hardware == request.hardware.upper())
+            and (request.backend == "any" or row.backend == request.backend)
+            and _gpu_fits(row.gpu_count, request)
+            and bool(row.enabled)
+        )
     return (
         row.precision == request.precision
         and (request.hardware is None or row.hardware == request.hardware.upper())
         and (request.backend == "any" or row.backend == request.backend)
         and _gpu_fits(row.gpu_count, request)
         and bool(row.enabled)
+        and not row.manual_only
     )
 
 
@@ -567,10 +687,15 @@ def _measured(bench: dict[str, Any] | None) -> str:
 
 def _rejection(rows: list[Any], request: Request) -> str:
     first = rows[0]
-    if first.precision != request.precision:
+    if request.recipe is not None and first.recipe_id != request.recipe:
+        return f"not the pinned recipe ({request.recipe})"
+    if first.precision != request.precision and request.recipe is None:
         return f"precision mismatch: recipe is {first.precision}, asked {request.precision}"
     if request.hardware is not None and first.hardware != request.hardware.upper():
         return f"hardware mismatch: recipe is for {first.hardware}, host has {request.hardware.upper()}"
+    configured = [row for row in rows if row.backend is not None]
+    if request.recipe is None and configured and all(row.manual_only for row in configured):
+        return f"manual selection only (an AIM profile): pin it with --recipe {first.recipe_id}"
     configs = [row for row in rows if row.backend is not None]
     if request.backend != "any":
         configs = [row for row in configs if row.backend == request.backend]

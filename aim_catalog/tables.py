@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -53,6 +54,8 @@ recipes = Table(
     Column("document", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # A general AIM profile: no model of its own, a fallback for models no recipe names.
+    Column("general", Boolean, nullable=False, server_default=false()),
     Index(None, "huggingface_id", "precision", "hardware"),
 )
 
@@ -67,6 +70,11 @@ serve_configs = Table(
     Column("args", JSON, nullable=False),
     Column("env", JSON, nullable=False),
     Column("image", String(300)),
+    # AMD AIM profiles (migration 0006): the goal a config was tuned for, its type, and
+    # whether only a pin (--recipe) may choose it.
+    Column("goal", String(16)),
+    Column("profile_type", String(16)),
+    Column("manual_only", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("recipe_pk", "backend", "gpu_count"),
     CheckConstraint("gpu_count > 0", name="gpu_count_positive"),
 )
