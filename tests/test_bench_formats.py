@@ -145,6 +145,13 @@ def test_vllm_bench_serve_append_result_holds_several_runs(
     # ...and --request-rate ranks the runs at that rate instead.
     capped = json.loads(cli("select", MODEL, "4", "--request-rate", "4", "--json", db_url=catalog).stdout)
     assert (capped["score"], capped["benchmark"]["request_rate"]) == (9999.0, 4.0)
+    # explain says why a config whose rows do not compare has no score.
+    broken = put(tmp_path / "broken.json", fx.vllm_bench_serve(failed=3, output_throughput=99999.0))
+    cli("bench", "import", str(broken), *target(), db_url=catalog)
+    explained = json.loads(cli("explain", MODEL, "4", "--json", db_url=catalog).stdout)
+    reasons = {v["recipe_id"]: v["reason"] for v in explained["verdicts"]}
+    assert reasons["bench-b"] == "ranked 2 of 2: vLLM 4 GPU, no comparable benchmark (1 with failed requests)"
+    assert reasons["bench-a"].startswith("chosen: vLLM 4 GPU, output_throughput 6400; row measured 1024 in")
 
 
 def test_ramp_up_runs_are_skipped_with_their_reason(
