@@ -8,7 +8,9 @@ PostgreSQL, so two processes migrating or ingesting at once queue instead of col
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -23,7 +25,7 @@ if TYPE_CHECKING:  # the ORM is imported by the paths that write, not by select
     from sqlalchemy.orm import Session, sessionmaker
 
 from aim_catalog.errors import EnvironmentProblem, SchemaOutOfDate, UsageProblem
-from aim_catalog.settings import redact
+from aim_catalog.settings import LOCK_TIMEOUT_ENV, lock_timeout, redact
 
 # The newest migration. Checked against the migration scripts by a test, so the hot path
 # can compare revisions without importing Alembic.
@@ -57,6 +59,8 @@ def make_engine(url: str) -> Engine:
                 Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(parsed, connect_args={"timeout": 60})
             _sqlite_events(engine)
+            if database and database != ":memory:" and not database.startswith("file:"):
+                _read_only_fallback(engine, Path(database).expanduser())
         else:
             engine = create_engine(parsed, pool_pre_ping=False)
     except (NoSuchModuleError, ImportError) as exc:
@@ -71,7 +75,7 @@ def _sqlite_events(engine: Engine) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout = 60000")
+        cursor.execute(f"PRAGMA busy_timeout = {_busy_ms(lock_timeout())}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA synchronous = NORMAL")
         _use_wal(cursor)
@@ -80,7 +84,134 @@ def _sqlite_events(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode == "IMMEDIATE":
+            _sqlite_begin_immediate(connection.connection.driver_connection)
+        else:
+            connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+class WriteLockTimeout(EnvironmentProblem):
+    """Another process held the catalog write lock for longer than the configured limit."""
+
+
+def _busy_ms(seconds: float) -> int:
+    return min(int(seconds * 1000), 2**31 - 1)
+
+
+def _waiting_note(limit: float) -> None:
+    """Said once per wait, on stderr: a writer that queues should not look hung."""
+    sys.stderr.write(
+        f"note: another process is writing the catalog; waiting for it (up to {limit:g} s, "
+        f"set by {LOCK_TIMEOUT_ENV})\n"
+    )
+    sys.stderr.flush()
+
+
+def _gave_up(limit: float) -> WriteLockTimeout:
+    return WriteLockTimeout(
+        f"another process kept the catalog locked for writing; gave up after {limit:g} s "
+        f"(nothing was written; retry, or set {LOCK_TIMEOUT_ENV} to wait longer)"
+    )
+
+
+def _sqlite_begin_immediate(raw: Any) -> None:
+    """``BEGIN IMMEDIATE``: try once without waiting, then queue (saying so) up to the limit."""
+    limit = lock_timeout()
+    raw.execute("PRAGMA busy_timeout = 0")
+    try:
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        if limit <= 0:
+            raise _gave_up(limit)
+        _waiting_note(limit)
+        raw.execute(f"PRAGMA busy_timeout = {_busy_ms(limit)}")
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise _gave_up(limit) from None
+            raise
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {_busy_ms(limit)}")
+
+
+def _pg_write_lock(connection: Connection) -> None:
+    """The advisory write lock: without waiting if free, else queue (saying so) up to the limit."""
+    limit = lock_timeout()
+    if connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY}).scalar():
+        return
+    if limit <= 0:
+        raise _gave_up(limit)
+    _waiting_note(limit)
+    previous = connection.execute(text("SELECT current_setting('lock_timeout')")).scalar()
+    connection.execute(text("SELECT set_config('lock_timeout', :v, true)"), {"v": f"{_busy_ms(limit)}ms"})
+    try:
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
+            raise _gave_up(limit) from None
+        raise
+    connection.execute(text("SELECT set_config('lock_timeout', :v, true)"), {"v": previous})
+
+
+_READ_ONLY_NOTED: set[str] = set()
+
+
+def _read_only_fallback(engine: Engine, path: Path) -> None:
+    """Open a catalog on a read-only mount (or file) read-only instead of failing.
+
+    A WAL database needs its ``-shm`` file: where it cannot be created, SQLite refuses to
+    open the database at all. Such a catalog is opened ``mode=ro`` (enough when the
+    ``-shm``/``-wal`` files exist), else ``immutable=1`` (no locking: the location cannot
+    be written, so no local writer can change it). Commands that write then fail on the
+    first write with a message that says why.
+    """
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        raw = sqlite3.connect(*cargs, **cparams)
+        try:
+            raw.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return raw
+        except sqlite3.OperationalError as exc:
+            raw.close()
+            why = _why_read_only(path)
+            if why is None:
+                raise
+            first = exc
+        params = {k: v for k, v in cparams.items() if k != "uri"}
+        for query, how in (("mode=ro", "read-only"), ("mode=ro&immutable=1", "as an immutable snapshot")):
+            try:
+                raw = sqlite3.connect(f"{path.resolve().as_uri()}?{query}", uri=True, **params)
+                raw.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.Error:
+                raw.close()
+                continue
+            if str(path) not in _READ_ONLY_NOTED:
+                _READ_ONLY_NOTED.add(str(path))
+                sys.stderr.write(f"note: the catalog {path} is read-only here ({why}): opened {how}\n")
+            return raw
+        raise EnvironmentProblem(
+            f"cannot open the catalog {path}: {first} ({why}, and a read-only open failed too)"
+        )
+
+
+def _why_read_only(path: Path) -> str | None:
+    """Why SQLite cannot write beside ``path`` (None: it can, or there is no such file)."""
+    if not path.is_file():
+        return None
+    shm = f"{path.name}-shm"
+    if os.statvfs(path).f_flag & os.ST_RDONLY:
+        return f"it is on a read-only file system, where SQLite cannot create WAL's {shm}"
+    if not os.access(path, os.W_OK):
+        return "the file is not writable"
+    if not os.access(path.parent, os.W_OK):
+        return f"its directory {path.parent} is not writable, so SQLite cannot create WAL's {shm}"
+    return None
 
 
 def _use_wal(cursor: Any) -> None:
@@ -97,6 +228,8 @@ def _use_wal(cursor: Any) -> None:
             cursor.execute("PRAGMA journal_mode = WAL")
             return
         except sqlite3.OperationalError as exc:
+            if "readonly" in str(exc):  # a read-only catalog stays as it is
+                return
             if "locked" not in str(exc):
                 raise
             time.sleep(0.05)
@@ -119,7 +252,7 @@ def lock_for_write(session: Session) -> None:
         return
     connection = session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+        _pg_write_lock(connection)
     session.info["aim_write_locked"] = session.get_transaction()
 
 
@@ -151,6 +284,19 @@ def upsert(
         return list(result)
     session.execute(stmt, list(rows))
     return []
+
+
+def insert_missing(
+    session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, key: Sequence[str]
+) -> None:
+    """Insert ``rows``, skipping those whose ``key`` (a unique index) is already there."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    session.execute(insert(table).on_conflict_do_nothing(index_elements=list(key)), list(rows))
 
 
 def current_revision(connection: Connection) -> str | None:
@@ -187,7 +333,7 @@ def _migration_connection(engine: Engine) -> Iterator[Connection]:
             connection.execution_options(sqlite_begin="IMMEDIATE")
             with connection.begin():
                 if not sqlite:
-                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+                    _pg_write_lock(connection)
                 yield connection
                 if sqlite:
                     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
@@ -265,8 +411,14 @@ def _check_known(revision: str) -> None:
         ) from exc
 
 
-def ensure_schema(engine: Engine, *, auto_migrate: bool, seed: bool = False) -> None:
-    """Make sure the database is at the code's schema, migrating it when allowed."""
+def ensure_schema(engine: Engine, *, auto_migrate: bool, seed: bool = False, shared: bool = False) -> None:
+    """Make sure the database is at the code's schema, migrating it when allowed.
+
+    A ``shared`` catalog (one named by ``--db`` or ``$AIM_CATALOG_DB_URL``) that already
+    holds a schema is never migrated behind its users' backs: older aim-catalog clients on
+    other hosts would refuse it afterwards. Its admin runs ``aim-catalog db upgrade``, as
+    MLflow and Prefect ask. An empty database, shared or not, is created on first use.
+    """
     current = revision_of(engine)
     if current == HEAD_REVISION:
         return
@@ -278,6 +430,12 @@ def ensure_schema(engine: Engine, *, auto_migrate: bool, seed: bool = False) -> 
             f"the catalog database is {where}, this aim-catalog needs {HEAD_REVISION}: "
             "run `aim-catalog db upgrade` (automatic migration is off: AIM_CATALOG_AUTO_MIGRATE=0)"
         )
+    if shared and current is not None:
+        raise SchemaOutOfDate(
+            f"the catalog database {engine.url.render_as_string(hide_password=True)} is at revision "
+            f"{current}, this aim-catalog needs {HEAD_REVISION}: run `aim-catalog db upgrade` "
+            "(a shared catalog is not migrated automatically: other hosts' clients may be older)"
+        )
     upgrade(engine, "head", seed=seed)
 
 
@@ -286,4 +444,6 @@ def database_problem(exc: BaseException, engine: Engine | None = None) -> Enviro
     where = engine.url.render_as_string(hide_password=True) if engine is not None else "the database"
     detail = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     first_line = str(detail).strip().splitlines()[0] if str(detail).strip() else type(detail).__name__
+    if "readonly database" in first_line:
+        first_line += " (the catalog is read-only here: only commands that read it can run)"
     return EnvironmentProblem(redact(f"database error on {where}: {first_line}"))

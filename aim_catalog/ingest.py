@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from aim_catalog.db import lock_for_write, upsert
+from aim_catalog.db import insert_missing, lock_for_write, upsert
 from aim_catalog.errors import InvalidRecipeInput, Problem
 from aim_catalog.models import Benchmark, Recipe, ServeConfig
 from aim_catalog.recipe import RecipeDoc, load_files
@@ -87,18 +87,45 @@ def ingest_files(
 ) -> IngestReport:
     """What ``aim-catalog ingest`` does: files -> catalog, parsing only new or changed files.
 
-    The write lock is taken first, so what the catalog knows about each path stays true
-    while the files are read. Any invalid file raises ``InvalidRecipeInput`` before a
-    single write. ``load`` is ``recipe.load_files`` or a wrapper of it (a progress bar).
+    Files are read, parsed and validated before the write lock is taken, so other writers
+    queue only behind the writes themselves, not behind YAML parsing. Once the lock is
+    held, a file skipped as unchanged whose catalog row another writer changed meanwhile
+    is parsed then. Any invalid file raises ``InvalidRecipeInput`` before a single write.
+    ``load`` is ``recipe.load_files`` or a wrapper of it (a progress bar).
     """
-    lock_for_write(session)
-    known = known_files(session, [str(f) for f in files])
-    recipes, problems = (load or load_files)(files, known={path: sha for path, (sha, _) in known.items()})
+    load = load or load_files
+    paths = [str(f) for f in files]
+    known = known_files(session, paths)
+    # End the read: SQLite cannot turn a read snapshot that another writer has since
+    # moved past into a write (it fails at once instead of waiting for the lock).
+    session.rollback()
+    recipes, problems = load(files, known={path: sha for path, (sha, _) in known.items()})
     if problems:
         raise InvalidRecipeInput(problems)
+    lock_for_write(session)
     parsed = {r.path for r in recipes}
-    unchanged = [recipe_id for path, (_, recipe_id) in known.items() if path not in parsed]
+    now_known = known_files(session, [p for p in paths if p in known and p not in parsed])
+    moved = [Path(p) for p in paths if p in known and p not in parsed and now_known.get(p) != known[p]]
+    if moved:  # rare: another writer changed these rows between our read and our lock
+        more, problems = load(
+            moved, known={p: now_known[str(p)][0] for p in map(str, moved) if p in now_known}
+        )
+        problems += _duplicates(recipes, more)
+        if problems:
+            raise InvalidRecipeInput(problems)
+        recipes = [*recipes, *more]
+        parsed |= {r.path for r in more}
+    unchanged = [recipe_id for path, (_, recipe_id) in now_known.items() if path not in parsed]
     return ingest(session, recipes, unchanged=unchanged, prune_dirs=prune_dirs)
+
+
+def _duplicates(first: Sequence[RecipeDoc], more: Sequence[RecipeDoc]) -> list[Problem]:
+    seen = {r.recipe_id: r for r in first}
+    return [
+        r.id_problem(f"duplicate recipe_id {r.recipe_id!r}; also in {seen[r.recipe_id].path}")
+        for r in more
+        if r.recipe_id in seen
+    ]
 
 
 def ingest(
@@ -251,8 +278,14 @@ def _write(session: Session, recipes: Sequence[RecipeDoc], now: datetime) -> Non
         for key, rows in bench_by_key.items()
         for row in rows
     ]
-    if bench_rows:
-        session.execute(insert(Benchmark), bench_rows)
+    own = [row for row in bench_rows if row["import_key"] is None]
+    if own:
+        session.execute(insert(Benchmark), own)
+    # Imported rows written back by `export` keep their import key: one already in the
+    # catalog (imported rows survive re-ingests) is not added twice.
+    imported = [row for row in bench_rows if row["import_key"] is not None]
+    if imported:
+        insert_missing(session, Benchmark.__table__, imported, key=["serve_config_id", "import_key"])
 
 
 _BENCH_DEFAULTS: dict[str, Any] = {

@@ -6,10 +6,12 @@ reports every problem as ``path:line:col``, the field path and what is wrong wit
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
 import stat
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +21,11 @@ from aim_catalog.envpolicy import denied_reason, is_secret
 from aim_catalog.errors import Problem, shown
 from aim_catalog.flags import split_flag
 from aim_catalog.safe_yaml import Marks, Path_, Reject, load_yaml
-from aim_catalog.settings import BACKENDS, METRIC_FIELDS, normalize_precision
+from aim_catalog.settings import BACKENDS, MAX_SQL_INT, METRIC_FIELDS, normalize_precision
 
 MAX_BYTES = 1 << 20
-MAX_INT = 2**31 - 1  # scenario columns are SQL INTEGER
+MAX_INT = MAX_SQL_INT  # scenario columns are SQL INTEGER
+MAX_FLOAT = sys.float_info.max  # metric columns are SQL double precision
 
 PRECISIONS = ("fp32", "fp16", "bf16", "fp8", "int8", "int4", "mxfp4")
 REQUIRED_FIELDS = ("recipe_id", "model_id", "huggingface_id", "hardware", "precision")
@@ -31,6 +34,14 @@ SCENARIO_FIELDS = ("input_len", "output_len", "concurrency")
 PROVENANCE_FIELDS = ("source", "measured_at", "image")
 PROVENANCE_LIMITS = {"source": 1000, "measured_at": 40, "image": 300}  # the column sizes
 BENCHMARK_FIELDS = SCENARIO_FIELDS + METRIC_FIELDS + PROVENANCE_FIELDS
+# Rows `bench import` brought in carry where they came from and their dedup key, so an
+# exported catalog re-ingests them as imported rows (re-importing the file adds nothing).
+ORIGIN_FIELDS = ("origin", "import_key")
+_ORIGIN = re.compile(r"^[a-z]{1,16}$")
+_IMPORT_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+# C0 controls but tab and newline, DEL and C1: terminal escapes, NUL (PostgreSQL refuses it).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_OR_SPACE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 TP_FLAGS = ("--tensor-parallel-size", "--tp", "--tp-size", "-tp")
 PP_FLAGS = ("--pipeline-parallel-size", "--pp", "--pp-size", "-pp")
 
@@ -109,12 +120,45 @@ class _Checker:
         if pattern is not None and not pattern.fullmatch(value):
             self.err(where, f"{shown(value)} does not match {pattern.pattern}")
             return None
+        bad = _CONTROL_OR_SPACE_CONTROL.search(value)
+        if bad:
+            self.err(where, f"contains the control character {_codepoint(bad.group())}; not allowed here")
+            return None
         return value
 
 
+def _codepoint(char: str) -> str:
+    return f"U+{ord(char):04X}"
+
+
 def _dotted(where: Path_) -> str:
-    parts = [p if isinstance(p, int) else str(p)[:60] for p in where]
+    parts = [p if isinstance(p, int) else _printable(str(p)[:60]) for p in where]
     return "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else p) for i, p in enumerate(parts))
+
+
+def _printable(text: str) -> str:
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
+def _control_characters(ck: _Checker, value: Any, where: Path_) -> None:
+    """Refuse NUL and control characters in every string of the document, keys included:
+    they would reach terminals raw (escape sequences) or fail a PostgreSQL write far from
+    the file that holds them."""
+    if isinstance(value, str):
+        bad = _CONTROL.search(value)
+        if bad:
+            ck.err(where, f"contains the control character {_codepoint(bad.group())}; not allowed")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            # (tab and newline in a key are left to the field's own check, which names the rule)
+            bad = _CONTROL.search(key) if isinstance(key, str) else None
+            if bad:
+                ck.err((*where, key), f"key contains the control character {_codepoint(bad.group())}")
+            else:
+                _control_characters(ck, item, (*where, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _control_characters(ck, item, (*where, i))
 
 
 def _kind(value: Any) -> str:
@@ -132,6 +176,9 @@ def validate_document(
     ck = _Checker(path, marks)
     top = ck.mapping(doc, ())
     if top is None:
+        return None, ck.problems
+    _control_characters(ck, top, ())
+    if ck.problems:
         return None, ck.problems
     for key in top:
         if key in REQUIRED_FIELDS:
@@ -318,26 +365,79 @@ def _benchmark(ck: _Checker, value: Any, where: Path_) -> dict[str, Any] | None:
     if row is None:
         return None
     before = len(ck.problems)
+    floats = set(METRIC_FIELDS)
     for key, val in row.items():
         at = (*where, key)
         if key in SCENARIO_FIELDS:
-            if not isinstance(val, int) or isinstance(val, bool) or not 1 <= val <= MAX_INT:
-                ck.err(at, f"must be an integer from 1 to {MAX_INT}, got {shown(val)}")
+            _integer(ck, val, at, 1)
         elif key in METRIC_FIELDS:
-            if not _is_number(val) or val < 0:
-                ck.err(at, f"must be a non-negative number, got {shown(val)}")
+            _float(ck, val, at)
         elif key in PROVENANCE_FIELDS:
             ck.text(val, at, max_len=PROVENANCE_LIMITS[key])
+        elif key == "origin":
+            ck.text(val, at, _ORIGIN)
+        elif key == "import_key":
+            ck.text(val, at, _IMPORT_KEY)
+        elif isinstance(key, str) and key in _table_columns():
+            kind, limit = _table_columns()[key]
+            if kind == "int":
+                _integer(ck, val, at, 0)
+            elif kind == "float":
+                _float(ck, val, at)
+                floats.add(key)
+            else:
+                ck.text(val, at, max_len=limit)
         else:
-            ck.err(at, f"unknown benchmark field {shown(key)}; known: {', '.join(BENCHMARK_FIELDS)}")
+            known = [*BENCHMARK_FIELDS, *(k for k in _table_columns() if k not in BENCHMARK_FIELDS)]
+            ck.err(at, f"unknown benchmark field {shown(key)}; known: {', '.join(known)}")
     if not any(k in row for k in METRIC_FIELDS):
         ck.err(
             where,
             f"a benchmark row needs at least one metric ({', '.join(METRIC_FIELDS[:3])}, ...)",
         )
+    origin = row.get("origin", "recipe")
+    if (origin != "recipe") != ("import_key" in row):
+        ck.err(where, "a row with an origin other than 'recipe' needs an import_key, and only such a row")
     if len(ck.problems) != before:
         return None
-    return {k: (float(v) if k in METRIC_FIELDS else v) for k, v in row.items()}
+    return {k: (float(v) if k in floats else v) for k, v in row.items()}
+
+
+def _integer(ck: _Checker, val: Any, at: Path_, low: int) -> None:
+    if not isinstance(val, int) or isinstance(val, bool) or not low <= val <= MAX_INT:
+        ck.err(at, f"must be an integer from {low} to {MAX_INT}, got {shown(val)}")
+
+
+def _float(ck: _Checker, val: Any, at: Path_) -> None:
+    # Python compares a huge int with a float exactly; float() of it would overflow.
+    if not _is_number(val) or val < 0:
+        ck.err(at, f"must be a non-negative number, got {shown(val)}")
+    elif val > MAX_FLOAT:
+        ck.err(at, f"must be a number no larger than {MAX_FLOAT:.6g} (a double), got {shown(val)}")
+
+
+@functools.cache
+def _table_columns() -> dict[str, tuple[str, int]]:
+    """Benchmark columns beyond the documented ones, with their SQL type's bounds.
+
+    Every column of the table round-trips through ``export``, so a recipe may carry any of
+    them; the table is read only when a row has such a field (``validate`` stays cheap).
+    """
+    from sqlalchemy import Float, Integer, String
+
+    from aim_catalog.tables import benchmarks
+
+    kinds: dict[str, tuple[str, int]] = {}
+    for column in benchmarks.columns:
+        if column.name in ("id", "serve_config_id", *BENCHMARK_FIELDS, *ORIGIN_FIELDS):
+            continue
+        if isinstance(column.type, Integer):
+            kinds[column.name] = ("int", MAX_INT)
+        elif isinstance(column.type, Float):
+            kinds[column.name] = ("float", 0)
+        elif isinstance(column.type, String):
+            kinds[column.name] = ("text", column.type.length or 1000)
+    return kinds
 
 
 # ---------------------------------------------------------------------------------------
@@ -372,7 +472,10 @@ def read_file(path: Path) -> tuple[bytes | None, list[Problem]]:
         return None, [Problem(printable, 0, 0, "", "file name is not valid UTF-8; rename the file")]
     try:
         # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
-        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+        # O_NOFOLLOW: paths here are resolved (or checked links); one that became a link
+        # since is not followed.
+        flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW
+        with os.fdopen(os.open(path, flags), "rb") as handle:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):  # a FIFO or /dev/zero would hang or never end
                 return None, [Problem(name, 0, 0, "", "not a regular file")]
@@ -400,7 +503,9 @@ def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
     problems: list[Problem] = []
     for p in paths:
         if p.is_dir():
-            files.extend(_walk(p.resolve()))
+            found, outside = _walk(p.resolve())
+            files.extend(found)
+            problems.extend(outside)
         elif p.exists():
             files.append(p.resolve())
         else:
@@ -408,17 +513,49 @@ def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
     return list(dict.fromkeys(files)), problems
 
 
-def _walk(directory: Path) -> list[Path]:
+def _walk(directory: Path) -> tuple[list[Path], list[Problem]]:
     """Recipe files below a resolved ``directory``, skipping hidden files and folders (.git,
     .github...). Paths are joined, not resolved one by one (10k realpath calls cost more than
-    the rest of a re-ingest); anything that is not a regular file is reported when read."""
+    the rest of a re-ingest); anything that is not a regular file is reported when read.
+
+    Symbolic links are not followed out of ``directory``: a linked file is taken (as its
+    target) only when the target lies inside; linked folders are not entered.
+    """
     found: list[Path] = []
-    for root, dirs, names in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(
-            Path(root, n) for n in sorted(names) if n.endswith((".yaml", ".yml")) and not n.startswith(".")
-        )
-    return found
+    problems: list[Problem] = []
+    inside = str(directory).rstrip(os.sep) + os.sep
+    pending = [str(directory)]
+    while pending:
+        root = pending.pop()
+        try:
+            with os.scandir(root) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(Problem(root, 0, 0, "", f"cannot list: {exc.strerror or exc}"))
+            continue
+        folders = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(entry.path)
+                continue
+            if not entry.name.endswith((".yaml", ".yml")):
+                continue
+            if not entry.is_symlink():
+                found.append(Path(entry.path))
+                continue
+            target = os.path.realpath(entry.path)
+            if target.startswith(inside):
+                found.append(Path(target))
+            else:
+                problems.append(
+                    Problem(
+                        entry.path, 0, 0, "", f"symbolic link to a file outside {directory}; not followed"
+                    )
+                )
+        pending.extend(reversed(folders))
+    return found, problems
 
 
 def load_recipes(paths: Iterable[Path], progress: Any = None) -> tuple[list[RecipeDoc], list[Problem], int]:

@@ -10,6 +10,11 @@ from pathlib import Path
 DB_URL_ENV = "AIM_CATALOG_DB_URL"
 AUTO_MIGRATE_ENV = "AIM_CATALOG_AUTO_MIGRATE"
 SYSFS_ROOT_ENV = "AIM_CATALOG_SYSFS_ROOT"
+LOCK_TIMEOUT_ENV = "AIM_CATALOG_LOCK_TIMEOUT"
+# How long a writer waits for another one to finish before giving up (seconds).
+DEFAULT_LOCK_TIMEOUT = 300.0
+# Largest value of a SQL INTEGER column (SQLite stores 64 bits, PostgreSQL's INTEGER 32).
+MAX_SQL_INT = 2**31 - 1
 
 BACKENDS = ("vllm", "sglang")
 BACKEND_LABELS = {"vllm": "vLLM", "sglang": "sglang"}
@@ -75,6 +80,24 @@ def resolve_db_url(cli_value: str | None, env: Mapping[str, str] | None = None) 
 def auto_migrate_enabled(env: Mapping[str, str] | None = None) -> bool:
     env = _environ(env)
     return env.get(AUTO_MIGRATE_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def lock_timeout(env: Mapping[str, str] | None = None) -> float:
+    """Seconds a writer waits for the catalog write lock ($AIM_CATALOG_LOCK_TIMEOUT, default 300)."""
+    raw = _environ(env).get(LOCK_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 86400:  # also refuses nan and inf
+        from aim_catalog.errors import UsageProblem, shown
+
+        raise UsageProblem(
+            f"{LOCK_TIMEOUT_ENV} must be a number of seconds from 0 to 86400, got {shown(raw)}"
+        )
+    return value
 
 
 # user:password@ in a URL. A careless password may hold '@' or '/', so everything up to

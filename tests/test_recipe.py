@@ -953,7 +953,8 @@ def test_trailing_newline_in_identifier_is_rejected(field: str) -> None:
 
 def test_trailing_newline_in_env_name_is_rejected() -> None:
     p = only_problem(serve('enabled: true\nenv:\n  "VLLM_X\\n": "1"\n'))
-    assert_problem(p, 10, 7, "vllm_serve.4_gpu.env.VLLM_X\n", "not a valid environment variable")
+    # the field path shows the newline escaped: a problem stays on one line
+    assert_problem(p, 10, 7, "vllm_serve.4_gpu.env.VLLM_X\\n", "not a valid environment variable")
 
 
 def test_superscript_digit_parallel_size_is_a_problem() -> None:

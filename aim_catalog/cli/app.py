@@ -8,6 +8,7 @@ exit codes: 0 ok, 1 environment, 2 usage, 3 no suitable recipe, 4 invalid recipe
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from aim_catalog.settings import (
     DEFAULT_BACKEND,
     DEFAULT_METRIC,
     DEFAULT_PRECISION,
+    MAX_SQL_INT,
     auto_migrate_enabled,
     resolve_db_url,
 )
@@ -121,7 +123,7 @@ def catalog_engine(ctx: typer.Context) -> Iterator[Engine]:
 
     engine, is_default = open_engine(ctx)
     try:
-        db.ensure_schema(engine, auto_migrate=auto_migrate_enabled(), seed=is_default)
+        db.ensure_schema(engine, auto_migrate=auto_migrate_enabled(), seed=is_default, shared=not is_default)
         yield engine
     except SQLAlchemyError as exc:
         raise db.database_problem(exc, engine) from exc
@@ -151,7 +153,21 @@ def catalog_session(ctx: typer.Context, *, commit: bool = True) -> Iterator[Sess
 
 # --------------------------------------------------------------------------- selection
 
-GPUS_ARG = typer.Argument(None, help="GPU count. Omitted: every count that fits the host's GPUs competes.")
+
+def finite(value: float | None) -> float | None:
+    """Option callback: numbers reach SQL, where nan and inf compare in surprising ways."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"must be a finite number, got {value}")
+    return value
+
+
+# Bounds of the SQL columns the numbers are compared with (INTEGER, double precision).
+GPUS_ARG = typer.Argument(
+    None,
+    min=1,
+    max=MAX_SQL_INT,
+    help="GPU count. Omitted: every count that fits the host's GPUs competes.",
+)
 PRECISION_OPT = typer.Option(DEFAULT_PRECISION, "--precision", "-p", help="fp16, bf16, fp8, ...")
 BACKEND_OPT = typer.Option(DEFAULT_BACKEND, "--backend", "-b", help="vllm, sglang, or any (best of both).")
 HARDWARE_OPT = typer.Option(
@@ -167,16 +183,24 @@ METRIC_OPT = typer.Option(
 )
 
 
-INPUT_LEN_OPT = typer.Option(None, "--input-len", min=1, help="Rank by benchmarks of this input length only.")
+INPUT_LEN_OPT = typer.Option(
+    None, "--input-len", min=1, max=MAX_SQL_INT, help="Rank by benchmarks of this input length only."
+)
 OUTPUT_LEN_OPT = typer.Option(
-    None, "--output-len", min=1, help="Rank by benchmarks of this output length only."
+    None, "--output-len", min=1, max=MAX_SQL_INT, help="Rank by benchmarks of this output length only."
 )
 CONCURRENCY_OPT = typer.Option(
-    None, "--concurrency", min=1, help="Rank by benchmarks at this concurrency only."
+    None, "--concurrency", min=1, max=MAX_SQL_INT, help="Rank by benchmarks at this concurrency only."
 )
-MAX_TTFT_OPT = typer.Option(None, "--max-ttft-ms", min=0, help="SLO: time to first token (p99, else p50).")
-MAX_TPOT_OPT = typer.Option(None, "--max-tpot-ms", min=0, help="SLO: time per output token (p99, else p50).")
-MAX_E2EL_OPT = typer.Option(None, "--max-e2el-ms", min=0, help="SLO: end-to-end latency (p99, else p50).")
+MAX_TTFT_OPT = typer.Option(
+    None, "--max-ttft-ms", min=0, callback=finite, help="SLO: time to first token (p99, else p50)."
+)
+MAX_TPOT_OPT = typer.Option(
+    None, "--max-tpot-ms", min=0, callback=finite, help="SLO: time per output token (p99, else p50)."
+)
+MAX_E2EL_OPT = typer.Option(
+    None, "--max-e2el-ms", min=0, callback=finite, help="SLO: end-to-end latency (p99, else p50)."
+)
 REQUEST_RATE_OPT = typer.Option(
     None,
     "--request-rate",

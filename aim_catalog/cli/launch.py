@@ -28,9 +28,10 @@ from aim_catalog.cli.app import (
     build_request,
     catalog_engine,
     catalog_session,
+    finite,
     state_of,
 )
-from aim_catalog.errors import LaunchFailed, UsageProblem
+from aim_catalog.errors import LaunchFailed, UsageProblem, shown
 from aim_catalog.settings import BACKEND_LABELS, redact, resolve_db_url
 
 DEFAULT_TIMEOUT = 3600.0  # big models take many minutes to download and load
@@ -41,10 +42,12 @@ def _parse_gpu_list(value: str | None) -> list[int] | None:
         return None
     try:
         indexes = [int(part) for part in value.split(",") if part.strip()]
-    except ValueError as exc:
-        raise UsageProblem(f"--gpus takes GPU indexes like 0,1,2,3, got {value!r}") from exc
-    if not indexes or len(set(indexes)) != len(indexes) or min(indexes) < 0:
-        raise UsageProblem(f"--gpus takes distinct GPU indexes like 0,1,2,3, got {value!r}")
+    except ValueError as exc:  # also a number past Python's int-string limit
+        raise UsageProblem(f"--gpus takes GPU indexes like 0,1,2,3, got {shown(value)}") from exc
+    if not indexes or len(set(indexes)) != len(indexes) or not 0 <= min(indexes) <= max(indexes) <= 1023:
+        raise UsageProblem(
+            f"--gpus takes distinct GPU indexes from 0 to 1023 like 0,1,2,3, got {shown(value)}"
+        )
     return indexes
 
 
@@ -78,7 +81,11 @@ def launch(
         None, "--shm-size", help="Use a private shm of this size (e.g. 16g) instead of host IPC."
     ),
     timeout: float = typer.Option(
-        DEFAULT_TIMEOUT, "--timeout", min=1, help="Seconds to wait until the server answers."
+        DEFAULT_TIMEOUT,
+        "--timeout",
+        min=1,
+        callback=finite,
+        help="Seconds to wait until the server answers.",
     ),
     no_wait: bool = typer.Option(False, "--no-wait", help="Return once the container has started."),
     keep_on_failure: bool = typer.Option(

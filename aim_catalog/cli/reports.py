@@ -8,6 +8,7 @@ import typer
 
 from aim_catalog.cli.app import Group, app, catalog_engine, catalog_session
 from aim_catalog.errors import InvalidRecipeInput, UsageProblem
+from aim_catalog.settings import MAX_SQL_INT
 
 bench_app = typer.Typer(
     cls=Group, rich_markup_mode=None, no_args_is_help=True, help="Import measured benchmark results."
@@ -34,7 +35,7 @@ def bench_import(
     ),
     recipe: str | None = typer.Option(None, "--recipe", help="Serve config: this recipe_id ..."),
     backend: str | None = typer.Option(None, "--backend", "-b", help="... this backend ..."),
-    gpus: int | None = typer.Option(None, "--gpus", min=1, help="... and this GPU count."),
+    gpus: int | None = typer.Option(None, "--gpus", min=1, max=MAX_SQL_INT, help="... and this GPU count."),
     deployment: str | None = typer.Option(
         None, "--deployment", help="Serve config of a launched deployment."
     ),
