@@ -252,3 +252,36 @@ def test_a_catalog_on_a_read_only_mount_can_be_read(
         failed = cli("ingest", str(tmp_path / "recipes"), code=1, db_url=url)
         last = failed.stderr.strip().splitlines()[-1]
         assert "read-only" in last and "only commands that read it can run" in last, failed.stderr
+
+
+def test_rows_another_writer_changed_between_read_and_lock_are_parsed_then(
+    engine: Engine, write_recipe: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Ingest reads what the catalog knows, parses without the lock, then locks: a file it
+    skipped as unchanged whose row another writer removed meanwhile is parsed under the lock."""
+    from sqlalchemy.orm import Session
+
+    from aim_catalog.ingest import ingest_files
+    from aim_catalog.recipe import expand_paths, load_files
+
+    write_recipe("keep")
+    write_recipe("gone")
+    files, _ = expand_paths([tmp_path / "recipes"])
+    with Session(engine) as session:
+        ingest_files(session, files)
+        session.commit()
+    calls: list[list[str]] = []
+
+    def load(paths: Any, known: Any) -> Any:
+        calls.append(sorted(Path(p).name for p in paths))
+        if len(calls) == 1:  # another writer, while this one parses without the lock
+            with engine.begin() as conn:
+                conn.execute(text("DELETE FROM recipes WHERE recipe_id = 'gone'"))
+        return load_files(paths, known=known)
+
+    with Session(engine) as session:
+        report = ingest_files(session, files, load=load)
+        session.commit()
+    assert calls == [["gone.yaml", "keep.yaml"], ["gone.yaml"]]
+    assert (report.added, report.unchanged) == (["gone"], ["keep"])
+    assert recipes_in(engine.url.render_as_string(hide_password=False)) == 2
