@@ -216,6 +216,7 @@ def _write(session: Session, recipes: Sequence[RecipeDoc], now: datetime) -> Non
             "document": r.document,
             "created_at": now,
             "updated_at": now,
+            "general": r.general,  # AIM general profile (issue 10)
         }
         for r in recipes
     ]
@@ -245,6 +246,9 @@ def _write(session: Session, recipes: Sequence[RecipeDoc], now: datetime) -> Non
                     "args": c.args,
                     "env": c.env,
                     "image": c.image,
+                    "goal": c.goal,  # AIM profile metadata (issue 10)
+                    "profile_type": c.profile_type,
+                    "manual_only": c.manual_only,
                 }
             )
             bench_by_key[key] = c.benchmarks
@@ -255,7 +259,7 @@ def _write(session: Session, recipes: Sequence[RecipeDoc], now: datetime) -> Non
             ServeConfig.__table__,
             config_rows,
             key=["recipe_pk", "backend", "gpu_count"],
-            update=["enabled", "args", "env", "image"],
+            update=["enabled", "args", "env", "image", "goal", "profile_type", "manual_only"],
             returning=["id", "recipe_pk", "backend", "gpu_count"],
         )
     }

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aim_catalog import flaglint
 from aim_catalog.envpolicy import denied_reason, is_secret
 from aim_catalog.errors import Problem, shown
 from aim_catalog.flags import split_flag
@@ -29,7 +30,10 @@ MAX_FLOAT = sys.float_info.max  # metric columns are SQL double precision
 
 PRECISIONS = ("fp32", "fp16", "bf16", "fp8", "int8", "int4", "mxfp4")
 REQUIRED_FIELDS = ("recipe_id", "model_id", "huggingface_id", "hardware", "precision")
-CONFIG_FIELDS = ("enabled", "args", "image", "env", "benchmarks")
+# goal/profile_type/manual_selection_only: AMD AIM profile metadata (aim_profiles.py)
+CONFIG_FIELDS = (
+    "enabled", "args", "image", "env", "benchmarks", "goal", "profile_type", "manual_selection_only",
+)  # fmt: skip
 SCENARIO_FIELDS = ("input_len", "output_len", "concurrency")
 PROVENANCE_FIELDS = ("source", "measured_at", "image")
 PROVENANCE_LIMITS = {"source": 1000, "measured_at": 40, "image": 300}  # the column sizes
@@ -65,6 +69,9 @@ class ServeConfigSpec:
     env: dict[str, str]
     image: str | None
     benchmarks: list[dict[str, Any]]
+    goal: str | None = None  # latency | throughput: what an AIM profile was tuned for
+    profile_type: str | None = None  # optimized | preview | unoptimized | general
+    manual_only: bool = False  # chosen only when pinned (--recipe)
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,7 @@ class RecipeDoc:
     sha256: str
     line: int = 1
     col: int = 1
+    general: bool = False  # a general AIM profile: a fallback for models no recipe names
 
     def id_problem(self, message: str) -> Problem:
         """A problem with this recipe's ``recipe_id``, located where the file sets it."""
@@ -183,12 +191,17 @@ def validate_document(
     for key in top:
         if key in REQUIRED_FIELDS:
             continue
+        if key == "source":  # provenance of the recipe (issue 10): checked by its own module
+            from aim_catalog.provenance import check_source
+
+            check_source(ck.err, top[key], (key,))
+            continue
         serve = _SERVE_KEY.fullmatch(key) if isinstance(key, str) else None
         if serve is None:
             ck.err(
                 (key,),
                 f"unknown top-level key {shown(key)}; "
-                f"expected {', '.join(REQUIRED_FIELDS)} or <backend>_serve",
+                f"expected {', '.join(REQUIRED_FIELDS)}, source or <backend>_serve",
             )
         elif serve.group(1) not in BACKENDS:
             ck.err((key,), f"unknown backend {shown(serve.group(1))}; known: {', '.join(BACKENDS)}")
@@ -261,6 +274,7 @@ def _serve_config(ck: _Checker, backend: str, gpus: int, body: Any, where: Path_
     elif not isinstance(enabled, bool):
         ck.err((*where, "enabled"), f"must be true or false, got {_kind(enabled)}")
     args = _args(ck, config.get("args"), (*where, "args"), gpus)
+    args = flaglint.normalize(backend, args)[0]  # canonical spellings: --tp -> --tp-size (SGLang)
     env = _env(ck, config.get("env"), (*where, "env"))
     image = config.get("image")
     if image is not None:
@@ -277,9 +291,14 @@ def _serve_config(ck: _Checker, backend: str, gpus: int, body: Any, where: Path_
                 bench = _benchmark(ck, row, (*where, "benchmarks", i))
                 if bench is not None:
                     benchmarks.append(bench)
+    from aim_catalog.aim_profiles import check_profile_fields
+
+    goal, profile_type, manual = check_profile_fields(ck.err, config, where)
     if len(ck.problems) != before:
         return None
-    return ServeConfigSpec(backend, gpus, bool(enabled), args, env, image, benchmarks)
+    return ServeConfigSpec(
+        backend, gpus, bool(enabled), args, env, image, benchmarks, goal, profile_type, manual
+    )
 
 
 def _args(ck: _Checker, value: Any, where: Path_, gpus: int) -> dict[str, Scalar]:
@@ -459,6 +478,10 @@ def parse_bytes(data: bytes, path: str) -> tuple[RecipeDoc | None, list[Problem]
         doc, marks = load_yaml(text)
     except Reject as exc:
         return None, [Problem(path, exc.line, exc.col, "", exc.message)]
+    if isinstance(doc, dict) and "metadata" in doc and "engine_args" in doc and "recipe_id" not in doc:
+        from aim_catalog.aim_profiles import parse_profile  # an AMD AIM profile (issue 10)
+
+        return parse_profile(doc, path, marks, sha)
     return validate_document(doc, path, marks, sha)
 
 

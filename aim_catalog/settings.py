@@ -1,4 +1,5 @@
-"""Where the catalog lives and the defaults that go with it. Pure: no I/O at import."""
+"""Where the catalog lives and the defaults that go with it. No I/O at import but reading
+the small backends data file (aim_catalog.backends)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,11 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+
+# The backends are data (aim_catalog/data/backends.json, one small JSON read), re-exported here.
+from aim_catalog.backends import BACKEND_LABELS as BACKEND_LABELS
+from aim_catalog.backends import BACKENDS as BACKENDS
+from aim_catalog.backends import DEFAULT_BACKEND as DEFAULT_BACKEND
 
 DB_URL_ENV = "AIM_CATALOG_DB_URL"
 AUTO_MIGRATE_ENV = "AIM_CATALOG_AUTO_MIGRATE"
@@ -16,9 +22,6 @@ DEFAULT_LOCK_TIMEOUT = 300.0
 # Largest value of a SQL INTEGER column (SQLite stores 64 bits, PostgreSQL's INTEGER 32).
 MAX_SQL_INT = 2**31 - 1
 
-BACKENDS = ("vllm", "sglang")
-BACKEND_LABELS = {"vllm": "vLLM", "sglang": "sglang"}
-DEFAULT_BACKEND = "vllm"
 DEFAULT_PRECISION = "bf16"
 # Throughput columns a ranking may use; output_throughput falls back to
 # total_token_throughput for rows that carry only that (published offline figures).

@@ -1114,7 +1114,8 @@ def test_extensions_image_env_and_sglang_section() -> None:
     assert (vllm.backend, vllm.gpu_count, vllm.enabled) == ("vllm", 4, False)
     assert vllm.image == "rocm/vllm:rocm7.0.0_vllm_0.11.1_20251103"
     assert vllm.env == {"VLLM_ROCM_USE_AITER": "1", "NUMERIC": "2", "FLAG": "true"}
-    assert (sglang.backend, sglang.gpu_count, sglang.args) == ("sglang", 8, {"--tp": 8})
+    # --tp is argparse's unique prefix of SGLang's --tp-size: stored under the canonical name
+    assert (sglang.backend, sglang.gpu_count, sglang.args) == ("sglang", 8, {"--tp-size": 8})
 
 
 def test_empty_optional_sections_are_accepted() -> None:

@@ -15,6 +15,7 @@ import typer
 from aim_catalog.cli.app import (
     BACKEND_OPT,
     CONCURRENCY_OPT,
+    GOAL_OPT,
     GPUS_ARG,
     HARDWARE_OPT,
     INPUT_LEN_OPT,
@@ -24,6 +25,7 @@ from aim_catalog.cli.app import (
     METRIC_OPT,
     OUTPUT_LEN_OPT,
     PRECISION_OPT,
+    RECIPE_OPT,
     app,
     build_request,
     catalog_engine,
@@ -66,6 +68,8 @@ def launch(
     max_ttft_ms: float | None = MAX_TTFT_OPT,
     max_tpot_ms: float | None = MAX_TPOT_OPT,
     max_e2el_ms: float | None = MAX_E2EL_OPT,
+    goal: str | None = GOAL_OPT,
+    recipe: str | None = RECIPE_OPT,
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Host port to publish the server on."),
     name: str | None = typer.Option(None, "--name", help="Container name (default: aim-<model>-<N>gpu-...)."),
     image: str | None = typer.Option(None, "--image", help="Override the config's image."),
@@ -150,6 +154,8 @@ def launch(
             "max_ttft_ms": max_ttft_ms,
             "max_tpot_ms": max_tpot_ms,
             "max_e2el_ms": max_e2el_ms,
+            "goal": goal,
+            "recipe": recipe,
         },
         spec_args={
             "port": port,
