@@ -22,6 +22,7 @@ from aim_catalog import __version__
 from aim_catalog.errors import CatalogError
 from aim_catalog.settings import (
     BACKEND_LABELS,
+    BACKENDS,
     DEFAULT_BACKEND,
     DEFAULT_METRIC,
     DEFAULT_PRECISION,
@@ -169,7 +170,9 @@ GPUS_ARG = typer.Argument(
     help="GPU count. Omitted: every count that fits the host's GPUs competes.",
 )
 PRECISION_OPT = typer.Option(DEFAULT_PRECISION, "--precision", "-p", help="fp16, bf16, fp8, ...")
-BACKEND_OPT = typer.Option(DEFAULT_BACKEND, "--backend", "-b", help="vllm, sglang, or any (best of both).")
+BACKEND_OPT = typer.Option(
+    DEFAULT_BACKEND, "--backend", "-b", help=f"{', '.join(BACKENDS)}, or any (the best of all)."
+)
 HARDWARE_OPT = typer.Option(
     None,
     "--hardware",
@@ -208,6 +211,17 @@ REQUEST_RATE_OPT = typer.Option(
     max=1e12,
     help="Rank by benchmarks run at this request rate (req/s). Default: unlimited-rate runs only.",
 )
+GOAL_OPT = typer.Option(
+    None,
+    "--goal",
+    help="latency or throughput: prefer configs tuned for it (AMD AIM profiles say which).",
+)
+RECIPE_OPT = typer.Option(
+    None,
+    "--recipe",
+    help="Pin this recipe_id (like AIM_PROFILE_ID): manual-selection-only profiles allowed; "
+    "--precision is then ignored (add --backend any for a recipe without the default backend).",
+)
 HOST_GPUS_OPT = typer.Option(
     None,
     "--host-gpus",
@@ -227,7 +241,7 @@ def build_request(
     *,
     free_gpus: int | None = None,
     host_gpus: int | None = None,
-    **filters: float | None,
+    **filters: float | str | None,
 ) -> Request:
     """The selection request; hardware and the GPU counts that fit come from the host.
 

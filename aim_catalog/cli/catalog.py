@@ -10,6 +10,7 @@ import typer
 from aim_catalog.cli.app import (
     BACKEND_OPT,
     CONCURRENCY_OPT,
+    GOAL_OPT,
     GPUS_ARG,
     HARDWARE_OPT,
     HOST_GPUS_OPT,
@@ -20,6 +21,7 @@ from aim_catalog.cli.app import (
     METRIC_OPT,
     OUTPUT_LEN_OPT,
     PRECISION_OPT,
+    RECIPE_OPT,
     REQUEST_RATE_OPT,
     app,
     build_request,
@@ -92,19 +94,37 @@ def db_current(ctx: typer.Context) -> None:
 
 
 def _load(
-    paths: list[Path], quiet: bool = False, known: dict[str, str] | None = None
+    paths: list[Path], quiet: bool = False, known: dict[str, str] | None = None, strict: bool = False
 ) -> tuple[list[Any], int]:
     """Validate the recipe files under ``paths``; files whose hash is in ``known`` are skipped."""
     from aim_catalog.recipe import expand_paths
 
     files, missing = expand_paths(paths)
-    recipes, problems = _load_files(files, quiet, known)
+    recipes, problems = _load_files(files, quiet, known, strict)
     if missing or problems:
         raise InvalidRecipeInput(missing + problems)
     return recipes, len(files)
 
 
-def _load_files(files: list[Path], quiet: bool, known: dict[str, str] | None) -> tuple[list[Any], list[Any]]:
+def _load_files(
+    files: list[Path], quiet: bool, known: dict[str, str] | None, strict: bool = False
+) -> tuple[list[Any], list[Any]]:
+    """Parse and validate; then lint the server flags: warnings, or problems with --strict."""
+    from aim_catalog.flaglint import located_warnings
+
+    recipes, problems = _parse_files(files, quiet, known)
+    warnings = located_warnings(recipes)
+    if strict:
+        return recipes, problems + warnings
+    if warnings:
+        from aim_catalog import render
+
+        for warning in warnings:
+            render.note(f"warning: {warning}")
+    return recipes, problems
+
+
+def _parse_files(files: list[Path], quiet: bool, known: dict[str, str] | None) -> tuple[list[Any], list[Any]]:
     from aim_catalog import render
     from aim_catalog.recipe import load_files
 
@@ -120,6 +140,7 @@ def _load_files(files: list[Path], quiet: bool, known: dict[str, str] | None) ->
 @app.command()
 def validate(
     paths: list[Path] = typer.Argument(..., help="Recipe files or directories (searched for *.yaml)."),
+    strict: bool = typer.Option(False, "--strict", help="Unknown server flags are errors, not warnings."),
 ) -> None:
     """Check recipe files without touching any database.
 
@@ -130,7 +151,7 @@ def validate(
     """
     from aim_catalog import render
 
-    recipes, files = _load(paths)
+    recipes, files = _load(paths, strict=strict)
     render.line(f"{files} file(s) valid, {len(recipes)} recipe(s)")
 
 
@@ -141,6 +162,7 @@ def ingest(
     prune: bool = typer.Option(False, help="Delete recipes whose files are gone from the given directories."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Report what would change; write nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    strict: bool = typer.Option(False, "--strict", help="Unknown server flags are errors (nothing written)."),
 ) -> None:
     """Validate recipes, then write them to the catalog in one transaction.
 
@@ -158,18 +180,18 @@ def ingest(
         render.note("--prune only applies to directories; none was given")
     if dry_run and _no_catalog_yet(ctx):
         # Nothing to compare with, and a dry run must not create or migrate a database.
-        recipes, _ = _load(paths, quiet=as_json)
+        recipes, _ = _load(paths, quiet=as_json, strict=strict)
         report = IngestReport(added=[r.recipe_id for r in recipes], files=len(recipes))
     else:
         files, missing = expand_paths(paths)
         if missing:  # every problem at once: check the files that are there too
-            raise InvalidRecipeInput(missing + _load_files(files, as_json, None)[1])
+            raise InvalidRecipeInput(missing + _load_files(files, as_json, None, strict)[1])
         with catalog_session(ctx, commit=not dry_run) as session:
             report = ingest_files(
                 session,
                 files,
                 prune_dirs=prune_dirs,
-                load=lambda files, known: _load_files(files, as_json, known),
+                load=lambda files, known: _load_files(files, as_json, known, strict),
             )
     report.dry_run = dry_run
     if as_json:
@@ -290,6 +312,8 @@ def select_cmd(
     max_e2el_ms: float | None = MAX_E2EL_OPT,
     request_rate: float | None = REQUEST_RATE_OPT,
     host_gpus: int | None = HOST_GPUS_OPT,
+    goal: str | None = GOAL_OPT,
+    recipe: str | None = RECIPE_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print the chosen config as one JSON object."),
 ) -> None:
     """Pick the best enabled config for a model, ranked by stored benchmark throughput.
@@ -322,6 +346,8 @@ def select_cmd(
         max_e2el_ms=max_e2el_ms,
         request_rate=request_rate,
         host_gpus=host_gpus,
+        goal=goal,
+        recipe=recipe,
     )
     with catalog_connection(ctx) as session:
         chosen = select_best(session, request)
@@ -334,6 +360,10 @@ def select_cmd(
         f"Selected {chosen.recipe_id} for {chosen.huggingface_id}: "
         f"{chosen.gpu_count} GPU, {chosen.precision}, {label} on {chosen.hardware}"
     )
+    if chosen.fallback:
+        render.line(f"  fallback: a general AIM profile (no recipe names {chosen.huggingface_id})")
+    if chosen.goal or chosen.profile_type:
+        render.line(f"  profile: {chosen.profile_type or '-'}, tuned for {chosen.goal or '-'}")
     if request.gpus is None:
         render.line(f"  GPU count: {chosen.gpu_count} won among the counts that fit, per GPU")
     if chosen.replicas is not None:
@@ -372,6 +402,8 @@ def explain_cmd(
     max_e2el_ms: float | None = MAX_E2EL_OPT,
     request_rate: float | None = REQUEST_RATE_OPT,
     host_gpus: int | None = HOST_GPUS_OPT,
+    goal: str | None = GOAL_OPT,
+    recipe: str | None = RECIPE_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print the verdicts as JSON."),
 ) -> None:
     """Show every recipe of a model with its verdict: chosen, ranked k of n, or why not.
@@ -400,6 +432,8 @@ def explain_cmd(
         max_e2el_ms=max_e2el_ms,
         request_rate=request_rate,
         host_gpus=host_gpus,
+        goal=goal,
+        recipe=recipe,
     )
     with catalog_connection(ctx) as session:
         verdicts = explain(session, request)

@@ -62,8 +62,10 @@ def bench_import(
         raise UsageProblem(
             "--deployment names the serve config; do not combine it with --recipe/--backend/--gpus"
         )
-    if backend is not None and backend not in ("vllm", "sglang"):
-        raise UsageProblem(f"unknown backend {backend!r}; choose vllm or sglang")
+    from aim_catalog.backends import BACKENDS
+
+    if backend is not None and backend not in BACKENDS:
+        raise UsageProblem(f"unknown backend {backend!r}; choose {', '.join(BACKENDS)}")
     parsed = Parsed()
     for file in files:
         parsed.extend(read_result_file(file))
