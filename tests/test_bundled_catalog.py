@@ -188,3 +188,43 @@ def test_whole_bundled_catalog_ingests(cli: Callable[..., Any], db_url: str) -> 
     assert len(report["added"]) == len(bundled())
     listed = json.loads(cli("--db", db_url, "list-recipes", "--model", DSR1, "--json").stdout)
     assert {r["hardware"] for r in listed} >= {"MI300X", "MI325X", "MI355X"}
+
+
+def test_the_generator_reproduces_the_committed_recipes(reference_dir: Path, tmp_path: Path) -> None:
+    """scripts/gen_inferencex_recipes.py, run on the launch scripts copied into the reference
+    folder (scripts/SOURCES.md), writes the same image, flags and env as the committed
+    recipes (which were generated from the full InferenceX history): one command refreshes."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "gen_inferencex_recipes.py"
+    if not script.exists():
+        pytest.skip("scripts/ is not part of an installed package")
+    out = tmp_path / "generated"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--reference",
+            str(reference_dir.parent / "inferencex"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    generated = sorted(out.glob("*.yaml"))
+    assert len(generated) >= 5
+    for path in generated:
+        mine = yaml.safe_load(path.read_text())
+        committed = yaml.safe_load((seed_recipe_dir() / path.name).read_text())
+        for key, section in mine.items():
+            if not key.endswith("_serve"):
+                continue
+            for gpus, config in section.items():
+                theirs = committed[key][gpus]
+                for field in ("image", "args", "env"):
+                    assert config.get(field) == theirs.get(field), (path.name, key, gpus, field)

@@ -99,7 +99,11 @@ def test_original_aim_engine_recipes_warn_and_fail_strict(
     original = reference_dir / "qwen3-32b-mi300x-bf16.yaml"
     result = cli("validate", str(original))
     line = next(x for x in result.stderr.splitlines() if "--gpu-memory-utilization" in x)
-    assert f"{original}:" in line and "sglang_serve." in line and "vLLM flag in an SGLang section" in line
+    assert (
+        f"{original.resolve()}:" in line
+        and "sglang_serve." in line
+        and "vLLM flag in an SGLang section" in line
+    )
     assert "valid" in result.stdout
     strict = cli("validate", "--strict", str(original), code=4)
     assert "--gpu-memory-utilization" in strict.stderr
