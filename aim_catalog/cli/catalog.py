@@ -90,6 +90,66 @@ def db_current(ctx: typer.Context) -> None:
     render.line(f"{now or 'base (empty)'} ({state})")
 
 
+@db_app.command("grant-readonly")
+def db_grant_readonly(
+    ctx: typer.Context,
+    role: str = typer.Argument(..., help="Login role to create or update, e.g. aim_reader."),
+    reset_password: bool = typer.Option(
+        False, "--reset-password", help="Set a new password on an existing role."
+    ),
+) -> None:
+    """PostgreSQL: make ROLE a login role that can only SELECT the catalog's tables and views.
+
+    `sql` refuses roles with powers over the server (superuser, pg_read_server_files...);
+    this is the role to run it as. The password comes from $AIM_CATALOG_SQL_PASSWORD, else
+    a prompt; it is never printed. Run it as the catalog's owner (with CREATEROLE) or a
+    superuser; running it again keeps the role and refreshes its grants.
+
+    \b
+    Example: AIM_CATALOG_SQL_PASSWORD=... aim-catalog db grant-readonly aim_reader
+    Then:    aim-catalog sql --role aim_reader "SELECT * FROM leaderboard"
+    """
+    import os
+    import sys
+
+    from aim_catalog import render
+    from aim_catalog.cli.app import catalog_engine
+    from aim_catalog.errors import UsageProblem
+    from aim_catalog.pg_roles import check_role_name, grant_readonly
+    from aim_catalog.readonly_sql import SQL_PASSWORD_ENV
+
+    check_role_name(role)
+
+    def password(exists: bool) -> str | None:
+        given = os.environ.get(SQL_PASSWORD_ENV)
+        if given:
+            return given
+        if exists and not reset_password:
+            return None
+        if not sys.stdin.isatty():
+            raise UsageProblem(
+                f"role {role} needs a password: set {SQL_PASSWORD_ENV} (no terminal to ask on)"
+            )
+        answer: str = typer.prompt(f"password for role {role}", hide_input=True, confirmation_prompt=True)
+        return answer
+
+    with catalog_engine(ctx) as engine:
+        if engine.dialect.name != "postgresql":
+            raise UsageProblem(
+                "grant-readonly is for PostgreSQL catalogs: `sql` opens a SQLite catalog read-only itself"
+            )
+        with engine.begin() as connection:
+            grant = grant_readonly(connection, role, password)
+    what = "created" if grant.created else "updated" + (" (new password)" if grant.password_set else "")
+    render.line(
+        f"role {role} {what}: it can log in and SELECT the {grant.relations} tables and views of "
+        f"{grant.database}.{grant.schema} (and those later migrations add), nothing else"
+    )
+    render.line(
+        f'use it: aim-catalog sql --role {role} "SELECT ..." (password from ${SQL_PASSWORD_ENV} or ~/.pgpass)'
+    )
+
+
 # --------------------------------------------------------------------------- recipes
 
 

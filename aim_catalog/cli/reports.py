@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -130,21 +131,65 @@ def report_cmd(
 @app.command("sql")
 def sql_cmd(
     ctx: typer.Context,
-    query: str = typer.Argument(..., help="One SQL statement; the database refuses writes."),
+    query: str = typer.Argument(..., help="One SQL statement; it may only read."),
     fmt: str = FORMAT_OPT,
+    timeout: str = typer.Option(
+        "30", "--timeout", metavar="SECONDS", help="Stop the statement after this long (0: no limit)."
+    ),
+    limit: int | None = typer.Option(
+        None, "--limit", min=1, help="At most N rows (a table shows 1000 unless told); a note says so."
+    ),
+    role: str | None = typer.Option(
+        None,
+        "--role",
+        help="PostgreSQL: log in as this read-only role (default $AIM_CATALOG_SQL_ROLE; password "
+        "from $AIM_CATALOG_SQL_PASSWORD or ~/.pgpass). See `db grant-readonly`.",
+    ),
 ) -> None:
-    """Run a read-only SQL query against the catalog (tables and views in the README).
+    """Run one read-only SQL statement against the catalog (tables and views in the README).
+
+    Rows stream to the output as they come. Nothing can be written: SQLite opens the file
+    read-only and refuses ATTACH, VACUUM and writes; PostgreSQL runs a read-only
+    transaction and refuses (exit 1) a role with powers over the server (superuser,
+    pg_execute_server_program, pg_read_server_files...): run it as a role made with
+    `aim-catalog db grant-readonly ROLE`. Exit 124 when --timeout stops the statement,
+    130 on Ctrl-C, 2 when the statement fails.
 
     \b
     Example: aim-catalog sql "SELECT model, gpu_count, throughput FROM leaderboard" -f csv
+    Example: aim-catalog sql "SELECT * FROM benchmarks" -f csv --limit 100 --timeout 10
     """
-    from aim_catalog import render
-    from aim_catalog.reports import readonly_sql
+    import os
 
+    from aim_catalog import render
+    from aim_catalog.readonly_sql import (
+        SQL_PASSWORD_ENV,
+        SQL_ROLE_ENV,
+        QueryInterrupted,
+        parse_timeout,
+        readonly_query,
+    )
+    from aim_catalog.render_stream import stream_rows
+
+    seconds = parse_timeout(timeout)
     _check_format(fmt)
-    with catalog_engine(ctx) as engine:
-        columns, rows = readonly_sql(engine, query)
-    render.rows(columns, rows, fmt)
+    try:
+        with catalog_engine(ctx) as engine:
+            if role is None and engine.dialect.name == "postgresql":
+                role = os.environ.get(SQL_ROLE_ENV) or None
+            password = os.environ.get(SQL_PASSWORD_ENV) or None
+            with readonly_query(engine, query, timeout=seconds, role=role, password=password) as result:
+                written, cut = stream_rows(result.columns, result.rows, fmt, limit)
+                sys.stdout.flush()
+    except KeyboardInterrupt:
+        raise QueryInterrupted("interrupted") from None
+    except BrokenPipeError:  # the reader (head, less) has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
+    if cut:
+        more = "--limit N shows more" if limit is None else "raise --limit to see more"
+        stream = " or -f csv streams them all" if limit is None and fmt == "table" else ""
+        render.note(f"showing the first {written} rows; the result has more ({more}{stream})")
 
 
 @app.command("export")
