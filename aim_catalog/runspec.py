@@ -342,6 +342,7 @@ def build_spec(
     catalog: str,
     shm_size: str | None = None,
     check_devices: bool = True,
+    host_hardware: str | None = None,
 ) -> RunSpec:
     container_port = backends.get(candidate.backend).container_port
     command, notes = server_command(candidate, overrides or {}, container_port)
@@ -362,7 +363,10 @@ def build_spec(
     }
     return RunSpec(
         name=name,
-        image=images.choose_image(candidate.backend, candidate.hardware, candidate.image, image),
+        # The GPUs it runs on decide the image's architecture: the detected ones, else the recipe's.
+        image=images.choose_image(
+            candidate.backend, host_hardware or candidate.hardware, candidate.image, image
+        ),
         command=command,
         env=all_env,
         devices=device_paths(render_minors, check=check_devices),

@@ -228,3 +228,27 @@ def test_the_generator_reproduces_the_committed_recipes(reference_dir: Path, tmp
                 theirs = committed[key][gpus]
                 for field in ("image", "args", "env"):
                     assert config.get(field) == theirs.get(field), (path.name, key, gpus, field)
+
+
+def test_an_image_built_for_another_gpu_generation_is_refused(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On an MI355X host (gfx950, a fake sysfs), the MI300X recipe's -mi30x SGLang image is
+    refused unless the user names an image; the MI355X recipe's -mi35x one runs."""
+    nodes = tmp_path / "sysfs" / "sys/class/kfd/kfd/topology/nodes"
+    for n in range(9):  # node 0 is the CPU, then 8 x MI355X (gfx950, device 0x75a3)
+        (nodes / str(n)).mkdir(parents=True)
+        props = (
+            "gfx_target_version 0\n"
+            if n == 0
+            else f"gfx_target_version 90500\ndevice_id 30115\ndrm_render_minor {127 + n}\n"
+        )
+        (nodes / str(n) / "properties").write_text(props)
+    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "sysfs"))
+    base = ("launch", DSR1, "8", "-p", "fp8", "-b", "sglang", "--dry-run", "--json")
+    refused = cli(*base, "--hardware", "MI300X", code=2)
+    assert "built for gfx942, but MI355X is gfx950" in refused.stderr and "--image" in refused.stderr
+    named = json.loads(cli(*base, "--hardware", "MI300X", "--image", "lmsysorg/sglang:mine").stdout)
+    assert named["image"] == "lmsysorg/sglang:mine"
+    native = json.loads(cli(*base).stdout)  # the detected MI355X picks its own recipe
+    assert native["recipe_id"] == "deepseek-r1-0528-mi355x-fp8" and "-mi35x" in native["image"]

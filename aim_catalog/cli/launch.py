@@ -296,7 +296,7 @@ class _Plan:
         self, client: Any, held: dict[int, str], *, name: str | None, notes: bool = True
     ) -> tuple[Any, Any]:
         from aim_catalog import render
-        from aim_catalog.hardware import detect_gpus
+        from aim_catalog.hardware import detect_gpus, host_model
         from aim_catalog.runspec import build_spec, container_name, hf_cache_dir
 
         detected = detect_gpus()
@@ -317,6 +317,7 @@ class _Plan:
             hf_cache=hf_cache_dir(args.pop("hf_cache")),
             catalog=redact(resolve_db_url(state_of(self.ctx).db)[0]),
             check_devices=not self.dry_run,
+            host_hardware=host_model(detected),
             **args,
         )
         if notes:
