@@ -320,7 +320,9 @@ def create(client: Any, spec: RunSpec) -> Any:
     try:
         return client.containers.create(
             spec.image,
-            command=spec.command,
+            # The server argv replaces the image's entrypoint (runspec.ENTRYPOINT_NOTE).
+            entrypoint=spec.command[:1],
+            command=spec.command[1:],
             name=spec.name,
             environment={**spec.env, **secret_values(spec)},
             devices=spec.devices,

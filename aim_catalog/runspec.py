@@ -33,6 +33,14 @@ LABEL = "aim-catalog"
 LAUNCH_LABEL = f"{LABEL}.launch"  # a random id per launch: finds a container whose create was interrupted
 DEV_ROOT_ENV = "AIM_CATALOG_DEV_ROOT"
 MASK = "***"
+# ENTRYPOINT_NOTE: launches set the image's entrypoint to the server argv's program (Docker: --entrypoint
+# argv[0] + command argv[1:]; Kubernetes: the whole argv as `command`), never pass the argv
+# as arguments to whatever entrypoint the image has: vLLM's official images
+# (vllm/vllm-openai-rocm, built from vllm-project/vllm docker/Dockerfile.rocm) have
+# `vllm serve` as entrypoint (vllm-project/vllm f1a21afd, docs/deployment/docker.rocm.inc.md:
+# "a docker image with `vllm serve` as entrypoint", engine args go "after the image tag"),
+# so `IMAGE vllm serve MODEL` would run `vllm serve vllm serve MODEL`; images without one
+# (older rocm/vllm builds: `CMD ["/bin/bash"]`, Dockerfile.rocm at 0047fb9d) run it as is.
 
 
 @dataclass
@@ -104,7 +112,10 @@ class RunSpec:
             argv += ["-p", f"{host_port}:{container_port.split('/')[0]}"]
         for key, value in self.labels.items():
             argv += ["--label", f"{key}={value}"]
-        return shlex.join([*argv, self.image, *self.command])
+        # The whole server argv is ours, whatever ENTRYPOINT the image has (ENTRYPOINT_NOTE above):
+        # its program replaces the entrypoint (one word there), the rest follows the image.
+        argv += ["--entrypoint", self.command[0]]
+        return shlex.join([*argv, self.image, *self.command[1:]])
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

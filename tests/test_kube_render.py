@@ -230,8 +230,12 @@ def test_gpus_probes_volumes_and_security_for_every_config(target: str) -> None:
         port = container["ports"][0]["containerPort"]
         for probe in (startup, ready):
             assert probe["httpGet"]["port"] in (port, container["ports"][0].get("name"))
-        argv = container["args"]
+        # the whole argv as `command`, replacing the image's entrypoint (vLLM's images have
+        # `vllm serve` as theirs: as `args` the pod would run `vllm serve vllm serve ...`)
+        argv = container["command"]
+        assert "args" not in container
         server = backends.get(candidate.backend)
+        assert tuple(argv[: len(server.command)]) == server.command
         assert argv[argv.index(server.host_flag) + 1] == "0.0.0.0"
         assert argv[argv.index(server.port_flag) + 1] == str(port) == str(server.container_port)
         assert container["securityContext"] == {

@@ -182,7 +182,9 @@ def test_dry_run_json_has_the_contract_keys(host: Path) -> None:
     assert spec["labels"]["aim-catalog.gpus"] == "0,1,2,3"
     assert "hf_dryrun_secret_value" not in result.stdout + result.stderr
     argv = shlex.split(spec["docker_run"])
-    assert argv[:2] == ["docker", "run"] and argv[-len(spec["command"]) :] == spec["command"]
+    assert argv[:2] == ["docker", "run"]
+    assert argv[-len(spec["command"]) :] == [spec["image"], *spec["command"][1:]]
+    assert argv[argv.index("--entrypoint") + 1] == "vllm"  # not the image's own (runspec.ENTRYPOINT_NOTE)
     assert argv[argv.index("-e", argv.index("HF_HOME=/root/.cache/huggingface") - 1) :].count("HF_TOKEN") == 1
 
 

@@ -120,7 +120,11 @@ def test_docker_run_line_is_quoted_for_the_shell(tmp_path: Path) -> None:
     argv = shlex.split(spec.docker_run())
     assert argv[argv.index("-v") + 1] == f"{tmp_path / 'hf cache'}:/root/.cache/huggingface:rw"
     assert 'NOTE=it\'s "quoted" $HOME' in argv
-    assert argv[-len(spec.command) :] == spec.command
+    # the argv's program replaces the image's entrypoint (vLLM's images have `vllm serve`),
+    # the rest follows the image: not `IMAGE vllm serve ...`, which would run it twice
+    assert spec.command[:2] == ["vllm", "serve"]
+    assert argv[argv.index("--entrypoint") + 1] == "vllm" and argv.count("--entrypoint") == 1
+    assert argv[-len(spec.command) :] == [spec.image, *spec.command[1:]]
     assert "{{ x }} y" in spec.command
     assert served_model_name(spec) == "Org/Model"
 

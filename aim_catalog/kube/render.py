@@ -362,8 +362,9 @@ def _container(
     container: dict[str, Any] = {
         "name": candidate.backend,
         "image": spec.image,
-        # args, not command: like `docker run IMAGE ARGV`, the image's entrypoint stays.
-        "args": list(spec.command),
+        # command, not args: the whole argv replaces the image's entrypoint (vLLM's images
+        # have `vllm serve` as entrypoint; see runspec.ENTRYPOINT_NOTE), as on Docker.
+        "command": list(spec.command),
         "ports": [{"containerPort": port, "protocol": "TCP"}],
         "env": env,
         "resources": resources,
