@@ -137,6 +137,25 @@ def test_a_catalog_under_a_directory_named_with_hash_is_read_where_it_is(
         assert not check.execute("SELECT 1 FROM sqlite_master WHERE name = 'planted'").fetchall()
 
 
+def test_a_catalog_in_a_directory_nobody_may_write_is_still_read(
+    cli: Callable[..., Any], write_recipe: Callable[..., Path], tmp_path: Path
+) -> None:
+    """WAL needs a -shm file beside the catalog; where none can be made, read a snapshot."""
+    folder = tmp_path / "sealed"
+    write_recipe("safe-a")
+    url = f"sqlite:///{folder / 'catalog.db'}"
+    cli("ingest", str(tmp_path / "recipes"), db_url=url)
+    assert sorted(p.name for p in folder.iterdir()) == ["catalog.db"]  # no -shm left behind
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i (an immutable directory, even for root) is not available here")
+    try:
+        count = cli("sql", "SELECT count(*) AS n FROM recipes", "-f", "csv", db_url=url)
+        assert count.stdout.splitlines() == ["n", "1"]
+        cli("sql", "CREATE TABLE planted (x INTEGER)", code=2, db_url=url)
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
 def test_sqlite_uri_escapes_what_a_uri_would_take_as_syntax(tmp_path: Path) -> None:
     uri = readonly_sql.sqlite_uri(readonly_sql.catalog_path(str(tmp_path / "x#y?z%20" / "c.db")))
     assert uri.endswith("/x%23y%3Fz%2520/c.db?mode=ro") and uri.startswith("file:///")
