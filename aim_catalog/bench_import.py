@@ -9,16 +9,19 @@ numbers and scenario it reports), so importing the same file twice adds nothing.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from aim_catalog.db import lock_for_write
-from aim_catalog.errors import InvalidRecipeInput, Problem, UsageProblem
+from aim_catalog.errors import CatalogError, InvalidRecipeInput, Problem, UsageProblem
 from aim_catalog.importers import Parsed, Run, parse_results, read_result_file
 from aim_catalog.models import Benchmark, Deployment, Recipe, ServeConfig
+from aim_catalog.settings import normalize_precision
 
 __all__ = ["ImportReport", "Parsed", "Run", "Target", "import_runs", "parse_results", "read_result_file"]
 
@@ -50,8 +53,73 @@ def _label(recipe_id: str, backend: str, gpus: int) -> str:
     return f"{recipe_id}/{backend}/{gpus} GPU"
 
 
+class TargetContradiction(InvalidRecipeInput):
+    """--recipe/--backend/--gpus name a serve config the file says it did not run on."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problems = [problem]
+        CatalogError.__init__(self, str(problem))
+
+
+class Unresolved(InvalidRecipeInput):
+    """No serve config, or several, fit one run (a per-row skip in a multi-run file)."""
+
+
+def _same_model(file_model: str, recipe: Any) -> bool:
+    """The file's model is the recipe's (its Hugging Face id or model id; a local path by its
+    directory name). A path whose directory is named otherwise is not checked: ``--recipe``
+    is how one says what a local copy is."""
+    ids = {str(recipe.huggingface_id).lower(), str(recipe.model_id).lower()}
+    if file_model.lower() in ids:
+        return True
+    return file_model.startswith(("/", ".", "~"))
+
+
+def _check_target(session: Session, run: Run, target: Target) -> None:
+    """Refuse (exit 4, one line) an explicit target the file contradicts."""
+
+    def refuse(field_: str, said: Any, asked: str) -> None:
+        message = f"the file says {said}, but {asked}: this run was not measured on that serve config"
+        raise TargetContradiction(Problem(run.path, run.line, 1, field_, message))
+
+    if target.backend and run.backend and target.backend != run.backend:
+        refuse("backend", f"backend {run.backend}", f"--backend is {target.backend}")
+    if target.gpus and run.tensor_parallel and target.gpus != run.tensor_parallel:
+        refuse("GPUs", f"{run.tensor_parallel} GPU(s) (tensor parallel)", f"--gpus is {target.gpus}")
+    if target.recipe_id is None:
+        return
+    recipe = session.execute(
+        select(
+            Recipe.recipe_id, Recipe.model_id, Recipe.huggingface_id, Recipe.hardware, Recipe.precision
+        ).where(Recipe.recipe_id == target.recipe_id)
+    ).first()
+    if recipe is None:
+        raise Unresolved(
+            [Problem(run.path, run.line, 1, "", f"no recipe {target.recipe_id!r} in the catalog")]
+        )
+    asked = f"--recipe {recipe.recipe_id} is"
+    if run.model and not _same_model(run.model, recipe):
+        refuse("model", f"model {run.model}", f"{asked} {recipe.huggingface_id}")
+    if run.hardware and run.hardware.upper() != str(recipe.hardware).upper():
+        refuse("hardware", f"hardware {run.hardware}", f"{asked} for {recipe.hardware}")
+    if run.precision and normalize_precision(run.precision) != normalize_precision(str(recipe.precision)):
+        refuse("precision", f"precision {run.precision}", f"{asked} {recipe.precision}")
+
+
+def _speculative(recipe_id: str, document: Any) -> bool:
+    """An MTP (speculative decoding) recipe: the bundled InferenceX recipes end their id in
+    ``-mtp`` and name InferenceX ``*-mtp`` entries in ``source.entries``
+    (scripts/gen_inferencex_recipes.py)."""
+    if recipe_id.endswith("-mtp"):
+        return True
+    source = document.get("source") if isinstance(document, dict) else None
+    entries = source.get("entries") if isinstance(source, dict) else None
+    return isinstance(entries, list) and any(str(e).endswith("-mtp") for e in entries)
+
+
 def resolve(session: Session, run: Run, target: Target) -> int:
-    """The serve config id this run belongs to, or an error naming the candidates."""
+    """The serve config id this run belongs to; ``TargetContradiction`` when the explicit
+    target contradicts the file, ``Unresolved`` naming the candidates when none or several fit."""
     if target.deployment is not None:
         found = session.scalars(
             select(Deployment).where(Deployment.name == target.deployment).order_by(Deployment.id.desc())
@@ -60,10 +128,13 @@ def resolve(session: Session, run: Run, target: Target) -> int:
             raise UsageProblem(f"no deployment {target.deployment!r} with a serve config in the catalog")
         return found.serve_config_id
     r, sc = Recipe.__table__, ServeConfig.__table__
-    query = select(sc.c.id, r.c.recipe_id, sc.c.backend, sc.c.gpu_count).select_from(
+    query = select(sc.c.id, r.c.recipe_id, r.c.document, sc.c.backend, sc.c.gpu_count).select_from(
         r.join(sc, sc.c.recipe_pk == r.c.id)
     )
     explicit = target.recipe_id is not None
+    backend = target.backend or run.backend
+    gpus = target.gpus or run.tensor_parallel  # the file's TP when only --recipe is given
+    _check_target(session, run, target)
     if explicit:
         query = query.where(r.c.recipe_id == target.recipe_id)
     elif run.model:
@@ -80,8 +151,6 @@ def resolve(session: Session, run: Run, target: Target) -> int:
                 )
             ]
         )
-    backend = target.backend or run.backend
-    gpus = target.gpus or (None if explicit else run.tensor_parallel)
     if backend is not None:
         query = query.where(sc.c.backend == backend)
     if gpus is not None:
@@ -91,6 +160,9 @@ def resolve(session: Session, run: Run, target: Target) -> int:
     if not explicit and run.precision is not None:
         query = query.where(r.c.precision == run.precision)
     rows = session.execute(query.order_by(r.c.recipe_id, sc.c.backend, sc.c.gpu_count)).all()
+    if not explicit and run.spec_decoding is not None and len(rows) > 1:
+        mtp = run.spec_decoding != "none"
+        rows = [row for row in rows if _speculative(row.recipe_id, row.document) == mtp]
     if len(rows) == 1:
         return int(rows[0].id)
     asked = ", ".join(
@@ -102,6 +174,7 @@ def resolve(session: Session, run: Run, target: Target) -> int:
             ("GPUs", gpus),
             ("hardware", None if explicit else run.hardware),
             ("precision", None if explicit else run.precision),
+            ("spec_decoding", None if explicit else run.spec_decoding),
         )
         if v
     )
@@ -114,14 +187,27 @@ def resolve(session: Session, run: Run, target: Target) -> int:
             f"{len(rows)} serve configs match ({asked}): {listed}{more}; "
             "choose one with --recipe, --backend and --gpus"
         )
-    raise InvalidRecipeInput([Problem(run.path, run.line, 1, "", message)])
+    raise Unresolved([Problem(run.path, run.line, 1, "", message)])
 
 
 def import_runs(session: Session, runs: Sequence[Run], target: Target) -> ImportReport:
     """Write the runs into the catalog (one transaction, the caller's); skip ones already there."""
     lock_for_write(session)
-    resolved = [(run, resolve(session, run, target)) for run in runs]  # every target, before any write
+    per_file = Counter(run.path for run in runs)
+    resolved: list[tuple[Run, int]] = []
+    unresolved: list[Problem] = []
     report = ImportReport()
+    for run in runs:  # every target, before any write
+        try:
+            resolved.append((run, resolve(session, run, target)))
+        except Unresolved as exc:
+            if per_file[run.path] == 1:
+                raise  # a single-run file: say so, listing the candidates
+            unresolved += exc.problems  # a multi-run file: skip this row, import the rest
+            at = f"[element {run.element}] " if run.element is not None else ""
+            report.notes += [str(replace(p, message=f"{at}skipped: {p.message}")) for p in exc.problems]
+    if not resolved:
+        raise InvalidRecipeInput(unresolved)
     labels = {
         row.id: _label(row.recipe_id, row.backend, row.gpu_count)
         for row in session.execute(

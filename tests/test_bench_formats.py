@@ -275,8 +275,8 @@ def test_inferencex_agg_bmk_array(cli: Callable[..., Any], catalog: str, tmp_pat
     assert (by_conc[128]["gpu_count"], by_conc[128]["total_token_throughput"]) == (8, 20000.0)
     assert by_conc[32]["gpu_count"] == 8
     starts = [i for i, line in enumerate(path.read_text().splitlines(), 1) if line == "  {"]
-    assert f"agg_bmk.json:{starts[2]}:1: skipped: a multi-node" in out.stderr
-    assert f"agg_bmk.json:{starts[3]}:1: skipped: an agentic" in out.stderr
+    assert f"agg_bmk.json:{starts[2]}:1: [element 2] skipped: a multi-node" in out.stderr
+    assert f"agg_bmk.json:{starts[3]}:1: [element 3] skipped: an agentic" in out.stderr
 
 
 def test_fp4_and_mxfp4_are_one_precision(cli: Callable[..., Any], catalog: str, tmp_path: Path) -> None:
@@ -382,7 +382,10 @@ def test_leaderboard_view_ranks_as_select_does(cli: Callable[..., Any], catalog:
         (fx.vllm_bench_serve(output_throughput=9000.0, failed=2), target()),  # never ranks
         (fx.vllm_bench_serve(output_throughput=9500.0, request_rate=2.0), target()),  # nor this
         (fx.sglang_2025(output_throughput=4500.0), ("--recipe", "bench-a", "-b", "sglang", "--gpus", "4")),
-        (fx.vllm_bench_serve(output_throughput=7000.0), ("--recipe", "bench-a", "-b", "vllm", "--gpus", "8")),
+        (
+            fx.vllm_bench_serve(output_throughput=7000.0, tensor_parallel_size="8"),
+            ("--recipe", "bench-a", "-b", "vllm", "--gpus", "8"),
+        ),
         (fx.inferencex_agg(model=FP4), ()),
     ]
     for i, (doc, how) in enumerate(imports):

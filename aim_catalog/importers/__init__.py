@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +69,24 @@ def parse_results(data: bytes, path: str) -> Parsed:
         return Parsed(problems=[Problem(path, line, 0, "", "not valid UTF-8")])
     objects, problems = split_objects(text.removeprefix("\ufeff"), path)
     parsed = Parsed(problems=problems)
-    for line, obj in objects:
+    for line, obj, element in objects:
         if not isinstance(obj, dict):
             kind = type(obj).__name__
-            parsed.problems.append(Problem(path, line, 1, "", f"expected a JSON object per run, got {kind}"))
+            message = _at(element) + f"expected a JSON object per run, got {kind}"
+            parsed.problems.append(Problem(path, line, 1, "", message))
             continue
-        parsed.extend(_one(obj, path, line))
+        one = _one(obj, path, line)
+        if element is not None:  # an array on one line: say which element
+            for found in (one.problems, one.skipped):
+                found[:] = [replace(p, message=_at(element) + p.message) for p in found]
+            for run in one.runs:
+                run.element = element
+        parsed.extend(one)
     return parsed
+
+
+def _at(element: int | None) -> str:
+    return "" if element is None else f"[element {element}] "
 
 
 def _one(obj: dict[str, Any], path: str, line: int) -> Parsed:

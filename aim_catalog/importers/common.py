@@ -41,10 +41,12 @@ class Run:
     hardware: str | None = None  # InferenceX says which GPU
     precision: str | None = None  # ... and which precision
     notes: list[str] = field(default_factory=list)  # said per row at import
+    spec_decoding: str | None = None  # InferenceX: "mtp" or "none" (None: the file does not say)
+    element: int | None = None  # index in a JSON array file (several may share a line)
 
     @property
     def where(self) -> str:
-        return f"{self.path}:{self.line}"
+        return f"{self.path}:{self.line}" + (f" [element {self.element}]" if self.element is not None else "")
 
     @property
     def key(self) -> str:
@@ -193,8 +195,12 @@ LATENCIES = ("ttft", "tpot", "itl", "e2el")
 Reader = Callable[[dict[str, Any], str, int], "Run | None"]
 
 
-def split_objects(text: str, path: str) -> tuple[list[tuple[int, Any]], list[Problem]]:
-    """The JSON values of a result file with their lines: one object, JSONL, or an array."""
+Located = tuple[int, Any, "int | None"]  # (line, value, index in the array or None)
+
+
+def split_objects(text: str, path: str) -> tuple[list[Located], list[Problem]]:
+    """The JSON values of a result file with their lines (and array index): one object,
+    JSONL, or an array."""
     if not text.strip():
         return [], [Problem(path, 1, 1, "", "empty file: no benchmark result")]
     huge = _LONG_DIGITS.search(text)
@@ -212,16 +218,16 @@ def split_objects(text: str, path: str) -> tuple[list[tuple[int, Any]], list[Pro
         return _lines(text, path)
     except RecursionError:
         return [], [Problem(path, 1, 1, "", "JSON nested too deeply")]
-    return [(text.count("\n", 0, len(text) - len(stripped)) + 1, whole)], []
+    return [(text.count("\n", 0, len(text) - len(stripped)) + 1, whole, None)], []
 
 
-def _lines(text: str, path: str) -> tuple[list[tuple[int, Any]], list[Problem]]:
-    out: list[tuple[int, Any]] = []
+def _lines(text: str, path: str) -> tuple[list[Located], list[Problem]]:
+    out: list[Located] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            out.append((number, json.loads(line)))
+            out.append((number, json.loads(line), None))
         except json.JSONDecodeError as exc:
             return [], [Problem(path, number, exc.colno, "", f"invalid or truncated JSON: {exc.msg}")]
         except RecursionError:
@@ -229,10 +235,10 @@ def _lines(text: str, path: str) -> tuple[list[tuple[int, Any]], list[Problem]]:
     return out, []
 
 
-def _array(text: str, path: str) -> tuple[list[tuple[int, Any]], list[Problem]]:
+def _array(text: str, path: str) -> tuple[list[Located], list[Problem]]:
     decoder = json.JSONDecoder()
     index = text.index("[") + 1
-    out: list[tuple[int, Any]] = []
+    out: list[Located] = []
 
     def skip(at: int) -> int:
         while at < len(text) and text[at] in " \t\r\n":
@@ -252,7 +258,7 @@ def _array(text: str, path: str) -> tuple[list[tuple[int, Any]], list[Problem]]:
             return [], [Problem(path, exc.lineno, exc.colno, "", f"invalid or truncated JSON: {exc.msg}")]
         except RecursionError:
             return [], [Problem(path, line_of(index), 1, "", "JSON nested too deeply")]
-        out.append((line_of(index), value))
+        out.append((line_of(index), value, len(out)))
         index = skip(end)
         if index < len(text) and text[index] == ",":
             index = skip(index + 1)

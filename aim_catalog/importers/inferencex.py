@@ -7,7 +7,8 @@ mi325x, mi355x...), ``conc``, ``image``, ``model``, ``framework``, ``precision``
 ``tput_per_gpu``/``output_tput_per_gpu``/``input_tput_per_gpu`` (totals divided by
 ``tp * pp * pcp_size`` GPUs), then every ``*_ms`` key of the vLLM-style raw result in
 seconds with ``_ms`` dropped (``median_ttft``, ``p99_e2el``...) and ``*_intvty`` (1000 /
-TPOT). Older files (commit 00e51cc7) have only ``tp`` (GPUs = tp). ``utils/collect_results.py``
+TPOT), and ``spec_decoding`` (``mtp`` or ``none``: matched to the ``-mtp`` recipes).
+Older files (commit 00e51cc7) have only ``tp`` (GPUs = tp). ``utils/collect_results.py``
 merges them into one ``agg_bmk.json`` array. The benchmark client always runs the random
 dataset at unlimited rate (``benchmarks/benchmark_lib.sh``), so lengths are the nominal
 ``isl``/``osl``. Multi-node/disaggregated rows and agentic trace rows
@@ -79,6 +80,7 @@ def read(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | 
     )
     precision = f.text("precision", max_len=16)
     model = f.text("model")
+    spec = _spec_decoding(f)
     if gpus is None and not f.problems:
         f.bad("tp", "missing: the GPU count of the run is tp * pp * pcp_size")
     if f.problems:
@@ -95,6 +97,18 @@ def read(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | 
             row,
             hardware=hardware,
             precision=normalize_precision(precision) if precision else None,
+            spec_decoding=spec,
         ),
         f,
     )
+
+
+def _spec_decoding(f: Fields) -> str | None:
+    """``spec_decoding`` as ``benchmark_lib.sh`` writes it (``"${SPEC_DECODING:-}"``: ``mtp``,
+    ``none`` or empty); None when the file predates the key."""
+    if "spec_decoding" not in f.obj:
+        return None
+    value = f.obj["spec_decoding"]
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+        return "none"
+    return f.text("spec_decoding", max_len=32)
