@@ -411,3 +411,35 @@ def test_launching_a_config_again_updates_it_in_place(
     first, second = rows(catalog)
     assert (first.status, second.status) == ("stopped", "running")  # one live row per name
     assert first.name == second.name and first.objects == second.objects
+
+
+def test_a_failed_relaunch_leaves_the_objects_it_only_updated(
+    cli: Callable[..., Any], catalog: str, fake: FakeCluster
+) -> None:
+    """Launching a config again updates its objects in place; when that launch fails, the
+    objects that existed before stay (deleting them would take down what served), and
+    only what this launch created goes."""
+    cli("launch", MODEL, "1", "--target", "kubernetes", db_url=catalog)
+    before = {k: o["metadata"]["uid"] for k, o in fake.objects.items()}
+    ((_, _, name), _) = next(iter(fake.objects.items()))
+    del fake.objects[("services", "llm", name)]  # gone meanwhile: this launch creates it again
+    fake.scenario = "crash"
+    result = cli(
+        "launch", MODEL, "1", "--target", "kubernetes", "--replicas", "2", "--timeout", "1",
+        db_url=catalog, code=5,
+    )  # fmt: skip
+    assert "CrashLoopBackOff" in result.stderr
+    # the Deployment was there before: updated, never deleted; the Service was created: deleted
+    assert list(fake.objects) == [("deployments", "llm", name)]
+    key = ("deployments", "llm", name)
+    assert fake.objects[key]["metadata"]["uid"] == before[key]
+    deletes = [r["path"] for r in fake.requests if r["method"] == "DELETE"]
+    assert deletes == [f"/api/v1/namespaces/llm/services/{name}"]
+    assert f"deleted Service {name}" in result.stderr
+    assert f"left Deployment {name} in place" in result.stderr
+    assert f"rollout undo deployment/{name}" in result.stderr and f"aim-catalog stop {name}" in result.stderr
+    assert rows(catalog)[-1].status == "failed"
+    # what it left is still the operator's to stop
+    fake.scenario = "ready"
+    assert f"deleted Deployment {name}" in cli("stop", name, db_url=catalog).stdout
+    assert fake.objects == {}

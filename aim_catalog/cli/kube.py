@@ -184,10 +184,11 @@ def _apply_and_wait(
     with catalog_engine(ctx) as engine:
         sessions = db.session_factory(engine)
         applied: list[dict[str, str]] = []
+        created: list[dict[str, str]] = []  # the part of applied that did not exist before
         key = None
         url = rendered.endpoint(cluster.namespace)
         try:
-            kube.apply(cluster, rendered, applied)
+            kube.apply(cluster, rendered, applied, created)
             with sessions.begin() as session:
                 key = records.record(
                     session,
@@ -219,10 +220,24 @@ def _apply_and_wait(
                     if status is not None:
                         status.stop()
         except (LaunchFailed, KeyboardInterrupt) as exc:
-            if applied and not keep:
-                kube.delete(cluster, applied)
-                gone = ", ".join(f"{o['kind']} {o['name']}" for o in applied)
+            if created and not keep:
+                kube.delete(cluster, created)
+                gone = ", ".join(f"{o['kind']} {o['name']}" for o in created)
                 out.note(f"deleted {gone} (--keep-on-failure keeps them)")
+            if updated := [o for o in applied if o not in created]:
+                # An earlier launch's objects, now with this launch's spec: deleting them
+                # would take down what served before; the operator decides.
+                names = ", ".join(f"{o['kind']} {o['name']}" for o in updated)
+                undo = (
+                    f"; `kubectl -n {cluster.namespace} rollout undo deployment/{rendered.name}` "
+                    "goes back to the previous spec"
+                    if any(o["kind"] == "Deployment" for o in updated)
+                    else ""
+                )
+                out.note(
+                    f"left {names} in place: they existed before this launch, which updated them{undo}; "
+                    f"`aim-catalog stop {rendered.name}` deletes them"
+                )
             if key is not None:
                 with sessions.begin() as session:
                     deployments.set_status(session, key, "failed")

@@ -136,10 +136,15 @@ def _get(cluster: Cluster, kind: str, name: str) -> dict[str, Any] | None:
 
 
 def apply(
-    cluster: Cluster, rendered: Rendered, applied: list[dict[str, str]] | None = None
+    cluster: Cluster,
+    rendered: Rendered,
+    applied: list[dict[str, str]] | None = None,
+    created: list[dict[str, str]] | None = None,
 ) -> list[dict[str, str]]:
     """Server-side apply of every object; returns what was applied, with uids, appending
-    to ``applied`` as it goes (so an interruption midway knows what to delete).
+    to ``applied`` as it goes (so an interruption midway knows what to delete), and to
+    ``created`` those that did not exist before (an earlier launch's objects are updated
+    in place: a failed launch must not delete them).
 
     An object of the same name that aim-catalog did not create is left alone (exit 5).
     """
@@ -176,14 +181,11 @@ def apply(
                     KSERVE_GROUP, KSERVE_VERSION, cluster.namespace, KSERVE_PLURAL, name, body, **options
                 )
             result = _json(response)
-        applied.append(
-            {
-                "apiVersion": obj["apiVersion"],
-                "kind": kind,
-                "name": name,
-                "uid": str(result["metadata"]["uid"]),
-            }
-        )
+        uid = str(result["metadata"]["uid"])
+        entry = {"apiVersion": obj["apiVersion"], "kind": kind, "name": name, "uid": uid}
+        applied.append(entry)
+        if existing is None and created is not None:
+            created.append(entry)
     return applied
 
 
