@@ -17,7 +17,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aim_catalog.errors import EnvironmentProblem
 from aim_catalog.hardware import TOPOLOGY, Gpu, detect_gpus
+from aim_catalog.launcher import connect, docker_where, first_line
 from aim_catalog.settings import redact, sysfs_root
 
 PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"
@@ -42,11 +44,6 @@ class Check:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "explanation", None) or exc).strip()  # docker's APIError: the engine's words
-    return redact(text.splitlines()[0] if text else type(exc).__name__)
 
 
 # --------------------------------------------------------------------------- driver, devices, GPUs
@@ -205,19 +202,21 @@ def check_gpus(root: Path | None = None) -> Check:
 
 def check_docker() -> tuple[Check, Any]:
     """The engine's version, and the client for the next check (None when unreachable)."""
-    import docker
     from docker.errors import DockerException
 
-    where = os.environ.get("DOCKER_HOST") or "the local Docker socket"
-    try:
-        client = docker.from_env(timeout=20)
+    where = docker_where()
+    try:  # launch's own way in (launcher.connect), so both say the same, redacted
+        client = connect(timeout=20)
         version = client.version()
-    except (DockerException, OSError) as exc:
+    except (EnvironmentProblem, DockerException, OSError) as exc:
+        said = str(exc)  # connect's words
+        if not isinstance(exc, EnvironmentProblem):  # the version call after a good ping
+            said = f"Docker engine at {where} did not answer: {first_line(exc)}"
         return (
             Check(
                 "docker",
                 FAIL,
-                f"Docker engine unreachable at {where}: {_first_line(exc)}",
+                said,
                 "start it (sudo systemctl start docker), or set DOCKER_HOST; "
                 "to use it without sudo: sudo usermod -aG docker $USER",
                 {"docker_host": where},
@@ -271,7 +270,7 @@ def check_device_container(client: Any, dev: Path | None = None) -> Check:
         try:
             container.start()
         except APIError as exc:
-            message = _first_line(exc)
+            message = first_line(exc)
             if PROBE_COMMAND not in message:  # it failed before the exec: the devices or the runtime
                 return Check(
                     "containers",
@@ -284,7 +283,7 @@ def check_device_container(client: Any, dev: Path | None = None) -> Check:
         return Check(
             "containers",
             FAIL,
-            f"cannot create a container with the GPU devices: {_first_line(exc)}",
+            f"cannot create a container with the GPU devices: {first_line(exc)}",
             "check your rights on the Docker engine (docker group) and its authorization plugins",
             data,
         )
@@ -399,7 +398,7 @@ def run_checks(*, db_option: str | None, hf_home: Path, min_free_gb: float = MIN
         try:
             checks.append(make())
         except Exception as exc:  # a doctor reports a broken check, it does not crash on it
-            checks.append(Check(name, FAIL, f"check failed: {_first_line(exc)}"))
+            checks.append(Check(name, FAIL, f"check failed: {first_line(exc)}"))
 
     guarded(check_driver, "driver")
     guarded(check_devices, "devices")
@@ -408,7 +407,7 @@ def run_checks(*, db_option: str | None, hf_home: Path, min_free_gb: float = MIN
     try:
         docker_check, client = check_docker()
     except Exception as exc:
-        docker_check = Check("docker", FAIL, f"check failed: {_first_line(exc)}")
+        docker_check = Check("docker", FAIL, f"check failed: {first_line(exc)}")
     checks.append(docker_check)
     guarded(lambda: check_device_container(client), "containers")
     guarded(lambda: check_catalog(db_option), "catalog")

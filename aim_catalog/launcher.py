@@ -34,7 +34,7 @@ from aim_catalog.envpolicy import is_secret
 from aim_catalog.errors import EnvironmentProblem, LaunchFailed, UsageProblem
 from aim_catalog.hardware import Gpu
 from aim_catalog.runspec import LABEL, LAUNCH_LABEL, MASK, RunSpec
-from aim_catalog.settings import data_dir
+from aim_catalog.settings import data_dir, redact
 
 LIVE_STATES = ("created", "running", "restarting", "paused")
 MANAGED = f"{LABEL}.managed=true"
@@ -44,15 +44,21 @@ DEFAULT_LOCK_TIMEOUT = 120.0  # the lock covers GPU reading, create and record: 
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def connect() -> Any:
-    """A docker client for ``DOCKER_HOST`` (default: the local socket), checked with a ping."""
+def connect(timeout: int = 120) -> Any:
+    """A docker client for ``DOCKER_HOST`` (default: the local socket), checked with a ping.
+    The one way commands (and ``doctor``) reach the engine: the address it names is redacted
+    (``tcp://user:password@host`` carries a password)."""
     try:
-        client = docker.from_env(timeout=120)
+        client = docker.from_env(timeout=timeout)
         client.ping()
-    except DockerException as exc:
-        where = os.environ.get("DOCKER_HOST") or "the local Docker socket"
-        raise EnvironmentProblem(f"Docker engine unreachable at {where}: {first_line(exc)}") from exc
+    except (DockerException, OSError) as exc:
+        raise EnvironmentProblem(f"Docker engine unreachable at {docker_where()}: {first_line(exc)}") from exc
     return client
+
+
+def docker_where() -> str:
+    """``DOCKER_HOST`` (redacted) for messages, or what it defaults to."""
+    return redact(os.environ.get("DOCKER_HOST") or "") or "the local Docker socket"
 
 
 def engine_host() -> str:
@@ -64,8 +70,8 @@ def engine_host() -> str:
 
 
 def docker_host_label() -> str:
-    """The address this process reaches the engine at (not an identity: see ``identify``)."""
-    return os.environ.get("DOCKER_HOST") or "local"
+    """The address this process reaches the engine at (not an identity: see ``identify``), redacted."""
+    return redact(os.environ.get("DOCKER_HOST") or "") or "local"
 
 
 @dataclass(frozen=True)
@@ -96,8 +102,9 @@ def identify(client: Any) -> EngineId:
 
 
 def first_line(exc: BaseException) -> str:
+    """The first line of an error (docker's APIError: the engine's words), passwords redacted."""
     text = str(getattr(exc, "explanation", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return redact(text.splitlines()[0] if text else type(exc).__name__)
 
 
 def mask(text: str, secrets: list[str]) -> str:

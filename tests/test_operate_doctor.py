@@ -256,3 +256,18 @@ def test_an_unreachable_catalog_hides_its_password(env: Path, monkeypatch: pytes
     catalog = by_name(result)["catalog"]
     assert catalog["status"] == "fail" and "127.0.0.1:1" in catalog["summary"]
     assert "secret_pw" not in result.stdout + result.stderr
+
+
+def test_a_password_in_docker_host_is_never_shown(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """doctor reaches the engine the way launch does (launcher.connect), which redacts the
+    address: DOCKER_HOST may carry credentials (tcp://user:password@host)."""
+    monkeypatch.setenv("DOCKER_HOST", "tcp://user:dockerpw_secret@127.0.0.1:1")  # nothing listens there
+    human = doctor(code=1)
+    data = doctor("--json", code=1)
+    for result in (human, data):
+        assert "dockerpw_secret" not in result.stdout + result.stderr
+    assert "❌ docker: Docker engine unreachable at tcp://user:***@127.0.0.1:1: " in human.stdout
+    assert by_name(data)["docker"]["data"] == {"docker_host": "tcp://user:***@127.0.0.1:1"}
+    ps = CliRunner().invoke(app, ["ps"])  # and launch's commands say the same
+    assert ps.exit_code == 1 and "dockerpw_secret" not in ps.stdout + ps.stderr
+    assert "Docker engine unreachable at tcp://user:***@127.0.0.1:1" in ps.stderr
