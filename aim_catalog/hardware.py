@@ -20,17 +20,32 @@ log = logging.getLogger(__name__)
 TOPOLOGY = Path("sys/class/kfd/kfd/topology/nodes")
 
 # PCI device id -> product; more precise than the gfx target, which several parts share.
+# Every Instinct id of amdgpu.ids as AMD's node labeller ships it (ROCm/k8s-device-plugin
+# d1e5049d, cmd/k8s-node-labeller/amdgpu.ids, libdrm's list), virtual (VF: SR-IOV guests)
+# and HF functions included: a node's amd.com/gpu.device-id label is whichever id its
+# sysfs shows, so a product's node affinity (kube/render.py) needs all of them.
+# MI308X is its own product (fewer compute units than an MI300X): not MI300X's recipes.
 DEVICE_IDS = {
     0x738C: "MI100",
+    0x738E: "MI100",
     0x7408: "MI250X",
-    0x740C: "MI250X",
+    0x740C: "MI250X",  # amdgpu.ids: "AMD Instinct MI250X / MI250"
     0x740F: "MI210",
     0x74A0: "MI300A",
     0x74A1: "MI300X",
+    0x74A9: "MI300X",  # MI300X HF
+    0x74B5: "MI300X",  # MI300X VF
+    0x74BD: "MI300X",  # MI300X HF
+    0x74A2: "MI308X",
+    0x74A8: "MI308X",  # MI308X HF
+    0x74B6: "MI308X",
+    0x74BC: "MI308X",  # MI308X HF VF
     0x74A5: "MI325X",
-    0x74A9: "MI300X",  # MI300X HF (virtualised function)
+    0x74B9: "MI325X",  # MI325X VF
     0x75A0: "MI350X",
+    0x75B0: "MI350X",  # MI350X VF
     0x75A3: "MI355X",
+    0x75B3: "MI355X",  # MI355X VF
 }
 # gfx target -> the product to assume when the device id is unknown.
 GFX_FAMILIES = {"gfx908": "MI100", "gfx90a": "MI250X", "gfx942": "MI300X", "gfx950": "MI355X"}

@@ -274,3 +274,19 @@ def test_explicit_root_wins_over_the_environment(tmp_path: Path, monkeypatch: py
     mi300x_host(tmp_path / "arg", gpus=3)
     monkeypatch.setenv(SYSFS_ROOT_ENV, str(tmp_path / "env"))
     assert len(detect_gpus(tmp_path / "arg")) == 3
+
+
+@pytest.mark.parametrize(
+    ("device_id", "model"),
+    # amdgpu.ids as AMD's node labeller ships it (ROCm/k8s-device-plugin d1e5049d):
+    # 74B5 "AMD Instinct MI300X VF", 74A2 "AMD Instinct MI308X", 74B9 "AMD Instinct MI325X VF",
+    # 75B3 "AMD Instinct MI355X VF"
+    [(0x74B5, "MI300X"), (0x74A2, "MI308X"), (0x74B9, "MI325X"), (0x75B3, "MI355X")],
+)
+def test_virtual_functions_and_variants_are_named_by_their_device_id(
+    tmp_path: Path, device_id: int, model: str
+) -> None:
+    write_node(tmp_path, 0, CPU_PROPERTIES)
+    write_gpu(tmp_path, 1, device_id=device_id, target=GFX950 if model == "MI355X" else GFX942)
+    (gpu,) = detect_gpus(tmp_path)
+    assert gpu.model == model

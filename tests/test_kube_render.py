@@ -366,7 +366,17 @@ def test_labels_mirror_the_docker_target(target: str) -> None:
 
 @pytest.mark.parametrize(
     ("hardware", "ids"),
-    [("MI300X", ["74a1", "74a9"]), ("MI325X", ["74a5"]), ("MI355X", ["75a3"]), ("mi210", ["740f"])],
+    # every id amdgpu.ids names the product with (ROCm/k8s-device-plugin d1e5049d,
+    # cmd/k8s-node-labeller/amdgpu.ids), its VF (SR-IOV guest) and HF functions included:
+    # a node in a VM labels itself with the VF's id
+    [
+        ("MI300X", ["74a1", "74a9", "74b5", "74bd"]),
+        ("MI308X", ["74a2", "74a8", "74b6", "74bc"]),
+        ("MI325X", ["74a5", "74b9"]),
+        ("MI350X", ["75a0", "75b0"]),
+        ("MI355X", ["75a3", "75b3"]),
+        ("mi210", ["740f"]),
+    ],
 )
 def test_node_affinity_per_hardware_uses_the_labellers_device_id(hardware: str, ids: list[str]) -> None:
     # an image of no particular architecture: any hardware may run it
