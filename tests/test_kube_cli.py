@@ -443,3 +443,22 @@ def test_a_failed_relaunch_leaves_the_objects_it_only_updated(
     fake.scenario = "ready"
     assert f"deleted Deployment {name}" in cli("stop", name, db_url=catalog).stdout
     assert fake.objects == {}
+
+
+def test_cluster_rows_of_ps_are_the_docker_rows_plus_the_cluster(
+    cli: Callable[..., Any], catalog: str, fake: FakeCluster
+) -> None:
+    """One row builder (cli.launch.ps_row) for both targets: a cluster row has every key and
+    value of a Docker row of that deployment, but where it runs and what it is made of."""
+    from aim_catalog.cli.launch import ps_row
+
+    cli("launch", MODEL, "1", "--target", "kubernetes", db_url=catalog)
+    (row,) = rows(catalog)
+    # (containers of other catalogs on this machine's Docker engine are listed too)
+    (entry,) = [r for r in json.loads(cli("ps", "--json", db_url=catalog).stdout) if r["name"] == row.name]
+    common = ps_row(row, "fake/llm")
+    assert entry.keys() - common.keys() == {"container", "target", "context", "namespace"}
+    assert {k: v for k, v in entry.items() if k in common and k != "container_id"} == {
+        k: v for k, v in common.items() if k != "container_id"
+    }
+    assert entry["container_id"] == f"Deployment/{row.name},Service/{row.name}"

@@ -261,22 +261,15 @@ def _containers_env(obj: dict[str, Any]) -> list[dict[str, Any]]:
 def cluster_rows(ctx: typer.Context, *, include_all: bool) -> list[dict[str, Any]]:
     """``ps`` rows (the Docker rows' keys, plus target, context, namespace) for deployments
     on clusters, each with what its cluster says now (``container``)."""
+    from aim_catalog.cli.launch import ps_row
     from aim_catalog.kube import records
 
     with catalog_session(ctx) as session:
         found: list[dict[str, Any]] = [
             {
-                "name": d.name,
-                "host": f"{d.context}/{d.namespace}",
-                "recipe_id": d.recipe_id,
-                "model": d.model,
-                "backend": d.backend,
-                "gpus": d.gpus,
-                "port": d.port,
-                "status": d.status,
+                **ps_row(d, f"{d.context}/{d.namespace}"),
                 "container": None,
                 "container_id": ",".join(f"{o['kind']}/{o['name']}" for o in d.objects or []),
-                "created_at": d.created_at.isoformat(timespec="seconds"),
                 "target": d.target,
                 "context": d.context,
                 "namespace": d.namespace,

@@ -566,7 +566,7 @@ def ps(
         here = deployments.listing(session, include_all=True, engine_key=engine.key, container_ids=live)
         records: list[dict[str, Any]] = [
             {
-                **_record(d, engine.label),
+                **ps_row(d, engine.label),
                 "container": container_state(client, d.container_id),
             }
             for d in here
@@ -575,7 +575,7 @@ def ps(
         known = {d.container_id for d in here}
         if all_hosts:  # no Docker call for these: their containers are on other engines
             records += [
-                {**_record(d, deployments.host_label(d.engine_name, d.docker_host)), "container": None}
+                {**ps_row(d, deployments.host_label(d.engine_name, d.docker_host)), "container": None}
                 for d in deployments.listing(
                     session, include_all=show_all, engine_key=engine.key, container_ids=live, other_hosts=True
                 )
@@ -624,7 +624,8 @@ def ps(
     )
 
 
-def _record(d: Any, host: str) -> dict[str, Any]:
+def ps_row(d: Any, host: str) -> dict[str, Any]:
+    """A deployment row as ``ps`` shows it (Docker and cluster rows alike; ``cli/kube.py``)."""
     return {
         "name": d.name,
         "host": host,
