@@ -2,15 +2,17 @@
 
 For one model, each config (recipe, backend, GPU count) is a series of points, one per
 concurrency: x = interactivity (tokens/s per user = 1000 / TPOT p50), y = throughput per
-GPU. Only rows that rank (unlimited rate, no failed requests, not smoke tests) and, when
-asked, of the asked lengths (within the selection's tolerance) are used; at one
-concurrency a config's best row counts. The Pareto frontier is the set of points no other
+GPU. Only rows that rank (unlimited rate, no failed requests, not smoke tests) of one
+scenario are used: the asked lengths (within the selection's tolerance), or else the
+lengths the most configs have rows for; every run is a point (two runs at one concurrency
+are two points). Interactivity comes from TPOT p50, else p99 (the table says which).
+The Pareto frontier is the set of points no other
 point beats on both axes. Plotting lives in ``pareto_plot`` (an optional extra).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
@@ -25,8 +27,9 @@ from aim_catalog.settings import BACKEND_LABELS, DEFAULT_LENGTH_TOLERANCE, RANK_
 class Point:
     concurrency: int | None
     per_gpu: float  # throughput / gpu_count
-    interactivity: float  # tokens/s per user: 1000 / TPOT p50 (ms)
+    interactivity: float  # tokens/s per user: 1000 / TPOT (ms)
     frontier: bool = False
+    tpot: str = "p50"  # which TPOT the interactivity is from: p50, else p99
 
 
 @dataclass
@@ -37,10 +40,19 @@ class Series:
     hardware: str
     precision: str
     points: list[Point] = field(default_factory=list)
+    scenario: tuple[int | None, int | None] = (None, None)  # the (input, output) lengths charted
 
     @property
     def label(self) -> str:
         return f"{self.recipe_id} {BACKEND_LABELS.get(self.backend, self.backend)} {self.gpu_count} GPU"
+
+
+def scenario_text(series: list[Series]) -> str:
+    """``1024/1024 tokens`` (the one scenario charted), or ``lengths unknown``."""
+    lengths = series[0].scenario if series else (None, None)
+    if lengths == (None, None):
+        return "lengths unknown"
+    return f"{lengths[0] or '*'}/{lengths[1] or '*'} tokens"
 
 
 def pareto(
@@ -54,6 +66,9 @@ def pareto(
     metric: str = "total_token_throughput",
     tolerance: float = DEFAULT_LENGTH_TOLERANCE,
 ) -> list[Series]:
+    """One scenario at a time: the asked lengths, or else the (nominal, else mean) lengths
+    the most configs have chartable rows for (ties: more rows, then shorter lengths); every
+    run is a point (two runs at one concurrency are two points)."""
     if metric not in RANK_METRICS[:2]:
         raise UsageProblem(f"unknown metric {metric!r}; choose output_throughput or total_token_throughput")
     r, c, b = tables.recipes, tables.serve_configs, tables.benchmarks
@@ -63,14 +78,14 @@ def pareto(
         b.c.request_rate.is_(None),
         func.coalesce(b.c.failed, 0) == 0,
         b.c.origin != "smoke",
-        b.c.tpot_ms_p50 > 0,
         b.c[metric].is_not(None),
     ]
     if hardware is not None:
         conditions.append(r.c.hardware == hardware.upper())
     if precision is not None:
         conditions.append(r.c.precision == normalize_precision(precision))
-    for column, value in (("input_len", input_len), ("output_len", output_len)):
+    asked = {"input_len": input_len, "output_len": output_len}
+    for column, value in asked.items():
         if value is not None:
             lo, hi = length_window(value, tolerance)
             conditions.append(b.c[column].between(lo, hi))
@@ -84,29 +99,95 @@ def pareto(
             b.c.concurrency,
             b.c[metric].label("throughput"),
             b.c.tpot_ms_p50,
+            b.c.tpot_ms_p99,
+            b.c.input_len,
+            b.c.output_len,
+            func.coalesce(b.c.nominal_input_len, b.c.input_len).label("key_in"),
+            func.coalesce(b.c.nominal_output_len, b.c.output_len).label("key_out"),
         )
         .select_from(r.join(c, c.c.recipe_pk == r.c.id).join(b, b.c.serve_config_id == c.c.id))
         .where(and_(*conditions))
         .order_by(r.c.recipe_id, c.c.backend, c.c.gpu_count, b.c.concurrency, b.c.id)
     )
+    found = list(conn.execute(query))
+    timed = [row for row in found if _tpot(row) is not None]
+    if not timed:
+        raise NoSuitableRecipe(_nothing(model, metric, found))
+    key_in, key_out = _scenario(timed, asked)
     series: dict[tuple[str, str, int], Series] = {}
-    best: dict[tuple[str, str, int, int | None], Point] = {}
-    for row in conn.execute(query):
+    for row in timed:
+        if not (
+            _near(row.input_len, key_in, asked["input_len"], tolerance)
+            and _near(row.output_len, key_out, asked["output_len"], tolerance)
+        ):
+            continue
         key = (row.recipe_id, row.backend, row.gpu_count)
         if key not in series:
-            series[key] = Series(row.recipe_id, row.backend, row.gpu_count, row.hardware, row.precision)
-        point = Point(row.concurrency, row.throughput / row.gpu_count, 1000.0 / row.tpot_ms_p50)
-        at = (*key, row.concurrency)
-        if at not in best or point.per_gpu > best[at].per_gpu:
-            best[at] = point
-    if not series:
-        raise NoSuitableRecipe(
-            f"no benchmark of {model} to chart (rows need {metric} and tpot_ms_p50, "
-            "at unlimited rate, without failed requests, of the asked hardware, precision and lengths)"
+            series[key] = Series(
+                row.recipe_id,
+                row.backend,
+                row.gpu_count,
+                row.hardware,
+                row.precision,
+                scenario=(input_len or key_in, output_len or key_out),
+            )
+        tpot, which = _tpot(row) or (0.0, "")
+        series[key].points.append(
+            Point(row.concurrency, row.throughput / row.gpu_count, 1000.0 / tpot, tpot=which)
         )
-    for (recipe_id, backend, gpus, _), point in best.items():
-        series[(recipe_id, backend, gpus)].points.append(point)
     return _mark_frontier(list(series.values()))
+
+
+def _tpot(row: Any) -> tuple[float, str] | None:
+    """TPOT in ms: p50, else p99 (InferenceX interactivity is stored as TPOT at import)."""
+    if row.tpot_ms_p50 is not None and row.tpot_ms_p50 > 0:
+        return float(row.tpot_ms_p50), "p50"
+    if row.tpot_ms_p99 is not None and row.tpot_ms_p99 > 0:
+        return float(row.tpot_ms_p99), "p99"
+    return None
+
+
+def _scenario(rows: list[Any], asked: dict[str, int | None]) -> tuple[int | None, int | None]:
+    """The lengths not asked: the bucket the most configs have rows in."""
+    if asked["input_len"] is not None and asked["output_len"] is not None:
+        return asked["input_len"], asked["output_len"]
+    configs: dict[tuple[int, int], set[tuple[str, str, int]]] = {}
+    runs: dict[tuple[int, int], int] = {}
+    for row in rows:
+        if row.key_in is None or row.key_out is None:
+            continue
+        bucket = (row.key_in, row.key_out)
+        configs.setdefault(bucket, set()).add((row.recipe_id, row.backend, row.gpu_count))
+        runs[bucket] = runs.get(bucket, 0) + 1
+    if not configs:
+        return asked["input_len"], asked["output_len"]
+    best = min(configs, key=lambda k: (-len(configs[k]), -runs[k], k))
+    return (
+        asked["input_len"] if asked["input_len"] is not None else best[0],
+        asked["output_len"] if asked["output_len"] is not None else best[1],
+    )
+
+
+def _near(value: int | None, reference: int | None, asked: int | None, tolerance: float) -> bool:
+    if asked is not None or reference is None:
+        return True  # asked lengths are already filtered in SQL; no reference: any
+    if value is None:
+        return False
+    lo, hi = length_window(reference, tolerance)
+    return lo <= value <= hi
+
+
+def _nothing(model: str, metric: str, found: list[Any]) -> str:
+    if found:
+        return (
+            f"{len(found)} benchmark row(s) of {model} match, but none has a TPOT (p50 or p99) "
+            "to put on the interactivity axis (published throughput figures carry none): "
+            "import benchmark results with `aim-catalog bench import` to chart them"
+        )
+    return (
+        f"no benchmark of {model} to chart (rows need {metric} and a TPOT, at unlimited rate, "
+        "without failed requests, of the asked hardware, precision and lengths)"
+    )
 
 
 def _mark_frontier(series: list[Series]) -> list[Series]:
@@ -122,8 +203,8 @@ def _mark_frontier(series: list[Series]) -> list[Series]:
 
     for s in series:
         s.points = sorted(
-            (Point(p.concurrency, p.per_gpu, p.interactivity, not beaten(p)) for p in s.points),
-            key=lambda p: p.interactivity,
+            (replace(p, frontier=not beaten(p)) for p in s.points),
+            key=lambda p: (p.interactivity, p.per_gpu),
         )
     return series
 
@@ -135,9 +216,17 @@ def frontier(series: list[Series]) -> list[tuple[Series, Point]]:
 
 
 def table(series: list[Series]) -> tuple[list[str], list[tuple[Any, ...]]]:
-    columns = ["config", "concurrency", "tok/s per GPU", "tok/s per user", "frontier"]
+    columns = ["config", "scenario", "concurrency", "tok/s per GPU", "tok/s per user", "tpot", "frontier"]
     rows = [
-        (s.label, p.concurrency, round(p.per_gpu, 1), round(p.interactivity, 1), "*" if p.frontier else "")
+        (
+            s.label,
+            scenario_text([s]),
+            p.concurrency,
+            round(p.per_gpu, 1),
+            round(p.interactivity, 1),
+            p.tpot,
+            "*" if p.frontier else "",
+        )
         for s in series
         for p in s.points
     ]

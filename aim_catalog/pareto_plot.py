@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from aim_catalog.errors import EnvironmentProblem, UsageProblem
-from aim_catalog.pareto import Series, frontier
+from aim_catalog.pareto import Series, frontier, scenario_text
 
 FORMATS = {".png": "png", ".svg": "svg"}
 INSTALL_HINT = "plotting needs matplotlib: pip install 'aim-catalog[plot]'"
@@ -56,7 +56,7 @@ def _draw(plt: Any, series: list[Series], path: Path, fmt: str, title: str) -> N
             line.set_gid("pareto-frontier")
         axes.set_xlabel("Interactivity (tok/s per user = 1000 / TPOT p50)")
         axes.set_ylabel("Throughput per GPU (tok/s)")
-        axes.set_title(title)
+        axes.set_title(f"{title}\nscenario {scenario_text(series)}")
         axes.grid(True, alpha=0.3)
         axes.legend(fontsize="small", loc="best")
         figure.tight_layout()

@@ -17,7 +17,20 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Union
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, case, false, func, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Float,
+    Select,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
 
 from aim_catalog import tables
 from aim_catalog.errors import NoSuitableRecipe, UsageProblem
@@ -68,6 +81,7 @@ class Request:
     precision: str = DEFAULT_PRECISION
     backend: str = DEFAULT_BACKEND  # or "any"
     hardware: str | None = None  # None: no hardware filter
+    hardware_detected: bool = False  # the filter is this host's GPU model, not --hardware
     metric: str = DEFAULT_METRIC
     max_gpus: int | None = None  # with gpus=None: only counts that fit compete
     # Scenario: only benchmark rows of this scenario count. Lengths match rows whose mean
@@ -157,6 +171,9 @@ class Candidate:
     goal: str | None = None  # what the config was tuned for (AIM profile metric), if said
     profile_type: str | None = None  # optimized | preview | unoptimized | general (AIM)
     fallback: bool = False  # a general AIM profile answered: no recipe names the model
+    # The lengths rows were compared at: the asked ones, or (named in "default") the most
+    # common scenario among the candidates; None: no row had lengths.
+    scenario: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -172,6 +189,50 @@ def _score(table: Any, metric: str) -> ColumnElement[Any]:
 # Built once: aliasing a table copies all its columns, which costs more than the query.
 _INNER = tables.benchmarks.alias("b")
 _BEST_ROW = tables.benchmarks.alias("best")
+_SCEN_R = tables.recipes.alias("scen_r")
+_SCEN_SC = tables.serve_configs.alias("scen_sc")
+_SCEN_B = tables.benchmarks.alias("scen_b")
+SCENARIO_LENGTHS = ("input_len", "output_len")
+
+
+def _default_scenario(shape: _Shape) -> dict[str, Any]:
+    """Without --input-len/--output-len, rows of one workload rank: the (nominal, else mean)
+    input/output lengths that the most candidate configs have a comparable row for; ties go
+    to the lengths most of the model's enabled configs have rows for, then to more rows,
+    then to the shorter lengths. One scalar subquery per length, uncorrelated (the database
+    runs it once), over the model's rows found through the same indexes as the candidates."""
+    r, sc, b = _SCEN_R, _SCEN_SC, _SCEN_B
+    keys = {name: func.coalesce(b.c[f"nominal_{name}"], b.c[name]) for name in SCENARIO_LENGTHS}
+    candidate = case((and_(*_filters(shape, r, sc)), sc.c.id))
+    base = (
+        select(*keys.values())
+        .select_from(r.join(sc, sc.c.recipe_pk == r.c.id).join(b, b.c.serve_config_id == sc.c.id))
+        .where(
+            r.c.huggingface_id == bindparam("model"),
+            sc.c.enabled,
+            _score(b, shape.metric).is_not(None),
+            *_row_conditions(b, shape),
+            *(key.is_not(None) for key in keys.values()),
+        )
+        .group_by(*keys.values())
+        .order_by(
+            func.count(candidate.distinct()).desc(),
+            func.count(sc.c.id.distinct()).desc(),
+            func.count().desc(),
+            *keys.values(),
+        )
+        .limit(1)
+    )
+    return {name: base.with_only_columns(keys[name]).scalar_subquery() for name in shape.defaults}
+
+
+def _near(column: Any, reference: Any) -> ColumnElement[bool]:
+    """A row length within the tolerance of the default scenario's (any, when no row has one)."""
+    tolerance: Any = bindparam("length_tolerance", type_=Float)
+    return or_(
+        reference.is_(None),
+        and_(column >= reference * (1 - tolerance), column <= reference * (1 + tolerance)),
+    )
 
 
 @dataclass(frozen=True)
@@ -189,6 +250,11 @@ class _Shape:
     rate: bool  # a request rate was asked (else: unlimited-rate rows only)
     goal: bool = False  # configs tuned for the asked goal rank first
     pinned: bool = False  # one recipe_id: manual-selection-only configs allowed
+
+    @property
+    def defaults(self) -> tuple[str, ...]:
+        """The lengths not asked: they take the candidates' most common scenario."""
+        return tuple(name for name in SCENARIO_LENGTHS if name not in self.scenario)
 
 
 def _shape(request: Request, dialect: str, explain: bool) -> _Shape:
@@ -213,10 +279,14 @@ def _params(request: Request, shape: _Shape) -> dict[str, Any]:
     if shape.goal:
         params["goal"] = request.goal
     if shape.pinned and not shape.explain:
-        params["recipe"] = request.recipe
+        params["recipe"] = request.recipe  # (explain: only the default scenario uses it)
     params.update(_scenario_params(request))
     params.update({f"slo_{k}": v for k, v in request.slo.items()})
-    if not shape.explain:
+    if shape.defaults:
+        params["length_tolerance"] = request.length_tolerance
+        if shape.pinned:
+            params["recipe"] = request.recipe
+    if not shape.explain or shape.defaults:  # the default scenario's subquery filters as select
         if not shape.pinned:
             params["precision"] = request.precision
         if shape.hardware:
@@ -234,9 +304,15 @@ def _statement(shape: _Shape) -> Select[Any]:
     sc = tables.serve_configs
     inner = _INNER
     inner_score = _score(inner, shape.metric)
+    defaults = _default_scenario(shape)
     best_of_config = (
         select(inner)
-        .where(inner.c.serve_config_id == sc.c.id, inner_score.is_not(None), *_row_conditions(inner, shape))
+        .where(
+            inner.c.serve_config_id == sc.c.id,
+            inner_score.is_not(None),
+            *_row_conditions(inner, shape),
+            *(_near(inner.c[name], ref) for name, ref in defaults.items()),
+        )
         .order_by(inner_score.desc(), inner.c.id)
         .limit(1)
     )
@@ -271,6 +347,7 @@ def _statement(shape: _Shape) -> Select[Any]:
             best.c.id.label("best_id"),
             best.c[DEFAULT_METRIC].label("best_output_throughput"),
             *(best.c[name].label(f"best_{name}") for name in _PROVENANCE),
+            *(ref.label(f"scenario_{name}") for name, ref in defaults.items()),
         )
         .select_from(joined.outerjoin(best, on_best))
         .where(r.c.huggingface_id == bindparam("model"))
@@ -346,8 +423,9 @@ def _order(shape: _Shape, rank: ColumnElement[Any]) -> list[ColumnElement[Any]]:
     return order
 
 
-def _filters(shape: _Shape) -> list[ColumnElement[bool]]:
-    r, sc = tables.recipes, tables.serve_configs
+def _filters(
+    shape: _Shape, r: Any = tables.recipes, sc: Any = tables.serve_configs
+) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [sc.c.enabled]
     if shape.pinned:  # like AIM_PROFILE_ID: that recipe, even a manual-selection-only one
         conditions.append(r.c.recipe_id == bindparam("recipe"))
@@ -385,6 +463,11 @@ def _candidate(row: Any, request: Request) -> Candidate:
         benchmark = {name: getattr(row, f"best_{name}") for name in _PROVENANCE}
     host = request.host
     replicas = host // row.gpu_count if host else None
+    defaults = [name for name in SCENARIO_LENGTHS if getattr(request, name) is None]
+    scenario = {
+        name: getattr(request, name) if name not in defaults else getattr(row, f"scenario_{name}", None)
+        for name in SCENARIO_LENGTHS
+    }
     return Candidate(
         recipe_id=row.recipe_id,
         model_id=row.model_id,
@@ -407,6 +490,7 @@ def _candidate(row: Any, request: Request) -> Candidate:
         host_total=None if row.score is None or replicas is None else replicas * row.score,
         goal=row.goal,
         profile_type=row.profile_type,
+        scenario={**scenario, "default": defaults},
     )
 
 
@@ -692,7 +776,9 @@ def _rejection(rows: list[Any], request: Request) -> str:
     if first.precision != request.precision and request.recipe is None:
         return f"precision mismatch: recipe is {first.precision}, asked {request.precision}"
     if request.hardware is not None and first.hardware != request.hardware.upper():
-        return f"hardware mismatch: recipe is for {first.hardware}, host has {request.hardware.upper()}"
+        wanted = request.hardware.upper()
+        said = f"host has {wanted}" if request.hardware_detected else f"--hardware asks for {wanted}"
+        return f"hardware mismatch: recipe is for {first.hardware}, {said}"
     configured = [row for row in rows if row.backend is not None]
     if request.recipe is None and configured and all(row.manual_only for row in configured):
         return f"manual selection only (an AIM profile): pin it with --recipe {first.recipe_id}"

@@ -163,7 +163,7 @@ def test_hardware_filter_and_its_explanation(catalog: Callable[..., Engine]) -> 
     assert pick(engine, gpus=4, hardware="mi355x").recipe_id == "on-355"
     assert pick(engine, gpus=4, hardware=None).recipe_id == "on-355"  # no filter: best overall
     reason = verdicts(engine, gpus=4, hardware="MI300X")[("on-355", "vllm", 4)].reason
-    assert reason == "hardware mismatch: recipe is for MI355X, host has MI300X"
+    assert reason == "hardware mismatch: recipe is for MI355X, --hardware asks for MI300X"
 
 
 def test_backend_any_takes_the_best_of_both(catalog: Callable[..., Engine]) -> None:

@@ -409,6 +409,7 @@ def select_cmd(
         goal=goal,
         recipe=recipe,
     )
+    request = _hardware_source(request, hardware)
     with catalog_connection(ctx) as session:
         chosen = select_best(session, request)
         alternative = _single_copy(session, request, chosen) if not as_json else None
@@ -425,7 +426,8 @@ def select_cmd(
     if chosen.goal or chosen.profile_type:
         render.line(f"  profile: {chosen.profile_type or '-'}, tuned for {chosen.goal or '-'}")
     if request.gpus is None:
-        render.line(f"  GPU count: {chosen.gpu_count} won among the counts that fit, per GPU")
+        among = "the counts that fit" if request.host is not None else "every count (host GPUs unknown)"
+        render.line(f"  GPU count: {chosen.gpu_count} won among {among}, per GPU")
     if chosen.replicas is not None:
         render.line("  host:   " + _replica_text(chosen, alternative))
     if chosen.score is None:
@@ -438,7 +440,7 @@ def select_cmd(
         fallback = " (the row has no output_throughput)" if chosen.metric != request.metric else ""
         render.line(f"  score:  {chosen.metric} {chosen.score:g}{fallback}")
         if scenario:
-            render.line(f"  scenario: {scenario}")
+            render.line(f"  scenario: {scenario}{_scenario_note(chosen)}")
         if bench.get("source"):
             render.line(f"  source: {bench['source']}")
     render.line(f"  image:  {chosen.image or '(backend default)'}")
@@ -495,6 +497,7 @@ def explain_cmd(
         goal=goal,
         recipe=recipe,
     )
+    request = _hardware_source(request, hardware)
     with catalog_connection(ctx) as session:
         verdicts = explain(session, request)
         chosen = any(v.verdict == "chosen" for v in verdicts)
@@ -509,8 +512,23 @@ def explain_cmd(
         raise NoSuitableRecipe(missing)
 
 
+def _hardware_source(request: Any, hardware: str | None) -> Any:
+    """Mark a hardware filter that came from this host's GPUs (not --hardware)."""
+    from dataclasses import replace
+
+    return replace(request, hardware_detected=hardware is None and request.hardware is not None)
+
+
+def _scenario_note(chosen: Any) -> str:
+    asked = chosen.scenario or {}
+    if not asked.get("default") or all(asked.get(name) is None for name in asked["default"]):
+        return ""
+    return " (the scenario most candidates have rows for; --input-len/--output-len choose one)"
+
+
 def _single_copy(session: Any, request: Any, chosen: Any) -> Any:
-    """The best config using all of the host's GPUs in one copy, to compare replicas with."""
+    """The best config using all of the host's GPUs in one copy, to compare replicas with,
+    at the scenario the chosen config's score is from."""
     from dataclasses import replace
 
     from aim_catalog.errors import NoSuitableRecipe
@@ -519,22 +537,33 @@ def _single_copy(session: Any, request: Any, chosen: Any) -> Any:
     host = chosen.host_gpus
     if request.gpus is not None or not host or chosen.gpu_count == host or chosen.replicas in (None, 0):
         return None
+    same = {k: v for k, v in (chosen.scenario or {}).items() if k in ("input_len", "output_len") and v}
     try:
-        return select_best(session, replace(request, gpus=host, max_gpus=None))
+        return select_best(session, replace(request, gpus=host, max_gpus=None, **same))
     except NoSuitableRecipe:
         return None
 
 
+def _rate(value: float, metric: str | None) -> str:
+    """A throughput with its unit: requests/s keep a decimal, tokens/s are whole."""
+    if metric == "request_throughput":
+        return f"{value:,.1f} req/s"
+    return f"{value:,.0f} tok/s"
+
+
 def _replica_text(chosen: Any, alternative: Any) -> str:
-    """``2 x 4 GPU (SGLang) -> 24,000 tok/s on 8 GPUs; 1 x 8 GPU would give 16,000``."""
+    """``2 x 4 GPU (SGLang) -> 24,000 tok/s on 8 GPUs; 1 x 8 GPU would give 16,000 tok/s``
+    (both at the same scenario, or it says the single copy has no row there)."""
     label = BACKEND_LABELS.get(chosen.backend, chosen.backend)
     if not chosen.replicas:
         return f"{chosen.gpu_count} GPU does not fit the host's {chosen.host_gpus} GPU(s)"
     text = f"{chosen.replicas} x {chosen.gpu_count} GPU ({label})"
     if chosen.host_total is not None:
-        text += f" -> {chosen.host_total:,.0f} tok/s on {chosen.host_gpus} GPUs"
+        text += f" -> {_rate(chosen.host_total, chosen.metric)} on {chosen.host_gpus} GPUs"
     else:
         text += f" on {chosen.host_gpus} GPUs (no benchmark: throughput unknown)"
     if alternative is not None and alternative.score is not None:
-        text += f"; 1 x {alternative.gpu_count} GPU would give {alternative.score:,.0f}"
+        text += f"; 1 x {alternative.gpu_count} GPU would give {_rate(alternative.score, alternative.metric)}"
+    elif alternative is not None and chosen.score is not None:
+        text += f"; 1 x {alternative.gpu_count} GPU has no comparable row at that scenario"
     return text

@@ -388,7 +388,8 @@ def _allocate(
             raise LaunchFailed(
                 "no AMD GPU found in sysfs (/sys/class/kfd); use --dry-run to see what would be launched"
             )
-        chosen = explicit or list(range(count))
+        # Placeholders; GPUs shown for earlier dry-run replicas (``held``) are skipped.
+        chosen = explicit or [i for i in range(count + len(held)) if i not in held][:count]
         render.note(f"no AMD GPU detected: showing devices for GPU(s) {','.join(map(str, chosen))}")
         return chosen, [128 + i for i in chosen]
     gpus = allocate(detected, held, count, explicit)

@@ -67,6 +67,10 @@ def read(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | 
             seconds = f.number(f"{stat}_{name}")
             if seconds is not None:
                 row[f"{name}_ms_{suffix}"] = seconds * 1000.0
+    for stat, suffix in (("median", "p50"), ("p99", "p99")):
+        interactivity = f.number(f"{stat}_intvty")  # 1000 / TPOT (ms): where TPOT is not given
+        if f"tpot_ms_{suffix}" not in row and interactivity:
+            row[f"tpot_ms_{suffix}"] = 1000.0 / interactivity
     isl, osl = f.count("isl"), f.count("osl")
     row.update(
         {

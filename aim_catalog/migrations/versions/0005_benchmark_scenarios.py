@@ -8,7 +8,10 @@ Existing rows keep their values: their lengths become the rows' lengths (nothing
 known), their request rate NULL (unlimited) and failed count NULL (unknown), so every row
 that ranked before still ranks. The views are recreated with the new columns and with the
 ranking rules of ``select``: only rows at unlimited request rate, without failed requests
-and not smoke tests (origin 'smoke') rank.
+and not smoke tests (origin 'smoke') rank, and (as ``select`` without --input-len and
+--output-len) only rows of the scenario most configs of the group have rows for. The
+leaderboard names the benchmark's image and the config's apart (``benchmark_image``,
+``config_image``: what ran, and what a launch would use).
 """
 
 import importlib.util
@@ -35,6 +38,11 @@ COLUMNS = (
 # Plain SQL that SQLite and PostgreSQL both run. RANKS is select's rule for which rows count.
 SCORE = "COALESCE(b.output_throughput, b.total_token_throughput)"
 RANKS = "(b.request_rate IS NULL AND COALESCE(b.failed, 0) = 0 AND b.origin <> 'smoke')"
+# Which rows of a (model, precision, hardware, GPU count) compete, as select without
+# --input-len/--output-len: those within the default length tolerance (15%) of the
+# scenario (nominal, else mean lengths) the most configs of the group have rows for (ties:
+# the most configs of the model, then the most rows of the model, then shorter lengths).
+TOLERANCE = 0.15
 VIEWS = {
     "serve_config_scores": f"""
         SELECT r.recipe_id, r.huggingface_id AS model, r.hardware, r.precision,
@@ -47,26 +55,64 @@ VIEWS = {
         GROUP BY r.recipe_id, r.huggingface_id, r.hardware, r.precision,
                  c.id, c.backend, c.gpu_count, c.enabled, c.image""",
     "leaderboard": f"""
-        SELECT model, precision, hardware, gpu_count, recipe_id, backend, throughput, metric,
-               input_len, output_len, concurrency, source, image,
-               throughput_per_gpu, dataset, nominal_input_len, nominal_output_len
-        FROM (
+        WITH ranking AS (
             SELECT r.huggingface_id AS model, r.precision, r.hardware, c.gpu_count, r.recipe_id,
-                   c.backend, {SCORE} AS throughput,
+                   c.backend, c.id AS serve_config_id, b.id AS benchmark_id, {SCORE} AS throughput,
                    CASE WHEN b.output_throughput IS NOT NULL THEN 'output_throughput'
                         ELSE 'total_token_throughput' END AS metric,
                    b.input_len, b.output_len, b.concurrency, b.source,
-                   COALESCE(b.image, c.image) AS image,
-                   {SCORE} / c.gpu_count AS throughput_per_gpu,
-                   b.dataset, b.nominal_input_len, b.nominal_output_len,
-                   ROW_NUMBER() OVER (
-                       PARTITION BY r.huggingface_id, r.precision, r.hardware, c.gpu_count
-                       ORDER BY {SCORE} DESC, r.recipe_id, c.backend, b.id
-                   ) AS place
+                   b.image AS benchmark_image, c.image AS config_image,
+                   b.dataset, b.nominal_input_len, b.nominal_output_len, b.request_rate, b.failed,
+                   COALESCE(b.nominal_input_len, b.input_len) AS key_in,
+                   COALESCE(b.nominal_output_len, b.output_len) AS key_out
             FROM recipes r
             JOIN serve_configs c ON c.recipe_pk = r.id
             JOIN benchmarks b ON b.serve_config_id = c.id
             WHERE c.enabled AND {SCORE} IS NOT NULL AND {RANKS}
+        ),
+        model_wide AS (
+            SELECT model, key_in, key_out, COUNT(DISTINCT serve_config_id) AS model_configs,
+                   COUNT(*) AS model_runs
+            FROM ranking
+            WHERE key_in IS NOT NULL AND key_out IS NOT NULL
+            GROUP BY model, key_in, key_out
+        ),
+        buckets AS (
+            SELECT counted.model, precision, hardware, gpu_count, counted.key_in, counted.key_out,
+                   ROW_NUMBER() OVER (
+                       PARTITION BY counted.model, precision, hardware, gpu_count
+                       ORDER BY configs DESC, model_configs DESC, model_runs DESC,
+                                counted.key_in, counted.key_out
+                   ) AS pick
+            FROM (
+                SELECT model, precision, hardware, gpu_count, key_in, key_out,
+                       COUNT(DISTINCT serve_config_id) AS configs
+                FROM ranking
+                WHERE key_in IS NOT NULL AND key_out IS NOT NULL
+                GROUP BY model, precision, hardware, gpu_count, key_in, key_out
+            ) counted
+            JOIN model_wide m
+              ON m.model = counted.model AND m.key_in = counted.key_in AND m.key_out = counted.key_out
+        )
+        SELECT model, precision, hardware, gpu_count, recipe_id, backend, throughput, metric,
+               input_len, output_len, concurrency, source, benchmark_image, config_image,
+               throughput_per_gpu, dataset, nominal_input_len, nominal_output_len,
+               request_rate, failed, scenario_input_len, scenario_output_len
+        FROM (
+            SELECT g.*, g.throughput / g.gpu_count AS throughput_per_gpu,
+                   s.key_in AS scenario_input_len, s.key_out AS scenario_output_len,
+                   ROW_NUMBER() OVER (
+                       PARTITION BY g.model, g.precision, g.hardware, g.gpu_count
+                       ORDER BY g.throughput DESC, g.recipe_id, g.backend, g.benchmark_id
+                   ) AS place
+            FROM ranking g
+            LEFT JOIN buckets s
+              ON s.pick = 1 AND s.model = g.model AND s.precision = g.precision
+             AND s.hardware = g.hardware AND s.gpu_count = g.gpu_count
+            WHERE s.key_in IS NULL
+               OR (g.input_len >= s.key_in * {1 - TOLERANCE} AND g.input_len <= s.key_in * {1 + TOLERANCE}
+                   AND g.output_len >= s.key_out * {1 - TOLERANCE}
+                   AND g.output_len <= s.key_out * {1 + TOLERANCE})
         ) ranked
         WHERE place = 1""",
     "coverage": """
