@@ -90,7 +90,12 @@ def _check_target(session: Session, run: Run, target: Target) -> None:
         return
     recipe = session.execute(
         select(
-            Recipe.recipe_id, Recipe.model_id, Recipe.huggingface_id, Recipe.hardware, Recipe.precision
+            Recipe.recipe_id,
+            Recipe.model_id,
+            Recipe.huggingface_id,
+            Recipe.hardware,
+            Recipe.precision,
+            Recipe.document,
         ).where(Recipe.recipe_id == target.recipe_id)
     ).first()
     if recipe is None:
@@ -104,6 +109,11 @@ def _check_target(session: Session, run: Run, target: Target) -> None:
         refuse("hardware", f"hardware {run.hardware}", f"{asked} for {recipe.hardware}")
     if run.precision and normalize_precision(run.precision) != normalize_precision(str(recipe.precision)):
         refuse("precision", f"precision {run.precision}", f"{asked} {recipe.precision}")
+    if run.spec_decoding is not None:
+        mtp = _speculative(recipe.recipe_id, recipe.document)
+        if mtp != (run.spec_decoding != "none"):
+            kind = "an MTP (speculative decoding) recipe" if mtp else "a recipe without speculative decoding"
+            refuse("spec_decoding", f"spec_decoding {run.spec_decoding}", f"{asked} {kind}")
 
 
 def _speculative(recipe_id: str, document: Any) -> bool:

@@ -180,6 +180,16 @@ def test_an_explicit_target_the_file_contradicts_is_refused(
     assert rows(catalog) == []
 
 
+def test_an_mtp_row_is_not_stored_under_a_plain_recipe(cli: Callable[..., Any], tmp_path: Path) -> None:
+    path = tmp_path / "agg_run.json"
+    path.write_text(json.dumps(dsr1("mtp")))
+    err = cli("bench", "import", str(path), "--recipe", "deepseek-r1-0528-mi355x-fp8", code=4).stderr
+    assert (
+        "spec_decoding: the file says spec_decoding mtp, but --recipe deepseek-r1-0528-mi355x-fp8 is a" in err
+    )
+    cli("bench", "import", str(path), "--recipe", "deepseek-r1-0528-mi355x-fp8-mtp", "-b", "sglang")
+
+
 def test_only_recipe_given_uses_the_files_tensor_parallel(
     cli: Callable[..., Any], catalog: str, tmp_path: Path
 ) -> None:
