@@ -580,8 +580,14 @@ def explain(session: Executor, request: Request) -> list[Verdict]:
     missed_slo = [row for row in eligible if request.slo and row.best_id is None]
     verdicts: list[Verdict] = []
     winner = _candidate(candidates[0], request) if candidates else None
+    # Rows outside the scenario chosen from the data are "of other lengths" too.
+    chosen_lengths = {
+        k: v for k, v in ((winner.scenario or {}) if winner else {}).items() if k in SCENARIO_LENGTHS
+    }
     unranked = _unranked_rows(
-        session, [row.serve_config_id for row in candidates if row.best_id is None], request
+        session,
+        [row.serve_config_id for row in candidates if row.best_id is None],
+        replace(request, **{k: v for k, v in chosen_lengths.items() if v is not None}),
     )
     for rank, row in enumerate(candidates, start=1):
         found = _candidate(row, request)
