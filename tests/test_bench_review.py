@@ -112,6 +112,17 @@ def test_a_single_run_that_fits_several_configs_is_still_an_error(
     assert [r for r in rows(default_db_url()) if r["origin"] == "import"] == []
 
 
+def test_single_node_rows_with_the_harness_prefill_keys_are_imported(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """benchmark_lib.sh (InferenceX 843c6254) writes prefill_tp/decode_tp = TP and
+    is_multinode false into every run's metadata: such a row is single-node."""
+    row = dsr1("none", prefill_tp=8, prefill_ep=1, prefill_num_workers=1, decode_tp=8, decode_num_workers=1)
+    path = tmp_path / "agg_run.json"
+    path.write_text(json.dumps(row))
+    assert "imported 1 run(s)" in cli("bench", "import", str(path)).stdout
+
+
 # --------------------------------------------------------------------------- 2. explicit targets
 
 

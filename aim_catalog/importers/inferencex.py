@@ -35,7 +35,13 @@ def read(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | 
     scenario_type = obj.get("scenario_type")
     if scenario_type not in (None, "fixed-seq-len"):
         raise Skip(f"an agentic trace replay (scenario_type {scenario_type!s:.40}): no fixed lengths")
-    if obj.get("is_multinode") is True or obj.get("disagg") is True or "prefill_tp" in obj:
+    # benchmark_lib.sh writes prefill_*/decode_* (defaulting to TP) into every run's metadata:
+    # only without ``tp`` do they mark a disaggregated row.
+    if (
+        obj.get("is_multinode") is True
+        or obj.get("disagg") is True
+        or ("prefill_tp" in obj and "tp" not in obj)
+    ):
         raise Skip("a multi-node/disaggregated row (prefill and decode workers): not one serve config")
     hw = f.text("hw", max_len=64)
     framework = f.text("framework", max_len=32)
