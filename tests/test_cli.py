@@ -228,14 +228,17 @@ def test_detected_hardware_filters_and_bounds_the_gpu_count(
     )
     explained = json.loads(cli("explain", "Qwen/Qwen3-32B", "4", "--json", code=3).stdout)
     assert explained["verdicts"][0]["reason"] == "hardware mismatch: recipe is for MI300X, host has MI355X"
-    # More GPUs score better here, but only the counts that fit the 2 detected GPUs compete,
-    # with or without the hardware filter.
-    scores = {n: {"enabled": True, "benchmarks": [{"output_throughput": 100.0 * n}]} for n in (1, 2, 4, 8)}
+    # More GPUs score better here (per GPU too), but only the counts that fit the 2 detected
+    # GPUs compete, with or without the hardware filter.
+    scores = {
+        n: {"enabled": True, "benchmarks": [{"output_throughput": 100.0 * n * n}]} for n in (1, 2, 4, 8)
+    }
     path = write_recipe("scaling", model="org/scaling", configs={"vllm": scores})
     cli("ingest", str(path))
     for hardware in ("any", "MI300X"):
         chosen = json.loads(cli("select", "org/scaling", "--hardware", hardware, "--json").stdout)
-        assert (chosen["gpu_count"], chosen["score"]) == (2, 200.0)
+        assert (chosen["gpu_count"], chosen["score"]) == (2, 400.0)
+        assert (chosen["per_gpu"], chosen["replicas"], chosen["host_gpus"]) == (200.0, 1, 2)
     assert "GPU count: 2 won" in cli("select", "org/scaling", "--hardware", "any").stdout
 
 

@@ -208,7 +208,7 @@ REQUEST_RATE_OPT = typer.Option(
     None,
     "--request-rate",
     min=0.000001,
-    max=1e12,
+    callback=finite,
     help="Rank by benchmarks run at this request rate (req/s). Default: unlimited-rate runs only.",
 )
 GOAL_OPT = typer.Option(
