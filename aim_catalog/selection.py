@@ -80,6 +80,9 @@ class Request:
     gpus: int | None = None
     precision: str = DEFAULT_PRECISION
     backend: str = DEFAULT_BACKEND  # or "any"
+    # The backend was not asked for: a model with no config of the default backend at all
+    # is then served by the best of the backends it has (the default names no preference).
+    backend_defaulted: bool = False
     hardware: str | None = None  # None: no hardware filter
     hardware_detected: bool = False  # the filter is this host's GPU model, not --hardware
     metric: str = DEFAULT_METRIC
@@ -171,6 +174,7 @@ class Candidate:
     goal: str | None = None  # what the config was tuned for (AIM profile metric), if said
     profile_type: str | None = None  # optimized | preview | unoptimized | general (AIM)
     fallback: bool = False  # a general AIM profile answered: no recipe names the model
+    any_backend: bool = False  # the backend was not asked and the model has no config of the default
     # The lengths rows were compared at: the asked ones, or (named in "default") the most
     # common scenario among the candidates; None: no row had lengths.
     scenario: dict[str, Any] | None = None
@@ -506,6 +510,8 @@ def select_best(session: Executor, request: Request) -> Candidate:
         # No recipe names the model: a general AIM profile may serve it (as AIM falls back).
         row = session.execute(statement, {**params, "model": _general_model()}).first()
         fallback = row is not None
+    if row is None and _without_default_backend(session, request):
+        return replace(select_best(session, replace(request, backend="any")), any_backend=True)
     if row is None:
         raise NoSuitableRecipe(no_match_message(session, request))
     chosen = _candidate(row, request)
@@ -513,6 +519,20 @@ def select_best(session: Executor, request: Request) -> Candidate:
         chosen = replace(chosen, model_id=request.model, huggingface_id=request.model, fallback=True)
     log.info("Selected recipe: %s", chosen.recipe_id)
     return chosen
+
+
+def _without_default_backend(session: Executor, request: Request) -> bool:
+    """The backend was left to its default and the model has recipes, none with that backend
+    (asked only after a miss, so the select path stays one query)."""
+    if not request.backend_defaulted or request.backend == "any":
+        return False
+    backends = {c.backend for c in configurations(session, request.model)}
+    return bool(backends) and request.backend not in backends
+
+
+def resolve_backend(session: Executor, request: Request) -> Request:
+    """The request as selection answers it: any backend when the default one has no config."""
+    return replace(request, backend="any") if _without_default_backend(session, request) else request
 
 
 def _general_model() -> str:
@@ -566,6 +586,7 @@ class Verdict:
 
 def explain(session: Executor, request: Request) -> list[Verdict]:
     """Every recipe of the model with its verdict: chosen, ranked k of n, or why not."""
+    request = resolve_backend(session, request)
     dialect = _dialect(session)
     statement, params = _query(request, dialect, explain=True)
     rows = session.execute(statement, params).all()

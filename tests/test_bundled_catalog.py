@@ -252,3 +252,16 @@ def test_an_image_built_for_another_gpu_generation_is_refused(
     assert named["image"] == "lmsysorg/sglang:mine"
     native = json.loads(cli(*base).stdout)  # the detected MI355X picks its own recipe
     assert native["recipe_id"] == "deepseek-r1-0528-mi355x-fp8" and "-mi35x" in native["image"]
+
+
+@pytest.mark.parametrize("hardware", sorted(GENERATIONS))
+def test_the_issues_command_answers_without_a_backend(cli: Callable[..., Any], hardware: str) -> None:
+    """`aim-catalog launch deepseek-ai/DeepSeek-R1-0528 8 -p fp8` answered "no recipe" while the
+    default backend (vLLM) has no DeepSeek-R1 config: with --backend not given, the best of the
+    backends the model has is chosen, and the output says why."""
+    result = cli("launch", DSR1, "8", "-p", "fp8", "--hardware", hardware, "--dry-run", "--json")
+    plan = json.loads(result.stdout)
+    assert plan["backend"] in ("sglang", "atom") and plan["gpu_count"] == 8
+    assert plan["recipe_id"].startswith(f"deepseek-r1-0528-{hardware.lower()}-fp8")
+    assert "has no vLLM config; --backend picks one" in result.stderr
+    cli("launch", DSR1, "8", "-p", "fp8", "-b", "vllm", "--hardware", hardware, "--dry-run", code=3)

@@ -274,3 +274,34 @@ def test_server_argv_renders_bare_and_omitted_flags() -> None:
 def test_bad_requests_are_usage_errors(kw: dict[str, Any], message: str) -> None:
     with pytest.raises(UsageProblem, match=message):
         Request(model=M, **kw)
+
+
+def test_an_unasked_backend_falls_back_only_when_the_model_has_no_config_of_the_default(
+    catalog: Callable[..., Engine],
+) -> None:
+    """`launch deepseek-ai/DeepSeek-R1-0528 8 -p fp8` (issue 10): a model served only by
+    SGLang/ATOM is answered when --backend is not given, and says so; an explicit --backend
+    vllm still finds nothing, and a model that has vLLM configs (on other hardware) is not
+    silently switched to another backend."""
+    engine = catalog(
+        {
+            "only-sglang": {"configs": {"sglang": {8: {"enabled": True, "benchmarks": [bench(50.0)]}}}},
+            "only-atom": {"configs": {"atom": {8: {"enabled": True, "benchmarks": [bench(70.0)]}}}},
+            "b-vllm-mi300x": {"model": "org/b", "configs": {"vllm": {8: {"enabled": True}}}},
+            "b-sglang-mi355x": {
+                "model": "org/b",
+                "hardware": "MI355X",
+                "configs": {"sglang": {8: {"enabled": True}}},
+            },
+        }
+    )
+    chosen = pick(engine, gpus=8, backend_defaulted=True)
+    assert (chosen.recipe_id, chosen.backend, chosen.any_backend) == ("only-atom", "atom", True)
+    with pytest.raises(NoSuitableRecipe):
+        pick(engine, gpus=8)  # --backend vllm given: no fallback
+    assert pick(engine, gpus=8, backend="any").any_backend is False
+    found = verdicts(engine, gpus=8, backend_defaulted=True)
+    assert found[("only-atom", "atom", 8)].verdict == "chosen"
+    assert found[("only-sglang", "sglang", 8)].verdict == "ranked"
+    with pytest.raises(NoSuitableRecipe):
+        pick(engine, model="org/b", gpus=8, hardware="MI355X", backend_defaulted=True)

@@ -171,7 +171,11 @@ GPUS_ARG = typer.Argument(
 )
 PRECISION_OPT = typer.Option(DEFAULT_PRECISION, "--precision", "-p", help="fp16, bf16, fp8, ...")
 BACKEND_OPT = typer.Option(
-    DEFAULT_BACKEND, "--backend", "-b", help=f"{', '.join(BACKENDS)}, or any (the best of all)."
+    None,
+    "--backend",
+    "-b",
+    help=f"{', '.join(BACKENDS)}, or any (the best of all). Default: {DEFAULT_BACKEND}; a model "
+    f"with no {DEFAULT_BACKEND} config at all gets the best of the backends it has.",
 )
 HARDWARE_OPT = typer.Option(
     None,
@@ -235,7 +239,7 @@ def build_request(
     model: str,
     gpus: int | None,
     precision: str,
-    backend: str,
+    backend: str | None,
     hardware: str | None,
     metric: str,
     *,
@@ -267,7 +271,8 @@ def build_request(
         model=model,
         gpus=gpus,
         precision=precision.lower(),
-        backend=backend.lower(),
+        backend=(backend or DEFAULT_BACKEND).lower(),
+        backend_defaulted=backend is None,
         hardware=hardware,
         metric=metric,
         max_gpus=max_gpus,

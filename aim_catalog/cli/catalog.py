@@ -361,7 +361,7 @@ def select_cmd(
     model: str = typer.Argument(..., help="Hugging Face model id, e.g. Qwen/Qwen3-32B."),
     gpus: int | None = GPUS_ARG,
     precision: str = PRECISION_OPT,
-    backend: str = BACKEND_OPT,
+    backend: str | None = BACKEND_OPT,
     hardware: str | None = HARDWARE_OPT,
     metric: str = METRIC_OPT,
     input_len: int | None = INPUT_LEN_OPT,
@@ -423,6 +423,8 @@ def select_cmd(
     )
     if chosen.fallback:
         render.line(f"  fallback: a general AIM profile (no recipe names {chosen.huggingface_id})")
+    if chosen.any_backend:
+        render.line(f"  backend: {label}, the best of its backends ({no_default_backend(chosen)})")
     if chosen.goal or chosen.profile_type:
         render.line(f"  profile: {chosen.profile_type or '-'}, tuned for {chosen.goal or '-'}")
     if request.gpus is None:
@@ -453,7 +455,7 @@ def explain_cmd(
     model: str = typer.Argument(..., help="Hugging Face model id."),
     gpus: int | None = GPUS_ARG,
     precision: str = PRECISION_OPT,
-    backend: str = BACKEND_OPT,
+    backend: str | None = BACKEND_OPT,
     hardware: str | None = HARDWARE_OPT,
     metric: str = METRIC_OPT,
     input_len: int | None = INPUT_LEN_OPT,
@@ -477,7 +479,7 @@ def explain_cmd(
     """
     from aim_catalog import render
     from aim_catalog.errors import NoSuitableRecipe
-    from aim_catalog.selection import explain, no_match_message
+    from aim_catalog.selection import explain, no_match_message, resolve_backend
 
     request = build_request(
         model,
@@ -499,6 +501,7 @@ def explain_cmd(
     )
     request = _hardware_source(request, hardware)
     with catalog_connection(ctx) as session:
+        request = resolve_backend(session, request)  # the header says what explain compared
         verdicts = explain(session, request)
         chosen = any(v.verdict == "chosen" for v in verdicts)
         missing = "" if chosen else no_match_message(session, request)
@@ -567,3 +570,11 @@ def _replica_text(chosen: Any, alternative: Any) -> str:
     elif alternative is not None and chosen.score is not None:
         text += f"; 1 x {alternative.gpu_count} GPU has no comparable row at that scenario"
     return text
+
+
+def no_default_backend(chosen: Any) -> str:
+    """Why the backend was chosen across all of them (the default one has no config)."""
+    from aim_catalog.settings import DEFAULT_BACKEND
+
+    default = BACKEND_LABELS.get(DEFAULT_BACKEND, DEFAULT_BACKEND)
+    return f"{chosen.huggingface_id} has no {default} config; --backend picks one"

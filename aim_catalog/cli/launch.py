@@ -59,7 +59,7 @@ def launch(
     model: str = typer.Argument(..., help="Hugging Face model id, e.g. Qwen/Qwen3-32B."),
     gpus: int | None = GPUS_ARG,
     precision: str = PRECISION_OPT,
-    backend: str = BACKEND_OPT,
+    backend: str | None = BACKEND_OPT,
     hardware: str | None = HARDWARE_OPT,
     metric: str = METRIC_OPT,
     input_len: int | None = INPUT_LEN_OPT,
@@ -287,7 +287,7 @@ class _Plan:
     ctx: typer.Context
     gpus: int | None
     explicit: list[int] | None
-    select_args: tuple[str, str, str, str | None, str]  # model, precision, backend, hardware, metric
+    select_args: tuple[str, str, str | None, str | None, str]  # model, precision, backend, hardware, metric
     filters: dict[str, Any]
     spec_args: dict[str, Any]
     dry_run: bool
@@ -336,7 +336,14 @@ class _Plan:
         request = build_request(*self._head(), free_gpus=free, **self.filters)
         try:
             with catalog_session(self.ctx) as session:
-                return select_best(session, request)
+                chosen = select_best(session, request)
+            if chosen.any_backend:
+                from aim_catalog import render
+                from aim_catalog.cli.catalog import no_default_backend
+
+                label = BACKEND_LABELS.get(chosen.backend, chosen.backend)
+                render.note(f"{label}: {no_default_backend(chosen)}")
+            return chosen
         except NoSuitableRecipe:
             if not held or self.gpus is not None:
                 raise
