@@ -109,6 +109,10 @@ def lint(backend: str, args: dict[str, Any]) -> list[tuple[str, str]]:
     vllm = known("vllm") if backend != "vllm" else None
     out = []
     for flag in args:
+        if isinstance(flag, str) and flag.startswith("-") and "." in flag and args[flag] is None:
+            # vLLM's parser would take the next argv word as this dotted key's value
+            out.append((flag, f"{flag} is a dotted config key and needs a value ({flag}=VALUE)"))
+            continue
         if not isinstance(flag, str) or table.has(canonical(backend, flag)):
             continue
         label = f"{backend} {table.version}"

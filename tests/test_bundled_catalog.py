@@ -265,3 +265,20 @@ def test_the_issues_command_answers_without_a_backend(cli: Callable[..., Any], h
     assert plan["recipe_id"].startswith(f"deepseek-r1-0528-{hardware.lower()}-fp8")
     assert "has no vLLM config; --backend picks one" in result.stderr
     cli("launch", DSR1, "8", "-p", "fp8", "-b", "vllm", "--hardware", hardware, "--dry-run", code=3)
+
+
+def test_gpt_oss_mi355x_dotted_compilation_args_keep_their_values(cli: Callable[..., Any]) -> None:
+    """gptoss_fp4_mi355x.sh passes ``-cc.pass_config.fuse_rope_kvcache=True`` (and
+    ``-cc.use_inductor_graph_partition=True``); as bare flags, vLLM's parser would read the
+    second as the first one's value."""
+    spec = json.loads(
+        cli(
+            "launch", "openai/gpt-oss-120b", "1", "--hardware", "MI355X", "-p", "mxfp4",
+            "-b", "vllm", "--dry-run", "--json",
+        ).stdout
+    )  # fmt: skip
+    argv = spec["command"]
+    assert spec["recipe_id"] == "gpt-oss-120b-mi355x-mxfp4"
+    assert "-cc.pass_config.fuse_rope_kvcache=True" in argv
+    assert "-cc.use_inductor_graph_partition=True" in argv
+    assert not [a for a in argv if a.startswith("-") and "." in a and "=" not in a]

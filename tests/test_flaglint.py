@@ -74,6 +74,15 @@ def test_lint_names_the_closest_flag_and_vllm_flags_in_sglang() -> None:
     assert flaglint.lint("vllm", {"-cc.pass_config.fuse_rope_kvcache": "True"}) == []
 
 
+def test_lint_refuses_a_bare_dotted_key() -> None:
+    # vLLM's FlexibleArgumentParser takes the next argv word as a bare dotted key's value
+    key = "-cc.use_inductor_graph_partition"
+    found = dict(flaglint.lint("vllm", {key: None, "--max-model-len": "1"}))
+    assert list(found) == [key]
+    assert f"needs a value ({key}=VALUE)" in found[key]
+    assert flaglint.lint("vllm", {"-cc.use_inductor_graph_partition": False}) == []
+
+
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
@@ -124,3 +133,25 @@ def test_bundled_catalog_passes_strict(cli: Callable[..., Any]) -> None:
 
     result = cli("validate", "--strict", str(seed_recipe_dir()))
     assert "warning" not in result.stderr
+
+
+def test_backend_specific_lint_rules_are_backend_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prefix abbreviations and "a vLLM flag in an X section" follow data/backends.json
+    (argparse_abbrev, translates_flags_of), not a backend's name in flaglint."""
+    from dataclasses import replace
+
+    from aim_catalog import backends
+
+    sglang = backends.get("sglang")
+    assert sglang.argparse_abbrev and sglang.translates_flags_of == "vllm"
+    assert not backends.get("vllm").argparse_abbrev and backends.get("atom").translates_flags_of is None
+    # ATOM's data says neither: no prefix expansion, a vLLM-only flag is just unknown
+    assert flaglint.canonical("atom", "--server-p") == "--server-p"
+    (plain,) = flaglint.lint("atom", {"--mm-ipc-gpu-memory-gb": "1"})
+    assert "vLLM flag" not in plain[1]
+    # give ATOM those properties in the data: the same code now applies them to it
+    changed = replace(backends.get("atom"), argparse_abbrev=True, translates_flags_of="vllm")
+    monkeypatch.setitem(backends._BACKENDS, "atom", changed)
+    assert flaglint.canonical("atom", "--server-p") == "--server-port"
+    (foreign,) = flaglint.lint("atom", {"--mm-ipc-gpu-memory-gb": "1"})
+    assert "is a vLLM flag in an ATOM section" in foreign[1]
