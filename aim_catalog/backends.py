@@ -35,6 +35,13 @@ class Backend:
     container_port: int
     readiness: tuple[str, ...]
     translate: dict[str, str]
+    # Its parser takes a unique prefix of a long option as that option (argparse's
+    # allow_abbrev): SGLang's --tp is --tp-size. flaglint normalises such spellings.
+    argparse_abbrev: bool = False
+    # The backend whose flag names its sections are known to carry by mistake (the original
+    # AIM Engine recipes put vLLM flags in SGLang sections): flaglint says so by name.
+    translates_flags_of: str | None = None
+    title: str = ""  # the project's own spelling, for messages (label is the seed format's)
 
     def model_in(self, args: dict[str, Any]) -> str | None:
         """The model a config's args name, if any (under any of the backend's model flags)."""
@@ -82,6 +89,9 @@ def _load() -> dict[str, Backend]:
             container_port=int(spec["container_port"]),
             readiness=tuple(spec["readiness"]),
             translate=dict(spec.get("translate", {})),
+            argparse_abbrev=bool(spec.get("argparse_abbrev", False)),
+            translates_flags_of=spec.get("translates_flags_of"),
+            title=str(spec.get("title") or spec["label"]),
         )
     return out
 
@@ -102,6 +112,14 @@ PP_FLAGS: tuple[str, ...] = tuple(dict.fromkeys(f for b in _BACKENDS.values() fo
 def get(name: str) -> Backend:
     """The backend called ``name``; KeyError for one the data file does not describe."""
     return _BACKENDS[name]
+
+
+def model_flags(name: str) -> tuple[str, ...]:
+    """Every spelling that names the model in a ``name`` config: the backend's model flags
+    and the vLLM names it translates to one of them."""
+    backend = _BACKENDS[name]
+    translated = (k for k, v in backend.translate.items() if v in backend.model_flags)
+    return tuple(dict.fromkeys((*backend.model_flags, *translated)))
 
 
 def all_backends() -> list[Backend]:

@@ -40,3 +40,10 @@ def split_flag(flag: str, value: Any) -> tuple[str, Any, str | None]:
             f"write '{shown(key)[1:-1]}: VALUE'",
         )
     return key, inline, None
+
+
+def served_models(huggingface_id: str, model_id: str, profile_type: str | None) -> tuple[str, ...]:
+    """The models a config's model flag may name: the recipe's huggingface_id, and for an
+    AIM profile (``profile_type`` set) its model_id, the weights AMD's AIM catalog maps the
+    profile's aim_id to. Anything else would make a launch of one model serve another."""
+    return (huggingface_id,) if profile_type is None else (huggingface_id, model_id)

@@ -20,7 +20,7 @@ from typing import Any
 from aim_catalog import flaglint
 from aim_catalog.envpolicy import denied_reason, is_secret
 from aim_catalog.errors import Problem, shown
-from aim_catalog.flags import split_flag
+from aim_catalog.flags import served_models, split_flag
 from aim_catalog.safe_yaml import Marks, Path_, Reject, load_yaml
 from aim_catalog.settings import BACKENDS, MAX_SQL_INT, METRIC_FIELDS, normalize_precision
 
@@ -225,6 +225,9 @@ def validate_document(
         section_key = f"{backend}_serve"
         if section_key in top:
             configs.extend(_serve_section(ck, backend, top[section_key], (section_key,)))
+    if values["huggingface_id"] is not None:
+        for config in configs:
+            _model_flag(ck, config, values["huggingface_id"], str(values["model_id"]))
     if ck.problems:
         return None, ck.problems
     line, col = marks.get(("recipe_id",), (1, 1))
@@ -242,6 +245,29 @@ def validate_document(
         col=col,
     )
     return recipe, []
+
+
+def _model_flag(ck: _Checker, config: ServeConfigSpec, huggingface_id: str, model_id: str) -> None:
+    """A config may name the model only as the recipe does: a ``--model other/model`` in a
+    shared catalog would otherwise make a launch of one model serve another (with the
+    operator's HF_TOKEN). An AIM profile serves its ``model_id`` (the weights AMD's AIM
+    catalog maps its ``aim_id`` to), so there that one is allowed too."""
+    from aim_catalog import backends
+
+    allowed = served_models(huggingface_id, model_id, config.profile_type)
+    for flag in backends.model_flags(config.backend):
+        if flag in config.args and str(config.args[flag]) not in allowed:
+            where = (f"{config.backend}_serve", f"{config.gpu_count}_gpu", "args")
+            written = [
+                p[-1]
+                for p in ck.marks
+                if p[:-1] == where and isinstance(p[-1], str) and p[-1].partition("=")[0] == flag
+            ]
+            ck.err(
+                (*where, written[0] if written else flag),
+                f"names the model {shown(config.args[flag])}, not the recipe's huggingface_id "
+                f"{shown(huggingface_id)}; a config serves its recipe's model",
+            )
 
 
 def _serve_section(ck: _Checker, backend: str, section: Any, where: Path_) -> list[ServeConfigSpec]:
@@ -315,6 +341,10 @@ def _args(ck: _Checker, value: Any, where: Path_, gpus: int) -> dict[str, Scalar
             continue
         if isinstance(arg, (dict, list)):
             ck.err((*where, flag), f"flag value must be a scalar, got {_kind(arg)}")
+            continue
+        bad = _CONTROL_OR_SPACE_CONTROL.search(arg) if isinstance(arg, str) else None
+        if bad:  # one argv word: a tab or newline would break the printed command and its quoting
+            ck.err((*where, flag), f"value contains the control character {_codepoint(bad.group())}")
             continue
         key, arg, problem = split_flag(flag, arg)  # --port=9999 is --port: the launcher's checks apply
         if problem is not None:

@@ -19,8 +19,8 @@ from typing import Any
 
 from aim_catalog import backends, images
 from aim_catalog.envpolicy import denied_reason, is_secret, is_trusted, registry_of
-from aim_catalog.errors import InvalidRecipeInput, LaunchFailed, Problem, UsageProblem
-from aim_catalog.flags import split_flag
+from aim_catalog.errors import InvalidRecipeInput, LaunchFailed, Problem, UsageProblem, shown
+from aim_catalog.flags import served_models, split_flag
 from aim_catalog.selection import Candidate, server_argv
 
 # Backends (command, model/TP/host/port flags, container port, readiness) are data:
@@ -235,9 +235,22 @@ def server_command(
         del args[flag]
     if replaced:
         notes.append(f"recipe's {', '.join(replaced)} replaced by the launcher's")
-    model = backend.model_in(args) or candidate.huggingface_id
-    for flag in backend.model_flags:
-        args.pop(flag, None)
+    model = candidate.huggingface_id
+    allowed = served_models(candidate.huggingface_id, candidate.model_id, candidate.profile_type)
+    for flag in backends.model_flags(candidate.backend):
+        named = args.pop(flag, None)
+        if named is None:
+            continue
+        if str(named) not in allowed:  # an older or hand-edited catalog row: never serve another model
+            where = f"{candidate.backend} {candidate.gpu_count}_gpu args.{flag}"
+            problem = (
+                f"names the model {shown(named)}, not the recipe's huggingface_id "
+                f"{shown(candidate.huggingface_id)}; a config serves its recipe's model"
+            )
+            raise InvalidRecipeInput([Problem(candidate.recipe_id, 0, 0, where, problem)])
+        model = str(named)
+    if model != candidate.huggingface_id:
+        notes.append(f"serves the weights {model} (the AIM profile's model_id)")
     tp_flag, tp = _size(args, backend.tp_aliases)
     _, pp = _size(args, backend.pp_aliases)
     if tp_flag is None:

@@ -184,10 +184,10 @@ def test_flag_keys_with_an_equals_sign_are_split_at_validation(tmp_path: Path, h
 
 
 def test_the_launcher_splits_flag_keys_of_older_catalog_rows(tmp_path: Path, host: Path) -> None:
-    set_config(tmp_path, args={"--port=9999": None, "--model=other/model": None, "--dtype": "bfloat16"})
+    set_config(tmp_path, args={"--port=9999": None, f"--model={MODEL}": None, "--dtype": "bfloat16"})
     spec = json.loads(cli("launch", MODEL, "1", "--dry-run", "--json").stdout)
     assert spec["command"] == [
-        "vllm", "serve", "other/model", "--dtype", "bfloat16", "--tensor-parallel-size", "1",
+        "vllm", "serve", MODEL, "--dtype", "bfloat16", "--tensor-parallel-size", "1",
         "--host", "0.0.0.0", "--port", "8000",
     ]  # fmt: skip
     set_config(tmp_path, args={"--tensor-parallel-size=64": None})

@@ -1,0 +1,77 @@
+"""Defects a review of the issue 8 hardening found (each test failed before its fix).
+
+1. a config's model flag naming another model than its recipe (validation and launch);
+2. ``sql --limit`` beyond any integer; 3. ``launch --timeout`` without an upper bound;
+4. a mistyped ``--db`` path creating a catalog; 5. env deny-list gaps; 6. secret-valued
+server flags in printed/stored output; 7. ``export --out ""`` and control characters in
+single-line fields.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_launch import MODEL, cli
+from test_launch_hardening import set_config, write
+
+# --------------------------------------------------------------------------- 1: model flags
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("vllm_serve", "--model", "evil/model"),
+        ("vllm_serve", "--model=evil/model", "null"),
+        ("sglang_serve", "--model-path", "evil/model"),
+        ("sglang_serve", "--model", "evil/model"),  # a vLLM name the SGLang launcher translates
+    ],
+)
+def test_a_config_may_not_name_another_model(tmp_path: Path, section: str, key: str, value: str) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text(
+        "recipe_id: r\nmodel_id: org/m\nhuggingface_id: org/m\nhardware: MI300X\nprecision: bf16\n"
+        f"{section}:\n  4_gpu:\n    enabled: true\n    args:\n      --dtype: bfloat16\n      {key}: {value}\n"
+    )
+    err = cli("validate", str(path), code=4).stderr
+    assert f"{path}:11:7: {section}.4_gpu.args.{key}: names the model 'evil/model'" in err
+    path.write_text(path.read_text().replace("evil/model", "org/m"))
+    cli("validate", str(path))  # the recipe's own model may be spelled out
+
+
+def test_an_aim_profile_may_not_name_other_weights(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    body = (
+        "aim_id: org/m\nmodel_id: org/m-fp8\nmetadata:\n  engine: vllm\n  gpu: MI300X\n  gpu_count: 1\n"
+        "  manual_selection_only: false\n  metric: latency\n  precision: fp8\n  type: optimized\n"
+        "engine_args:\n  tensor-parallel-size: 1\n  model: MODEL\nenv_vars: {}\n"
+    )
+    path.write_text(body.replace("MODEL", "evil/model"))
+    err = cli("validate", str(path), code=4).stderr
+    assert f"{path}:13:3: engine_args.model: names the model 'evil/model'" in err
+    path.write_text(body.replace("MODEL", "org/m-fp8"))  # the profile's own weights (its model_id)
+    cli("validate", str(path))
+
+
+def test_launch_refuses_an_older_row_naming_another_model(tmp_path: Path, host: Path) -> None:
+    for args in ({"--model": "evil/model"}, {"--model=evil/model": None}):
+        set_config(tmp_path, args=args)
+        result = cli("launch", MODEL, "1", "--dry-run", "--json", code=4)
+        expected = "names the model 'evil/model', not the recipe's huggingface_id 'Qwen/Qwen3-32B'"
+        assert expected in result.stderr
+        assert "evil" not in result.stdout
+    set_config(tmp_path, args={"--model": MODEL, "--dtype": "bfloat16"})
+    spec = json.loads(cli("launch", MODEL, "1", "--dry-run", "--json").stdout)
+    assert spec["command"][:3] == ["vllm", "serve", MODEL] and "--model" not in spec["command"]
+
+
+# --------------------------------------------------------------------------- 7: control characters
+
+
+@pytest.mark.parametrize("value", ['"a\\nb"', '"a\\tb"', '"a\\rb"'])
+def test_arg_values_are_single_line(tmp_path: Path, value: str) -> None:
+    path = write(tmp_path, f"    args:\n      --dtype: {value}\n")
+    err = cli("validate", str(path), code=4).stderr
+    assert f"{path}:10:7: vllm_serve.4_gpu.args.--dtype: " in err
+    assert "contains the control character U+" in err
