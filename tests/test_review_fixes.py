@@ -75,3 +75,21 @@ def test_arg_values_are_single_line(tmp_path: Path, value: str) -> None:
     err = cli("validate", str(path), code=4).stderr
     assert f"{path}:10:7: vllm_serve.4_gpu.args.--dtype: " in err
     assert "contains the control character U+" in err
+
+
+# --------------------------------------------------------------------------- 2, 3: number bounds
+
+
+def test_sql_limit_is_bounded(db_url: str) -> None:
+    cli("--db", db_url, "db", "upgrade")
+    result = cli("--db", db_url, "sql", "--limit", "99999999999999999999999", "select 1", code=2)
+    assert "Invalid value for '--limit'" in result.stderr and "2147483647" in result.stderr
+    assert json.loads(
+        cli("--db", db_url, "sql", "--limit", "2147483647", "--format", "json", "select 1").stdout
+    )
+
+
+def test_launch_timeout_is_bounded(tmp_path: Path, host: Path) -> None:
+    result = cli("launch", MODEL, "1", "--dry-run", "--timeout", "86401", code=2)
+    assert "Invalid value for '--timeout'" in result.stderr and "86400" in result.stderr
+    cli("launch", MODEL, "1", "--dry-run", "--timeout", "86400")

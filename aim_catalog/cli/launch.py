@@ -37,6 +37,8 @@ from aim_catalog.errors import LaunchFailed, UsageProblem, shown
 from aim_catalog.settings import BACKEND_LABELS, redact, resolve_db_url
 
 DEFAULT_TIMEOUT = 3600.0  # big models take many minutes to download and load
+# A day: ample for any download, and the Kubernetes deadline/threshold built from it stay int32.
+MAX_TIMEOUT = 86400.0
 
 
 def _parse_gpu_list(value: str | None) -> list[int] | None:
@@ -88,8 +90,9 @@ def launch(
         DEFAULT_TIMEOUT,
         "--timeout",
         min=1,
+        max=MAX_TIMEOUT,
         callback=finite,
-        help="Seconds to wait until the server answers.",
+        help="Seconds to wait until the server answers (at most 86400, a day).",
     ),
     no_wait: bool = typer.Option(False, "--no-wait", help="Return once the container has started."),
     keep_on_failure: bool = typer.Option(
@@ -330,13 +333,17 @@ class _Plan:
     def _select(self, detected: list[Any], held: dict[int, str]) -> Any:
         from aim_catalog.errors import NoSuitableRecipe
         from aim_catalog.launcher import allocate
-        from aim_catalog.selection import select_best
+        from aim_catalog.selection import goal_note, select_best
 
         free = len([g for g in detected if g.index not in held]) if detected else None
         request = build_request(*self._head(), free_gpus=free, **self.filters)
         try:
             with catalog_session(self.ctx) as session:
                 chosen = select_best(session, request)
+            if goal_note(request, chosen):
+                from aim_catalog import render
+
+                render.note(str(goal_note(request, chosen)))
             if chosen.any_backend:
                 from aim_catalog import render
                 from aim_catalog.cli.catalog import no_default_backend

@@ -137,7 +137,11 @@ def sql_cmd(
         "30", "--timeout", metavar="SECONDS", help="Stop the statement after this long (0: no limit)."
     ),
     limit: int | None = typer.Option(
-        None, "--limit", min=1, help="At most N rows (a table shows 1000 unless told); a note says so."
+        None,
+        "--limit",
+        min=1,
+        max=MAX_SQL_INT,
+        help="At most N rows (a table shows 1000 unless told); a note says so.",
     ),
     role: str | None = typer.Option(
         None,
