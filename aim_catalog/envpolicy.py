@@ -45,9 +45,15 @@ DENIED_ENV: dict[str, str] = {
     "HUGGINGFACE_CO_STAGING": _HUB,
     "HF_HOME": "is set by the launcher (the mounted cache)",
     "VLLM_USE_MODELSCOPE": _HUB,
+    "SGLANG_USE_MODELSCOPE": _HUB,
     "VLLM_MODEL_REDIRECT_PATH": _HUB,
     "VLLM_USAGE_STATS_SERVER": _NETWORK,
     "S3_ENDPOINT_URL": _HUB,
+    "AWS_ENDPOINT_URL": _HUB,  # every AWS SDK/CLI service endpoint (S3 model loading)
+    "AWS_ENDPOINT_URL_S3": _HUB,
+    "HOSTALIASES": _NETWORK,  # glibc resolver: host name aliases from a file
+    "SSLKEYLOGFILE": "writes the TLS session keys to a file (HTTPS traffic, HF_TOKEN included, "
+    "can then be decrypted)",
     "REQUESTS_CA_BUNDLE": _TLS,
     "CURL_CA_BUNDLE": _TLS,
     "SSL_CERT_FILE": _TLS,
@@ -61,6 +67,9 @@ DENIED_ENV: dict[str, str] = {
     "PYTHONEXECUTABLE": _LOADER,
     "PYTHONBREAKPOINT": _LOADER,
     "PYTHONWARNINGS": _LOADER,  # a warning category names a module, which gets imported
+    "GCONV_PATH": _LOADER,  # glibc loads charset conversion modules from there
+    "BASH_ENV": _LOADER,  # a file a non-interactive bash runs first
+    "ENV": _LOADER,  # the same for sh (POSIX)
 }
 DENIED_PREFIXES: dict[str, str] = {"LD_": _LOADER}  # LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT...
 

@@ -93,3 +93,26 @@ def test_launch_timeout_is_bounded(tmp_path: Path, host: Path) -> None:
     result = cli("launch", MODEL, "1", "--dry-run", "--timeout", "86401", code=2)
     assert "Invalid value for '--timeout'" in result.stderr and "86400" in result.stderr
     cli("launch", MODEL, "1", "--dry-run", "--timeout", "86400")
+
+
+# --------------------------------------------------------------------------- 5: env deny-list
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "SGLANG_USE_MODELSCOPE",
+        "VLLM_USE_MODELSCOPE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "HOSTALIASES",
+        "GCONV_PATH",
+        "SSLKEYLOGFILE",
+        "BASH_ENV",
+        "ENV",
+    ],
+)
+def test_more_redirecting_variables_are_denied(tmp_path: Path, name: str) -> None:
+    path = write(tmp_path, f"    env:\n      {name}: /tmp/evil\n")
+    err = cli("validate", str(path), code=4).stderr
+    assert f"{path}:10:7: vllm_serve.4_gpu.env.{name}: {name} " in err and "a recipe may not set it" in err
