@@ -116,3 +116,20 @@ def test_more_redirecting_variables_are_denied(tmp_path: Path, name: str) -> Non
     path = write(tmp_path, f"    env:\n      {name}: /tmp/evil\n")
     err = cli("validate", str(path), code=4).stderr
     assert f"{path}:10:7: vllm_serve.4_gpu.env.{name}: {name} " in err and "a recipe may not set it" in err
+
+
+# --------------------------------------------------------------------------- 7: empty --out
+
+
+def test_an_empty_out_directory_is_a_usage_error(
+    tmp_path: Path, host: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    cli("list-recipes")  # the default catalog exists and holds the seed recipes
+    for args in (("export", "--out", ""), ("export", "--out", "  ")):
+        assert "--out is empty: name a directory" in cli(*args, code=2).stderr
+    kube = ("launch", MODEL, "1", "--target", "kubernetes", "--dry-run", "--out", "")
+    assert "--out is empty: name a directory" in cli(*kube, code=2).stderr
+    assert list(work.iterdir()) == []

@@ -32,6 +32,8 @@ from aim_catalog.settings import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sqlalchemy import Connection, Engine
     from sqlalchemy.orm import Session
 
@@ -153,6 +155,20 @@ def catalog_session(ctx: typer.Context, *, commit: bool = True) -> Iterator[Sess
 
 
 # --------------------------------------------------------------------------- selection
+
+
+def directory_option(value: str | None, flag: str = "--out") -> Path | None:
+    """A directory option as given: an empty one is a usage error (``Path("")`` is the
+    current directory, where nobody meant to write)."""
+    from pathlib import Path
+
+    from aim_catalog.errors import UsageProblem
+
+    if value is None:
+        return None
+    if not value.strip():
+        raise UsageProblem(f"{flag} is empty: name a directory")
+    return Path(value)
 
 
 def finite(value: float | None) -> float | None:

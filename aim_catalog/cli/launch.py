@@ -30,6 +30,7 @@ from aim_catalog.cli.app import (
     build_request,
     catalog_engine,
     catalog_session,
+    directory_option,
     finite,
     state_of,
 )
@@ -118,7 +119,7 @@ def launch(
         None, "--context", help="Cluster: kubeconfig context (default: current)."
     ),
     namespace: str | None = typer.Option(None, "--namespace", "-n", help="Cluster: namespace."),
-    out_dir: Path | None = typer.Option(None, "--out", help="Cluster: write one YAML file per object here."),
+    out: str | None = typer.Option(None, "--out", help="Cluster: write one YAML file per object here."),
     cpu: str | None = typer.Option(None, "--cpu", help="Cluster: CPU request per pod (e.g. 16)."),
     memory: str | None = typer.Option(None, "--memory", help="Cluster: memory request per pod (e.g. 256Gi)."),
     node_affinity: bool = typer.Option(
@@ -142,6 +143,7 @@ def launch(
     if name is not None and target == "docker":
         check_name(name)
 
+    out_dir = directory_option(out)
     explicit = _parse_gpu_list(gpu_list)
     if explicit is not None and gpus is not None and len(explicit) != gpus:
         raise UsageProblem(f"GPUS is {gpus} but --gpus names {len(explicit)} GPU(s)")

@@ -199,7 +199,7 @@ def sql_cmd(
 @app.command("export")
 def export_cmd(
     ctx: typer.Context,
-    out: Path = typer.Option(..., "--out", "-o", help="Directory to write <recipe_id>.yaml files into."),
+    out: str = typer.Option(..., "--out", "-o", help="Directory to write <recipe_id>.yaml files into."),
 ) -> None:
     """Write the catalog back as recipe YAML, benchmarks included.
 
@@ -209,11 +209,14 @@ def export_cmd(
     Example: aim-catalog export --out recipes-backup/
     """
     from aim_catalog import render
+    from aim_catalog.cli.app import directory_option
     from aim_catalog.export import export
 
+    directory = directory_option(out)
+    assert directory is not None
     with catalog_session(ctx, commit=False) as session:
-        written = export(session, out)
-    render.line(f"exported {len(written)} recipe(s) to {out}")
+        written = export(session, directory)
+    render.line(f"exported {len(written)} recipe(s) to {directory}")
 
 
 def _pareto(
