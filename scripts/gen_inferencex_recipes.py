@@ -100,6 +100,16 @@ WORKFLOW_VARS = {
     "KV_OFFLOADING",
     "HF_TOKEN",
 }
+# Variables a script exports for the benchmark harness, not for the server: lm-eval's request
+# concurrency (benchmark_lib.sh run_eval reads EVAL_CONCURRENT_REQUESTS).
+HARNESS_VARS = {"EVAL_CONCURRENT_REQUESTS"}
+# The scripts export HSA_NO_SCRATCH_RECLAIM=1 only when `rocm-smi --showfw` reports a MEC
+# firmware older than 177; the rocm-smi stub reports 177 (a current host), so the variable is
+# left out and the recipe says when to add it.
+MEC_NOTE = (
+    "HSA_NO_SCRATCH_RECLAIM=1 not in env: {script} exports it only on hosts whose MEC firmware "
+    "(rocm-smi --showfw) is older than 177; on such a host add it with --env HSA_NO_SCRATCH_RECLAIM=1"
+)
 
 STUB_LIB = r"""
 # Stand-in for benchmarks/benchmark_lib.sh: the harness does nothing, the server is captured.
@@ -117,7 +127,7 @@ huggingface-cli() { :; }
 pip() { :; }
 pip3() { :; }
 nvidia-smi() { :; }
-rocm-smi() { :; }
+rocm-smi() { case " $* " in *" --showfw "*) printf 'GPU[0]\t\t: MEC firmware version: \t177\n';; esac; }
 amd-smi() { :; }
 sleep() { :; }
 command_not_found_handle() { return 0; }
@@ -189,8 +199,11 @@ class ScriptSource:
         return local.read_text() if local else None
 
 
-def run_script(text: str, script_path: str, env: dict[str, str]) -> tuple[list[str], dict[str, str]] | str:
-    """Run a launch script with the harness stubbed; return the server argv and its new env."""
+def run_script(
+    text: str, script_path: str, env: dict[str, str]
+) -> tuple[list[str], dict[str, str], dict[str, str]] | str:
+    """Run a launch script with the harness stubbed; return the server argv, its new env and
+    the text of the files its ``--config`` flags name (the script writes them at run time)."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         script = root / script_path
@@ -227,10 +240,21 @@ def run_script(text: str, script_path: str, env: dict[str, str]) -> tuple[list[s
         new_env = {
             k: v
             for k, v in after.items()
-            if base.get(k) != v and k not in WORKFLOW_VARS and k not in ("PWD", "OLDPWD", "SHLVL", "_")
+            if base.get(k) != v
+            and k not in WORKFLOW_VARS
+            and k not in HARNESS_VARS
+            and k not in ("PWD", "OLDPWD", "SHLVL", "_")
         }
+        files: dict[str, str] = {}
+        for i, token in enumerate(argv):
+            name = token.partition("=")[2] if token.startswith("--config=") else None
+            if token == "--config" and i + 1 < len(argv):
+                name = argv[i + 1]
+            written = root / name if name else None
+            if name and written is not None and written.is_file():
+                files[name] = written.read_text()
         argv = [a.replace(str(root), "<InferenceX>") for a in argv]
-        return argv, new_env
+        return argv, new_env, files
 
 
 def split_argv(argv: list[str]) -> tuple[str, dict[str, Any], list[str]]:
@@ -277,7 +301,7 @@ def _is_flag(token: str) -> bool:
     return token.startswith("-") and not re.fullmatch(r"-[0-9.]+", token)
 
 
-def clean_args(args: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+def clean_args(args: dict[str, Any], notes: list[str], files: dict[str, str] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for flag, value in args.items():
         if flag in OWNED:
@@ -286,9 +310,37 @@ def clean_args(args: dict[str, Any], notes: list[str]) -> dict[str, Any]:
             notes.append(f"dropped {flag} {value}: a file of the InferenceX tree, not in the image")
             continue
         if flag == "--config":
-            notes.append(f"dropped --config {value}: a file the launch script writes at run time")
+            inlined = config_file_args((files or {}).get(str(value)))
+            if inlined is None:
+                notes.append(f"dropped --config {value}: a file the launch script writes at run time")
+                continue
+            for name, text in inlined.items():
+                if name in args:
+                    notes.append(
+                        f"--config {value} sets {name}, also given on the command line: kept the latter"
+                    )
+                    continue
+                out[name] = text
+            flags = ", ".join(f"{k} {v}" for k, v in inlined.items())
+            notes.append(f"--config {value} (written by the script) inlined as {flags}")
             continue
         out[flag] = value
+    return out
+
+
+def config_file_args(text: str | None) -> dict[str, str] | None:
+    """vLLM's ``--config`` YAML as the flags it stands for (FlexibleArgumentParser.load_config_file:
+    each ``key: value`` becomes ``--key value``); None when it holds anything but scalar values."""
+    if text is None:
+        return None
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict) or not data:
+        return None
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        if not isinstance(key, str) or isinstance(value, (dict, list, bool)) or value is None:
+            return None
+        out[f"--{key}"] = str(value)
     return out
 
 
@@ -430,7 +482,7 @@ def convert_entry(
         if isinstance(captured, str):
             skipped.append(f"{name} TP{tp}: {script_path} did not start a server when run ({captured})")
             continue
-        argv, new_env = captured
+        argv, new_env, files = captured
         backend, args, arg_notes = split_argv(argv)
         notes = [
             f"{framework} TP{tp}: from entry {name} ({config_path}) and {script_path}; flags resolved for "
@@ -438,7 +490,13 @@ def convert_entry(
             f"(MAX_MODEL_LEN {env['MAX_MODEL_LEN']}, EP {row.get('ep', 1)}, DP-attention {bool(row.get('dp-attn', False))})",
             *[f"{framework} TP{tp}: {n}" for n in arg_notes],
         ]
-        args = clean_args(args, notes)
+        args = clean_args(args, notes, files)
+        if (
+            "--showfw" in text
+            and "HSA_NO_SCRATCH_RECLAIM" in text
+            and "HSA_NO_SCRATCH_RECLAIM" not in new_env
+        ):
+            notes.append(f"{framework} TP{tp}: " + MEC_NOTE.format(script=script_path))
         recipe.configs[key] = Config(
             backend=backend,
             gpus=tp,
@@ -532,7 +590,9 @@ def published(recipes: dict[str, Recipe]) -> list[str]:
                 "tpot_ms_p99": tpot_p99,
                 "itl_ms_p99": itl_p99,
                 "e2el_ms_p99": e2el_p99,
-                "source": f"InferenceX dsr1-fp8-mi325x-sglang TP8 EP1, per-GPU figures x 8 GPUs, {issue890}",
+                "source": "InferenceX dsr1-fp8-mi325x-sglang TP8 EP1, per-GPU figures x 8 GPUs, measured "
+                "with lmsysorg/sglang:v0.5.9-rocm700-mi30x (e2e runs 22811630847/22811631118), not with "
+                f"this config's newer image, {issue890}",
                 "measured_at": "2026-03-08",
                 "image": "lmsysorg/sglang:v0.5.9-rocm700-mi30x",
             },
@@ -546,9 +606,8 @@ def published(recipes: dict[str, Recipe]) -> list[str]:
             "output_len": 1024,
             "concurrency": 4,
             "total_token_throughput": 219.0 * 8,
-            "source": "InferenceX gptoss-fp4-mi300x-vllm TP8, 219 tok/s/GPU x 8 GPUs, "
-            "https://github.com/SemiAnalysisAI/InferenceX/pull/1092",
-            "measured_at": "2026-04-19",
+            "source": "InferenceX gptoss-fp4-mi300x-vllm TP8, 219 tok/s/GPU x 8 GPUs, quoted in "
+            "https://github.com/SemiAnalysisAI/InferenceX/pull/1092 (PR of 2026-04-19; run date not stated)",
             "image": "vllm/vllm-openai-rocm:v0.17.0",
         },
     )
@@ -563,9 +622,9 @@ def published(recipes: dict[str, Recipe]) -> list[str]:
                 "concurrency": conc,
                 "total_token_throughput": float(tput),
                 "source": "InferenceX dashboard figure quoted in "
-                "https://github.com/SemiAnalysisAI/InferenceX/pull/1531 (gptoss-fp4-mi355x-vllm TP1)",
-                "measured_at": "2026-05-20",
-                "image": "vLLM v0.19.0 ROCm image (tag not stated)",
+                "https://github.com/SemiAnalysisAI/InferenceX/pull/1531 (gptoss-fp4-mi355x-vllm TP1; "
+                "PR of 2026-05-20, run date not stated; measured with a vLLM v0.19.0 ROCm image, "
+                "tag not stated)",
             },
         )
     return notes

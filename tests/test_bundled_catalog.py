@@ -287,3 +287,51 @@ def test_gpt_oss_mi355x_dotted_compilation_args_keep_their_values(cli: Callable[
     assert "-cc.pass_config.fuse_rope_kvcache=True" in argv
     assert "-cc.use_inductor_graph_partition=True" in argv
     assert not [a for a in argv if a.startswith("-") and "." in a and "=" not in a]
+
+
+IMAGE_REF = re.compile(r"[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?")
+
+
+def test_generated_configs_hold_what_the_server_gets_on_a_current_host() -> None:
+    """The InferenceX scripts (e.g. gptoss_fp4_mi355x.sh at 843c6254ff69) export
+    HSA_NO_SCRATCH_RECLAIM=1 only when `rocm-smi --showfw` reports a MEC firmware older than 177,
+    and EVAL_CONCURRENT_REQUESTS for lm-eval (benchmark_lib.sh run_eval), not for the server;
+    70b_fp8_*_docker.sh (c198b20ebe3b) pass `--config config.yaml` with a file they write."""
+    recipes = {r.recipe_id: r for r in bundled() if generated(r)}
+    for recipe in recipes.values():
+        for config in recipe.serve_configs:
+            assert "HSA_NO_SCRATCH_RECLAIM" not in config.env, recipe.recipe_id
+            assert not [k for k in config.env if k.startswith("EVAL_")], recipe.recipe_id
+            assert "--config" not in config.args, recipe.recipe_id
+    notes = " ".join(recipes["gpt-oss-120b-mi355x-mxfp4"].document["source"]["notes"])
+    assert "MEC firmware (rocm-smi --showfw) is older than 177" in notes
+    assert "--env HSA_NO_SCRATCH_RECLAIM=1" in notes
+    for hw in ("mi300x", "mi325x", "mi355x"):
+        llama = recipes[f"llama-3-3-70b-instruct-fp8-kv-{hw}-fp8"]
+        for config in llama.serve_configs:
+            custom = json.loads(config.args["--compilation-config"])
+            assert custom == {"custom_ops": ["-rms_norm", "-quant_fp8", "-silu_and_mul"]}
+
+
+def test_benchmark_rows_name_the_image_they_were_measured_with() -> None:
+    """A row's image is an image reference or absent; a row measured on another image than
+    its config's says so (InferenceX issue #890: DSR1 MI325X on SGLang v0.5.9); a PR's date is
+    not a measurement date."""
+    rows = [(r, c, row) for r in bundled() for c in r.serve_configs for row in c.benchmarks]
+    for recipe, _, row in rows:
+        if row.get("image") is not None:
+            assert IMAGE_REF.fullmatch(row["image"]), (recipe.recipe_id, row["image"])
+    dsr1 = [
+        (c, row)
+        for r, c, row in rows
+        if r.recipe_id == "deepseek-r1-0528-mi325x-fp8" and c.backend == "sglang"
+    ]
+    assert dsr1
+    for config, row in dsr1:
+        assert row["image"] == "lmsysorg/sglang:v0.5.9-rocm700-mi30x" != config.image
+        assert "measured with lmsysorg/sglang:v0.5.9-rocm700-mi30x" in row["source"]
+        assert "issues/890" in row["source"]
+    gptoss = [row for r, _, row in rows if r.recipe_id.startswith("gpt-oss-120b")]
+    assert gptoss
+    for row in gptoss:
+        assert "measured_at" not in row and "run date not stated" in row["source"]
