@@ -70,7 +70,7 @@ def canonical(backend: str, flag: str) -> str:
             return dashed  # vLLM's FlexibleArgumentParser reads underscores as dashes
     if table.snake_and_kebab and _twin(flag) in table.flags:
         return _twin(flag)
-    if backend == "sglang" and flag.startswith("--") and len(flag) > 3 and "." not in flag:
+    if _spec(backend, "argparse_abbrev") and flag.startswith("--") and len(flag) > 3 and "." not in flag:
         # argparse's allow_abbrev: a unique prefix of one long option is that option
         matches = [f for f in table.flags if f.startswith("--") and f.startswith(flag)]
         if len(matches) == 1:
@@ -93,12 +93,18 @@ def normalize(backend: str, args: dict[str, Any]) -> tuple[dict[str, Any], list[
 
 
 def _translations(backend: str) -> dict[str, str]:
+    translate: dict[str, str] = _spec(backend, "translate") or {}
+    return translate
+
+
+def _spec(backend: str, field: str) -> Any:
+    """A property of the backend as data/backends.json describes it (None: unknown backend)."""
     from aim_catalog import backends
 
     try:
-        return backends.get(backend).translate
+        return getattr(backends.get(backend), field)
     except KeyError:
-        return {}
+        return None
 
 
 def lint(backend: str, args: dict[str, Any]) -> list[tuple[str, str]]:
@@ -106,7 +112,8 @@ def lint(backend: str, args: dict[str, Any]) -> list[tuple[str, str]]:
     table = known(backend)
     if table is None:
         return []
-    vllm = known("vllm") if backend != "vllm" else None
+    source = _spec(backend, "translates_flags_of")  # whose flags its sections carry by mistake
+    foreign = known(source) if source and source != backend else None
     out = []
     for flag in args:
         if isinstance(flag, str) and flag.startswith("-") and "." in flag and args[flag] is None:
@@ -116,8 +123,11 @@ def lint(backend: str, args: dict[str, Any]) -> list[tuple[str, str]]:
         if not isinstance(flag, str) or table.has(canonical(backend, flag)):
             continue
         label = f"{backend} {table.version}"
-        if backend == "sglang" and vllm is not None and vllm.has(canonical("vllm", flag)):
-            message = f"{flag} is a vLLM flag in an SGLang section; SGLang {table.version} does not define it"
+        if foreign is not None and foreign.has(canonical(source, flag)):
+            mine, theirs = _spec(backend, "title"), _spec(source, "title")
+            message = (
+                f"{flag} is a {theirs} flag in an {mine} section; {mine} {table.version} does not define it"
+            )
         else:
             message = f"{label} has no flag {flag}"
         translated = _translations(backend).get(flag)
