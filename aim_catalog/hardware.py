@@ -47,6 +47,19 @@ DEVICE_IDS = {
     0x75A3: "MI355X",
     0x75B3: "MI355X",  # MI355X VF
 }
+# Product -> the GPU architecture (gfx target) it is built on: what decides which images run
+# on it (images.py). Several products share one (MI350X and MI355X are both gfx950).
+ARCHITECTURES = {
+    "MI100": "gfx908",
+    "MI210": "gfx90a",
+    "MI250X": "gfx90a",
+    "MI300A": "gfx942",
+    "MI300X": "gfx942",
+    "MI308X": "gfx942",
+    "MI325X": "gfx942",
+    "MI350X": "gfx950",
+    "MI355X": "gfx950",
+}
 # gfx target -> the product to assume when the device id is unknown.
 GFX_FAMILIES = {"gfx908": "MI100", "gfx90a": "MI250X", "gfx942": "MI300X", "gfx950": "MI355X"}
 _INTEGER = re.compile(r"-?[0-9]{1,12}")

@@ -1,7 +1,8 @@
 """Default images per backend and GPU architecture, from ``data/images.json``.
 
 A config's own image wins; otherwise the default for the backend on the recipe's GPU
-architecture (gfx942: MI300X, MI325X; gfx950: MI355X). An image whose tag says which
+architecture (gfx942: MI300X, MI308X, MI325X; gfx950: MI350X, MI355X; hardware.py knows
+which product is which). An image whose tag says which
 architecture it was built for (SGLang's ``-mi30x``/``-mi35x``) is refused on another one
 unless the user names the image with ``--image``.
 """
@@ -26,13 +27,16 @@ def _data() -> dict[str, Any]:
 
 
 def architecture(hardware: str | None) -> str | None:
-    """gfx942 / gfx950 for a GPU model name (MI300X...), None when the file does not know it."""
+    """gfx942 / gfx950 for a GPU model name (MI300X, MI350X...), as hardware.py knows it
+    (the architecture, not a product list, decides the image); a gfx name passes through."""
+    from aim_catalog.hardware import ARCHITECTURES
+
     if not hardware:
         return None
-    for arch, models in _data()["architectures"].items():
-        if hardware.upper() in models:
-            return str(arch)
-    return None
+    name = hardware.upper()
+    if name in ARCHITECTURES:
+        return ARCHITECTURES[name]
+    return hardware.lower() if hardware.lower() in ARCHITECTURES.values() else None
 
 
 def image_architecture(image: str) -> str | None:
@@ -54,6 +58,8 @@ class DefaultImage:
 
 
 def defaults() -> list[DefaultImage]:
+    from aim_catalog.hardware import ARCHITECTURES
+
     data = _data()
     out = []
     for backend, per_arch in data["defaults"].items():
@@ -62,7 +68,7 @@ def defaults() -> list[DefaultImage]:
                 DefaultImage(
                     backend,
                     arch,
-                    tuple(data["architectures"].get(arch, ())),
+                    tuple(p for p, a in ARCHITECTURES.items() if a == arch),
                     entry["image"],
                     entry["evidence"],
                 )

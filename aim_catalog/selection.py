@@ -133,6 +133,11 @@ class Request:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "precision", normalize_precision(self.precision))
+        if self.model == _general_model():
+            raise UsageProblem(
+                f"{self.model} is not a model: it holds AMD AIM's general profiles, which answer only "
+                "for models no recipe names; ask for a Hugging Face model id"
+            )
         if not 0 <= self.length_tolerance < 1 or math.isnan(self.length_tolerance):
             raise UsageProblem(f"length tolerance must be from 0 to below 1, got {self.length_tolerance}")
         if self.request_rate is not None and not (0 < self.request_rate < math.inf):
@@ -521,6 +526,17 @@ def select_best(session: Executor, request: Request) -> Candidate:
     return chosen
 
 
+def goal_note(request: Request, chosen: Candidate) -> str | None:
+    """With --goal, when no candidate declares that goal (the goal orders first, so the
+    winner would have it): the goal did not change the answer, say so."""
+    if request.goal is None or chosen.goal == request.goal:
+        return None
+    return (
+        f"no candidate config declares the goal {request.goal} (AIM profiles do; recipes may set "
+        "'goal'): --goal did not change the choice"
+    )
+
+
 def _without_default_backend(session: Executor, request: Request) -> bool:
     """The backend was left to its default and the model has recipes, none with that backend
     (asked only after a miss, so the select path stays one query)."""
@@ -553,7 +569,12 @@ def no_match_message(session: Executor, request: Request) -> str:
     configs = configurations(session, model)
     text = f"No suitable recipe found for {model}"
     if request.recipe is not None and request.recipe not in {c.recipe_id for c in configs}:
-        text += f" (the pinned recipe {request.recipe} is not one of {model}'s)"
+        r = tables.recipes
+        owner = session.execute(select(r.c.huggingface_id).where(r.c.recipe_id == request.recipe)).scalar()
+        if owner is None:
+            text += f" (no such recipe: {request.recipe}; `aim-catalog list-recipes` shows the catalog's)"
+        else:
+            text += f" (the pinned recipe {request.recipe} is one of {owner}'s, not {model}'s)"
     if not configs:
         return (
             text + f"\n(the catalog has no recipe for {model}; `aim-catalog list-recipes` shows what it has)"
@@ -579,9 +600,19 @@ class Verdict:
     reason: str
     score: float | None
     metric: str | None
+    # The image the config would launch with: its own, else the default for its recipe's
+    # hardware (images.py); None for a recipe rejected as a whole.
+    image: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _launch_image(row: Any) -> str | None:
+    """The config's own image, else the default for its backend on the recipe's GPUs."""
+    from aim_catalog import images  # explain only: images.json is not read on the select path
+
+    return row.image or images.default_image(row.backend, row.hardware)
 
 
 def explain(session: Executor, request: Request) -> list[Verdict]:
@@ -610,9 +641,11 @@ def explain(session: Executor, request: Request) -> list[Verdict]:
         [row.serve_config_id for row in candidates if row.best_id is None],
         replace(request, **{k: v for k, v in chosen_lengths.items() if v is not None}),
     )
+    ranked = [_candidate(row, request) for row in candidates]
     for rank, row in enumerate(candidates, start=1):
-        found = _candidate(row, request)
-        reason = _rank_reason(rank, len(candidates), found, winner, request.per_gpu)
+        found = ranked[rank - 1]
+        after = ranked[rank - 2] if rank > 1 else (ranked[1] if len(ranked) > 1 else None)
+        reason = _rank_reason(rank, len(candidates), found, after, request)
         if row.serve_config_id in unranked:  # it has rows, none of them comparable: say why
             reason = reason.replace("no benchmark", unranked[row.serve_config_id], 1)
         verdicts.append(
@@ -624,12 +657,17 @@ def explain(session: Executor, request: Request) -> list[Verdict]:
                 reason,
                 found.score,
                 found.metric,
+                _launch_image(row),
             )
         )
     slo_reasons = _slo_reasons(session, [row.serve_config_id for row in missed_slo], request)
     for row in missed_slo:
         reason = slo_reasons[row.serve_config_id]
-        verdicts.append(Verdict(row.recipe_id, row.backend, row.gpu_count, "rejected", reason, None, None))
+        verdicts.append(
+            Verdict(
+                row.recipe_id, row.backend, row.gpu_count, "rejected", reason, None, None, _launch_image(row)
+            )
+        )
     explained = {row.recipe_id for row in eligible}
     for recipe_id in sorted(by_recipe):
         if recipe_id not in explained:
@@ -765,21 +803,56 @@ def _label(backend: str) -> str:
     return BACKEND_LABELS.get(backend, backend)
 
 
-def _rank_reason(
-    rank: int, total: int, found: Candidate, winner: Candidate | None, per_gpu: bool = False
-) -> str:
+_PROFILE_ORDER = {"preview": 1, "unoptimized": 2, "general": 3}  # as _order's CASE
+
+
+def order_keys(request: Request) -> str:
+    """The ORDER BY of the selection query (``_statement``/``_order``), in words."""
+    keys = [f"goal {request.goal}"] if request.goal else []
+    keys += ["benchmark " + ("per GPU" if request.per_gpu else "score"), "AIM profile type"]
+    return ", then ".join([*keys, "recipe_id, GPU count, backend"])
+
+
+def _decider(first: Candidate, then: Candidate, request: Request) -> str | None:
+    """The first key of the query's ORDER BY on which ``first`` came before ``then`` (None:
+    the benchmark score, which the reason already shows)."""
+    if request.goal and (first.goal == request.goal) != (then.goal == request.goal):
+        return f"goal (tuned for {request.goal})"
+    key = "per_gpu" if request.per_gpu else "score"
+    if getattr(first, key) != getattr(then, key):
+        return None
+    kinds = (_PROFILE_ORDER.get(first.profile_type or "", 0), _PROFILE_ORDER.get(then.profile_type or "", 0))
+    if kinds[0] != kinds[1]:
+        return f"AIM profile type ({first.profile_type or 'recipe'} before {then.profile_type})"
+    if first.recipe_id != then.recipe_id:
+        return "recipe_id"
+    if first.gpu_count != then.gpu_count:
+        return "GPU count"
+    return "backend"
+
+
+def _rank_reason(rank: int, total: int, found: Candidate, other: Candidate | None, request: Request) -> str:
+    """``other``: the runner-up for the winner, else the config ranked just above."""
     where = f"{_label(found.backend)} {found.gpu_count} GPU"
     tail = "no benchmark" if found.score is None else f"{found.metric} {found.score:g}"
-    if per_gpu and found.per_gpu is not None:
+    if request.per_gpu and found.per_gpu is not None:
         tail += f" = {found.per_gpu:g} per GPU"
     tail += _measured(found.benchmark)
     if rank == 1:
-        extra = "; ties broken by recipe_id" if total > 1 and found.score is None else ""
+        key = _decider(found, other, request) if other is not None else None
+        extra = ""
+        if key and other is not None:
+            extra = f"; before {other.recipe_id} ({_label(other.backend)} {other.gpu_count} GPU) by {key}"
+        if request.goal and found.goal != request.goal:
+            extra += f"; no candidate declares the goal {request.goal}"
         return f"chosen: {where}, {tail}{extra} (best of {total})"
-    assert winner is not None
-    key = "per_gpu" if per_gpu else "score"
-    if found.score is not None and getattr(found, key) == getattr(winner, key):
-        tail += f" (tie; recipe_id after {winner.recipe_id})"
+    assert other is not None
+    key = _decider(other, found, request)
+    if key and key.startswith("goal"):  # the goal comes before the score: no tie
+        tail += f" (after {other.recipe_id}, which is tuned for the goal {request.goal})"
+    elif key:
+        tail += f" (tie; {key} after {other.recipe_id}"
+        tail += f" {_label(other.backend)} {other.gpu_count} GPU)" if key in ("GPU count", "backend") else ")"
     return f"ranked {rank} of {total}: {where}, {tail}"
 
 
@@ -848,31 +921,42 @@ class ConfigLine:
     backend: str
     gpu_count: int
     enabled: bool
+    manual_only: bool = False  # an AIM profile chosen only when pinned (--recipe)
 
 
 def configurations(session: Executor, model: str) -> list[ConfigLine]:
     r, sc = tables.recipes, tables.serve_configs
     rows = session.execute(
-        select(r.c.recipe_id, r.c.hardware, r.c.precision, sc.c.backend, sc.c.gpu_count, sc.c.enabled)
+        select(
+            r.c.recipe_id,
+            r.c.hardware,
+            r.c.precision,
+            sc.c.backend,
+            sc.c.gpu_count,
+            sc.c.enabled,
+            sc.c.manual_only,
+        )
         .select_from(r.join(sc, sc.c.recipe_pk == r.c.id))
         .where(r.c.huggingface_id == model)
     ).all()
     order = {name: i for i, name in enumerate(BACKENDS)}
-    lines = [ConfigLine(*row) for row in rows]
+    lines = [ConfigLine(*row[:6], manual_only=bool(row.manual_only)) for row in rows]
     return sorted(lines, key=lambda c: (order.get(c.backend, 99), c.precision, c.gpu_count, c.recipe_id))
 
 
 def supported_configurations(session: Executor, model: str) -> list[str]:
-    """The seed design's lines: ``- 4 GPU, bf16, vLLM: ✅ Enabled`` (one per distinct config)."""
-    merged: dict[tuple[str, str, int], bool] = {}
+    """The seed design's lines: ``- 4 GPU, bf16, vLLM: ✅ Enabled`` (one per distinct config);
+    a config enabled only as manual-selection-only AIM profiles says ``(only with --recipe)``."""
+    merged: dict[tuple[str, str, int], tuple[bool, bool]] = {}
     for c in configurations(session, model):
         key = (c.backend, c.precision, c.gpu_count)
-        merged[key] = merged.get(key, False) or c.enabled
+        automatic, pinned = merged.get(key, (False, False))
+        merged[key] = (automatic or (c.enabled and not c.manual_only), pinned or c.enabled)
     if not merged:
         return []
     lines = [f"{model} supported configurations:"]
-    for (backend, precision, gpus), enabled in merged.items():
-        state = "✅ Enabled" if enabled else "❌ Disabled"
+    for (backend, precision, gpus), (automatic, enabled) in merged.items():
+        state = "✅ Enabled" if automatic else "✅ Enabled (only with --recipe)" if enabled else "❌ Disabled"
         lines.append(f"- {gpus} GPU, {precision}, {_label(backend)}: {state}")
     return lines
 

@@ -207,3 +207,67 @@ def test_general_profiles_only_when_no_recipe_names_the_model(
     assert spec["command"][:3] == ["vllm", "serve", other]
     # a model some recipe names gets no fallback, even when none of its configs fits
     select(cli, db_url, MODEL, "4", "-p", "fp16", code=3)
+
+
+def test_reasons_name_the_key_that_decided(cli: Callable[..., Any], reference_dir: Path, db_url: str) -> None:
+    """Without benchmarks the goal, then the AIM profile type decide, and explain says which
+    (it said "ties broken by recipe_id" whatever decided)."""
+    cli("--db", db_url, "ingest", str(aim_build(reference_dir)))
+    llama = "meta-llama/Llama-3.1-8B-Instruct"
+    args = ("explain", llama, "--hardware", "MI300X", "-p", "fp16", "--goal", "throughput", "--json")
+    verdicts = json.loads(cli("--db", db_url, *args).stdout)["verdicts"]
+    ranked = [v for v in verdicts if v["verdict"] in ("chosen", "ranked")]
+    text = " ".join(v["reason"] for v in ranked)
+    assert "ties broken by recipe_id" not in text
+    chosen = ranked[0]
+    assert chosen["recipe_id"].endswith("-throughput")
+    assert "by AIM profile type (optimized" in chosen["reason"]
+    latency = next(v for v in ranked if v["recipe_id"].endswith("-latency"))
+    assert "which is tuned for the goal throughput" in latency["reason"]
+    picked = cli("--db", db_url, "select", *args[1:-1])
+    assert "order: goal throughput, then benchmark per GPU, then AIM profile type" in picked.stdout
+
+
+def test_two_backends_of_one_recipe_name_the_backend(cli: Callable[..., Any]) -> None:
+    """DeepSeek-R1 on MI355X: ATOM and SGLang configs of one recipe, no benchmark: the
+    backend decided, not the recipe_id they share."""
+    dsr1 = ("deepseek-ai/DeepSeek-R1-0528", "8", "-p", "fp8", "-b", "any", "--hardware", "MI355X")
+    verdicts = json.loads(cli("explain", *dsr1, "--json").stdout)["verdicts"]
+    first, second = verdicts[0], verdicts[1]
+    assert first["recipe_id"] == second["recipe_id"] and first["backend"] != second["backend"]
+    assert f"before {first['recipe_id']} (sglang 8 GPU) by backend" in first["reason"]
+    assert "tie; backend after" in second["reason"]
+
+
+def test_general_is_not_a_model(cli: Callable[..., Any], tmp_path: Path, db_url: str) -> None:
+    root = tree(tmp_path, {"general/vllm-mi325x-fp16-tp1-latency.yaml": profile(model=None, gpu="MI325X")})
+    cli("--db", db_url, "ingest", str(root))
+    for command in (["select"], ["explain"], ["launch", "--dry-run"]):
+        asked = [*command, "aim-general", "1", "--hardware", "MI325X", "-p", "fp16"]
+        refused = cli("--db", db_url, *asked, code=2)
+        assert "aim-general is not a model" in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_recipe_goal_nobody_declares_and_manual_only_lines(
+    cli: Callable[..., Any], tmp_path: Path, db_url: str
+) -> None:
+    root = tree(
+        tmp_path,
+        {
+            "example-org/Example-8B/vllm-mi300x-fp16-tp1-latency.yaml": profile(),
+            "example-org/Example-8B/vllm-mi300x-fp16-tp4-latency.yaml": profile(count=4, manual=True),
+        },
+    )
+    cli("--db", db_url, "ingest", str(root), str(Path(__file__).parents[1] / "aim_catalog/seed_recipes"))
+    missing = select(cli, db_url, MODEL, "1", "--recipe", "nonexist", code=3)
+    assert "no such recipe: nonexist" in missing.stderr and "is not one of" not in missing.stderr
+    other = select(cli, db_url, MODEL, "1", "--recipe", "mistral-7b-mi300x-bf16", code=3)
+    assert "is one of mistralai/Mistral-7B-Instruct-v0.3's" in other.stderr
+    # the seed recipes declare no goal: --goal is not silently ignored
+    mistral = ("mistralai/Mistral-7B-Instruct-v0.3", "1", "-p", "bf16", "--goal", "latency")
+    result = cli("--db", db_url, "select", *mistral, "--hardware", "MI300X")
+    assert "no candidate config declares the goal latency" in result.stderr
+    lines = cli("--db", db_url, "show-configurations", MODEL).stdout.splitlines()
+    assert "- 1 GPU, fp16, vLLM: ✅ Enabled" in lines
+    assert "- 4 GPU, fp16, vLLM: ✅ Enabled (only with --recipe)" in lines

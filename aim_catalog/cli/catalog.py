@@ -389,7 +389,7 @@ def select_cmd(
     Example: aim-catalog select Qwen/Qwen3-32B --backend any --host-gpus 8 --input-len 1024 --output-len 1024
     """
     from aim_catalog import render
-    from aim_catalog.selection import select_best, server_argv
+    from aim_catalog.selection import goal_note, order_keys, select_best, server_argv
 
     request = build_request(
         model,
@@ -413,6 +413,9 @@ def select_cmd(
     with catalog_connection(ctx) as session:
         chosen = select_best(session, request)
         alternative = _single_copy(session, request, chosen) if not as_json else None
+    note = goal_note(request, chosen)
+    if note:
+        render.note(note)
     if as_json:
         render.emit_json(chosen.as_dict())
         return
@@ -433,7 +436,7 @@ def select_cmd(
     if chosen.replicas is not None:
         render.line("  host:   " + _replica_text(chosen, alternative))
     if chosen.score is None:
-        render.line("  score:  no benchmark (ties broken by recipe_id)")
+        render.line(f"  score:  no benchmark (order: {order_keys(request)})")
     else:
         bench = chosen.benchmark or {}
         scenario = ", ".join(
@@ -509,8 +512,11 @@ def explain_cmd(
         render.emit_json({"request": describe_request(request), "verdicts": [v.as_dict() for v in verdicts]})
     elif verdicts:
         render.line(f"Explain {describe_request(request)}:")
-        rows = [(v.recipe_id, v.backend or "", v.gpu_count or "", v.verdict, v.reason) for v in verdicts]
-        render.table(("recipe", "backend", "GPUs", "verdict", "reason"), rows)
+        rows = [
+            (v.recipe_id, v.backend or "", v.gpu_count or "", v.verdict, v.image or "", v.reason)
+            for v in verdicts
+        ]
+        render.table(("recipe", "backend", "GPUs", "verdict", "image", "reason"), rows)
     if not chosen:  # the same exit code select gives, after the explanation
         raise NoSuitableRecipe(missing)
 
