@@ -91,7 +91,6 @@ def test_benchmark_rows_only_with_a_published_url() -> None:
     assert rows >= 32  # the 8 Llama-3.1 recipes alone hold 32
 
 
-
 def inferencex_entries(reference_dir: Path) -> list[dict[str, Any]]:
     """The single-node vLLM/SGLang/ATOM fixed-seq-len AMD entries of the current master."""
     data = yaml.safe_load((reference_dir.parent / "inferencex" / "amd-master.yaml").read_text())
