@@ -6,7 +6,9 @@
   ``AWS_SECRET_ACCESS_KEY``, ``DB_PASSWORD``, ``GITHUB_PAT``; not
   ``TOKENIZERS_PARALLELISM``). A secret is never written to a recipe, the catalog, a
   label, a log or the terminal: it is shown as ``***`` and passed by name
-  (``docker run -e NAME``).
+  (``docker run -e NAME``). The same rule makes a server flag secret-valued
+  (``--api-key``): a recipe may not give one a value, and the value an operator gives
+  with ``launch --arg`` is shown as ``***`` (the container gets it).
 * Denied in recipes: variables that send the container's network or hub traffic
   elsewhere, or change which code the loader or interpreter runs. A recipe from a
   shared catalog must not be able to route the operator's ``HF_TOKEN`` to another host
@@ -77,6 +79,37 @@ DENIED_PREFIXES: dict[str, str] = {"LD_": _LOADER}  # LD_PRELOAD, LD_LIBRARY_PAT
 def is_secret(name: str) -> bool:
     """The one rule for secret-named variables (see the module docstring)."""
     return any(_SECRET_WORD.search(word) for word in name.upper().split("_") if word)
+
+
+SECRET_FLAG_PROBLEM = (
+    "{flag} takes a secret; a recipe may not hold one (give it at launch: --arg {flag}=VALUE)"
+)
+
+
+def is_secret_flag(flag: str) -> bool:
+    """A server flag whose value is a secret, by the same rule on its words
+    (``--api-key``, ``--admin-api-key``, ``--hf-token``; not ``--tokenizer``)."""
+    return is_secret(flag.split("=", 1)[0].lstrip("-").replace("-", "_"))
+
+
+def mask_secret_flags(argv: list[str], mask: str = "***") -> list[str]:
+    """``argv`` with the values of secret flags masked (``--api-key ***``,
+    ``--api-key=***``); a secret flag followed by another flag is bare and kept."""
+    out: list[str] = []
+    hide_next = False
+    for word in argv:
+        if hide_next and not word.startswith("-"):
+            out.append(mask)
+            hide_next = False
+            continue
+        hide_next = False
+        if word.startswith("-") and is_secret_flag(word):
+            if "=" in word:
+                word = word.split("=", 1)[0] + "=" + mask
+            else:
+                hide_next = True
+        out.append(word)
+    return out
 
 
 def denied_reason(name: str) -> str | None:

@@ -30,7 +30,7 @@ from urllib.parse import urlparse
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
-from aim_catalog.envpolicy import is_secret
+from aim_catalog.envpolicy import is_secret, mask_secret_flags
 from aim_catalog.errors import EnvironmentProblem, LaunchFailed, UsageProblem
 from aim_catalog.hardware import Gpu
 from aim_catalog.runspec import LABEL, LAUNCH_LABEL, MASK, RunSpec
@@ -219,6 +219,12 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM or SIGHUP during a launch, handled like Ctrl-C so the container is cleaned up."""
 
 
+# Terminations seen inside termination_as_interrupt(). The handler raises at once, but an
+# exception raised while a __del__ or weakref callback runs (GC of a socket or an HTTP
+# response, say) is printed and dropped by Python: the wait loop checks this list too.
+_terminations: list[str] = []
+
+
 @contextmanager
 def termination_as_interrupt() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
@@ -226,14 +232,23 @@ def termination_as_interrupt() -> Iterator[None]:
         return
 
     def handler(signum: int, _frame: Any) -> None:
-        raise Terminated(signal.Signals(signum).name)
+        _terminations.append(signal.Signals(signum).name)
+        raise Terminated(_terminations[-1])
 
+    _terminations.clear()
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+        _terminations.clear()
+
+
+def raise_if_terminated() -> None:
+    """Raise a termination whose exception was lost (see ``_terminations``)."""
+    if _terminations:
+        raise Terminated(_terminations[-1])
 
 
 def lock_dir() -> Path:
@@ -448,6 +463,7 @@ def wait_ready(
     start = time.monotonic()
     pending = list(paths)  # the backend's readiness endpoints (backends.json)
     while True:
+        raise_if_terminated()
         container.reload()
         if container.status in ("exited", "dead"):
             code = container.attrs.get("State", {}).get("ExitCode")
@@ -530,4 +546,10 @@ def container_secrets(container: Any) -> list[str]:
         key, _, value = item.partition("=")
         if is_secret(key) and value:
             values.append(value)
+    # and the values of secret-valued server flags (--api-key KEY): servers log their args
+    config = container.attrs.get("Config", {})
+    argv = [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
+    for shown, real in zip(mask_secret_flags(argv, "\0"), argv, strict=True):
+        if shown != real:
+            values.append(real.split("=", 1)[1] if shown.endswith("=\0") else real)
     return values

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aim_catalog import flaglint
-from aim_catalog.envpolicy import denied_reason, is_secret
+from aim_catalog.envpolicy import SECRET_FLAG_PROBLEM, denied_reason, is_secret, is_secret_flag
 from aim_catalog.errors import Problem, shown
 from aim_catalog.flags import served_models, split_flag
 from aim_catalog.safe_yaml import Marks, Path_, Reject, load_yaml
@@ -351,6 +351,8 @@ def _args(ck: _Checker, value: Any, where: Path_, gpus: int) -> dict[str, Scalar
             ck.err((*where, flag), problem)
         elif key in written:
             ck.err((*where, flag), f"{shown(key)} is given twice (also as {shown(written[key])})")
+        elif is_secret_flag(key) and arg not in (None, True, False):
+            ck.err((*where, flag), SECRET_FLAG_PROBLEM.format(flag=key))
         else:
             out[key], written[key] = arg, flag
     tp = _parallel(ck, out, TP_FLAGS, where, written)

@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from aim_catalog import backends, images
-from aim_catalog.envpolicy import denied_reason, is_secret, is_trusted, registry_of
+from aim_catalog.envpolicy import (
+    SECRET_FLAG_PROBLEM,
+    denied_reason,
+    is_secret,
+    is_secret_flag,
+    is_trusted,
+    mask_secret_flags,
+    registry_of,
+)
 from aim_catalog.errors import InvalidRecipeInput, LaunchFailed, Problem, UsageProblem, shown
 from aim_catalog.flags import served_models, split_flag
 from aim_catalog.selection import Candidate, server_argv
@@ -87,6 +95,10 @@ class RunSpec:
     def shown_env(self) -> dict[str, str]:
         return {**self.env, **{name: MASK for name in self.secret_env}}
 
+    def shown_command(self) -> list[str]:
+        """The server argv as printed and stored: secret-valued flags (``--api-key``) masked."""
+        return mask_secret_flags(self.command, MASK)
+
     def docker_run(self) -> str:
         """An equivalent ``docker run`` line, quoted for a POSIX shell; secrets by name only."""
         argv = ["docker", "run", "-d", "--name", self.name, *(["--init"] if self.init else [])]
@@ -114,13 +126,15 @@ class RunSpec:
             argv += ["--label", f"{key}={value}"]
         # The whole server argv is ours, whatever ENTRYPOINT the image has (ENTRYPOINT_NOTE above):
         # its program replaces the entrypoint (one word there), the rest follows the image.
-        argv += ["--entrypoint", self.command[0]]
-        return shlex.join([*argv, self.image, *self.command[1:]])
+        command = self.shown_command()
+        argv += ["--entrypoint", command[0]]
+        return shlex.join([*argv, self.image, *command[1:]])
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         del data["secret_values"], data["secret_env"]
         data["env"] = self.shown_env()
+        data["command"] = self.shown_command()
         data["docker_run"] = self.docker_run()
         data["registry"] = self.registry
         data["trusted_registry"] = self.trusted_registry
@@ -229,6 +243,8 @@ def server_command(
             )
         args = renamed
     for flag, value in overrides.items():
+        if flag in backends.model_flags(candidate.backend):
+            raise UsageProblem(f"--arg {flag}: the model served is the MODEL argument's (its recipe's)")
         args[flag] = value
     replaced = [flag for flag in backend.owned_flags if flag in args]
     for flag in replaced:
@@ -275,6 +291,8 @@ def _split_keys(candidate: Candidate) -> dict[str, Any]:
         key, value, problem = split_flag(flag, value)
         if problem is None and key in args:
             problem = f"{key} is given twice"
+        if problem is None and is_secret_flag(key) and value not in (None, True, False):
+            problem = SECRET_FLAG_PROBLEM.format(flag=key)  # a row from before this check
         if problem is not None:
             raise InvalidRecipeInput(
                 [

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from test_launch import MODEL, cli
+from test_launch import IMAGE, MODEL, cli, deployments, free_port
 from test_launch_hardening import set_config, write
+
+from aim_catalog import launcher
 
 # --------------------------------------------------------------------------- 1: model flags
 
@@ -64,6 +67,8 @@ def test_launch_refuses_an_older_row_naming_another_model(tmp_path: Path, host: 
     set_config(tmp_path, args={"--model": MODEL, "--dtype": "bfloat16"})
     spec = json.loads(cli("launch", MODEL, "1", "--dry-run", "--json").stdout)
     assert spec["command"][:3] == ["vllm", "serve", MODEL] and "--model" not in spec["command"]
+    err = cli("launch", MODEL, "1", "--dry-run", "--arg", "--model=evil/model", code=2).stderr
+    assert "--arg --model: the model served is the MODEL argument's" in err
 
 
 # --------------------------------------------------------------------------- 7: control characters
@@ -133,3 +138,49 @@ def test_an_empty_out_directory_is_a_usage_error(
     kube = ("launch", MODEL, "1", "--target", "kubernetes", "--dry-run", "--out", "")
     assert "--out is empty: name a directory" in cli(*kube, code=2).stderr
     assert list(work.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- 6: secret-valued flags
+
+
+def test_a_recipe_may_not_hold_a_server_api_key(tmp_path: Path) -> None:
+    path = write(tmp_path, "    args:\n      --dtype: bfloat16\n      --api-key: abc_recipe_key\n")
+    result = cli("validate", str(path), code=4)
+    assert f"{path}:11:7: vllm_serve.4_gpu.args.--api-key: --api-key takes a secret" in result.stderr
+    assert "abc_recipe_key" not in result.stdout + result.stderr
+    # a bare --hf-token (use the login's token) holds no secret; --tokenizer is no token
+    cli("validate", str(write(tmp_path, "    args:\n      --hf-token: null\n      --tokenizer: org/t\n")))
+
+
+def test_launch_refuses_an_older_row_holding_an_api_key(tmp_path: Path, host: Path) -> None:
+    set_config(tmp_path, args={"--api-key": "abc_row_key"})
+    result = cli("launch", MODEL, "1", "--dry-run", "--json", code=4)
+    assert "args: --api-key takes a secret; a recipe may not hold one" in result.stderr
+    assert "abc_row_key" not in result.stdout + result.stderr
+
+
+def test_an_api_key_given_at_launch_is_masked_in_a_dry_run(host: Path) -> None:
+    for given in (("--arg", "--api-key=op_key_value"), ("--arg", "--admin-api-key=op_key_value")):
+        result = cli("launch", MODEL, "1", "--dry-run", "--json", *given)
+        spec = json.loads(result.stdout)
+        flag = given[1].split("=")[0]
+        assert spec["command"][spec["command"].index(flag) + 1] == "***"
+        assert f"{flag} '***'" in spec["docker_run"]
+        assert "op_key_value" not in result.stdout + result.stderr
+        human = cli("launch", MODEL, "1", "--dry-run", *given)
+        assert "op_key_value" not in human.stdout + human.stderr and f"{flag} ***" in human.stdout
+
+
+@pytest.mark.docker
+def test_an_api_key_reaches_the_container_but_not_the_catalog(docker_env: Any, tmp_path: Path) -> None:
+    port = str(free_port())
+    cli(
+        "launch", MODEL, "1", "--image", IMAGE, "--port", port, "--name", "key", "--arg", "--api-key=k_secret"
+    )
+    container = docker_env.containers.get("key")
+    argv = container.attrs["Config"]["Cmd"]
+    assert argv[argv.index("--api-key") + 1] == "k_secret"
+    (row,) = deployments(tmp_path)
+    assert "k_secret" not in json.dumps(row, default=str)
+    assert "--api-key" in json.loads(row["spec"])["command"]
+    assert launcher.container_secrets(container) == ["k_secret"]  # masked in logs

@@ -41,7 +41,7 @@ def command(
 def test_vllm_flags_render_as_the_recipe_means_them() -> None:
     argv, notes = command(
         {
-            "--model": "Org/Model-Local",
+            "--model": "Org/Model",  # the recipe's own model (any other is refused)
             "--trust-remote-code": "true",
             "--enforce-eager": True,
             "--enable-prefix-caching": None,
@@ -53,7 +53,7 @@ def test_vllm_flags_render_as_the_recipe_means_them() -> None:
         }
     )
     assert argv == [
-        "vllm", "serve", "Org/Model-Local",
+        "vllm", "serve", "Org/Model",
         "--trust-remote-code", "--enforce-eager", "--enable-prefix-caching",
         "--max-model-len", "8192", "--gpu-memory-utilization", "0.9",
         "--tensor-parallel-size", "4",
@@ -73,7 +73,7 @@ def test_tensor_parallel_is_kept_checked_or_injected() -> None:
 
 def test_sglang_gets_its_flag_names_even_from_original_recipes() -> None:
     original = {
-        "--model": "Qwen/Qwen3-32B",
+        "--model": "Org/Model",
         "--tensor-parallel-size": "4",
         "--gpu-memory-utilization": "0.9",
         "--max-model-len": "32768",
@@ -83,7 +83,7 @@ def test_sglang_gets_its_flag_names_even_from_original_recipes() -> None:
     }
     argv, notes = command(original, backend="sglang")
     assert argv == [
-        "python3", "-m", "sglang.launch_server", "--model-path", "Qwen/Qwen3-32B",
+        "python3", "-m", "sglang.launch_server", "--model-path", "Org/Model",
         "--tensor-parallel-size", "4", "--mem-fraction-static", "0.9", "--context-length", "32768",
         "--chunked-prefill-size", "16384", "--trust-remote-code",
         "--host", "0.0.0.0", "--port", "30000",

@@ -434,7 +434,7 @@ def _show_spec(spec: Any, chosen: Any, as_json: bool) -> None:
     )
     trust = "trusted" if spec.trusted_registry else "NOT a trusted registry"
     render.line(f"  image:   {spec.image} (registry {spec.registry}: {trust})")
-    render.line(f"  command: {' '.join(spec.command)}")
+    render.line(f"  command: {' '.join(spec.shown_command())}")
     render.line(f"  devices: {', '.join(d.split(':')[0] for d in spec.devices)}")
     render.line(f"  port:    {spec.host_port} -> {spec.container_port}")
     render.line(f"  env:     {' '.join(f'{k}={v}' for k, v in spec.shown_env().items())}")
