@@ -46,7 +46,9 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, create: bool = True) -> Engine:
+    """An engine for ``url``. ``create=False``: a SQLite catalog file that does not exist
+    is an error, not a new empty catalog (a mistyped ``--db`` path for a read command)."""
     url = normalize_url(url)
     parsed = make_url(url)
     backend = parsed.get_backend_name()
@@ -56,7 +58,12 @@ def make_engine(url: str) -> Engine:
         if backend == "sqlite":
             database = parsed.database or ""
             if database and database != ":memory:" and not database.startswith("file:"):
-                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                path = Path(database).expanduser()
+                if not create and not path.exists():
+                    raise EnvironmentProblem(
+                        f"no catalog at {path} (create it with `aim-catalog db upgrade` or `ingest`)"
+                    )
+                path.parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(parsed, connect_args={"timeout": 60})
             _sqlite_events(engine)
             if database and database != ":memory:" and not database.startswith("file:"):

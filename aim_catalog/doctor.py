@@ -328,7 +328,7 @@ def check_catalog(db_option: str | None) -> Check:
         )
     engine = None
     try:
-        engine = db.make_engine(url)
+        engine = db.make_engine(url, create=False)  # a check never creates a catalog
         with engine.connect() as connection:
             revision = db.current_revision(connection)
     except (CatalogError, SQLAlchemyError) as exc:

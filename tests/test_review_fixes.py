@@ -184,3 +184,57 @@ def test_an_api_key_reaches_the_container_but_not_the_catalog(docker_env: Any, t
     assert "k_secret" not in json.dumps(row, default=str)
     assert "--api-key" in json.loads(row["spec"])["command"]
     assert launcher.container_secrets(container) == ["k_secret"]  # masked in logs
+
+
+# --------------------------------------------------------------------------- 4: a mistyped --db
+
+
+def test_a_read_command_does_not_create_a_catalog(tmp_path: Path, reference_dir: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'typo-dir' / 'c.db'}"
+    for args in (("list-recipes",), ("sql", "select 1"), ("db", "current"), ("select", MODEL, "1")):
+        result = cli("--db", url, *args, code=1)
+        expected = f"error: no catalog at {tmp_path / 'typo-dir' / 'c.db'} (create it with `aim-catalog db"
+        assert result.stderr.splitlines()[-1].startswith(expected) and "Traceback" not in result.stderr
+    (tmp_path / "dir").mkdir()
+    in_dir = f"sqlite:///{tmp_path / 'dir' / 'c.db'}"
+    cli("--db", in_dir, "list-recipes", code=1)
+    cli("--db", in_dir, "ingest", str(reference_dir), "--dry-run")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir"] and list((tmp_path / "dir").iterdir()) == []
+    cli("--db", url, "db", "upgrade")  # these create it
+    assert json.loads(cli("--db", url, "list-recipes", "--json").stdout) == []
+    cli("--db", in_dir, "ingest", str(reference_dir))
+    assert len(json.loads(cli("--db", in_dir, "list-recipes", "--json").stdout)) == 4
+
+
+def test_doctor_does_not_create_a_catalog(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'typo-dir' / 'c.db'}"
+    result = cli("--db", url, "doctor", "--json", code=None)
+    (check,) = [c for c in json.loads(result.stdout)["checks"] if c["name"] == "catalog"]
+    assert check["status"] == "fail" and "no catalog at" in check["summary"]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("hardware", '"MI300X\\t"'),
+        ("hardware", '"MI300X\\n"'),
+        ("precision", '"bf16\\t"'),
+        ("recipe_id", '"r\\n"'),
+        ("model_id", '"org/m\\t"'),
+        ("huggingface_id", '"org/m\\n"'),
+    ],
+)
+def test_single_line_fields_refuse_tab_and_newline(tmp_path: Path, field: str, value: str) -> None:
+    path = write(tmp_path, "    image: rocm/vllm:x\n")
+    lines = [
+        f"{field}: {value}" if line.startswith(f"{field}:") else line for line in path.read_text().split("\n")
+    ]
+    path.write_text("\n".join(lines))
+    err = cli("validate", str(path), code=4).stderr
+    assert f"{path}:" in err and f" {field}: " in err
+    for bad in ("\t", "\\n"):
+        key = write(tmp_path, f'    image: "rocm/vllm{bad}x"\n')
+        assert "vllm_serve.4_gpu.image:" in cli("validate", str(key), code=4).stderr
+    key = write(tmp_path, '    args:\n      "--dtype\\t": x\n')
+    assert "must start with '-' and have no spaces" in cli("validate", str(key), code=4).stderr

@@ -110,21 +110,24 @@ def _main(
         logging.getLogger("aim_catalog").setLevel(logging.DEBUG)
 
 
-def open_engine(ctx: typer.Context) -> tuple[Any, bool]:
+def open_engine(ctx: typer.Context, *, create: bool = False) -> tuple[Any, bool]:
+    """The catalog's engine and whether it is the default one. A SQLite file is created
+    only for the default catalog or when ``create`` (``db upgrade``, ``ingest``): any
+    other command on a path that does not exist is told so (exit 1), nothing is created."""
     from aim_catalog import db
 
     url, is_default = resolve_db_url(state_of(ctx).db)
-    return db.make_engine(url), is_default
+    return db.make_engine(url, create=create or is_default), is_default
 
 
 @contextmanager
-def catalog_engine(ctx: typer.Context) -> Iterator[Engine]:
+def catalog_engine(ctx: typer.Context, *, create: bool = False) -> Iterator[Engine]:
     """The catalog's engine, its database migrated to the code's schema."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from aim_catalog import db
 
-    engine, is_default = open_engine(ctx)
+    engine, is_default = open_engine(ctx, create=create)
     try:
         db.ensure_schema(engine, auto_migrate=auto_migrate_enabled(), seed=is_default, shared=not is_default)
         yield engine
@@ -142,11 +145,11 @@ def catalog_connection(ctx: typer.Context) -> Iterator[Connection]:
 
 
 @contextmanager
-def catalog_session(ctx: typer.Context, *, commit: bool = True) -> Iterator[Session]:
+def catalog_session(ctx: typer.Context, *, commit: bool = True, create: bool = False) -> Iterator[Session]:
     """One session for the command (``commit=False`` rolls it back: dry runs)."""
     from aim_catalog import db
 
-    with catalog_engine(ctx) as engine, db.session_factory(engine)() as session:
+    with catalog_engine(ctx, create=create) as engine, db.session_factory(engine)() as session:
         yield session
         if commit:
             session.commit()

@@ -47,7 +47,7 @@ def db_upgrade(ctx: typer.Context, revision: str = typer.Argument("head")) -> No
     """
     from aim_catalog import db, render
 
-    engine, is_default = open_engine(ctx)
+    engine, is_default = open_engine(ctx, create=True)
     try:
         now = db.upgrade(engine, revision, seed=is_default)
     finally:
@@ -246,7 +246,7 @@ def ingest(
         files, missing = expand_paths(paths)
         if missing:  # every problem at once: check the files that are there too
             raise InvalidRecipeInput(missing + _load_files(files, as_json, None, strict)[1])
-        with catalog_session(ctx, commit=not dry_run) as session:
+        with catalog_session(ctx, commit=not dry_run, create=not dry_run) as session:
             report = ingest_files(
                 session,
                 files,
