@@ -295,6 +295,33 @@ def test_gpt_oss_mi355x_dotted_compilation_args_keep_their_values(cli: Callable[
     assert not [a for a in argv if a.startswith("-") and "." in a and "=" not in a]
 
 
+def test_an_mi350x_host_gets_the_gfx950_default_images(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MI350X is gfx950 like MI355X (hardware.py, by device id 0x75a0): default images are
+    resolved by architecture, so a config without its own image launches with the gfx950
+    default on an MI350X host, and a gfx942 build is refused there."""
+    nodes = tmp_path / "sysfs" / "sys/class/kfd/kfd/topology/nodes"
+    for n in range(3):  # node 0 is the CPU, then 2 x MI350X (gfx950, device 0x75a0)
+        (nodes / str(n)).mkdir(parents=True)
+        props = (
+            "gfx_target_version 0\n"
+            if n == 0
+            else f"gfx_target_version 90500\ndevice_id {0x75A0}\ndrm_render_minor {127 + n}\n"
+        )
+        (nodes / str(n) / "properties").write_text(props)
+    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "sysfs"))
+    assert images.architecture("MI350X") == "gfx950"
+    # the seed Mistral recipe's SGLang configs name no image: the host's generation decides
+    base = ("launch", "mistralai/Mistral-7B-Instruct-v0.3", "1", "-p", "bf16", "-b", "sglang")
+    plan = json.loads(cli(*base, "--hardware", "MI300X", "--dry-run", "--json").stdout)
+    assert plan["image"] == images.default_image("sglang", "MI355X") and "-mi35x" in plan["image"]
+    with pytest.raises(Exception, match="built for gfx942, but MI350X is gfx950"):
+        images.choose_image("sglang", "MI350X", "lmsysorg/sglang:v0.5.12-rocm700-mi30x", None)
+    listed = json.loads(cli("images", "--json").stdout)
+    assert any("MI350X" in row["hardware"] for row in listed if row["architecture"] == "gfx950")
+
+
 IMAGE_REF = re.compile(r"[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?")
 
 
@@ -341,31 +368,3 @@ def test_benchmark_rows_name_the_image_they_were_measured_with() -> None:
     assert gptoss
     for row in gptoss:
         assert "measured_at" not in row and "run date not stated" in row["source"]
-
-
-def test_an_mi350x_host_gets_the_gfx950_default_images(
-    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """MI350X is gfx950 like MI355X (hardware.py, by device id 0x75a0): default images are
-    resolved by architecture, so a config without its own image launches with the gfx950
-    default on an MI350X host, and a gfx942 build is refused there."""
-    nodes = tmp_path / "sysfs" / "sys/class/kfd/kfd/topology/nodes"
-    for n in range(3):  # node 0 is the CPU, then 2 x MI350X (gfx950, device 0x75a0)
-        (nodes / str(n)).mkdir(parents=True)
-        props = (
-            "gfx_target_version 0\n"
-            if n == 0
-            else f"gfx_target_version 90500\ndevice_id {0x75A0}\ndrm_render_minor {127 + n}\n"
-        )
-        (nodes / str(n) / "properties").write_text(props)
-    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "sysfs"))
-    assert images.architecture("MI350X") == "gfx950"
-    # the seed Mistral recipe's SGLang configs name no image: the host's generation decides
-    base = ("launch", "mistralai/Mistral-7B-Instruct-v0.3", "1", "-p", "bf16", "-b", "sglang")
-    plan = json.loads(cli(*base, "--hardware", "MI300X", "--dry-run", "--json").stdout)
-    assert plan["image"] == images.default_image("sglang", "MI355X") and "-mi35x" in plan["image"]
-    with pytest.raises(Exception, match="built for gfx942, but MI350X is gfx950"):
-        images.choose_image("sglang", "MI350X", "lmsysorg/sglang:v0.5.12-rocm700-mi30x", None)
-    listed = json.loads(cli("images", "--json").stdout)
-    assert any("MI350X" in row["hardware"] for row in listed if row["architecture"] == "gfx950")
-
