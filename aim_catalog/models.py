@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Index, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, relationship
 
 from aim_catalog import tables
@@ -118,3 +119,17 @@ class Deployment(Base):
     context: Mapped[str | None]
     namespace: Mapped[str | None]
     objects: Mapped[list[dict[str, str]] | None]
+
+
+# A name is unique per engine among live deployments, as Docker's container names are;
+# stopped and failed rows keep their names as history (migration 0004). Declared here, off
+# the select path: a dialect keyword argument imports that dialect (see tables.py).
+LIVE_DEPLOYMENTS = text("status IN ('starting', 'running')")
+Index(
+    None,
+    tables.deployments.c.docker_host,
+    tables.deployments.c.name,
+    unique=True,
+    sqlite_where=LIVE_DEPLOYMENTS,
+    postgresql_where=LIVE_DEPLOYMENTS,
+)

@@ -25,7 +25,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
-    text,
 )
 
 from aim_catalog.settings import METRIC_FIELDS
@@ -126,16 +125,9 @@ deployments = Table(
     Column("status", String(20), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    # A name is unique per engine among live deployments, as Docker's container names are;
-    # stopped and failed rows keep their names as history.
-    Index(
-        None,
-        "docker_host",
-        "name",
-        unique=True,
-        sqlite_where=text("status IN ('starting', 'running')"),
-        postgresql_where=text("status IN ('starting', 'running')"),
-    ),
+    # The unique (docker_host, name) index of live rows is declared in models.py: its
+    # postgresql_where makes SQLAlchemy import its PostgreSQL dialect, which the select path
+    # (this module, never the ORM) must not pay for on a SQLite catalog.
     # docker (a container), kubernetes (Deployment + Service) or kserve (InferenceService);
     # for the cluster targets: kubeconfig context, namespace, and the objects launch
     # created ([{apiVersion, kind, name}]: what `stop` deletes).
