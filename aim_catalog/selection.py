@@ -214,7 +214,7 @@ def _default_scenario(shape: _Shape) -> dict[str, Any]:
     keys = {name: func.coalesce(b.c[f"nominal_{name}"], b.c[name]) for name in SCENARIO_LENGTHS}
     candidate = case((and_(*_filters(shape, r, sc)), sc.c.id))
     base = (
-        select(*keys.values())
+        select(*(key.label(name) for name, key in keys.items()))
         .select_from(r.join(sc, sc.c.recipe_pk == r.c.id).join(b, b.c.serve_config_id == sc.c.id))
         .where(
             r.c.huggingface_id == bindparam("model"),
@@ -232,7 +232,10 @@ def _default_scenario(shape: _Shape) -> dict[str, Any]:
         )
         .limit(1)
     )
-    return {name: base.with_only_columns(keys[name]).scalar_subquery() for name in shape.defaults}
+    # One CTE referenced by every use: the database aggregates once per statement, where
+    # repeated scalar subqueries were each run again (six times per select).
+    scenario = base.cte("default_scenario")
+    return {name: select(scenario.c[name]).scalar_subquery() for name in shape.defaults}
 
 
 def _near(column: Any, reference: Any) -> ColumnElement[bool]:
