@@ -163,3 +163,29 @@ def reference_dir() -> Path:
     if not REFERENCE_RECIPES.is_dir():
         missing_service(f"reference recipes not found at {REFERENCE_RECIPES}")
     return REFERENCE_RECIPES
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """The app in-process with a private data dir and no GPUs; ``db_url`` picks a catalog.
+    Asserts the exit code and that no traceback reached stderr. (Test files that need
+    another environment define their own ``cli``.)"""
+    from typer.testing import CliRunner
+
+    from aim_catalog.cli import app
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "no-sysfs"))
+    for name in ("AIM_CATALOG_DB_URL", "AIM_CATALOG_LENGTH_TOLERANCE", "AIM_CATALOG_LOCK_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+
+    def invoke(*args: str, code: int = 0, db_url: str | None = None) -> Any:
+        argv = (["--db", db_url] if db_url else []) + list(args)
+        result = CliRunner().invoke(app, argv)
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        assert result.exit_code == code, (result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr
+        return result
+
+    return invoke

@@ -13,32 +13,11 @@ from typing import Any
 import fixtures_bench as fx
 import pytest
 from sqlalchemy import text
-from typer.testing import CliRunner
 
 from aim_catalog import db
-from aim_catalog.cli import app
 
 MODEL = "org/bench-model"
 FP4 = "org/fp4-model"
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "no-sysfs"))
-    monkeypatch.delenv("AIM_CATALOG_DB_URL", raising=False)
-    monkeypatch.delenv("AIM_CATALOG_LENGTH_TOLERANCE", raising=False)
-
-    def invoke(*args: str, code: int = 0, db_url: str | None = None) -> Any:
-        argv = (["--db", db_url] if db_url else []) + list(args)
-        result = CliRunner().invoke(app, argv)
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == code, (result.stdout, result.stderr)
-        assert "Traceback" not in result.stderr
-        return result
-
-    return invoke
 
 
 @pytest.fixture
