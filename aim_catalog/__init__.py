@@ -1,7 +1,42 @@
 """aim-catalog: a SQL catalog of LLM serving recipes for AMD Instinct GPUs.
 
-Importing this package imports nothing heavy; the CLI loads SQLAlchemy, YAML and
-Docker only inside the commands that need them.
+The Python API (``from aim_catalog import Catalog, SelectionOptions, Request``) is exported
+lazily: importing this package imports nothing heavy; SQLAlchemy, YAML and Docker load only
+when something that needs them runs.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from aim_catalog.api import Catalog, Explanation
+    from aim_catalog.errors import CatalogError
+    from aim_catalog.options import SelectionOptions
+    from aim_catalog.selection import Candidate, Request, Verdict
+
+# name -> module that defines it
+_EXPORTS = {
+    "Catalog": "aim_catalog.api",
+    "Explanation": "aim_catalog.api",
+    "SelectionOptions": "aim_catalog.options",
+    "Request": "aim_catalog.selection",
+    "Candidate": "aim_catalog.selection",
+    "Verdict": "aim_catalog.selection",
+    "CatalogError": "aim_catalog.errors",
+}
+
+__all__ = ["Candidate", "Catalog", "CatalogError", "Explanation", "Request", "SelectionOptions", "Verdict"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'aim_catalog' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
