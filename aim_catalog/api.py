@@ -16,19 +16,25 @@ returned are frozen dataclasses, never ORM rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from aim_catalog.errors import InvalidRecipeInput
 from aim_catalog.options import SelectionOptions
+from aim_catalog.recipe_loading import Loader
 from aim_catalog.settings import auto_migrate_enabled, redact, resolve_db_url
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
     from sqlalchemy.orm import Session, sessionmaker
 
-    from aim_catalog.selection import Candidate, Request, Verdict
+    from aim_catalog.bench_import import ImportReport, Target
+    from aim_catalog.ingest import IngestReport
+    from aim_catalog.readonly_sql import Result as SqlResult
+    from aim_catalog.selection import Candidate, ConfigLine, RecipeSummary, Request, Verdict
 
 Note = Callable[[str], None]
 
@@ -71,7 +77,7 @@ class Catalog:
         engine = db.make_engine(resolved, create=create or is_default)
         catalog = cls(engine, url=resolved, is_default=is_default)
         try:
-            with catalog._translated():
+            with catalog.translate_errors():
                 db.ensure_schema(
                     engine, auto_migrate=auto_migrate_enabled(), seed=is_default, shared=not is_default
                 )
@@ -106,7 +112,7 @@ class Catalog:
     # ----------------------------------------------------------------- units of work
 
     @contextmanager
-    def _translated(self) -> Iterator[None]:
+    def translate_errors(self) -> Iterator[None]:
         """Driver errors leave as one line naming the database, never its password."""
         from sqlalchemy.exc import SQLAlchemyError
 
@@ -129,13 +135,13 @@ class Catalog:
     @contextmanager
     def connection(self) -> Iterator[Connection]:
         """A plain connection for reading (its transaction is rolled back at the end)."""
-        with self._translated(), self.engine.connect() as connection:
+        with self.translate_errors(), self.engine.connect() as connection:
             yield connection
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session that reads: whatever it did is rolled back at the end."""
-        with self._translated(), self.sessions() as session:
+        with self.translate_errors(), self.sessions() as session:
             try:
                 yield session
             finally:
@@ -144,7 +150,7 @@ class Catalog:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose work is committed when the block ends without an error."""
-        with self._translated(), self.sessions() as session:
+        with self.translate_errors(), self.sessions() as session:
             try:
                 yield session
             except BaseException:
@@ -179,3 +185,107 @@ class Catalog:
             chosen = any(v.verdict == "chosen" for v in verdicts)
             missing = None if chosen else no_match_message(connection, request)
         return Explanation(request, verdicts, missing)
+
+    def recipes(self, model: str | None = None) -> list[RecipeSummary]:
+        """The catalog's recipes (of ``model``, a Hugging Face id), with their configs."""
+        from aim_catalog.selection import list_recipes
+
+        with self.connection() as connection:
+            return list_recipes(connection, model)
+
+    def configurations(self, model: str) -> list[ConfigLine]:
+        """Every serve config the catalog has for ``model``."""
+        from aim_catalog.selection import configurations
+
+        with self.connection() as connection:
+            return configurations(connection, model)
+
+    def supported_configurations(self, model: str) -> list[str]:
+        """``model``'s configurations in the seed design's words (``- 4 GPU, bf16, vLLM: ...``)."""
+        from aim_catalog.selection import supported_configurations
+
+        with self.connection() as connection:
+            return supported_configurations(connection, model)
+
+    def single_copy(self, request: Request, chosen: Candidate) -> Candidate | None:
+        """The best config using all of the host's GPUs in one copy, to compare ``chosen``'s
+        replicas with, at the scenario the chosen config's score is from (None: no such
+        comparison applies, or no config fits)."""
+        from dataclasses import replace
+
+        from aim_catalog.errors import NoSuitableRecipe
+        from aim_catalog.selection import select_best
+
+        host = chosen.host_gpus
+        if request.gpus is not None or not host or chosen.gpu_count == host or chosen.replicas in (None, 0):
+            return None
+        same = {k: v for k, v in (chosen.scenario or {}).items() if k in ("input_len", "output_len") and v}
+        try:
+            with self.connection() as connection:
+                return select_best(connection, replace(request, gpus=host, max_gpus=None, **same))
+        except NoSuitableRecipe:
+            return None
+
+    # ----------------------------------------------------------------- admin: recipes, results
+
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        *,
+        prune: bool = False,
+        dry_run: bool = False,
+        loader: Loader | None = None,
+    ) -> IngestReport:
+        """Validate recipe files and write them in one transaction (nothing if any is invalid:
+        ``InvalidRecipeInput``). ``prune`` deletes recipes whose files are gone from the given
+        directories; ``dry_run`` reports what would change and writes nothing."""
+        from aim_catalog.ingest import ingest_files
+
+        loader = loader or Loader()
+        files = loader.files(paths)
+        prune_dirs = [p for p in paths if p.is_dir()] if prune else []
+        with self.read() if dry_run else self.write() as session:
+            report = ingest_files(session, files, prune_dirs=prune_dirs, load=loader)
+        report.dry_run = dry_run
+        return report
+
+    def import_benchmarks(
+        self, files: Sequence[Path], target: Target | None = None, *, dry_run: bool = False
+    ) -> ImportReport:
+        """Import vLLM, SGLang or InferenceX result files (``InvalidRecipeInput`` for a bad
+        file, nothing written). ``target`` names the serve config; else it is inferred."""
+        from aim_catalog.bench_import import Parsed, Target, import_runs, read_result_file
+
+        parsed = Parsed()
+        for file in files:
+            parsed.extend(read_result_file(file))
+        if parsed.problems or not parsed.runs:
+            raise InvalidRecipeInput(parsed.problems or parsed.skipped)
+        with self.read() if dry_run else self.write() as session:
+            report = import_runs(session, parsed.runs, target or Target(None, None, None, None))
+        report.notes = [str(skip) for skip in parsed.skipped] + report.notes
+        return report
+
+    def export(self, out: Path) -> list[Path]:
+        """Write the catalog back as recipe YAML files (benchmarks included) into ``out``."""
+        from aim_catalog.export import export
+
+        with self.read() as session:
+            return export(session, out)
+
+    @contextmanager
+    def sql(
+        self, query: str, *, timeout: float = 30.0, role: str | None = None, password: str | None = None
+    ) -> Iterator[SqlResult]:
+        """Run one read-only statement; the result's ``columns`` and streamed ``rows``.
+
+        SQLite opens the file read-only; PostgreSQL runs a read-only transaction as ``role``
+        (or the URL's user), refusing roles with powers over the server. ``timeout``: seconds,
+        0 for none (``QueryTimedOut``)."""
+        from aim_catalog.readonly_sql import readonly_query
+
+        with (
+            self.translate_errors(),
+            readonly_query(self.engine, query, timeout=timeout, role=role, password=password) as result,
+        ):
+            yield result

@@ -8,26 +8,69 @@ exit codes: 0 ok, 1 environment, 2 usage, 3 no suitable recipe, 4 invalid recipe
 from __future__ import annotations
 
 import logging
-import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import typer
 from typer.core import TyperGroup
 
 from aim_catalog import __version__
+
+# Declared in selection_opts; re-exported for the commands that import them from here.
+from aim_catalog.cli.selection_opts import (
+    BACKEND_OPT as BACKEND_OPT,
+)
+from aim_catalog.cli.selection_opts import (
+    CONCURRENCY_OPT as CONCURRENCY_OPT,
+)
+from aim_catalog.cli.selection_opts import (
+    GOAL_OPT as GOAL_OPT,
+)
+from aim_catalog.cli.selection_opts import (
+    GPUS_ARG as GPUS_ARG,
+)
+from aim_catalog.cli.selection_opts import (
+    HARDWARE_OPT as HARDWARE_OPT,
+)
+from aim_catalog.cli.selection_opts import (
+    HOST_GPUS_OPT as HOST_GPUS_OPT,
+)
+from aim_catalog.cli.selection_opts import (
+    INPUT_LEN_OPT as INPUT_LEN_OPT,
+)
+from aim_catalog.cli.selection_opts import (
+    MAX_E2EL_OPT as MAX_E2EL_OPT,
+)
+from aim_catalog.cli.selection_opts import (
+    MAX_TPOT_OPT as MAX_TPOT_OPT,
+)
+from aim_catalog.cli.selection_opts import (
+    MAX_TTFT_OPT as MAX_TTFT_OPT,
+)
+from aim_catalog.cli.selection_opts import (
+    METRIC_OPT as METRIC_OPT,
+)
+from aim_catalog.cli.selection_opts import (
+    OUTPUT_LEN_OPT as OUTPUT_LEN_OPT,
+)
+from aim_catalog.cli.selection_opts import (
+    PRECISION_OPT as PRECISION_OPT,
+)
+from aim_catalog.cli.selection_opts import (
+    RECIPE_OPT as RECIPE_OPT,
+)
+from aim_catalog.cli.selection_opts import (
+    REQUEST_RATE_OPT as REQUEST_RATE_OPT,
+)
+from aim_catalog.cli.selection_opts import (
+    finite as finite,
+)
 from aim_catalog.errors import CatalogError
 from aim_catalog.settings import (
     BACKEND_LABELS,
-    BACKENDS,
-    DEFAULT_BACKEND,
-    DEFAULT_METRIC,
-    DEFAULT_PRECISION,
-    MAX_SQL_INT,
-    auto_migrate_enabled,
     resolve_db_url,
 )
 
@@ -37,6 +80,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
     from sqlalchemy.orm import Session
 
+    from aim_catalog.api import Catalog
     from aim_catalog.selection import Request
 
 
@@ -73,6 +117,7 @@ app.add_typer(db_app, name="db")
 class _State:
     db: str | None = None
     verbose: bool = False
+    catalog: Catalog | None = None  # opened by the first command step that needs it
 
 
 def state_of(ctx: typer.Context) -> _State:
@@ -111,50 +156,48 @@ def _main(
 
 
 def open_engine(ctx: typer.Context, *, create: bool = False) -> tuple[Any, bool]:
-    """The catalog's engine and whether it is the default one. A SQLite file is created
-    only for the default catalog or when ``create`` (``db upgrade``, ``ingest``): any
-    other command on a path that does not exist is told so (exit 1), nothing is created."""
+    """The catalog's engine and whether it is the default one, its schema unchecked: for the
+    ``db`` commands that migrate it. A SQLite file is created only for the default catalog
+    or when ``create``; any other command on a missing path is told so (exit 1)."""
     from aim_catalog import db
 
     url, is_default = resolve_db_url(state_of(ctx).db)
     return db.make_engine(url, create=create or is_default), is_default
 
 
+def catalog_of(ctx: typer.Context, *, create: bool = False) -> Catalog:
+    """The command's one open ``Catalog`` (one engine, the schema checked once), closed when
+    the command ends. ``create``: a SQLite catalog file may be created (``ingest``)."""
+    from aim_catalog.api import Catalog
+
+    state = state_of(ctx)
+    if state.catalog is None:
+        state.catalog = Catalog.open(state.db, create=create)
+        ctx.find_root().call_on_close(state.catalog.close)
+    return state.catalog
+
+
 @contextmanager
 def catalog_engine(ctx: typer.Context, *, create: bool = False) -> Iterator[Engine]:
     """The catalog's engine, its database migrated to the code's schema."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from aim_catalog import db
-
-    engine, is_default = open_engine(ctx, create=create)
-    try:
-        db.ensure_schema(engine, auto_migrate=auto_migrate_enabled(), seed=is_default, shared=not is_default)
-        yield engine
-    except SQLAlchemyError as exc:
-        raise db.database_problem(exc, engine) from exc
-    finally:
-        engine.dispose()
+    catalog = catalog_of(ctx, create=create)
+    with catalog.translate_errors():
+        yield catalog.engine
 
 
 @contextmanager
 def catalog_connection(ctx: typer.Context) -> Iterator[Connection]:
     """A read-only unit of work on a plain Connection: the select path stays off the ORM."""
-    with catalog_engine(ctx) as engine, engine.connect() as connection:
+    with catalog_of(ctx).connection() as connection:
         yield connection
 
 
 @contextmanager
 def catalog_session(ctx: typer.Context, *, commit: bool = True, create: bool = False) -> Iterator[Session]:
-    """One session for the command (``commit=False`` rolls it back: dry runs)."""
-    from aim_catalog import db
-
-    with catalog_engine(ctx, create=create) as engine, db.session_factory(engine)() as session:
+    """One unit of work: committed, or rolled back with ``commit=False`` (reads, dry runs)."""
+    catalog = catalog_of(ctx, create=create)
+    with catalog.write() if commit else catalog.read() as session:
         yield session
-        if commit:
-            session.commit()
-        else:
-            session.rollback()
 
 
 # --------------------------------------------------------------------------- selection
@@ -174,86 +217,6 @@ def directory_option(value: str | None, flag: str = "--out") -> Path | None:
     return Path(value)
 
 
-def finite(value: float | None) -> float | None:
-    """Option callback: numbers reach SQL, where nan and inf compare in surprising ways."""
-    if value is not None and not math.isfinite(value):
-        raise typer.BadParameter(f"must be a finite number, got {value}")
-    return value
-
-
-# Bounds of the SQL columns the numbers are compared with (INTEGER, double precision).
-GPUS_ARG = typer.Argument(
-    None,
-    min=1,
-    max=MAX_SQL_INT,
-    help="GPU count. Omitted: every count that fits the host's GPUs competes.",
-)
-PRECISION_OPT = typer.Option(DEFAULT_PRECISION, "--precision", "-p", help="fp16, bf16, fp8, ...")
-BACKEND_OPT = typer.Option(
-    None,
-    "--backend",
-    "-b",
-    help=f"{', '.join(BACKENDS)}, or any (the best of all). Default: {DEFAULT_BACKEND}; a model "
-    f"with no {DEFAULT_BACKEND} config at all gets the best of the backends it has.",
-)
-HARDWARE_OPT = typer.Option(
-    None,
-    "--hardware",
-    help="GPU model, e.g. MI300X; 'any' for no filter. Default: the detected GPU.",
-)
-METRIC_OPT = typer.Option(
-    DEFAULT_METRIC,
-    "--metric",
-    help="Ranking column: output_throughput (falls back to total_token_throughput), "
-    "total_token_throughput or request_throughput.",
-)
-
-
-INPUT_LEN_OPT = typer.Option(
-    None, "--input-len", min=1, max=MAX_SQL_INT, help="Rank by benchmarks of this input length only."
-)
-OUTPUT_LEN_OPT = typer.Option(
-    None, "--output-len", min=1, max=MAX_SQL_INT, help="Rank by benchmarks of this output length only."
-)
-CONCURRENCY_OPT = typer.Option(
-    None, "--concurrency", min=1, max=MAX_SQL_INT, help="Rank by benchmarks at this concurrency only."
-)
-MAX_TTFT_OPT = typer.Option(
-    None, "--max-ttft-ms", min=0, callback=finite, help="SLO: time to first token (p99, else p50)."
-)
-MAX_TPOT_OPT = typer.Option(
-    None, "--max-tpot-ms", min=0, callback=finite, help="SLO: time per output token (p99, else p50)."
-)
-MAX_E2EL_OPT = typer.Option(
-    None, "--max-e2el-ms", min=0, callback=finite, help="SLO: end-to-end latency (p99, else p50)."
-)
-REQUEST_RATE_OPT = typer.Option(
-    None,
-    "--request-rate",
-    min=0.000001,
-    callback=finite,
-    help="Rank by benchmarks run at this request rate (req/s). Default: unlimited-rate runs only.",
-)
-GOAL_OPT = typer.Option(
-    None,
-    "--goal",
-    help="latency or throughput: prefer configs tuned for it (AMD AIM profiles say which).",
-)
-RECIPE_OPT = typer.Option(
-    None,
-    "--recipe",
-    help="Pin this recipe_id (like AIM_PROFILE_ID): manual-selection-only profiles allowed; "
-    "--precision is then ignored (add --backend any for a recipe without the default backend).",
-)
-HOST_GPUS_OPT = typer.Option(
-    None,
-    "--host-gpus",
-    min=1,
-    max=1024,
-    help="GPUs of the host to plan replicas for (default: the detected GPUs).",
-)
-
-
 def build_request(
     model: str,
     gpus: int | None,
@@ -264,61 +227,17 @@ def build_request(
     *,
     free_gpus: int | None = None,
     host_gpus: int | None = None,
-    **filters: float | str | None,
+    **filters: Any,
 ) -> Request:
-    """The selection request; hardware and the GPU counts that fit come from the host.
-
-    ``free_gpus`` (launch) bounds the competing GPU counts by what is not in use.
-    """
+    """The selection request for these options on this host (``SelectionOptions.to_request``)."""
     from aim_catalog import render
-    from aim_catalog.hardware import detect_gpus, host_model
-    from aim_catalog.selection import Request
+    from aim_catalog.options import SelectionOptions
 
-    detected = detect_gpus()
-    if hardware is not None and hardware.lower() == "any":
-        hardware = None
-    elif hardware is None:
-        hardware = host_model(detected)
-        if hardware is None:
-            render.note("no AMD GPU detected: not filtering by hardware (--hardware chooses one)")
-    max_gpus = None
-    if gpus is None and detected:
-        max_gpus = len(detected) if free_gpus is None else free_gpus
-    if gpus is None and host_gpus is not None and free_gpus is None:
-        max_gpus = host_gpus
-    return Request(
-        model=model,
-        gpus=gpus,
-        precision=precision.lower(),
-        backend=(backend or DEFAULT_BACKEND).lower(),
-        backend_defaulted=backend is None,
-        hardware=hardware,
-        metric=metric,
-        max_gpus=max_gpus,
-        host_gpus=host_gpus if host_gpus is not None else (len(detected) if detected else None),
-        length_tolerance=length_tolerance(),
-        **filters,  # type: ignore[arg-type]
+    options = SelectionOptions(
+        model, gpus, precision, backend, hardware, metric, host_gpus=host_gpus, **filters
     )
-
-
-def length_tolerance() -> float:
-    """$AIM_CATALOG_LENGTH_TOLERANCE (a fraction, default 0.15) for --input-len/--output-len."""
-    import math
-    import os
-
-    from aim_catalog.errors import UsageProblem
-    from aim_catalog.settings import DEFAULT_LENGTH_TOLERANCE, LENGTH_TOLERANCE_ENV
-
-    raw = os.environ.get(LENGTH_TOLERANCE_ENV, "").strip()
-    if not raw:
-        return DEFAULT_LENGTH_TOLERANCE
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value < 1:
-        raise UsageProblem(f"{LENGTH_TOLERANCE_ENV} must be a fraction from 0 to below 1, got {raw[:20]!r}")
-    return value
+    request = options.to_request(free_gpus=free_gpus, note=render.note)
+    return replace(request, hardware_detected=False)
 
 
 def describe_request(request: Request) -> str:

@@ -1,38 +1,22 @@
-"""Catalog commands: schema, validate, ingest, list, show, select, explain."""
+"""Catalog commands: schema (db ...), validate, ingest, list-recipes, show-configurations."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from aim_catalog.cli.app import (
-    BACKEND_OPT,
-    CONCURRENCY_OPT,
-    GOAL_OPT,
-    GPUS_ARG,
-    HARDWARE_OPT,
-    HOST_GPUS_OPT,
-    INPUT_LEN_OPT,
-    MAX_E2EL_OPT,
-    MAX_TPOT_OPT,
-    MAX_TTFT_OPT,
-    METRIC_OPT,
-    OUTPUT_LEN_OPT,
-    PRECISION_OPT,
-    RECIPE_OPT,
-    REQUEST_RATE_OPT,
     app,
-    build_request,
-    catalog_connection,
-    catalog_session,
+    catalog_of,
     db_app,
-    describe_request,
     open_engine,
     state_of,
 )
-from aim_catalog.errors import InvalidRecipeInput
+from aim_catalog.recipe_loading import Loader
 from aim_catalog.settings import BACKEND_LABELS, resolve_db_url
 
 # --------------------------------------------------------------------------- db
@@ -153,48 +137,21 @@ def db_grant_readonly(
 # --------------------------------------------------------------------------- recipes
 
 
-def _load(
-    paths: list[Path], quiet: bool = False, known: dict[str, str] | None = None, strict: bool = False
-) -> tuple[list[Any], int]:
-    """Validate the recipe files under ``paths``; files whose hash is in ``known`` are skipped."""
+@contextmanager
+def _progress(paths: list[Path], quiet: bool) -> Iterator[Callable[[], None] | None]:
+    """A progress bar over big trees (200 files or more) on a terminal; else nothing."""
+    from aim_catalog import render
     from aim_catalog.recipe import expand_paths
 
-    files, missing = expand_paths(paths)
-    recipes, problems = _load_files(files, quiet, known, strict)
-    if missing or problems:
-        raise InvalidRecipeInput(missing + problems)
-    return recipes, len(files)
-
-
-def _load_files(
-    files: list[Path], quiet: bool, known: dict[str, str] | None, strict: bool = False
-) -> tuple[list[Any], list[Any]]:
-    """Parse and validate; then lint the server flags: warnings, or problems with --strict."""
-    from aim_catalog.flaglint import located_warnings
-
-    recipes, problems = _parse_files(files, quiet, known)
-    warnings = located_warnings(recipes)
-    if strict:
-        return recipes, problems + warnings
-    if warnings:
-        from aim_catalog import render
-
-        for warning in warnings:
-            render.note(f"warning: {warning}")
-    return recipes, problems
-
-
-def _parse_files(files: list[Path], quiet: bool, known: dict[str, str] | None) -> tuple[list[Any], list[Any]]:
-    from aim_catalog import render
-    from aim_catalog.recipe import load_files
-
-    if quiet or len(files) < 200 or not render.stderr_is_terminal():
-        return load_files(files, known=known)
+    total = len(expand_paths(paths)[0]) if not quiet and render.stderr_is_terminal() else 0
+    if total < 200:
+        yield None
+        return
     from rich.progress import Progress
 
     with Progress(console=render.err(), transient=True) as progress:
-        task = progress.add_task("validating recipes", total=len(files))
-        return load_files(files, lambda: progress.advance(task), known=known)
+        task = progress.add_task("validating recipes", total=total)
+        yield lambda: progress.advance(task)
 
 
 @app.command()
@@ -211,7 +168,8 @@ def validate(
     """
     from aim_catalog import render
 
-    recipes, files = _load(paths, strict=strict)
+    with _progress(paths, quiet=False) as advance:
+        recipes, files = Loader(strict, render.note, advance).load(paths)
     render.line(f"{files} file(s) valid, {len(recipes)} recipe(s)")
 
 
@@ -232,28 +190,20 @@ def ingest(
     Example: aim-catalog ingest recipes/ --prune
     """
     from aim_catalog import render
-    from aim_catalog.ingest import IngestReport, ingest_files
-    from aim_catalog.recipe import expand_paths
+    from aim_catalog.ingest import IngestReport
 
-    prune_dirs = [p for p in paths if p.is_dir()] if prune else []
-    if prune and not prune_dirs:
+    if prune and not any(p.is_dir() for p in paths):
         render.note("--prune only applies to directories; none was given")
-    if dry_run and _no_catalog_yet(ctx):
-        # Nothing to compare with, and a dry run must not create or migrate a database.
-        recipes, _ = _load(paths, quiet=as_json, strict=strict)
-        report = IngestReport(added=[r.recipe_id for r in recipes], files=len(recipes))
-    else:
-        files, missing = expand_paths(paths)
-        if missing:  # every problem at once: check the files that are there too
-            raise InvalidRecipeInput(missing + _load_files(files, as_json, None, strict)[1])
-        with catalog_session(ctx, commit=not dry_run, create=not dry_run) as session:
-            report = ingest_files(
-                session,
-                files,
-                prune_dirs=prune_dirs,
-                load=lambda files, known: _load_files(files, as_json, known, strict),
-            )
-    report.dry_run = dry_run
+    with _progress(paths, quiet=as_json) as advance:
+        loader = Loader(strict, render.note, advance)
+        if dry_run and _no_catalog_yet(ctx):
+            # Nothing to compare with, and a dry run must not create or migrate a database.
+            recipes, _ = loader.load(paths)
+            report = IngestReport(added=[r.recipe_id for r in recipes], files=len(recipes), dry_run=True)
+        else:
+            loader.files(paths)  # a missing path is reported before any catalog is opened
+            catalog = catalog_of(ctx, create=not dry_run)
+            report = catalog.ingest(paths, prune=prune, dry_run=dry_run, loader=loader)
     if as_json:
         render.emit_json(report.as_dict())
         return
@@ -303,10 +253,8 @@ def list_recipes(
     Example: aim-catalog list-recipes --model Qwen/Qwen3-32B
     """
     from aim_catalog import render
-    from aim_catalog.selection import list_recipes as query
 
-    with catalog_connection(ctx) as session:
-        recipes = query(session, model)
+    recipes = catalog_of(ctx).recipes(model)
     if as_json:
         render.emit_json([r.as_dict() for r in recipes])
         return
@@ -339,11 +287,10 @@ def show_configurations(
 
     from aim_catalog import render
     from aim_catalog.errors import NoSuitableRecipe
-    from aim_catalog.selection import configurations, supported_configurations
 
-    with catalog_connection(ctx) as session:
-        configs = configurations(session, model)
-        lines = supported_configurations(session, model)
+    catalog = catalog_of(ctx)
+    configs = catalog.configurations(model)
+    lines = catalog.supported_configurations(model)
     if not configs:
         raise NoSuitableRecipe(
             f"No recipe found for {model}; `aim-catalog list-recipes` shows what the catalog has"
@@ -355,232 +302,7 @@ def show_configurations(
         render.line(text)
 
 
-@app.command("select")
-def select_cmd(
-    ctx: typer.Context,
-    model: str = typer.Argument(..., help="Hugging Face model id, e.g. Qwen/Qwen3-32B."),
-    gpus: int | None = GPUS_ARG,
-    precision: str = PRECISION_OPT,
-    backend: str | None = BACKEND_OPT,
-    hardware: str | None = HARDWARE_OPT,
-    metric: str = METRIC_OPT,
-    input_len: int | None = INPUT_LEN_OPT,
-    output_len: int | None = OUTPUT_LEN_OPT,
-    concurrency: int | None = CONCURRENCY_OPT,
-    max_ttft_ms: float | None = MAX_TTFT_OPT,
-    max_tpot_ms: float | None = MAX_TPOT_OPT,
-    max_e2el_ms: float | None = MAX_E2EL_OPT,
-    request_rate: float | None = REQUEST_RATE_OPT,
-    host_gpus: int | None = HOST_GPUS_OPT,
-    goal: str | None = GOAL_OPT,
-    recipe: str | None = RECIPE_OPT,
-    as_json: bool = typer.Option(False, "--json", help="Print the chosen config as one JSON object."),
-) -> None:
-    """Pick the best enabled config for a model, ranked by stored benchmark throughput.
+def no_default_backend(chosen: Any) -> str:  # moved to cli/choose.py; kept for cli/launch.py
+    from aim_catalog.cli.choose import no_default_backend as why
 
-    Only comparable rows rank: unlimited request rate (or --request-rate), no failed
-    requests, and with --input-len/--output-len mean lengths within 15%
-    ($AIM_CATALOG_LENGTH_TOLERANCE). Without GPUS every GPU count that fits the host
-    competes per GPU, and the answer says how many replicas fill the host.
-    Exit code 3 (and the model's supported configurations) when nothing matches.
-
-    \b
-    Example: aim-catalog select Qwen/Qwen3-32B 4 --precision bf16 --backend vllm
-    Example: aim-catalog select Qwen/Qwen3-32B --backend any --host-gpus 8 --input-len 1024 --output-len 1024
-    """
-    from aim_catalog import render
-    from aim_catalog.selection import goal_note, order_keys, select_best, server_argv
-
-    request = build_request(
-        model,
-        gpus,
-        precision,
-        backend,
-        hardware,
-        metric,
-        input_len=input_len,
-        output_len=output_len,
-        concurrency=concurrency,
-        max_ttft_ms=max_ttft_ms,
-        max_tpot_ms=max_tpot_ms,
-        max_e2el_ms=max_e2el_ms,
-        request_rate=request_rate,
-        host_gpus=host_gpus,
-        goal=goal,
-        recipe=recipe,
-    )
-    request = _hardware_source(request, hardware)
-    with catalog_connection(ctx) as session:
-        chosen = select_best(session, request)
-        alternative = _single_copy(session, request, chosen) if not as_json else None
-    note = goal_note(request, chosen)
-    if note:
-        render.note(note)
-    if as_json:
-        render.emit_json(chosen.as_dict())
-        return
-    label = BACKEND_LABELS.get(chosen.backend, chosen.backend)
-    render.line(
-        f"Selected {chosen.recipe_id} for {chosen.huggingface_id}: "
-        f"{chosen.gpu_count} GPU, {chosen.precision}, {label} on {chosen.hardware}"
-    )
-    if chosen.fallback:
-        render.line(f"  fallback: a general AIM profile (no recipe names {chosen.huggingface_id})")
-    if chosen.any_backend:
-        render.line(f"  backend: {label}, the best of its backends ({no_default_backend(chosen)})")
-    if chosen.goal or chosen.profile_type:
-        render.line(f"  profile: {chosen.profile_type or '-'}, tuned for {chosen.goal or '-'}")
-    if request.gpus is None:
-        among = "the counts that fit" if request.host is not None else "every count (host GPUs unknown)"
-        render.line(f"  GPU count: {chosen.gpu_count} won among {among}, per GPU")
-    if chosen.replicas is not None:
-        render.line("  host:   " + _replica_text(chosen, alternative))
-    if chosen.score is None:
-        render.line(f"  score:  no benchmark (order: {order_keys(request)})")
-    else:
-        bench = chosen.benchmark or {}
-        scenario = ", ".join(
-            f"{k} {bench[k]}" for k in ("input_len", "output_len", "concurrency") if bench.get(k)
-        )
-        fallback = " (the row has no output_throughput)" if chosen.metric != request.metric else ""
-        render.line(f"  score:  {chosen.metric} {chosen.score:g}{fallback}")
-        if scenario:
-            render.line(f"  scenario: {scenario}{_scenario_note(chosen)}")
-        if bench.get("source"):
-            render.line(f"  source: {bench['source']}")
-    render.line(f"  image:  {chosen.image or '(backend default)'}")
-    render.line(f"  args:   {' '.join(server_argv(chosen.args))}")
-
-
-@app.command("explain")
-def explain_cmd(
-    ctx: typer.Context,
-    model: str = typer.Argument(..., help="Hugging Face model id."),
-    gpus: int | None = GPUS_ARG,
-    precision: str = PRECISION_OPT,
-    backend: str | None = BACKEND_OPT,
-    hardware: str | None = HARDWARE_OPT,
-    metric: str = METRIC_OPT,
-    input_len: int | None = INPUT_LEN_OPT,
-    output_len: int | None = OUTPUT_LEN_OPT,
-    concurrency: int | None = CONCURRENCY_OPT,
-    max_ttft_ms: float | None = MAX_TTFT_OPT,
-    max_tpot_ms: float | None = MAX_TPOT_OPT,
-    max_e2el_ms: float | None = MAX_E2EL_OPT,
-    request_rate: float | None = REQUEST_RATE_OPT,
-    host_gpus: int | None = HOST_GPUS_OPT,
-    goal: str | None = GOAL_OPT,
-    recipe: str | None = RECIPE_OPT,
-    as_json: bool = typer.Option(False, "--json", help="Print the verdicts as JSON."),
-) -> None:
-    """Show every recipe of a model with its verdict: chosen, ranked k of n, or why not.
-
-    Exits 3, like select, when no recipe qualifies.
-
-    \b
-    Example: aim-catalog explain amd/Llama-3.1-405B-Instruct-FP8-KV 8 --precision fp8
-    """
-    from aim_catalog import render
-    from aim_catalog.errors import NoSuitableRecipe
-    from aim_catalog.selection import explain, no_match_message, resolve_backend
-
-    request = build_request(
-        model,
-        gpus,
-        precision,
-        backend,
-        hardware,
-        metric,
-        input_len=input_len,
-        output_len=output_len,
-        concurrency=concurrency,
-        max_ttft_ms=max_ttft_ms,
-        max_tpot_ms=max_tpot_ms,
-        max_e2el_ms=max_e2el_ms,
-        request_rate=request_rate,
-        host_gpus=host_gpus,
-        goal=goal,
-        recipe=recipe,
-    )
-    request = _hardware_source(request, hardware)
-    with catalog_connection(ctx) as session:
-        request = resolve_backend(session, request)  # the header says what explain compared
-        verdicts = explain(session, request)
-        chosen = any(v.verdict == "chosen" for v in verdicts)
-        missing = "" if chosen else no_match_message(session, request)
-    if verdicts and as_json:
-        render.emit_json({"request": describe_request(request), "verdicts": [v.as_dict() for v in verdicts]})
-    elif verdicts:
-        render.line(f"Explain {describe_request(request)}:")
-        rows = [
-            (v.recipe_id, v.backend or "", v.gpu_count or "", v.verdict, v.image or "", v.reason)
-            for v in verdicts
-        ]
-        render.table(("recipe", "backend", "GPUs", "verdict", "image", "reason"), rows)
-    if not chosen:  # the same exit code select gives, after the explanation
-        raise NoSuitableRecipe(missing)
-
-
-def _hardware_source(request: Any, hardware: str | None) -> Any:
-    """Mark a hardware filter that came from this host's GPUs (not --hardware)."""
-    from dataclasses import replace
-
-    return replace(request, hardware_detected=hardware is None and request.hardware is not None)
-
-
-def _scenario_note(chosen: Any) -> str:
-    asked = chosen.scenario or {}
-    if not asked.get("default") or all(asked.get(name) is None for name in asked["default"]):
-        return ""
-    return " (the scenario most candidates have rows for; --input-len/--output-len choose one)"
-
-
-def _single_copy(session: Any, request: Any, chosen: Any) -> Any:
-    """The best config using all of the host's GPUs in one copy, to compare replicas with,
-    at the scenario the chosen config's score is from."""
-    from dataclasses import replace
-
-    from aim_catalog.errors import NoSuitableRecipe
-    from aim_catalog.selection import select_best
-
-    host = chosen.host_gpus
-    if request.gpus is not None or not host or chosen.gpu_count == host or chosen.replicas in (None, 0):
-        return None
-    same = {k: v for k, v in (chosen.scenario or {}).items() if k in ("input_len", "output_len") and v}
-    try:
-        return select_best(session, replace(request, gpus=host, max_gpus=None, **same))
-    except NoSuitableRecipe:
-        return None
-
-
-def _rate(value: float, metric: str | None) -> str:
-    """A throughput with its unit: requests/s keep a decimal, tokens/s are whole."""
-    if metric == "request_throughput":
-        return f"{value:,.1f} req/s"
-    return f"{value:,.0f} tok/s"
-
-
-def _replica_text(chosen: Any, alternative: Any) -> str:
-    """``2 x 4 GPU (SGLang) -> 24,000 tok/s on 8 GPUs; 1 x 8 GPU would give 16,000 tok/s``
-    (both at the same scenario, or it says the single copy has no row there)."""
-    label = BACKEND_LABELS.get(chosen.backend, chosen.backend)
-    if not chosen.replicas:
-        return f"{chosen.gpu_count} GPU does not fit the host's {chosen.host_gpus} GPU(s)"
-    text = f"{chosen.replicas} x {chosen.gpu_count} GPU ({label})"
-    if chosen.host_total is not None:
-        text += f" -> {_rate(chosen.host_total, chosen.metric)} on {chosen.host_gpus} GPUs"
-    else:
-        text += f" on {chosen.host_gpus} GPUs (no benchmark: throughput unknown)"
-    if alternative is not None and alternative.score is not None:
-        text += f"; 1 x {alternative.gpu_count} GPU would give {_rate(alternative.score, alternative.metric)}"
-    elif alternative is not None and chosen.score is not None:
-        text += f"; 1 x {alternative.gpu_count} GPU has no comparable row at that scenario"
-    return text
-
-
-def no_default_backend(chosen: Any) -> str:
-    """Why the backend was chosen across all of them (the default one has no config)."""
-    from aim_catalog.settings import DEFAULT_BACKEND
-
-    default = BACKEND_LABELS.get(DEFAULT_BACKEND, DEFAULT_BACKEND)
-    return f"{chosen.huggingface_id} has no {default} config; --backend picks one"
+    return why(chosen)

@@ -231,7 +231,8 @@ def _pareto(
     plot: Path | None,
 ) -> None:
     from aim_catalog import render
-    from aim_catalog.cli.app import catalog_connection, length_tolerance
+    from aim_catalog.cli.app import catalog_connection
+    from aim_catalog.options import length_tolerance
     from aim_catalog.pareto import pareto, table
 
     if model is None:
