@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aim_catalog.errors import InvalidRecipeInput
 from aim_catalog.options import SelectionOptions
@@ -32,7 +32,12 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from aim_catalog.bench_import import ImportReport, Target
+    from aim_catalog.deployment_ops import Listing, Stopped
     from aim_catalog.ingest import IngestReport
+    from aim_catalog.kube.launching import ClusterLaunch
+    from aim_catalog.launch_plan import LaunchOptions, LaunchPlan
+    from aim_catalog.launching import LaunchResult
+    from aim_catalog.pareto import Series
     from aim_catalog.readonly_sql import Result as SqlResult
     from aim_catalog.selection import Candidate, ConfigLine, RecipeSummary, Request, Verdict
 
@@ -226,6 +231,25 @@ class Catalog:
         except NoSuitableRecipe:
             return None
 
+    # ----------------------------------------------------------------- analysts
+
+    def report(self, name: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """A named report (coverage, leaderboard, benchmarks): its columns and rows."""
+        from aim_catalog.reports import report
+
+        with self.read() as session:
+            columns, rows = report(session, name)
+            return list(columns), [tuple(row) for row in rows]
+
+    def pareto(self, model: str, **scope: Any) -> list[Series]:
+        """Throughput per GPU against latency, one series per config of ``model`` (``scope``:
+        hardware, precision, input_len, output_len, metric; see ``pareto.pareto``)."""
+        from aim_catalog.options import length_tolerance
+        from aim_catalog.pareto import pareto
+
+        with self.connection() as connection:
+            return pareto(connection, model, tolerance=length_tolerance(), **scope)
+
     # ----------------------------------------------------------------- admin: recipes, results
 
     def ingest(
@@ -262,7 +286,7 @@ class Catalog:
         if parsed.problems or not parsed.runs:
             raise InvalidRecipeInput(parsed.problems or parsed.skipped)
         with self.read() if dry_run else self.write() as session:
-            report = import_runs(session, parsed.runs, target or Target(None, None, None, None))
+            report = import_runs(session, parsed.runs, target or Target())
         report.notes = [str(skip) for skip in parsed.skipped] + report.notes
         return report
 
@@ -289,3 +313,55 @@ class Catalog:
             readonly_query(self.engine, query, timeout=timeout, role=role, password=password) as result,
         ):
             yield result
+
+    # ----------------------------------------------------------------- launch (launching.py)
+
+    def plan_launch(
+        self, selection: SelectionOptions, options: LaunchOptions | None = None, *, note: Note | None = None
+    ) -> LaunchPlan:
+        """What ``launch`` would run (config, GPUs, name, run spec), starting nothing."""
+        from aim_catalog.launch_plan import LaunchOptions, plan_launch
+
+        return plan_launch(self, selection, options or LaunchOptions(), note=note or _quiet)
+
+    def launch(
+        self,
+        selection: SelectionOptions,
+        options: LaunchOptions | None = None,
+        *,
+        note: Note | None = None,
+        on_tick: Note | None = None,
+    ) -> LaunchResult | ClusterLaunch:
+        """Run the best config (Docker: until it serves, unless ``options.wait`` is False);
+        ``LaunchFailed`` when it fails, with nothing left behind."""
+        from aim_catalog.launch_plan import LaunchOptions
+        from aim_catalog.launching import launch
+
+        return launch(self, selection, options or LaunchOptions(), note=note or _quiet, on_tick=on_tick)
+
+    def deployments(
+        self, *, include_all: bool = False, all_hosts: bool = False, note: Note | None = None
+    ) -> Listing:
+        """This Docker engine's deployments as it sees them now (and clusters'; ``all_hosts``:
+        other engines' too, as recorded)."""
+        from aim_catalog.deployment_ops import deployments
+
+        return deployments(self, include_all=include_all, all_hosts=all_hosts, note=note or _quiet)
+
+    def stop(self, name: str) -> Stopped:
+        """Stop and remove a deployment (on a cluster: delete its objects); marks it stopped."""
+        from aim_catalog.deployment_ops import stop
+
+        return stop(self, name)
+
+    def logs(
+        self, name: str, *, follow: bool = False, tail: int | None = None, write: Callable[[str], None]
+    ) -> None:
+        """A deployment's logs, secrets masked, through ``write`` (``follow`` until Ctrl-C)."""
+        from aim_catalog.deployment_ops import logs
+
+        logs(self, name, follow=follow, tail=tail, write=write)
+
+
+def _quiet(_text: str) -> None:
+    """The default ``note``: the Python API says nothing unless asked."""

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from aim_catalog.cli.app import Group, app, catalog_engine, catalog_session
-from aim_catalog.errors import InvalidRecipeInput, UsageProblem
+from aim_catalog.cli.app import Group, app, catalog_of
+from aim_catalog.errors import UsageProblem
 from aim_catalog.settings import MAX_SQL_INT
 
 bench_app = typer.Typer(
@@ -57,7 +57,7 @@ def bench_import(
     from dataclasses import asdict
 
     from aim_catalog import render
-    from aim_catalog.bench_import import Parsed, Target, import_runs, read_result_file
+    from aim_catalog.bench_import import Target
 
     if deployment is not None and (recipe or backend or gpus):
         raise UsageProblem(
@@ -67,14 +67,8 @@ def bench_import(
 
     if backend is not None and backend not in BACKENDS:
         raise UsageProblem(f"unknown backend {backend!r}; choose {', '.join(BACKENDS)}")
-    parsed = Parsed()
-    for file in files:
-        parsed.extend(read_result_file(file))
-    if parsed.problems or not parsed.runs:
-        raise InvalidRecipeInput(parsed.problems or parsed.skipped)
-    with catalog_session(ctx, commit=not dry_run) as session:
-        report = import_runs(session, parsed.runs, Target(recipe, backend, gpus, deployment))
-    report.notes = [str(skip) for skip in parsed.skipped] + report.notes
+    target = Target(recipe, backend, gpus, deployment)
+    report = catalog_of(ctx).import_benchmarks(files, target, dry_run=dry_run)
     if as_json:
         render.emit_json({**asdict(report), "dry_run": dry_run})
         return
@@ -115,7 +109,6 @@ def report_cmd(
     Example: aim-catalog report pareto amd/Llama-3.3-70B-Instruct-FP8-KV --hardware MI355X --plot p.svg
     """
     from aim_catalog import render
-    from aim_catalog.reports import report
 
     _check_format(fmt)
     if name == "pareto":
@@ -123,8 +116,7 @@ def report_cmd(
         return
     if model is not None or plot is not None:
         raise UsageProblem(f"report {name} takes no MODEL or --plot (only pareto does)")
-    with catalog_session(ctx, commit=False) as session:
-        columns, rows = report(session, name)
+    columns, rows = catalog_of(ctx).report(name)
     render.rows(columns, rows, fmt, title=name)
 
 
@@ -171,20 +163,19 @@ def sql_cmd(
         SQL_ROLE_ENV,
         QueryInterrupted,
         parse_timeout,
-        readonly_query,
     )
     from aim_catalog.render_stream import stream_rows
 
     seconds = parse_timeout(timeout)
     _check_format(fmt)
     try:
-        with catalog_engine(ctx) as engine:
-            if role is None and engine.dialect.name == "postgresql":
-                role = os.environ.get(SQL_ROLE_ENV) or None
-            password = os.environ.get(SQL_PASSWORD_ENV) or None
-            with readonly_query(engine, query, timeout=seconds, role=role, password=password) as result:
-                written, cut = stream_rows(result.columns, result.rows, fmt, limit)
-                sys.stdout.flush()
+        catalog = catalog_of(ctx)
+        if role is None and catalog.dialect == "postgresql":
+            role = os.environ.get(SQL_ROLE_ENV) or None
+        password = os.environ.get(SQL_PASSWORD_ENV) or None
+        with catalog.sql(query, timeout=seconds, role=role, password=password) as result:
+            written, cut = stream_rows(result.columns, result.rows, fmt, limit)
+            sys.stdout.flush()
     except KeyboardInterrupt:
         raise QueryInterrupted("interrupted") from None
     except BrokenPipeError:  # the reader (head, less) has what it wanted
@@ -210,12 +201,10 @@ def export_cmd(
     """
     from aim_catalog import render
     from aim_catalog.cli.app import directory_option
-    from aim_catalog.export import export
 
     directory = directory_option(out)
     assert directory is not None
-    with catalog_session(ctx, commit=False) as session:
-        written = export(session, directory)
+    written = catalog_of(ctx).export(directory)
     render.line(f"exported {len(written)} recipe(s) to {directory}")
 
 
@@ -231,25 +220,20 @@ def _pareto(
     plot: Path | None,
 ) -> None:
     from aim_catalog import render
-    from aim_catalog.cli.app import catalog_connection
-    from aim_catalog.options import length_tolerance
-    from aim_catalog.pareto import pareto, table
+    from aim_catalog.pareto import table
 
     if model is None:
         raise UsageProblem("report pareto needs a MODEL (Hugging Face id)")
     if plot is not None and plot.suffix.lower() not in (".png", ".svg"):
         raise UsageProblem(f"--plot writes PNG or SVG: name the file *.png or *.svg, not {plot.name!r}")
-    with catalog_connection(ctx) as conn:
-        series = pareto(
-            conn,
-            model,
-            hardware=None if hardware in (None, "any") else hardware,
-            precision=precision,
-            input_len=input_len,
-            output_len=output_len,
-            metric=metric,
-            tolerance=length_tolerance(),
-        )
+    series = catalog_of(ctx).pareto(
+        model,
+        hardware=None if hardware in (None, "any") else hardware,
+        precision=precision,
+        input_len=input_len,
+        output_len=output_len,
+        metric=metric,
+    )
     columns, rows = table(series)
     render.rows(columns, rows, fmt, title=f"pareto {model}")
     if plot is not None:
