@@ -1,0 +1,151 @@
+"""The Python API: ``from aim_catalog import Catalog, Request`` (issue 11).
+
+The README's example is run as written, in a fresh interpreter against the installed
+package; the rest checks that the API and the CLI give the same answers, that what it
+returns is frozen data (never ORM rows), and that a command opens the catalog once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aim_catalog import Catalog, Request, SelectionOptions
+from aim_catalog.errors import NoSuitableRecipe, SchemaOutOfDate
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_example() -> str:
+    """The README's Python example (the ```python block under "Python API")."""
+    text = README.read_text()
+    section = text[text.index("## Python API") :]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match, "README has no ```python block under ## Python API"
+    return match.group(1)
+
+
+def test_readme_example_runs_and_agrees_with_the_cli(tmp_path: Path) -> None:
+    code = readme_example()
+    assert len(code.strip().splitlines()) <= 5, "the README promises a five-line example"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIM_CATALOG_")}
+    env |= {"XDG_DATA_HOME": str(tmp_path / "data"), "AIM_CATALOG_SYSFS_ROOT": str(tmp_path / "none")}
+    ran = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "Traceback" not in ran.stderr
+    cli = subprocess.run(
+        [sys.executable, "-m", "aim_catalog", "select", "Qwen/Qwen3-32B", "4", "-p", "bf16", "-b", "vllm"]
+        + ["--json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert cli.returncode == 0, cli.stderr
+    chosen = json.loads(cli.stdout)
+    # The example prints the recipe, the image and the server command line.
+    first = ran.stdout.splitlines()[0].split()
+    assert first[:2] == [chosen["recipe_id"], chosen["image"]]
+    assert "--tensor-parallel-size" in ran.stdout
+
+
+@pytest.fixture
+def catalog(db_url: str, write_recipe: Callable[..., Path], tmp_path: Path) -> Any:
+    """A catalog on each dialect holding two recipes of one model (4 GPU: vLLM and SGLang)."""
+    bench = {"input_len": 1024, "output_len": 1024, "concurrency": 64}
+    write_recipe(
+        "a-vllm",
+        model="org/m",
+        configs={"vllm": {4: {"enabled": True, "benchmarks": [{**bench, "output_throughput": 900.0}]}}},
+    )
+    write_recipe(
+        "b-sglang",
+        model="org/m",
+        configs={"sglang": {4: {"enabled": True, "benchmarks": [{**bench, "output_throughput": 1200.0}]}}},
+    )
+    write_recipe("c-fp8", model="org/m", precision="fp8")
+    with Catalog.open(db_url, create=True) as opened:
+        report = opened.ingest([tmp_path / "recipes"])
+        assert sorted(report.added) == ["a-vllm", "b-sglang", "c-fp8"]
+        yield opened
+
+
+def test_select_and_explain_return_frozen_data_that_agree(catalog: Catalog) -> None:
+    asked = Request("org/m", gpus=4, backend="any")
+    best = catalog.select(asked)
+    assert (best.recipe_id, best.backend, best.score) == ("b-sglang", "sglang", 1200.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        best.score = 0.0  # type: ignore[misc]
+    explained = catalog.explain(asked)
+    assert explained.chosen is not None and explained.chosen.recipe_id == best.recipe_id
+    verdicts = {v.recipe_id: v.verdict for v in explained.verdicts}
+    assert verdicts == {"b-sglang": "chosen", "a-vllm": "ranked", "c-fp8": "rejected"}
+    assert explained.no_match is None
+    for value in (best, explained, *explained.verdicts):
+        assert dataclasses.is_dataclass(value) and type(value).__dataclass_params__.frozen  # type: ignore[attr-defined]
+
+
+def test_options_and_request_give_the_same_answer(catalog: Catalog) -> None:
+    """SelectionOptions (what the CLI parses) completes itself from the host (no GPU here)."""
+    from_options = catalog.select(SelectionOptions("org/m", gpus=4, backend="any", hardware="any"))
+    assert from_options == catalog.select(Request("org/m", gpus=4, backend="any"))
+
+
+def test_no_match_is_the_domain_error_with_the_supported_configurations(catalog: Catalog) -> None:
+    with pytest.raises(NoSuitableRecipe) as caught:
+        catalog.select(Request("org/m", gpus=8))
+    assert "- 4 GPU, bf16, vLLM: ✅ Enabled" in str(caught.value)
+    explained = catalog.explain(Request("org/m", gpus=8))
+    assert explained.chosen is None and explained.no_match == str(caught.value)
+
+
+def test_read_units_never_commit(catalog: Catalog) -> None:
+    from sqlalchemy import text
+
+    with catalog.read() as session:
+        session.execute(text("DELETE FROM recipes"))
+    assert [r.recipe_id for r in catalog.recipes("org/m")] == ["a-vllm", "b-sglang", "c-fp8"]
+
+
+def test_a_shared_catalog_at_an_older_schema_is_refused(db_url: str) -> None:
+    from aim_catalog import db
+
+    engine = db.make_engine(db_url)
+    try:
+        db.upgrade(engine, "0006")
+    finally:
+        engine.dispose()
+    with pytest.raises(SchemaOutOfDate, match="aim-catalog db upgrade"):
+        Catalog.open(db_url)
+
+
+def test_a_cli_command_opens_the_catalog_once(
+    cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`launch --dry-run` selected, planned and labelled with three engines and three schema
+    checks before; one Catalog per command now."""
+    from aim_catalog import db
+
+    counts = {"make_engine": 0, "ensure_schema": 0}
+    for name in counts:
+        real = getattr(db, name)
+
+        def counted(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            counts[_name] += 1
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(db, name, counted)
+    cli("launch", "Qwen/Qwen3-32B", "4", "-p", "bf16", "-b", "vllm", "--dry-run", "--json")
+    assert counts == {"make_engine": 1, "ensure_schema": 1}
