@@ -44,9 +44,9 @@ def test_readme_example_runs_and_agrees_with_the_cli(tmp_path: Path) -> None:
     )
     assert ran.returncode == 0, ran.stderr
     assert "Traceback" not in ran.stderr
+    select = ["select", "Qwen/Qwen3-32B", "4", "-p", "bf16", "-b", "vllm", "--json"]
     cli = subprocess.run(
-        [sys.executable, "-m", "aim_catalog", "select", "Qwen/Qwen3-32B", "4", "-p", "bf16", "-b", "vllm"]
-        + ["--json"],
+        [sys.executable, "-m", "aim_catalog", *select],
         cwd=tmp_path,
         env=env,
         capture_output=True,
