@@ -98,16 +98,10 @@ def readonly_query(
     """
     if not query.strip():
         raise UsageProblem("empty query")
-    if engine.dialect.name == "sqlite":
-        if role is not None:
-            raise UsageProblem("--role applies to PostgreSQL catalogs; SQLite needs none")
-        with _sqlite(engine, query, timeout) as result:
-            yield result
-    else:
-        from aim_catalog.readonly_pg import postgresql_query
+    from aim_catalog.dialects import dialect_of
 
-        with postgresql_query(engine, query, timeout, role, password) as result:
-            yield result
+    with dialect_of(engine).readonly_query(engine, query, timeout, role, password) as result:
+        yield result
 
 
 # --------------------------------------------------------------------------- SQLite
@@ -261,7 +255,7 @@ def _open_readonly(path: Path, timeout: float) -> sqlite3.Connection:
 
 
 @contextmanager
-def _sqlite(engine: Engine, query: str, timeout: float) -> Iterator[Result]:
+def sqlite_query(engine: Engine, query: str, timeout: float) -> Iterator[Result]:
     database = make_url(engine.url).database or ""
     if database in ("", ":memory:"):
         raise UsageProblem("`sql` needs a file catalog")
