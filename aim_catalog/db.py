@@ -6,9 +6,7 @@ in ``aim_catalog.dialects``; the lock and upsert helpers are re-exported here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, inspect, text
@@ -25,12 +23,15 @@ from aim_catalog.dialects import insert_missing as insert_missing
 from aim_catalog.dialects import lock_for_write as lock_for_write
 from aim_catalog.dialects import upsert as upsert
 from aim_catalog.errors import EnvironmentProblem, SchemaOutOfDate, UsageProblem
+from aim_catalog.resources import migrations_dir
 from aim_catalog.settings import redact
 
 # The newest migration. Checked against the migration scripts by a test, so the hot path
 # can compare revisions without importing Alembic.
 HEAD_REVISION = "0007"
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS_DIR = migrations_dir()
+# Called with the connection of a migration that created the catalog (e.g. seed.seed_catalog).
+OnCreated = Callable[[Connection], None]
 
 
 def normalize_url(url: str) -> str:
@@ -70,63 +71,67 @@ def current_revision(connection: Connection) -> str | None:
     return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def alembic_config(connection: Connection | None = None) -> Any:
+def alembic_config(engine: Engine | None = None, **attributes: Any) -> Any:
+    """The Alembic config of the bundled migrations; ``migrations/env.py`` reads ``engine``
+    and the hooks in ``attributes`` (``before_migration``, ``after_migration``)."""
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    if connection is not None:
-        config.attributes["connection"] = connection
+    config.set_main_option("script_location", str(migrations_dir()))
+    if engine is not None:
+        config.attributes["engine"] = engine
+    config.attributes.update(attributes)
     return config
 
 
-@contextmanager
-def _migration_connection(engine: Engine) -> Iterator[Connection]:
-    """A connection holding the catalog write lock, in one transaction (see
-    ``Dialect.migration_transaction``: SQLite's foreign keys are off meanwhile)."""
-    with engine.connect() as connection, dialect_of(connection).migration_transaction(connection):
-        yield connection
+class _Hooks:
+    """What ``migrations/env.py`` calls inside the migration's locked transaction."""
+
+    def __init__(self, on_created: OnCreated | None) -> None:
+        self.on_created = on_created
+        self.fresh = False
+        self.revision: str | None = None
+
+    def before(self, connection: Connection) -> None:
+        current = current_revision(connection)
+        self.fresh = current is None
+        if current is not None:
+            _check_known(current)
+
+    def after(self, connection: Connection) -> None:
+        if self.fresh and self.on_created is not None:
+            self.on_created(connection)
+        self.revision = current_revision(connection)
 
 
-def _run_alembic(engine: Engine, action: str, revision: str, seed: bool = False) -> str | None:
+def _run_alembic(
+    engine: Engine, action: str, revision: str, on_created: OnCreated | None = None
+) -> str | None:
     from alembic import command
     from alembic.util import CommandError
 
+    hooks = _Hooks(on_created)
+    config = alembic_config(engine, before_migration=hooks.before, after_migration=hooks.after)
     try:
-        with _migration_connection(engine) as connection:
-            current = current_revision(connection)
-            fresh = current is None
-            if current is not None:
-                _check_known(current)
-            config = alembic_config(connection)
-            try:
-                getattr(command, action)(config, revision)
-            except CommandError as exc:
-                raise UsageProblem(f"cannot {action} to {revision!r}: {exc}") from exc
-            if seed and fresh and action == "upgrade":
-                _seed(connection)
-            return current_revision(connection)
+        try:
+            getattr(command, action)(config, revision)
+        except CommandError as exc:
+            raise UsageProblem(f"cannot {action} to {revision!r}: {exc}") from exc
     except SQLAlchemyError as exc:
         raise database_problem(exc, engine) from exc
+    return hooks.revision
 
 
-def _seed(connection: Connection) -> None:
-    from aim_catalog.ingest import ingest, seed_recipe_dir
-    from aim_catalog.recipe import load_recipes
+def upgrade(
+    engine: Engine, revision: str = "head", *, seed: bool = False, on_created: OnCreated | None = None
+) -> str | None:
+    """Migrate up to ``revision``. ``on_created`` runs, in the same transaction, when this
+    call created the catalog; ``seed=True`` means ``on_created=aim_catalog.seed.seed_catalog``."""
+    if seed and on_created is None:
+        from aim_catalog.seed import seed_catalog
 
-    recipes, problems, _ = load_recipes([seed_recipe_dir()])
-    if problems:  # pragma: no cover - the bundled recipes are tested
-        raise EnvironmentProblem("bundled seed recipes are invalid:\n" + "\n".join(map(str, problems)))
-    from sqlalchemy.orm import Session
-
-    with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
-        ingest(session, recipes)
-        session.commit()  # releases the savepoint; the migration's transaction commits it
-
-
-def upgrade(engine: Engine, revision: str = "head", *, seed: bool = False) -> str | None:
-    """Migrate up to ``revision``; ``seed`` fills a database created by this call."""
-    return _run_alembic(engine, "upgrade", revision, seed=seed)
+        on_created = seed_catalog
+    return _run_alembic(engine, "upgrade", revision, on_created)
 
 
 def downgrade(engine: Engine, revision: str) -> str | None:
@@ -155,8 +160,17 @@ def _check_known(revision: str) -> None:
         ) from exc
 
 
-def ensure_schema(engine: Engine, *, auto_migrate: bool, seed: bool = False, shared: bool = False) -> None:
+def ensure_schema(
+    engine: Engine,
+    *,
+    auto_migrate: bool,
+    seed: bool = False,
+    shared: bool = False,
+    on_created: OnCreated | None = None,
+) -> None:
     """Make sure the database is at the code's schema, migrating it when allowed.
+
+    A database this call creates is handed to ``on_created`` (``seed``: see ``upgrade``).
 
     A ``shared`` catalog (one named by ``--db`` or ``$AIM_CATALOG_DB_URL``) that already
     holds a schema is never migrated behind its users' backs: older aim-catalog clients on
@@ -180,7 +194,7 @@ def ensure_schema(engine: Engine, *, auto_migrate: bool, seed: bool = False, sha
             f"{current}, this aim-catalog needs {HEAD_REVISION}: run `aim-catalog db upgrade` "
             "(a shared catalog is not migrated automatically: other hosts' clients may be older)"
         )
-    upgrade(engine, "head", seed=seed)
+    upgrade(engine, "head", seed=seed, on_created=on_created)
 
 
 def database_problem(exc: BaseException, engine: Engine | None = None) -> EnvironmentProblem:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,8 +12,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from aim_catalog import db
+from aim_catalog.dialects import lock_for_write
 from aim_catalog.errors import SchemaOutOfDate, UsageProblem
 from aim_catalog.models import Base
 
@@ -116,7 +122,8 @@ def test_sqlite_foreign_keys_are_enforced_again_after_a_migration(tmp_path: Path
     engine.dispose()
 
 
-def test_an_older_catalog_is_upgraded_with_its_data(db_url: str) -> None:
+def catalog_at_0001_with_rows(db_url: str) -> Engine:
+    """A catalog an early aim-catalog created: one recipe, config and benchmark."""
     engine = db.make_engine(db_url)
     db.upgrade(engine, "0001")
     now = "2026-01-01 00:00:00"
@@ -137,6 +144,11 @@ def test_an_older_catalog_is_upgraded_with_its_data(db_url: str) -> None:
             {"on": True},
         )
         conn.execute(text("INSERT INTO benchmarks (serve_config_id, output_throughput) VALUES (1, 42.0)"))
+    return engine
+
+
+def test_an_older_catalog_is_upgraded_with_its_data(db_url: str) -> None:
+    engine = catalog_at_0001_with_rows(db_url)
     db.ensure_schema(engine, auto_migrate=True)  # what every command does first
     assert db.revision_of(engine) == db.HEAD_REVISION
     with engine.connect() as conn:
@@ -145,4 +157,49 @@ def test_an_older_catalog_is_upgraded_with_its_data(db_url: str) -> None:
         assert tuple(row) == (42.0, "recipe")
         best = conn.execute(text("SELECT best_throughput FROM serve_config_scores")).scalar()
         assert best == 42.0
+    engine.dispose()
+
+
+# `alembic upgrade head` run by hand (alembic.ini at the repository root, tests/..) goes
+# through the same migrations/env.py as `aim-catalog db upgrade`: write lock, SQLite's
+# foreign keys off during the batch copies (0006 rebuilds recipes and serve_configs, whose
+# DROP would otherwise cascade into benchmarks) and on again afterwards.
+REPO = Path(__file__).resolve().parents[1]
+
+
+def alembic_by_hand(db_url: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "alembic", "-c", str(REPO / "alembic.ini"), "upgrade", "head"]
+    environ = {**os.environ, "AIM_CATALOG_DB_URL": db_url, **env}
+    # cwd outside the repository: the installed aim_catalog is imported, as in CI.
+    return subprocess.run(argv, env=environ, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_alembic_by_hand_keeps_the_data_and_foreign_keys(db_url: str, tmp_path: Path) -> None:
+    engine = catalog_at_0001_with_rows(db_url)
+    engine.dispose()
+    result = alembic_by_hand(db_url, tmp_path)
+    assert result.returncode == 0, result.stderr
+    engine = db.make_engine(db_url)
+    assert db.revision_of(engine) == db.HEAD_REVISION
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT output_throughput FROM benchmarks")).scalars().all() == [42.0]
+        if conn.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        with pytest.raises(IntegrityError):  # enforced: a benchmark of no serve config
+            conn.execute(text("INSERT INTO benchmarks (serve_config_id, output_throughput) VALUES (99, 1.0)"))
+    engine.dispose()
+
+
+def test_alembic_by_hand_waits_for_the_write_lock(db_url: str, tmp_path: Path) -> None:
+    engine = db.make_engine(db_url)
+    with Session(engine) as holder:
+        lock_for_write(holder)  # another writer, mid-transaction
+        result = alembic_by_hand(db_url, tmp_path, AIM_CATALOG_LOCK_TIMEOUT="0")
+        holder.rollback()
+    assert result.returncode != 0
+    assert "another process kept the catalog locked for writing" in result.stderr
+    assert db.revision_of(engine) is None  # nothing was migrated
+    assert alembic_by_hand(db_url, tmp_path).returncode == 0  # the lock is free: it migrates
+    assert db.revision_of(engine) == db.HEAD_REVISION
     engine.dispose()

@@ -1,18 +1,28 @@
-"""Alembic environment. The CLI passes an open, locked connection in
-``config.attributes["connection"]``; the plain ``alembic`` command (alembic.ini at the
-repository root) connects to ``AIM_CATALOG_DB_URL`` instead."""
+"""Alembic environment: every migration runs in one transaction holding the catalog write
+lock, SQLite's foreign keys off meanwhile and checked before the commit
+(``Dialect.migration_transaction``), whoever started it: ``aim-catalog db upgrade`` or a
+plain ``alembic upgrade head`` (alembic.ini at the repository root).
+
+``aim-catalog`` passes its engine in ``config.attributes["engine"]`` and may pass hooks
+called inside the transaction: ``before_migration`` (reads where the schema stands) and
+``after_migration`` (e.g. fills a catalog the migration created). The plain ``alembic``
+command connects to ``AIM_CATALOG_DB_URL``, else to the default catalog.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from alembic import context
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
+from aim_catalog.dialects import dialect_of
 from aim_catalog.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+Hook = Callable[[Connection], None]
 
 
 def run(connection: Connection) -> None:
@@ -22,19 +32,35 @@ def run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
-    with context.begin_transaction():
+    with context.begin_transaction():  # joins the locked transaction below
         context.run_migrations()
 
 
-connection = config.attributes.get("connection")
-if connection is not None:
-    run(connection)
-else:
-    from aim_catalog.db import make_engine
-    from aim_catalog.settings import resolve_db_url
+def migrate(engine: Engine) -> None:
+    before: Hook | None = config.attributes.get("before_migration")
+    after: Hook | None = config.attributes.get("after_migration")
+    with engine.connect() as connection, dialect_of(connection).migration_transaction(connection):
+        if before is not None:
+            before(connection)
+        run(connection)
+        if after is not None:
+            after(connection)
 
-    url, _ = resolve_db_url(os.environ.get("AIM_CATALOG_DB_URL"))
-    engine = make_engine(url)
-    with engine.begin() as own:
-        run(own)
-    engine.dispose()
+
+def main() -> None:
+    engine: Engine | None = config.attributes.get("engine")
+    if engine is not None:
+        migrate(engine)
+        return
+    from aim_catalog.db import make_engine
+    from aim_catalog.settings import DB_URL_ENV, resolve_db_url
+
+    url, _ = resolve_db_url(os.environ.get(DB_URL_ENV))
+    own = make_engine(url)
+    try:
+        migrate(own)
+    finally:
+        own.dispose()
+
+
+main()
