@@ -1,9 +1,9 @@
 """The deployments table: what was launched, from which config, and what we last knew of it.
 
-Statuses this module writes: ``starting`` (container created), ``running`` (ready or
-started with --no-wait), ``failed`` (launch failed; container removed unless kept) and
-``stopped`` (``aim-catalog stop``). What Docker says now is reconciled at display time by
-the CLI. The snapshot never holds a secret: the spec's env is stored without them.
+Statuses (``Status``) this module writes: ``starting`` (container created), ``running``
+(ready or started with --no-wait), ``failed`` (launch failed; container removed unless kept)
+and ``stopped`` (``aim-catalog stop``). What Docker says now is reconciled at display time
+(``deployment_ops.py``). The snapshot never holds a secret: the spec's env is stored without them.
 
 A shared catalog holds the deployments of many Docker engines. Each row names its engine
 in ``docker_host`` (the engine's ID, ``docker info``); a name is unique per engine among
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime, timezone
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -24,7 +25,20 @@ from sqlalchemy.orm import Session
 
 from aim_catalog.models import Deployment
 
-ACTIVE = ("starting", "running")
+
+class Status(str, Enum):
+    """A deployment's status as stored (the values are the column's and the JSON's)."""
+
+    STARTING = "starting"
+    RUNNING = "running"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+ACTIVE = (Status.STARTING.value, Status.RUNNING.value)  # live: the name is taken on its engine
 
 
 def record(
@@ -54,7 +68,7 @@ def record(
             Deployment.status.in_(ACTIVE),
             Deployment.container_id != container_id,
         )
-        .values(status="stopped", updated_at=now)
+        .values(status=Status.STOPPED.value, updated_at=now)
     )
     session.add(
         Deployment(
@@ -71,18 +85,18 @@ def record(
             image=image,
             port=port,
             spec=spec,
-            status="starting",
+            status=Status.STARTING.value,
             created_at=now,
             updated_at=now,
         )
     )
 
 
-def set_status(session: Session, container_id: str, status: str) -> None:
+def set_status(session: Session, container_id: str, status: Status) -> None:
     session.execute(
         update(Deployment)
         .where(Deployment.container_id == container_id)
-        .values(status=status, updated_at=datetime.now(timezone.utc))
+        .values(status=Status(status).value, updated_at=datetime.now(timezone.utc))
     )
 
 

@@ -5,46 +5,47 @@ it: several hosts of a fleet all say ``unix:///var/run/docker.sock``. GPUs are a
 from the host's detected GPUs minus those named in the ``aim-catalog.gpus`` label of live
 containers, so ``stop`` frees them by removing the container and two catalogs on one host
 see each other's allocations. ``lifecycle.py`` owns a launch from create to running (or
-cleaned up); this module holds the single calls and the per-user launch lock.
+cleaned up); this module holds the single calls (the launch lock and signal handling are
+``launch_guard.py``'s, masked logs ``container_logs.py``'s; both re-exported here).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import os
-import signal
-import stat
-import threading
+import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 from urllib.parse import urlparse
 
 import docker
+from docker import DockerClient
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.models.containers import Container
 
-from aim_catalog.envpolicy import is_secret, mask_secret_flags
-from aim_catalog.errors import EnvironmentProblem, LaunchFailed, UsageProblem
-from aim_catalog.hardware import Gpu
-from aim_catalog.runspec import LABEL, LAUNCH_LABEL, MASK, RunSpec
-from aim_catalog.settings import data_dir, redact
+from aim_catalog import labels
+from aim_catalog.container_logs import container_secrets as container_secrets
+from aim_catalog.container_logs import log_tail
+from aim_catalog.container_logs import stream_logs as stream_logs
+from aim_catalog.errors import EnvironmentProblem, LaunchFailed
+from aim_catalog.labels import ContainerLabels, parse_labels
+from aim_catalog.launch_guard import Terminated as Terminated
+from aim_catalog.launch_guard import launch_lock as launch_lock
+from aim_catalog.launch_guard import lock_dir as lock_dir
+from aim_catalog.launch_guard import raise_if_terminated
+from aim_catalog.launch_guard import termination_as_interrupt as termination_as_interrupt
+from aim_catalog.runspec import RunSpec
+from aim_catalog.settings import redact
 
 LIVE_STATES = ("created", "running", "restarting", "paused")
-MANAGED = f"{LABEL}.managed=true"
-LOCK_TIMEOUT_ENV = "AIM_CATALOG_LAUNCH_LOCK_TIMEOUT"
-DEFAULT_LOCK_TIMEOUT = 120.0  # the lock covers GPU reading, create and record: seconds
 # Proxies from the environment must not intercept readiness checks of our own container.
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def connect(timeout: int = 120) -> Any:
+def connect(timeout: int = 120) -> DockerClient:
     """A docker client for ``DOCKER_HOST`` (default: the local socket), checked with a ping.
     The one way commands (and ``doctor``) reach the engine: the address it names is redacted
     (``tcp://user:password@host`` carries a password)."""
@@ -88,7 +89,7 @@ class EngineId:
         return f"{self.name} ({self.key[:14]})"  # as deployments.host_label shows it
 
 
-def identify(client: Any) -> EngineId:
+def identify(client: DockerClient) -> EngineId:
     try:
         info = client.info()
     except DockerException as exc:
@@ -107,13 +108,6 @@ def first_line(exc: BaseException) -> str:
     return redact(text.splitlines()[0] if text else type(exc).__name__)
 
 
-def mask(text: str, secrets: list[str]) -> str:
-    for value in secrets:
-        if value:
-            text = text.replace(value, MASK)
-    return text
-
-
 def secret_values(spec: RunSpec) -> dict[str, str]:
     return dict(spec.secret_values)
 
@@ -121,28 +115,31 @@ def secret_values(spec: RunSpec) -> dict[str, str]:
 # --------------------------------------------------------------------------- GPUs
 
 
-def held_gpus(client: Any) -> dict[int, str]:
+def held_gpus(client: DockerClient) -> dict[int, str]:
     """GPU index -> name of the live labelled container holding it."""
-    held: dict[int, str] = {}
-    for container in client.containers.list(all=True, filters={"label": MANAGED}, ignore_removed=True):
-        if container.status not in LIVE_STATES:
-            continue
-        for part in container.labels.get(f"{LABEL}.gpus", "").split(","):
-            if part.strip().isdigit():
-                held[int(part)] = container.name
-    return held
+    return {
+        gpu: container.name
+        for container in engine_containers(client)
+        if container.status in LIVE_STATES
+        for gpu in container.labels.gpus
+    }
 
 
-def _created(container: Any) -> tuple[str, str]:
+def _created(container: Container) -> tuple[str, str]:
     """A container's creation instant as a sortable key: Docker writes RFC 3339 with the
     trailing zeros of the nanoseconds dropped, so the fraction is padded first."""
     stamp = str(container.attrs.get("Created", ""))
     head, dot, rest = stamp.partition(".")
     fraction = rest.rstrip("Z").split("+")[0]
-    return (f"{head}.{fraction.ljust(9, '0')}" if dot else head), container.id
+    return (f"{head}.{fraction.ljust(9, '0')}" if dot else head), id_of(container)
 
 
-def gpu_rivals(client: Any, container: Any, gpus: list[int]) -> dict[int, str]:
+def id_of(container: Container) -> str:
+    """A container's id (the engine gives every container one; the SDK types it optional)."""
+    return str(container.id)
+
+
+def gpu_rivals(client: DockerClient, container: Container, gpus: list[int]) -> dict[int, str]:
     """GPUs of ``gpus`` that another live labelled container created before ``container``
     also holds. Launches of one user take turns through the launch lock; this catches the
     launches it cannot see (another user, another machine driving the same engine): the
@@ -150,49 +147,19 @@ def gpu_rivals(client: Any, container: Any, gpus: list[int]) -> dict[int, str]:
     container.reload()
     mine = _created(container)
     rivals: dict[int, str] = {}
-    for other in client.containers.list(all=True, filters={"label": MANAGED}, ignore_removed=True):
+    for other in labelled_containers(client):
         if other.id == container.id or other.status not in LIVE_STATES:
             continue
-        theirs = {int(p) for p in other.labels.get(f"{LABEL}.gpus", "").split(",") if p.strip().isdigit()}
-        shared = theirs & set(gpus)
+        shared = set(parse_labels(other.labels).gpus) & set(gpus)
         if shared:
             with contextlib.suppress(NotFound):
                 other.reload()  # the list's Created is whole seconds; inspect has nanoseconds
                 if _created(other) < mine:
-                    rivals.update({gpu: other.name for gpu in shared})
+                    rivals.update({gpu: str(other.name) for gpu in shared})
     return rivals
 
 
-def allocate(detected: list[Gpu], held: dict[int, str], count: int, explicit: list[int] | None) -> list[Gpu]:
-    by_index = {gpu.index: gpu for gpu in detected}
-    if explicit is not None:
-        unknown = [i for i in explicit if i not in by_index]
-        if unknown:
-            raise UsageProblem(f"no GPU {unknown} on this host (detected: {sorted(by_index)})")
-        if len(explicit) != count:
-            raise UsageProblem(f"--gpus names {len(explicit)} GPU(s) but the config needs {count}")
-        taken = {i: held[i] for i in explicit if i in held}
-        if taken:
-            raise LaunchFailed(f"GPU(s) already in use: {holders(taken)}")
-        return [by_index[i] for i in explicit]
-    free = [gpu for gpu in detected if gpu.index not in held]
-    if len(free) < count:
-        who = f"; held by {holders(held)}" if held else ""
-        raise LaunchFailed(
-            f"{count} GPU(s) needed, {len(free)} of {len(detected)} free{who} "
-            "(`aim-catalog ps` lists them, `aim-catalog stop NAME` frees them)"
-        )
-    return free[:count]
-
-
-def holders(held: dict[int, str]) -> str:
-    by_name: dict[str, list[int]] = {}
-    for index, name in sorted(held.items()):
-        by_name.setdefault(name, []).append(index)
-    return ", ".join(f"{name} (GPU {','.join(map(str, idx))})" for name, idx in by_name.items())
-
-
-def unique_name(client: Any, base: str) -> str:
+def unique_name(client: DockerClient, base: str) -> str:
     existing = {c.name for c in client.containers.list(all=True, ignore_removed=True)}
     name, n = base, 2
     while name in existing:
@@ -215,129 +182,7 @@ class Launched:
 Tick = Callable[[float, str], None]
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP during a launch, handled like Ctrl-C so the container is cleaned up."""
-
-
-# Terminations seen inside termination_as_interrupt(). The handler raises at once, but an
-# exception raised while a __del__ or weakref callback runs (GC of a socket or an HTTP
-# response, say) is printed and dropped by Python: the wait loop checks this list too.
-_terminations: list[str] = []
-
-
-@contextmanager
-def termination_as_interrupt() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, _frame: Any) -> None:
-        _terminations.append(signal.Signals(signum).name)
-        raise Terminated(_terminations[-1])
-
-    _terminations.clear()
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-        _terminations.clear()
-
-
-def raise_if_terminated() -> None:
-    """Raise a termination whose exception was lost (see ``_terminations``)."""
-    if _terminations:
-        raise Terminated(_terminations[-1])
-
-
-def lock_dir() -> Path:
-    """A directory only this user can use: ``$XDG_RUNTIME_DIR/aim-catalog`` when the
-    runtime directory is ours, else ``<data dir>/locks``; mode 0700, checked."""
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    base = data_dir() / "locks"
-    if runtime:
-        with contextlib.suppress(OSError):
-            info = os.stat(runtime)
-            if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid():
-                base = Path(runtime) / "aim-catalog"
-    try:
-        base.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = os.lstat(base)
-    except OSError as exc:
-        raise EnvironmentProblem(f"cannot create the lock directory {base}: {exc.strerror or exc}") from exc
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
-        raise EnvironmentProblem(f"{base} is not a directory of yours; remove it or set XDG_RUNTIME_DIR")
-    if stat.S_IMODE(info.st_mode) != 0o700:
-        os.chmod(base, 0o700)
-    return base
-
-
-def lock_timeout() -> float:
-    raw = os.environ.get(LOCK_TIMEOUT_ENV, "")
-    try:
-        value = float(raw) if raw.strip() else DEFAULT_LOCK_TIMEOUT
-    except ValueError:
-        raise UsageProblem(f"{LOCK_TIMEOUT_ENV} must be a number of seconds, got {raw[:40]!r}") from None
-    if not 0 <= value <= 86400:  # also refuses nan
-        raise UsageProblem(f"{LOCK_TIMEOUT_ENV} must be from 0 to 86400 seconds, got {raw[:40]!r}")
-    return value
-
-
-@contextmanager
-def launch_lock(
-    engine: EngineId, *, timeout: float | None = None, on_wait: Callable[[str], None] | None = None
-) -> Iterator[None]:
-    """One launch at a time per Docker engine for this user, from reading which GPUs are
-    held until the container exists and is recorded. The lock file is private (0600 in a
-    0700 directory): another user can neither block nor break it. Waits at most
-    ``timeout`` seconds (``AIM_CATALOG_LAUNCH_LOCK_TIMEOUT``, default 120), saying once
-    who holds it, then fails naming the holder."""
-    limit = lock_timeout() if timeout is None else timeout
-    path = lock_dir() / f"launch-{hashlib.sha256(engine.key.encode()).hexdigest()[:16]}.lock"
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    except OSError as exc:
-        raise EnvironmentProblem(f"cannot open the launch lock {path}: {exc.strerror or exc}") from exc
-    try:
-        deadline = time.monotonic() + limit
-        told = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                holder = _holder(fd)
-                if time.monotonic() >= deadline:
-                    raise LaunchFailed(
-                        f"another launch on this Docker engine holds the launch lock ({holder}) and did not "
-                        f"release it within {limit:g}s ({LOCK_TIMEOUT_ENV}); nothing was started. "
-                        f"If it hangs, stop that process; the lock is {path}"
-                    ) from None
-                if not told and on_wait is not None:
-                    on_wait(f"waiting for another launch on this Docker engine ({holder})")
-                    told = True
-                time.sleep(0.1)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}, since {time.strftime('%H:%M:%S')}".encode(), 0)
-        try:
-            yield
-        finally:
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
-
-
-def _holder(fd: int) -> str:
-    with contextlib.suppress(OSError):
-        text = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
-        if text:
-            return f"held by {text}"
-    return "holder unknown"
-
-
-def create(client: Any, spec: RunSpec) -> Any:
+def create(client: DockerClient, spec: RunSpec) -> Container:
     """Create (not start) the container; the image must be present (``ensure_image``)."""
     try:
         return client.containers.create(
@@ -363,15 +208,15 @@ def create(client: Any, spec: RunSpec) -> Any:
         raise LaunchFailed(f"Docker refused to create {spec.name}: {first_line(exc)}") from exc
 
 
-def created_by(client: Any, launch_id: str) -> Any | None:
+def created_by(client: DockerClient, launch_id: str) -> Container | None:
     """The container a launch created, found by its launch label: the create call may have
     been interrupted after the engine made it but before its id came back."""
-    found = client.containers.list(all=True, filters={"label": f"{LAUNCH_LABEL}={launch_id}"})
+    found = client.containers.list(all=True, filters={"label": labels.launch_filter(launch_id)})
     return found[0] if found else None
 
 
 def start_and_wait(
-    container: Any,
+    container: Container,
     spec: RunSpec,
     *,
     timeout: float,
@@ -389,10 +234,10 @@ def start_and_wait(
         wait_ready(
             container, url, timeout=timeout, on_tick=on_tick, poll=poll, secrets=secrets, paths=spec.readiness
         )
-    return Launched(container.id, spec.name, url, wait, time.monotonic() - started)
+    return Launched(id_of(container), spec.name, url, wait, time.monotonic() - started)
 
 
-def ensure_image(client: Any, image: str) -> bool:
+def ensure_image(client: DockerClient, image: str) -> bool:
     """Pull the image if the engine lacks it; True when it was pulled."""
     try:
         client.images.get(image)
@@ -408,7 +253,7 @@ def ensure_image(client: Any, image: str) -> bool:
     return True
 
 
-def has_image(client: Any, image: str) -> bool:
+def has_image(client: DockerClient, image: str) -> bool:
     try:
         client.images.get(image)
     except ImageNotFound:
@@ -418,7 +263,7 @@ def has_image(client: Any, image: str) -> bool:
     return True
 
 
-def failed(container: Any, reason: str, keep: bool, secrets: dict[str, str]) -> LaunchFailed:
+def failed(container: Container | None, reason: str, keep: bool, secrets: dict[str, str]) -> LaunchFailed:
     """Show the log tail, then remove the container (or stop and keep it)."""
     message = reason
     if container is not None:
@@ -435,21 +280,13 @@ def failed(container: Any, reason: str, keep: bool, secrets: dict[str, str]) -> 
     return LaunchFailed(message)
 
 
-def remove(container: Any) -> None:
+def remove(container: Container) -> None:
     with contextlib.suppress(NotFound):
         container.remove(force=True)
 
 
-def log_tail(container: Any, lines: int, secrets: list[str]) -> str:
-    try:
-        raw = container.logs(tail=lines)
-    except DockerException:
-        return ""
-    return mask(raw.decode("utf-8", "replace").rstrip(), secrets)
-
-
 def wait_ready(
-    container: Any,
+    container: Container,
     url: str,
     *,
     timeout: float,
@@ -491,22 +328,63 @@ def _answers(url: str) -> bool:
 # --------------------------------------------------------------------------- manage
 
 
-def container_state(client: Any, container_id: str) -> str:
-    """Docker's view: running, exited (code N), ... or ``removed`` when it is gone."""
+@dataclass(frozen=True)
+class EngineContainer:
+    """A labelled container as the engine's container list shows it (one request for all)."""
+
+    id: str
+    name: str
+    status: str  # created, running, exited, ...
+    exit_code: int | None
+    labels: ContainerLabels
+
+    @property
+    def state(self) -> str:
+        """Docker's view for people: running, exited (code N), ..."""
+        return f"exited ({self.exit_code})" if self.status == "exited" else self.status
+
+
+# The list's "Status" of an exited container: "Exited (137) 5 minutes ago" (moby's
+# container.State.String()); the exit code is not a field of the list's answer.
+_EXITED = re.compile(r"Exited \((-?\d+)\)")
+
+
+def engine_containers(client: DockerClient) -> list[EngineContainer]:
+    """Every ``aim-catalog``-labelled container of the engine, from ONE list request
+    (sparse: no inspect per container)."""
+    found = []
+    for c in client.api.containers(all=True, filters={"label": labels.MANAGED_FILTER}):
+        exited = _EXITED.match(str(c.get("Status") or ""))
+        names = c.get("Names") or [""]
+        found.append(
+            EngineContainer(
+                id=str(c["Id"]),
+                name=str(names[0]).lstrip("/"),
+                status=str(c.get("State") or ""),
+                exit_code=int(exited.group(1)) if exited else None,
+                labels=parse_labels(c.get("Labels")),
+            )
+        )
+    return found
+
+
+def labelled_containers(client: DockerClient) -> list[Container]:
+    """The labelled containers, each inspected (their creation instants to the nanosecond)."""
+    return list(
+        client.containers.list(all=True, filters={"label": labels.MANAGED_FILTER}, ignore_removed=True)
+    )
+
+
+def is_labelled(client: DockerClient, name: str) -> bool:
+    """Whether the engine has a container ``name`` (or id) made by a launch."""
     try:
-        container = client.containers.get(container_id)
+        container = client.containers.get(name)
     except NotFound:
-        return "removed"
-    if container.status == "exited":
-        return f"exited ({container.attrs.get('State', {}).get('ExitCode')})"
-    return str(container.status)
+        return False
+    return parse_labels(container.labels).managed
 
 
-def labelled_containers(client: Any) -> list[Any]:
-    return list(client.containers.list(all=True, filters={"label": MANAGED}, ignore_removed=True))
-
-
-def stop(client: Any, container_id: str, timeout: int = 30) -> bool:
+def stop(client: DockerClient, container_id: str, timeout: int = 30) -> bool:
     """Stop and remove; False when the container was already gone."""
     try:
         container = client.containers.get(container_id)
@@ -516,40 +394,3 @@ def stop(client: Any, container_id: str, timeout: int = 30) -> bool:
         container.stop(timeout=timeout)
     remove(container)
     return True
-
-
-def stream_logs(
-    client: Any, container_id: str, *, follow: bool, tail: int | str, write: Callable[[str], None]
-) -> None:
-    try:
-        container = client.containers.get(container_id)
-    except NotFound as exc:
-        raise UsageProblem("the container no longer exists (`aim-catalog ps --all`)") from exc
-    secrets = container_secrets(container)
-    if not follow:
-        write(mask(container.logs(tail=tail).decode("utf-8", "replace"), secrets))
-        return
-    pending = b""  # whole lines only, so a secret split across two chunks is still masked
-    for chunk in container.logs(stream=True, follow=True, tail=tail):
-        pending += chunk
-        lines, _, pending = pending.rpartition(b"\n")
-        if lines:
-            write(mask((lines + b"\n").decode("utf-8", "replace"), secrets))
-    if pending:
-        write(mask(pending.decode("utf-8", "replace"), secrets))
-
-
-def container_secrets(container: Any) -> list[str]:
-    """The secret values the container was started with (not this shell's, which may differ)."""
-    values = []
-    for item in container.attrs.get("Config", {}).get("Env") or []:
-        key, _, value = item.partition("=")
-        if is_secret(key) and value:
-            values.append(value)
-    # and the values of secret-valued server flags (--api-key KEY): servers log their args
-    config = container.attrs.get("Config", {})
-    argv = [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
-    for shown, real in zip(mask_secret_flags(argv, "\0"), argv, strict=True):
-        if shown != real:
-            values.append(real.split("=", 1)[1] if shown.endswith("=\0") else real)
-    return values

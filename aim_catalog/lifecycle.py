@@ -13,51 +13,42 @@ it short.
 from __future__ import annotations
 
 import contextlib
-import signal
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from docker.errors import DockerException
 
 from aim_catalog import deployments, launcher
+from aim_catalog.allocation import holders
+from aim_catalog.deployments import Status
 from aim_catalog.errors import CatalogError, LaunchFailed
-from aim_catalog.runspec import LAUNCH_LABEL, RunSpec
+from aim_catalog.labels import parse_labels
+from aim_catalog.launch_guard import interrupts_deferred as interrupts_deferred
+from aim_catalog.runspec import RunSpec
+
+if TYPE_CHECKING:
+    from docker import DockerClient
+    from docker.models.containers import Container
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from aim_catalog.selection import Candidate
 
 # An interrupted create may reach the engine a moment after the interrupt: look this long.
 CREATE_SETTLE_SECONDS = 3.0
-_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-@contextmanager
-def interrupts_deferred() -> Iterator[list[int]]:
-    """Signals that arrive inside are noted (in the yielded list), not raised."""
-    arrived: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield arrived
-        return
-    previous = {sig: signal.signal(sig, lambda signum, _frame: arrived.append(signum)) for sig in _SIGNALS}
-    try:
-        yield arrived
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 @dataclass
 class ContainerLaunch:
     """One launch of ``spec`` on ``engine``, recorded through ``sessions`` (a sessionmaker)."""
 
-    client: Any
-    sessions: Any
+    client: DockerClient
+    sessions: sessionmaker[Session]
     engine: launcher.EngineId
     spec: RunSpec
-    chosen: Any  # the selection Candidate
+    chosen: Candidate
     keep_on_failure: bool = False
-    container: Any = None
+    container: Container | None = None
     stage: str = "preparing the launch"
     recorded: bool = field(default=False, init=False)
 
@@ -65,12 +56,12 @@ class ContainerLaunch:
         """Create the container and record it (status ``starting``); cleans up on failure."""
         try:
             self.stage = "creating the container"
-            self.container = launcher.create(self.client, self.spec)
+            self.container = container = launcher.create(self.client, self.spec)
             self.stage = "checking that no other launch took the same GPUs"
-            rivals = launcher.gpu_rivals(self.client, self.container, self.spec.gpus)
+            rivals = launcher.gpu_rivals(self.client, container, self.spec.gpus)
             if rivals:
                 raise LaunchFailed(
-                    f"GPU(s) taken at the same moment by another launch: {launcher.holders(rivals)} "
+                    f"GPU(s) taken at the same moment by another launch: {holders(rivals)} "
                     "(one not serialized by your launch lock: another user, or another machine "
                     "using this engine); nothing was started, launch again"
                 )
@@ -79,7 +70,7 @@ class ContainerLaunch:
                 deployments.record(
                     session,
                     name=self.spec.name,
-                    container_id=self.container.id,
+                    container_id=launcher.id_of(container),
                     docker_host=self.engine.key,
                     engine_name=self.engine.name,
                     serve_config_id=self.chosen.serve_config_id,
@@ -99,16 +90,19 @@ class ContainerLaunch:
         self, *, timeout: float, wait: bool = True, on_tick: launcher.Tick | None = None, poll: float = 1.0
     ) -> launcher.Launched:
         """Start, wait until it serves (with ``wait``) and mark it running; cleans up on failure."""
+        container = self.container
+        if container is None:
+            raise LaunchFailed(f"{self.spec.name}: run() before create_and_record()")
         try:
             self.stage = "starting the container"
             if wait:
                 self.stage = "waiting for the server"
             result = launcher.start_and_wait(
-                self.container, self.spec, timeout=timeout, wait=wait, on_tick=on_tick, poll=poll
+                container, self.spec, timeout=timeout, wait=wait, on_tick=on_tick, poll=poll
             )
             self.stage = "marking the deployment running"
             with self.sessions.begin() as session:
-                deployments.set_status(session, self.container.id, "running")
+                deployments.set_status(session, launcher.id_of(container), Status.RUNNING)
             return result
         except BaseException as exc:
             raise self.abort(exc) from exc
@@ -124,11 +118,11 @@ class ContainerLaunch:
                 container, reason, self.keep_on_failure, launcher.secret_values(self.spec)
             )
             if container is not None:
-                self._mark_failed(container.id)
+                self._mark_failed(launcher.id_of(container))
         return error
 
-    def _find_interrupted_create(self, *, settle: bool) -> Any:
-        launch_id = self.spec.labels[LAUNCH_LABEL]
+    def _find_interrupted_create(self, *, settle: bool) -> Container | None:
+        launch_id = parse_labels(self.spec.labels).launch or ""
         deadline = time.monotonic() + (CREATE_SETTLE_SECONDS if settle else 0)
         while True:
             with contextlib.suppress(DockerException):
@@ -143,7 +137,7 @@ class ContainerLaunch:
         # A no-op when the row was never written; a database that fails here has already
         # been reported by the error being handled.
         with contextlib.suppress(Exception), self.sessions.begin() as session:
-            deployments.set_status(session, container_id, "failed")
+            deployments.set_status(session, container_id, Status.FAILED)
 
     def _reason(self, exc: BaseException) -> str:
         if isinstance(exc, launcher.Terminated):

@@ -29,6 +29,7 @@ from aim_catalog.envpolicy import (
 )
 from aim_catalog.errors import InvalidRecipeInput, LaunchFailed, Problem, UsageProblem, shown
 from aim_catalog.flags import served_models, split_flag
+from aim_catalog.labels import labels_for
 from aim_catalog.selection import Candidate, server_argv
 
 # Backends (command, model/TP/host/port flags, container port, readiness) are data:
@@ -37,8 +38,6 @@ from aim_catalog.selection import Candidate, server_argv
 OWNED_FLAGS = tuple(dict.fromkeys(f for b in backends.all_backends() for f in b.owned_flags))  # launcher's
 CONTAINER_HF_HOME = "/root/.cache/huggingface"
 SECRET_ENV = ("HF_TOKEN",)  # passed from the host environment when set; any secret-named one is masked
-LABEL = "aim-catalog"
-LAUNCH_LABEL = f"{LABEL}.launch"  # a random id per launch: finds a container whose create was interrupted
 DEV_ROOT_ENV = "AIM_CATALOG_DEV_ROOT"
 MASK = "***"
 # ENTRYPOINT_NOTE: launches set the image's entrypoint to the server argv's program (Docker: --entrypoint
@@ -392,17 +391,16 @@ def build_spec(
     secrets = {k: v for k, v in given.items() if is_secret(k)}
     secrets.update({k: os.environ[k] for k in SECRET_ENV if os.environ.get(k) and k not in secrets})
     all_env = {k: v for k, v in given.items() if k not in secrets}
-    labels = {
-        f"{LABEL}.managed": "true",
-        f"{LABEL}.recipe": candidate.recipe_id,
-        f"{LABEL}.model": candidate.huggingface_id,
-        f"{LABEL}.backend": candidate.backend,
-        f"{LABEL}.gpu-count": str(candidate.gpu_count),
-        f"{LABEL}.gpus": ",".join(map(str, gpus)),
-        f"{LABEL}.port": str(port),
-        f"{LABEL}.catalog": catalog,
-        LAUNCH_LABEL: uuid.uuid4().hex,
-    }
+    labels = labels_for(
+        recipe_id=candidate.recipe_id,
+        model=candidate.huggingface_id,
+        backend=candidate.backend,
+        gpu_count=candidate.gpu_count,
+        gpus=gpus,
+        port=port,
+        catalog=catalog,
+        launch_id=uuid.uuid4().hex,
+    )
     return RunSpec(
         name=name,
         # The GPUs it runs on decide the image's architecture: the detected ones, else the recipe's.
