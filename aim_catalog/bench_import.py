@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from aim_catalog.db import lock_for_write
+from aim_catalog.dialects import lock_for_write
 from aim_catalog.errors import CatalogError, InvalidRecipeInput, Problem, UsageProblem
 from aim_catalog.importers import Parsed, Run, parse_results, read_result_file
 from aim_catalog.models import Benchmark, Deployment, Recipe, ServeConfig

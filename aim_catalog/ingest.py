@@ -18,10 +18,11 @@ from typing import Any, TypeVar
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from aim_catalog.db import insert_missing, lock_for_write, upsert
+from aim_catalog.dialects import insert_missing, lock_for_write, upsert
 from aim_catalog.errors import InvalidRecipeInput, Problem
 from aim_catalog.models import Benchmark, Recipe, ServeConfig
 from aim_catalog.recipe import RecipeDoc, load_files
+from aim_catalog.resources import seed_recipe_dir as seed_recipe_dir  # tests and callers use it here
 
 # Bound parameters per IN (...) list: well under SQLite's and PostgreSQL's limits.
 CHUNK = 500
@@ -53,10 +54,6 @@ class IngestReport:
             "files": self.files,
             "dry_run": self.dry_run,
         }
-
-
-def seed_recipe_dir() -> Path:
-    return Path(__file__).resolve().parent / "seed_recipes"
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate the bundled InferenceX recipes (aim_catalog/seed_recipes/, the files it generated).
+"""Regenerate the bundled InferenceX recipes (seed_recipes/, the files it generated).
 
 SemiAnalysis InferenceX (github.com/SemiAnalysisAI/InferenceX) keeps, per AMD GPU, the
 image, model, precision, framework and parallelism of every benchmark entry in its master
@@ -681,7 +681,7 @@ def main(argv: list[str] | None = None) -> int:
         "--inferencex-git", type=Path, help="git dir of SemiAnalysisAI/InferenceX (has the commits above)"
     )
     parser.add_argument(
-        "--out", type=Path, default=Path(__file__).resolve().parents[1] / "aim_catalog" / "seed_recipes"
+        "--out", type=Path, default=Path(__file__).resolve().parents[1] / "seed_recipes"
     )
     opts = parser.parse_args(argv)
     scripts = ScriptSource(opts.reference, opts.inferencex_git)

@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aim_catalog.cli import app
+from aim_catalog.resources import seed_recipe_dir
 
 MODEL = "example-org/Example-8B"
 
@@ -259,7 +260,7 @@ def test_unknown_recipe_goal_nobody_declares_and_manual_only_lines(
             "example-org/Example-8B/vllm-mi300x-fp16-tp4-latency.yaml": profile(count=4, manual=True),
         },
     )
-    cli("--db", db_url, "ingest", str(root), str(Path(__file__).parents[1] / "aim_catalog/seed_recipes"))
+    cli("--db", db_url, "ingest", str(root), str(seed_recipe_dir()))
     missing = select(cli, db_url, MODEL, "1", "--recipe", "nonexist", code=3)
     assert "no such recipe: nonexist" in missing.stderr and "is not one of" not in missing.stderr
     other = select(cli, db_url, MODEL, "1", "--recipe", "mistral-7b-mi300x-bf16", code=3)

@@ -24,6 +24,7 @@ from aim_catalog import db
 from aim_catalog.cli import app
 from aim_catalog.models import Benchmark, Recipe, ServeConfig
 from aim_catalog.recipe import BENCHMARK_FIELDS
+from aim_catalog.resources import seed_recipe_dir
 
 MODEL = "org/bench-model"
 
@@ -530,7 +531,7 @@ def content(url: str) -> dict[str, list[tuple[Any, ...]]]:
 def test_export_ingests_into_an_identical_catalog(
     cli: Callable[..., Any], catalog: str, tmp_path: Path, reference_dir: Path
 ) -> None:
-    seed = Path(db.__file__).parent / "seed_recipes" / "llama-3-1-70b-fp8-kv-mi300x-fp8-vllm-2025-11.yaml"
+    seed = seed_recipe_dir() / "llama-3-1-70b-fp8-kv-mi300x-fp8-vllm-2025-11.yaml"
     cli("ingest", str(reference_dir), str(seed), db_url=catalog)
     path = write_json(tmp_path / "r.json", vllm_result())
     cli("bench", "import", str(path), "--recipe", "bench-b", "-b", "vllm", "--gpus", "4", db_url=catalog)

@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 
 from aim_catalog import db
 from aim_catalog.cli import app
+from aim_catalog.resources import seed_recipe_dir
 
 BIN = Path(sys.executable).parent
 
@@ -51,7 +52,7 @@ def test_a_shared_catalog_is_not_migrated_behind_its_users_backs(
     assert len(lines) == 1 and "is at revision 0003" in lines[0], result.stderr
     assert "run `aim-catalog db upgrade`" in lines[0]
     assert revision(db_url) == "0003"  # untouched: older clients elsewhere still work
-    write = cli("ingest", "--dry-run", str(Path(db.__file__).parent / "seed_recipes"), code=1, db_url=db_url)
+    write = cli("ingest", "--dry-run", str(seed_recipe_dir()), code=1, db_url=db_url)
     assert "run `aim-catalog db upgrade`" in write.stderr
     assert revision(db_url) == "0003"
     cli("db", "upgrade", db_url=db_url)

@@ -19,8 +19,10 @@ from aim_catalog import db
 from aim_catalog.dialects import lock_for_write
 from aim_catalog.errors import SchemaOutOfDate, UsageProblem
 from aim_catalog.models import Base
+from aim_catalog.resources import seed_recipe_dir
 
 TABLES = {"recipes", "serve_configs", "benchmarks", "deployments"}
+REPO = Path(__file__).resolve().parents[1]  # alembic.ini, pyproject.toml, migrations/
 
 
 def scripts() -> ScriptDirectory:
@@ -36,6 +38,21 @@ def test_migrations_ship_inside_the_installed_package() -> None:
     assert (db.MIGRATIONS_DIR / "env.py").is_file()
     shipped = list((db.MIGRATIONS_DIR / "versions").glob("0*.py"))
     assert len(shipped) == len(list(scripts().walk_revisions())) >= 2
+
+
+def test_the_wheel_lists_every_package_of_the_source_tree() -> None:
+    # migrations/ and seed_recipes/ are mapped into the package, so pyproject.toml lists the
+    # packages by hand: a new subpackage missing there would be missing from the wheel.
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    inits = (REPO / "aim_catalog").rglob("__init__.py")
+    in_tree = {".".join(p.parent.relative_to(REPO).parts) for p in inits}
+    assert in_tree <= set(setuptools["packages"])
+    assert setuptools["package-dir"] == {
+        "aim_catalog.migrations": "migrations",
+        "aim_catalog.seed_recipes": "seed_recipes",
+    }
+    assert (REPO / "migrations" / "env.py").is_file() and any((REPO / "seed_recipes").glob("*.yaml"))
 
 
 def test_upgrade_from_empty_creates_the_tables(db_url: str) -> None:
@@ -98,7 +115,7 @@ def test_seed_fills_only_a_database_this_call_created(db_url: str) -> None:
         seeded = conn.execute(text("SELECT count(*) FROM recipes")).scalar()
         conn.execute(text("DELETE FROM recipes"))
         conn.commit()
-    assert seeded == len(list(db.MIGRATIONS_DIR.parent.joinpath("seed_recipes").glob("*.yaml")))
+    assert seeded == len(list(seed_recipe_dir().glob("*.yaml")))
     db.upgrade(engine, seed=True)  # already at head: an emptied catalog stays empty
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM recipes")).scalar() == 0
@@ -164,9 +181,6 @@ def test_an_older_catalog_is_upgraded_with_its_data(db_url: str) -> None:
 # through the same migrations/env.py as `aim-catalog db upgrade`: write lock, SQLite's
 # foreign keys off during the batch copies (0006 rebuilds recipes and serve_configs, whose
 # DROP would otherwise cascade into benchmarks) and on again afterwards.
-REPO = Path(__file__).resolve().parents[1]
-
-
 def alembic_by_hand(db_url: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     argv = [sys.executable, "-m", "alembic", "-c", str(REPO / "alembic.ini"), "upgrade", "head"]
     environ = {**os.environ, "AIM_CATALOG_DB_URL": db_url, **env}

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-import aim_catalog
 from aim_catalog.errors import Problem
 from aim_catalog.recipe import (
     MAX_BYTES,
@@ -23,10 +22,11 @@ from aim_catalog.recipe import (
     parse_bytes,
     parse_file,
 )
+from aim_catalog.resources import seed_recipe_dir
 from aim_catalog.safe_yaml import MAX_DEPTH
 
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "aim-engine-recipes"
-SEED_DIR = Path(aim_catalog.__file__).parent / "seed_recipes"
+SEED_DIR = seed_recipe_dir()
 
 # Five lines: a serve section added after it starts on line 6.
 HEAD = """\

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from test_launch import FAKE_SERVER, IMAGE, MODEL, cli, free_port
 
 from aim_catalog import db
+from aim_catalog.resources import seed_recipe_dir
 from aim_catalog.settings import redact
 
 HOST2_ENV = "AIM_CATALOG_TEST_DOCKER_HOST_2"
@@ -61,7 +62,7 @@ def shared_catalog(host: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = pg_admin_url()
     reset_pg(url)
     monkeypatch.setenv("AIM_CATALOG_DB_URL", url)
-    cli("ingest", str(db.MIGRATIONS_DIR.parent / "seed_recipes"))
+    cli("ingest", str(seed_recipe_dir()))
     return url
 
 
