@@ -1,0 +1,31 @@
+"""How a request is answered when the model's configs leave it open: asked only after a
+miss (or by explain), so the select path stays one query.
+
+A model no recipe names is served by AMD AIM's general profiles; a model with no config of
+the default backend (the backend not asked) by the best of the backends it has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from aim_catalog.listing import configurations
+from aim_catalog.request import Executor, Request, general_model
+
+
+def general_fallback(session: Executor, request: Request) -> bool:
+    """General profiles answer only when no recipe names the model."""
+    return request.model != general_model() and not configurations(session, request.model)
+
+
+def without_default_backend(session: Executor, request: Request) -> bool:
+    """The backend was left to its default and the model has recipes, none with that backend."""
+    if not request.backend_defaulted or request.backend == "any":
+        return False
+    backends = {c.backend for c in configurations(session, request.model)}
+    return bool(backends) and request.backend not in backends
+
+
+def resolve_backend(session: Executor, request: Request) -> Request:
+    """The request as selection answers it: any backend when the default one has no config."""
+    return replace(request, backend="any") if without_default_backend(session, request) else request
