@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from aim_catalog.errors import CatalogError, EnvironmentProblem, UsageProblem
 from aim_catalog.readonly_sql import (
@@ -47,10 +47,9 @@ def postgresql_query(
     engine: Engine, query: str, timeout: float, role: str | None, password: str | None
 ) -> Iterator[Result]:
     import psycopg
-    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+    from sqlalchemy.exc import SQLAlchemyError
 
     from aim_catalog.db import database_problem
-    from aim_catalog.pg_roles import powers_of
 
     as_role = _role_engine(engine, role, password)
     target = as_role or engine
@@ -66,22 +65,7 @@ def postgresql_query(
                 )
             raise problem from None
         with connection:
-            try:
-                connection.exec_driver_sql("SET TRANSACTION READ ONLY")
-                connection.exec_driver_sql(f"SET LOCAL statement_timeout = {math.ceil(timeout * 1000)}")
-                # The check reads the catalogs, so it also takes the transaction's snapshot:
-                # after it, SET TRANSACTION READ WRITE is refused.
-                powers = powers_of(connection)
-                user = connection.exec_driver_sql("SELECT session_user").scalar()
-            except DBAPIError as exc:
-                raise database_problem(exc, target) from None
-            if powers:
-                raise UnsafeRole(
-                    f"`sql` refuses to run as role {user}: it holds {', '.join(powers)}, which a "
-                    "read-only transaction does not restrain (server programs, files, other sessions). "
-                    "Create a role that can only read the catalog with `aim-catalog db grant-readonly "
-                    f"ROLE`, then run `aim-catalog sql --role ROLE` (or set {SQL_ROLE_ENV})"
-                )
+            _begin_read_only(connection, target, timeout)
             raw: Any = connection.connection.driver_connection
             cursor = raw.cursor()
             # Rows in chunks (libpq 17+): a third less CPU than row by row, and no later on
@@ -105,6 +89,31 @@ def postgresql_query(
     finally:
         if as_role is not None:
             as_role.dispose()
+
+
+def _begin_read_only(connection: Connection, target: Engine, timeout: float) -> None:
+    """A read-only, time-limited transaction, under a role without powers over the server."""
+    from sqlalchemy.exc import DBAPIError
+
+    from aim_catalog.db import database_problem
+    from aim_catalog.pg_roles import powers_of
+
+    try:
+        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {math.ceil(timeout * 1000)}")
+        # The check reads the catalogs, so it also takes the transaction's snapshot:
+        # after it, SET TRANSACTION READ WRITE is refused.
+        powers = powers_of(connection)
+        user = connection.exec_driver_sql("SELECT session_user").scalar()
+    except DBAPIError as exc:
+        raise database_problem(exc, target) from None
+    if powers:
+        raise UnsafeRole(
+            f"`sql` refuses to run as role {user}: it holds {', '.join(powers)}, which a "
+            "read-only transaction does not restrain (server programs, files, other sessions). "
+            "Create a role that can only read the catalog with `aim-catalog db grant-readonly "
+            f"ROLE`, then run `aim-catalog sql --role ROLE` (or set {SQL_ROLE_ENV})"
+        )
 
 
 def _pg_start(cursor: Any, stream: Iterator[Any]) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
