@@ -94,13 +94,12 @@ def to_recipe(
 ) -> tuple[dict[str, Any] | None, Marks, dict[str, str], list[Problem]]:
     """The recipe document for a profile, its marks, field renames for messages, and the
     problems of the profile's own fields (metadata, aim_id/model_id)."""
+    from aim_catalog.recipe_checker import locate
+
     problems: list[Problem] = []
 
     def err(where: tuple[Any, ...], message: str) -> None:
-        probe = where
-        while probe not in marks and probe:
-            probe = probe[:-1]
-        line, col = marks.get(probe, (1, 1))
+        line, col = locate(marks, where)
         field = ".".join(str(p) for p in where)
         problems.append(Problem(path, line, col, field, message))
 
@@ -111,6 +110,27 @@ def to_recipe(
     if not isinstance(meta, dict):
         err(("metadata",), "must be a mapping")
         return None, {}, {}, problems
+    _check_metadata(meta, err)
+    general = "aim_id" not in doc and "model_id" not in doc
+    if not general:
+        for key in ("aim_id", "model_id"):
+            if not isinstance(doc.get(key), str):
+                err((key,) if key in doc else (), f"a model profile needs {key} (a general one has neither)")
+    args = doc.get("engine_args")
+    env = doc.get("env_vars") or {}
+    if not isinstance(args, dict):
+        err(("engine_args",), "must be a mapping of flag names (without --) to values")
+    if not isinstance(env, dict):
+        err(("env_vars",), "must be a mapping")
+    if problems or not isinstance(args, dict):
+        return None, {}, {}, problems
+    section, gpus = f"{meta['engine']}_serve", f"{meta['gpu_count']}_gpu"
+    recipe = _recipe_document(doc, path, meta, args, env, general)
+    renames = {f"{section}.{gpus}.args.--": "engine_args.", f"{section}.{gpus}.env.": "env_vars."}
+    return recipe, _recipe_marks(marks, section, gpus), renames, []
+
+
+def _check_metadata(meta: dict[str, Any], err: Err) -> None:
     for key in METADATA_FIELDS:
         if key not in meta:
             err(("metadata",), f"missing required field {shown(key)}")
@@ -133,33 +153,30 @@ def to_recipe(
         err(("metadata", "type"), f"must be one of {', '.join(PROFILE_TYPES)}, got {shown(meta['type'])}")
     if "manual_selection_only" in meta and not isinstance(meta["manual_selection_only"], bool):
         err(("metadata", "manual_selection_only"), "must be true or false")
-    general = "aim_id" not in doc and "model_id" not in doc
-    if not general:
-        for key in ("aim_id", "model_id"):
-            if not isinstance(doc.get(key), str):
-                err((key,) if key in doc else (), f"a model profile needs {key} (a general one has neither)")
-    args = doc.get("engine_args")
-    env = doc.get("env_vars") or {}
-    if not isinstance(args, dict):
-        err(("engine_args",), "must be a mapping of flag names (without --) to values")
-    if not isinstance(env, dict):
-        err(("env_vars",), "must be a mapping")
-    if problems or not isinstance(args, dict):
-        return None, {}, {}, problems
-    section, gpus = f"{engine}_serve", f"{count}_gpu"
+
+
+def _recipe_document(
+    doc: dict[str, Any],
+    path: str,
+    meta: dict[str, Any],
+    args: dict[Any, Any],
+    env: dict[Any, Any],
+    general: bool,
+) -> dict[str, Any]:
+    """The recipe a checked profile stands for: one serve config of its engine and GPU count."""
     flags = {f"--{name}" if isinstance(name, str) else name: _value(v) for name, v in args.items()}
     model = GENERAL_MODEL if general else str(doc["aim_id"])
     served = None if general else str(doc["model_id"])
     if served and served != model:
         flags = {"--model": served, **flags}  # the weights AIM serves for this aim_id
-    recipe = {
+    return {
         "recipe_id": profile_id(doc, path),
         "model_id": served or model,
         "huggingface_id": model,
-        "hardware": gpu,
+        "hardware": meta["gpu"],
         "precision": meta["precision"],
-        section: {
-            gpus: {
+        f"{meta['engine']}_serve": {
+            f"{meta['gpu_count']}_gpu": {
                 "enabled": True,
                 "args": flags,
                 "env": env,
@@ -169,6 +186,10 @@ def to_recipe(
             }
         },
     }
+
+
+def _recipe_marks(marks: Marks, section: str, gpus: str) -> Marks:
+    """The profile's marks under the recipe's field paths: problems point into the profile."""
     base = (section, gpus)
     new_marks: dict[Any, tuple[int, int]] = {(): marks.get((), (1, 1))}
     for key in ("recipe_id", "model_id", "huggingface_id"):
@@ -183,8 +204,7 @@ def to_recipe(
             new_marks[(*base, "args", f"--{mark[1]}", *mark[2:])] = where
         elif len(mark) >= 2 and mark[0] == "env_vars":
             new_marks[(*base, "env", *mark[1:])] = where
-    renames = {f"{section}.{gpus}.args.--": "engine_args.", f"{section}.{gpus}.env.": "env_vars."}
-    return recipe, new_marks, renames, []
+    return new_marks
 
 
 def parse_profile(
@@ -193,7 +213,7 @@ def parse_profile(
     """A profile file as a ``RecipeDoc`` (or its problems, located in the profile)."""
     from dataclasses import replace
 
-    from aim_catalog.recipe import validate_document
+    from aim_catalog.recipe_validate import validate_document
 
     recipe, new_marks, renames, problems = to_recipe(doc, path, marks)
     if recipe is None:

@@ -4,11 +4,13 @@ into the catalog: which serve config each run belongs to, and writing the rows.
 Only the summary numbers are kept (the per-request lists such files may carry, ``ttfts``,
 ``itls``, ``generated_texts``..., are dropped). Each run gets an import key (a hash of the
 numbers and scenario it reports), so importing the same file twice adds nothing.
-``import_runs`` writes, in the caller's session.
+``import_runs`` writes, in the caller's session; so does ``store_smoke_test`` (the result
+of ``aim-catalog test --save``).
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -21,6 +23,7 @@ from aim_catalog.dialects import lock_for_write
 from aim_catalog.errors import CatalogError, InvalidRecipeInput, Problem, UsageProblem
 from aim_catalog.importers import Parsed, Run, parse_results, read_result_file
 from aim_catalog.models import Benchmark, Deployment, Recipe, ServeConfig
+from aim_catalog.recipe_format import Origin
 from aim_catalog.settings import normalize_precision
 
 __all__ = ["ImportReport", "Parsed", "Run", "Target", "import_runs", "parse_results", "read_result_file"]
@@ -137,30 +140,32 @@ def resolve(session: Session, run: Run, target: Target) -> int:
         if found is None or found.serve_config_id is None:
             raise UsageProblem(f"no deployment {target.deployment!r} with a serve config in the catalog")
         return found.serve_config_id
+    backend = target.backend or run.backend
+    gpus = target.gpus or run.tensor_parallel  # the file's TP when only --recipe is given
+    _check_target(session, run, target)
+    rows = _candidates(session, run, target, backend, gpus)
+    if len(rows) == 1:
+        return int(rows[0].id)
+    raise Unresolved([Problem(run.path, run.line, 1, "", _unresolved(rows, run, target, backend, gpus))])
+
+
+def _candidates(
+    session: Session, run: Run, target: Target, backend: str | None, gpus: int | None
+) -> list[Any]:
+    """The serve configs that fit the run: the explicit recipe's, else those of the file's
+    model (and hardware, precision and speculative decoding when the file says)."""
     r, sc = Recipe.__table__, ServeConfig.__table__
     query = select(sc.c.id, r.c.recipe_id, r.c.document, sc.c.backend, sc.c.gpu_count).select_from(
         r.join(sc, sc.c.recipe_pk == r.c.id)
     )
     explicit = target.recipe_id is not None
-    backend = target.backend or run.backend
-    gpus = target.gpus or run.tensor_parallel  # the file's TP when only --recipe is given
-    _check_target(session, run, target)
     if explicit:
         query = query.where(r.c.recipe_id == target.recipe_id)
     elif run.model:
         query = query.where(or_(r.c.huggingface_id == run.model, r.c.model_id == run.model))
     else:
-        raise InvalidRecipeInput(
-            [
-                Problem(
-                    run.path,
-                    run.line,
-                    1,
-                    "model_id",
-                    "the run names no model: use --recipe ID --backend B --gpus N",
-                )
-            ]
-        )
+        message = "the run names no model: use --recipe ID --backend B --gpus N"
+        raise InvalidRecipeInput([Problem(run.path, run.line, 1, "model_id", message)])
     if backend is not None:
         query = query.where(sc.c.backend == backend)
     if gpus is not None:
@@ -169,12 +174,16 @@ def resolve(session: Session, run: Run, target: Target) -> int:
         query = query.where(r.c.hardware == run.hardware)
     if not explicit and run.precision is not None:
         query = query.where(r.c.precision == run.precision)
-    rows = session.execute(query.order_by(r.c.recipe_id, sc.c.backend, sc.c.gpu_count)).all()
+    rows = list(session.execute(query.order_by(r.c.recipe_id, sc.c.backend, sc.c.gpu_count)).all())
     if not explicit and run.spec_decoding is not None and len(rows) > 1:
         mtp = run.spec_decoding != "none"
         rows = [row for row in rows if _speculative(row.recipe_id, row.document) == mtp]
-    if len(rows) == 1:
-        return int(rows[0].id)
+    return rows
+
+
+def _unresolved(rows: list[Any], run: Run, target: Target, backend: str | None, gpus: int | None) -> str:
+    """Why no single serve config fits: what was asked, and the candidates when several fit."""
+    explicit = target.recipe_id is not None
     asked = ", ".join(
         f"{k} {v}"
         for k, v in (
@@ -189,15 +198,13 @@ def resolve(session: Session, run: Run, target: Target) -> int:
         if v
     )
     if not rows:
-        message = f"no serve config matches ({asked})"
-    else:
-        listed = "; ".join(_label(row.recipe_id, row.backend, row.gpu_count) for row in rows[:20])
-        more = f" and {len(rows) - 20} more" if len(rows) > 20 else ""
-        message = (
-            f"{len(rows)} serve configs match ({asked}): {listed}{more}; "
-            "choose one with --recipe, --backend and --gpus"
-        )
-    raise Unresolved([Problem(run.path, run.line, 1, "", message)])
+        return f"no serve config matches ({asked})"
+    listed = "; ".join(_label(row.recipe_id, row.backend, row.gpu_count) for row in rows[:20])
+    more = f" and {len(rows) - 20} more" if len(rows) > 20 else ""
+    return (
+        f"{len(rows)} serve configs match ({asked}): {listed}{more}; "
+        "choose one with --recipe, --backend and --gpus"
+    )
 
 
 def import_runs(session: Session, runs: Sequence[Run], target: Target) -> ImportReport:
@@ -236,9 +243,40 @@ def import_runs(session: Session, runs: Sequence[Run], target: Target) -> Import
             report.duplicates += 1
             continue
         seen.add(key)
-        session.add(Benchmark(serve_config_id=config, origin="import", import_key=run.key, **run.row))
+        session.add(
+            Benchmark(serve_config_id=config, origin=Origin.IMPORT.value, import_key=run.key, **run.row)
+        )
         report.notes += [f"{run.where}: {note}" for note in run.notes]
         report.added += 1
         report.targets[labels[config]] = report.targets.get(labels[config], 0) + 1
     session.flush()
     return report
+
+
+def store_smoke_test(session: Session, deployment: Any, result: Any, max_tokens: int) -> int:
+    """Store an ``aim-catalog test`` result (``smoke.LoadResult``) as a smoke-test benchmark
+    row of the deployment's serve config (such rows never rank by default); its id."""
+    if deployment.serve_config_id is None:
+        raise UsageProblem(
+            f"{deployment.name}'s serve config is no longer in the catalog "
+            "(its recipe was removed): nothing saved"
+        )
+    input_len, output_len = result.mean_lengths()
+    metrics = {k: v for k, v in result.metrics().items() if v is not None}
+    moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    lock_for_write(session)
+    row = Benchmark(
+        serve_config_id=deployment.serve_config_id,
+        origin=Origin.SMOKE.value,
+        input_len=input_len,
+        output_len=output_len,
+        concurrency=result.concurrency,
+        failed=result.failed,
+        source=f"aim-catalog test {deployment.name} ({result.completed} request(s), max_tokens {max_tokens})",
+        measured_at=moment,
+        image=deployment.image,
+        **metrics,
+    )
+    session.add(row)
+    session.flush()
+    return int(row.id)

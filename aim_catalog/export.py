@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from aim_catalog.errors import EnvironmentProblem, shown
 from aim_catalog.models import Benchmark, Recipe, ServeConfig
-from aim_catalog.recipe import _RECIPE_ID
+from aim_catalog.recipe_format import _RECIPE_ID
 from aim_catalog.settings import BACKENDS
 
 HEADER = "# exported from an aim-catalog catalog\n"

@@ -22,6 +22,7 @@ from aim_catalog.dialects import insert_missing, lock_for_write, upsert
 from aim_catalog.errors import InvalidRecipeInput, Problem
 from aim_catalog.models import Benchmark, Recipe, ServeConfig
 from aim_catalog.recipe import RecipeDoc, load_files
+from aim_catalog.recipe_format import Origin
 from aim_catalog.resources import seed_recipe_dir as seed_recipe_dir  # tests and callers use it here
 
 # Bound parameters per IN (...) list: well under SQLite's and PostgreSQL's limits.
@@ -201,6 +202,20 @@ def _existing(session: Session, recipe_ids: Sequence[str]) -> dict[str, tuple[in
 
 
 def _write(session: Session, recipes: Sequence[RecipeDoc], now: datetime) -> None:
+    pks = _upsert_recipes(session, recipes, now)
+    config_ids, bench_by_key = _upsert_configs(session, recipes, pks)
+    kept = set(config_ids.values())
+    stale: list[int] = []
+    for part in chunks(list(pks.values())):
+        ids = session.scalars(select(ServeConfig.id).where(ServeConfig.recipe_pk.in_(part)))
+        stale.extend(i for i in ids if i not in kept)
+    for part in chunks(stale):
+        session.execute(delete(ServeConfig).where(ServeConfig.id.in_(part)))
+    _replace_benchmarks(session, config_ids, bench_by_key)
+
+
+def _upsert_recipes(session: Session, recipes: Sequence[RecipeDoc], now: datetime) -> dict[str, int]:
+    """Insert or update the recipes' rows; ``recipe_id -> primary key``."""
     recipe_rows = [
         {
             "recipe_id": r.recipe_id,
@@ -218,7 +233,7 @@ def _write(session: Session, recipes: Sequence[RecipeDoc], now: datetime) -> Non
         for r in recipes
     ]
     columns = [c for c in recipe_rows[0] if c not in ("recipe_id", "created_at")]
-    pks = {
+    return {
         row.recipe_id: row.id
         for row in upsert(
             session,
@@ -229,8 +244,17 @@ def _write(session: Session, recipes: Sequence[RecipeDoc], now: datetime) -> Non
             returning=["id", "recipe_id"],
         )
     }
+
+
+_ConfigKey = tuple[int, str, int]  # (recipe primary key, backend, GPU count)
+
+
+def _upsert_configs(
+    session: Session, recipes: Sequence[RecipeDoc], pks: dict[str, int]
+) -> tuple[dict[_ConfigKey, int], dict[_ConfigKey, list[dict[str, Any]]]]:
+    """Insert or update the serve configs (ids stay stable); their ids and benchmark rows by key."""
     config_rows = []
-    bench_by_key: dict[tuple[int, str, int], list[dict[str, Any]]] = {}
+    bench_by_key: dict[_ConfigKey, list[dict[str, Any]]] = {}
     for r in recipes:
         for c in r.serve_configs:
             key = (pks[r.recipe_id], c.backend, c.gpu_count)
@@ -260,19 +284,21 @@ def _write(session: Session, recipes: Sequence[RecipeDoc], now: datetime) -> Non
             returning=["id", "recipe_pk", "backend", "gpu_count"],
         )
     }
-    kept = set(config_ids.values())
-    recipe_pks = list(pks.values())
-    stale: list[int] = []
-    for part in chunks(recipe_pks):
-        ids = session.scalars(select(ServeConfig.id).where(ServeConfig.recipe_pk.in_(part)))
-        stale.extend(i for i in ids if i not in kept)
-    for part in chunks(stale):
-        session.execute(delete(ServeConfig).where(ServeConfig.id.in_(part)))
+    return config_ids, bench_by_key
+
+
+def _replace_benchmarks(
+    session: Session,
+    config_ids: dict[_ConfigKey, int],
+    bench_by_key: dict[_ConfigKey, list[dict[str, Any]]],
+) -> None:
     # A changed recipe's own benchmarks are replaced wholesale (the file is the truth);
     # rows brought in by `bench import` stay.
-    for part in chunks(sorted(kept)):
+    for part in chunks(sorted(set(config_ids.values()))):
         session.execute(
-            delete(Benchmark).where(Benchmark.serve_config_id.in_(part), Benchmark.origin == "recipe")
+            delete(Benchmark).where(
+                Benchmark.serve_config_id.in_(part), Benchmark.origin == Origin.RECIPE.value
+            )
         )
     bench_rows = [
         {**_BENCH_DEFAULTS, **row, "serve_config_id": config_ids[key]}
@@ -291,7 +317,7 @@ def _write(session: Session, recipes: Sequence[RecipeDoc], now: datetime) -> Non
 
 _BENCH_DEFAULTS: dict[str, Any] = {
     **{c.name: None for c in Benchmark.__table__.columns if c.name not in ("id", "serve_config_id")},
-    "origin": "recipe",
+    "origin": Origin.RECIPE.value,
 }
 
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, Select, and_, func, select
 
 from aim_catalog import tables
 from aim_catalog.errors import NoSuitableRecipe, UsageProblem
+from aim_catalog.recipe_format import Origin
 from aim_catalog.selection import length_window
 from aim_catalog.settings import BACKEND_LABELS, DEFAULT_LENGTH_TOLERANCE, RANK_METRICS, normalize_precision
 
@@ -71,45 +72,8 @@ def pareto(
     run is a point (two runs at one concurrency are two points)."""
     if metric not in RANK_METRICS[:2]:
         raise UsageProblem(f"unknown metric {metric!r}; choose output_throughput or total_token_throughput")
-    r, c, b = tables.recipes, tables.serve_configs, tables.benchmarks
-    conditions = [
-        r.c.huggingface_id == model,
-        c.c.enabled,
-        b.c.request_rate.is_(None),
-        func.coalesce(b.c.failed, 0) == 0,
-        b.c.origin != "smoke",
-        b.c[metric].is_not(None),
-    ]
-    if hardware is not None:
-        conditions.append(r.c.hardware == hardware.upper())
-    if precision is not None:
-        conditions.append(r.c.precision == normalize_precision(precision))
     asked = {"input_len": input_len, "output_len": output_len}
-    for column, value in asked.items():
-        if value is not None:
-            lo, hi = length_window(value, tolerance)
-            conditions.append(b.c[column].between(lo, hi))
-    query = (
-        select(
-            r.c.recipe_id,
-            r.c.hardware,
-            r.c.precision,
-            c.c.backend,
-            c.c.gpu_count,
-            b.c.concurrency,
-            b.c[metric].label("throughput"),
-            b.c.tpot_ms_p50,
-            b.c.tpot_ms_p99,
-            b.c.input_len,
-            b.c.output_len,
-            func.coalesce(b.c.nominal_input_len, b.c.input_len).label("key_in"),
-            func.coalesce(b.c.nominal_output_len, b.c.output_len).label("key_out"),
-        )
-        .select_from(r.join(c, c.c.recipe_pk == r.c.id).join(b, b.c.serve_config_id == c.c.id))
-        .where(and_(*conditions))
-        .order_by(r.c.recipe_id, c.c.backend, c.c.gpu_count, b.c.concurrency, b.c.id)
-    )
-    found = list(conn.execute(query))
+    found = list(conn.execute(_query(model, hardware, precision, asked, metric, tolerance)))
     timed = [row for row in found if _tpot(row) is not None]
     if not timed:
         raise NoSuitableRecipe(_nothing(model, metric, found))
@@ -136,6 +100,54 @@ def pareto(
             Point(row.concurrency, row.throughput / row.gpu_count, 1000.0 / tpot, tpot=which)
         )
     return _mark_frontier(list(series.values()))
+
+
+def _query(
+    model: str,
+    hardware: str | None,
+    precision: str | None,
+    asked: dict[str, int | None],
+    metric: str,
+    tolerance: float,
+) -> Select[Any]:
+    """The model's benchmark rows that may be charted: ranking rows of enabled configs."""
+    r, c, b = tables.recipes, tables.serve_configs, tables.benchmarks
+    conditions = [
+        r.c.huggingface_id == model,
+        c.c.enabled,
+        b.c.request_rate.is_(None),
+        func.coalesce(b.c.failed, 0) == 0,
+        b.c.origin != Origin.SMOKE.value,
+        b.c[metric].is_not(None),
+    ]
+    if hardware is not None:
+        conditions.append(r.c.hardware == hardware.upper())
+    if precision is not None:
+        conditions.append(r.c.precision == normalize_precision(precision))
+    for column, value in asked.items():
+        if value is not None:
+            lo, hi = length_window(value, tolerance)
+            conditions.append(b.c[column].between(lo, hi))
+    return (
+        select(
+            r.c.recipe_id,
+            r.c.hardware,
+            r.c.precision,
+            c.c.backend,
+            c.c.gpu_count,
+            b.c.concurrency,
+            b.c[metric].label("throughput"),
+            b.c.tpot_ms_p50,
+            b.c.tpot_ms_p99,
+            b.c.input_len,
+            b.c.output_len,
+            func.coalesce(b.c.nominal_input_len, b.c.input_len).label("key_in"),
+            func.coalesce(b.c.nominal_output_len, b.c.output_len).label("key_out"),
+        )
+        .select_from(r.join(c, c.c.recipe_pk == r.c.id).join(b, b.c.serve_config_id == c.c.id))
+        .where(and_(*conditions))
+        .order_by(r.c.recipe_id, c.c.backend, c.c.gpu_count, b.c.concurrency, b.c.id)
+    )
 
 
 def _tpot(row: Any) -> tuple[float, str] | None:

@@ -112,16 +112,7 @@ def grant_readonly(connection: Connection, role: str, password: Callable[[bool],
     transaction; the caller commits.
     """
     check_role_name(role)
-    owner_row = connection.execute(
-        text(
-            "SELECT n.nspname, pg_get_userbyid(c.relowner) FROM pg_class AS c "
-            "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
-            "WHERE c.relname = 'alembic_version' AND c.relkind = 'r' AND pg_table_is_visible(c.oid)"
-        )
-    ).first()
-    if owner_row is None:
-        raise EnvironmentProblem("no catalog found in this database: run `aim-catalog db upgrade` first")
-    schema, owner = str(owner_row[0]), str(owner_row[1])
+    schema, owner = _catalog_schema(connection)
     exists = connection.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first()
     if exists:
         powers = powers_of(connection, role)
@@ -134,13 +125,43 @@ def grant_readonly(connection: Connection, role: str, password: Callable[[bool],
     if not exists and not secret:
         raise UsageProblem(f"role {role} does not exist yet: it needs a password to log in with")
     raw: Any = connection.connection.driver_connection
-    from psycopg import sql
-
-    ident = sql.Identifier(role)
     verifier = None
     if secret:
         verifier = raw.pgconn.encrypt_password(secret.encode(), role.encode()).decode()
     database = str(connection.execute(text("SELECT current_database()")).scalar())
+    _execute(raw, role, _statements(role, bool(exists), verifier, database, schema, owner))
+    relations = connection.execute(
+        text(
+            "SELECT count(*) FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = :s AND c.relkind IN ('r', 'v', 'm', 'p') "
+            "AND has_table_privilege(CAST(:r AS name), c.oid, 'SELECT')"
+        ),
+        {"s": schema, "r": role},
+    ).scalar()
+    return Grant(role, not exists, bool(verifier), database, schema, int(relations or 0))
+
+
+def _catalog_schema(connection: Connection) -> tuple[str, str]:
+    """The schema the catalog (its ``alembic_version`` table) is in, and the table's owner."""
+    owner_row = connection.execute(
+        text(
+            "SELECT n.nspname, pg_get_userbyid(c.relowner) FROM pg_class AS c "
+            "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+            "WHERE c.relname = 'alembic_version' AND c.relkind = 'r' AND pg_table_is_visible(c.oid)"
+        )
+    ).first()
+    if owner_row is None:
+        raise EnvironmentProblem("no catalog found in this database: run `aim-catalog db upgrade` first")
+    return str(owner_row[0]), str(owner_row[1])
+
+
+def _statements(
+    role: str, exists: bool, verifier: str | None, database: str, schema: str, owner: str
+) -> list[Any]:
+    """Create (or alter) the login role, then grant it SELECT on the catalog and nothing else."""
+    from psycopg import sql
+
+    ident = sql.Identifier(role)
     statements = []
     if not exists:
         statements.append(
@@ -152,7 +173,8 @@ def grant_readonly(connection: Connection, role: str, password: Callable[[bool],
     elif verifier:
         statements.append(sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(ident, sql.Literal(verifier)))
     nsp = sql.Identifier(schema)
-    statements += [
+    return [
+        *statements,
         sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), ident),
         sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(nsp, ident),
         sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(nsp, ident),
@@ -161,6 +183,9 @@ def grant_readonly(connection: Connection, role: str, password: Callable[[bool],
             sql.Identifier(owner), nsp, ident
         ),
     ]
+
+
+def _execute(raw: Any, role: str, statements: list[Any]) -> None:
     import psycopg
 
     try:
@@ -173,12 +198,3 @@ def grant_readonly(connection: Connection, role: str, password: Callable[[bool],
             f"cannot grant read-only access to {role}: {first} (run this as the catalog's owner "
             "with CREATEROLE, or as a superuser)"
         ) from exc
-    relations = connection.execute(
-        text(
-            "SELECT count(*) FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = :s AND c.relkind IN ('r', 'v', 'm', 'p') "
-            "AND has_table_privilege(CAST(:r AS name), c.oid, 'SELECT')"
-        ),
-        {"s": schema, "r": role},
-    ).scalar()
-    return Grant(role, not exists, bool(verifier), database, schema, int(relations or 0))

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from aim_catalog import db
 from aim_catalog.cli import app
 from aim_catalog.models import Benchmark, Recipe, ServeConfig
-from aim_catalog.recipe import BENCHMARK_FIELDS
+from aim_catalog.recipe_format import BENCHMARK_FIELDS
 from aim_catalog.resources import seed_recipe_dir
 
 MODEL = "org/bench-model"

@@ -1,31 +1,25 @@
 """Operator commands around a launch: `doctor` (is this host ready?), `test NAME` (does the
-server answer, how fast?) and `cache ls|pull|rm` (the Hugging Face model cache).
+server answer, how fast?) and the cache warning before a launch (`cache` is in cache.py).
 
-Exit codes: 0 ok; 1 environment (a failed doctor check, an unreachable server or hub, a
-full disk); 2 usage (unknown deployment or model, bad option). httpx, huggingface_hub and
-docker are imported inside the commands.
+Exit codes: 0 ok; 1 environment (a failed doctor check, an unreachable server); 2 usage
+(unknown deployment, bad option). httpx and docker are imported inside the commands.
 """
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from aim_catalog.cli.app import Group, app, catalog_session, state_of
+from aim_catalog.cli.app import app, catalog_session, state_of
+from aim_catalog.cli.cache import HF_CACHE_OPT  # (importing it registers the cache group)
 from aim_catalog.errors import UsageProblem
 
-HF_CACHE_OPT = typer.Option(
-    None,
-    "--hf-cache",
-    help="Hugging Face home (default: $HF_HOME or ~/.cache/huggingface; models live in its hub/).",
-)
-ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️ ", "skip": "--"}
-
-
 # --------------------------------------------------------------------------- doctor
+
+_ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️ ", "skip": "--"}  # by doctor.Status value
 
 
 @app.command()
@@ -46,7 +40,7 @@ def doctor(
     Example: aim-catalog doctor --json
     """
     from aim_catalog import render
-    from aim_catalog.doctor import run_checks
+    from aim_catalog.doctor import Status, run_checks
     from aim_catalog.hfcache import home_dir
 
     checks = run_checks(db_option=state_of(ctx).db, hf_home=home_dir(hf_cache), min_free_gb=min_free_gb)
@@ -55,10 +49,10 @@ def doctor(
         render.emit_json({"ok": not failed, "checks": [c.as_dict() for c in checks]})
     else:
         for check in checks:
-            render.line(f"{ICONS[check.status]} {check.name}: {check.summary}")
-            if check.fix and check.status in ("fail", "warn"):
+            render.line(f"{_ICONS[check.status.value]} {check.name}: {check.summary}")
+            if check.fix and check.status in (Status.FAIL, Status.WARN):
                 render.line(f"   fix: {check.fix}")
-        passed = sum(c.status == "pass" for c in checks)
+        passed = sum(c.status == Status.PASS for c in checks)
         render.line(f"{len(checks)} checks: {passed} passed, {len(failed)} failed")
     if failed:
         raise typer.Exit(1)
@@ -78,7 +72,7 @@ def _target(ctx: typer.Context, name: str) -> tuple[str, Any]:
         return (base[: -len("/v1")] if base.endswith("/v1") else base), None
     client = connect()
     engine = identify(client)
-    container_ids = {c.id for c in labelled_containers(client)}
+    container_ids = {c.id for c in labelled_containers(client) if c.id is not None}
     with catalog_session(ctx, commit=False) as session:
         found = deployments.find(session, engine.key, name, container_ids)
         if found is None:
@@ -87,6 +81,25 @@ def _target(ctx: typer.Context, name: str) -> tuple[str, Any]:
     if found.status not in deployments.ACTIVE:
         raise UsageProblem(f"deployment {name!r} is {found.status} (`aim-catalog ps --all`)")
     return f"http://{engine_host()}:{found.port}", found
+
+
+@dataclass(frozen=True)
+class _TestRun:
+    """What `test` was asked to do (its options)."""
+
+    prompt: str
+    max_tokens: int
+    stream: bool
+    concurrency: int
+    requests: int | None
+    time_limit: float
+    timeout: float
+    save: bool
+    as_json: bool
+
+    @property
+    def load(self) -> bool:
+        return self.concurrency > 1 or self.requests is not None
 
 
 @app.command("test")
@@ -127,79 +140,64 @@ def test_deployment(
     Example: aim-catalog test aim-qwen3-32b-4gpu-bf16-vllm --stream
     Example: aim-catalog test aim-qwen3-32b-4gpu-bf16-vllm --concurrency 8 --requests 64 --save
     """
+    run = _TestRun(prompt, max_tokens, stream, concurrency, requests, time_limit, timeout, save, as_json)
+    _test(ctx, name, run)
+
+
+def _test(ctx: typer.Context, name: str, run: _TestRun) -> None:
     from aim_catalog import smoke
 
     base, deployment = _target(ctx, name)
-    if save and deployment is None:
+    if run.save and deployment is None:
         raise UsageProblem(
             "--save needs a deployment name (a URL has no serve config to store the result on)"
         )
     what = name if deployment is not None else "the server"
-    load = concurrency > 1 or requests is not None
-    with smoke.client(timeout) as http:
+    with smoke.client(run.timeout) as http:
         model = smoke.served_model(http, base, what)
-        if not load:
-            reply = smoke.chat(http, base, model, prompt, max_tokens, stream=stream, what=what)
-    if not load:
+        if not run.load:
+            reply = smoke.chat(http, base, model, run.prompt, run.max_tokens, stream=run.stream, what=what)
+    if not run.load:
         result = smoke.single_as_load(reply)
-        saved = _save(ctx, deployment, result, prompt, max_tokens) if save else None
-        _show_reply(reply, base, what, as_json, saved)
+        saved = _save(ctx, deployment, result, run.max_tokens) if run.save else None
+        _show_reply(reply, base, what, run.as_json, saved)
         return
-    total = requests if requests is not None else 4 * concurrency
+    _test_load(ctx, run, base, deployment, model, what)
+
+
+def _test_load(ctx: typer.Context, run: _TestRun, base: str, deployment: Any, model: str, what: str) -> None:
+    from aim_catalog import smoke
+
+    timeout = run.timeout
     result = smoke.run_load(
         lambda n: smoke.client(timeout, n),
         base,
         model,
-        prompt,
-        max_tokens,
-        concurrency=concurrency,
-        requests=total,
-        time_limit=time_limit,
+        run.prompt,
+        run.max_tokens,
+        concurrency=run.concurrency,
+        requests=run.requests if run.requests is not None else 4 * run.concurrency,
+        time_limit=run.time_limit,
         what=what,
     )
     saved = None
-    if save and result.completed and not result.failed:
-        saved = _save(ctx, deployment, result, prompt, max_tokens)
-    _show_load(result, base, as_json, saved)
+    if run.save and result.completed and not result.failed:
+        saved = _save(ctx, deployment, result, run.max_tokens)
+    _show_load(result, base, run.as_json, saved)
     if result.failed or not result.completed:
         first = result.errors[0] if result.errors else "no request was sent"
         raise smoke.SmokeFailed(
             f"{result.failed} of {result.requests} request(s) failed"
-            + (" (nothing saved)" if save else "")
+            + (" (nothing saved)" if run.save else "")
             + f"; first: {first}"
         )
 
 
-def _save(ctx: typer.Context, deployment: Any, result: Any, prompt: str, max_tokens: int) -> int:
-    from aim_catalog import db
-    from aim_catalog.models import Benchmark
+def _save(ctx: typer.Context, deployment: Any, result: Any, max_tokens: int) -> int:
+    from aim_catalog.bench_import import store_smoke_test
 
-    if deployment.serve_config_id is None:
-        raise UsageProblem(
-            f"{deployment.name}'s serve config is no longer in the catalog "
-            "(its recipe was removed): nothing saved"
-        )
-    input_len, output_len = result.mean_lengths()
-    metrics = {k: v for k, v in result.metrics().items() if v is not None}
-    moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     with catalog_session(ctx) as session:
-        db.lock_for_write(session)
-        row = Benchmark(
-            serve_config_id=deployment.serve_config_id,
-            origin="smoke",
-            input_len=input_len,
-            output_len=output_len,
-            concurrency=result.concurrency,
-            failed=result.failed,
-            source=f"aim-catalog test {deployment.name} "
-            f"({result.completed} request(s), max_tokens {max_tokens})",
-            measured_at=moment,
-            image=deployment.image,
-            **metrics,
-        )
-        session.add(row)
-        session.flush()
-        return int(row.id)
+        return store_smoke_test(session, deployment, result, max_tokens)
 
 
 def _printable(text: str) -> str:
@@ -270,143 +268,3 @@ def warn_if_not_cached(model: str, hf_cache: Path | None) -> None:
 
     for text in hfcache.launch_warnings(model, hfcache.home_dir(hf_cache)):
         render.note(text)
-
-
-cache_app = typer.Typer(
-    cls=Group, rich_markup_mode=None, no_args_is_help=True, help="The Hugging Face model cache launches use."
-)
-app.add_typer(cache_app, name="cache")
-
-
-def _catalog_models(ctx: typer.Context) -> dict[str, str] | None:
-    """The catalog's model ids (lower case -> as written), or None when it cannot be opened."""
-    from sqlalchemy import select
-
-    from aim_catalog import render, tables
-    from aim_catalog.errors import CatalogError
-
-    try:
-        with catalog_session(ctx, commit=False) as session:
-            ids = session.scalars(select(tables.recipes.c.huggingface_id).distinct())
-            return {str(m).lower(): str(m) for m in ids}
-    except CatalogError as exc:
-        render.note(f"catalog not read ({exc}): not marking catalog models")
-        return None
-
-
-@cache_app.command("ls")
-def cache_ls(
-    ctx: typer.Context,
-    hf_cache: Path | None = HF_CACHE_OPT,
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON object."),
-) -> None:
-    """List cached models with their size and last use, marking the catalog's models.
-
-    \b
-    Example: aim-catalog cache ls --hf-cache /data/hf
-    """
-    from aim_catalog import hfcache, render
-
-    cache = hfcache.hub_dir(hf_cache)
-    listing = hfcache.scan(cache)
-    catalog = _catalog_models(ctx)
-    for model in listing.models:
-        model.in_catalog = None if catalog is None else model.repo_id.lower() in catalog
-    cached = {m.repo_id.lower() for m in listing.models}
-    missing = sorted((name for key, name in (catalog or {}).items() if key not in cached), key=str.lower)
-    if as_json:
-        render.emit_json(
-            {
-                "cache_dir": listing.cache_dir,
-                "size": listing.size,
-                "models": [m.as_dict() for m in listing.models],
-                "catalog_models_not_cached": missing,
-                "warnings": listing.warnings,
-            }
-        )
-        return
-    for warning in listing.warnings:
-        render.note(f"skipped a damaged cache entry: {warning}")
-    if not listing.models:
-        render.note(f"no model cached in {cache}")
-    else:
-        render.table(
-            ("model", "size", "files", "last used", "refs", "in catalog"),
-            [
-                (
-                    m.repo_id,
-                    hfcache.human(m.size),
-                    m.files,
-                    time.strftime("%Y-%m-%d %H:%M", time.localtime(m.last_used)),
-                    ",".join(m.refs) or "(detached)",
-                    {True: "yes", False: "", None: "?"}[m.in_catalog],
-                )
-                for m in listing.models
-            ],
-        )
-        render.line(f"{len(listing.models)} model(s), {hfcache.human(listing.size)} in {cache}")
-    if catalog is not None:
-        render.line(
-            f"catalog models not cached: {len(missing)}" + (f" ({', '.join(missing)})" if missing else "")
-        )
-
-
-@cache_app.command("pull")
-def cache_pull(
-    model: str = typer.Argument(..., help="Hugging Face model id, e.g. Qwen/Qwen3-32B."),
-    revision: str | None = typer.Option(None, "--revision", help="Branch, tag or commit (default: main)."),
-    hf_cache: Path | None = HF_CACHE_OPT,
-) -> None:
-    """Download a model into the cache ahead of a launch, after checking the disk can hold it.
-
-    Uses HF_TOKEN for gated models and HF_ENDPOINT when set. Exit code 1 when the hub is
-    unreachable or the disk too small, 2 when the model or revision does not exist.
-
-    \b
-    Example: aim-catalog cache pull Qwen/Qwen3-32B
-    """
-    from aim_catalog import hfcache, render
-
-    cache = hfcache.hub_dir(hf_cache)
-    remote = hfcache.hub_model(model, revision)
-    have = hfcache.find(cache, model)
-    needed = None if remote.size is None else max(remote.size - (have.size if have else 0), 0)
-    free = hfcache.check_disk(cache, needed, model)
-    render.note(
-        f"{remote.repo_id}: {remote.files} file(s), {hfcache.human(remote.size)}"
-        + (f" ({hfcache.human(needed)} to download)" if have and needed is not None else "")
-        + f"; {hfcache.human(free)} free under {cache}"
-    )
-    path = hfcache.pull(model, cache, revision)
-    render.line(f"{remote.repo_id} is cached: {path}")
-
-
-@cache_app.command("rm")
-def cache_rm(
-    model: str = typer.Argument(..., help="Hugging Face model id."),
-    hf_cache: Path | None = HF_CACHE_OPT,
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
-) -> None:
-    """Delete a model (every cached revision) from the cache.
-
-    \b
-    Example: aim-catalog cache rm mistralai/Mistral-7B-Instruct-v0.3 --yes
-    """
-    from aim_catalog import hfcache, render
-
-    cache = hfcache.hub_dir(hf_cache)
-    cached = hfcache.find(cache, model)
-    if cached is None:
-        raise UsageProblem(f"{model} is not in the Hugging Face cache at {cache} (`aim-catalog cache ls`)")
-    if not yes:
-        try:
-            agreed = typer.confirm(f"Delete {cached.repo_id} ({hfcache.human(cached.size)}) from {cache}?")
-        except typer.Abort:  # no terminal, or end of input: nobody said yes
-            raise UsageProblem(
-                f"removing {cached.repo_id} needs a yes: answer the question or add --yes"
-            ) from None
-        if not agreed:
-            render.note("nothing removed")
-            return
-    removed = hfcache.remove(cache, model)
-    render.line(f"removed {removed.repo_id} ({hfcache.human(removed.size)} freed)")

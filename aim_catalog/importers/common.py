@@ -14,7 +14,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -89,6 +89,15 @@ class Fields:
             self.bad(key, f"must be a non-negative number, got {shown(value)}")
             return None
         return number
+
+    def numbers(self, pairs: Iterable[tuple[str, str]], scale: float = 1.0) -> dict[str, float]:
+        """``column: value * scale`` for each ``(key, column)`` whose key holds a number."""
+        found: dict[str, float] = {}
+        for key, column in pairs:
+            value = self.number(key)
+            if value is not None:
+                found[column] = value * scale
+        return found
 
     def count(self, *keys: str, minimum: int = 1, source: dict[str, Any] | None = None) -> int | None:
         """An integer from ``minimum`` to 2^31-1 (``--metadata`` gives digit strings)."""
@@ -188,6 +197,17 @@ def mean_length(fields: Fields, total_key: str, completed: int | None, column: s
 
 
 LATENCIES = ("ttft", "tpot", "itl", "e2el")
+STATS = (("median", "p50"), ("p99", "p99"))  # a result's statistic -> the column's suffix
+
+
+def latency_keys(names: Iterable[tuple[str, str]], template: str) -> list[tuple[str, str]]:
+    """``(key, column)`` of the median and p99 of each ``(latency, the file's name for it)``;
+    ``template`` spells the file's key from ``stat`` and ``name`` (``"{stat}_{name}_ms"``)."""
+    return [
+        (template.format(stat=stat, name=key), f"{name}_ms_{suffix}")
+        for name, key in names
+        for stat, suffix in STATS
+    ]
 
 
 # --------------------------------------------------------------------------- files

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from aim_catalog.importers.common import LATENCIES, Fields, Run, Skip
+from aim_catalog.importers.common import LATENCIES, STATS, Fields, Run, Skip, latency_keys
 from aim_catalog.settings import BACKENDS, normalize_precision
 
 _AMD_GPU = re.compile(r"^(mi[0-9]{3}[a-z]?)(?:[-_].*)?$", re.IGNORECASE)
@@ -32,48 +32,17 @@ def matches(obj: dict[str, Any]) -> bool:
 
 def read(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | None, Fields]:
     f = Fields(obj, path, line)
-    scenario_type = obj.get("scenario_type")
-    if scenario_type not in (None, "fixed-seq-len"):
-        raise Skip(f"an agentic trace replay (scenario_type {scenario_type!s:.40}): no fixed lengths")
-    # benchmark_lib.sh writes prefill_*/decode_* (defaulting to TP) into every run's metadata:
-    # only without ``tp`` do they mark a disaggregated row.
-    if (
-        obj.get("is_multinode") is True
-        or obj.get("disagg") is True
-        or ("prefill_tp" in obj and "tp" not in obj)
-    ):
-        raise Skip("a multi-node/disaggregated row (prefill and decode workers): not one serve config")
-    hw = f.text("hw", max_len=64)
-    framework = f.text("framework", max_len=32)
-    if framework is not None and framework.lower() not in BACKENDS:
-        raise Skip(f"framework {framework!r} is not a backend of this catalog ({', '.join(BACKENDS)})")
-    hardware = None
-    if hw is not None:
-        found = _AMD_GPU.match(hw)
-        if found is None:
-            raise Skip(f"hw {hw!r} is not an AMD Instinct GPU")
-        hardware = found.group(1).upper()
-    tp = f.count("tp")
-    pp = f.count("pp") or 1
-    pcp = f.count("pcp_size") or 1
-    gpus = tp * pp * pcp if tp is not None else None
-    if gpus is not None and gpus > 1024:
-        f.bad("tp", f"tp * pp * pcp_size = {gpus} GPUs is out of range")
-        gpus = None
+    hardware, framework = _comparable(obj, f)
+    gpus = _gpus(f)
     row: dict[str, Any] = {"request_rate": None, "dataset": "random"}
-    for key, column in (
-        ("tput_per_gpu", "total_token_throughput"),
-        ("output_tput_per_gpu", "output_throughput"),
-    ):
-        value = f.number(key)
-        if value is not None and gpus is not None:
-            row[column] = value * gpus
-    for name in LATENCIES:
-        for stat, suffix in (("median", "p50"), ("p99", "p99")):
-            seconds = f.number(f"{stat}_{name}")
-            if seconds is not None:
-                row[f"{name}_ms_{suffix}"] = seconds * 1000.0
-    for stat, suffix in (("median", "p50"), ("p99", "p99")):
+    totals = f.numbers(
+        (("tput_per_gpu", "total_token_throughput"), ("output_tput_per_gpu", "output_throughput"))
+    )
+    if gpus is not None:
+        row.update({column: value * gpus for column, value in totals.items()})
+    seconds = latency_keys(((name, name) for name in LATENCIES), "{stat}_{name}")
+    row.update(f.numbers(seconds, scale=1000.0))
+    for stat, suffix in STATS:
         interactivity = f.number(f"{stat}_intvty")  # 1000 / TPOT (ms): where TPOT is not given
         if f"tpot_ms_{suffix}" not in row and interactivity:
             row[f"tpot_ms_{suffix}"] = 1000.0 / interactivity
@@ -111,6 +80,45 @@ def read(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | 
         ),
         f,
     )
+
+
+def _comparable(obj: dict[str, Any], f: Fields) -> tuple[str | None, str | None]:
+    """The run's AMD GPU model and framework; ``Skip`` for a row not comparable with the
+    catalog's (a trace replay, a multi-node/disaggregated row, another framework or GPU)."""
+    scenario_type = obj.get("scenario_type")
+    if scenario_type not in (None, "fixed-seq-len"):
+        raise Skip(f"an agentic trace replay (scenario_type {scenario_type!s:.40}): no fixed lengths")
+    # benchmark_lib.sh writes prefill_*/decode_* (defaulting to TP) into every run's metadata:
+    # only without ``tp`` do they mark a disaggregated row.
+    if (
+        obj.get("is_multinode") is True
+        or obj.get("disagg") is True
+        or ("prefill_tp" in obj and "tp" not in obj)
+    ):
+        raise Skip("a multi-node/disaggregated row (prefill and decode workers): not one serve config")
+    hw = f.text("hw", max_len=64)
+    framework = f.text("framework", max_len=32)
+    if framework is not None and framework.lower() not in BACKENDS:
+        raise Skip(f"framework {framework!r} is not a backend of this catalog ({', '.join(BACKENDS)})")
+    hardware = None
+    if hw is not None:
+        found = _AMD_GPU.match(hw)
+        if found is None:
+            raise Skip(f"hw {hw!r} is not an AMD Instinct GPU")
+        hardware = found.group(1).upper()
+    return hardware, framework
+
+
+def _gpus(f: Fields) -> int | None:
+    """The run's GPUs: ``tp * pp * pcp_size`` (the divisor of the ``*_per_gpu`` totals)."""
+    tp = f.count("tp")
+    pp = f.count("pp") or 1
+    pcp = f.count("pcp_size") or 1
+    gpus = tp * pp * pcp if tp is not None else None
+    if gpus is not None and gpus > 1024:
+        f.bad("tp", f"tp * pp * pcp_size = {gpus} GPUs is out of range")
+        gpus = None
+    return gpus
 
 
 def _spec_decoding(f: Fields) -> str | None:

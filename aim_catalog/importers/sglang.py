@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aim_catalog.importers.common import MAX_TOKENS, Fields, Run, mean_length
+from aim_catalog.importers.common import MAX_TOKENS, Fields, Run, latency_keys, mean_length
 
 KEYS = (
     "median_e2e_latency_ms",
@@ -39,26 +39,22 @@ KEYS = (
 )
 
 
+THROUGHPUTS = (
+    ("output_throughput", "output_throughput"),
+    ("total_throughput", "total_token_throughput"),
+    ("request_throughput", "request_throughput"),
+)
+LATENCY_NAMES = (("ttft", "ttft"), ("tpot", "tpot"), ("itl", "itl"), ("e2el", "e2e_latency"))
+
+
 def matches(obj: dict[str, Any]) -> bool:
     return any(key in obj for key in KEYS)
 
 
 def read(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | None, Fields]:
     f = Fields(obj, path, line)
-    row: dict[str, Any] = {}
-    for key, column in (
-        ("output_throughput", "output_throughput"),
-        ("total_throughput", "total_token_throughput"),
-        ("request_throughput", "request_throughput"),
-    ):
-        value = f.number(key)
-        if value is not None:
-            row[column] = value
-    for name, key in (("ttft", "ttft"), ("tpot", "tpot"), ("itl", "itl"), ("e2el", "e2e_latency")):
-        for stat, suffix in (("median", "p50"), ("p99", "p99")):
-            value = f.number(f"{stat}_{key}_ms")
-            if value is not None:
-                row[f"{name}_ms_{suffix}"] = value
+    row: dict[str, Any] = f.numbers(THROUGHPUTS)
+    row.update(f.numbers(latency_keys(LATENCY_NAMES, "{stat}_{name}_ms")))
     total_in = "total_input_tokens" if "total_input_tokens" in obj else "total_input"
     total_out = "total_output_tokens" if "total_output_tokens" in obj else "total_output"
     completed = f.count("completed", minimum=0)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aim_catalog.importers.common import LATENCIES, Fields, Run, Skip, mean_length
+from aim_catalog.importers.common import LATENCIES, Fields, Run, Skip, latency_keys, mean_length
 
 KEYS = ("total_token_throughput", "median_e2el_ms", "input_throughput", "median_tpot_ms")
 TP_KEYS = ("tensor_parallel_size", "tp_size", "tp")
@@ -38,24 +38,14 @@ def read(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | 
     f = Fields(obj, path, line)
     if obj.get("ramp_up_strategy") is not None:
         raise Skip("a ramp-up run (ramp_up_strategy): its request rate varies during the run")
-    row: dict[str, Any] = {}
-    for key, column in (
-        ("output_throughput", "output_throughput"),
-        ("total_token_throughput", "total_token_throughput"),
-        ("request_throughput", "request_throughput"),
-    ):
-        value = f.number(key)
-        if value is not None:
-            row[column] = value
+    row: dict[str, Any] = f.numbers(
+        (name, name) for name in ("output_throughput", "total_token_throughput", "request_throughput")
+    )
     if "total_token_throughput" not in row:  # before vLLM 0.6.0
         given = f.number("input_throughput")
         if given is not None and "output_throughput" in row:
             row["total_token_throughput"] = given + row["output_throughput"]
-    for name in LATENCIES:
-        for stat, suffix in (("median", "p50"), ("p99", "p99")):
-            value = f.number(f"{stat}_{name}_ms")
-            if value is not None:
-                row[f"{name}_ms_{suffix}"] = value
+    row.update(f.numbers(latency_keys(((name, name) for name in LATENCIES), "{stat}_{name}_ms")))
     completed = f.count("completed", minimum=0)
     failed = f.count("failed", minimum=0)
     if failed is None and "failed" not in obj and completed is not None:
