@@ -142,16 +142,24 @@ def _launch_one(planner: Planner, on_tick: Tick | None) -> Started:
             continue
     else:
         raise LaunchFailed("the selected image kept changing while images were pulled; try again")
-    name = launch.spec.name
+    tick = ticker(on_tick, f"starting {launch.spec.name}", launch.spec.name, lambda last: last.strip()[-100:])
+    options = planner.options
+    return _started(launch, launch.run(timeout=options.timeout, wait=options.wait, on_tick=tick))
+
+
+def ticker(
+    on_tick: Tick | None, opening: str, name: str, last_line: Callable[[str], str]
+) -> Callable[[float, str], None]:
+    """A wait loop's progress callback (seconds waited, the last log line) as the lines
+    ``on_tick`` shows: ``opening`` at once, then ``waiting for NAME: 12s  <last line>``."""
     if on_tick is not None:
-        on_tick(f"starting {name}")
+        on_tick(opening)
 
     def tick(elapsed: float, last: str) -> None:
         if on_tick is not None:
-            on_tick(f"waiting for {name}: {elapsed:.0f}s  {last.strip()[-100:]}")
+            on_tick(f"waiting for {name}: {elapsed:.0f}s  {last_line(last)}")
 
-    options = planner.options
-    return _started(launch, launch.run(timeout=options.timeout, wait=options.wait, on_tick=tick))
+    return tick
 
 
 def _started(launch: ContainerLaunch, result: Launched) -> Started:

@@ -6,11 +6,7 @@ The work is the launch service's (``launching.py``, ``launch_plan.py``,
 
 from __future__ import annotations
 
-import json
-import shlex
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,14 +17,10 @@ from aim_catalog.cli.app import app, catalog_of, directory_option, finite
 from aim_catalog.cli.selection_opts import selection_options
 from aim_catalog.launch_plan import DEFAULT_TIMEOUT, MAX_TIMEOUT
 from aim_catalog.options import SelectionOptions
-from aim_catalog.settings import BACKEND_LABELS
 
 if TYPE_CHECKING:
-    from aim_catalog.launch_plan import LaunchOptions, LaunchPlan
-    from aim_catalog.launching import LaunchResult, Started
+    from aim_catalog.launch_plan import LaunchOptions
     from aim_catalog.models import Deployment
-    from aim_catalog.runspec import RunSpec
-    from aim_catalog.selection import Candidate
 
 PORT_OPT = typer.Option(8000, "--port", min=1, max=65535, help="Host port to publish the server on.")
 NAME_OPT = typer.Option(None, "--name", help="Container name (default: aim-<model>-<N>gpu-...).")
@@ -172,155 +164,16 @@ def launch(
     """
     args = _Args(**{k: v for k, v in locals().items() if k not in ("ctx", "selection")})
     from aim_catalog import render
+    from aim_catalog.cli import launch_show as show
 
     options = args.options(selection)
     catalog = catalog_of(ctx)
     if args.dry_run or (target != "docker" and options.cluster.out is not None):
-        _show_plan(catalog.plan_launch(selection, options, note=render.note), options, as_json)
+        show.show_plan(catalog.plan_launch(selection, options, note=render.note), options, as_json)
         return
-    with _spinner() as tick:
+    with show.spinner() as tick:
         result = catalog.launch(selection, options, note=render.note, on_tick=tick)
-    from aim_catalog.launching import LaunchResult
-
-    if not isinstance(result, LaunchResult):  # a cluster's
-        from aim_catalog.cli.kube import show_cluster_launch
-
-        show_cluster_launch(result, as_json)
-    elif options.replicas != 1:
-        _show_copies(result, as_json)
-    else:
-        _report_ready(result.containers[0], as_json)
-
-
-@contextmanager
-def _spinner() -> Iterator[Callable[[str], None] | None]:
-    """A status line on a terminal while the launch waits (none when stderr is not one)."""
-    from aim_catalog import render
-
-    if not render.stderr_is_terminal():
-        yield None
-        return
-    from rich.text import Text
-
-    status = render.err().status("")
-    started = False
-
-    def tick(text: str) -> None:
-        nonlocal started
-        status.update(Text(render.safe(text)))  # Text: a log line is data, never rich markup
-        if not started:
-            status.start()
-            started = True
-
-    try:
-        yield tick
-    finally:
-        if started:
-            status.stop()
-
-
-def _show_plan(plan: LaunchPlan, options: LaunchOptions, as_json: bool) -> None:
-    from aim_catalog import render
-
-    if plan.rendered is not None:
-        from aim_catalog.cli.kube import show_cluster_plan
-
-        show_cluster_plan(plan.rendered, options.cluster.out, as_json)
-    elif options.replicas == 1:
-        _show_spec(plan.spec, plan.chosen, as_json)
-    elif as_json:
-        render.emit_json(
-            [
-                {"recipe_id": c.chosen.recipe_id, "gpu_count": c.chosen.gpu_count, **c.spec.as_dict()}
-                for c in plan.containers
-            ]
-        )
-    else:
-        for one in plan.containers:
-            _show_spec(one.spec, one.chosen, False)
-            render.line("")
-
-
-def _show_spec(spec: RunSpec, chosen: Candidate, as_json: bool) -> None:
-    from aim_catalog import render
-    from aim_catalog.labels import parse_labels
-
-    gpus = parse_labels(spec.labels).gpus
-    data = {
-        "recipe_id": chosen.recipe_id,
-        "backend": chosen.backend,
-        "gpu_count": chosen.gpu_count,
-        "gpus": list(gpus),
-        **spec.as_dict(),
-    }
-    if as_json:
-        render.emit_json(data)
-        return
-    label = BACKEND_LABELS.get(chosen.backend, chosen.backend)
-    render.line(
-        f"Would launch {spec.name}: {chosen.recipe_id}, {label}, "
-        f"{chosen.gpu_count} GPU ({','.join(map(str, gpus))})"
-    )
-    trust = "trusted" if spec.trusted_registry else "NOT a trusted registry"
-    render.line(f"  image:   {spec.image} (registry {spec.registry}: {trust})")
-    render.line(f"  command: {' '.join(spec.shown_command())}")
-    render.line(f"  devices: {', '.join(d.split(':')[0] for d in spec.devices)}")
-    render.line(f"  port:    {spec.host_port} -> {spec.container_port}")
-    render.line(f"  env:     {' '.join(f'{k}={v}' for k, v in spec.shown_env().items())}")
-    render.line("")
-    render.line(spec.docker_run())
-
-
-def _show_copies(result: LaunchResult, as_json: bool) -> None:
-    from aim_catalog import render
-
-    if as_json:
-        render.emit_json(
-            [
-                {
-                    "name": s.name,
-                    "container_id": s.container_id,
-                    "url": s.url,
-                    "ready": s.ready,
-                    "gpus": s.spec.gpus,
-                }
-                for s in result.containers
-            ]
-        )
-        return
-    for started in result.containers:
-        _report_ready(started, False)
-
-
-def _report_ready(started: Started, as_json: bool) -> None:
-    from aim_catalog import render
-    from aim_catalog.runspec import served_model_name
-
-    spec = started.spec
-    payload = {"model": served_model_name(spec), "messages": [{"role": "user", "content": "Hello!"}]}
-    url = f"{started.url}/v1/chat/completions"
-    curl = shlex.join(["curl", url, "-H", "Content-Type: application/json", "-d", json.dumps(payload)])
-    if as_json:
-        render.emit_json(
-            {
-                "name": spec.name,
-                "container_id": started.container_id,
-                "url": started.url,
-                "ready": started.ready,
-                "gpus": spec.gpus,
-                "curl": curl,
-            }
-        )
-        return
-    if started.ready:
-        render.line(
-            f"{spec.name} is ready after {started.elapsed:.0f}s "
-            f"({started.chosen.recipe_id}, GPUs {','.join(map(str, spec.gpus))})"
-        )
-    else:
-        render.line(f"{spec.name} started; not waiting for it (`aim-catalog logs {spec.name} --follow`)")
-    render.line(f"endpoint: {started.url}/v1")
-    render.line(f"try:      {curl}")
+    show.show_launched(result, options, as_json)
 
 
 # --------------------------------------------------------------------------- manage

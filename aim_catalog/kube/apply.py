@@ -22,8 +22,10 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
+from aim_catalog import labels as label_keys
 from aim_catalog.errors import EnvironmentProblem, LaunchFailed, UsageProblem, shown
-from aim_catalog.kube.render import KSERVE_API, LABEL, MANAGER, Rendered, selector
+from aim_catalog.kube.names import MANAGER, selector
+from aim_catalog.kube.render import KSERVE_API, Rendered
 
 APPLY = "application/apply-patch+yaml"
 KSERVE_GROUP, KSERVE_VERSION = KSERVE_API.split("/")
@@ -155,7 +157,7 @@ def apply(
         with _talking(cluster, f"applying {kind} {name}"):
             existing = _get(cluster, kind, name)
             labels = (existing or {}).get("metadata", {}).get("labels") or {}
-            if existing is not None and labels.get(f"{LABEL}.managed") != "true":
+            if existing is not None and labels.get(label_keys.MANAGED) != "true":
                 raise LaunchFailed(
                     f"{kind} {name} already exists in namespace {cluster.namespace} and was not created "
                     "by aim-catalog; left alone (choose another --name)"

@@ -238,14 +238,10 @@ class _Rollout:
             )
 
     def _wait(self, timeout: float, on_tick: Tick | None) -> str:
+        from aim_catalog.launching import ticker
+
         name = self.rendered.name
-        if on_tick is not None:
-            on_tick(f"rolling out {name}")
-
-        def tick(elapsed: float, last: str) -> None:
-            if on_tick is not None:
-                on_tick(f"waiting for {name}: {elapsed:.0f}s  {last[-120:]}")
-
+        tick = ticker(on_tick, f"rolling out {name}", name, lambda last: last[-120:])
         return str(self.kube.wait(self.cluster, self.rendered, timeout=timeout, on_tick=tick))
 
     def _undo(self, applied: list[dict[str, str]], created: list[dict[str, str]], *, keep: bool) -> None:

@@ -17,7 +17,6 @@ Formats, from their owners' sources:
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -27,13 +26,14 @@ import yaml
 
 from aim_catalog.envpolicy import is_secret
 from aim_catalog.errors import UsageProblem, shown
+from aim_catalog.kube.names import annotations_for, labels_for, selector
+from aim_catalog.kube.names import check_object_name as check_object_name
+from aim_catalog.kube.names import object_name as object_name
 from aim_catalog.runspec import CONTAINER_HF_HOME, RunSpec
 from aim_catalog.selection import Candidate
 
 TARGETS = ("docker", "kubernetes", "kserve")
 KUBE_TARGETS = ("kubernetes", "kserve")
-MANAGER = "aim-catalog"  # field manager of server-side apply, and app.kubernetes.io/managed-by
-LABEL = "aim-catalog"
 GPU_RESOURCE = "amd.com/gpu"
 DEVICE_ID_LABEL = "amd.com/gpu.device-id"
 KSERVE_API = "serving.kserve.io/v1beta1"
@@ -45,11 +45,7 @@ KSERVE_MODE = {"serving.kserve.io/deploymentMode": "RawDeployment"}
 PROBE_PERIOD = 10  # seconds
 DEFAULT_NODE_HF_CACHE = "/var/lib/aim-catalog/huggingface"
 DEFAULT_TOKEN_KEY = "HF_TOKEN"
-# Service and InferenceService names are DNS-1035 labels (63 characters). KServe adds
-# "-predictor" (Service, Deployment) and Knative "-predictor-00001" (revision): 47 + 16 = 63.
-NAME_LIMIT = {"kubernetes": 63, "kserve": 47}
 
-_DNS1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 _DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 _QUANTITY = re.compile(r"(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?")
@@ -112,69 +108,6 @@ class Rendered:
         if self.target == "kserve":  # KServe's raw-mode Service: <name>-predictor, port 80
             return f"http://{self.name}-predictor.{namespace}.svc.cluster.local/v1"
         return f"http://{self.name}.{namespace}.svc.cluster.local:{self.service_port}/v1"
-
-
-def object_name(base: str, recipe_id: str, target: str) -> str:
-    """The Docker name as a DNS-1035 label, plus a short hash of the recipe and that name.
-
-    Two recipes of one model, GPU count, precision and backend (one per image, say) have
-    the same Docker default name, and trimming to the length limit can cut the backend and
-    GPU count off; the hash keeps their objects apart, and keeps one config on one name,
-    so launching it again updates it in place.
-    """
-    limit = NAME_LIMIT[target]
-    digest = hashlib.sha256(f"{recipe_id}\0{base}".encode()).hexdigest()[:6]
-    slug = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")
-    slug = re.sub(r"^[^a-z]+", "", slug) or "aim"
-    return f"{slug[: limit - len(digest) - 1].rstrip('-')}-{digest}"
-
-
-def check_object_name(name: str, target: str) -> str:
-    limit = NAME_LIMIT[target]
-    if len(name) > limit or not _DNS1035.fullmatch(name):
-        raise UsageProblem(
-            f"--name {shown(name)}: a {target} name is at most {limit} of a-z 0-9 -, "
-            "starting with a letter and ending with a letter or digit"
-        )
-    return name
-
-
-def label_value(text: str) -> str:
-    """``text`` as a valid label value (63 of A-Z a-z 0-9 . _ -, alphanumeric at both ends)."""
-    value = re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:63]
-    return re.sub(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$", "", value)
-
-
-def catalog_key(catalog: str) -> str:
-    """A label-safe key of the (redacted) catalog URL, which a label cannot hold."""
-    return hashlib.sha256(catalog.encode()).hexdigest()[:12]
-
-
-def selector(name: str) -> dict[str, str]:
-    return {"app.kubernetes.io/instance": name, "app.kubernetes.io/managed-by": MANAGER}
-
-
-def labels_for(candidate: Candidate, name: str, catalog: str) -> dict[str, str]:
-    """The Docker target's ``aim-catalog.*`` labels, as label values allow (exact values
-    are in the annotations), plus the standard app.kubernetes.io ones."""
-    return {
-        f"{LABEL}.managed": "true",
-        f"{LABEL}.recipe": label_value(candidate.recipe_id),
-        f"{LABEL}.model": label_value(candidate.huggingface_id),
-        f"{LABEL}.backend": label_value(candidate.backend),
-        f"{LABEL}.gpu-count": str(candidate.gpu_count),
-        f"{LABEL}.catalog": catalog_key(catalog),
-        "app.kubernetes.io/name": label_value(candidate.huggingface_id.rsplit("/", 1)[-1].lower()),
-        **selector(name),
-    }
-
-
-def annotations_for(candidate: Candidate, catalog: str) -> dict[str, str]:
-    return {
-        f"{LABEL}.recipe": candidate.recipe_id,
-        f"{LABEL}.model": candidate.huggingface_id,
-        f"{LABEL}.catalog": catalog,
-    }
 
 
 def device_ids(hardware: str) -> list[str]:
@@ -254,6 +187,32 @@ def render(
     metadata: dict[str, Any] = {"name": name}
     if opts.namespace:
         metadata["namespace"] = opts.namespace
+    pod = _pod(spec, candidate, opts, notes)
+    # One pod at a time, never an extra one: GPUs are scarce, so an update must not wait
+    # for a surge pod's GPUs (with one replica this is a stop-then-start).
+    strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
+    if opts.target == "kserve":
+        pod["containers"][0]["name"] = KSERVE_CONTAINER
+        isvc = {
+            "apiVersion": KSERVE_API,
+            "kind": "InferenceService",
+            "metadata": {**metadata, "labels": labels, "annotations": {**annotations, **KSERVE_MODE}},
+            "spec": {
+                "predictor": {
+                    "minReplicas": opts.replicas,
+                    "maxReplicas": opts.replicas,
+                    "labels": labels,
+                    "deploymentStrategy": strategy,
+                    **pod,
+                }
+            },
+        }
+        return Rendered(name, opts.target, opts.namespace, [isvc], 80, notes)
+    objects = _deployment_and_service(name, opts, metadata, labels, annotations, pod, strategy)
+    return Rendered(name, opts.target, opts.namespace, objects, opts.service_port, notes)
+
+
+def _pod(spec: RunSpec, candidate: Candidate, opts: KubeOptions, notes: list[str]) -> dict[str, Any]:
     container, volumes = _container(spec, candidate, opts, notes)
     pod: dict[str, Any] = {
         # The pause container as PID 1 reaps the server's worker processes and lets the
@@ -273,26 +232,18 @@ def render(
         )
     elif opts.node_affinity:
         notes.append(f"no known PCI device id for {candidate.hardware}: pods may land on any AMD GPU node")
-    # One pod at a time, never an extra one: GPUs are scarce, so an update must not wait
-    # for a surge pod's GPUs (with one replica this is a stop-then-start).
-    strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
-    if opts.target == "kserve":
-        container["name"] = KSERVE_CONTAINER
-        isvc = {
-            "apiVersion": KSERVE_API,
-            "kind": "InferenceService",
-            "metadata": {**metadata, "labels": labels, "annotations": {**annotations, **KSERVE_MODE}},
-            "spec": {
-                "predictor": {
-                    "minReplicas": opts.replicas,
-                    "maxReplicas": opts.replicas,
-                    "labels": labels,
-                    "deploymentStrategy": strategy,
-                    **pod,
-                }
-            },
-        }
-        return Rendered(name, opts.target, opts.namespace, [isvc], 80, notes)
+    return pod
+
+
+def _deployment_and_service(
+    name: str,
+    opts: KubeOptions,
+    metadata: dict[str, Any],
+    labels: dict[str, str],
+    annotations: dict[str, str],
+    pod: dict[str, Any],
+    strategy: dict[str, Any],
+) -> list[dict[str, Any]]:
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -316,39 +267,15 @@ def render(
             "ports": [{"name": "http", "port": opts.service_port, "targetPort": "http", "protocol": "TCP"}],
         },
     }
-    return Rendered(name, opts.target, opts.namespace, [deployment, service], opts.service_port, notes)
+    return [deployment, service]
 
 
 def _container(
     spec: RunSpec, candidate: Candidate, opts: KubeOptions, notes: list[str]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     port = spec.container_port
-    # Secret-named variables (envpolicy's one rule) never go into a manifest: HF_TOKEN
-    # comes from a Secret; any other one the operator has to put in a Secret too.
-    inlined = sorted({*spec.secret_env, *(k for k in spec.env if is_secret(k))} - {"HF_TOKEN"})
-    if inlined:
-        raise UsageProblem(
-            f"{', '.join(inlined)}: a secret would be written into the manifest in clear; "
-            "for a cluster, put it in a Secret (only HF_TOKEN has an option: --hf-token-secret)"
-        )
-    env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in spec.env.items()]
-    if opts.hf_token_secret is not None:
-        secret, key = secret_ref(opts.hf_token_secret)
-        env.append({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}})
-    elif "HF_TOKEN" in spec.secret_env:
-        notes.append(
-            "HF_TOKEN is set here but never goes into a manifest: give the pods a Secret with "
-            "--hf-token-secret NAME (kubectl create secret generic NAME --from-literal=HF_TOKEN=...)"
-        )
-    if opts.hf_cache_pvc is not None:
-        cache: dict[str, Any] = {
-            "name": "hf-cache",
-            "persistentVolumeClaim": {"claimName": opts.hf_cache_pvc},
-        }
-    else:
-        path = opts.hf_cache_host_path or DEFAULT_NODE_HF_CACHE
-        cache = {"name": "hf-cache", "hostPath": {"path": path, "type": "DirectoryOrCreate"}}
-        notes.append(f"Hugging Face cache: {path} on each node (--hf-cache-pvc NAME shares one volume)")
+    env = _env(spec, opts, notes)
+    cache = _cache_volume(opts, notes)
     shm: dict[str, Any] = {"medium": "Memory"}
     if opts.shm_size:
         shm["sizeLimit"] = quantity_from_docker_size(opts.shm_size)
@@ -358,7 +285,6 @@ def _container(
     resources: dict[str, Any] = {"limits": {GPU_RESOURCE: str(candidate.gpu_count)}}
     if requests:
         resources["requests"] = requests
-    probe_port: int | str = port if opts.target == "kserve" else "http"
     container: dict[str, Any] = {
         "name": candidate.backend,
         "image": spec.image,
@@ -376,6 +302,50 @@ def _container(
             "capabilities": {"add": list(spec.cap_add)},
             "seccompProfile": {"type": "Unconfined"},
         },
+        **_probes(spec, opts),
+    }
+    if opts.target != "kserve":
+        container["ports"][0]["name"] = "http"
+    return container, [cache, {"name": "dshm", "emptyDir": shm}]
+
+
+def _env(spec: RunSpec, opts: KubeOptions, notes: list[str]) -> list[dict[str, Any]]:
+    # Secret-named variables (envpolicy's one rule) never go into a manifest: HF_TOKEN
+    # comes from a Secret; any other one the operator has to put in a Secret too.
+    inlined = sorted({*spec.secret_env, *(k for k in spec.env if is_secret(k))} - {"HF_TOKEN"})
+    if inlined:
+        raise UsageProblem(
+            f"{', '.join(inlined)}: a secret would be written into the manifest in clear; "
+            "for a cluster, put it in a Secret (only HF_TOKEN has an option: --hf-token-secret)"
+        )
+    env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in spec.env.items()]
+    if opts.hf_token_secret is not None:
+        secret, key = secret_ref(opts.hf_token_secret)
+        env.append({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}})
+    elif "HF_TOKEN" in spec.secret_env:
+        notes.append(
+            "HF_TOKEN is set here but never goes into a manifest: give the pods a Secret with "
+            "--hf-token-secret NAME (kubectl create secret generic NAME --from-literal=HF_TOKEN=...)"
+        )
+    return env
+
+
+def _cache_volume(opts: KubeOptions, notes: list[str]) -> dict[str, Any]:
+    if opts.hf_cache_pvc is not None:
+        cache: dict[str, Any] = {
+            "name": "hf-cache",
+            "persistentVolumeClaim": {"claimName": opts.hf_cache_pvc},
+        }
+    else:
+        path = opts.hf_cache_host_path or DEFAULT_NODE_HF_CACHE
+        cache = {"name": "hf-cache", "hostPath": {"path": path, "type": "DirectoryOrCreate"}}
+        notes.append(f"Hugging Face cache: {path} on each node (--hf-cache-pvc NAME shares one volume)")
+    return cache
+
+
+def _probes(spec: RunSpec, opts: KubeOptions) -> dict[str, Any]:
+    probe_port: int | str = spec.container_port if opts.target == "kserve" else "http"
+    return {
         # Patient: a large model takes many minutes to download and load (--timeout).
         "startupProbe": {
             "httpGet": {"path": spec.readiness[0], "port": probe_port},
@@ -390,6 +360,3 @@ def _container(
             "failureThreshold": 3,
         },
     }
-    if opts.target != "kserve":
-        container["ports"][0]["name"] = "http"
-    return container, [cache, {"name": "dshm", "emptyDir": shm}]
