@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from aim_catalog.errors import EnvironmentProblem, shown
 from aim_catalog.models import Benchmark, Recipe, ServeConfig
-from aim_catalog.recipe_format import _RECIPE_ID
+from aim_catalog.recipe_format import RECIPE_ID_RE
 from aim_catalog.settings import BACKENDS
 
 HEADER = "# exported from an aim-catalog catalog\n"
@@ -85,10 +85,10 @@ def export(session: Session, out: Path) -> list[Path]:
     )
     files: dict[str, str] = {}
     for recipe in recipes:
-        if not _RECIPE_ID.fullmatch(recipe.recipe_id):
+        if not RECIPE_ID_RE.fullmatch(recipe.recipe_id):
             raise EnvironmentProblem(
                 f"the catalog holds recipe_id {shown(recipe.recipe_id)}, which is not a valid recipe_id "
-                f"({_RECIPE_ID.pattern}) and cannot name a file: nothing was exported"
+                f"({RECIPE_ID_RE.pattern}) and cannot name a file: nothing was exported"
             )
         text = yaml.dump(
             recipe_document(recipe), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000

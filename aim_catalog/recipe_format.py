@@ -35,9 +35,9 @@ ORIGIN_FIELDS = ("origin", "import_key")
 TP_FLAGS = ("--tensor-parallel-size", "--tp", "--tp-size", "-tp")
 PP_FLAGS = ("--pipeline-parallel-size", "--pp", "--pp-size", "-pp")
 
-_RECIPE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,199}$")
-_MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
-_HARDWARE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+RECIPE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,199}$")
+MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+HARDWARE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 Scalar = str | int | float | bool | None
 

@@ -19,12 +19,12 @@ from aim_catalog.flags import served_models, split_flag
 from aim_catalog.recipe_bench_rows import benchmark_rows
 from aim_catalog.recipe_checker import CONTROL_OR_SPACE_CONTROL, Checker, codepoint, is_number, kind
 from aim_catalog.recipe_format import (
-    _HARDWARE,
-    _MODEL_ID,
-    _RECIPE_ID,
     CONFIG_FIELDS,
+    HARDWARE_RE,
+    MODEL_ID_RE,
     PP_FLAGS,
     PRECISIONS,
+    RECIPE_ID_RE,
     REQUIRED_FIELDS,
     TP_FLAGS,
     RecipeDoc,
@@ -109,9 +109,9 @@ def _required_values(ck: Checker, top: dict[Any, Any]) -> dict[str, str | None]:
             ck.err((), f"missing required field {shown(name)}")
             values[name] = None
             continue
-        pattern = {"recipe_id": _RECIPE_ID, "hardware": _HARDWARE}.get(name)
+        pattern = {"recipe_id": RECIPE_ID_RE, "hardware": HARDWARE_RE}.get(name)
         if name in ("model_id", "huggingface_id"):
-            pattern = _MODEL_ID
+            pattern = MODEL_ID_RE
         values[name] = ck.text(top[name], (name,), pattern)
     precision = values["precision"]
     if precision is not None:  # one name per precision: fp4 is stored as mxfp4
