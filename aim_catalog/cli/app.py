@@ -11,63 +11,14 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import typer
 from typer.core import TyperGroup
 
 from aim_catalog import __version__
-
-# Declared in selection_opts; re-exported for the commands that import them from here.
-from aim_catalog.cli.selection_opts import (
-    BACKEND_OPT as BACKEND_OPT,
-)
-from aim_catalog.cli.selection_opts import (
-    CONCURRENCY_OPT as CONCURRENCY_OPT,
-)
-from aim_catalog.cli.selection_opts import (
-    GOAL_OPT as GOAL_OPT,
-)
-from aim_catalog.cli.selection_opts import (
-    GPUS_ARG as GPUS_ARG,
-)
-from aim_catalog.cli.selection_opts import (
-    HARDWARE_OPT as HARDWARE_OPT,
-)
-from aim_catalog.cli.selection_opts import (
-    HOST_GPUS_OPT as HOST_GPUS_OPT,
-)
-from aim_catalog.cli.selection_opts import (
-    INPUT_LEN_OPT as INPUT_LEN_OPT,
-)
-from aim_catalog.cli.selection_opts import (
-    MAX_E2EL_OPT as MAX_E2EL_OPT,
-)
-from aim_catalog.cli.selection_opts import (
-    MAX_TPOT_OPT as MAX_TPOT_OPT,
-)
-from aim_catalog.cli.selection_opts import (
-    MAX_TTFT_OPT as MAX_TTFT_OPT,
-)
-from aim_catalog.cli.selection_opts import (
-    METRIC_OPT as METRIC_OPT,
-)
-from aim_catalog.cli.selection_opts import (
-    OUTPUT_LEN_OPT as OUTPUT_LEN_OPT,
-)
-from aim_catalog.cli.selection_opts import (
-    PRECISION_OPT as PRECISION_OPT,
-)
-from aim_catalog.cli.selection_opts import (
-    RECIPE_OPT as RECIPE_OPT,
-)
-from aim_catalog.cli.selection_opts import (
-    REQUEST_RATE_OPT as REQUEST_RATE_OPT,
-)
-from aim_catalog.cli.selection_opts import (
-    finite as finite,
-)
+from aim_catalog.cli.selection_opts import finite as finite  # commands import it from here
 from aim_catalog.errors import CatalogError
 from aim_catalog.settings import (
     BACKEND_LABELS,
@@ -77,7 +28,6 @@ from aim_catalog.settings import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from sqlalchemy import Connection, Engine
     from sqlalchemy.orm import Session
 
     from aim_catalog.api import Catalog
@@ -178,21 +128,6 @@ def catalog_of(ctx: typer.Context, *, create: bool = False) -> Catalog:
 
 
 @contextmanager
-def catalog_engine(ctx: typer.Context, *, create: bool = False) -> Iterator[Engine]:
-    """The catalog's engine, its database migrated to the code's schema."""
-    catalog = catalog_of(ctx, create=create)
-    with catalog.translate_errors():
-        yield catalog.engine
-
-
-@contextmanager
-def catalog_connection(ctx: typer.Context) -> Iterator[Connection]:
-    """A read-only unit of work on a plain Connection: the select path stays off the ORM."""
-    with catalog_of(ctx).connection() as connection:
-        yield connection
-
-
-@contextmanager
 def catalog_session(ctx: typer.Context, *, commit: bool = True, create: bool = False) -> Iterator[Session]:
     """One unit of work: committed, or rolled back with ``commit=False`` (reads, dry runs)."""
     catalog = catalog_of(ctx, create=create)
@@ -215,29 +150,6 @@ def directory_option(value: str | None, flag: str = "--out") -> Path | None:
     if not value.strip():
         raise UsageProblem(f"{flag} is empty: name a directory")
     return Path(value)
-
-
-def build_request(
-    model: str,
-    gpus: int | None,
-    precision: str,
-    backend: str | None,
-    hardware: str | None,
-    metric: str,
-    *,
-    free_gpus: int | None = None,
-    host_gpus: int | None = None,
-    **filters: Any,
-) -> Request:
-    """The selection request for these options on this host (``SelectionOptions.to_request``)."""
-    from aim_catalog import render
-    from aim_catalog.options import SelectionOptions
-
-    options = SelectionOptions(
-        model, gpus, precision, backend, hardware, metric, host_gpus=host_gpus, **filters
-    )
-    request = options.to_request(free_gpus=free_gpus, note=render.note)
-    return replace(request, hardware_detected=False)
 
 
 def describe_request(request: Request) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -97,7 +96,6 @@ def db_grant_readonly(
     import sys
 
     from aim_catalog import render
-    from aim_catalog.cli.app import catalog_engine
     from aim_catalog.errors import UsageProblem
     from aim_catalog.pg_roles import check_role_name, grant_readonly
     from aim_catalog.readonly_sql import SQL_PASSWORD_ENV
@@ -117,12 +115,13 @@ def db_grant_readonly(
         answer: str = typer.prompt(f"password for role {role}", hide_input=True, confirmation_prompt=True)
         return answer
 
-    with catalog_engine(ctx) as engine:
-        if engine.dialect.name != "postgresql":
+    catalog = catalog_of(ctx)
+    with catalog.translate_errors():
+        if catalog.dialect != "postgresql":
             raise UsageProblem(
                 "grant-readonly is for PostgreSQL catalogs: `sql` opens a SQLite catalog read-only itself"
             )
-        with engine.begin() as connection:
+        with catalog.engine.begin() as connection:
             grant = grant_readonly(connection, role, password)
     what = "created" if grant.created else "updated" + (" (new password)" if grant.password_set else "")
     render.line(
@@ -300,9 +299,3 @@ def show_configurations(
         return
     for text in lines:
         render.line(text)
-
-
-def no_default_backend(chosen: Any) -> str:  # moved to cli/choose.py; kept for cli/launch.py
-    from aim_catalog.cli.choose import no_default_backend as why
-
-    return why(chosen)
