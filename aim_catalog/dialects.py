@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -58,30 +59,32 @@ def _gave_up(limit: float) -> WriteLockTimeout:
     )
 
 
-class Dialect:
+class Dialect(ABC):
     """What the catalog needs from a database; subclasses fill in their dialect's way."""
 
     name: ClassVar[str]
 
+    @abstractmethod
     def create_engine(self, url: URL, *, create: bool) -> Engine:
-        raise NotImplementedError
+        """An engine set up for this dialect (``create=False``: see ``db.make_engine``)."""
 
+    @abstractmethod
     def insert(self, table: Table) -> Any:
         """The dialect's ``INSERT`` construct, which has ``on_conflict_do_*``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def write_lock(self, connection: Connection) -> None:
         """Take the catalog write lock in ``connection``'s transaction.
 
         On SQLite that transaction must have begun with the ``sqlite_begin="IMMEDIATE"``
         execution option (``lock_for_write`` asks for it).
         """
-        raise NotImplementedError
 
+    @abstractmethod
     def migration_transaction(self, connection: Connection) -> AbstractContextManager[None]:
         """One transaction holding the write lock, in which a migration runs."""
-        raise NotImplementedError
 
+    @abstractmethod
     def best_row_join(
         self, best_of_config: Select[Any], best_alias: FromClause, inner_id: ColumnElement[Any]
     ) -> tuple[FromClause, ColumnElement[bool]]:
@@ -91,42 +94,12 @@ class Dialect:
         best first, ``LIMIT 1``; ``best_alias`` is an alias of the benchmarks table named
         ``best`` and ``inner_id`` the id column ``best_of_config`` reads rows from.
         """
-        raise NotImplementedError
 
+    @abstractmethod
     def readonly_query(
         self, engine: Engine, query: str, timeout: float, role: str | None, password: str | None
     ) -> AbstractContextManager[Result]:
-        raise NotImplementedError
-
-    def upsert(
-        self,
-        session: Session,
-        table: Table,
-        rows: Sequence[Mapping[str, Any]],
-        *,
-        key: Sequence[str],
-        update: Sequence[str],
-        returning: Sequence[str] = (),
-    ) -> list[Any]:
-        """Insert ``rows``, updating ``update`` columns where ``key`` already exists."""
-        if not rows:
-            return []
-        stmt = self.insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(key), set_={name: stmt.excluded[name] for name in update}
-        )
-        if returning:
-            result = session.execute(stmt.returning(*(table.c[n] for n in returning)), list(rows))
-            return list(result)
-        session.execute(stmt, list(rows))
-        return []
-
-    def insert_missing(
-        self, session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, key: Sequence[str]
-    ) -> None:
-        """Insert ``rows``, skipping those whose ``key`` (a unique index) is already there."""
-        if rows:
-            session.execute(self.insert(table).on_conflict_do_nothing(index_elements=list(key)), list(rows))
+        """Analysts' SQL: ``query`` read-only and time-limited, its rows streamed (``readonly_sql``)."""
 
 
 class SQLite(Dialect):
@@ -315,11 +288,23 @@ def upsert(
     returning: Sequence[str] = (),
 ) -> list[Any]:
     """Insert ``rows``, updating ``update`` columns where ``key`` already exists."""
-    return dialect_of(session).upsert(session, table, rows, key=key, update=update, returning=returning)
+    if not rows:
+        return []
+    stmt = dialect_of(session).insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(key), set_={name: stmt.excluded[name] for name in update}
+    )
+    if returning:
+        result = session.execute(stmt.returning(*(table.c[n] for n in returning)), list(rows))
+        return list(result)
+    session.execute(stmt, list(rows))
+    return []
 
 
 def insert_missing(
     session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, key: Sequence[str]
 ) -> None:
     """Insert ``rows``, skipping those whose ``key`` (a unique index) is already there."""
-    dialect_of(session).insert_missing(session, table, rows, key=key)
+    if rows:
+        stmt = dialect_of(session).insert(table).on_conflict_do_nothing(index_elements=list(key))
+        session.execute(stmt, list(rows))
