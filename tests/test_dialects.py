@@ -1,0 +1,50 @@
+"""dialects.py: the one place that knows SQLite from PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from aim_catalog import db
+from aim_catalog.dialects import PostgreSQL, SQLite, dialect_of
+from aim_catalog.errors import UsageProblem
+
+
+def test_dialect_of_an_engine_a_connection_a_session_and_a_name(engine: Engine) -> None:
+    expected = SQLite if engine.dialect.name == "sqlite" else PostgreSQL
+    with engine.connect() as connection, Session(engine) as session:
+        found = [dialect_of(x) for x in (engine, connection, session, engine.dialect.name)]
+    assert all(isinstance(d, expected) for d in found)
+    with pytest.raises(UsageProblem, match="unsupported database 'mysql': use sqlite:/// or postgresql://"):
+        dialect_of("mysql")
+
+
+def test_a_select_on_sqlite_loads_no_postgresql_or_migration_code(tmp_path: Path) -> None:
+    # Each of these costs a cold `select` tens of milliseconds; SQLite needs none of them.
+    path = tmp_path / "c.db"
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.upgrade(engine, seed=True)
+    engine.dispose()
+    probe = (
+        "import sys\n"
+        f"sys.argv = ['aim-catalog', '--db', 'sqlite:///{path}', 'select', 'Qwen/Qwen3-32B', '4',"
+        " '--hardware', 'MI300X']\n"
+        "from aim_catalog import cli\n"
+        "try:\n    cli.main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "heavy = ('sqlalchemy.dialects.postgresql', 'alembic', 'psycopg', 'sqlalchemy.orm')\n"
+        "print('LOADED', sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIM_CATALOG_")}
+    env.update(XDG_DATA_HOME=str(tmp_path / "data"), AIM_CATALOG_SYSFS_ROOT=str(tmp_path / "no-sysfs"))
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Selected qwen3-32b-mi300x-bf16" in result.stdout
+    assert "LOADED []" in result.stdout
