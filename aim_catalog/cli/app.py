@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -27,8 +25,6 @@ from aim_catalog.settings import (
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    from sqlalchemy.orm import Session
 
     from aim_catalog.api import Catalog
     from aim_catalog.selection import Request
@@ -125,14 +121,6 @@ def catalog_of(ctx: typer.Context, *, create: bool = False) -> Catalog:
         state.catalog = Catalog.open(state.db, create=create)
         ctx.find_root().call_on_close(state.catalog.close)
     return state.catalog
-
-
-@contextmanager
-def catalog_session(ctx: typer.Context, *, commit: bool = True, create: bool = False) -> Iterator[Session]:
-    """One unit of work: committed, or rolled back with ``commit=False`` (reads, dry runs)."""
-    catalog = catalog_of(ctx, create=create)
-    with catalog.write() if commit else catalog.read() as session:
-        yield session
 
 
 # --------------------------------------------------------------------------- selection

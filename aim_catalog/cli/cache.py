@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from aim_catalog.cli.app import Group, app, catalog_session
+from aim_catalog.cli.app import Group, app, catalog_of
 from aim_catalog.errors import UsageProblem
 
 HF_CACHE_OPT = typer.Option(
@@ -33,7 +33,7 @@ def _catalog_models(ctx: typer.Context) -> dict[str, str] | None:
     from aim_catalog.errors import CatalogError
 
     try:
-        with catalog_session(ctx, commit=False) as session:
+        with catalog_of(ctx).read() as session:
             ids = session.scalars(select(tables.recipes.c.huggingface_id).distinct())
             return {str(m).lower(): str(m) for m in ids}
     except CatalogError as exc:

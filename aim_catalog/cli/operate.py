@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from aim_catalog.cli.app import app, catalog_session, state_of
+from aim_catalog.cli.app import app, catalog_of, state_of
 from aim_catalog.cli.cache import HF_CACHE_OPT  # (importing it registers the cache group)
 from aim_catalog.errors import UsageProblem
 
@@ -73,7 +73,7 @@ def _target(ctx: typer.Context, name: str) -> tuple[str, Any]:
     client = connect()
     engine = identify(client)
     container_ids = {c.id for c in labelled_containers(client) if c.id is not None}
-    with catalog_session(ctx, commit=False) as session:
+    with catalog_of(ctx).read() as session:
         found = deployments.find(session, engine.key, name, container_ids)
         if found is None:
             raise UsageProblem(f"no deployment called {name!r} on this engine (`aim-catalog ps` lists them)")
@@ -196,7 +196,7 @@ def _test_load(ctx: typer.Context, run: _TestRun, base: str, deployment: Any, mo
 def _save(ctx: typer.Context, deployment: Any, result: Any, max_tokens: int) -> int:
     from aim_catalog.bench_import import store_smoke_test
 
-    with catalog_session(ctx) as session:
+    with catalog_of(ctx).write() as session:
         return store_smoke_test(session, deployment, result, max_tokens)
 
 
