@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -409,7 +407,8 @@ def convert_entry(
     hw_match = re.search(r"mi3(?:00|25|55)x", str(entry.get("runner", "")))
     if entry.get("multinode") or framework not in BACKENDS:
         skipped.append(
-            f"{name}: {'multi-node' if entry.get('multinode') else framework} (not single-node vLLM/SGLang/ATOM)"
+            f"{name}: {'multi-node' if entry.get('multinode') else framework} "
+            "(not single-node vLLM/SGLang/ATOM)"
         )
         return
     if hw_match is None or hw_match.group(0) not in HARDWARE:
@@ -487,7 +486,8 @@ def convert_entry(
         notes = [
             f"{framework} TP{tp}: from entry {name} ({config_path}) and {script_path}; flags resolved for "
             f"the headline scenario ISL {isl} / OSL {osl} at concurrency {conc} "
-            f"(MAX_MODEL_LEN {env['MAX_MODEL_LEN']}, EP {row.get('ep', 1)}, DP-attention {bool(row.get('dp-attn', False))})",
+            f"(MAX_MODEL_LEN {env['MAX_MODEL_LEN']}, EP {row.get('ep', 1)}, "
+            f"DP-attention {bool(row.get('dp-attn', False))})",
             *[f"{framework} TP{tp}: {n}" for n in arg_notes],
         ]
         args = clean_args(args, notes, files)
@@ -669,7 +669,8 @@ def render(recipe: Recipe) -> str:
             doc[f"{backend}_serve"] = section
     head = (
         GENERATED
-        + " from SemiAnalysis InferenceX; do not edit by\n# hand: rerun the script (see its docstring) to refresh.\n"
+        + " from SemiAnalysis InferenceX; do not edit by\n"
+        + "# hand: rerun the script (see its docstring) to refresh.\n"
     )
     return head + yaml.safe_dump(doc, sort_keys=False, width=110, allow_unicode=False)
 
@@ -680,9 +681,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--inferencex-git", type=Path, help="git dir of SemiAnalysisAI/InferenceX (has the commits above)"
     )
-    parser.add_argument(
-        "--out", type=Path, default=Path(__file__).resolve().parents[1] / "seed_recipes"
-    )
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "seed_recipes")
     opts = parser.parse_args(argv)
     scripts = ScriptSource(opts.reference, opts.inferencex_git)
     recipes: dict[str, Recipe] = {}
@@ -726,7 +725,8 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["", "## Not converted, and why", ""] + [f"- {s}" for s in skipped]
     report.write_text("\n".join(lines) + "\n")
     print(
-        f"wrote {written} recipes to {opts.out}; {len(skipped)} entries/rows not converted (see {report.name})"
+        f"wrote {written} recipes to {opts.out}; {len(skipped)} entries/rows not converted "
+        f"(see {report.name})"
     )
     return 0
 
