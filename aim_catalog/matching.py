@@ -37,6 +37,7 @@ from sqlalchemy import (
 
 from aim_catalog import tables
 from aim_catalog.dialects import dialect_of
+from aim_catalog.recipe_format import Origin
 from aim_catalog.request import SCENARIO_LENGTHS, Candidate, Request
 from aim_catalog.settings import DEFAULT_METRIC, FALLBACK_METRIC
 
@@ -147,7 +148,10 @@ def row_predicates(table: Any, shape: Shape) -> Named:
     named: Named = [
         ("metric", score_of(table, shape.metric).is_not(None)),
         ("failed", func.coalesce(table.c.failed, 0) == 0),
-        ("smoke", table.c.origin != "smoke"),  # `aim-catalog test --save` rows never outrank a benchmark
+        (
+            "smoke",
+            table.c.origin != Origin.SMOKE.value,
+        ),  # `aim-catalog test --save` rows never outrank a benchmark
     ]
     if shape.rate:
         named.append(("rate", table.c.request_rate.between(bindparam("rate_lo"), bindparam("rate_hi"))))
