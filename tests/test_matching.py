@@ -7,7 +7,8 @@ recipe_id, then backend. ``select`` asked for that group (``--gpus N --precision
 --hardware H --backend any``) must name the same config, score, metric, row and scenario.
 The catalog is generated (seeded, so a failure reproduces) with the views' blind spots
 left out: AIM profiles (manual-selection-only configs, profile types), which the views do
-not read (migration 0006), and rows without lengths.
+not read (migration 0006), and rows without lengths. On the same kind of catalog, explain
+(which reads the predicates as columns) chooses what select answers.
 """
 
 from __future__ import annotations
@@ -173,3 +174,51 @@ def test_the_leaderboard_view_and_select_agree(engine: Engine, seed: int) -> Non
     # The generated catalog exercises both outcomes, and most groups rank a row.
     assert compared >= 10 and compared > unranked, (compared, unranked)
     assert len(best) == compared
+
+
+def _random_request(rng: random.Random, recipe_ids: list[str]) -> Request:
+    kw: dict[str, Any] = {"model": rng.choice(MODELS), "precision": rng.choice(PRECISIONS)}
+    kw["backend"] = rng.choice((*BACKENDS, "any"))
+    if rng.random() < 0.6:
+        kw["gpus"] = rng.choice((*GPU_COUNTS, 3))
+    elif rng.random() < 0.5:
+        kw["max_gpus"] = rng.choice(GPU_COUNTS)
+    if rng.random() < 0.6:
+        kw["hardware"] = rng.choice((*HARDWARE, "MI325X"))
+    if rng.random() < 0.3:
+        kw["input_len"], kw["output_len"] = rng.choice(SCENARIOS)
+    if rng.random() < 0.2:
+        kw["concurrency"] = rng.choice((16, 64))
+    if rng.random() < 0.15:
+        kw["request_rate"] = rng.choice((2.0, 8.0))
+    if rng.random() < 0.15:
+        kw["recipe"] = rng.choice(recipe_ids)
+    return Request(**kw)
+
+
+def test_select_and_explain_read_the_same_predicates(engine: Engine) -> None:
+    """Over requests of every kind (filters, GPU fit, scenario, rate, a pinned recipe),
+    explain's chosen config is select's answer, and it chooses none exactly when select
+    finds no suitable recipe."""
+    recipes, configs, rows = generate(4)
+    with engine.begin() as conn:
+        conn.execute(insert(tables.recipes), recipes)
+        conn.execute(insert(tables.serve_configs), configs)
+        conn.execute(insert(tables.benchmarks), [_boost(row) for row in rows])
+    rng = random.Random(4)
+    outcomes = {"chosen": 0, "none": 0}
+    with db.session_factory(engine)() as session:
+        for _ in range(60):
+            request = _random_request(rng, [r["recipe_id"] for r in recipes])
+            chosen = [v for v in explain(session, request) if v.verdict == "chosen"]
+            try:
+                best = select_best(session, request)
+            except NoSuitableRecipe:
+                assert chosen == [], request
+                outcomes["none"] += 1
+                continue
+            assert [(v.recipe_id, v.backend, v.gpu_count, v.score) for v in chosen] == [
+                (best.recipe_id, best.backend, best.gpu_count, best.score)
+            ], request
+            outcomes["chosen"] += 1
+    assert min(outcomes.values()) >= 5, outcomes
