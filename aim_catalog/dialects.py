@@ -39,6 +39,11 @@ if TYPE_CHECKING:  # the ORM is imported by the paths that write, not by select
 WRITE_LOCK_KEY = 0x41494D43
 
 
+def millis(seconds: float) -> int:
+    """A timeout in milliseconds, as SQLite's busy_timeout and PostgreSQL's lock_timeout take it."""
+    return min(int(seconds * 1000), 2**31 - 1)
+
+
 class WriteLockTimeout(EnvironmentProblem):
     """Another process held the catalog write lock for longer than the configured limit."""
 
@@ -132,8 +137,6 @@ class SQLite(Dialect):
     @staticmethod
     def begin_immediate(raw: Any) -> None:
         """``BEGIN IMMEDIATE``: try once without waiting, then queue (saying so) up to the limit."""
-        from aim_catalog.sqlite_engine import busy_ms
-
         limit = lock_timeout()
         raw.execute("PRAGMA busy_timeout = 0")
         try:
@@ -146,7 +149,7 @@ class SQLite(Dialect):
             if limit <= 0:
                 raise _gave_up(limit)
             _waiting_note(limit)
-            raw.execute(f"PRAGMA busy_timeout = {busy_ms(limit)}")
+            raw.execute(f"PRAGMA busy_timeout = {millis(limit)}")
             try:
                 raw.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
@@ -154,7 +157,7 @@ class SQLite(Dialect):
                     raise _gave_up(limit) from None
                 raise
         finally:
-            raw.execute(f"PRAGMA busy_timeout = {busy_ms(limit)}")
+            raw.execute(f"PRAGMA busy_timeout = {millis(limit)}")
 
     def write_lock(self, connection: Connection) -> None:
         """Nothing to add: the transaction began ``IMMEDIATE`` (see ``Dialect.write_lock``)."""
@@ -208,8 +211,6 @@ class PostgreSQL(Dialect):
 
     def write_lock(self, connection: Connection) -> None:
         """The advisory lock: without waiting if free, else queue (saying so) up to the limit."""
-        from aim_catalog.sqlite_engine import busy_ms
-
         limit = lock_timeout()
         key = {"key": WRITE_LOCK_KEY}
         if connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), key).scalar():
@@ -219,7 +220,7 @@ class PostgreSQL(Dialect):
         _waiting_note(limit)
         previous = connection.execute(text("SELECT current_setting('lock_timeout')")).scalar()
         set_timeout = text("SELECT set_config('lock_timeout', :v, true)")
-        connection.execute(set_timeout, {"v": f"{busy_ms(limit)}ms"})
+        connection.execute(set_timeout, {"v": f"{millis(limit)}ms"})
         try:
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), key)
         except DBAPIError as exc:

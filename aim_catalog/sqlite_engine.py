@@ -18,12 +18,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, event
 
+from aim_catalog.dialects import millis
 from aim_catalog.errors import EnvironmentProblem
 from aim_catalog.settings import lock_timeout
-
-
-def busy_ms(seconds: float) -> int:
-    return min(int(seconds * 1000), 2**31 - 1)
 
 
 def install_events(engine: Engine, begin_immediate: Callable[[Any], None]) -> None:
@@ -33,7 +30,7 @@ def install_events(engine: Engine, begin_immediate: Callable[[Any], None]) -> No
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {busy_ms(lock_timeout())}")
+        cursor.execute(f"PRAGMA busy_timeout = {millis(lock_timeout())}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA synchronous = NORMAL")
         _use_wal(cursor)
