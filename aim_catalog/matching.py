@@ -173,6 +173,7 @@ def conditions(named: Named, keep: Callable[[str], bool] = lambda name: True) ->
     return [expr for name, expr in named if keep(name)]
 
 
+@functools.lru_cache(maxsize=128)
 def checks(shape: Shape) -> tuple[str, ...]:
     """The names of the predicates a candidate must pass (what select ANDs), "slo" last."""
     return tuple(name for name, _ in predicates(shape)) + (("slo",) if shape.slo else ())
