@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from aim_catalog.listing import configurations
-from aim_catalog.request import Executor, Request, general_model
+from aim_catalog.request import Candidate, Executor, Request, general_model
 
 
 def general_fallback(session: Executor, request: Request) -> bool:
@@ -29,3 +29,11 @@ def without_default_backend(session: Executor, request: Request) -> bool:
 def resolve_backend(session: Executor, request: Request) -> Request:
     """The request as selection answers it: any backend when the default one has no config."""
     return replace(request, backend="any") if without_default_backend(session, request) else request
+
+
+def no_default_backend(chosen: Candidate) -> str:
+    """Why the backend was chosen across all of them (the default one has no config)."""
+    from aim_catalog.settings import BACKEND_LABELS, DEFAULT_BACKEND
+
+    default = BACKEND_LABELS.get(DEFAULT_BACKEND, DEFAULT_BACKEND)
+    return f"{chosen.huggingface_id} has no {default} config; --backend picks one"

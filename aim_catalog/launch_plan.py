@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from aim_catalog.errors import LaunchFailed, NoSuitableRecipe, UsageProblem, shown
 from aim_catalog.options import SelectionOptions
-from aim_catalog.settings import BACKEND_LABELS, DEFAULT_BACKEND
+from aim_catalog.settings import BACKEND_LABELS
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -255,6 +255,8 @@ class Planner:
         if said:
             self.note(said)
         if chosen.any_backend:
+            from aim_catalog.fallback import no_default_backend
+
             self.note(f"{BACKEND_LABELS.get(chosen.backend, chosen.backend)}: {no_default_backend(chosen)}")
         return chosen
 
@@ -275,12 +277,6 @@ class Planner:
         return [g.index for g in gpus], [
             g.render_minor if g.render_minor is not None else 128 + g.index for g in gpus
         ]
-
-
-def no_default_backend(chosen: Candidate) -> str:
-    """Why the backend was chosen across all of them (the default one has no config)."""
-    default = BACKEND_LABELS.get(DEFAULT_BACKEND, DEFAULT_BACKEND)
-    return f"{chosen.huggingface_id} has no {default} config; --backend picks one"
 
 
 def spec_notes(spec: RunSpec) -> list[str]:

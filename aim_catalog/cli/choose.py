@@ -62,6 +62,8 @@ def _show_choice(request: Request, chosen: Candidate, alternative: Candidate | N
     if chosen.fallback:
         render.line(f"  fallback: a general AIM profile (no recipe names {chosen.huggingface_id})")
     if chosen.any_backend:
+        from aim_catalog.fallback import no_default_backend
+
         render.line(f"  backend: {label}, the best of its backends ({no_default_backend(chosen)})")
     if chosen.goal or chosen.profile_type:
         render.line(f"  profile: {chosen.profile_type or '-'}, tuned for {chosen.goal or '-'}")
@@ -155,11 +157,3 @@ def _replica_text(chosen: Candidate, alternative: Candidate | None) -> str:
     elif alternative is not None and chosen.score is not None:
         text += f"; 1 x {alternative.gpu_count} GPU has no comparable row at that scenario"
     return text
-
-
-def no_default_backend(chosen: Candidate) -> str:
-    """Why the backend was chosen across all of them (the default one has no config)."""
-    from aim_catalog.settings import DEFAULT_BACKEND
-
-    default = BACKEND_LABELS.get(DEFAULT_BACKEND, DEFAULT_BACKEND)
-    return f"{chosen.huggingface_id} has no {default} config; --backend picks one"
