@@ -14,21 +14,32 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from aim_catalog.api import Catalog, Explanation
     from aim_catalog.errors import CatalogError
+    from aim_catalog.launch_plan import LaunchOptions
     from aim_catalog.options import SelectionOptions
-    from aim_catalog.selection import Candidate, Request, Verdict
+    from aim_catalog.request import Candidate, Request, Verdict
 
 # name -> module that defines it
 _EXPORTS = {
     "Catalog": "aim_catalog.api",
     "Explanation": "aim_catalog.api",
     "SelectionOptions": "aim_catalog.options",
-    "Request": "aim_catalog.selection",
-    "Candidate": "aim_catalog.selection",
-    "Verdict": "aim_catalog.selection",
+    "Request": "aim_catalog.request",
+    "Candidate": "aim_catalog.request",
+    "Verdict": "aim_catalog.request",
+    "LaunchOptions": "aim_catalog.launch_plan",
     "CatalogError": "aim_catalog.errors",
 }
 
-__all__ = ["Candidate", "Catalog", "CatalogError", "Explanation", "Request", "SelectionOptions", "Verdict"]
+__all__ = [
+    "Candidate",
+    "Catalog",
+    "CatalogError",
+    "Explanation",
+    "LaunchOptions",
+    "Request",
+    "SelectionOptions",
+    "Verdict",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -37,9 +37,10 @@ if TYPE_CHECKING:
     from aim_catalog.kube.launching import ClusterLaunch
     from aim_catalog.launch_plan import LaunchOptions, LaunchPlan
     from aim_catalog.launching import LaunchResult
+    from aim_catalog.listing import RecipeSummary
     from aim_catalog.pareto import Series
     from aim_catalog.readonly_sql import Result as SqlResult
-    from aim_catalog.selection import Candidate, ConfigLine, RecipeSummary, Request, Verdict
+    from aim_catalog.request import Candidate, ConfigLine, Request, Verdict
 
 Note = Callable[[str], None]
 
