@@ -155,19 +155,27 @@ def sql_cmd(
     Example: aim-catalog sql "SELECT model, gpu_count, throughput FROM leaderboard" -f csv
     Example: aim-catalog sql "SELECT * FROM benchmarks" -f csv --limit 100 --timeout 10
     """
-    import os
-
     from aim_catalog import render
-    from aim_catalog.readonly_sql import (
-        SQL_PASSWORD_ENV,
-        SQL_ROLE_ENV,
-        QueryInterrupted,
-        parse_timeout,
-    )
-    from aim_catalog.render_stream import stream_rows
+    from aim_catalog.readonly_sql import parse_timeout
 
     seconds = parse_timeout(timeout)
     _check_format(fmt)
+    written, cut = _stream_sql(ctx, query, fmt, seconds, limit, role)
+    if cut:
+        more = "--limit N shows more" if limit is None else "raise --limit to see more"
+        stream = " or -f csv streams them all" if limit is None and fmt == "table" else ""
+        render.note(f"showing the first {written} rows; the result has more ({more}{stream})")
+
+
+def _stream_sql(
+    ctx: typer.Context, query: str, fmt: str, seconds: float, limit: int | None, role: str | None
+) -> tuple[int, bool]:
+    """Run the statement and stream its rows: (rows written, whether the limit cut some)."""
+    import os
+
+    from aim_catalog.readonly_sql import SQL_PASSWORD_ENV, SQL_ROLE_ENV, QueryInterrupted
+    from aim_catalog.render_stream import stream_rows
+
     try:
         catalog = catalog_of(ctx)
         if role is None and catalog.dialect == "postgresql":
@@ -181,10 +189,7 @@ def sql_cmd(
     except BrokenPipeError:  # the reader (head, less) has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise typer.Exit(0) from None
-    if cut:
-        more = "--limit N shows more" if limit is None else "raise --limit to see more"
-        stream = " or -f csv streams them all" if limit is None and fmt == "table" else ""
-        render.note(f"showing the first {written} rows; the result has more ({more}{stream})")
+    return written, cut
 
 
 @app.command("export")
