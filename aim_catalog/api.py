@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +78,7 @@ class Catalog:
         ``create`` (or it is the default catalog).
         """
         from aim_catalog import db
+        from aim_catalog.seed import seed_catalog
 
         resolved, is_default = resolve_db_url(url)
         engine = db.make_engine(resolved, create=create or is_default)
@@ -85,7 +86,10 @@ class Catalog:
         try:
             with catalog.translate_errors():
                 db.ensure_schema(
-                    engine, auto_migrate=auto_migrate_enabled(), seed=is_default, shared=not is_default
+                    engine,
+                    auto_migrate=auto_migrate_enabled(),
+                    shared=not is_default,
+                    on_created=seed_catalog if is_default else None,
                 )
         except BaseException:
             engine.dispose()
@@ -271,8 +275,7 @@ class Catalog:
         prune_dirs = [p for p in paths if p.is_dir()] if prune else []
         with self.read() if dry_run else self.write() as session:
             report = ingest_files(session, files, prune_dirs=prune_dirs, load=loader)
-        report.dry_run = dry_run
-        return report
+        return replace(report, dry_run=dry_run)
 
     def import_benchmarks(
         self, files: Sequence[Path], target: Target | None = None, *, dry_run: bool = False
@@ -288,8 +291,7 @@ class Catalog:
             raise InvalidRecipeInput(parsed.problems or parsed.skipped)
         with self.read() if dry_run else self.write() as session:
             report = import_runs(session, parsed.runs, target or Target())
-        report.notes = [str(skip) for skip in parsed.skipped] + report.notes
-        return report
+        return replace(report, notes=[str(skip) for skip in parsed.skipped] + report.notes)
 
     def export(self, out: Path) -> list[Path]:
         """Write the catalog back as recipe YAML files (benchmarks included) into ``out``."""

@@ -29,7 +29,7 @@ from aim_catalog.settings import normalize_precision
 __all__ = ["ImportReport", "Parsed", "Run", "Target", "import_runs", "parse_results", "read_result_file"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class ImportReport:
     added: int = 0
     duplicates: int = 0
@@ -213,7 +213,7 @@ def import_runs(session: Session, runs: Sequence[Run], target: Target) -> Import
     per_file = Counter(run.path for run in runs)
     resolved: list[tuple[Run, int]] = []
     unresolved: list[Problem] = []
-    report = ImportReport()
+    notes: list[str] = []
     for run in runs:  # every target, before any write
         try:
             resolved.append((run, resolve(session, run, target)))
@@ -222,7 +222,7 @@ def import_runs(session: Session, runs: Sequence[Run], target: Target) -> Import
                 raise  # a single-run file: say so, listing the candidates
             unresolved += exc.problems  # a multi-run file: skip this row, import the rest
             at = f"[element {run.element}] " if run.element is not None else ""
-            report.notes += [str(replace(p, message=f"{at}skipped: {p.message}")) for p in exc.problems]
+            notes += [str(replace(p, message=f"{at}skipped: {p.message}")) for p in exc.problems]
     if not resolved:
         raise InvalidRecipeInput(unresolved)
     labels = {
@@ -234,23 +234,24 @@ def import_runs(session: Session, runs: Sequence[Run], target: Target) -> Import
         )
     }
     seen: set[tuple[int, str]] = set()
+    added, duplicates, targets = 0, 0, Counter[str]()
     for run, config in resolved:
         key = (config, run.key)
         exists = session.scalar(
             select(Benchmark.id).where(Benchmark.serve_config_id == config, Benchmark.import_key == run.key)
         )
         if exists is not None or key in seen:
-            report.duplicates += 1
+            duplicates += 1
             continue
         seen.add(key)
         session.add(
             Benchmark(serve_config_id=config, origin=Origin.IMPORT.value, import_key=run.key, **run.row)
         )
-        report.notes += [f"{run.where}: {note}" for note in run.notes]
-        report.added += 1
-        report.targets[labels[config]] = report.targets.get(labels[config], 0) + 1
+        notes += [f"{run.where}: {note}" for note in run.notes]
+        added += 1
+        targets[labels[config]] += 1
     session.flush()
-    return report
+    return ImportReport(added, duplicates, dict(targets), notes)
 
 
 def store_smoke_test(session: Session, deployment: Any, result: Any, max_tokens: int) -> int:

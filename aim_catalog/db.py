@@ -164,13 +164,12 @@ def ensure_schema(
     engine: Engine,
     *,
     auto_migrate: bool,
-    seed: bool = False,
     shared: bool = False,
     on_created: OnCreated | None = None,
 ) -> None:
     """Make sure the database is at the code's schema, migrating it when allowed.
 
-    A database this call creates is handed to ``on_created`` (``seed``: see ``upgrade``).
+    A database this call creates is handed to ``on_created`` (e.g. ``seed.seed_catalog``).
 
     A ``shared`` catalog (one named by ``--db`` or ``$AIM_CATALOG_DB_URL``) that already
     holds a schema is never migrated behind its users' backs: older aim-catalog clients on
@@ -194,7 +193,7 @@ def ensure_schema(
             f"{current}, this aim-catalog needs {HEAD_REVISION}: run `aim-catalog db upgrade` "
             "(a shared catalog is not migrated automatically: other hosts' clients may be older)"
         )
-    upgrade(engine, "head", seed=seed, on_created=on_created)
+    upgrade(engine, "head", on_created=on_created)
 
 
 def database_problem(exc: BaseException, engine: Engine | None = None) -> EnvironmentProblem:

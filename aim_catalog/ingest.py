@@ -30,7 +30,7 @@ CHUNK = 500
 T = TypeVar("T")
 
 
-@dataclass
+@dataclass(frozen=True)
 class IngestReport:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
@@ -141,7 +141,9 @@ def ingest(
     """
     lock_for_write(session)
     now = now or datetime.now(timezone.utc)
-    report = IngestReport(files=len(recipes) + len(unchanged), unchanged=list(unchanged))
+    added: list[str] = []
+    updated: list[str] = []
+    same: list[str] = list(unchanged)
     existing = _existing(session, [r.recipe_id for r in recipes])
     conflicts = _claimed_elsewhere(recipes, existing)
     if conflicts:
@@ -150,17 +152,17 @@ def ingest(
     for recipe in recipes:
         known = existing.get(recipe.recipe_id)
         if known is None:
-            report.added.append(recipe.recipe_id)
+            added.append(recipe.recipe_id)
             changed.append(recipe)
         elif known[1] == recipe.sha256 and known[2] == recipe.path:
-            report.unchanged.append(recipe.recipe_id)
+            same.append(recipe.recipe_id)
         else:
-            report.updated.append(recipe.recipe_id)
+            updated.append(recipe.recipe_id)
             changed.append(recipe)
     if changed:
         _write(session, changed, now)
-    report.removed = _prune(session, prune_dirs, {r.recipe_id for r in recipes} | set(unchanged))
-    return report
+    removed = _prune(session, prune_dirs, {r.recipe_id for r in recipes} | set(unchanged))
+    return IngestReport(added, updated, same, removed, files=len(recipes) + len(unchanged))
 
 
 def _claimed_elsewhere(

@@ -29,10 +29,11 @@ def db_upgrade(ctx: typer.Context, revision: str = typer.Argument("head")) -> No
     Example: aim-catalog --db postgresql://aim@db/catalog db upgrade
     """
     from aim_catalog import db, render
+    from aim_catalog.seed import seed_catalog
 
     engine, is_default = open_engine(ctx, create=True)
     try:
-        now = db.upgrade(engine, revision, seed=is_default)
+        now = db.upgrade(engine, revision, on_created=seed_catalog if is_default else None)
     finally:
         engine.dispose()
     render.line(f"catalog at revision {now}")
