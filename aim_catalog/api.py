@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from aim_catalog.bench_import import ImportReport, Target
-    from aim_catalog.deployment_ops import Listing, Stopped
+    from aim_catalog.deployment_ops import Listing, Served, Stopped
     from aim_catalog.ingest import IngestReport
     from aim_catalog.kube.launching import ClusterLaunch
     from aim_catalog.launch_plan import LaunchOptions, LaunchPlan
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from aim_catalog.pareto import Series
     from aim_catalog.readonly_sql import Result as SqlResult
     from aim_catalog.request import Candidate, ConfigLine, Request, Verdict
+    from aim_catalog.smoke import LoadResult
 
 Note = Callable[[str], None]
 
@@ -236,6 +237,16 @@ class Catalog:
         except NoSuitableRecipe:
             return None
 
+    def models(self) -> list[str]:
+        """The Hugging Face ids the catalog has recipes for."""
+        from sqlalchemy import select
+
+        from aim_catalog import tables
+
+        with self.connection() as connection:
+            ids = connection.execute(select(tables.recipes.c.huggingface_id).distinct())
+            return sorted(str(m) for (m,) in ids)
+
     # ----------------------------------------------------------------- analysts
 
     def report(self, name: str) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -254,6 +265,21 @@ class Catalog:
 
         with self.connection() as connection:
             return pareto(connection, model, tolerance=length_tolerance(), **scope)
+
+    def served(self, name: str) -> Served:
+        """Where an active deployment of this Docker engine answers (``UsageProblem`` when
+        there is none called ``name``, or it is not running)."""
+        from aim_catalog.deployment_ops import served
+
+        return served(self, name)
+
+    def save_smoke_test(self, served: Served, result: LoadResult, max_tokens: int) -> int:
+        """Store an ``aim-catalog test`` result as a smoke-test row of the deployment's serve
+        config (such rows never rank); the row's id."""
+        from aim_catalog.bench_import import store_smoke_test
+
+        with self.write() as session:
+            return store_smoke_test(session, served, result, max_tokens)
 
     # ----------------------------------------------------------------- admin: recipes, results
 

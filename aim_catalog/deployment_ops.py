@@ -266,3 +266,30 @@ def logs(
     target, _status = container_for(catalog, client, name)
     with contextlib.suppress(KeyboardInterrupt):
         stream_logs(client, target, follow=follow, tail="all" if tail is None else tail, write=write)
+
+
+@dataclass(frozen=True)
+class Served:
+    """An active deployment of this Docker engine and where it answers (``test``)."""
+
+    name: str
+    base_url: str
+    serve_config_id: int | None
+    image: str
+
+
+def served(catalog: Catalog, name: str) -> Served:
+    """The deployment called ``name`` on the current engine, if it is active."""
+    from aim_catalog import deployments
+    from aim_catalog.launcher import connect, engine_host, identify, labelled_containers
+
+    client = connect()
+    engine = identify(client)
+    container_ids = {c.id for c in labelled_containers(client) if c.id is not None}
+    with catalog.read() as session:
+        found = deployments.find(session, engine.key, name, container_ids)
+        if found is None:
+            raise UsageProblem(f"no deployment called {name!r} on this engine (`aim-catalog ps` lists them)")
+        if found.status not in ACTIVE:
+            raise UsageProblem(f"deployment {name!r} is {found.status} (`aim-catalog ps --all`)")
+        return Served(found.name, f"http://{engine_host()}:{found.port}", found.serve_config_id, found.image)

@@ -27,15 +27,11 @@ app.add_typer(cache_app, name="cache")
 
 def _catalog_models(ctx: typer.Context) -> dict[str, str] | None:
     """The catalog's model ids (lower case -> as written), or None when it cannot be opened."""
-    from sqlalchemy import select
-
-    from aim_catalog import render, tables
+    from aim_catalog import render
     from aim_catalog.errors import CatalogError
 
     try:
-        with catalog_of(ctx).read() as session:
-            ids = session.scalars(select(tables.recipes.c.huggingface_id).distinct())
-            return {str(m).lower(): str(m) for m in ids}
+        return {m.lower(): m for m in catalog_of(ctx).models()}
     except CatalogError as exc:
         render.note(f"catalog not read ({exc}): not marking catalog models")
         return None

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from aim_catalog.cli.app import app, catalog_of, state_of
 from aim_catalog.cli.cache import HF_CACHE_OPT  # (importing it registers the cache group)
 from aim_catalog.errors import UsageProblem
+
+if TYPE_CHECKING:
+    from aim_catalog.deployment_ops import Served
+    from aim_catalog.smoke import LoadResult
 
 # --------------------------------------------------------------------------- doctor
 
@@ -61,26 +65,14 @@ def doctor(
 # --------------------------------------------------------------------------- test
 
 
-def _target(ctx: typer.Context, name: str) -> tuple[str, Any]:
+def _target(ctx: typer.Context, name: str) -> tuple[str, Served | None]:
     """(base URL, deployment or None): NAME is a deployment of the current Docker engine, or
     a URL like http://host:8000. A deployment answers on the engine's host, at its port."""
-    from aim_catalog import deployments
-    from aim_catalog.launcher import connect, engine_host, identify, labelled_containers
-
     if name.startswith(("http://", "https://")):
         base = name.rstrip("/")
         return (base[: -len("/v1")] if base.endswith("/v1") else base), None
-    client = connect()
-    engine = identify(client)
-    container_ids = {c.id for c in labelled_containers(client) if c.id is not None}
-    with catalog_of(ctx).read() as session:
-        found = deployments.find(session, engine.key, name, container_ids)
-        if found is None:
-            raise UsageProblem(f"no deployment called {name!r} on this engine (`aim-catalog ps` lists them)")
-        session.expunge(found)
-    if found.status not in deployments.ACTIVE:
-        raise UsageProblem(f"deployment {name!r} is {found.status} (`aim-catalog ps --all`)")
-    return f"http://{engine_host()}:{found.port}", found
+    served = catalog_of(ctx).served(name)
+    return served.base_url, served
 
 
 @dataclass(frozen=True)
@@ -159,13 +151,15 @@ def _test(ctx: typer.Context, name: str, run: _TestRun) -> None:
             reply = smoke.chat(http, base, model, run.prompt, run.max_tokens, stream=run.stream, what=what)
     if not run.load:
         result = smoke.single_as_load(reply)
-        saved = _save(ctx, deployment, result, run.max_tokens) if run.save else None
+        saved = _save(ctx, deployment, result, run.max_tokens) if deployment and run.save else None
         _show_reply(reply, base, what, run.as_json, saved)
         return
     _test_load(ctx, run, base, deployment, model, what)
 
 
-def _test_load(ctx: typer.Context, run: _TestRun, base: str, deployment: Any, model: str, what: str) -> None:
+def _test_load(
+    ctx: typer.Context, run: _TestRun, base: str, deployment: Served | None, model: str, what: str
+) -> None:
     from aim_catalog import smoke
 
     timeout = run.timeout
@@ -181,7 +175,7 @@ def _test_load(ctx: typer.Context, run: _TestRun, base: str, deployment: Any, mo
         what=what,
     )
     saved = None
-    if run.save and result.completed and not result.failed:
+    if deployment and run.save and result.completed and not result.failed:
         saved = _save(ctx, deployment, result, run.max_tokens)
     _show_load(result, base, run.as_json, saved)
     if result.failed or not result.completed:
@@ -193,11 +187,8 @@ def _test_load(ctx: typer.Context, run: _TestRun, base: str, deployment: Any, mo
         )
 
 
-def _save(ctx: typer.Context, deployment: Any, result: Any, max_tokens: int) -> int:
-    from aim_catalog.bench_import import store_smoke_test
-
-    with catalog_of(ctx).write() as session:
-        return store_smoke_test(session, deployment, result, max_tokens)
+def _save(ctx: typer.Context, deployment: Served, result: LoadResult, max_tokens: int) -> int:
+    return catalog_of(ctx).save_smoke_test(deployment, result, max_tokens)
 
 
 def _printable(text: str) -> str:
