@@ -97,6 +97,14 @@ class Catalog:
             raise
         return catalog
 
+    @staticmethod
+    def exists(url: str | None = None) -> bool:
+        """Whether a catalog (a database holding the schema) is at ``url``; creates, opens
+        for writing and migrates nothing."""
+        from aim_catalog import db
+
+        return db.has_catalog(resolve_db_url(url)[0])
+
     # ----------------------------------------------------------------- lifecycle
 
     def close(self) -> None:

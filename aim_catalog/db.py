@@ -1,12 +1,13 @@
 """Engine and session factory, the schema check and migrations.
 
 What differs between SQLite and PostgreSQL (engine set-up, the write lock, upserts) lives
-in ``aim_catalog.dialects``; the lock and upsert helpers are re-exported here.
+in ``aim_catalog.dialects``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, inspect, text
@@ -17,11 +18,7 @@ if TYPE_CHECKING:  # the ORM is imported by the paths that write, not by select
     from sqlalchemy.orm import Session, sessionmaker
 
 from aim_catalog.dialects import WRITE_LOCK_KEY as WRITE_LOCK_KEY  # re-exported: older callers' names
-from aim_catalog.dialects import WriteLockTimeout as WriteLockTimeout
 from aim_catalog.dialects import dialect_of
-from aim_catalog.dialects import insert_missing as insert_missing
-from aim_catalog.dialects import lock_for_write as lock_for_write
-from aim_catalog.dialects import upsert as upsert
 from aim_catalog.errors import EnvironmentProblem, SchemaOutOfDate, UsageProblem
 from aim_catalog.resources import migrations_dir
 from aim_catalog.settings import redact
@@ -144,6 +141,21 @@ def revision_of(engine: Engine) -> str | None:
             return current_revision(connection)
     except SQLAlchemyError as exc:
         raise database_problem(exc, engine) from exc
+
+
+def has_catalog(url: str) -> bool:
+    """Whether the database at ``url`` holds a catalog schema (a missing SQLite file: no;
+    nothing is created)."""
+    parsed = make_url(normalize_url(url))
+    database = parsed.database or ""
+    sqlite_file = parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:")
+    if sqlite_file and not Path(database).expanduser().exists():
+        return False
+    engine = make_engine(url)
+    try:
+        return revision_of(engine) is not None
+    finally:
+        engine.dispose()
 
 
 def _check_known(revision: str) -> None:

@@ -16,7 +16,7 @@ from aim_catalog.cli.app import (
     state_of,
 )
 from aim_catalog.recipe_loading import Loader
-from aim_catalog.settings import BACKEND_LABELS, resolve_db_url
+from aim_catalog.settings import BACKEND_LABELS
 
 # --------------------------------------------------------------------------- db
 
@@ -219,26 +219,9 @@ def ingest(
 
 
 def _no_catalog_yet(ctx: typer.Context) -> bool:
-    from sqlalchemy.engine import make_url
+    from aim_catalog.api import Catalog
 
-    from aim_catalog import db
-
-    url, _ = resolve_db_url(state_of(ctx).db)
-    parsed = make_url(db.normalize_url(url))
-    database = parsed.database or ""
-    if parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:"):
-        return not Path(database).expanduser().exists() or _empty_db(url)
-    return _empty_db(url)
-
-
-def _empty_db(url: str) -> bool:
-    from aim_catalog import db
-
-    engine = db.make_engine(url)
-    try:
-        return db.revision_of(engine) is None
-    finally:
-        engine.dispose()
+    return not Catalog.exists(state_of(ctx).db)
 
 
 @app.command("list-recipes")
