@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from aim_catalog.errors import LaunchFailed, NoSuitableRecipe, UsageProblem, shown
 from aim_catalog.options import SelectionOptions
-from aim_catalog.settings import BACKEND_LABELS
+from aim_catalog.settings import BACKEND_LABELS, DEFAULT_LAUNCH_TIMEOUT
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -28,9 +28,6 @@ if TYPE_CHECKING:
     from aim_catalog.selection import Candidate, Request
 
 Note = Callable[[str], None]
-DEFAULT_TIMEOUT = 3600.0  # big models take many minutes to download and load
-# A day: ample for any download, and the Kubernetes deadline/threshold built from it stay int32.
-MAX_TIMEOUT = 86400.0
 DOCKER = "docker"
 
 
@@ -75,7 +72,7 @@ class LaunchOptions:
     gpu_indexes: tuple[int, ...] | None = None
     hf_cache: Path | None = None
     shm_size: str | None = None
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float = DEFAULT_LAUNCH_TIMEOUT
     wait: bool = True
     keep_on_failure: bool = False
     replicas: int = 1

@@ -19,6 +19,10 @@ SYSFS_ROOT_ENV = "AIM_CATALOG_SYSFS_ROOT"
 LOCK_TIMEOUT_ENV = "AIM_CATALOG_LOCK_TIMEOUT"
 # How long a writer waits for another one to finish before giving up (seconds).
 DEFAULT_LOCK_TIMEOUT = 300.0
+# launch --timeout: big models take many minutes to download and load. At most a day: ample
+# for any download, and the Kubernetes deadline/threshold built from it stay int32.
+DEFAULT_LAUNCH_TIMEOUT = 3600.0
+MAX_LAUNCH_TIMEOUT = 86400.0
 # Largest value of a SQL INTEGER column (SQLite stores 64 bits, PostgreSQL's INTEGER 32).
 MAX_SQL_INT = 2**31 - 1
 

@@ -15,8 +15,8 @@ import typer
 
 from aim_catalog.cli.app import app, catalog_of, directory_option, finite
 from aim_catalog.cli.selection_opts import selection_options
-from aim_catalog.launch_plan import DEFAULT_TIMEOUT, MAX_TIMEOUT
 from aim_catalog.options import SelectionOptions
+from aim_catalog.settings import DEFAULT_LAUNCH_TIMEOUT, MAX_LAUNCH_TIMEOUT
 
 if TYPE_CHECKING:
     from aim_catalog.launch_plan import LaunchOptions
@@ -35,10 +35,10 @@ SHM_SIZE_OPT = typer.Option(
     None, "--shm-size", help="Use a private shm of this size (e.g. 16g) instead of host IPC."
 )
 TIMEOUT_OPT = typer.Option(
-    DEFAULT_TIMEOUT,
+    DEFAULT_LAUNCH_TIMEOUT,
     "--timeout",
     min=1,
-    max=MAX_TIMEOUT,
+    max=MAX_LAUNCH_TIMEOUT,
     callback=finite,
     help="Seconds to wait until the server answers (at most 86400, a day).",
 )
