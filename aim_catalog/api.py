@@ -25,12 +25,9 @@ from typing import TYPE_CHECKING, Any
 from aim_catalog.errors import InvalidRecipeInput
 from aim_catalog.options import SelectionOptions
 from aim_catalog.recipe_loading import Loader
-from aim_catalog.settings import auto_migrate_enabled, redact, resolve_db_url
+from aim_catalog.store import Store
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection, Engine
-    from sqlalchemy.orm import Session, sessionmaker
-
     from aim_catalog.bench_import import ImportReport, Target
     from aim_catalog.deployment_ops import Listing, Served, Stopped
     from aim_catalog.ingest import IngestReport
@@ -60,122 +57,12 @@ class Explanation:
         return next((v for v in self.verdicts if v.verdict == "chosen"), None)
 
 
-class Catalog:
-    """An open catalog. Use ``Catalog.open(url)``; close it (or use ``with``) when done."""
+class Catalog(Store):
+    """An open catalog. Use ``Catalog.open(url)``; close it (or use ``with``) when done.
 
-    def __init__(self, engine: Engine, *, url: str, is_default: bool) -> None:
-        self.engine = engine
-        self.url = url
-        self.is_default = is_default
-        self._sessions: sessionmaker[Session] | None = None
-
-    @classmethod
-    def open(cls, url: str | None = None, *, create: bool = False) -> Catalog:
-        """Open the catalog at ``url`` (None: ``$AIM_CATALOG_DB_URL``, else the default one).
-
-        The default catalog is created, migrated and seeded with the bundled recipes on first
-        use; any other database that holds an older schema is refused until its admin runs
-        ``aim-catalog db upgrade``. A SQLite file that does not exist is an error unless
-        ``create`` (or it is the default catalog).
-        """
-        from aim_catalog import db
-        from aim_catalog.seed import seed_catalog
-
-        resolved, is_default = resolve_db_url(url)
-        engine = db.make_engine(resolved, create=create or is_default)
-        catalog = cls(engine, url=resolved, is_default=is_default)
-        try:
-            with catalog.translate_errors():
-                db.ensure_schema(
-                    engine,
-                    auto_migrate=auto_migrate_enabled(),
-                    shared=not is_default,
-                    on_created=seed_catalog if is_default else None,
-                )
-        except BaseException:
-            engine.dispose()
-            raise
-        return catalog
-
-    @staticmethod
-    def exists(url: str | None = None) -> bool:
-        """Whether a catalog (a database holding the schema) is at ``url``; creates, opens
-        for writing and migrates nothing."""
-        from aim_catalog import db
-
-        return db.has_catalog(resolve_db_url(url)[0])
-
-    # ----------------------------------------------------------------- lifecycle
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    def __enter__(self) -> Catalog:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"Catalog({self.display_url!r})"
-
-    @property
-    def display_url(self) -> str:
-        """The URL without its password: what labels, notes and messages may show."""
-        return redact(self.url)
-
-    @property
-    def dialect(self) -> str:
-        return str(self.engine.dialect.name)
-
-    # ----------------------------------------------------------------- units of work
-
-    @contextmanager
-    def translate_errors(self) -> Iterator[None]:
-        """Driver errors leave as one line naming the database, never its password."""
-        from sqlalchemy.exc import SQLAlchemyError
-
-        from aim_catalog import db
-
-        try:
-            yield
-        except SQLAlchemyError as exc:
-            raise db.database_problem(exc, self.engine) from exc
-
-    @property
-    def sessions(self) -> sessionmaker[Session]:
-        """The session factory (for workflows that commit several times, like a launch)."""
-        if self._sessions is None:
-            from aim_catalog import db
-
-            self._sessions = db.session_factory(self.engine)
-        return self._sessions
-
-    @contextmanager
-    def connection(self) -> Iterator[Connection]:
-        """A plain connection for reading (its transaction is rolled back at the end)."""
-        with self.translate_errors(), self.engine.connect() as connection:
-            yield connection
-
-    @contextmanager
-    def read(self) -> Iterator[Session]:
-        """A session that reads: whatever it did is rolled back at the end."""
-        with self.translate_errors(), self.sessions() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
-
-    @contextmanager
-    def write(self) -> Iterator[Session]:
-        """A session whose work is committed when the block ends without an error."""
-        with self.translate_errors(), self.sessions() as session:
-            try:
-                yield session
-            except BaseException:
-                session.rollback()
-                raise
-            session.commit()
+    The database side (opening, units of work, errors) is ``store.Store``'s; this class is
+    what can be done with the catalog.
+    """
 
     # ----------------------------------------------------------------- selection
 

@@ -42,14 +42,21 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str, *, create: bool = True) -> Engine:
+def make_engine(url: str, *, create: bool = True, pooled: bool = True) -> Engine:
     """An engine for ``url``. ``create=False``: a SQLite catalog file that does not exist
-    is an error, not a new empty catalog (a mistyped ``--db`` path for a read command)."""
+    is an error, not a new empty catalog (a mistyped ``--db`` path for a read command).
+    ``pooled=False``: connections are closed when returned, none is kept idle."""
     url = normalize_url(url)
     parsed = make_url(url)
     dialect = dialect_of(parsed.get_backend_name())
+    options: dict[str, Any] = {}
+    in_memory = parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+    if not pooled and not in_memory:  # an in-memory database lives as long as its connection
+        from sqlalchemy.pool import NullPool
+
+        options["poolclass"] = NullPool
     try:
-        return dialect.create_engine(parsed, create=create)
+        return dialect.create_engine(parsed, create=create, **options)
     except (NoSuchModuleError, ImportError) as exc:
         raise EnvironmentProblem(f"no database driver for {redact(url)}: {exc}") from exc
     except OSError as exc:

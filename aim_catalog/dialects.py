@@ -70,8 +70,9 @@ class Dialect(ABC):
     name: ClassVar[str]
 
     @abstractmethod
-    def create_engine(self, url: URL, *, create: bool) -> Engine:
-        """An engine set up for this dialect (``create=False``: see ``db.make_engine``)."""
+    def create_engine(self, url: URL, *, create: bool, **options: Any) -> Engine:
+        """An engine set up for this dialect (``create=False``: see ``db.make_engine``;
+        ``options`` go to SQLAlchemy's ``create_engine``)."""
 
     @abstractmethod
     def insert(self, table: Table) -> Any:
@@ -110,7 +111,7 @@ class Dialect(ABC):
 class SQLite(Dialect):
     name = "sqlite"
 
-    def create_engine(self, url: URL, *, create: bool) -> Engine:
+    def create_engine(self, url: URL, *, create: bool, **options: Any) -> Engine:
         """A file catalog's directory is created; ``create=False`` refuses a missing file."""
         from aim_catalog import sqlite_engine
 
@@ -123,7 +124,7 @@ class SQLite(Dialect):
                     f"no catalog at {path} (create it with `aim-catalog db upgrade` or `ingest`)"
                 )
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 60})
+        engine = create_engine(url, connect_args={"timeout": 60}, **options)
         sqlite_engine.install_events(engine, self.begin_immediate)
         if path is not None:
             sqlite_engine.read_only_fallback(engine, path)
@@ -201,8 +202,8 @@ class SQLite(Dialect):
 class PostgreSQL(Dialect):
     name = "postgresql"
 
-    def create_engine(self, url: URL, *, create: bool) -> Engine:
-        return create_engine(url, pool_pre_ping=False)
+    def create_engine(self, url: URL, *, create: bool, **options: Any) -> Engine:
+        return create_engine(url, pool_pre_ping=False, **options)
 
     def insert(self, table: Table) -> Any:
         from sqlalchemy.dialects.postgresql import insert

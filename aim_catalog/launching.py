@@ -127,7 +127,7 @@ def _prepare(
             raise _ImageMissing(planned.spec.image)
         _make_cache_dir(planned.spec)
         keep = planner.options.keep_on_failure
-        launch = ContainerLaunch(client, planner.catalog.sessions, engine, planned.spec, planned.chosen, keep)
+        launch = ContainerLaunch(client, planner.catalog.write, engine, planned.spec, planned.chosen, keep)
         launch.create_and_record()  # cleans up its own container on failure
         return launch
 

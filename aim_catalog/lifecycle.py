@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -30,7 +32,7 @@ from aim_catalog.runspec import RunSpec
 if TYPE_CHECKING:
     from docker import DockerClient
     from docker.models.containers import Container
-    from sqlalchemy.orm import Session, sessionmaker
+    from sqlalchemy.orm import Session
 
     from aim_catalog.selection import Candidate
 
@@ -40,10 +42,10 @@ CREATE_SETTLE_SECONDS = 3.0
 
 @dataclass
 class ContainerLaunch:
-    """One launch of ``spec`` on ``engine``, recorded through ``sessions`` (a sessionmaker)."""
+    """One launch of ``spec`` on ``engine``, each state recorded in its own ``write()``."""
 
     client: DockerClient
-    sessions: sessionmaker[Session]
+    write: Callable[[], AbstractContextManager[Session]]  # Catalog.write: a committed unit of work
     engine: launcher.EngineId
     spec: RunSpec
     chosen: Candidate
@@ -66,7 +68,7 @@ class ContainerLaunch:
                     "using this engine); nothing was started, launch again"
                 )
             self.stage = "recording the deployment"
-            with self.sessions.begin() as session:  # short: the wait must hold no lock
+            with self.write() as session:  # short: the wait must hold no lock
                 deployments.record(
                     session,
                     name=self.spec.name,
@@ -101,7 +103,7 @@ class ContainerLaunch:
                 container, self.spec, timeout=timeout, wait=wait, on_tick=on_tick, poll=poll
             )
             self.stage = "marking the deployment running"
-            with self.sessions.begin() as session:
+            with self.write() as session:
                 deployments.set_status(session, launcher.id_of(container), Status.RUNNING)
             return result
         except BaseException as exc:
@@ -136,7 +138,7 @@ class ContainerLaunch:
     def _mark_failed(self, container_id: str) -> None:
         # A no-op when the row was never written; a database that fails here has already
         # been reported by the error being handled.
-        with contextlib.suppress(Exception), self.sessions.begin() as session:
+        with contextlib.suppress(Exception), self.write() as session:
             deployments.set_status(session, container_id, Status.FAILED)
 
     def _reason(self, exc: BaseException) -> str:

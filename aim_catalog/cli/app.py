@@ -112,13 +112,14 @@ def open_engine(ctx: typer.Context, *, create: bool = False) -> tuple[Any, bool]
 
 
 def catalog_of(ctx: typer.Context, *, create: bool = False) -> Catalog:
-    """The command's one open ``Catalog`` (one engine, the schema checked once), closed when
-    the command ends. ``create``: a SQLite catalog file may be created (``ingest``)."""
+    """The command's one ``Catalog``, opened on its first use (so a command checks its input
+    before it touches any database) and closed when the command ends. ``create``: a SQLite
+    catalog file may be created (``ingest``); say it on the command's first call."""
     from aim_catalog.api import Catalog
 
     state = state_of(ctx)
     if state.catalog is None:
-        state.catalog = Catalog.open(state.db, create=create)
+        state.catalog = Catalog.deferred(state.db, create=create, pooled=False)
         ctx.find_root().call_on_close(state.catalog.close)
     return state.catalog
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
@@ -20,7 +21,7 @@ from aim_catalog.deployments import Status
 from aim_catalog.errors import EnvironmentProblem, LaunchFailed, UsageProblem
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
+    from sqlalchemy.orm import Session
 
     from aim_catalog.api import Catalog
     from aim_catalog.deployment_ops import DeploymentRow
@@ -158,7 +159,7 @@ def launch_on_cluster(
     assert plan.rendered is not None
     # SIGTERM/SIGHUP (a closed terminal, a cancelled job) clean up like Ctrl-C does.
     with termination_as_interrupt():
-        url = _Rollout(kube, cluster, plan.rendered, plan.chosen, plan.spec, catalog.sessions, note).run(
+        url = _Rollout(kube, cluster, plan.rendered, plan.chosen, plan.spec, catalog.write, note).run(
             options, on_tick
         )
     return ClusterLaunch(
@@ -183,7 +184,7 @@ class _Rollout:
     rendered: Rendered
     chosen: Candidate
     spec: RunSpec
-    sessions: sessionmaker[Session]
+    write: Callable[[], AbstractContextManager[Session]]  # Catalog.write: a committed unit of work
     note: Note
 
     def run(self, options: LaunchOptions, on_tick: Tick | None) -> str:
@@ -202,12 +203,12 @@ class _Rollout:
         except (LaunchFailed, KeyboardInterrupt) as exc:
             self._undo(applied, created, keep=options.keep_on_failure)
             if key is not None:
-                with self.sessions.begin() as session:
+                with self.write() as session:
                     deployments.set_status(session, key, Status.FAILED)
             if isinstance(exc, KeyboardInterrupt):
                 raise LaunchFailed(f"interrupted while launching {self.rendered.name}") from exc
             raise
-        with self.sessions.begin() as session:
+        with self.write() as session:
             deployments.set_status(session, key, Status.RUNNING)
         return url
 
@@ -222,7 +223,7 @@ class _Rollout:
             "labels": objects[0]["metadata"]["labels"],
             "hf_token_secret": any(e.get("valueFrom") for o in objects for e in _containers_env(o)),
         }
-        with self.sessions.begin() as session:
+        with self.write() as session:
             return records.record(
                 session,
                 name=self.rendered.name,
