@@ -149,3 +149,33 @@ def test_a_cli_command_opens_the_catalog_once(
         monkeypatch.setattr(db, name, counted)
     cli("launch", "Qwen/Qwen3-32B", "4", "-p", "bf16", "-b", "vllm", "--dry-run", "--json")
     assert counts == {"make_engine": 1, "ensure_schema": 1}
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["select", "org/m", "--backend", "nope"], 2),
+        (["explain", "org/m", "4", "--metric", "nope"], 2),
+        (["launch", "org/m", "4", "--target", "kubernetes", "--cpu", "abc", "--dry-run"], 2),
+        (["bench", "import", "{bad}", "--dry-run"], 4),
+    ],
+)
+def test_bad_input_is_refused_before_the_catalog_is_opened(
+    cli: Callable[..., Any], tmp_path: Path, argv: list[str], code: int
+) -> None:
+    """The default catalog is created on first use, but not by a command whose input is
+    wrong: that is refused first, with its own exit code."""
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    result = cli(*(a.replace("{bad}", str(bad)) for a in argv), code=code)
+    assert result.stderr.startswith("error: ") or "\nerror: " in result.stderr
+    assert not (tmp_path / "data" / "aim-catalog").exists()
+
+
+def test_deferred_catalog_connects_on_first_use(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'later.db'}"
+    catalog = Catalog.deferred(url, create=True)
+    assert not (tmp_path / "later.db").exists()
+    with catalog:
+        assert catalog.models() == []
+    assert (tmp_path / "later.db").exists()
