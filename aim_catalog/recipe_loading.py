@@ -1,13 +1,14 @@
 """Recipe files in, validated recipes out: parse, validate, then lint the server flags.
 
 ``validate``, ``ingest`` and ``Catalog.ingest`` share it. Unknown server flags are
-warnings (handed to ``on_warning``), or problems with ``strict``; a ``progress`` callable
-hears each file parsed (the CLI draws a bar for big trees).
+warnings (handed to ``on_warning``), or problems with ``strict``; ``progress``, given the
+number of files to parse, opens what hears each file parsed (the CLI's bar for big trees).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from aim_catalog.errors import Problem
     from aim_catalog.recipe import RecipeDoc
 
+Tick = Callable[[], None]
+
 
 @dataclass(frozen=True)
 class Loader:
@@ -25,7 +28,7 @@ class Loader:
 
     strict: bool = False
     on_warning: Callable[[str], None] | None = None
-    progress: Callable[[], None] | None = None
+    progress: Callable[[int], AbstractContextManager[Tick | None]] | None = None
 
     def __call__(
         self, files: Iterable[Path], known: Mapping[str, str] | None = None
@@ -34,7 +37,10 @@ class Loader:
         from aim_catalog.flaglint import located_warnings
         from aim_catalog.recipe import load_files
 
-        recipes, problems = load_files(files, self.progress, known=known)
+        files = list(files)
+        opened = self.progress(len(files)) if self.progress is not None else nullcontext(None)
+        with opened as tick:
+            recipes, problems = load_files(files, tick, known=known)
         warnings = located_warnings(recipes)
         if self.strict:
             return recipes, problems + warnings

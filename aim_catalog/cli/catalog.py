@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import typer
@@ -137,21 +137,24 @@ def db_grant_readonly(
 # --------------------------------------------------------------------------- recipes
 
 
-@contextmanager
-def _progress(paths: list[Path], quiet: bool) -> Iterator[Callable[[], None] | None]:
-    """A progress bar over big trees (200 files or more) on a terminal; else nothing."""
-    from aim_catalog import render
-    from aim_catalog.recipe import expand_paths
+def _progress(quiet: bool) -> Callable[[int], AbstractContextManager[Callable[[], None] | None]]:
+    """While recipe files are parsed: a progress bar over big trees (200 files or more) on
+    a terminal, else nothing."""
 
-    total = len(expand_paths(paths)[0]) if not quiet and render.stderr_is_terminal() else 0
-    if total < 200:
-        yield None
-        return
-    from rich.progress import Progress
+    @contextmanager
+    def bar(total: int) -> Iterator[Callable[[], None] | None]:
+        from aim_catalog import render
 
-    with Progress(console=render.err(), transient=True) as progress:
-        task = progress.add_task("validating recipes", total=total)
-        yield lambda: progress.advance(task)
+        if quiet or total < 200 or not render.stderr_is_terminal():
+            yield None
+            return
+        from rich.progress import Progress
+
+        with Progress(console=render.err(), transient=True) as progress:
+            task = progress.add_task("validating recipes", total=total)
+            yield lambda: progress.advance(task)
+
+    return bar
 
 
 @app.command()
@@ -168,8 +171,7 @@ def validate(
     """
     from aim_catalog import render
 
-    with _progress(paths, quiet=False) as advance:
-        recipes, files = Loader(strict, render.note, advance).load(paths)
+    recipes, files = Loader(strict, render.note, _progress(quiet=False)).load(paths)
     render.line(f"{files} file(s) valid, {len(recipes)} recipe(s)")
 
 
@@ -194,16 +196,15 @@ def ingest(
 
     if prune and not any(p.is_dir() for p in paths):
         render.note("--prune only applies to directories; none was given")
-    with _progress(paths, quiet=as_json) as advance:
-        loader = Loader(strict, render.note, advance)
-        if dry_run and _no_catalog_yet(ctx):
-            # Nothing to compare with, and a dry run must not create or migrate a database.
-            recipes, _ = loader.load(paths)
-            report = IngestReport(added=[r.recipe_id for r in recipes], files=len(recipes), dry_run=True)
-        else:
-            loader.files(paths)  # a missing path is reported before any catalog is opened
-            catalog = catalog_of(ctx, create=not dry_run)
-            report = catalog.ingest(paths, prune=prune, dry_run=dry_run, loader=loader)
+    loader = Loader(strict, render.note, _progress(quiet=as_json))
+    if dry_run and _no_catalog_yet(ctx):
+        # Nothing to compare with, and a dry run must not create or migrate a database.
+        recipes, _ = loader.load(paths)
+        report = IngestReport(added=[r.recipe_id for r in recipes], files=len(recipes), dry_run=True)
+    else:
+        report = catalog_of(ctx, create=not dry_run).ingest(
+            paths, prune=prune, dry_run=dry_run, loader=loader
+        )
     if as_json:
         render.emit_json(report.as_dict())
         return
