@@ -96,7 +96,7 @@ def _show_score(request: Request, chosen: Candidate) -> None:
 
 
 @app.command("explain")
-@selection_options()
+@selection_options(model_help="Hugging Face model id.")
 def explain_cmd(
     ctx: typer.Context,
     selection: SelectionOptions,

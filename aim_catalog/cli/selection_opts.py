@@ -125,13 +125,16 @@ DECLARED: dict[str, tuple[Any, Any]] = {
 assert set(DECLARED) == {f.name for f in fields(SelectionOptions)}, "declare every selection option"
 
 
-def selection_options(*, exclude: tuple[str, ...] = ()) -> Callable[[F], F]:
+def selection_options(*, exclude: tuple[str, ...] = (), model_help: str | None = None) -> Callable[[F], F]:
     """Replace the command's ``selection`` parameter by the selection options (but ``exclude``).
 
     Typer reads the command's signature: the wrapper shows it the options in place of
     ``selection`` and rebuilds the ``SelectionOptions`` from them on each call.
     """
     names = [name for name in DECLARED if name not in exclude]
+    declared = dict(DECLARED)
+    if model_help is not None:
+        declared["model"] = (str, typer.Argument(..., help=model_help))
 
     def decorate(command: F) -> F:
         signature = inspect.signature(command)
@@ -139,7 +142,7 @@ def selection_options(*, exclude: tuple[str, ...] = ()) -> Callable[[F], F]:
         at = [p.name for p in params].index("selection")
         options = [
             inspect.Parameter(
-                name, inspect.Parameter.KEYWORD_ONLY, default=DECLARED[name][1], annotation=DECLARED[name][0]
+                name, inspect.Parameter.KEYWORD_ONLY, default=declared[name][1], annotation=declared[name][0]
             )
             for name in names
         ]
@@ -153,7 +156,7 @@ def selection_options(*, exclude: tuple[str, ...] = ()) -> Callable[[F], F]:
             return command(*args, selection=selection, **kwargs)
 
         wrapper.__signature__ = signature.replace(parameters=[*params[:at], *options, *rest])  # type: ignore[attr-defined]
-        wrapper.__annotations__ = {**hints, **{name: DECLARED[name][0] for name in names}}
+        wrapper.__annotations__ = {**hints, **{name: declared[name][0] for name in names}}
         del wrapper.__wrapped__  # typer must see the new signature, not the wrapped one's
         return wrapper  # type: ignore[return-value]
 
