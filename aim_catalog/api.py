@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from aim_catalog.launching import LaunchResult
     from aim_catalog.listing import RecipeSummary
     from aim_catalog.pareto import Series
+    from aim_catalog.pg_roles import Grant
     from aim_catalog.readonly_sql import Result as SqlResult
     from aim_catalog.request import Candidate, ConfigLine, Request, Verdict
     from aim_catalog.smoke import LoadResult
@@ -228,15 +229,38 @@ class Catalog(Store):
         """Run one read-only statement; the result's ``columns`` and streamed ``rows``.
 
         SQLite opens the file read-only; PostgreSQL runs a read-only transaction as ``role``
-        (or the URL's user), refusing roles with powers over the server. ``timeout``: seconds,
-        0 for none (``QueryTimedOut``)."""
-        from aim_catalog.readonly_sql import readonly_query
+        (default ``$AIM_CATALOG_SQL_ROLE``, else the URL's user; password default
+        ``$AIM_CATALOG_SQL_PASSWORD``), refusing roles with powers over the server.
+        ``timeout``: seconds, 0 for none (``QueryTimedOut``)."""
+        import os
 
+        from aim_catalog.dialects import dialect_of
+        from aim_catalog.readonly_sql import SQL_PASSWORD_ENV, SQL_ROLE_ENV, readonly_query
+
+        if role is None and dialect_of(self.engine).roles:
+            role = os.environ.get(SQL_ROLE_ENV) or None
+        password = password or os.environ.get(SQL_PASSWORD_ENV) or None
         with (
             self.translate_errors(),
             readonly_query(self.engine, query, timeout=timeout, role=role, password=password) as result,
         ):
             yield result
+
+    def grant_readonly(self, role: str, password: Callable[[bool], str | None]) -> Grant:
+        """PostgreSQL: make ``role`` a login role that can only SELECT the catalog (``sql``
+        runs as it). ``password(exists)`` supplies its password (None: keep an existing
+        role's); it reaches the server only as a SCRAM verifier."""
+        from aim_catalog.dialects import dialect_of
+        from aim_catalog.errors import UsageProblem
+        from aim_catalog.pg_roles import check_role_name, grant_readonly
+
+        check_role_name(role)
+        if not dialect_of(self.engine).roles:
+            raise UsageProblem(
+                "grant-readonly is for PostgreSQL catalogs: `sql` opens a SQLite catalog read-only itself"
+            )
+        with self.translate_errors(), self.engine.begin() as connection:
+            return grant_readonly(connection, role, password)
 
     # ----------------------------------------------------------------- launch (launching.py)
 

@@ -7,7 +7,6 @@ in ``aim_catalog.dialects``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, inspect, text
@@ -15,6 +14,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 if TYPE_CHECKING:  # the ORM is imported by the paths that write, not by select
+    from pathlib import Path
+
     from sqlalchemy.orm import Session, sessionmaker
 
 from aim_catalog.dialects import WRITE_LOCK_KEY as WRITE_LOCK_KEY  # re-exported: older callers' names
@@ -50,8 +51,7 @@ def make_engine(url: str, *, create: bool = True, pooled: bool = True) -> Engine
     parsed = make_url(url)
     dialect = dialect_of(parsed.get_backend_name())
     options: dict[str, Any] = {}
-    in_memory = parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
-    if not pooled and not in_memory:  # an in-memory database lives as long as its connection
+    if not pooled and not dialect.in_memory(parsed):
         from sqlalchemy.pool import NullPool
 
         options["poolclass"] = NullPool
@@ -150,13 +150,17 @@ def revision_of(engine: Engine) -> str | None:
         raise database_problem(exc, engine) from exc
 
 
+def database_file(url: str) -> Path | None:
+    """The file a file database (SQLite) at ``url`` lives in; None for a server."""
+    parsed = make_url(normalize_url(url))
+    return dialect_of(parsed.get_backend_name()).database_file(parsed)
+
+
 def has_catalog(url: str) -> bool:
     """Whether the database at ``url`` holds a catalog schema (a missing SQLite file: no;
     nothing is created)."""
-    parsed = make_url(normalize_url(url))
-    database = parsed.database or ""
-    sqlite_file = parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:")
-    if sqlite_file and not Path(database).expanduser().exists():
+    path = database_file(url)
+    if path is not None and not path.exists():
         return False
     engine = make_engine(url)
     try:

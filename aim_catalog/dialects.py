@@ -68,6 +68,18 @@ class Dialect(ABC):
     """What the catalog needs from a database; subclasses fill in their dialect's way."""
 
     name: ClassVar[str]
+    # Alembic's batch mode: SQLite alters a table by copying it.
+    batch_migrations: ClassVar[bool] = False
+    # Login roles with their own grants (``db grant-readonly``, ``sql --role``).
+    roles: ClassVar[bool] = False
+
+    def database_file(self, url: URL) -> Path | None:
+        """The file the catalog lives in, for a file database (None: a server, or memory)."""
+        return None
+
+    def in_memory(self, url: URL) -> bool:
+        """A database that lives as long as its connection (it must keep a pooled one)."""
+        return False
 
     @abstractmethod
     def create_engine(self, url: URL, *, create: bool, **options: Any) -> Engine:
@@ -110,15 +122,24 @@ class Dialect(ABC):
 
 class SQLite(Dialect):
     name = "sqlite"
+    batch_migrations = True
+
+    def in_memory(self, url: URL) -> bool:
+        database = url.database or ""
+        return database in ("", ":memory:") or "mode=memory" in database
+
+    def database_file(self, url: URL) -> Path | None:
+        database = url.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            return Path(database).expanduser()
+        return None
 
     def create_engine(self, url: URL, *, create: bool, **options: Any) -> Engine:
         """A file catalog's directory is created; ``create=False`` refuses a missing file."""
         from aim_catalog import sqlite_engine
 
-        database = url.database or ""
-        path = None
-        if database and database != ":memory:" and not database.startswith("file:"):
-            path = Path(database).expanduser()
+        path = self.database_file(url)
+        if path is not None:
             if not create and not path.exists():
                 raise EnvironmentProblem(
                     f"no catalog at {path} (create it with `aim-catalog db upgrade` or `ingest`)"
@@ -201,6 +222,7 @@ class SQLite(Dialect):
 
 class PostgreSQL(Dialect):
     name = "postgresql"
+    roles = True
 
     def create_engine(self, url: URL, *, create: bool, **options: Any) -> Engine:
         return create_engine(url, pool_pre_ping=False, **options)

@@ -29,7 +29,7 @@ def run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=dialect_of(connection).batch_migrations,
         compare_type=True,
     )
     with context.begin_transaction():  # joins the locked transaction below

@@ -98,10 +98,10 @@ def db_grant_readonly(
 
     from aim_catalog import render
     from aim_catalog.errors import UsageProblem
-    from aim_catalog.pg_roles import check_role_name, grant_readonly
+    from aim_catalog.pg_roles import check_role_name
     from aim_catalog.readonly_sql import SQL_PASSWORD_ENV
 
-    check_role_name(role)
+    check_role_name(role)  # before any prompt
 
     def password(exists: bool) -> str | None:
         given = os.environ.get(SQL_PASSWORD_ENV)
@@ -116,14 +116,7 @@ def db_grant_readonly(
         answer: str = typer.prompt(f"password for role {role}", hide_input=True, confirmation_prompt=True)
         return answer
 
-    catalog = catalog_of(ctx)
-    with catalog.translate_errors():
-        if catalog.dialect != "postgresql":
-            raise UsageProblem(
-                "grant-readonly is for PostgreSQL catalogs: `sql` opens a SQLite catalog read-only itself"
-            )
-        with catalog.engine.begin() as connection:
-            grant = grant_readonly(connection, role, password)
+    grant = catalog_of(ctx).grant_readonly(role, password)
     what = "created" if grant.created else "updated" + (" (new password)" if grant.password_set else "")
     render.line(
         f"role {role} {what}: it can log in and SELECT the {grant.relations} tables and views of "

@@ -173,15 +173,11 @@ def _stream_sql(
     """Run the statement and stream its rows: (rows written, whether the limit cut some)."""
     import os
 
-    from aim_catalog.readonly_sql import SQL_PASSWORD_ENV, SQL_ROLE_ENV, QueryInterrupted
+    from aim_catalog.readonly_sql import QueryInterrupted
     from aim_catalog.render_stream import stream_rows
 
     try:
-        catalog = catalog_of(ctx)
-        if role is None and catalog.dialect == "postgresql":
-            role = os.environ.get(SQL_ROLE_ENV) or None
-        password = os.environ.get(SQL_PASSWORD_ENV) or None
-        with catalog.sql(query, timeout=seconds, role=role, password=password) as result:
+        with catalog_of(ctx).sql(query, timeout=seconds, role=role) as result:
             written, cut = stream_rows(result.columns, result.rows, fmt, limit)
             sys.stdout.flush()
     except KeyboardInterrupt:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from aim_catalog.doctor.check import FAIL, PASS, WARN, Check
@@ -19,7 +18,8 @@ def check_catalog(db_option: str | None) -> Check:
     url, is_default = resolve_db_url(db_option)
     shown = redact(url)
     data: dict[str, Any] = {"url": shown, "head_revision": db.HEAD_REVISION, "revision": None}
-    if is_default and url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
+    path = db.database_file(url) if is_default else None
+    if path is not None and not path.exists():
         return Check(
             "catalog",
             PASS,
