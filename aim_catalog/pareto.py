@@ -33,7 +33,7 @@ class Point:
     tpot: str = "p50"  # which TPOT the interactivity is from: p50, else p99
 
 
-@dataclass
+@dataclass(frozen=True)
 class Series:
     recipe_id: str
     backend: str
@@ -213,12 +213,16 @@ def _mark_frontier(series: list[Series]) -> list[Series]:
             for q in everything
         )
 
-    for s in series:
-        s.points = sorted(
-            (replace(p, frontier=not beaten(p)) for p in s.points),
-            key=lambda p: (p.interactivity, p.per_gpu),
+    return [
+        replace(
+            s,
+            points=sorted(
+                (replace(p, frontier=not beaten(p)) for p in s.points),
+                key=lambda p: (p.interactivity, p.per_gpu),
+            ),
         )
-    return series
+        for s in series
+    ]
 
 
 def frontier(series: list[Series]) -> list[tuple[Series, Point]]:

@@ -59,7 +59,7 @@ class UnsafeRole(EnvironmentProblem):
     """The PostgreSQL role could act on the server from inside a read-only statement."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Result:
     columns: list[str]
     rows: Iterator[tuple[Any, ...]]

@@ -48,7 +48,7 @@ MASK = "***"
 # (older rocm/vllm builds: `CMD ["/bin/bash"]`, Dockerfile.rocm at 0047fb9d) run it as is.
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunSpec:
     name: str
     image: str

@@ -77,7 +77,7 @@ class KubeOptions:
     node_affinity: bool = True
 
 
-@dataclass
+@dataclass(frozen=True)
 class Rendered:
     name: str
     target: str
