@@ -33,7 +33,6 @@ from aim_catalog.container_logs import stream_logs as stream_logs
 from aim_catalog.errors import EnvironmentProblem, LaunchFailed
 from aim_catalog.labels import ContainerLabels, parse_labels
 from aim_catalog.launch_guard import Terminated as Terminated
-from aim_catalog.launch_guard import launch_lock as launch_lock
 from aim_catalog.launch_guard import lock_dir as lock_dir
 from aim_catalog.launch_guard import raise_if_terminated
 from aim_catalog.launch_guard import termination_as_interrupt as termination_as_interrupt

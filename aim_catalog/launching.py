@@ -176,7 +176,7 @@ class _Copies:
     planner: Planner
 
     def launch(self) -> LaunchResult:
-        from aim_catalog.lifecycle import interrupts_deferred
+        from aim_catalog.launch_guard import interrupts_deferred
 
         client, engine = _engine()
         replicas = self.planner.options.replicas

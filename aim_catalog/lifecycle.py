@@ -26,7 +26,7 @@ from aim_catalog.allocation import holders
 from aim_catalog.deployments import Status
 from aim_catalog.errors import CatalogError, LaunchFailed
 from aim_catalog.labels import parse_labels
-from aim_catalog.launch_guard import interrupts_deferred as interrupts_deferred
+from aim_catalog.launch_guard import interrupts_deferred
 from aim_catalog.runspec import RunSpec
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from aim_catalog.errors import UsageProblem
 from aim_catalog.settings import (
@@ -54,12 +54,6 @@ class SelectionOptions:
     host_gpus: int | None = None
     goal: str | None = None
     recipe: str | None = None
-
-    @classmethod
-    def from_mapping(cls, values: dict[str, Any]) -> SelectionOptions:
-        """The options among ``values`` (extra keys are ignored)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
 
     def with_gpus(self, gpus: int | None) -> SelectionOptions:
         return replace(self, gpus=gpus)

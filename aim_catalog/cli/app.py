@@ -16,7 +16,6 @@ import typer
 from typer.core import TyperGroup
 
 from aim_catalog import __version__
-from aim_catalog.cli.selection_opts import finite as finite  # commands import it from here
 from aim_catalog.errors import CatalogError
 from aim_catalog.settings import (
     BACKEND_LABELS,

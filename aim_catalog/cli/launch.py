@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from aim_catalog.cli.app import app, catalog_of, directory_option, finite
-from aim_catalog.cli.selection_opts import selection_options
+from aim_catalog.cli.app import app, catalog_of, directory_option
+from aim_catalog.cli.selection_opts import finite, selection_options
 from aim_catalog.options import SelectionOptions
 from aim_catalog.settings import DEFAULT_LAUNCH_TIMEOUT, MAX_LAUNCH_TIMEOUT
 

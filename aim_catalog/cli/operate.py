@@ -245,17 +245,3 @@ def _show_load(result: Any, base: str, as_json: bool, saved: int | None) -> None
     )
     if saved is not None:
         render.note(f"saved as smoke-test benchmark row {saved}")
-
-
-# --------------------------------------------------------------------------- cache
-
-
-def warn_if_not_cached(model: str, hf_cache: Path | None) -> None:
-    """Before a launch: say when the model is not cached yet or the disk cannot hold it.
-
-    Offline (HF_HUB_OFFLINE, no network) the size is unknown and said so; the hub gets a
-    few seconds at most, and nothing here stops a launch."""
-    from aim_catalog import hfcache, render
-
-    for text in hfcache.launch_warnings(model, hfcache.home_dir(hf_cache)):
-        render.note(text)
