@@ -135,13 +135,10 @@ class Catalog(Store):
 
     def models(self) -> list[str]:
         """The Hugging Face ids the catalog has recipes for."""
-        from sqlalchemy import select
-
-        from aim_catalog import tables
+        from aim_catalog.listing import models
 
         with self.connection() as connection:
-            ids = connection.execute(select(tables.recipes.c.huggingface_id).distinct())
-            return sorted(str(m) for (m,) in ids)
+            return models(connection)
 
     # ----------------------------------------------------------------- analysts
 

@@ -139,3 +139,9 @@ def _summary(rows: list[Any]) -> RecipeSummary:
         sum(row.n_bench or 0 for row in configured),
         _utc(first.updated_at).isoformat(),
     )
+
+
+def models(session: Executor) -> list[str]:
+    """The Hugging Face ids the catalog has recipes for, sorted."""
+    ids = session.execute(select(tables.recipes.c.huggingface_id).distinct())
+    return sorted(str(m) for (m,) in ids)

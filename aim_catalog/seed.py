@@ -1,8 +1,9 @@
 """The bundled catalog: what fills a database that ``db.upgrade`` has just created.
 
-``db`` knows nothing of recipes; it calls the hook given to ``upgrade``/``ensure_schema``
+``db`` imports no recipe code: it calls the hook given to ``upgrade``/``ensure_schema``
 (``on_created=seed_catalog``) inside the migration's transaction, so a new catalog is
-created and filled in one commit.
+created and filled in one commit. (``db.upgrade(seed=True)``, kept for tests, imports this
+module when called.)
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The ``aim-catalog`` command line (alias ``aim-engine``).
 
-Parses options, opens one session per command, renders results and maps domain errors to
+The Typer app and its global options. Each command parses its options, asks the command's
+one ``Catalog`` (``catalog_of``, opened on first use) and renders; domain errors map to
 exit codes: 0 ok, 1 environment, 2 usage, 3 no suitable recipe, 4 invalid recipe input,
 5 launch failed. SQLAlchemy, YAML and rich load inside the commands, so ``--help`` is fast.
 """
