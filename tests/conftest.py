@@ -167,25 +167,41 @@ def reference_dir() -> Path:
 
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
-    """The app in-process with a private data dir and no GPUs; ``db_url`` picks a catalog.
-    Asserts the exit code and that no traceback reached stderr. (Test files that need
-    another environment define their own ``cli``.)"""
+    """The app in-process with a private data dir (the default catalog is created and
+    seeded on first use, as on a fresh clone), no GPUs and no device nodes; ``db_url``
+    picks a catalog, ``env`` adds variables for one call, ``input`` is stdin. Asserts the
+    exit code (unless ``code=None``) and that no traceback reached stderr. (Test files
+    that need another environment, a cluster or a real engine, define their own.)"""
     from typer.testing import CliRunner
 
     from aim_catalog.cli import app
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "no-sysfs"))
-    for name in ("AIM_CATALOG_DB_URL", "AIM_CATALOG_LENGTH_TOLERANCE", "AIM_CATALOG_LOCK_TIMEOUT"):
+    monkeypatch.setenv("AIM_CATALOG_DEV_ROOT", str(tmp_path / "no-dev"))
+    for name in (
+        "AIM_CATALOG_DB_URL",
+        "AIM_CATALOG_LENGTH_TOLERANCE",
+        "AIM_CATALOG_LOCK_TIMEOUT",
+        "AIM_CATALOG_SQL_ROLE",
+        "AIM_CATALOG_SQL_PASSWORD",
+    ):
         monkeypatch.delenv(name, raising=False)
 
-    def invoke(*args: str, code: int = 0, db_url: str | None = None) -> Any:
+    def invoke(
+        *args: str,
+        code: int | None = 0,
+        db_url: str | None = None,
+        env: dict[str, str] | None = None,
+        input: str | None = None,
+    ) -> Any:
         argv = (["--db", db_url] if db_url else []) + list(args)
-        result = CliRunner().invoke(app, argv)
+        result = CliRunner().invoke(app, argv, env=env, input=input)
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception
-        assert result.exit_code == code, (result.stdout, result.stderr)
-        assert "Traceback" not in result.stderr
+        if code is not None:
+            assert result.exit_code == code, (args, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr + result.stdout
         return result
 
     return invoke

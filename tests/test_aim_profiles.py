@@ -12,10 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-from typer.testing import CliRunner
-
-from aim_catalog.cli import app
 from aim_catalog.resources import seed_recipe_dir
 
 MODEL = "example-org/Example-8B"
@@ -44,24 +40,6 @@ def profile(
         f"  tensor-parallel-size: {count}\n{extra}"
         "env_vars:\n  VLLM_ROCM_USE_AITER: '1'\n"
     )
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "no-sysfs"))
-    monkeypatch.setenv("AIM_CATALOG_DEV_ROOT", str(tmp_path / "no-dev"))
-    monkeypatch.delenv("AIM_CATALOG_DB_URL", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str, code: int = 0) -> Any:
-        result = runner.invoke(app, list(args))
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == code, (args, result.stdout, result.stderr)
-        return result
-
-    return invoke
 
 
 def tree(root: Path, files: dict[str, str]) -> Path:

@@ -18,10 +18,8 @@ from typing import Any
 import pytest
 from conftest import reset_pg
 from sqlalchemy import Engine, select, text
-from typer.testing import CliRunner
 
 from aim_catalog import db
-from aim_catalog.cli import app
 from aim_catalog.models import Benchmark, Recipe, ServeConfig
 from aim_catalog.recipe_format import BENCHMARK_FIELDS
 from aim_catalog.resources import seed_recipe_dir
@@ -122,23 +120,6 @@ def sglang_line(concurrency: int, output: float, ttft_p99: float, **overrides: A
     }
     line.update(overrides)
     return line
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "no-sysfs"))
-    monkeypatch.delenv("AIM_CATALOG_DB_URL", raising=False)
-
-    def invoke(*args: str, code: int = 0, db_url: str | None = None) -> Any:
-        argv = (["--db", db_url] if db_url else []) + list(args)
-        result = CliRunner().invoke(app, argv)
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == code, (result.stdout, result.stderr)
-        return result
-
-    return invoke
 
 
 @pytest.fixture

@@ -17,36 +17,14 @@ from typing import Any
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from aim_catalog import images
 from aim_catalog.backends import BACKENDS
-from aim_catalog.cli import app
 from aim_catalog.ingest import seed_recipe_dir
 from aim_catalog.recipe import load_recipes
 
 DSR1 = "deepseek-ai/DeepSeek-R1-0528"
 GENERATIONS = {"MI300X": "gfx942", "MI325X": "gfx942", "MI355X": "gfx950"}
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
-    """The app in-process, a private data dir (so the default catalog is seeded on first
-    use, as on a fresh clone) and no GPUs (an empty fake sysfs)."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "no-sysfs"))
-    monkeypatch.setenv("AIM_CATALOG_DEV_ROOT", str(tmp_path / "no-dev"))
-    monkeypatch.delenv("AIM_CATALOG_DB_URL", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str, code: int = 0) -> Any:
-        result = runner.invoke(app, list(args))
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == code, (args, result.stdout, result.stderr)
-        return result
-
-    return invoke
 
 
 def generated(recipe: Any) -> bool:

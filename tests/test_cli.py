@@ -12,9 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
-from typer.testing import CliRunner
 
-from aim_catalog.cli import app
 from aim_catalog.db import HEAD_REVISION
 
 SELECT_KEYS = {
@@ -31,31 +29,6 @@ SELECT_KEYS = {
     "score",
 }
 BIN = Path(sys.executable).parent
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
-    """Run the app in-process with a private data dir and no GPUs (an empty fake sysfs)."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "no-sysfs"))
-    monkeypatch.delenv("AIM_CATALOG_DB_URL", raising=False)
-    runner = CliRunner()
-
-    def invoke(
-        *args: str,
-        db_url: str | None = None,
-        code: int | None = 0,
-        env: dict[str, str] | None = None,
-    ) -> Any:
-        argv = (["--db", db_url] if db_url else []) + list(args)
-        result = runner.invoke(app, argv, env=env)
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        if code is not None:
-            assert result.exit_code == code, (result.stdout, result.stderr)
-        return result
-
-    return invoke
 
 
 def test_first_use_creates_migrates_and_seeds_the_default_catalog(

@@ -10,29 +10,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from typer.testing import CliRunner
 
 from aim_catalog import db
-from aim_catalog.cli import app
 from aim_catalog.ingest import seed_recipe_dir
 from aim_catalog.recipe import load_recipes, parse_file
 from aim_catalog.settings import redact
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "no-sysfs"))
-    monkeypatch.delenv("AIM_CATALOG_DB_URL", raising=False)
-
-    def invoke(*args: str, code: int = 0) -> Any:
-        result = CliRunner().invoke(app, list(args))
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == code, (result.stdout, result.stderr)
-        return result
-
-    return invoke
 
 
 @pytest.mark.parametrize(

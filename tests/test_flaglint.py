@@ -11,10 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from aim_catalog import flaglint
-from aim_catalog.cli import app
 from aim_catalog.recipe import parse_bytes
 
 FLAGS = json.loads(flaglint.DATA.read_text())
@@ -81,23 +79,6 @@ def test_lint_refuses_a_bare_dotted_key() -> None:
     assert list(found) == [key]
     assert f"needs a value ({key}=VALUE)" in found[key]
     assert flaglint.lint("vllm", {"-cc.use_inductor_graph_partition": False}) == []
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "no-sysfs"))
-    monkeypatch.delenv("AIM_CATALOG_DB_URL", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str, code: int = 0) -> Any:
-        result = runner.invoke(app, list(args))
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == code, (result.stdout, result.stderr)
-        return result
-
-    return invoke
 
 
 def test_original_aim_engine_recipes_warn_and_fail_strict(

@@ -18,31 +18,11 @@ from conftest import dedent, reset_pg
 from sqlalchemy import Engine, text
 from test_bench_reports import vllm_result
 from test_hardening import tmpfs
-from typer.testing import CliRunner
 
 from aim_catalog import db
-from aim_catalog.cli import app
 from aim_catalog.tables import benchmarks as benchmarks_table
 
 MODEL = "org/bench-model"
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "no-sysfs"))
-    monkeypatch.delenv("AIM_CATALOG_DB_URL", raising=False)
-
-    def invoke(*args: str, code: int = 0, db_url: str | None = None) -> Any:
-        argv = (["--db", db_url] if db_url else []) + list(args)
-        result = CliRunner().invoke(app, argv)
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == code, (result.stdout, result.stderr)
-        assert "Traceback" not in result.stderr + result.stdout
-        return result
-
-    return invoke
 
 
 def problem_lines(result: Any) -> list[str]:

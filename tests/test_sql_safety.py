@@ -33,35 +33,12 @@ import psycopg
 import pytest
 from conftest import missing_service
 from sqlalchemy import make_url
-from typer.testing import CliRunner
 
 from aim_catalog import db, readonly_sql
-from aim_catalog.cli import app
 
 POWER_ENV = "AIM_CATALOG_TEST_PG_POWER_URL"
 PASSWORD = "reader-secret-8f3a"
 INFINITE = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "no-sysfs"))
-    for name in ("AIM_CATALOG_DB_URL", readonly_sql.SQL_ROLE_ENV, readonly_sql.SQL_PASSWORD_ENV):
-        monkeypatch.delenv(name, raising=False)
-
-    def invoke(
-        *args: str, code: int = 0, db_url: str | None = None, env: dict[str, str] | None = None
-    ) -> Any:
-        argv = (["--db", db_url] if db_url else []) + list(args)
-        result = CliRunner().invoke(app, argv, env=env)
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == code, (result.stdout, result.stderr)
-        assert "Traceback" not in result.stderr
-        return result
-
-    return invoke
 
 
 @pytest.fixture
