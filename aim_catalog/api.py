@@ -30,6 +30,7 @@ from aim_catalog.store import Store
 if TYPE_CHECKING:
     from aim_catalog.bench_import import ImportReport, Target
     from aim_catalog.deployment_ops import Listing, Served, Stopped
+    from aim_catalog.endpoint_test import TestOptions, TestOutcome
     from aim_catalog.ingest import IngestReport
     from aim_catalog.kube.launching import ClusterLaunch
     from aim_catalog.launch_plan import LaunchOptions, LaunchPlan
@@ -165,6 +166,13 @@ class Catalog(Store):
         from aim_catalog.deployment_ops import served
 
         return served(self, name)
+
+    def test(self, name: str, options: TestOptions | None = None) -> TestOutcome:
+        """Ask the deployment ``name`` (or a URL like http://host:8000) one chat completion, or
+        a load; ``options.save`` stores the result as a smoke-test row of its config."""
+        from aim_catalog.endpoint_test import TestOptions, run_test
+
+        return run_test(self, name, options or TestOptions())
 
     def save_smoke_test(self, served: Served, result: LoadResult, max_tokens: int) -> int:
         """Store an ``aim-catalog test`` result as a smoke-test row of the deployment's serve

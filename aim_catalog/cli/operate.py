@@ -7,19 +7,16 @@ Exit codes: 0 ok; 1 environment (a failed doctor check, an unreachable server); 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from aim_catalog.cli.app import app, catalog_of, state_of
 from aim_catalog.cli.cache import HF_CACHE_OPT  # (importing it registers the cache group)
-from aim_catalog.errors import UsageProblem
 
 if TYPE_CHECKING:
-    from aim_catalog.deployment_ops import Served
-    from aim_catalog.smoke import LoadResult
+    from aim_catalog.smoke import LoadResult, Reply
 
 # --------------------------------------------------------------------------- doctor
 
@@ -65,35 +62,6 @@ def doctor(
 # --------------------------------------------------------------------------- test
 
 
-def _target(ctx: typer.Context, name: str) -> tuple[str, Served | None]:
-    """(base URL, deployment or None): NAME is a deployment of the current Docker engine, or
-    a URL like http://host:8000. A deployment answers on the engine's host, at its port."""
-    if name.startswith(("http://", "https://")):
-        base = name.rstrip("/")
-        return (base[: -len("/v1")] if base.endswith("/v1") else base), None
-    served = catalog_of(ctx).served(name)
-    return served.base_url, served
-
-
-@dataclass(frozen=True)
-class _TestRun:
-    """What `test` was asked to do (its options)."""
-
-    prompt: str
-    max_tokens: int
-    stream: bool
-    concurrency: int
-    requests: int | None
-    time_limit: float
-    timeout: float
-    save: bool
-    as_json: bool
-
-    @property
-    def load(self) -> bool:
-        return self.concurrency > 1 or self.requests is not None
-
-
 @app.command("test")
 def test_deployment(
     ctx: typer.Context,
@@ -132,63 +100,19 @@ def test_deployment(
     Example: aim-catalog test aim-qwen3-32b-4gpu-bf16-vllm --stream
     Example: aim-catalog test aim-qwen3-32b-4gpu-bf16-vllm --concurrency 8 --requests 64 --save
     """
-    run = _TestRun(prompt, max_tokens, stream, concurrency, requests, time_limit, timeout, save, as_json)
-    _test(ctx, name, run)
-
-
-def _test(ctx: typer.Context, name: str, run: _TestRun) -> None:
     from aim_catalog import smoke
+    from aim_catalog.endpoint_test import TestOptions
 
-    base, deployment = _target(ctx, name)
-    if run.save and deployment is None:
-        raise UsageProblem(
-            "--save needs a deployment name (a URL has no serve config to store the result on)"
-        )
-    what = name if deployment is not None else "the server"
-    with smoke.client(run.timeout) as http:
-        model = smoke.served_model(http, base, what)
-        if not run.load:
-            reply = smoke.chat(http, base, model, run.prompt, run.max_tokens, stream=run.stream, what=what)
-    if not run.load:
-        result = smoke.single_as_load(reply)
-        saved = _save(ctx, deployment, result, run.max_tokens) if deployment and run.save else None
-        _show_reply(reply, base, what, run.as_json, saved)
+    options = TestOptions(prompt, max_tokens, stream, concurrency, requests, time_limit, timeout, save)
+    outcome = catalog_of(ctx).test(name, options)
+    if outcome.reply is not None:
+        _show_reply(outcome.reply, outcome.base, outcome.what, as_json, outcome.saved)
         return
-    _test_load(ctx, run, base, deployment, model, what)
-
-
-def _test_load(
-    ctx: typer.Context, run: _TestRun, base: str, deployment: Served | None, model: str, what: str
-) -> None:
-    from aim_catalog import smoke
-
-    timeout = run.timeout
-    result = smoke.run_load(
-        lambda n: smoke.client(timeout, n),
-        base,
-        model,
-        run.prompt,
-        run.max_tokens,
-        concurrency=run.concurrency,
-        requests=run.requests if run.requests is not None else 4 * run.concurrency,
-        time_limit=run.time_limit,
-        what=what,
-    )
-    saved = None
-    if deployment and run.save and result.completed and not result.failed:
-        saved = _save(ctx, deployment, result, run.max_tokens)
-    _show_load(result, base, run.as_json, saved)
-    if result.failed or not result.completed:
-        first = result.errors[0] if result.errors else "no request was sent"
-        raise smoke.SmokeFailed(
-            f"{result.failed} of {result.requests} request(s) failed"
-            + (" (nothing saved)" if run.save else "")
-            + f"; first: {first}"
-        )
-
-
-def _save(ctx: typer.Context, deployment: Served, result: LoadResult, max_tokens: int) -> int:
-    return catalog_of(ctx).save_smoke_test(deployment, result, max_tokens)
+    assert outcome.load is not None
+    _show_load(outcome.load, outcome.base, as_json, outcome.saved)
+    failure = outcome.failure()
+    if failure is not None:
+        raise smoke.SmokeFailed(failure)
 
 
 def _printable(text: str) -> str:
@@ -200,7 +124,7 @@ def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0f} ms"
 
 
-def _show_reply(reply: Any, base: str, what: str, as_json: bool, saved: int | None) -> None:
+def _show_reply(reply: Reply, base: str, what: str, as_json: bool, saved: int | None) -> None:
     from aim_catalog import render
 
     if as_json:
@@ -219,7 +143,7 @@ def _show_reply(reply: Any, base: str, what: str, as_json: bool, saved: int | No
         render.note(f"saved as smoke-test benchmark row {saved}")
 
 
-def _show_load(result: Any, base: str, as_json: bool, saved: int | None) -> None:
+def _show_load(result: LoadResult, base: str, as_json: bool, saved: int | None) -> None:
     from aim_catalog import render
 
     data = result.as_dict()
