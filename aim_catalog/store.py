@@ -61,6 +61,46 @@ class Store:
 
         return db.has_catalog(resolve_db_url(url)[0])
 
+    # ----------------------------------------------------------------- schema (admins)
+
+    @staticmethod
+    def upgrade(url: str | None = None, revision: str = "head") -> str | None:
+        """Migrate the catalog at ``url`` up to ``revision``, creating it if need be (the
+        default catalog is then seeded); the revision it is at afterwards."""
+        from aim_catalog import db
+        from aim_catalog.seed import seed_catalog
+
+        resolved, is_default = resolve_db_url(url)
+        engine = db.make_engine(resolved, create=True)
+        try:
+            return db.upgrade(engine, revision, on_created=seed_catalog if is_default else None)
+        finally:
+            engine.dispose()
+
+    @staticmethod
+    def downgrade(url: str | None, revision: str) -> str | None:
+        """Migrate the catalog at ``url`` down to ``revision`` ('base' drops every table)."""
+        from aim_catalog import db
+
+        resolved, is_default = resolve_db_url(url)
+        engine = db.make_engine(resolved, create=is_default)
+        try:
+            return db.downgrade(engine, revision)
+        finally:
+            engine.dispose()
+
+    @staticmethod
+    def revision(url: str | None = None) -> str | None:
+        """The schema revision of the catalog at ``url`` (None: empty), migrating nothing."""
+        from aim_catalog import db
+
+        resolved, is_default = resolve_db_url(url)
+        engine = db.make_engine(resolved, create=is_default)
+        try:
+            return db.revision_of(engine)
+        finally:
+            engine.dispose()
+
     @property
     def engine(self) -> Engine:
         """The engine (opening the catalog, when this is its first use)."""

@@ -20,7 +20,6 @@ from aim_catalog import __version__
 from aim_catalog.errors import CatalogError
 from aim_catalog.settings import (
     BACKEND_LABELS,
-    resolve_db_url,
 )
 
 if TYPE_CHECKING:
@@ -99,16 +98,6 @@ def _main(
     if verbose:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s", stream=sys.stderr)
         logging.getLogger("aim_catalog").setLevel(logging.DEBUG)
-
-
-def open_engine(ctx: typer.Context, *, create: bool = False) -> tuple[Any, bool]:
-    """The catalog's engine and whether it is the default one, its schema unchecked: for the
-    ``db`` commands that migrate it. A SQLite file is created only for the default catalog
-    or when ``create``; any other command on a missing path is told so (exit 1)."""
-    from aim_catalog import db
-
-    url, is_default = resolve_db_url(state_of(ctx).db)
-    return db.make_engine(url, create=create or is_default), is_default
 
 
 def catalog_of(ctx: typer.Context, *, create: bool = False) -> Catalog:

@@ -12,7 +12,6 @@ from aim_catalog.cli.app import (
     app,
     catalog_of,
     db_app,
-    open_engine,
     state_of,
 )
 from aim_catalog.recipe_loading import Loader
@@ -28,15 +27,10 @@ def db_upgrade(ctx: typer.Context, revision: str = typer.Argument("head")) -> No
     \b
     Example: aim-catalog --db postgresql://aim@db/catalog db upgrade
     """
-    from aim_catalog import db, render
-    from aim_catalog.seed import seed_catalog
+    from aim_catalog import render
+    from aim_catalog.api import Catalog
 
-    engine, is_default = open_engine(ctx, create=True)
-    try:
-        now = db.upgrade(engine, revision, on_created=seed_catalog if is_default else None)
-    finally:
-        engine.dispose()
-    render.line(f"catalog at revision {now}")
+    render.line(f"catalog at revision {Catalog.upgrade(state_of(ctx).db, revision)}")
 
 
 @db_app.command("downgrade")
@@ -46,13 +40,10 @@ def db_downgrade(ctx: typer.Context, revision: str = typer.Argument(...)) -> Non
     \b
     Example: aim-catalog db downgrade base
     """
-    from aim_catalog import db, render
+    from aim_catalog import render
+    from aim_catalog.api import Catalog
 
-    engine, _ = open_engine(ctx)
-    try:
-        now = db.downgrade(engine, revision)
-    finally:
-        engine.dispose()
+    now = Catalog.downgrade(state_of(ctx).db, revision)
     render.line(f"catalog at revision {now or 'base (empty)'}")
 
 
@@ -64,12 +55,9 @@ def db_current(ctx: typer.Context) -> None:
     Example: aim-catalog db current
     """
     from aim_catalog import db, render
+    from aim_catalog.api import Catalog
 
-    engine, _ = open_engine(ctx)
-    try:
-        now = db.revision_of(engine)
-    finally:
-        engine.dispose()
+    now = Catalog.revision(state_of(ctx).db)
     state = "up to date" if now == db.HEAD_REVISION else f"head is {db.HEAD_REVISION}"
     render.line(f"{now or 'base (empty)'} ({state})")
 
