@@ -27,8 +27,13 @@ def without_default_backend(session: Executor, request: Request) -> bool:
 
 
 def resolve_backend(session: Executor, request: Request) -> Request:
-    """The request as selection answers it: any backend when the default one has no config."""
-    return replace(request, backend="any") if without_default_backend(session, request) else request
+    """The request as selection answers it: any backend when the default one has no config.
+    The answer settles the default (``backend_defaulted`` is then False), so resolving a
+    resolved request asks the catalog nothing."""
+    if not request.backend_defaulted:
+        return request
+    backend = "any" if without_default_backend(session, request) else request.backend
+    return replace(request, backend=backend, backend_defaulted=False)
 
 
 def no_default_backend(chosen: Candidate) -> str:
