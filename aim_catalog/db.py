@@ -51,7 +51,7 @@ def make_engine(url: str, *, create: bool = True, pooled: bool = True) -> Engine
     parsed = make_url(url)
     dialect = dialect_of(parsed.get_backend_name())
     options: dict[str, Any] = {}
-    if not pooled and not dialect.in_memory(parsed):
+    if not pooled and not dialect.keeps_pool(parsed):
         from sqlalchemy.pool import NullPool
 
         options["poolclass"] = NullPool

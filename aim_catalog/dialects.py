@@ -77,8 +77,9 @@ class Dialect(ABC):
         """The file the catalog lives in, for a file database (None: a server, or memory)."""
         return None
 
-    def in_memory(self, url: URL) -> bool:
-        """A database that lives as long as its connection (it must keep a pooled one)."""
+    def keeps_pool(self, url: URL) -> bool:
+        """Whether the database may live only as long as its connection (an in-memory one),
+        so an engine must keep a pooled connection open."""
         return False
 
     @abstractmethod
@@ -124,21 +125,29 @@ class SQLite(Dialect):
     name = "sqlite"
     batch_migrations = True
 
-    def in_memory(self, url: URL) -> bool:
-        database = url.database or ""
-        return database in ("", ":memory:") or "mode=memory" in database
+    def keeps_pool(self, url: URL) -> bool:
+        # Memory databases (":memory:", "file::memory:", "?mode=memory") and anything else
+        # that is not a plain file keep their pool: the cost of doing so is nothing.
+        return self.database_file(url) is None
 
     def database_file(self, url: URL) -> Path | None:
+        """The file of a path or a ``file:`` URI (None: a memory database)."""
         database = url.database or ""
-        if database and database != ":memory:" and not database.startswith("file:"):
-            return Path(database).expanduser()
-        return None
+        if database in ("", ":memory:") or url.query.get("mode") == "memory":
+            return None
+        if database.startswith("file:"):
+            from urllib.parse import unquote, urlsplit
+
+            path = unquote(urlsplit(database).path)
+            return None if path in ("", ":memory:") else Path(path).expanduser()
+        return Path(database).expanduser()
 
     def create_engine(self, url: URL, *, create: bool, **options: Any) -> Engine:
         """A file catalog's directory is created; ``create=False`` refuses a missing file."""
         from aim_catalog import sqlite_engine
 
-        path = self.database_file(url)
+        # A file: URI is passed to SQLite as given (its query may say how to open it).
+        path = None if (url.database or "").startswith("file:") else self.database_file(url)
         if path is not None:
             if not create and not path.exists():
                 raise EnvironmentProblem(

@@ -35,7 +35,7 @@ class SmokeFailed(EnvironmentProblem):
     """The endpoint could not be reached or did not answer a completion properly."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Reply:
     text: str
     model: str | None
@@ -243,7 +243,7 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-@dataclass
+@dataclass(frozen=True)
 class LoadResult:
     requests: int  # asked for
     concurrency: int

@@ -53,49 +53,49 @@ class Store:
         resolved, is_default = resolve_db_url(url)
         return cls(resolved, is_default=is_default, create=create, pooled=pooled)
 
-    @staticmethod
-    def exists(url: str | None = None) -> bool:
-        """Whether a catalog (a database holding the schema) is at ``url``; creates, opens
-        for writing and migrates nothing."""
-        from aim_catalog import db
-
-        return db.has_catalog(resolve_db_url(url)[0])
+    @property
+    def creates(self) -> bool:
+        """Whether first use may create a SQLite catalog file that does not exist."""
+        return self._create or self.is_default
 
     # ----------------------------------------------------------------- schema (admins)
+    # These act on the database at ``url`` without opening it as a catalog (it need not be
+    # at the code's schema): call them on a ``deferred`` catalog.
 
-    @staticmethod
-    def upgrade(url: str | None = None, revision: str = "head") -> str | None:
-        """Migrate the catalog at ``url`` up to ``revision``, creating it if need be (the
-        default catalog is then seeded); the revision it is at afterwards."""
+    def exists(self) -> bool:
+        """Whether a catalog (a database holding the schema) is there; creates nothing and
+        migrates nothing."""
+        from aim_catalog import db
+
+        return db.has_catalog(self.url)
+
+    def upgrade(self, revision: str = "head") -> str | None:
+        """Migrate up to ``revision``, creating the database if need be (the default catalog
+        is then seeded); the revision it is at afterwards."""
         from aim_catalog import db
         from aim_catalog.seed import seed_catalog
 
-        resolved, is_default = resolve_db_url(url)
-        engine = db.make_engine(resolved, create=True)
+        engine = db.make_engine(self.url, create=True)
         try:
-            return db.upgrade(engine, revision, on_created=seed_catalog if is_default else None)
+            return db.upgrade(engine, revision, on_created=seed_catalog if self.is_default else None)
         finally:
             engine.dispose()
 
-    @staticmethod
-    def downgrade(url: str | None, revision: str) -> str | None:
-        """Migrate the catalog at ``url`` down to ``revision`` ('base' drops every table)."""
+    def downgrade(self, revision: str) -> str | None:
+        """Migrate down to ``revision`` ('base' drops every table)."""
         from aim_catalog import db
 
-        resolved, is_default = resolve_db_url(url)
-        engine = db.make_engine(resolved, create=is_default)
+        engine = db.make_engine(self.url, create=self.is_default)
         try:
             return db.downgrade(engine, revision)
         finally:
             engine.dispose()
 
-    @staticmethod
-    def revision(url: str | None = None) -> str | None:
-        """The schema revision of the catalog at ``url`` (None: empty), migrating nothing."""
+    def revision(self) -> str | None:
+        """The schema revision the database is at (None: empty), migrating nothing."""
         from aim_catalog import db
 
-        resolved, is_default = resolve_db_url(url)
-        engine = db.make_engine(resolved, create=is_default)
+        engine = db.make_engine(self.url, create=self.is_default)
         try:
             return db.revision_of(engine)
         finally:

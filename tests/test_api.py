@@ -179,3 +179,26 @@ def test_deferred_catalog_connects_on_first_use(tmp_path: Path) -> None:
     with catalog:
         assert catalog.models() == []
     assert (tmp_path / "later.db").exists()
+
+
+def test_sqlite_uris_keep_their_semantics(cli: Callable[..., Any], tmp_path: Path) -> None:
+    """A shared in-memory database keeps its pooled connection (no pool: it would vanish
+    between units of work); a dry run on a missing ``file:`` URI creates no file."""
+    memory = f"sqlite:///file:mem{os.getpid()}?mode=memory&cache=shared&uri=true"
+    seeds = str(Path(__file__).resolve().parents[1] / "seed_recipes")
+    added = json.loads(cli("--db", memory, "ingest", seeds, "--json").stdout)["added"]
+    assert len(added) == len(list(Path(seeds).glob("*.yaml")))
+    missing = tmp_path / "not-yet.db"
+    cli("--db", f"sqlite:///file:{missing}?uri=true", "ingest", "--dry-run", seeds)
+    assert not missing.exists()
+
+
+def test_schema_methods_act_on_the_catalogs_own_database(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("AIM_CATALOG_DB_URL", raising=False)
+    with Catalog.open(f"sqlite:///{tmp_path / 'mine.db'}", create=True) as mine:
+        from aim_catalog.db import HEAD_REVISION
+
+        assert (mine.exists(), mine.revision()) == (True, HEAD_REVISION)
+    assert not Catalog.deferred(f"sqlite:///{tmp_path / 'other.db'}").exists()
+    assert not (tmp_path / "data").exists(), "the default catalog was not touched"

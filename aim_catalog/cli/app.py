@@ -110,6 +110,7 @@ def catalog_of(ctx: typer.Context, *, create: bool = False) -> Catalog:
     if state.catalog is None:
         state.catalog = Catalog.deferred(state.db, create=create, pooled=False)
         ctx.find_root().call_on_close(state.catalog.close)
+    assert state.catalog.creates or not create, "ask for create=True on the command's first call"
     return state.catalog
 
 

@@ -30,7 +30,7 @@ def db_upgrade(ctx: typer.Context, revision: str = typer.Argument("head")) -> No
     from aim_catalog import render
     from aim_catalog.api import Catalog
 
-    render.line(f"catalog at revision {Catalog.upgrade(state_of(ctx).db, revision)}")
+    render.line(f"catalog at revision {Catalog.deferred(state_of(ctx).db).upgrade(revision)}")
 
 
 @db_app.command("downgrade")
@@ -43,7 +43,7 @@ def db_downgrade(ctx: typer.Context, revision: str = typer.Argument(...)) -> Non
     from aim_catalog import render
     from aim_catalog.api import Catalog
 
-    now = Catalog.downgrade(state_of(ctx).db, revision)
+    now = Catalog.deferred(state_of(ctx).db).downgrade(revision)
     render.line(f"catalog at revision {now or 'base (empty)'}")
 
 
@@ -57,7 +57,7 @@ def db_current(ctx: typer.Context) -> None:
     from aim_catalog import db, render
     from aim_catalog.api import Catalog
 
-    now = Catalog.revision(state_of(ctx).db)
+    now = Catalog.deferred(state_of(ctx).db).revision()
     state = "up to date" if now == db.HEAD_REVISION else f"head is {db.HEAD_REVISION}"
     render.line(f"{now or 'base (empty)'} ({state})")
 
@@ -203,7 +203,7 @@ def ingest(
 def _no_catalog_yet(ctx: typer.Context) -> bool:
     from aim_catalog.api import Catalog
 
-    return not Catalog.exists(state_of(ctx).db)
+    return not Catalog.deferred(state_of(ctx).db).exists()
 
 
 @app.command("list-recipes")
