@@ -153,6 +153,21 @@ def write_recipe(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
+def fake_kfd_sysfs(root: Path, gpus: int, *, target: int, device_id: int) -> Path:
+    """A KFD topology under ``root`` (what AIM_CATALOG_SYSFS_ROOT points at): node 0 the CPU,
+    then ``gpus`` GPUs of one gfx ``target`` and PCI ``device_id``, render minors from 128."""
+    nodes = root / "sys/class/kfd/kfd/topology/nodes"
+    for n in range(gpus + 1):
+        (nodes / str(n)).mkdir(parents=True)
+        props = (
+            "gfx_target_version 0\n"
+            if n == 0
+            else f"gfx_target_version {target}\ndevice_id {device_id}\ndrm_render_minor {127 + n}\n"
+        )
+        (nodes / str(n) / "properties").write_text(props)
+    return root
+
+
 def dedent(text_: str) -> str:
     return textwrap.dedent(text_).lstrip("\n")
 

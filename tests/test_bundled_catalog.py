@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import fake_kfd_sysfs
 
 from aim_catalog import images
 from aim_catalog.backends import BACKENDS
@@ -224,15 +225,7 @@ def test_an_image_built_for_another_gpu_generation_is_refused(
 ) -> None:
     """On an MI355X host (gfx950, a fake sysfs), the MI300X recipe's -mi30x SGLang image is
     refused unless the user names an image; the MI355X recipe's -mi35x one runs."""
-    nodes = tmp_path / "sysfs" / "sys/class/kfd/kfd/topology/nodes"
-    for n in range(9):  # node 0 is the CPU, then 8 x MI355X (gfx950, device 0x75a3)
-        (nodes / str(n)).mkdir(parents=True)
-        props = (
-            "gfx_target_version 0\n"
-            if n == 0
-            else f"gfx_target_version 90500\ndevice_id 30115\ndrm_render_minor {127 + n}\n"
-        )
-        (nodes / str(n) / "properties").write_text(props)
+    fake_kfd_sysfs(tmp_path / "sysfs", 8, target=90500, device_id=0x75A3)  # 8 x MI355X (gfx950)
     monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "sysfs"))
     base = ("launch", DSR1, "8", "-p", "fp8", "-b", "sglang", "--dry-run", "--json")
     refused = cli(*base, "--hardware", "MI300X", code=2)
@@ -279,15 +272,7 @@ def test_an_mi350x_host_gets_the_gfx950_default_images(
     """MI350X is gfx950 like MI355X (hardware.py, by device id 0x75a0): default images are
     resolved by architecture, so a config without its own image launches with the gfx950
     default on an MI350X host, and a gfx942 build is refused there."""
-    nodes = tmp_path / "sysfs" / "sys/class/kfd/kfd/topology/nodes"
-    for n in range(3):  # node 0 is the CPU, then 2 x MI350X (gfx950, device 0x75a0)
-        (nodes / str(n)).mkdir(parents=True)
-        props = (
-            "gfx_target_version 0\n"
-            if n == 0
-            else f"gfx_target_version 90500\ndevice_id {0x75A0}\ndrm_render_minor {127 + n}\n"
-        )
-        (nodes / str(n) / "properties").write_text(props)
+    fake_kfd_sysfs(tmp_path / "sysfs", 2, target=90500, device_id=0x75A0)  # 2 x MI350X (gfx950)
     monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "sysfs"))
     assert images.architecture("MI350X") == "gfx950"
     # the seed Mistral recipe's SGLang configs name no image: the host's generation decides

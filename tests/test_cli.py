@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import fake_kfd_sysfs
 from sqlalchemy import Engine, text
 
 from aim_catalog.db import HEAD_REVISION
@@ -187,15 +188,7 @@ def test_detected_hardware_filters_and_bounds_the_gpu_count(
     monkeypatch: pytest.MonkeyPatch,
     write_recipe: Callable[..., Path],
 ) -> None:
-    nodes = tmp_path / "sysfs" / "sys/class/kfd/kfd/topology/nodes"
-    for n in range(3):  # node 0 is the CPU, then 2 x MI355X
-        (nodes / str(n)).mkdir(parents=True)
-        props = (
-            "gfx_target_version 0\n"
-            if n == 0
-            else f"gfx_target_version 90500\ndevice_id 30115\ndrm_render_minor {127 + n}\n"
-        )
-        (nodes / str(n) / "properties").write_text(props)
+    fake_kfd_sysfs(tmp_path / "sysfs", 2, target=90500, device_id=0x75A3)  # 2 x MI355X
     monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "sysfs"))
     result = cli("select", "Qwen/Qwen3-32B", "4", code=3)  # the seeds are MI300X recipes
     assert "No suitable recipe found" in result.stderr
