@@ -89,10 +89,10 @@ class Catalog(Store):
         request = self.request(asked, note=note)
         with self.connection() as connection:
             request = resolve_backend(connection, request)  # what explain compared
-            verdicts = tuple(explain(connection, request))
-            chosen = any(v.verdict == "chosen" for v in verdicts)
-            missing = None if chosen else no_match_message(connection, request)
-        return Explanation(request, verdicts, missing)
+            explained = Explanation(request, tuple(explain(connection, request)), None)
+            if explained.chosen is None:
+                explained = replace(explained, no_match=no_match_message(connection, request))
+        return explained
 
     def recipes(self, model: str | None = None) -> list[RecipeSummary]:
         """The catalog's recipes (of ``model``, a Hugging Face id), with their configs."""
@@ -119,15 +119,14 @@ class Catalog(Store):
         """The best config using all of the host's GPUs in one copy, to compare ``chosen``'s
         replicas with, at the scenario the chosen config's score is from (None: no such
         comparison applies, or no config fits)."""
-        from dataclasses import replace
-
         from aim_catalog.errors import NoSuitableRecipe
+        from aim_catalog.request import SCENARIO_LENGTHS
         from aim_catalog.selection import select_best
 
         host = chosen.host_gpus
         if request.gpus is not None or not host or chosen.gpu_count == host or chosen.replicas in (None, 0):
             return None
-        same = {k: v for k, v in (chosen.scenario or {}).items() if k in ("input_len", "output_len") and v}
+        same = {k: v for k, v in (chosen.scenario or {}).items() if k in SCENARIO_LENGTHS and v}
         try:
             with self.connection() as connection:
                 return select_best(connection, replace(request, gpus=host, max_gpus=None, **same))
