@@ -14,19 +14,19 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from aim_catalog.api import Catalog, Explanation
     from aim_catalog.errors import CatalogError
-    from aim_catalog.launch_plan import LaunchOptions
-    from aim_catalog.options import SelectionOptions
-    from aim_catalog.request import Candidate, Request, Verdict
+    from aim_catalog.launch.plan import LaunchOptions
+    from aim_catalog.selection.options import SelectionOptions
+    from aim_catalog.selection.request import Candidate, Request, Verdict
 
 # name -> module that defines it
 _EXPORTS = {
     "Catalog": "aim_catalog.api",
     "Explanation": "aim_catalog.api",
-    "SelectionOptions": "aim_catalog.options",
-    "Request": "aim_catalog.request",
-    "Candidate": "aim_catalog.request",
-    "Verdict": "aim_catalog.request",
-    "LaunchOptions": "aim_catalog.launch_plan",
+    "SelectionOptions": "aim_catalog.selection.options",
+    "Request": "aim_catalog.selection.request",
+    "Candidate": "aim_catalog.selection.request",
+    "Verdict": "aim_catalog.selection.request",
+    "LaunchOptions": "aim_catalog.launch.plan",
     "CatalogError": "aim_catalog.errors",
 }
 

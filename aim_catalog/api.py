@@ -23,24 +23,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aim_catalog.errors import InvalidRecipeInput
-from aim_catalog.options import SelectionOptions
-from aim_catalog.recipe_loading import Loader
-from aim_catalog.store import Store
+from aim_catalog.recipes.loading import Loader
+from aim_catalog.selection.options import SelectionOptions
+from aim_catalog.storage.store import Store
 
 if TYPE_CHECKING:
-    from aim_catalog.bench_import import ImportReport, Target
-    from aim_catalog.deployment_ops import Listing, Served, Stopped
-    from aim_catalog.endpoint_test import TestOptions, TestOutcome
-    from aim_catalog.ingest import IngestReport
-    from aim_catalog.kube.launching import ClusterLaunch
-    from aim_catalog.launch_plan import LaunchOptions, LaunchPlan
-    from aim_catalog.launching import LaunchResult
-    from aim_catalog.listing import RecipeSummary
-    from aim_catalog.pareto import Series
-    from aim_catalog.pg_roles import Grant
-    from aim_catalog.readonly_sql import Result as SqlResult
-    from aim_catalog.request import Candidate, ConfigLine, Request, Verdict
-    from aim_catalog.smoke import LoadResult
+    from aim_catalog.launch.operations import Listing, Served, Stopped
+    from aim_catalog.launch.plan import LaunchOptions, LaunchPlan
+    from aim_catalog.launch.targets.docker.service import LaunchResult
+    from aim_catalog.launch.targets.kubernetes.service import ClusterLaunch
+    from aim_catalog.measurements.bench_import import ImportReport, Target
+    from aim_catalog.measurements.pareto import Series
+    from aim_catalog.measurements.sql.query import Result as SqlResult
+    from aim_catalog.measurements.sql.roles import Grant
+    from aim_catalog.operating.endpoint_test import TestOptions, TestOutcome
+    from aim_catalog.operating.openai_client import LoadResult
+    from aim_catalog.recipes.ingest import IngestReport
+    from aim_catalog.selection.listing import RecipeSummary
+    from aim_catalog.selection.request import Candidate, ConfigLine, Request, Verdict
 
 Note = Callable[[str], None]
 
@@ -76,7 +76,7 @@ class Catalog(Store):
 
     def select(self, asked: Request | SelectionOptions, *, note: Note | None = None) -> Candidate:
         """The best enabled config for the request (``NoSuitableRecipe`` when none fits)."""
-        from aim_catalog.selection import select_best
+        from aim_catalog.selection.best import select_best
 
         request = self.request(asked, note=note)
         with self.connection() as connection:
@@ -84,7 +84,9 @@ class Catalog(Store):
 
     def explain(self, asked: Request | SelectionOptions, *, note: Note | None = None) -> Explanation:
         """Every config of the model with its verdict: chosen, ranked k of n, or why not."""
-        from aim_catalog.selection import explain, no_match_message, resolve_backend
+        from aim_catalog.selection.explaining import explain
+        from aim_catalog.selection.fallback import resolve_backend
+        from aim_catalog.selection.listing import no_match_message
 
         request = self.request(asked, note=note)
         with self.connection() as connection:
@@ -96,21 +98,21 @@ class Catalog(Store):
 
     def recipes(self, model: str | None = None) -> list[RecipeSummary]:
         """The catalog's recipes (of ``model``, a Hugging Face id), with their configs."""
-        from aim_catalog.selection import list_recipes
+        from aim_catalog.selection.listing import list_recipes
 
         with self.connection() as connection:
             return list_recipes(connection, model)
 
     def configurations(self, model: str) -> list[ConfigLine]:
         """Every serve config the catalog has for ``model``."""
-        from aim_catalog.selection import configurations
+        from aim_catalog.selection.listing import configurations
 
         with self.connection() as connection:
             return configurations(connection, model)
 
     def supported_configurations(self, model: str) -> list[str]:
         """``model``'s configurations in the seed design's words (``- 4 GPU, bf16, vLLM: ...``)."""
-        from aim_catalog.selection import supported_configurations
+        from aim_catalog.selection.listing import supported_configurations
 
         with self.connection() as connection:
             return supported_configurations(connection, model)
@@ -120,8 +122,8 @@ class Catalog(Store):
         replicas with, at the scenario the chosen config's score is from (None: no such
         comparison applies, or no config fits)."""
         from aim_catalog.errors import NoSuitableRecipe
-        from aim_catalog.request import SCENARIO_LENGTHS
-        from aim_catalog.selection import select_best
+        from aim_catalog.selection.best import select_best
+        from aim_catalog.selection.request import SCENARIO_LENGTHS
 
         host = chosen.host_gpus
         if request.gpus is not None or not host or chosen.gpu_count == host or chosen.replicas in (None, 0):
@@ -135,7 +137,7 @@ class Catalog(Store):
 
     def models(self) -> list[str]:
         """The Hugging Face ids the catalog has recipes for."""
-        from aim_catalog.listing import models
+        from aim_catalog.selection.listing import models
 
         with self.connection() as connection:
             return models(connection)
@@ -144,7 +146,7 @@ class Catalog(Store):
 
     def report(self, name: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """A named report (coverage, leaderboard, benchmarks): its columns and rows."""
-        from aim_catalog.reports import report
+        from aim_catalog.measurements.reports import report
 
         with self.read() as session:
             columns, rows = report(session, name)
@@ -153,8 +155,8 @@ class Catalog(Store):
     def pareto(self, model: str, **scope: Any) -> list[Series]:
         """Throughput per GPU against latency, one series per config of ``model`` (``scope``:
         hardware, precision, input_len, output_len, metric; see ``pareto.pareto``)."""
-        from aim_catalog.options import length_tolerance
-        from aim_catalog.pareto import pareto
+        from aim_catalog.measurements.pareto import pareto
+        from aim_catalog.selection.options import length_tolerance
 
         with self.connection() as connection:
             return pareto(connection, model, tolerance=length_tolerance(), **scope)
@@ -162,21 +164,21 @@ class Catalog(Store):
     def served(self, name: str) -> Served:
         """Where an active deployment of this Docker engine answers (``UsageProblem`` when
         there is none called ``name``, or it is not running)."""
-        from aim_catalog.deployment_ops import served
+        from aim_catalog.launch.operations import served
 
         return served(self, name)
 
     def test(self, name: str, options: TestOptions | None = None) -> TestOutcome:
         """Ask the deployment ``name`` (or a URL like http://host:8000) one chat completion, or
         a load; ``options.save`` stores the result as a smoke-test row of its config."""
-        from aim_catalog.endpoint_test import TestOptions, run_test
+        from aim_catalog.operating.endpoint_test import TestOptions, run_test
 
         return run_test(self, name, options or TestOptions())
 
     def save_smoke_test(self, served: Served, result: LoadResult, max_tokens: int) -> int:
         """Store an ``aim-catalog test`` result as a smoke-test row of the deployment's serve
         config (such rows never rank); the row's id."""
-        from aim_catalog.bench_import import store_smoke_test
+        from aim_catalog.measurements.bench_import import store_smoke_test
 
         with self.write() as session:
             return store_smoke_test(session, served, result, max_tokens)
@@ -194,7 +196,7 @@ class Catalog(Store):
         """Validate recipe files and write them in one transaction (nothing if any is invalid:
         ``InvalidRecipeInput``). ``prune`` deletes recipes whose files are gone from the given
         directories; ``dry_run`` reports what would change and writes nothing."""
-        from aim_catalog.ingest import ingest_files
+        from aim_catalog.recipes.ingest import ingest_files
 
         loader = loader or Loader()
         files = loader.files(paths)
@@ -208,7 +210,8 @@ class Catalog(Store):
     ) -> ImportReport:
         """Import vLLM, SGLang or InferenceX result files (``InvalidRecipeInput`` for a bad
         file, nothing written). ``target`` names the serve config; else it is inferred."""
-        from aim_catalog.bench_import import Parsed, Target, import_runs, read_result_file
+        from aim_catalog.measurements.bench_import import Target, import_runs
+        from aim_catalog.measurements.importers import Parsed, read_result_file
 
         parsed = Parsed()
         for file in files:
@@ -221,7 +224,7 @@ class Catalog(Store):
 
     def export(self, out: Path) -> list[Path]:
         """Write the catalog back as recipe YAML files (benchmarks included) into ``out``."""
-        from aim_catalog.export import export
+        from aim_catalog.recipes.export import export
 
         with self.read() as session:
             return export(session, out)
@@ -238,8 +241,8 @@ class Catalog(Store):
         ``timeout``: seconds, 0 for none (``QueryTimedOut``)."""
         import os
 
-        from aim_catalog.dialects import dialect_of
-        from aim_catalog.readonly_sql import SQL_PASSWORD_ENV, SQL_ROLE_ENV, readonly_query
+        from aim_catalog.measurements.sql.query import SQL_PASSWORD_ENV, SQL_ROLE_ENV, readonly_query
+        from aim_catalog.storage.dialects import dialect_of
 
         if role is None and dialect_of(self.engine).roles:
             role = os.environ.get(SQL_ROLE_ENV) or None
@@ -254,9 +257,9 @@ class Catalog(Store):
         """PostgreSQL: make ``role`` a login role that can only SELECT the catalog (``sql``
         runs as it). ``password(exists)`` supplies its password (None: keep an existing
         role's); it reaches the server only as a SCRAM verifier."""
-        from aim_catalog.dialects import dialect_of
         from aim_catalog.errors import UsageProblem
-        from aim_catalog.pg_roles import check_role_name, grant_readonly
+        from aim_catalog.measurements.sql.roles import check_role_name, grant_readonly
+        from aim_catalog.storage.dialects import dialect_of
 
         check_role_name(role)
         if not dialect_of(self.engine).roles:
@@ -272,7 +275,7 @@ class Catalog(Store):
         self, selection: SelectionOptions, options: LaunchOptions | None = None, *, note: Note | None = None
     ) -> LaunchPlan:
         """What ``launch`` would run (config, GPUs, name, run spec), starting nothing."""
-        from aim_catalog.launch_plan import LaunchOptions, plan_launch
+        from aim_catalog.launch.plan import LaunchOptions, plan_launch
 
         return plan_launch(self, selection, options or LaunchOptions(), note=note or _quiet)
 
@@ -286,8 +289,8 @@ class Catalog(Store):
     ) -> LaunchResult | ClusterLaunch:
         """Run the best config (Docker: until it serves, unless ``options.wait`` is False);
         ``LaunchFailed`` when it fails, with nothing left behind."""
-        from aim_catalog.launch_plan import LaunchOptions
-        from aim_catalog.launching import launch
+        from aim_catalog.launch.plan import LaunchOptions
+        from aim_catalog.launch.targets.docker.service import launch
 
         return launch(self, selection, options or LaunchOptions(), note=note or _quiet, on_tick=on_tick)
 
@@ -296,13 +299,13 @@ class Catalog(Store):
     ) -> Listing:
         """This Docker engine's deployments as it sees them now (and clusters'; ``all_hosts``:
         other engines' too, as recorded)."""
-        from aim_catalog.deployment_ops import deployments
+        from aim_catalog.launch.operations import deployments
 
         return deployments(self, include_all=include_all, all_hosts=all_hosts, note=note or _quiet)
 
     def stop(self, name: str) -> Stopped:
         """Stop and remove a deployment (on a cluster: delete its objects); marks it stopped."""
-        from aim_catalog.deployment_ops import stop
+        from aim_catalog.launch.operations import stop
 
         return stop(self, name)
 
@@ -310,7 +313,7 @@ class Catalog(Store):
         self, name: str, *, follow: bool = False, tail: int | None = None, write: Callable[[str], None]
     ) -> None:
         """A deployment's logs, secrets masked, through ``write`` (``follow`` until Ctrl-C)."""
-        from aim_catalog.deployment_ops import logs
+        from aim_catalog.launch.operations import logs
 
         logs(self, name, follow=follow, tail=tail, write=write)
 

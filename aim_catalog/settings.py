@@ -1,5 +1,5 @@
-"""Where the catalog lives and the defaults that go with it. No I/O at import but reading
-the small backends data file (aim_catalog.backends)."""
+"""Where the catalog lives and the defaults that go with it. No I/O at import; imports
+nothing of aim_catalog but ``errors`` (inside the functions that raise)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,6 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-
-# The backends are data (aim_catalog/data/backends.json, one small JSON read), re-exported here.
-from aim_catalog.backends import BACKEND_LABELS as BACKEND_LABELS
-from aim_catalog.backends import BACKENDS as BACKENDS
-from aim_catalog.backends import DEFAULT_BACKEND as DEFAULT_BACKEND
 
 DB_URL_ENV = "AIM_CATALOG_DB_URL"
 AUTO_MIGRATE_ENV = "AIM_CATALOG_AUTO_MIGRATE"

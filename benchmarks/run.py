@@ -49,12 +49,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import aim_catalog
-from aim_catalog import db
 from aim_catalog.errors import CatalogError, NoSuitableRecipe
-from aim_catalog.ingest import IngestReport, ingest_files
-from aim_catalog.models import Benchmark, Recipe
-from aim_catalog.recipe import expand_paths, load_files
-from aim_catalog.selection import Request, select_best
+from aim_catalog.recipes.files import expand_paths, load_files
+from aim_catalog.recipes.ingest import IngestReport, ingest_files
+from aim_catalog.selection.best import select_best
+from aim_catalog.selection.request import Request
+from aim_catalog.storage import db
+from aim_catalog.storage.models import Benchmark, Recipe
 
 HERE = Path(__file__).resolve().parent
 PYTHON = sys.executable

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from alembic import context
 from sqlalchemy import Connection, Engine
 
-from aim_catalog.dialects import dialect_of
-from aim_catalog.models import Base
+from aim_catalog.storage.dialects import dialect_of
+from aim_catalog.storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -52,8 +52,8 @@ def main() -> None:
     if engine is not None:
         migrate(engine)
         return
-    from aim_catalog.db import make_engine
     from aim_catalog.settings import DB_URL_ENV, resolve_db_url
+    from aim_catalog.storage.db import make_engine
 
     url, _ = resolve_db_url(os.environ.get(DB_URL_ENV))
     own = make_engine(url)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate aim_catalog/data/flags.json: the server option names of vLLM, SGLang and ATOM.
+"""Regenerate aim_catalog/backends/data/flags.json: the server option names of vLLM, SGLang and ATOM.
 
 Read statically (``ast``, nothing imported or run) from each tool's own argument
 definitions, and record the version and files read:
@@ -36,7 +36,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-OUT = Path(__file__).resolve().parents[1] / "aim_catalog" / "data" / "flags.json"
+OUT = Path(__file__).resolve().parents[1] / "aim_catalog" / "backends" / "data" / "flags.json"
 
 
 def literal_flags(tree: ast.AST, within: str | None = None) -> set[str]:

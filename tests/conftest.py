@@ -18,7 +18,7 @@ import pytest
 import yaml
 from sqlalchemy import Engine, create_engine, make_url, text
 
-from aim_catalog import db
+from aim_catalog.storage import db
 
 pytest_plugins = ("launch_fixtures",)  # docker_client, fake_image, host, docker_env
 

@@ -1,6 +1,6 @@
 """Benchmark result documents in each writer's exact shape (keys, order, types), with test
 numbers. Every builder names the tool version and the source file whose writer it mimics;
-``aim_catalog/importers/*.py`` cite the same sources.
+``aim_catalog/measurements/importers/*.py`` cite the same sources.
 """
 
 from __future__ import annotations

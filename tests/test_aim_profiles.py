@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aim_catalog.resources import seed_recipe_dir
+from aim_catalog.storage.resources import seed_recipe_dir
 
 MODEL = "example-org/Example-8B"
 

@@ -120,7 +120,7 @@ def test_read_units_never_commit(catalog: Catalog) -> None:
 
 
 def test_a_shared_catalog_at_an_older_schema_is_refused(db_url: str) -> None:
-    from aim_catalog import db
+    from aim_catalog.storage import db
 
     engine = db.make_engine(db_url)
     try:
@@ -136,7 +136,7 @@ def test_a_cli_command_opens_the_catalog_once(
 ) -> None:
     """`launch --dry-run` selected, planned and labelled with three engines and three schema
     checks before; one Catalog per command now."""
-    from aim_catalog import db
+    from aim_catalog.storage import db
 
     counts = {"make_engine": 0, "ensure_schema": 0}
     for name in counts:
@@ -197,7 +197,7 @@ def test_schema_methods_act_on_the_catalogs_own_database(tmp_path: Path, monkeyp
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.delenv("AIM_CATALOG_DB_URL", raising=False)
     with Catalog.open(f"sqlite:///{tmp_path / 'mine.db'}", create=True) as mine:
-        from aim_catalog.db import HEAD_REVISION
+        from aim_catalog.storage.db import HEAD_REVISION
 
         assert (mine.exists(), mine.revision()) == (True, HEAD_REVISION)
     assert not Catalog.deferred(f"sqlite:///{tmp_path / 'other.db'}").exists()

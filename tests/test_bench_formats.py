@@ -14,7 +14,7 @@ import fixtures_bench as fx
 import pytest
 from sqlalchemy import text
 
-from aim_catalog import db
+from aim_catalog.storage import db
 
 MODEL = "org/bench-model"
 FP4 = "org/fp4-model"

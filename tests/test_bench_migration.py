@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, text
 
-from aim_catalog import db
+from aim_catalog.storage import db
 
 NOW = "2026-01-01 00:00:00"
 NEW_COLUMNS = {"nominal_input_len", "nominal_output_len", "dataset", "request_rate", "failed"}

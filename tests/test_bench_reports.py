@@ -19,10 +19,10 @@ import pytest
 from conftest import reset_pg
 from sqlalchemy import Engine, select, text
 
-from aim_catalog import db
-from aim_catalog.models import Benchmark, Recipe, ServeConfig
-from aim_catalog.recipe_format import BENCHMARK_FIELDS
-from aim_catalog.resources import seed_recipe_dir
+from aim_catalog.recipes.format import BENCHMARK_FIELDS
+from aim_catalog.storage import db
+from aim_catalog.storage.models import Benchmark, Recipe, ServeConfig
+from aim_catalog.storage.resources import seed_recipe_dir
 
 MODEL = "org/bench-model"
 

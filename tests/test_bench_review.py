@@ -15,8 +15,8 @@ import fixtures_bench as fx
 import pytest
 from sqlalchemy import text
 
-from aim_catalog import db
 from aim_catalog.settings import default_db_url
+from aim_catalog.storage import db
 
 DSR1 = "deepseek-ai/DeepSeek-R1-0528"
 

@@ -19,10 +19,10 @@ import pytest
 import yaml
 from conftest import fake_kfd_sysfs
 
-from aim_catalog import images
-from aim_catalog.backends import BACKENDS
-from aim_catalog.ingest import seed_recipe_dir
-from aim_catalog.recipe import load_recipes
+from aim_catalog.backends import images
+from aim_catalog.backends.registry import BACKENDS
+from aim_catalog.recipes.files import load_recipes
+from aim_catalog.storage.resources import seed_recipe_dir
 
 DSR1 = "deepseek-ai/DeepSeek-R1-0528"
 GENERATIONS = {"MI300X": "gfx942", "MI325X": "gfx942", "MI355X": "gfx950"}

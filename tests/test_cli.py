@@ -14,7 +14,7 @@ import pytest
 from conftest import fake_kfd_sysfs
 from sqlalchemy import Engine, text
 
-from aim_catalog.db import HEAD_REVISION
+from aim_catalog.storage.db import HEAD_REVISION
 
 SELECT_KEYS = {
     "recipe_id",
@@ -251,7 +251,7 @@ def rows(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
 
 @pytest.fixture
 def engine_for() -> Any:
-    from aim_catalog import db
+    from aim_catalog.storage import db
 
     engines: list[Engine] = []
 

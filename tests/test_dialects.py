@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from aim_catalog import db
-from aim_catalog.dialects import PostgreSQL, SQLite, dialect_of
 from aim_catalog.errors import UsageProblem
+from aim_catalog.storage import db
+from aim_catalog.storage.dialects import PostgreSQL, SQLite, dialect_of
 
 
 def test_dialect_of_an_engine_a_connection_a_session_and_a_name(engine: Engine) -> None:

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from aim_catalog import db
-from aim_catalog.ingest import seed_recipe_dir
-from aim_catalog.recipe import load_recipes, parse_file
+from aim_catalog.recipes.files import load_recipes, parse_file
 from aim_catalog.settings import redact
+from aim_catalog.storage import db
+from aim_catalog.storage.resources import seed_recipe_dir
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from aim_catalog import flaglint
-from aim_catalog.recipe import parse_bytes
+from aim_catalog.recipes import flaglint
+from aim_catalog.recipes.files import parse_bytes
 
 FLAGS = json.loads(flaglint.DATA.read_text())
 
@@ -110,7 +110,7 @@ def test_original_aim_engine_recipes_warn_and_fail_strict(
 
 
 def test_bundled_catalog_passes_strict(cli: Callable[..., Any]) -> None:
-    from aim_catalog.ingest import seed_recipe_dir
+    from aim_catalog.storage.resources import seed_recipe_dir
 
     result = cli("validate", "--strict", str(seed_recipe_dir()))
     assert "warning" not in result.stderr
@@ -121,7 +121,7 @@ def test_backend_specific_lint_rules_are_backend_data(monkeypatch: pytest.Monkey
     (argparse_abbrev, translates_flags_of), not a backend's name in flaglint."""
     from dataclasses import replace
 
-    from aim_catalog import backends
+    from aim_catalog.backends import registry as backends
 
     sglang = backends.get("sglang")
     assert sglang.argparse_abbrev and sglang.translates_flags_of == "vllm"

@@ -23,9 +23,9 @@ from conftest import missing_service
 from sqlalchemy import Engine, make_url, text
 from typer.testing import CliRunner
 
-from aim_catalog import db
 from aim_catalog.cli import app
-from aim_catalog.resources import seed_recipe_dir
+from aim_catalog.storage import db
+from aim_catalog.storage.resources import seed_recipe_dir
 
 BIN = Path(sys.executable).parent
 
@@ -245,8 +245,8 @@ def test_rows_another_writer_changed_between_read_and_lock_are_parsed_then(
     skipped as unchanged whose row another writer removed meanwhile is parsed under the lock."""
     from sqlalchemy.orm import Session
 
-    from aim_catalog.ingest import ingest_files
-    from aim_catalog.recipe import expand_paths, load_files
+    from aim_catalog.recipes.files import expand_paths, load_files
+    from aim_catalog.recipes.ingest import ingest_files
 
     write_recipe("keep")
     write_recipe("gone")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aim_catalog.hardware import Gpu, detect_gpus, host_model
+from aim_catalog.host.gpus import Gpu, detect_gpus, host_model
 from aim_catalog.settings import SYSFS_ROOT_ENV
 
 NODES = Path("sys/class/kfd/kfd/topology/nodes")
@@ -211,7 +211,7 @@ def test_host_model_picks_the_most_common_model(tmp_path: Path, caplog: pytest.L
         write_gpu(tmp_path, node, device_id=MI300X)
     gpus = detect_gpus(tmp_path)
     assert [g.model for g in gpus] == ["MI325X", "MI300X", "MI300X", "MI300X"]
-    with caplog.at_level(logging.WARNING, logger="aim_catalog.hardware"):
+    with caplog.at_level(logging.WARNING, logger="aim_catalog.host.gpus"):
         assert host_model(gpus) == "MI300X"
     assert "mixed GPU models" in caplog.text
 
@@ -222,7 +222,7 @@ def test_host_model_of_no_gpu_is_none() -> None:
 
 def test_host_model_of_one_model_does_not_warn(caplog: pytest.LogCaptureFixture) -> None:
     gpu = Gpu(0, 1, GFX942, "gfx942", MI300X, "MI300X", 128)
-    with caplog.at_level(logging.WARNING, logger="aim_catalog.hardware"):
+    with caplog.at_level(logging.WARNING, logger="aim_catalog.host.gpus"):
         assert host_model([gpu, gpu]) == "MI300X"
     assert caplog.records == []
 

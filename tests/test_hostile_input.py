@@ -19,8 +19,8 @@ from sqlalchemy import Engine, text
 from test_bench_reports import vllm_result
 from test_hardening import tmpfs
 
-from aim_catalog import db
-from aim_catalog.tables import benchmarks as benchmarks_table
+from aim_catalog.storage import db
+from aim_catalog.storage.tables import benchmarks as benchmarks_table
 
 MODEL = "org/bench-model"
 

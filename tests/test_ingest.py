@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from aim_catalog import db
-from aim_catalog.ingest import ingest, seed_recipe_dir
-from aim_catalog.models import Benchmark, Recipe, ServeConfig
-from aim_catalog.recipe import load_recipes
+from aim_catalog.recipes.files import load_recipes
+from aim_catalog.recipes.ingest import ingest
+from aim_catalog.storage import db
+from aim_catalog.storage.models import Benchmark, Recipe, ServeConfig
+from aim_catalog.storage.resources import seed_recipe_dir
 
 
 def run_ingest(engine: Engine, *paths: Path, prune: bool = False, now: datetime | None = None) -> Any:
@@ -225,7 +226,7 @@ def test_unchanged_files_are_not_parsed_again(
     """Re-ingest reads and hashes files but parses only new or changed ones (the CLI path)."""
     from typer.testing import CliRunner
 
-    import aim_catalog.recipe as recipe_module
+    import aim_catalog.recipes.files as recipe_module
     from aim_catalog.cli import app
 
     for i in range(5):

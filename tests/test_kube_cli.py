@@ -20,10 +20,10 @@ from fake_kube import LOG_TEXT, FakeCluster, serve
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from aim_catalog import db
 from aim_catalog.cli import app
-from aim_catalog.kube import apply as kube_apply
-from aim_catalog.models import Deployment
+from aim_catalog.launch.targets.kubernetes import apply as kube_apply
+from aim_catalog.storage import db
+from aim_catalog.storage.models import Deployment
 
 TOKEN = "hf_NEVERSHOWNtoken0123456789"
 MODEL = "org/model-a"
@@ -159,10 +159,10 @@ def test_without_the_kubernetes_extra_the_dry_run_still_works(
 ) -> None:
     import sys
 
-    import aim_catalog.kube
+    import aim_catalog.launch.targets.kubernetes
 
-    monkeypatch.delitem(sys.modules, "aim_catalog.kube.apply", raising=False)
-    monkeypatch.delattr(aim_catalog.kube, "apply", raising=False)
+    monkeypatch.delitem(sys.modules, "aim_catalog.launch.targets.kubernetes.apply", raising=False)
+    monkeypatch.delattr(aim_catalog.launch.targets.kubernetes, "apply", raising=False)
     monkeypatch.setitem(sys.modules, "kubernetes", None)  # as if not installed
     cli("launch", MODEL, "1", "--target", "kubernetes", "--dry-run", db_url=catalog)
     result = cli("launch", MODEL, "1", "--target", "kubernetes", db_url=catalog, code=1)

@@ -30,22 +30,21 @@ import yaml
 from conftest import SHARED, missing_service
 from packaging.version import Version
 
-from aim_catalog import backends
+from aim_catalog.backends import registry as backends
 from aim_catalog.errors import UsageProblem
-from aim_catalog.hardware import DEVICE_IDS
-from aim_catalog.ingest import seed_recipe_dir
-from aim_catalog.kube.render import (
+from aim_catalog.host.gpus import DEVICE_IDS
+from aim_catalog.launch.runspec import build_spec, container_name
+from aim_catalog.launch.targets.kubernetes.names import check_object_name, object_name
+from aim_catalog.launch.targets.kubernetes.render import (
     DEVICE_ID_LABEL,
     GPU_RESOURCE,
     KubeOptions,
     Rendered,
-    check_object_name,
-    object_name,
     render,
 )
-from aim_catalog.recipe import load_recipes
-from aim_catalog.runspec import build_spec, container_name
-from aim_catalog.selection import Candidate
+from aim_catalog.recipes.files import load_recipes
+from aim_catalog.selection.request import Candidate
+from aim_catalog.storage.resources import seed_recipe_dir
 
 KSERVE_CRD = SHARED / "reference" / "kserve" / "serving.kserve.io_inferenceservices.yaml"
 CATALOG = "postgresql://aim:***@db.example/aim_catalog"

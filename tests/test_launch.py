@@ -26,8 +26,8 @@ from conftest import missing_service
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from aim_catalog import db
 from aim_catalog.cli import app
+from aim_catalog.storage import db
 
 IMAGE = "aim-catalog-test/fake-server:1"
 FAKE_SERVER = Path(__file__).parent / "fake_server"

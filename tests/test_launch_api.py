@@ -12,9 +12,9 @@ from test_launch import MODEL
 
 from aim_catalog.api import Catalog
 from aim_catalog.errors import UsageProblem
-from aim_catalog.labels import ContainerLabels, parse_labels
-from aim_catalog.launch_plan import ClusterOptions, LaunchOptions
-from aim_catalog.options import SelectionOptions
+from aim_catalog.launch.labels import ContainerLabels, parse_labels
+from aim_catalog.launch.plan import ClusterOptions, LaunchOptions
+from aim_catalog.selection.options import SelectionOptions
 
 
 def test_plan_launch_returns_the_spec_gpus_and_name(host: Path) -> None:

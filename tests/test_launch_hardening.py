@@ -20,7 +20,8 @@ import pytest
 from sqlalchemy import text
 from test_launch import IMAGE, MODEL, cli, deployments, free_port, mine
 
-from aim_catalog import db, launcher
+from aim_catalog.launch.targets.docker import engine as launcher
+from aim_catalog.storage import db
 
 RECIPE = "qwen3-32b-mi300x-bf16"
 
@@ -166,7 +167,7 @@ def test_secret_named_variables_reach_the_container_but_not_the_catalog(
 
 
 def test_flag_keys_with_an_equals_sign_are_split_at_validation(tmp_path: Path, host: Path) -> None:
-    from aim_catalog.recipe import parse_file
+    from aim_catalog.recipes.files import parse_file
 
     path = write(tmp_path, "    args:\n      --port=9999: null\n      --max-model-len=8192: true\n")
     recipe, problems = parse_file(path)
@@ -250,7 +251,7 @@ def test_ctrl_c_while_the_container_is_created_leaves_nothing(
 def test_ctrl_c_while_the_deployment_is_recorded_leaves_nothing(
     docker_env: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aim_catalog import deployments as records
+    from aim_catalog.launch import deployments as records
 
     real = records.record
 

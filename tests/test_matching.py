@@ -20,9 +20,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select, text
 
-from aim_catalog import db, tables
 from aim_catalog.errors import NoSuitableRecipe
-from aim_catalog.selection import Request, explain, select_best
+from aim_catalog.selection.best import select_best
+from aim_catalog.selection.explaining import explain
+from aim_catalog.selection.request import Request
+from aim_catalog.storage import db, tables
 
 MODELS = ("org/alpha", "org/beta", "org/gamma")
 HARDWARE = ("MI300X", "MI355X")
@@ -233,7 +235,7 @@ def test_a_group_whose_rows_have_no_lengths(engine: Engine, write_recipe: Any, t
     """A 1-GPU config measured at 1024/1024 (100 tok/s) and an 8-GPU config whose only row
     has no lengths (900 tok/s), in one recipe: the view ranks the 8-GPU row; select --gpus 8
     compares it at the 1024/1024 scenario taken from the other config, and finds no row."""
-    from aim_catalog.ingest import ingest_files
+    from aim_catalog.recipes.ingest import ingest_files
 
     bench = {"input_len": 1024, "output_len": 1024, "concurrency": 8, "output_throughput": 100.0}
     path = write_recipe(

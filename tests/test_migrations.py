@@ -15,11 +15,11 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from aim_catalog import db
-from aim_catalog.dialects import lock_for_write
 from aim_catalog.errors import SchemaOutOfDate, UsageProblem
-from aim_catalog.models import Base
-from aim_catalog.resources import seed_recipe_dir
+from aim_catalog.storage import db
+from aim_catalog.storage.dialects import lock_for_write
+from aim_catalog.storage.models import Base
+from aim_catalog.storage.resources import seed_recipe_dir
 
 TABLES = {"recipes", "serve_configs", "benchmarks", "deployments"}
 REPO = Path(__file__).resolve().parents[1]  # alembic.ini, pyproject.toml, migrations/

@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from aim_catalog import hfcache
 from aim_catalog.cli import app
+from aim_catalog.host import hfcache
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 TINY = {"config.json": b'{"model_type": "llama"}\n', "model.safetensors": b"\x00" * 4096}

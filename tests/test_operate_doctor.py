@@ -17,8 +17,8 @@ from conftest import missing_service
 from test_launch import make_fake_host
 from typer.testing import CliRunner
 
-from aim_catalog import db
 from aim_catalog.cli import app
+from aim_catalog.storage import db
 
 VRAM = 192 * 2**30  # an MI300X's HBM
 

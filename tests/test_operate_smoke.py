@@ -32,11 +32,14 @@ from test_launch import (  # noqa: F401  (fixtures: the engine, the image, a fak
     launch,
 )
 
-from aim_catalog import db
-from aim_catalog.ingest import ingest, seed_recipe_dir
-from aim_catalog.models import Benchmark
-from aim_catalog.recipe import load_recipes
-from aim_catalog.selection import Request, explain, select_best
+from aim_catalog.recipes.files import load_recipes
+from aim_catalog.recipes.ingest import ingest
+from aim_catalog.selection.best import select_best
+from aim_catalog.selection.explaining import explain
+from aim_catalog.selection.request import Request
+from aim_catalog.storage import db
+from aim_catalog.storage.models import Benchmark
+from aim_catalog.storage.resources import seed_recipe_dir
 
 
 @pytest.fixture

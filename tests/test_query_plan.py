@@ -11,9 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, insert, text
 
-from aim_catalog import db
-from aim_catalog.models import Benchmark, Recipe, ServeConfig
-from aim_catalog.selection import Request, explain, select_best, selection_query
+from aim_catalog.selection.best import select_best
+from aim_catalog.selection.explaining import explain
+from aim_catalog.selection.matching import selection_query
+from aim_catalog.selection.request import Request
+from aim_catalog.storage import db
+from aim_catalog.storage.models import Benchmark, Recipe, ServeConfig
 
 N_RECIPES = 12_500  # x 2 backends x 4 GPU counts = 100,000 serve configs
 MODELS = 2_500

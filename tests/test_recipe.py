@@ -14,16 +14,10 @@ from pathlib import Path
 import pytest
 
 from aim_catalog.errors import Problem
-from aim_catalog.recipe import (
-    MAX_BYTES,
-    RecipeDoc,
-    expand_paths,
-    load_recipes,
-    parse_bytes,
-    parse_file,
-)
-from aim_catalog.resources import seed_recipe_dir
-from aim_catalog.safe_yaml import MAX_DEPTH
+from aim_catalog.recipes.files import expand_paths, load_recipes, parse_bytes, parse_file
+from aim_catalog.recipes.format import MAX_BYTES, RecipeDoc
+from aim_catalog.recipes.safe_yaml import MAX_DEPTH
+from aim_catalog.storage.resources import seed_recipe_dir
 
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "aim-engine-recipes"
 SEED_DIR = seed_recipe_dir()

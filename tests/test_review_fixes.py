@@ -17,7 +17,7 @@ import pytest
 from test_launch import IMAGE, MODEL, cli, deployments, free_port
 from test_launch_hardening import set_config, write
 
-from aim_catalog import launcher
+from aim_catalog.launch.targets.docker import engine as launcher
 
 # --------------------------------------------------------------------------- 1: model flags
 

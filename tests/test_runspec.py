@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from aim_catalog.errors import LaunchFailed, UsageProblem
-from aim_catalog.runspec import build_spec, parse_overrides, served_model_name, server_command
-from aim_catalog.selection import Candidate
+from aim_catalog.launch.runspec import build_spec, parse_overrides, served_model_name
+from aim_catalog.launch.server_command import server_command
+from aim_catalog.selection.request import Candidate
 
 BASE = Candidate(
     recipe_id="r",

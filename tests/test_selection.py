@@ -9,17 +9,16 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from aim_catalog import db
+from aim_catalog.backends.server_args import server_argv
 from aim_catalog.errors import NoSuitableRecipe, UsageProblem
-from aim_catalog.ingest import ingest, seed_recipe_dir
-from aim_catalog.recipe import load_recipes
-from aim_catalog.selection import (
-    Request,
-    explain,
-    select_best,
-    server_argv,
-    supported_configurations,
-)
+from aim_catalog.recipes.files import load_recipes
+from aim_catalog.recipes.ingest import ingest
+from aim_catalog.selection.best import select_best
+from aim_catalog.selection.explaining import explain
+from aim_catalog.selection.listing import supported_configurations
+from aim_catalog.selection.request import Request
+from aim_catalog.storage import db
+from aim_catalog.storage.resources import seed_recipe_dir
 
 M = "org/model-a"
 

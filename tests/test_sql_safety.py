@@ -34,7 +34,8 @@ import pytest
 from conftest import missing_service
 from sqlalchemy import make_url
 
-from aim_catalog import db, readonly_sql
+from aim_catalog.measurements.sql import query as readonly_sql
+from aim_catalog.storage import db
 
 POWER_ENV = "AIM_CATALOG_TEST_PG_POWER_URL"
 PASSWORD = "reader-secret-8f3a"

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from aim_catalog import launcher
+from aim_catalog.launch.targets.docker import engine as launcher
 
 
 class _Dropping:

@@ -23,9 +23,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from test_launch import FAKE_SERVER, IMAGE, MODEL, cli, free_port
 
-from aim_catalog import db
-from aim_catalog.resources import seed_recipe_dir
 from aim_catalog.settings import redact
+from aim_catalog.storage import db
+from aim_catalog.storage.resources import seed_recipe_dir
 
 HOST2_ENV = "AIM_CATALOG_TEST_DOCKER_HOST_2"
 NAME = "aim-qwen3-32b-1gpu-bf16-vllm"

@@ -17,16 +17,14 @@ import typer
 from typer.core import TyperGroup
 
 from aim_catalog import __version__
+from aim_catalog.backends.registry import BACKEND_LABELS
 from aim_catalog.errors import CatalogError
-from aim_catalog.settings import (
-    BACKEND_LABELS,
-)
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from aim_catalog.api import Catalog
-    from aim_catalog.selection import Request
+    from aim_catalog.selection.request import Request
 
 
 class Group(TyperGroup):
@@ -36,7 +34,7 @@ class Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except CatalogError as exc:
-            from aim_catalog import render
+            from aim_catalog.cli import render
 
             render.error(str(exc))
             raise typer.Exit(exc.exit_code) from None

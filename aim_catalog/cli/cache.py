@@ -27,7 +27,7 @@ app.add_typer(cache_app, name="cache")
 
 def _catalog_models(ctx: typer.Context) -> dict[str, str] | None:
     """The catalog's model ids (lower case -> as written), or None when it cannot be opened."""
-    from aim_catalog import render
+    from aim_catalog.cli import render
     from aim_catalog.errors import CatalogError
 
     try:
@@ -48,7 +48,8 @@ def cache_ls(
     \b
     Example: aim-catalog cache ls --hf-cache /data/hf
     """
-    from aim_catalog import hfcache, render
+    from aim_catalog.cli import render
+    from aim_catalog.host import hfcache
 
     cache = hfcache.hub_dir(hf_cache)
     listing = hfcache.scan(cache)
@@ -108,7 +109,8 @@ def cache_pull(
     \b
     Example: aim-catalog cache pull Qwen/Qwen3-32B
     """
-    from aim_catalog import hfcache, render
+    from aim_catalog.cli import render
+    from aim_catalog.host import hfcache
 
     cache = hfcache.hub_dir(hf_cache)
     remote = hfcache.hub_model(model, revision)
@@ -135,7 +137,8 @@ def cache_rm(
     \b
     Example: aim-catalog cache rm mistralai/Mistral-7B-Instruct-v0.3 --yes
     """
-    from aim_catalog import hfcache, render
+    from aim_catalog.cli import render
+    from aim_catalog.host import hfcache
 
     cache = hfcache.hub_dir(hf_cache)
     cached = hfcache.find(cache, model)

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import typer
 
+from aim_catalog.backends.registry import BACKEND_LABELS
 from aim_catalog.cli.app import (
     app,
     catalog_of,
     db_app,
     state_of,
 )
-from aim_catalog.recipe_loading import Loader
-from aim_catalog.settings import BACKEND_LABELS
+from aim_catalog.recipes.loading import Loader
 
 # --------------------------------------------------------------------------- db
 
@@ -27,8 +27,8 @@ def db_upgrade(ctx: typer.Context, revision: str = typer.Argument("head")) -> No
     \b
     Example: aim-catalog --db postgresql://aim@db/catalog db upgrade
     """
-    from aim_catalog import render
     from aim_catalog.api import Catalog
+    from aim_catalog.cli import render
 
     render.line(f"catalog at revision {Catalog.deferred(state_of(ctx).db).upgrade(revision)}")
 
@@ -40,8 +40,8 @@ def db_downgrade(ctx: typer.Context, revision: str = typer.Argument(...)) -> Non
     \b
     Example: aim-catalog db downgrade base
     """
-    from aim_catalog import render
     from aim_catalog.api import Catalog
+    from aim_catalog.cli import render
 
     now = Catalog.deferred(state_of(ctx).db).downgrade(revision)
     render.line(f"catalog at revision {now or 'base (empty)'}")
@@ -54,8 +54,9 @@ def db_current(ctx: typer.Context) -> None:
     \b
     Example: aim-catalog db current
     """
-    from aim_catalog import db, render
     from aim_catalog.api import Catalog
+    from aim_catalog.cli import render
+    from aim_catalog.storage import db
 
     now = Catalog.deferred(state_of(ctx).db).revision()
     state = "up to date" if now == db.HEAD_REVISION else f"head is {db.HEAD_REVISION}"
@@ -84,10 +85,10 @@ def db_grant_readonly(
     import os
     import sys
 
-    from aim_catalog import render
+    from aim_catalog.cli import render
     from aim_catalog.errors import UsageProblem
-    from aim_catalog.pg_roles import check_role_name
-    from aim_catalog.readonly_sql import SQL_PASSWORD_ENV
+    from aim_catalog.measurements.sql.query import SQL_PASSWORD_ENV
+    from aim_catalog.measurements.sql.roles import check_role_name
 
     check_role_name(role)  # before any prompt
 
@@ -124,7 +125,7 @@ def _progress(quiet: bool) -> Callable[[int], AbstractContextManager[Callable[[]
 
     @contextmanager
     def bar(total: int) -> Iterator[Callable[[], None] | None]:
-        from aim_catalog import render
+        from aim_catalog.cli import render
 
         if quiet or total < 200 or not render.stderr_is_terminal():
             yield None
@@ -150,7 +151,7 @@ def validate(
     \b
     Example: aim-catalog validate recipes/
     """
-    from aim_catalog import render
+    from aim_catalog.cli import render
 
     recipes, files = Loader(strict, render.note, _progress(quiet=False)).load(paths)
     render.line(f"{files} file(s) valid, {len(recipes)} recipe(s)")
@@ -172,8 +173,8 @@ def ingest(
     \b
     Example: aim-catalog ingest recipes/ --prune
     """
-    from aim_catalog import render
-    from aim_catalog.ingest import IngestReport
+    from aim_catalog.cli import render
+    from aim_catalog.recipes.ingest import IngestReport
 
     if prune and not any(p.is_dir() for p in paths):
         render.note("--prune only applies to directories; none was given")
@@ -217,7 +218,7 @@ def list_recipes(
     \b
     Example: aim-catalog list-recipes --model Qwen/Qwen3-32B
     """
-    from aim_catalog import render
+    from aim_catalog.cli import render
 
     recipes = catalog_of(ctx).recipes(model)
     if as_json:
@@ -250,7 +251,7 @@ def show_configurations(
     """
     from dataclasses import asdict
 
-    from aim_catalog import render
+    from aim_catalog.cli import render
     from aim_catalog.errors import NoSuitableRecipe
 
     catalog = catalog_of(ctx)

@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from aim_catalog.backends.registry import BACKEND_LABELS
 from aim_catalog.cli.app import app, catalog_of, describe_request
 from aim_catalog.cli.selection_opts import selection_options
-from aim_catalog.settings import BACKEND_LABELS
 
 if TYPE_CHECKING:
-    from aim_catalog.options import SelectionOptions
-    from aim_catalog.selection import Candidate, Request
+    from aim_catalog.selection.options import SelectionOptions
+    from aim_catalog.selection.request import Candidate, Request
 
 
 @app.command("select")
@@ -34,8 +34,8 @@ def select_cmd(
     Example: aim-catalog select Qwen/Qwen3-32B 4 --precision bf16 --backend vllm
     Example: aim-catalog select Qwen/Qwen3-32B --backend any --host-gpus 8 --input-len 1024 --output-len 1024
     """
-    from aim_catalog import render
-    from aim_catalog.selection import goal_note
+    from aim_catalog.cli import render
+    from aim_catalog.selection.best import goal_note
 
     catalog = catalog_of(ctx)
     request = catalog.request(selection, note=render.note)
@@ -51,8 +51,8 @@ def select_cmd(
 
 
 def _show_choice(request: Request, chosen: Candidate, alternative: Candidate | None) -> None:
-    from aim_catalog import render
-    from aim_catalog.selection import server_argv
+    from aim_catalog.backends.server_args import server_argv
+    from aim_catalog.cli import render
 
     label = BACKEND_LABELS.get(chosen.backend, chosen.backend)
     render.line(
@@ -62,7 +62,7 @@ def _show_choice(request: Request, chosen: Candidate, alternative: Candidate | N
     if chosen.fallback:
         render.line(f"  fallback: a general AIM profile (no recipe names {chosen.huggingface_id})")
     if chosen.any_backend:
-        from aim_catalog.fallback import no_default_backend
+        from aim_catalog.selection.fallback import no_default_backend
 
         render.line(f"  backend: {label}, the best of its backends ({no_default_backend(chosen)})")
     if chosen.goal or chosen.profile_type:
@@ -78,8 +78,8 @@ def _show_choice(request: Request, chosen: Candidate, alternative: Candidate | N
 
 
 def _show_score(request: Request, chosen: Candidate) -> None:
-    from aim_catalog import render
-    from aim_catalog.selection import order_keys
+    from aim_catalog.cli import render
+    from aim_catalog.selection.ranking import order_keys
 
     if chosen.score is None:
         render.line(f"  score:  no benchmark (order: {order_keys(request)})")
@@ -109,7 +109,7 @@ def explain_cmd(
     \b
     Example: aim-catalog explain amd/Llama-3.1-405B-Instruct-FP8-KV 8 --precision fp8
     """
-    from aim_catalog import render
+    from aim_catalog.cli import render
     from aim_catalog.errors import NoSuitableRecipe
 
     explained = catalog_of(ctx).explain(selection, note=render.note)

@@ -15,8 +15,9 @@ def images_command(
 
     Example: aim-catalog images --json
     """
-    from aim_catalog import images, render
-    from aim_catalog.backends import BACKEND_LABELS
+    from aim_catalog.backends import images
+    from aim_catalog.backends.registry import BACKEND_LABELS
+    from aim_catalog.cli import render
 
     rows = [
         {

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from aim_catalog.kube.launching import ClusterLaunch
-    from aim_catalog.kube.render import Rendered
+    from aim_catalog.launch.targets.kubernetes.render import Rendered
+    from aim_catalog.launch.targets.kubernetes.service import ClusterLaunch
 
 
 def show_cluster_plan(rendered: Rendered, out_dir: Path | None, as_json: bool) -> None:
     """A dry run (or ``--out``): the files written, then the objects as JSON or YAML."""
-    from aim_catalog import render as out
-    from aim_catalog.kube.launching import write_out
+    from aim_catalog.cli import render as out
+    from aim_catalog.launch.targets.kubernetes.service import write_out
 
     if out_dir is not None:
         for path in write_out(rendered, out_dir):
@@ -29,7 +29,7 @@ def show_cluster_plan(rendered: Rendered, out_dir: Path | None, as_json: bool) -
 
 
 def show_cluster_launch(done: ClusterLaunch, as_json: bool) -> None:
-    from aim_catalog import render as out
+    from aim_catalog.cli import render as out
 
     if as_json:
         out.emit_json(
@@ -58,7 +58,7 @@ def show_cluster_launch(done: ClusterLaunch, as_json: bool) -> None:
 
 
 def show_cluster_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
-    from aim_catalog import render as out
+    from aim_catalog.cli import render as out
 
     if as_json:
         out.emit_json(rows)

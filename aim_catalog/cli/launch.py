@@ -15,12 +15,12 @@ import typer
 
 from aim_catalog.cli.app import app, catalog_of, directory_option
 from aim_catalog.cli.selection_opts import finite, selection_options
-from aim_catalog.options import SelectionOptions
+from aim_catalog.selection.options import SelectionOptions
 from aim_catalog.settings import DEFAULT_LAUNCH_TIMEOUT, MAX_LAUNCH_TIMEOUT
 
 if TYPE_CHECKING:
-    from aim_catalog.launch_plan import LaunchOptions
-    from aim_catalog.models import Deployment
+    from aim_catalog.launch.plan import LaunchOptions
+    from aim_catalog.storage.models import Deployment
 
 PORT_OPT = typer.Option(8000, "--port", min=1, max=65535, help="Host port to publish the server on.")
 NAME_OPT = typer.Option(None, "--name", help="Container name (default: aim-<model>-<N>gpu-...).")
@@ -100,8 +100,8 @@ class _Args:
 
     def options(self, selection: SelectionOptions) -> LaunchOptions:
         """Parsed and checked (usage errors in the order the command always gave them)."""
-        from aim_catalog.launch_plan import ClusterOptions, LaunchOptions, check_gpu_count, parse_gpu_list
-        from aim_catalog.runspec import check_name, parse_env, parse_overrides, parse_shm_size
+        from aim_catalog.launch.plan import ClusterOptions, LaunchOptions, check_gpu_count, parse_gpu_list
+        from aim_catalog.launch.runspec import check_name, parse_env, parse_overrides, parse_shm_size
 
         if self.name is not None and self.target == "docker":
             check_name(self.name)
@@ -163,8 +163,8 @@ def launch(
     Example: aim-catalog launch Qwen/Qwen3-32B 8 --target kubernetes --dry-run | kubectl apply -f -
     """
     args = _Args(**{k: v for k, v in locals().items() if k not in ("ctx", "selection")})
-    from aim_catalog import render
     from aim_catalog.cli import launch_show as show
+    from aim_catalog.cli import render
 
     options = args.options(selection)
     catalog = catalog_of(ctx)
@@ -198,7 +198,7 @@ def ps(
     \b
     Example: aim-catalog ps --all --all-hosts
     """
-    from aim_catalog import render
+    from aim_catalog.cli import render
 
     listing = catalog_of(ctx).deployments(include_all=show_all, all_hosts=all_hosts, note=render.note)
     records = [row.as_dict() for row in listing.rows]
@@ -234,7 +234,7 @@ def ps(
 
 def ps_row(d: Deployment, host: str) -> dict[str, Any]:
     """A deployment row as ``ps`` shows it (Docker and cluster rows alike)."""
-    from aim_catalog.deployment_ops import DeploymentRow
+    from aim_catalog.launch.operations import DeploymentRow
 
     return DeploymentRow.of(d, host).fields()
 
@@ -249,7 +249,7 @@ def stop(
     \b
     Example: aim-catalog stop aim-qwen3-32b-4gpu-bf16-vllm
     """
-    from aim_catalog import render
+    from aim_catalog.cli import render
 
     done = catalog_of(ctx).stop(name)
     if done.cluster is not None:

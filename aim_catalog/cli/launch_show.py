@@ -8,20 +8,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from aim_catalog.settings import BACKEND_LABELS
+from aim_catalog.backends.registry import BACKEND_LABELS
 
 if TYPE_CHECKING:
-    from aim_catalog.kube.launching import ClusterLaunch
-    from aim_catalog.launch_plan import LaunchOptions, LaunchPlan
-    from aim_catalog.launching import LaunchResult, Started
-    from aim_catalog.runspec import RunSpec
-    from aim_catalog.selection import Candidate
+    from aim_catalog.launch.plan import LaunchOptions, LaunchPlan
+    from aim_catalog.launch.runspec import RunSpec
+    from aim_catalog.launch.targets.docker.service import LaunchResult, Started
+    from aim_catalog.launch.targets.kubernetes.service import ClusterLaunch
+    from aim_catalog.selection.request import Candidate
 
 
 @contextmanager
 def spinner() -> Iterator[Callable[[str], None] | None]:
     """A status line on a terminal while the launch waits (none when stderr is not one)."""
-    from aim_catalog import render
+    from aim_catalog.cli import render
 
     if not render.stderr_is_terminal():
         yield None
@@ -46,7 +46,7 @@ def spinner() -> Iterator[Callable[[str], None] | None]:
 
 
 def show_plan(plan: LaunchPlan, options: LaunchOptions, as_json: bool) -> None:
-    from aim_catalog import render
+    from aim_catalog.cli import render
 
     if plan.rendered is not None:
         from aim_catalog.cli.kube import show_cluster_plan
@@ -68,8 +68,8 @@ def show_plan(plan: LaunchPlan, options: LaunchOptions, as_json: bool) -> None:
 
 
 def show_spec(spec: RunSpec, chosen: Candidate, as_json: bool) -> None:
-    from aim_catalog import render
-    from aim_catalog.labels import parse_labels
+    from aim_catalog.cli import render
+    from aim_catalog.launch.labels import parse_labels
 
     gpus = parse_labels(spec.labels).gpus
     data = {
@@ -98,7 +98,7 @@ def show_spec(spec: RunSpec, chosen: Candidate, as_json: bool) -> None:
 
 
 def show_launched(result: LaunchResult | ClusterLaunch, options: LaunchOptions, as_json: bool) -> None:
-    from aim_catalog.launching import LaunchResult
+    from aim_catalog.launch.targets.docker.service import LaunchResult
 
     if not isinstance(result, LaunchResult):  # a cluster's
         from aim_catalog.cli.kube import show_cluster_launch
@@ -111,7 +111,7 @@ def show_launched(result: LaunchResult | ClusterLaunch, options: LaunchOptions, 
 
 
 def show_copies(result: LaunchResult, as_json: bool) -> None:
-    from aim_catalog import render
+    from aim_catalog.cli import render
 
     if as_json:
         render.emit_json(
@@ -132,8 +132,8 @@ def show_copies(result: LaunchResult, as_json: bool) -> None:
 
 
 def report_ready(started: Started, as_json: bool) -> None:
-    from aim_catalog import render
-    from aim_catalog.runspec import served_model_name
+    from aim_catalog.cli import render
+    from aim_catalog.launch.runspec import served_model_name
 
     spec = started.spec
     payload = {"model": served_model_name(spec), "messages": [{"role": "user", "content": "Hello!"}]}

@@ -16,7 +16,7 @@ from aim_catalog.cli.app import app, catalog_of, state_of
 from aim_catalog.cli.cache import HF_CACHE_OPT  # (importing it registers the cache group)
 
 if TYPE_CHECKING:
-    from aim_catalog.smoke import LoadResult, Reply
+    from aim_catalog.operating.openai_client import LoadResult, Reply
 
 # --------------------------------------------------------------------------- doctor
 
@@ -40,9 +40,10 @@ def doctor(
     \b
     Example: aim-catalog doctor --json
     """
-    from aim_catalog import render
-    from aim_catalog.doctor import Status, run_checks
-    from aim_catalog.hfcache import home_dir
+    from aim_catalog.cli import render
+    from aim_catalog.host.hfcache import home_dir
+    from aim_catalog.operating.doctor import run_checks
+    from aim_catalog.operating.doctor.check import Status
 
     checks = run_checks(db_option=state_of(ctx).db, hf_home=home_dir(hf_cache), min_free_gb=min_free_gb)
     failed = [c for c in checks if c.failed]
@@ -100,8 +101,8 @@ def test_deployment(
     Example: aim-catalog test aim-qwen3-32b-4gpu-bf16-vllm --stream
     Example: aim-catalog test aim-qwen3-32b-4gpu-bf16-vllm --concurrency 8 --requests 64 --save
     """
-    from aim_catalog import smoke
-    from aim_catalog.endpoint_test import TestOptions
+    from aim_catalog.operating import openai_client as smoke
+    from aim_catalog.operating.endpoint_test import TestOptions
 
     options = TestOptions(prompt, max_tokens, stream, concurrency, requests, time_limit, timeout, save)
     outcome = catalog_of(ctx).test(name, options)
@@ -125,7 +126,7 @@ def _ms(value: float | None) -> str:
 
 
 def _show_reply(reply: Reply, base: str, what: str, as_json: bool, saved: int | None) -> None:
-    from aim_catalog import render
+    from aim_catalog.cli import render
 
     if as_json:
         render.emit_json({"url": f"{base}/v1", **reply.as_dict(), "saved_benchmark_id": saved})
@@ -144,7 +145,7 @@ def _show_reply(reply: Reply, base: str, what: str, as_json: bool, saved: int | 
 
 
 def _show_load(result: LoadResult, base: str, as_json: bool, saved: int | None) -> None:
-    from aim_catalog import render
+    from aim_catalog.cli import render
 
     data = result.as_dict()
     if as_json:

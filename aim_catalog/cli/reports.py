@@ -20,7 +20,7 @@ FORMAT_OPT = typer.Option("table", "--format", "-f", help="table, csv, json or m
 
 
 def _check_format(fmt: str) -> str:
-    from aim_catalog.render import FORMATS
+    from aim_catalog.cli.render import FORMATS
 
     if fmt not in FORMATS:
         raise UsageProblem(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -56,14 +56,14 @@ def bench_import(
     """
     from dataclasses import asdict
 
-    from aim_catalog import render
-    from aim_catalog.bench_import import Target
+    from aim_catalog.cli import render
+    from aim_catalog.measurements.bench_import import Target
 
     if deployment is not None and (recipe or backend or gpus):
         raise UsageProblem(
             "--deployment names the serve config; do not combine it with --recipe/--backend/--gpus"
         )
-    from aim_catalog.backends import BACKENDS
+    from aim_catalog.backends.registry import BACKENDS
 
     if backend is not None and backend not in BACKENDS:
         raise UsageProblem(f"unknown backend {backend!r}; choose {', '.join(BACKENDS)}")
@@ -108,7 +108,7 @@ def report_cmd(
     Example: aim-catalog report leaderboard --format markdown
     Example: aim-catalog report pareto amd/Llama-3.3-70B-Instruct-FP8-KV --hardware MI355X --plot p.svg
     """
-    from aim_catalog import render
+    from aim_catalog.cli import render
 
     _check_format(fmt)
     if name == "pareto":
@@ -155,8 +155,8 @@ def sql_cmd(
     Example: aim-catalog sql "SELECT model, gpu_count, throughput FROM leaderboard" -f csv
     Example: aim-catalog sql "SELECT * FROM benchmarks" -f csv --limit 100 --timeout 10
     """
-    from aim_catalog import render
-    from aim_catalog.readonly_sql import parse_timeout
+    from aim_catalog.cli import render
+    from aim_catalog.measurements.sql.query import parse_timeout
 
     seconds = parse_timeout(timeout)
     _check_format(fmt)
@@ -173,8 +173,8 @@ def _stream_sql(
     """Run the statement and stream its rows: (rows written, whether the limit cut some)."""
     import os
 
-    from aim_catalog.readonly_sql import QueryInterrupted
-    from aim_catalog.render_stream import stream_rows
+    from aim_catalog.cli.render_stream import stream_rows
+    from aim_catalog.measurements.sql.query import QueryInterrupted
 
     try:
         with catalog_of(ctx).sql(query, timeout=seconds, role=role) as result:
@@ -200,7 +200,7 @@ def export_cmd(
     \b
     Example: aim-catalog export --out recipes-backup/
     """
-    from aim_catalog import render
+    from aim_catalog.cli import render
     from aim_catalog.cli.app import directory_option
 
     directory = directory_option(out)
@@ -220,8 +220,8 @@ def _pareto(
     metric: str,
     plot: Path | None,
 ) -> None:
-    from aim_catalog import render
-    from aim_catalog.pareto import table
+    from aim_catalog.cli import render
+    from aim_catalog.measurements.pareto import table
 
     if model is None:
         raise UsageProblem("report pareto needs a MODEL (Hugging Face id)")
@@ -238,7 +238,7 @@ def _pareto(
     columns, rows = table(series)
     render.rows(columns, rows, fmt, title=f"pareto {model}")
     if plot is not None:
-        from aim_catalog.pareto_plot import plot as draw
+        from aim_catalog.measurements.pareto_plot import plot as draw
 
         scope = ", ".join(x for x in (hardware, precision) if x)
         lengths = f", {input_len or '*'}/{output_len or '*'} tokens" if input_len or output_len else ""

@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 
 import typer
 
-from aim_catalog.options import SelectionOptions
-from aim_catalog.settings import BACKENDS, DEFAULT_BACKEND, DEFAULT_METRIC, DEFAULT_PRECISION, MAX_SQL_INT
+from aim_catalog.backends.registry import BACKENDS, DEFAULT_BACKEND
+from aim_catalog.selection.options import SelectionOptions
+from aim_catalog.settings import DEFAULT_METRIC, DEFAULT_PRECISION, MAX_SQL_INT
 
 F = TypeVar("F", bound=Callable[..., Any])
 

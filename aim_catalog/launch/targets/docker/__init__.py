@@ -1,0 +1,7 @@
+"""The Docker target: a ROCm container on this host's Docker engine (the docker SDK).
+
+``engine`` makes the Docker Engine API calls, ``service`` launches (pull, lock, plan,
+create, record, start, wait), ``lifecycle`` owns one container's states, ``logs`` reads
+them with secrets masked, ``lock`` is the per-user launch lock and ``target`` registers it.
+The only package, with ``operating.doctor``, that imports ``docker``.
+"""

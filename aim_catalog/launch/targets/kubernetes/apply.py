@@ -1,0 +1,357 @@
+"""Rendered objects onto a cluster with the official ``kubernetes`` client, and back.
+
+Thin on purpose: server-side apply (field manager ``aim-catalog``), a poll of the rollout,
+pod logs, and deletes preconditioned on the uid launch recorded, so ``stop`` removes what
+launch created and nothing else. The only module that imports ``kubernetes``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import urllib3
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+from aim_catalog.errors import EnvironmentProblem, LaunchFailed, UsageProblem, shown
+from aim_catalog.launch import labels as label_keys
+from aim_catalog.launch.targets.kubernetes.names import MANAGER, selector
+from aim_catalog.launch.targets.kubernetes.render import KSERVE_API, Rendered
+
+APPLY = "application/apply-patch+yaml"
+KSERVE_GROUP, KSERVE_VERSION = KSERVE_API.split("/")
+KSERVE_PLURAL = "inferenceservices"
+POLL = 5.0  # seconds between rollout checks
+# A pod in one of these will not become ready by waiting (the Docker target's "exited").
+FATAL_WAITING = ("CrashLoopBackOff", "ErrImagePull", "ImagePullBackOff", "InvalidImageName",
+                 "CreateContainerConfigError", "CreateContainerError")  # fmt: skip
+
+
+@dataclass
+class Cluster:
+    api: k8s.ApiClient
+    context: str
+    namespace: str
+    server: str
+
+
+def connect(context: str | None, namespace: str | None) -> Cluster:
+    """The client for a kubeconfig context (the current one by default)."""
+    # Read now, not at the client's import ($KUBECONFIG may list several files, ':'-separated).
+    config_file = os.environ.get("KUBECONFIG") or "~/.kube/config"
+    try:
+        contexts, active = k8s_config.list_kube_config_contexts(config_file)  # type: ignore[no-untyped-call]
+    except (ConfigException, OSError) as exc:
+        raise EnvironmentProblem(
+            f"no usable kubeconfig ({_first_line(exc)}): set KUBECONFIG, or use --dry-run to print the "
+            "manifests for `kubectl apply -f -`"
+        ) from exc
+    chosen = active
+    if context is not None:
+        chosen = next((c for c in contexts if c.get("name") == context), None)
+        if chosen is None:
+            names = ", ".join(sorted(str(c.get("name")) for c in contexts)) or "none"
+            raise UsageProblem(f"--context {shown(context)} is not in the kubeconfig (contexts: {names})")
+    if not chosen:
+        raise EnvironmentProblem("the kubeconfig has no current context: pass --context NAME")
+    config = k8s.Configuration()
+    try:
+        k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file, context=chosen["name"], client_configuration=config, persist_config=False
+        )
+    except (ConfigException, OSError, ValueError) as exc:
+        raise EnvironmentProblem(f"kubeconfig context {chosen['name']!r}: {_first_line(exc)}") from exc
+    config.retries = 1  # an unreachable API server is reported in seconds, not minutes
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)  # our one line says it
+    ns = namespace or chosen.get("context", {}).get("namespace") or "default"
+    cluster = Cluster(k8s.ApiClient(config), chosen["name"], ns, str(config.host))
+    try:  # reachable, and we may talk to it: said once, before anything is rendered or applied
+        with _talking(cluster, f"context {cluster.context!r} ({cluster.server})"):
+            k8s.VersionApi(cluster.api).get_code(_request_timeout=30, _preload_content=False)
+    except LaunchFailed as exc:
+        raise EnvironmentProblem(str(exc)) from exc
+    return cluster
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
+
+
+@contextmanager
+def _talking(cluster: Cluster, what: str) -> Iterator[None]:
+    """API and connection errors as one line naming the context; never a traceback."""
+    try:
+        yield
+    except ApiException as exc:
+        raise LaunchFailed(
+            f"{what}: the cluster said {exc.status} {exc.reason}: {_api_message(exc)}"
+        ) from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise EnvironmentProblem(
+            f"cannot reach the cluster of context {cluster.context!r} ({cluster.server}): {_first_line(exc)}"
+        ) from exc
+
+
+def _api_message(exc: ApiException) -> str:
+    try:
+        return str(json.loads(exc.body or "{}").get("message", ""))[:300] or "(no message)"
+    except (ValueError, AttributeError):
+        return _first_line(exc)
+
+
+def _json(response: Any) -> dict[str, Any]:
+    """The body of a response read without the client's models: the API's own JSON
+    (camelCase), which holds whatever fields the server has, in any client version."""
+    data = response.data if hasattr(response, "data") else response.read()
+    parsed = json.loads(data or b"{}")
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _get(cluster: Cluster, kind: str, name: str) -> dict[str, Any] | None:
+    """The object as the API returns it (None when absent)."""
+    ns = cluster.namespace
+    response: Any
+    try:
+        if kind == "Deployment":
+            response = k8s.AppsV1Api(cluster.api).read_namespaced_deployment(name, ns, _preload_content=False)
+        elif kind == "Service":
+            response = k8s.CoreV1Api(cluster.api).read_namespaced_service(name, ns, _preload_content=False)
+        else:
+            response = k8s.CustomObjectsApi(cluster.api).get_namespaced_custom_object(
+                KSERVE_GROUP, KSERVE_VERSION, ns, KSERVE_PLURAL, name, _preload_content=False
+            )
+        return _json(response)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def apply(
+    cluster: Cluster,
+    rendered: Rendered,
+    applied: list[dict[str, str]] | None = None,
+    created: list[dict[str, str]] | None = None,
+) -> list[dict[str, str]]:
+    """Server-side apply of every object; returns what was applied, with uids, appending
+    to ``applied`` as it goes (so an interruption midway knows what to delete), and to
+    ``created`` those that did not exist before (an earlier launch's objects are updated
+    in place: a failed launch must not delete them).
+
+    An object of the same name that aim-catalog did not create is left alone (exit 5).
+    """
+    applied = [] if applied is None else applied
+    for obj in rendered.objects:
+        kind, name = obj["kind"], obj["metadata"]["name"]
+        body = {**obj, "metadata": {**obj["metadata"], "namespace": cluster.namespace}}
+        with _talking(cluster, f"applying {kind} {name}"):
+            existing = _get(cluster, kind, name)
+            labels = (existing or {}).get("metadata", {}).get("labels") or {}
+            if existing is not None and labels.get(label_keys.MANAGED) != "true":
+                raise LaunchFailed(
+                    f"{kind} {name} already exists in namespace {cluster.namespace} and was not created "
+                    "by aim-catalog; left alone (choose another --name)"
+                )
+            options: dict[str, Any] = {
+                "field_manager": MANAGER,
+                "force": True,
+                "field_validation": "Strict",
+                "_content_type": APPLY,
+                "_preload_content": False,
+            }
+            response: Any
+            if kind == "Deployment":
+                response = k8s.AppsV1Api(cluster.api).patch_namespaced_deployment(
+                    name, cluster.namespace, body, **options
+                )
+            elif kind == "Service":
+                response = k8s.CoreV1Api(cluster.api).patch_namespaced_service(
+                    name, cluster.namespace, body, **options
+                )
+            else:
+                response = k8s.CustomObjectsApi(cluster.api).patch_namespaced_custom_object(
+                    KSERVE_GROUP, KSERVE_VERSION, cluster.namespace, KSERVE_PLURAL, name, body, **options
+                )
+            result = _json(response)
+        uid = str(result["metadata"]["uid"])
+        entry = {"apiVersion": obj["apiVersion"], "kind": kind, "name": name, "uid": uid}
+        applied.append(entry)
+        if existing is None and created is not None:
+            created.append(entry)
+    return applied
+
+
+def wait(
+    cluster: Cluster,
+    rendered: Rendered,
+    *,
+    timeout: float,
+    on_tick: Callable[[float, str], None] | None = None,
+    poll: float | None = None,
+) -> str:
+    """Poll until every replica is available (KServe: Ready); returns the in-cluster URL.
+
+    Fails fast when a pod cannot start (image pull, crash loop, a missing Secret), and on
+    timeout, naming what the pods are waiting for.
+    """
+    poll = POLL if poll is None else poll
+    start = time.monotonic()
+    while True:
+        elapsed = time.monotonic() - start
+        with _talking(cluster, f"checking {rendered.name}"):
+            ready, url = _ready(cluster, rendered)
+            if ready:
+                return url
+            pods = pod_states(cluster, rendered.name)
+        fatal = next((text for text, is_fatal in pods if is_fatal), None)
+        if fatal is not None:
+            raise LaunchFailed(f"{rendered.name} cannot start: {fatal}")
+        waiting = next((text for text, _ in pods), "no pod yet")
+        if on_tick is not None:
+            on_tick(elapsed, waiting)
+        if elapsed >= timeout:
+            raise LaunchFailed(f"{rendered.name} not ready after {timeout:.0f}s: {waiting}")
+        time.sleep(min(poll, max(0.0, timeout - elapsed)) or poll)
+
+
+def _ready(cluster: Cluster, rendered: Rendered) -> tuple[bool, str]:
+    if rendered.target == "kserve":
+        isvc = _get(cluster, "InferenceService", rendered.name) or {}
+        status = isvc.get("status") or {}
+        ready = any(
+            c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []
+        )
+        url = (status.get("address") or {}).get("url") or status.get("url") or ""
+        base = url.rstrip("/") + "/v1" if url else rendered.endpoint(cluster.namespace)
+        return ready, base
+    dep = _get(cluster, "Deployment", rendered.name) or {}
+    want = (dep.get("spec") or {}).get("replicas", 1)
+    status = dep.get("status") or {}
+    for condition in status.get("conditions") or []:
+        if condition.get("reason") == "ProgressDeadlineExceeded":
+            raise LaunchFailed(f"{rendered.name}: rollout stuck: {condition.get('message') or 'no progress'}")
+    ready = (
+        bool(dep)
+        and status.get("observedGeneration", 0) >= (dep.get("metadata") or {}).get("generation", 0)
+        and status.get("updatedReplicas", 0) >= want
+        and status.get("availableReplicas", 0) >= want
+    )
+    return ready, rendered.endpoint(cluster.namespace)
+
+
+def _pods(cluster: Cluster, name: str) -> list[dict[str, Any]]:
+    selected = ",".join(f"{k}={v}" for k, v in selector(name).items())
+    response = k8s.CoreV1Api(cluster.api).list_namespaced_pod(
+        cluster.namespace, label_selector=selected, _preload_content=False
+    )
+    items = _json(response).get("items") or []
+    return [p for p in items if isinstance(p, dict)]
+
+
+def pod_states(cluster: Cluster, name: str) -> list[tuple[str, bool]]:
+    """(what each pod of ``name`` is doing, whether it cannot recover by waiting)."""
+    out: list[tuple[str, bool]] = []
+    for pod in _pods(cluster, name):
+        pod_name = pod["metadata"]["name"]
+        status = pod.get("status") or {}
+        waiting = next(
+            (cs["state"]["waiting"] for cs in status.get("containerStatuses") or []
+             if (cs.get("state") or {}).get("waiting", {}).get("reason")),
+            None,
+        )  # fmt: skip
+        unscheduled = next(
+            (c for c in status.get("conditions") or []
+             if c.get("type") == "PodScheduled" and c.get("status") == "False"),
+            None,
+        )  # fmt: skip
+        if waiting is not None:
+            text = f"pod {pod_name}: {waiting['reason']}: {str(waiting.get('message', ''))[:200]}"
+            out.append((text.rstrip(": "), waiting["reason"] in FATAL_WAITING))
+        elif unscheduled is not None:
+            out.append((f"pod {pod_name}: not scheduled: {str(unscheduled.get('message', ''))[:200]}", False))
+        else:
+            out.append((f"pod {pod_name}: {status.get('phase', 'Pending')}", False))
+    return out
+
+
+def state(cluster: Cluster, objects: list[dict[str, str]]) -> str:
+    """What the cluster says of a launched deployment now, for ``ps``."""
+    main = objects[0] if objects else None
+    if main is None:
+        return "unknown"
+    with _talking(cluster, f"reading {main['kind']} {main['name']}"):
+        found = _get(cluster, main["kind"], main["name"])
+    if found is None or found["metadata"].get("uid") != main.get("uid"):
+        return "gone"
+    status = found.get("status") or {}
+    if main["kind"] == "InferenceService":
+        ready = any(
+            c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []
+        )
+        return "ready" if ready else "not ready"
+    want = (found.get("spec") or {}).get("replicas", 1)
+    return f"{status.get('availableReplicas', 0)}/{want} available"
+
+
+def delete(cluster: Cluster, objects: list[dict[str, str]]) -> list[str]:
+    """Delete exactly the recorded objects (uid precondition); returns those that existed."""
+    deleted: list[str] = []
+    for obj in objects:
+        body = k8s.V1DeleteOptions(preconditions=k8s.V1Preconditions(uid=obj["uid"]))
+        with _talking(cluster, f"deleting {obj['kind']} {obj['name']}"):
+            try:
+                if obj["kind"] == "Deployment":
+                    k8s.AppsV1Api(cluster.api).delete_namespaced_deployment(
+                        obj["name"], cluster.namespace, body=body, _preload_content=False
+                    )
+                elif obj["kind"] == "Service":
+                    k8s.CoreV1Api(cluster.api).delete_namespaced_service(
+                        obj["name"], cluster.namespace, body=body, _preload_content=False
+                    )
+                else:
+                    k8s.CustomObjectsApi(cluster.api).delete_namespaced_custom_object(
+                        KSERVE_GROUP,
+                        KSERVE_VERSION,
+                        cluster.namespace,
+                        KSERVE_PLURAL,
+                        obj["name"],
+                        body=body,
+                        _preload_content=False,
+                    )
+            except ApiException as exc:
+                if exc.status == 404:
+                    continue  # already gone
+                if exc.status == 409:  # the name now belongs to an object launch did not create
+                    continue
+                raise
+        deleted.append(f"{obj['kind']} {obj['name']}")
+    return deleted
+
+
+def stream_logs(
+    cluster: Cluster, name: str, *, follow: bool, tail: int | None, write: Callable[[str], None]
+) -> None:
+    """The logs of the deployment's pods (the first pod only with --follow)."""
+    core = k8s.CoreV1Api(cluster.api)
+    with _talking(cluster, f"reading the logs of {name}"):
+        pods = [p["metadata"]["name"] for p in _pods(cluster, name)]
+        if not pods:
+            raise LaunchFailed(f"{name} has no pods in namespace {cluster.namespace}")
+        for pod in pods[:1] if follow else pods:
+            if len(pods) > 1:
+                write(f"==> pod {pod} <==\n")
+            response: Any = core.read_namespaced_pod_log(
+                pod, cluster.namespace, follow=follow, tail_lines=tail, _preload_content=False
+            )
+            for chunk in response.stream(4096):
+                write(chunk.decode(errors="replace"))

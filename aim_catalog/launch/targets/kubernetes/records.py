@@ -1,0 +1,84 @@
+"""Deployments on a cluster in the deployments table (target ``kubernetes`` or ``kserve``).
+
+A row's engine host is ``kubernetes:<API server URL>/<namespace>``, so the Docker commands'
+per-engine lookups never see it and a name is unique per cluster namespace. Its
+``container_id`` is the main object's uid plus a per-launch id (launching a recipe again
+updates the same objects in place; the previous row is then stale and marked stopped by
+``deployments.record``). ``objects`` lists what launch applied, with uids: what ``stop``
+deletes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from aim_catalog.launch import deployments
+from aim_catalog.storage.models import Deployment
+
+CLUSTER_TARGETS = ("kubernetes", "kserve")
+
+
+def host_key(server: str, namespace: str) -> str:
+    return f"kubernetes:{server}/{namespace}"
+
+
+def record(
+    session: Session,
+    *,
+    name: str,
+    target: str,
+    server: str,
+    context: str,
+    namespace: str,
+    objects: list[dict[str, str]],
+    candidate: Any,
+    image: str,
+    port: int,
+    spec: dict[str, Any],
+) -> str:
+    """Record applied objects; returns the row's key (its ``container_id``)."""
+    key = f"{objects[0]['uid']}:{uuid.uuid4().hex[:12]}"
+    deployments.record(
+        session,
+        name=name,
+        container_id=key,
+        docker_host=host_key(server, namespace),
+        serve_config_id=candidate.serve_config_id,
+        recipe_id=candidate.recipe_id,
+        model=candidate.huggingface_id,
+        backend=candidate.backend,
+        gpus=list(range(candidate.gpu_count)),  # per pod; the cluster picks which
+        image=image,
+        port=port,
+        spec=spec,
+    )
+    session.flush()
+    session.execute(
+        update(Deployment)
+        .where(Deployment.container_id == key)
+        .values(target=target, context=context, namespace=namespace, objects=objects)
+    )
+    return key
+
+
+def find(session: Session, name: str, *, context: str | None, namespace: str | None) -> Deployment | None:
+    """The cluster deployment called ``name``: a live one first, then the newest."""
+    query = select(Deployment).where(Deployment.name == name, Deployment.target.in_(CLUSTER_TARGETS))
+    if context is not None:
+        query = query.where(Deployment.context == context)
+    if namespace is not None:
+        query = query.where(Deployment.namespace == namespace)
+    return session.scalars(
+        query.order_by(Deployment.status.in_(deployments.ACTIVE).desc(), Deployment.id.desc()).limit(1)
+    ).first()
+
+
+def listing(session: Session, *, include_all: bool) -> list[Deployment]:
+    query = select(Deployment).where(Deployment.target.in_(CLUSTER_TARGETS)).order_by(Deployment.id)
+    if not include_all:
+        query = query.where(Deployment.status.in_(deployments.ACTIVE))
+    return list(session.scalars(query))

@@ -1,0 +1,284 @@
+"""Importing measured results (vLLM, SGLang, InferenceX files; readers in ``importers/``)
+into the catalog: which serve config each run belongs to, and writing the rows.
+
+Only the summary numbers are kept (the per-request lists such files may carry, ``ttfts``,
+``itls``, ``generated_texts``..., are dropped). Each run gets an import key (a hash of the
+numbers and scenario it reports), so importing the same file twice adds nothing.
+``import_runs`` writes, in the caller's session; so does ``store_smoke_test`` (the result
+of ``aim-catalog test --save``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from aim_catalog.errors import CatalogError, InvalidRecipeInput, Problem, UsageProblem
+from aim_catalog.measurements.importers import Parsed, parse_results, read_result_file
+from aim_catalog.measurements.importers.common import Run
+from aim_catalog.recipes.format import Origin
+from aim_catalog.settings import normalize_precision
+from aim_catalog.storage.dialects import lock_for_write
+from aim_catalog.storage.models import Benchmark, Deployment, Recipe, ServeConfig
+
+__all__ = ["ImportReport", "Parsed", "Run", "Target", "import_runs", "parse_results", "read_result_file"]
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    added: int = 0
+    duplicates: int = 0
+    targets: dict[str, int] = field(default_factory=dict)  # "recipe/backend/N GPU" -> runs added
+    notes: list[str] = field(default_factory=list)  # per row: failed requests, skipped runs
+
+    def summary(self) -> str:
+        into = ", ".join(f"{n} into {t}" for t, n in sorted(self.targets.items())) or "nothing new"
+        return f"imported {self.added} run(s), {self.duplicates} already present ({into})"
+
+
+# --------------------------------------------------------------------------- targets and writing
+
+
+@dataclass(frozen=True)
+class Target:
+    recipe_id: str | None = None
+    backend: str | None = None
+    gpus: int | None = None
+    deployment: str | None = None
+
+
+def _label(recipe_id: str, backend: str, gpus: int) -> str:
+    return f"{recipe_id}/{backend}/{gpus} GPU"
+
+
+class TargetContradiction(InvalidRecipeInput):
+    """--recipe/--backend/--gpus name a serve config the file says it did not run on."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problems = [problem]
+        CatalogError.__init__(self, str(problem))
+
+
+class Unresolved(InvalidRecipeInput):
+    """No serve config, or several, fit one run (a per-row skip in a multi-run file)."""
+
+
+def _same_model(file_model: str, recipe: Any) -> bool:
+    """The file's model is the recipe's (its Hugging Face id or model id; a local path by its
+    directory name). A path whose directory is named otherwise is not checked: ``--recipe``
+    is how one says what a local copy is."""
+    ids = {str(recipe.huggingface_id).lower(), str(recipe.model_id).lower()}
+    if file_model.lower() in ids:
+        return True
+    return file_model.startswith(("/", ".", "~"))
+
+
+def _check_target(session: Session, run: Run, target: Target) -> None:
+    """Refuse (exit 4, one line) an explicit target the file contradicts."""
+
+    def refuse(field_: str, said: Any, asked: str) -> None:
+        message = f"the file says {said}, but {asked}: this run was not measured on that serve config"
+        raise TargetContradiction(Problem(run.path, run.line, 1, field_, message))
+
+    if target.backend and run.backend and target.backend != run.backend:
+        refuse("backend", f"backend {run.backend}", f"--backend is {target.backend}")
+    if target.gpus and run.tensor_parallel and target.gpus != run.tensor_parallel:
+        refuse("GPUs", f"{run.tensor_parallel} GPU(s) (tensor parallel)", f"--gpus is {target.gpus}")
+    if target.recipe_id is None:
+        return
+    recipe = session.execute(
+        select(
+            Recipe.recipe_id,
+            Recipe.model_id,
+            Recipe.huggingface_id,
+            Recipe.hardware,
+            Recipe.precision,
+            Recipe.document,
+        ).where(Recipe.recipe_id == target.recipe_id)
+    ).first()
+    if recipe is None:
+        raise Unresolved(
+            [Problem(run.path, run.line, 1, "", f"no recipe {target.recipe_id!r} in the catalog")]
+        )
+    asked = f"--recipe {recipe.recipe_id} is"
+    if run.model and not _same_model(run.model, recipe):
+        refuse("model", f"model {run.model}", f"{asked} {recipe.huggingface_id}")
+    if run.hardware and run.hardware.upper() != str(recipe.hardware).upper():
+        refuse("hardware", f"hardware {run.hardware}", f"{asked} for {recipe.hardware}")
+    if run.precision and normalize_precision(run.precision) != normalize_precision(str(recipe.precision)):
+        refuse("precision", f"precision {run.precision}", f"{asked} {recipe.precision}")
+    if run.spec_decoding is not None:
+        mtp = _speculative(recipe.recipe_id, recipe.document)
+        if mtp != (run.spec_decoding != "none"):
+            kind = "an MTP (speculative decoding) recipe" if mtp else "a recipe without speculative decoding"
+            refuse("spec_decoding", f"spec_decoding {run.spec_decoding}", f"{asked} {kind}")
+
+
+def _speculative(recipe_id: str, document: Any) -> bool:
+    """An MTP (speculative decoding) recipe: the bundled InferenceX recipes end their id in
+    ``-mtp`` and name InferenceX ``*-mtp`` entries in ``source.entries``
+    (scripts/gen_inferencex_recipes.py)."""
+    if recipe_id.endswith("-mtp"):
+        return True
+    source = document.get("source") if isinstance(document, dict) else None
+    entries = source.get("entries") if isinstance(source, dict) else None
+    return isinstance(entries, list) and any(str(e).endswith("-mtp") for e in entries)
+
+
+def resolve(session: Session, run: Run, target: Target) -> int:
+    """The serve config id this run belongs to; ``TargetContradiction`` when the explicit
+    target contradicts the file, ``Unresolved`` naming the candidates when none or several fit."""
+    if target.deployment is not None:
+        found = session.scalars(
+            select(Deployment).where(Deployment.name == target.deployment).order_by(Deployment.id.desc())
+        ).first()
+        if found is None or found.serve_config_id is None:
+            raise UsageProblem(f"no deployment {target.deployment!r} with a serve config in the catalog")
+        return found.serve_config_id
+    backend = target.backend or run.backend
+    gpus = target.gpus or run.tensor_parallel  # the file's TP when only --recipe is given
+    _check_target(session, run, target)
+    rows = _candidates(session, run, target, backend, gpus)
+    if len(rows) == 1:
+        return int(rows[0].id)
+    raise Unresolved([Problem(run.path, run.line, 1, "", _unresolved(rows, run, target, backend, gpus))])
+
+
+def _candidates(
+    session: Session, run: Run, target: Target, backend: str | None, gpus: int | None
+) -> list[Any]:
+    """The serve configs that fit the run: the explicit recipe's, else those of the file's
+    model (and hardware, precision and speculative decoding when the file says)."""
+    r, sc = Recipe.__table__, ServeConfig.__table__
+    query = select(sc.c.id, r.c.recipe_id, r.c.document, sc.c.backend, sc.c.gpu_count).select_from(
+        r.join(sc, sc.c.recipe_pk == r.c.id)
+    )
+    explicit = target.recipe_id is not None
+    if explicit:
+        query = query.where(r.c.recipe_id == target.recipe_id)
+    elif run.model:
+        query = query.where(or_(r.c.huggingface_id == run.model, r.c.model_id == run.model))
+    else:
+        message = "the run names no model: use --recipe ID --backend B --gpus N"
+        raise InvalidRecipeInput([Problem(run.path, run.line, 1, "model_id", message)])
+    if backend is not None:
+        query = query.where(sc.c.backend == backend)
+    if gpus is not None:
+        query = query.where(sc.c.gpu_count == gpus)
+    if not explicit and run.hardware is not None:
+        query = query.where(r.c.hardware == run.hardware)
+    if not explicit and run.precision is not None:
+        query = query.where(r.c.precision == run.precision)
+    rows = list(session.execute(query.order_by(r.c.recipe_id, sc.c.backend, sc.c.gpu_count)).all())
+    if not explicit and run.spec_decoding is not None and len(rows) > 1:
+        mtp = run.spec_decoding != "none"
+        rows = [row for row in rows if _speculative(row.recipe_id, row.document) == mtp]
+    return rows
+
+
+def _unresolved(rows: list[Any], run: Run, target: Target, backend: str | None, gpus: int | None) -> str:
+    """Why no single serve config fits: what was asked, and the candidates when several fit."""
+    explicit = target.recipe_id is not None
+    asked = ", ".join(
+        f"{k} {v}"
+        for k, v in (
+            ("recipe", target.recipe_id),
+            ("model", run.model),
+            ("backend", backend),
+            ("GPUs", gpus),
+            ("hardware", None if explicit else run.hardware),
+            ("precision", None if explicit else run.precision),
+            ("spec_decoding", None if explicit else run.spec_decoding),
+        )
+        if v
+    )
+    if not rows:
+        return f"no serve config matches ({asked})"
+    listed = "; ".join(_label(row.recipe_id, row.backend, row.gpu_count) for row in rows[:20])
+    more = f" and {len(rows) - 20} more" if len(rows) > 20 else ""
+    return (
+        f"{len(rows)} serve configs match ({asked}): {listed}{more}; "
+        "choose one with --recipe, --backend and --gpus"
+    )
+
+
+def import_runs(session: Session, runs: Sequence[Run], target: Target) -> ImportReport:
+    """Write the runs into the catalog (one transaction, the caller's); skip ones already there."""
+    lock_for_write(session)
+    per_file = Counter(run.path for run in runs)
+    resolved: list[tuple[Run, int]] = []
+    unresolved: list[Problem] = []
+    notes: list[str] = []
+    for run in runs:  # every target, before any write
+        try:
+            resolved.append((run, resolve(session, run, target)))
+        except Unresolved as exc:
+            if per_file[run.path] == 1:
+                raise  # a single-run file: say so, listing the candidates
+            unresolved += exc.problems  # a multi-run file: skip this row, import the rest
+            at = f"[element {run.element}] " if run.element is not None else ""
+            notes += [str(replace(p, message=f"{at}skipped: {p.message}")) for p in exc.problems]
+    if not resolved:
+        raise InvalidRecipeInput(unresolved)
+    labels = {
+        row.id: _label(row.recipe_id, row.backend, row.gpu_count)
+        for row in session.execute(
+            select(ServeConfig.id, Recipe.recipe_id, ServeConfig.backend, ServeConfig.gpu_count)
+            .join(Recipe, Recipe.id == ServeConfig.recipe_pk)
+            .where(ServeConfig.id.in_({config for _, config in resolved}))
+        )
+    }
+    seen: set[tuple[int, str]] = set()
+    added, duplicates, targets = 0, 0, Counter[str]()
+    for run, config in resolved:
+        key = (config, run.key)
+        exists = session.scalar(
+            select(Benchmark.id).where(Benchmark.serve_config_id == config, Benchmark.import_key == run.key)
+        )
+        if exists is not None or key in seen:
+            duplicates += 1
+            continue
+        seen.add(key)
+        session.add(
+            Benchmark(serve_config_id=config, origin=Origin.IMPORT.value, import_key=run.key, **run.row)
+        )
+        notes += [f"{run.where}: {note}" for note in run.notes]
+        added += 1
+        targets[labels[config]] += 1
+    session.flush()
+    return ImportReport(added, duplicates, dict(targets), notes)
+
+
+def store_smoke_test(session: Session, deployment: Any, result: Any, max_tokens: int) -> int:
+    """Store an ``aim-catalog test`` result (``smoke.LoadResult``) as a smoke-test benchmark
+    row of the deployment's serve config (such rows never rank by default); its id."""
+    if deployment.serve_config_id is None:
+        raise UsageProblem(
+            f"{deployment.name}'s serve config is no longer in the catalog "
+            "(its recipe was removed): nothing saved"
+        )
+    input_len, output_len = result.mean_lengths()
+    metrics = {k: v for k, v in result.metrics().items() if v is not None}
+    moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    lock_for_write(session)
+    row = Benchmark(
+        serve_config_id=deployment.serve_config_id,
+        origin=Origin.SMOKE.value,
+        input_len=input_len,
+        output_len=output_len,
+        concurrency=result.concurrency,
+        failed=result.failed,
+        source=f"aim-catalog test {deployment.name} ({result.completed} request(s), max_tokens {max_tokens})",
+        measured_at=moment,
+        image=deployment.image,
+        **metrics,
+    )
+    session.add(row)
+    session.flush()
+    return int(row.id)

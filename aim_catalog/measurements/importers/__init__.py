@@ -1,0 +1,121 @@
+"""Reading benchmark result files: vLLM (every writer since 0.5), SGLang ``bench_serving``
+(mid-2024 to the refactored ``metrics.py`` writer) and InferenceX ``agg_*.json``.
+
+Each writer's module says which versions it reads and where their shape comes from.
+Parsing is pure: ``parse_results`` gives the runs, the problems (malformed input: the
+import stops) and the skipped runs (well formed, not comparable: each with its reason).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from aim_catalog.backends.registry import BACKENDS
+from aim_catalog.errors import Problem
+from aim_catalog.measurements.importers import inferencex, sglang, vllm
+from aim_catalog.measurements.importers.common import Run, Skip, split_objects
+
+__all__ = ["Parsed", "Run", "parse_results", "read_result_file"]
+
+MAX_RESULT_BYTES = 64 << 20  # detailed vLLM results carry per-request lists
+THROUGHPUTS = ("output_throughput", "total_token_throughput", "request_throughput")
+SOURCES = {"vllm": "vllm bench serve", "sglang": "sglang.bench_serving", "inferencex": "InferenceX"}
+READERS: tuple[tuple[Callable[[dict[str, Any]], bool], Any], ...] = (
+    (inferencex.matches, inferencex.read),
+    (sglang.matches, sglang.read),
+    (vllm.matches, vllm.read),
+)
+
+
+@dataclass
+class Parsed:
+    runs: list[Run] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    skipped: list[Problem] = field(default_factory=list)
+
+    def extend(self, other: Parsed) -> None:
+        self.runs += other.runs
+        self.problems += other.problems
+        self.skipped += other.skipped
+
+
+def read_result_file(path: Path) -> Parsed:
+    name = str(path)
+    try:
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return Parsed(problems=[Problem(name, 0, 0, "", "not a regular file")])
+            if info.st_size > MAX_RESULT_BYTES:
+                message = f"file is {info.st_size} bytes; the limit is 64 MiB"
+                return Parsed(problems=[Problem(name, 0, 0, "", message)])
+            data = handle.read(MAX_RESULT_BYTES + 1)
+    except OSError as exc:
+        return Parsed(problems=[Problem(name, 0, 0, "", f"cannot read: {exc.strerror or exc}")])
+    return parse_results(data, name)
+
+
+def parse_results(data: bytes, path: str) -> Parsed:
+    """One JSON object, JSON objects one per line, or a JSON array of objects."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return Parsed(problems=[Problem(path, line, 0, "", "not valid UTF-8")])
+    objects, problems = split_objects(text.removeprefix("\ufeff"), path)
+    parsed = Parsed(problems=problems)
+    for line, obj, element in objects:
+        if not isinstance(obj, dict):
+            kind = type(obj).__name__
+            message = _at(element) + f"expected a JSON object per run, got {kind}"
+            parsed.problems.append(Problem(path, line, 1, "", message))
+            continue
+        one = _one(obj, path, line)
+        if element is not None:  # an array on one line: say which element
+            for found in (one.problems, one.skipped):
+                found[:] = [replace(p, message=_at(element) + p.message) for p in found]
+            for run in one.runs:
+                run.element = element
+        parsed.extend(one)
+    return parsed
+
+
+def _at(element: int | None) -> str:
+    return "" if element is None else f"[element {element}] "
+
+
+def _one(obj: dict[str, Any], path: str, line: int) -> Parsed:
+    reader = next((read for matches, read in READERS if matches(obj)), None)
+    if reader is None:
+        message = "not a vLLM, SGLang or InferenceX benchmark result (no known throughput key)"
+        return Parsed(problems=[Problem(path, line, 1, "", message)])
+    try:
+        run, fields = reader(obj, path, line, _engine)
+    except Skip as skip:
+        return Parsed(skipped=[Problem(path, line, 1, "", f"skipped: {skip}")])
+    if run is not None and not any(k in run.row for k in THROUGHPUTS):
+        fields.bad("", "no throughput figure in this run")
+        run = None
+    if run is None:
+        return Parsed(problems=fields.problems)
+    run.row["source"] = f"{SOURCES[run.tool]}: {Path(path).name}"
+    failed = run.row.get("failed")
+    if failed:
+        run.notes.append(f"{failed} failed request(s): stored, but the row never ranks")
+    return Parsed(runs=[run])
+
+
+def _engine(value: Any, default: str | None) -> str | None:
+    """The serving engine the client talked to; generic clients (openai...) don't say."""
+    if not isinstance(value, str):
+        return default
+    lowered = value.lower()
+    for backend in BACKENDS:
+        if lowered.startswith(backend):
+            return backend
+    return None

@@ -1,0 +1,133 @@
+"""SemiAnalysis InferenceX (formerly InferenceMAX) results.
+
+Shape, from ``utils/process_result.py`` of ``SemiAnalysisAI/InferenceX`` (commit 843c6254,
+2026-08): one ``agg_<name>.json`` object per run with ``hw`` (the runner type: mi300x,
+mi325x, mi355x...), ``conc``, ``image``, ``model``, ``framework``, ``precision``, ``isl``,
+``osl``, ``disagg``, ``is_multinode``, ``tp``, ``pp``, ``dcp_size``, ``pcp_size``, ``ep``,
+``tput_per_gpu``/``output_tput_per_gpu``/``input_tput_per_gpu`` (totals divided by
+``tp * pp * pcp_size`` GPUs), then every ``*_ms`` key of the vLLM-style raw result in
+seconds with ``_ms`` dropped (``median_ttft``, ``p99_e2el``...) and ``*_intvty`` (1000 /
+TPOT), and ``spec_decoding`` (``mtp`` or ``none``: matched to the ``-mtp`` recipes).
+Older files (commit 00e51cc7) have only ``tp`` (GPUs = tp). ``utils/collect_results.py``
+merges them into one ``agg_bmk.json`` array. The benchmark client always runs the random
+dataset at unlimited rate (``benchmarks/benchmark_lib.sh``), so lengths are the nominal
+``isl``/``osl``. Multi-node/disaggregated rows and agentic trace rows
+(``scenario_type: agentic-coding``, ``utils/agentic``) are skipped, each with its reason.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aim_catalog.backends.registry import BACKENDS
+from aim_catalog.measurements.importers.common import LATENCIES, STATS, Fields, Run, Skip, latency_keys
+from aim_catalog.settings import normalize_precision
+
+_AMD_GPU = re.compile(r"^(mi[0-9]{3}[a-z]?)(?:[-_].*)?$", re.IGNORECASE)
+
+
+def matches(obj: dict[str, Any]) -> bool:
+    return "tput_per_gpu" in obj or ("hw" in obj and "framework" in obj)
+
+
+def read(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | None, Fields]:
+    f = Fields(obj, path, line)
+    hardware, framework = _comparable(obj, f)
+    gpus = _gpus(f)
+    row: dict[str, Any] = {"request_rate": None, "dataset": "random"}
+    totals = f.numbers(
+        (("tput_per_gpu", "total_token_throughput"), ("output_tput_per_gpu", "output_throughput"))
+    )
+    if gpus is not None:
+        row.update({column: value * gpus for column, value in totals.items()})
+    seconds = latency_keys(((name, name) for name in LATENCIES), "{stat}_{name}")
+    row.update(f.numbers(seconds, scale=1000.0))
+    for stat, suffix in STATS:
+        interactivity = f.number(f"{stat}_intvty")  # 1000 / TPOT (ms): where TPOT is not given
+        if f"tpot_ms_{suffix}" not in row and interactivity:
+            row[f"tpot_ms_{suffix}"] = 1000.0 / interactivity
+    isl, osl = f.count("isl"), f.count("osl")
+    row.update(
+        {
+            "concurrency": f.count("conc"),
+            "input_len": isl,
+            "output_len": osl,
+            "nominal_input_len": isl,
+            "nominal_output_len": osl,
+            "image": f.text("image", max_len=300),
+        }
+    )
+    precision = f.text("precision", max_len=16)
+    model = f.text("model")
+    spec = _spec_decoding(f)
+    if gpus is None and not f.problems:
+        f.bad("tp", "missing: the GPU count of the run is tp * pp * pcp_size")
+    if f.problems:
+        return None, f
+    row = {k: v for k, v in row.items() if v is not None}
+    return (
+        Run(
+            path,
+            line,
+            "inferencex",
+            model,
+            engine(framework, None),
+            gpus,
+            row,
+            hardware=hardware,
+            precision=normalize_precision(precision) if precision else None,
+            spec_decoding=spec,
+        ),
+        f,
+    )
+
+
+def _comparable(obj: dict[str, Any], f: Fields) -> tuple[str | None, str | None]:
+    """The run's AMD GPU model and framework; ``Skip`` for a row not comparable with the
+    catalog's (a trace replay, a multi-node/disaggregated row, another framework or GPU)."""
+    scenario_type = obj.get("scenario_type")
+    if scenario_type not in (None, "fixed-seq-len"):
+        raise Skip(f"an agentic trace replay (scenario_type {scenario_type!s:.40}): no fixed lengths")
+    # benchmark_lib.sh writes prefill_*/decode_* (defaulting to TP) into every run's metadata:
+    # only without ``tp`` do they mark a disaggregated row.
+    if (
+        obj.get("is_multinode") is True
+        or obj.get("disagg") is True
+        or ("prefill_tp" in obj and "tp" not in obj)
+    ):
+        raise Skip("a multi-node/disaggregated row (prefill and decode workers): not one serve config")
+    hw = f.text("hw", max_len=64)
+    framework = f.text("framework", max_len=32)
+    if framework is not None and framework.lower() not in BACKENDS:
+        raise Skip(f"framework {framework!r} is not a backend of this catalog ({', '.join(BACKENDS)})")
+    hardware = None
+    if hw is not None:
+        found = _AMD_GPU.match(hw)
+        if found is None:
+            raise Skip(f"hw {hw!r} is not an AMD Instinct GPU")
+        hardware = found.group(1).upper()
+    return hardware, framework
+
+
+def _gpus(f: Fields) -> int | None:
+    """The run's GPUs: ``tp * pp * pcp_size`` (the divisor of the ``*_per_gpu`` totals)."""
+    tp = f.count("tp")
+    pp = f.count("pp") or 1
+    pcp = f.count("pcp_size") or 1
+    gpus = tp * pp * pcp if tp is not None else None
+    if gpus is not None and gpus > 1024:
+        f.bad("tp", f"tp * pp * pcp_size = {gpus} GPUs is out of range")
+        gpus = None
+    return gpus
+
+
+def _spec_decoding(f: Fields) -> str | None:
+    """``spec_decoding`` as ``benchmark_lib.sh`` writes it (``"${SPEC_DECODING:-}"``: ``mtp``,
+    ``none`` or empty); None when the file predates the key."""
+    if "spec_decoding" not in f.obj:
+        return None
+    value = f.obj["spec_decoding"]
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+        return "none"
+    return f.text("spec_decoding", max_len=32)

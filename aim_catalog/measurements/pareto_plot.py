@@ -1,0 +1,68 @@
+"""The Pareto chart as a PNG or SVG file, with matplotlib (the optional ``plot`` extra).
+
+Imported only by ``report pareto --plot``. Each config is one series (its line and markers
+carry the SVG id ``series-<n>``), the frontier a dashed line (id ``pareto-frontier``), so
+the file can be checked by reading it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aim_catalog.errors import EnvironmentProblem, UsageProblem
+from aim_catalog.measurements.pareto import Series, frontier, scenario_text
+
+FORMATS = {".png": "png", ".svg": "svg"}
+INSTALL_HINT = "plotting needs matplotlib: pip install 'aim-catalog[plot]'"
+
+
+def plot(series: list[Series], path: Path, title: str) -> None:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise UsageProblem(f"--plot writes PNG or SVG: name the file *.png or *.svg, not {path.name!r}")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only: no display needed
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise EnvironmentProblem(INSTALL_HINT) from exc
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # SVG text stays text: searchable
+        _draw(plt, series, path, fmt, title)
+
+
+def _draw(plt: Any, series: list[Series], path: Path, fmt: str, title: str) -> None:
+    figure, axes = plt.subplots(figsize=(10, 6.5), dpi=110)
+    try:
+        for n, s in enumerate(series):
+            xs = [p.interactivity for p in s.points]
+            ys = [p.per_gpu for p in s.points]
+            (line,) = axes.plot(xs, ys, marker="o", linewidth=1.5, markersize=5, label=s.label)
+            line.set_gid(f"series-{n}")
+        edge = frontier(series)
+        if edge:
+            (line,) = axes.plot(
+                [p.interactivity for _, p in edge],
+                [p.per_gpu for _, p in edge],
+                linestyle="--",
+                color="black",
+                linewidth=1.2,
+                marker="*",
+                markersize=11,
+                label="Pareto frontier",
+                zorder=5,
+            )
+            line.set_gid("pareto-frontier")
+        axes.set_xlabel("Interactivity (tok/s per user = 1000 / TPOT p50)")
+        axes.set_ylabel("Throughput per GPU (tok/s)")
+        axes.set_title(f"{title}\nscenario {scenario_text(series)}")
+        axes.grid(True, alpha=0.3)
+        axes.legend(fontsize="small", loc="best")
+        figure.tight_layout()
+        try:
+            figure.savefig(path, format=fmt)
+        except OSError as exc:
+            raise EnvironmentProblem(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        plt.close(figure)

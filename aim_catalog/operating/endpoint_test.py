@@ -1,0 +1,117 @@
+"""``aim-catalog test``: ask a served deployment (or any OpenAI-compatible URL) one chat
+completion, or a small load, and optionally store the result as a smoke-test row.
+
+The HTTP work is ``smoke.py``'s; this is the workflow around it: which endpoint, one reply
+or a load, what is saved. It prints nothing; ``Catalog.test`` returns a ``TestOutcome``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aim_catalog.errors import UsageProblem
+
+if TYPE_CHECKING:
+    from aim_catalog.api import Catalog
+    from aim_catalog.launch.operations import Served
+    from aim_catalog.operating.openai_client import LoadResult, Reply
+
+
+@dataclass(frozen=True)
+class TestOptions:
+    """What `test` is asked to do."""
+
+    __test__ = False  # not a pytest test class, despite its name
+
+    prompt: str = "Say hello in one short sentence."
+    max_tokens: int = 64
+    stream: bool = False
+    concurrency: int = 1
+    requests: int | None = None  # a load run of this many requests (default: 4 x concurrency)
+    time_limit: float = 120.0  # a load run sends nothing after this many seconds
+    timeout: float = 120.0  # seconds to wait for one answer
+    save: bool = False
+
+    @property
+    def load(self) -> bool:
+        return self.concurrency > 1 or self.requests is not None
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """One reply (``reply``) or a load run (``load``), where it was sent, and the id of the
+    benchmark row it was saved as (None: not saved)."""
+
+    __test__ = False
+
+    base: str
+    what: str
+    reply: Reply | None = None
+    load: LoadResult | None = None
+    saved: int | None = None
+    save_asked: bool = False
+
+    def failure(self) -> str | None:
+        """Why a load run failed (some request failed, or none completed); None: it did not."""
+        result = self.load
+        if result is None or (not result.failed and result.completed):
+            return None
+        first = result.errors[0] if result.errors else "no request was sent"
+        nothing = " (nothing saved)" if self.save_asked else ""
+        return f"{result.failed} of {result.requests} request(s) failed{nothing}; first: {first}"
+
+
+def target(catalog: Catalog, name: str) -> tuple[str, Served | None]:
+    """(base URL, deployment or None): ``name`` is a deployment of the current Docker engine,
+    or a URL like http://host:8000. A deployment answers on the engine's host, at its port."""
+    if name.startswith(("http://", "https://")):
+        base = name.rstrip("/")
+        return (base[: -len("/v1")] if base.endswith("/v1") else base), None
+    served = catalog.served(name)
+    return served.base_url, served
+
+
+def run_test(catalog: Catalog, name: str, options: TestOptions) -> TestOutcome:
+    """Send the request(s); save a reply, or a load run without failures, when asked."""
+    from aim_catalog.operating import openai_client as smoke
+
+    base, deployment = target(catalog, name)
+    if options.save and deployment is None:
+        raise UsageProblem(
+            "--save needs a deployment name (a URL has no serve config to store the result on)"
+        )
+    what = name if deployment is not None else "the server"
+    with smoke.client(options.timeout) as http:
+        model = smoke.served_model(http, base, what)
+        if not options.load:
+            reply = smoke.chat(
+                http, base, model, options.prompt, options.max_tokens, stream=options.stream, what=what
+            )
+    if not options.load:
+        saved = None
+        if deployment is not None and options.save:
+            saved = catalog.save_smoke_test(deployment, smoke.single_as_load(reply), options.max_tokens)
+        return TestOutcome(base, what, reply=reply, saved=saved, save_asked=options.save)
+    result = _load(base, model, what, options)
+    saved = None
+    if deployment is not None and options.save and result.completed and not result.failed:
+        saved = catalog.save_smoke_test(deployment, result, options.max_tokens)
+    return TestOutcome(base, what, load=result, saved=saved, save_asked=options.save)
+
+
+def _load(base: str, model: str, what: str, options: TestOptions) -> LoadResult:
+    from aim_catalog.operating import openai_client as smoke
+
+    timeout = options.timeout
+    return smoke.run_load(
+        lambda n: smoke.client(timeout, n),
+        base,
+        model,
+        options.prompt,
+        options.max_tokens,
+        concurrency=options.concurrency,
+        requests=options.requests if options.requests is not None else 4 * options.concurrency,
+        time_limit=options.time_limit,
+        what=what,
+    )

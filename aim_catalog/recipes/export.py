@@ -1,0 +1,147 @@
+"""The catalog back as recipe YAML: one file per recipe, benchmarks (imported ones too,
+with their origin and import key) included, so that ingesting the directory into an empty
+catalog gives the same catalog, and re-importing a result file after that adds nothing.
+
+The catalog may be shared, so its rows are not trusted with the file system: every file
+name is a validated recipe_id inside ``--out``; files are written into a private temporary
+directory first and renamed into place only once all of them are complete, so a failure
+(a full disk, a read-only target) leaves no partial export behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from aim_catalog.backends.registry import BACKENDS
+from aim_catalog.errors import EnvironmentProblem, shown
+from aim_catalog.recipes.format import RECIPE_ID_RE
+from aim_catalog.storage.models import Benchmark, Recipe, ServeConfig
+
+HEADER = "# exported from an aim-catalog catalog\n"
+# Not part of a recipe's benchmark row: the row's own keys, and the default origin.
+_NOT_EXPORTED = ("id", "serve_config_id")
+
+
+class _Dumper(yaml.SafeDumper):
+    """Never anchors and aliases: our own validator refuses them."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def recipe_document(recipe: Recipe) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "recipe_id": recipe.recipe_id,
+        "model_id": recipe.model_id,
+        "huggingface_id": recipe.huggingface_id,
+        "hardware": recipe.hardware,
+        "precision": recipe.precision,
+    }
+    order = {b: i for i, b in enumerate(BACKENDS)}
+    for config in sorted(recipe.serve_configs, key=lambda c: (order.get(c.backend, 99), c.gpu_count)):
+        body: dict[str, Any] = {"enabled": config.enabled}
+        if config.args:
+            body["args"] = dict(config.args)
+        if config.image:
+            body["image"] = config.image
+        if config.env:
+            body["env"] = dict(config.env)
+        rows = [_benchmark(b) for b in sorted(config.benchmarks, key=lambda b: b.id)]
+        if rows:
+            body["benchmarks"] = rows
+        doc.setdefault(f"{config.backend}_serve", {})[f"{config.gpu_count}_gpu"] = body
+    return doc
+
+
+def _benchmark(row: Benchmark) -> dict[str, Any]:
+    """Every column of the row that is set (new columns included), in the table's order."""
+    out = {}
+    for column in Benchmark.__table__.columns:
+        value = getattr(row, column.key)
+        if column.name in _NOT_EXPORTED or value is None or (column.name == "origin" and value == "recipe"):
+            continue
+        out[str(column.name)] = value  # a plain str: the YAML dumper refuses quoted_name
+    return out
+
+
+def export(session: Session, out: Path) -> list[Path]:
+    """Write every recipe to ``out/<recipe_id>.yaml``; returns the files written.
+
+    All or nothing: an unsafe recipe_id in the catalog or any write error raises
+    ``EnvironmentProblem`` and leaves ``out`` as it was.
+    """
+    recipes = session.scalars(
+        select(Recipe)
+        .options(selectinload(Recipe.serve_configs).selectinload(ServeConfig.benchmarks))
+        .order_by(Recipe.recipe_id)
+    )
+    files: dict[str, str] = {}
+    for recipe in recipes:
+        if not RECIPE_ID_RE.fullmatch(recipe.recipe_id):
+            raise EnvironmentProblem(
+                f"the catalog holds recipe_id {shown(recipe.recipe_id)}, which is not a valid recipe_id "
+                f"({RECIPE_ID_RE.pattern}) and cannot name a file: nothing was exported"
+            )
+        text = yaml.dump(
+            recipe_document(recipe), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000
+        )
+        files[f"{recipe.recipe_id}.yaml"] = HEADER + text
+    try:
+        return write_files(out, files)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise EnvironmentProblem(f"cannot export to {out}: {reason} (nothing was written)") from None
+
+
+def write_files(out: Path, files: dict[str, str]) -> list[Path]:
+    """Write ``files`` (plain names) into directory ``out`` atomically, never through a link.
+
+    A new ``out`` is built as a temporary sibling and renamed into place. Into an existing
+    ``out`` the files are staged in a temporary directory inside it and renamed over their
+    names, which replaces a symbolic link there instead of writing where it points.
+    """
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(20, f"{out} exists and is not a directory")
+    fresh = not out.exists()
+    if fresh:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    else:
+        staging = Path(tempfile.mkdtemp(prefix=".aim-catalog-export.", dir=out))
+    try:
+        for name, text in files.items():
+            _write_new(staging / name, text)
+        if fresh:
+            os.chmod(staging, 0o755)  # mkdtemp's 0700 was for the staging only
+            os.rename(staging, out)
+            return [out / name for name in files]
+        for name in files:
+            target = out / name
+            if target.is_dir() and not target.is_symlink():
+                raise IsADirectoryError(21, f"{target} is a directory")
+        for name in files:
+            os.replace(staging / name, out / name)
+        staging.rmdir()
+        return [out / name for name in files]
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _write_new(path: Path, text: str) -> None:
+    data = text.encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)

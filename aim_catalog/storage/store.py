@@ -1,0 +1,212 @@
+"""The catalog database behind a ``Catalog``: opening it, units of work, error translation.
+
+``Store.open(url)`` opens at once (the engine, the schema check: the default catalog is
+created, migrated and seeded on first use; a shared one at an older schema is refused).
+``Store.deferred(url)`` opens on first use, so a command checks its input before it touches
+(or creates) any database; the CLI's engines keep no idle connection between units of
+work, since a command may then run for hours (``logs --follow``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeVar
+
+from aim_catalog.settings import auto_migrate_enabled, redact, resolve_db_url
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+S = TypeVar("S", bound="Store")
+
+
+class Store:
+    """One catalog database: one engine, its schema checked once, when it is first used."""
+
+    def __init__(self, url: str, *, is_default: bool, create: bool = False, pooled: bool = True) -> None:
+        self.url = url
+        self.is_default = is_default
+        self._create = create
+        self._pooled = pooled
+        self._engine: Engine | None = None
+        self._sessions: sessionmaker[Session] | None = None
+
+    @classmethod
+    def open(cls: type[S], url: str | None = None, *, create: bool = False) -> S:
+        """Open the catalog at ``url`` (None: ``$AIM_CATALOG_DB_URL``, else the default one).
+
+        The default catalog is created, migrated and seeded with the bundled recipes on first
+        use; any other database that holds an older schema is refused until its admin runs
+        ``aim-catalog db upgrade``. A SQLite file that does not exist is an error unless
+        ``create`` (or it is the default catalog).
+        """
+        store = cls.deferred(url, create=create)
+        store.engine  # noqa: B018  (opens it now: errors belong to open)
+        return store
+
+    @classmethod
+    def deferred(cls: type[S], url: str | None = None, *, create: bool = False, pooled: bool = True) -> S:
+        """The catalog at ``url``, opened as ``open`` does but only when first used.
+        ``pooled=False``: every unit of work connects afresh (no idle connection is held)."""
+        resolved, is_default = resolve_db_url(url)
+        return cls(resolved, is_default=is_default, create=create, pooled=pooled)
+
+    @property
+    def creates(self) -> bool:
+        """Whether first use may create a SQLite catalog file that does not exist."""
+        return self._create or self.is_default
+
+    # ----------------------------------------------------------------- schema (admins)
+    # These act on the database at ``url`` without opening it as a catalog (it need not be
+    # at the code's schema): call them on a ``deferred`` catalog.
+
+    def exists(self) -> bool:
+        """Whether a catalog (a database holding the schema) is there; creates nothing and
+        migrates nothing."""
+        from aim_catalog.storage import db
+
+        return db.has_catalog(self.url)
+
+    def upgrade(self, revision: str = "head") -> str | None:
+        """Migrate up to ``revision``, creating the database if need be (the default catalog
+        is then seeded); the revision it is at afterwards."""
+        from aim_catalog.recipes.seed import seed_catalog
+        from aim_catalog.storage import db
+
+        engine = db.make_engine(self.url, create=True)
+        try:
+            return db.upgrade(engine, revision, on_created=seed_catalog if self.is_default else None)
+        finally:
+            engine.dispose()
+
+    def downgrade(self, revision: str) -> str | None:
+        """Migrate down to ``revision`` ('base' drops every table)."""
+        from aim_catalog.storage import db
+
+        engine = db.make_engine(self.url, create=self.is_default)
+        try:
+            return db.downgrade(engine, revision)
+        finally:
+            engine.dispose()
+
+    def revision(self) -> str | None:
+        """The schema revision the database is at (None: empty), migrating nothing."""
+        from aim_catalog.storage import db
+
+        engine = db.make_engine(self.url, create=self.is_default)
+        try:
+            return db.revision_of(engine)
+        finally:
+            engine.dispose()
+
+    @property
+    def engine(self) -> Engine:
+        """The engine (opening the catalog, when this is its first use)."""
+        if self._engine is None:
+            self._engine = self._connect()
+        return self._engine
+
+    def _connect(self) -> Engine:
+        from aim_catalog.recipes.seed import seed_catalog
+        from aim_catalog.storage import db
+
+        engine = db.make_engine(self.url, create=self._create or self.is_default, pooled=self._pooled)
+        try:
+            with self._translated(engine):
+                db.ensure_schema(
+                    engine,
+                    auto_migrate=auto_migrate_enabled(),
+                    shared=not self.is_default,
+                    on_created=seed_catalog if self.is_default else None,
+                )
+        except BaseException:
+            engine.dispose()
+            raise
+        return engine
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def __enter__(self: S) -> S:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.display_url!r})"
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password: what labels, notes and messages may show."""
+        return redact(self.url)
+
+    @property
+    def dialect(self) -> str:
+        return str(self.engine.dialect.name)
+
+    # ----------------------------------------------------------------- units of work
+
+    @contextmanager
+    def translate_errors(self) -> Iterator[None]:
+        """Driver errors leave as one line naming the database, never its password."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from aim_catalog.storage import db
+
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            raise db.database_problem(exc, self._engine) from exc
+
+    @staticmethod
+    @contextmanager
+    def _translated(engine: Engine | None) -> Iterator[None]:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from aim_catalog.storage import db
+
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            raise db.database_problem(exc, engine) from exc
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        """The session factory (for workflows that commit several times, like a launch)."""
+        if self._sessions is None:
+            from aim_catalog.storage import db
+
+            self._sessions = db.session_factory(self.engine)
+        return self._sessions
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A plain connection for reading (its transaction is rolled back at the end)."""
+        with self.translate_errors(), self.engine.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session that reads: whatever it did is rolled back at the end."""
+        with self.translate_errors(), self.sessions() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session whose work is committed when the block ends without an error."""
+        with self.translate_errors(), self.sessions() as session:
+            try:
+                yield session
+            except BaseException:
+                session.rollback()
+                raise
+            session.commit()
