@@ -8,30 +8,37 @@ Every face (the CLI, a notebook, another service) goes through it::
         best = catalog.select(SelectionOptions("Qwen/Qwen3-32B", gpus=4, backend="vllm"))
         print(best.recipe_id, best.score)
 
-A ``Catalog`` holds one engine whose schema was checked once, when it was opened. Units of
-work are explicit: ``read()`` (rolled back, never commits), ``write()`` (commits on success)
-and ``connection()`` (a plain Core connection: the select path stays off the ORM). Entities
-returned are frozen dataclasses, never ORM rows.
+A ``Catalog`` holds its ``storage.store.Store``: one engine whose schema was checked once,
+when it was opened (the default catalog is created, migrated and filled with the bundled
+recipes on first use). Units of work are explicit: ``read()`` (rolled back, never commits),
+``write()`` (commits on success) and ``connection()`` (a plain Core connection: the select
+path stays off the ORM). Services take the catalog as a ``storage.work.Work`` (and, where
+they select, ``Catalog.select``), never this class. Entities returned are frozen
+dataclasses, never ORM rows.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aim_catalog.errors import InvalidRecipeInput
+from aim_catalog.notes import Note, Tick, quiet
 from aim_catalog.recipes.loading import Loader
 from aim_catalog.selection.options import SelectionOptions
 from aim_catalog.storage.store import Store
 
 if TYPE_CHECKING:
-    from aim_catalog.launch.operations import Listing, Served, Stopped
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
+
     from aim_catalog.launch.plan import LaunchOptions, LaunchPlan
-    from aim_catalog.launch.targets.docker.service import LaunchResult
-    from aim_catalog.launch.targets.kubernetes.service import ClusterLaunch
+    from aim_catalog.launch.service import Listing
+    from aim_catalog.launch.targets.base import Served, Stopped
     from aim_catalog.measurements.bench_import import ImportReport, Target
     from aim_catalog.measurements.pareto import Series
     from aim_catalog.measurements.sql.query import Result as SqlResult
@@ -42,7 +49,15 @@ if TYPE_CHECKING:
     from aim_catalog.selection.listing import RecipeSummary
     from aim_catalog.selection.request import Candidate, ConfigLine, Request, Verdict
 
-Note = Callable[[str], None]
+C = TypeVar("C", bound="Catalog")
+PathLike = str | os.PathLike[str]
+
+
+def _seed(connection: Connection) -> None:
+    """Fill a default catalog a migration has just created with the bundled recipes."""
+    from aim_catalog.recipes.seed import seed_catalog
+
+    seed_catalog(connection)
 
 
 @dataclass(frozen=True)
@@ -59,12 +74,86 @@ class Explanation:
         return next((v for v in self.verdicts if v.verdict == "chosen"), None)
 
 
-class Catalog(Store):
+class Catalog:
     """An open catalog. Use ``Catalog.open(url)``; close it (or use ``with``) when done.
 
-    The database side (opening, units of work, errors) is ``store.Store``'s; this class is
+    The database side (opening, units of work, errors) is its ``store``'s; this class is
     what can be done with the catalog.
     """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # ----------------------------------------------------------------- opening, schema
+
+    @classmethod
+    def open(cls: type[C], url: str | None = None, *, create: bool = False) -> C:
+        """Open the catalog at ``url`` (None: ``$AIM_CATALOG_DB_URL``, else the default one).
+
+        The default catalog is created, migrated and seeded with the bundled recipes on first
+        use; any other database that holds an older schema is refused until its admin runs
+        ``aim-catalog db upgrade``. A SQLite file that does not exist is an error unless
+        ``create=True`` (or it is the default catalog).
+        """
+        return cls(Store.open(url, create=create, seed=_seed))
+
+    @classmethod
+    def deferred(cls: type[C], url: str | None = None, *, create: bool = False, pooled: bool = True) -> C:
+        """The catalog at ``url``, opened as ``open`` does but only when first used.
+        ``pooled=False``: every unit of work connects afresh (no idle connection is held)."""
+        return cls(Store.deferred(url, create=create, pooled=pooled, seed=_seed))
+
+    @property
+    def creates(self) -> bool:
+        """Whether first use may create a SQLite catalog file that does not exist."""
+        return self.store.creates
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password: what labels, notes and messages may show."""
+        return self.store.display_url
+
+    def exists(self) -> bool:
+        """Whether a catalog (a database holding the schema) is there; creates nothing."""
+        return self.store.exists()
+
+    def upgrade(self, revision: str = "head") -> str | None:
+        """Migrate up to ``revision`` (creating the database; the default one is seeded)."""
+        return self.store.upgrade(revision)
+
+    def downgrade(self, revision: str) -> str | None:
+        """Migrate down to ``revision`` ('base' drops every table)."""
+        return self.store.downgrade(revision)
+
+    def revision(self) -> str | None:
+        """The schema revision the database is at (None: empty), migrating nothing."""
+        return self.store.revision()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self: C) -> C:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.display_url!r})"
+
+    # ----------------------------------------------------------------- units of work
+
+    def read(self) -> AbstractContextManager[Session]:
+        """A session that reads: whatever it did is rolled back at the end."""
+        return self.store.read()
+
+    def write(self) -> AbstractContextManager[Session]:
+        """A session whose work is committed when the block ends without an error."""
+        return self.store.write()
+
+    def connection(self) -> AbstractContextManager[Connection]:
+        """A plain connection for reading (its transaction is rolled back at the end)."""
+        return self.store.connection()
 
     # ----------------------------------------------------------------- selection
 
@@ -162,9 +251,9 @@ class Catalog(Store):
             return pareto(connection, model, tolerance=length_tolerance(), **scope)
 
     def served(self, name: str) -> Served:
-        """Where an active deployment of this Docker engine answers (``UsageProblem`` when
-        there is none called ``name``, or it is not running)."""
-        from aim_catalog.launch.operations import served
+        """Where an active deployment answers (``UsageProblem`` when there is none called
+        ``name``, or it is not running)."""
+        from aim_catalog.launch.service import served
 
         return served(self, name)
 
@@ -181,13 +270,15 @@ class Catalog(Store):
         from aim_catalog.measurements.bench_import import store_smoke_test
 
         with self.write() as session:
-            return store_smoke_test(session, served, result, max_tokens)
+            return store_smoke_test(
+                session, served.name, served.serve_config_id, served.image, result, max_tokens
+            )
 
     # ----------------------------------------------------------------- admin: recipes, results
 
     def ingest(
         self,
-        paths: Sequence[Path],
+        paths: Sequence[PathLike],
         *,
         prune: bool = False,
         dry_run: bool = False,
@@ -198,15 +289,16 @@ class Catalog(Store):
         directories; ``dry_run`` reports what would change and writes nothing."""
         from aim_catalog.recipes.ingest import ingest_files
 
+        given = [Path(path) for path in paths]
         loader = loader or Loader()
-        files = loader.files(paths)
-        prune_dirs = [p for p in paths if p.is_dir()] if prune else []
+        files = loader.files(given)
+        prune_dirs = [p for p in given if p.is_dir()] if prune else []
         with self.read() if dry_run else self.write() as session:
             report = ingest_files(session, files, prune_dirs=prune_dirs, load=loader)
         return replace(report, dry_run=dry_run)
 
     def import_benchmarks(
-        self, files: Sequence[Path], target: Target | None = None, *, dry_run: bool = False
+        self, files: Sequence[PathLike], target: Target | None = None, *, dry_run: bool = False
     ) -> ImportReport:
         """Import vLLM, SGLang or InferenceX result files (``InvalidRecipeInput`` for a bad
         file, nothing written). ``target`` names the serve config; else it is inferred."""
@@ -215,19 +307,19 @@ class Catalog(Store):
 
         parsed = Parsed()
         for file in files:
-            parsed.extend(read_result_file(file))
+            parsed.extend(read_result_file(Path(file)))
         if parsed.problems or not parsed.runs:
             raise InvalidRecipeInput(parsed.problems or parsed.skipped)
         with self.read() if dry_run else self.write() as session:
             report = import_runs(session, parsed.runs, target or Target())
         return replace(report, notes=[str(skip) for skip in parsed.skipped] + report.notes)
 
-    def export(self, out: Path) -> list[Path]:
+    def export(self, out: PathLike) -> list[Path]:
         """Write the catalog back as recipe YAML files (benchmarks included) into ``out``."""
         from aim_catalog.recipes.export import export
 
         with self.read() as session:
-            return export(session, out)
+            return export(session, Path(out))
 
     @contextmanager
     def sql(
@@ -239,17 +331,17 @@ class Catalog(Store):
         (default ``$AIM_CATALOG_SQL_ROLE``, else the URL's user; password default
         ``$AIM_CATALOG_SQL_PASSWORD``), refusing roles with powers over the server.
         ``timeout``: seconds, 0 for none (``QueryTimedOut``)."""
-        import os
-
-        from aim_catalog.measurements.sql.query import SQL_PASSWORD_ENV, SQL_ROLE_ENV, readonly_query
+        from aim_catalog.measurements.sql import readonly_query
+        from aim_catalog.measurements.sql.query import SQL_PASSWORD_ENV, SQL_ROLE_ENV
         from aim_catalog.storage.dialects import dialect_of
 
-        if role is None and dialect_of(self.engine).roles:
+        engine = self.store.engine
+        if role is None and dialect_of(engine).roles:
             role = os.environ.get(SQL_ROLE_ENV) or None
         password = password or os.environ.get(SQL_PASSWORD_ENV) or None
         with (
-            self.translate_errors(),
-            readonly_query(self.engine, query, timeout=timeout, role=role, password=password) as result,
+            self.store.translate_errors(),
+            readonly_query(engine, query, timeout=timeout, role=role, password=password) as result,
         ):
             yield result
 
@@ -262,22 +354,23 @@ class Catalog(Store):
         from aim_catalog.storage.dialects import dialect_of
 
         check_role_name(role)
-        if not dialect_of(self.engine).roles:
+        if not dialect_of(self.store.engine).roles:
             raise UsageProblem(
                 "grant-readonly is for PostgreSQL catalogs: `sql` opens a SQLite catalog read-only itself"
             )
-        with self.translate_errors(), self.engine.begin() as connection:
+        with self.store.translate_errors(), self.store.engine.begin() as connection:
             return grant_readonly(connection, role, password)
 
-    # ----------------------------------------------------------------- launch (launching.py)
+    # ----------------------------------------------------------------- launch (launch.service)
 
     def plan_launch(
         self, selection: SelectionOptions, options: LaunchOptions | None = None, *, note: Note | None = None
     ) -> LaunchPlan:
         """What ``launch`` would run (config, GPUs, name, run spec), starting nothing."""
-        from aim_catalog.launch.plan import LaunchOptions, plan_launch
+        from aim_catalog.launch.plan import LaunchOptions
+        from aim_catalog.launch.service import plan_launch
 
-        return plan_launch(self, selection, options or LaunchOptions(), note=note or _quiet)
+        return plan_launch(self, self.select, selection, options or LaunchOptions(), note=note or quiet)
 
     def launch(
         self,
@@ -285,27 +378,29 @@ class Catalog(Store):
         options: LaunchOptions | None = None,
         *,
         note: Note | None = None,
-        on_tick: Note | None = None,
-    ) -> LaunchResult | ClusterLaunch:
-        """Run the best config (Docker: until it serves, unless ``options.wait`` is False);
-        ``LaunchFailed`` when it fails, with nothing left behind."""
+        on_tick: Tick | None = None,
+    ) -> Any:
+        """Run the best config on ``options.target`` (Docker: until it serves, unless
+        ``options.wait`` is False); ``LaunchFailed`` when it fails, with nothing left behind.
+        What the target started (the Docker target: a ``LaunchResult``)."""
         from aim_catalog.launch.plan import LaunchOptions
-        from aim_catalog.launch.targets.docker.service import launch
+        from aim_catalog.launch.service import launch
 
-        return launch(self, selection, options or LaunchOptions(), note=note or _quiet, on_tick=on_tick)
+        opts = options or LaunchOptions()
+        return launch(self, self.select, selection, opts, note=note or quiet, on_tick=on_tick)
 
     def deployments(
         self, *, include_all: bool = False, all_hosts: bool = False, note: Note | None = None
     ) -> Listing:
-        """This Docker engine's deployments as it sees them now (and clusters'; ``all_hosts``:
-        other engines' too, as recorded)."""
-        from aim_catalog.launch.operations import deployments
+        """Every target's deployments as it sees them now (``all_hosts``: other Docker
+        engines' too, as recorded)."""
+        from aim_catalog.launch.service import deployments
 
-        return deployments(self, include_all=include_all, all_hosts=all_hosts, note=note or _quiet)
+        return deployments(self, include_all=include_all, all_hosts=all_hosts, note=note or quiet)
 
     def stop(self, name: str) -> Stopped:
         """Stop and remove a deployment (on a cluster: delete its objects); marks it stopped."""
-        from aim_catalog.launch.operations import stop
+        from aim_catalog.launch.service import stop
 
         return stop(self, name)
 
@@ -313,10 +408,6 @@ class Catalog(Store):
         self, name: str, *, follow: bool = False, tail: int | None = None, write: Callable[[str], None]
     ) -> None:
         """A deployment's logs, secrets masked, through ``write`` (``follow`` until Ctrl-C)."""
-        from aim_catalog.launch.operations import logs
+        from aim_catalog.launch.service import logs
 
         logs(self, name, follow=follow, tail=tail, write=write)
-
-
-def _quiet(_text: str) -> None:
-    """The default ``note``: the Python API says nothing unless asked."""

@@ -1,8 +1,15 @@
-"""Domain exceptions. Lower layers raise these; cli.py maps them to exit codes."""
+"""Domain exceptions and how an error is put into words. Lower layers raise these; the CLI
+maps them to exit codes (``cli/app.py``). Imports nothing of aim_catalog: it is the floor.
+
+Messages never carry a secret: ``redact`` hides the password of any database URL, and
+``first_line`` / ``database_problem`` put a driver's or an engine's error into one line.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
 
 class CatalogError(Exception):
@@ -68,3 +75,31 @@ def shown(value: object, limit: int = 60) -> str:
     """``repr(value)`` cut to ``limit`` characters: messages quote input, never all of it."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# user:password@ in a URL. A careless password may hold '@' or '/', so everything up to
+# the last '@' of the (white-space delimited) URL is hidden.
+_PASSWORD_IN_URL = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)\S*(?=@[^@\s]*)")
+_PASSWORD_PARAM = re.compile(r"(?P<head>[?&](?:password|passwd|pwd|sslpassword)=)[^&\s]*", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """Hide the password of any database URL inside ``text`` (userinfo or query string)."""
+    return _PASSWORD_PARAM.sub(r"\g<head>***", _PASSWORD_IN_URL.sub(r"\g<head>***", text))
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (its type's name when it has none), passwords
+    hidden; for docker's ``APIError`` the engine's own words (``explanation``)."""
+    text = str(getattr(exc, "explanation", None) or exc).strip()
+    return redact(text.splitlines()[0] if text else type(exc).__name__)
+
+
+def database_problem(exc: BaseException, engine: Any = None) -> EnvironmentProblem:
+    """A driver error (SQLAlchemy's, or the DB-API's inside it) as a message that names the
+    database (``engine``: a SQLAlchemy engine, or None) but never its password."""
+    where = engine.url.render_as_string(hide_password=True) if engine is not None else "the database"
+    line = first_line(getattr(exc, "orig", None) or exc)
+    if "readonly database" in line:
+        line += " (the catalog is read-only here: only commands that read it can run)"
+    return EnvironmentProblem(redact(f"database error on {where}: {line}"))

@@ -4,7 +4,6 @@ nothing of aim_catalog but ``errors`` (inside the functions that raise)."""
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -22,6 +21,8 @@ MAX_LAUNCH_TIMEOUT = 86400.0
 MAX_SQL_INT = 2**31 - 1
 
 DEFAULT_PRECISION = "bf16"
+# launch --target: where a config runs unless told (launch.targets.registry names them all).
+DEFAULT_TARGET = "docker"
 # Throughput columns a ranking may use; output_throughput falls back to
 # total_token_throughput for rows that carry only that (published offline figures).
 RANK_METRICS = ("output_throughput", "total_token_throughput", "request_throughput")
@@ -100,17 +101,6 @@ def lock_timeout(env: Mapping[str, str] | None = None) -> float:
             f"{LOCK_TIMEOUT_ENV} must be a number of seconds from 0 to 86400, got {shown(raw)}"
         )
     return value
-
-
-# user:password@ in a URL. A careless password may hold '@' or '/', so everything up to
-# the last '@' of the (white-space delimited) URL is hidden.
-_PASSWORD_IN_URL = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)\S*(?=@[^@\s]*)")
-_PASSWORD_PARAM = re.compile(r"(?P<head>[?&](?:password|passwd|pwd|sslpassword)=)[^&\s]*", re.IGNORECASE)
-
-
-def redact(text: str) -> str:
-    """Hide the password of any database URL inside ``text`` (userinfo or query string)."""
-    return _PASSWORD_PARAM.sub(r"\g<head>***", _PASSWORD_IN_URL.sub(r"\g<head>***", text))
 
 
 def sysfs_root(env: Mapping[str, str] | None = None) -> Path:

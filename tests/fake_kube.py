@@ -1,5 +1,5 @@
-"""A fake Kubernetes API server: the few endpoints ``aim_catalog.launch.targets.kubernetes.apply`` calls, served
-over real HTTP to the real ``kubernetes`` client (no cluster is reachable from CI).
+"""A fake Kubernetes API server: the few endpoints ``aim_catalog.launch.targets.kubernetes.apply``
+calls, served over real HTTP to the real ``kubernetes`` client (no cluster is reachable from CI).
 
 It mimics what kube-apiserver answers (Kubernetes API concepts, v1.35): server-side apply
 is ``PATCH`` with ``Content-Type: application/apply-patch+yaml`` and ``fieldManager``;

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from aim_catalog.errors import UsageProblem
+from aim_catalog.recipes.seed import seed_catalog
 from aim_catalog.storage import db
 from aim_catalog.storage.dialects import PostgreSQL, SQLite, dialect_of
 
@@ -29,7 +30,7 @@ def test_a_select_on_sqlite_loads_no_postgresql_or_migration_code(tmp_path: Path
     # Each of these costs a cold `select` tens of milliseconds; SQLite needs none of them.
     path = tmp_path / "c.db"
     engine = db.make_engine(f"sqlite:///{path}")
-    db.upgrade(engine, seed=True)
+    db.upgrade(engine, on_created=seed_catalog)
     engine.dispose()
     probe = (
         "import sys\n"

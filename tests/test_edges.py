@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from aim_catalog.errors import redact
 from aim_catalog.recipes.files import load_recipes, parse_file
-from aim_catalog.settings import redact
 from aim_catalog.storage import db
 from aim_catalog.storage.resources import seed_recipe_dir
 

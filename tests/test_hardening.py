@@ -24,7 +24,7 @@ from sqlalchemy import Engine, make_url, text
 from typer.testing import CliRunner
 
 from aim_catalog.cli import app
-from aim_catalog.storage import db
+from aim_catalog.storage import db, dialects
 from aim_catalog.storage.resources import seed_recipe_dir
 
 BIN = Path(sys.executable).parent
@@ -94,7 +94,7 @@ def write_lock_held(url: str) -> Iterator[None]:
         return
     engine: Engine = db.make_engine(url)
     with engine.connect() as conn:
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": db.WRITE_LOCK_KEY})
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": dialects.WRITE_LOCK_KEY})
         try:
             yield
         finally:

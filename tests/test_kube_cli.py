@@ -448,15 +448,15 @@ def test_a_failed_relaunch_leaves_the_objects_it_only_updated(
 def test_cluster_rows_of_ps_are_the_docker_rows_plus_the_cluster(
     cli: Callable[..., Any], catalog: str, fake: FakeCluster
 ) -> None:
-    """One row builder (cli.launch.ps_row) for both targets: a cluster row has every key and
+    """One row builder (``DeploymentRow``) for both targets: a cluster row has every key and
     value of a Docker row of that deployment, but where it runs and what it is made of."""
-    from aim_catalog.cli.launch import ps_row
+    from aim_catalog.launch.targets.base import DeploymentRow
 
     cli("launch", MODEL, "1", "--target", "kubernetes", db_url=catalog)
     (row,) = rows(catalog)
     # (containers of other catalogs on this machine's Docker engine are listed too)
     (entry,) = [r for r in json.loads(cli("ps", "--json", db_url=catalog).stdout) if r["name"] == row.name]
-    common = ps_row(row, "fake/llm")
+    common = {k: v for k, v in DeploymentRow.of(row, "fake/llm").as_dict().items() if k != "container"}
     assert entry.keys() - common.keys() == {"container", "target", "context", "namespace"}
     assert {k: v for k, v in entry.items() if k in common and k != "container_id"} == {
         k: v for k, v in common.items() if k != "container_id"

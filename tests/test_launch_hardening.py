@@ -21,6 +21,8 @@ from sqlalchemy import text
 from test_launch import IMAGE, MODEL, cli, deployments, free_port, mine
 
 from aim_catalog.launch.targets.docker import engine as launcher
+from aim_catalog.launch.targets.docker import lock as launch_lock
+from aim_catalog.launch.targets.docker import logs as container_logs
 from aim_catalog.storage import db
 
 RECIPE = "qwen3-32b-mi300x-bf16"
@@ -160,7 +162,7 @@ def test_secret_named_variables_reach_the_container_but_not_the_catalog(
     assert "hf_hub_launch_secret" not in stored and "vk_launch_secret" not in stored
     assert row["spec"] and json.loads(row["spec"])["env"]["HUGGING_FACE_HUB_TOKEN"] == "***"
     # logs mask every secret the container was given, whatever its name
-    assert sorted(launcher.container_secrets(container)) == ["hf_hub_launch_secret", "vk_launch_secret"]
+    assert sorted(container_logs.container_secrets(container)) == ["hf_hub_launch_secret", "vk_launch_secret"]
 
 
 # --------------------------------------------------------------------------- point 11: flags, escapes
@@ -299,7 +301,7 @@ def lock_path(client: Any) -> Path:
     import hashlib
 
     key = launcher.identify(client).key
-    return launcher.lock_dir() / f"launch-{hashlib.sha256(key.encode()).hexdigest()[:16]}.lock"
+    return launch_lock.lock_dir() / f"launch-{hashlib.sha256(key.encode()).hexdigest()[:16]}.lock"
 
 
 @pytest.mark.docker
@@ -351,7 +353,7 @@ def test_a_lock_directory_of_another_user_is_refused(tmp_path: Path, monkeypatch
     from aim_catalog.errors import EnvironmentProblem
 
     with pytest.raises(EnvironmentProblem, match="is not a directory of yours"):
-        launcher.lock_dir()
+        launch_lock.lock_dir()
 
 
 @pytest.mark.docker

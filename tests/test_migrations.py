@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from aim_catalog.errors import SchemaOutOfDate, UsageProblem
+from aim_catalog.recipes.seed import seed_catalog
 from aim_catalog.storage import db
 from aim_catalog.storage.dialects import lock_for_write
 from aim_catalog.storage.models import Base
@@ -110,13 +111,13 @@ def test_auto_migration_off_gives_an_actionable_error(db_url: str) -> None:
 
 def test_seed_fills_only_a_database_this_call_created(db_url: str) -> None:
     engine = db.make_engine(db_url)
-    db.upgrade(engine, seed=True)
+    db.upgrade(engine, on_created=seed_catalog)
     with engine.connect() as conn:
         seeded = conn.execute(text("SELECT count(*) FROM recipes")).scalar()
         conn.execute(text("DELETE FROM recipes"))
         conn.commit()
     assert seeded == len(list(seed_recipe_dir().glob("*.yaml")))
-    db.upgrade(engine, seed=True)  # already at head: an emptied catalog stays empty
+    db.upgrade(engine, on_created=seed_catalog)  # already at head: an emptied catalog stays empty
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM recipes")).scalar() == 0
     engine.dispose()

@@ -226,7 +226,7 @@ def test_devices_the_user_cannot_open_name_their_group(env: Path, monkeypatch: p
 
 def test_the_catalog_check_on_each_dialect(env: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Empty, behind, at head: the revision is read, never migrated."""
-    from aim_catalog.settings import redact
+    from aim_catalog.errors import redact
 
     monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
     shown = redact(db_url)

@@ -17,7 +17,7 @@ import pytest
 from test_launch import IMAGE, MODEL, cli, deployments, free_port
 from test_launch_hardening import set_config, write
 
-from aim_catalog.launch.targets.docker import engine as launcher
+from aim_catalog.launch.targets.docker import logs as container_logs
 
 # --------------------------------------------------------------------------- 1: model flags
 
@@ -183,7 +183,7 @@ def test_an_api_key_reaches_the_container_but_not_the_catalog(docker_env: Any, t
     (row,) = deployments(tmp_path)
     assert "k_secret" not in json.dumps(row, default=str)
     assert "--api-key" in json.loads(row["spec"])["command"]
-    assert launcher.container_secrets(container) == ["k_secret"]  # masked in logs
+    assert container_logs.container_secrets(container) == ["k_secret"]  # masked in logs
 
 
 # --------------------------------------------------------------------------- 4: a mistyped --db

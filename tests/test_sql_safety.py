@@ -35,6 +35,7 @@ from conftest import missing_service
 from sqlalchemy import make_url
 
 from aim_catalog.measurements.sql import query as readonly_sql
+from aim_catalog.measurements.sql import sqlite as readonly_sqlite
 from aim_catalog.storage import db
 
 POWER_ENV = "AIM_CATALOG_TEST_PG_POWER_URL"
@@ -135,7 +136,7 @@ def test_a_catalog_in_a_directory_nobody_may_write_is_still_read(
 
 
 def test_sqlite_uri_escapes_what_a_uri_would_take_as_syntax(tmp_path: Path) -> None:
-    uri = readonly_sql.sqlite_uri(readonly_sql.catalog_path(str(tmp_path / "x#y?z%20" / "c.db")))
+    uri = readonly_sqlite.sqlite_uri(readonly_sqlite.catalog_path(str(tmp_path / "x#y?z%20" / "c.db")))
     assert uri.endswith("/x%23y%3Fz%2520/c.db?mode=ro") and uri.startswith("file:///")
 
 
@@ -201,7 +202,7 @@ def test_the_default_timeout_is_30_seconds_on_sqlite(
         seen.append(next(ticks))
         return seen[-1]
 
-    monkeypatch.setattr(readonly_sql, "_clock", clock)
+    monkeypatch.setattr(readonly_sqlite, "_clock", clock)
     result = cli("sql", INFINITE, code=124, db_url=f"sqlite:///{sqlite_catalog}")
     assert "--timeout 30 s" in one_error_line(result)
     assert 30 < seen[-1] <= 31  # stopped at the first look past 30 s, not before

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from aim_catalog.launch import guard
 from aim_catalog.launch.targets.docker import engine as launcher
 
 
@@ -42,6 +43,6 @@ class _Hanging:
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped raise
 def test_a_sigterm_dropped_inside_del_still_ends_the_wait() -> None:
     container = _Hanging()
-    with launcher.termination_as_interrupt(), pytest.raises(launcher.Terminated, match="SIGTERM"):
+    with guard.termination_as_interrupt(), pytest.raises(guard.Terminated, match="SIGTERM"):
         launcher.wait_ready(container, "http://127.0.0.1:9/", timeout=2, poll=0.01)
     assert container.polls == 1  # the next round of the loop saw the recorded termination

@@ -23,7 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from test_launch import FAKE_SERVER, IMAGE, MODEL, cli, free_port
 
-from aim_catalog.settings import redact
+from aim_catalog.errors import redact
 from aim_catalog.storage import db
 from aim_catalog.storage.resources import seed_recipe_dir
 

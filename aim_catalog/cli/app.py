@@ -93,9 +93,33 @@ def _main(
 ) -> None:
     state = state_of(ctx)
     state.db, state.verbose = db, verbose
+    _warnings_to_stderr(shown=not verbose)
     if verbose:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s", stream=sys.stderr)
         logging.getLogger("aim_catalog").setLevel(logging.DEBUG)
+
+
+class _Warnings(logging.Handler):
+    """The lower layers' warnings (a writer queueing for the lock, a read-only catalog...)
+    as plain lines on stderr: they report through logging, never by writing to it."""
+
+    shown = True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.shown:
+            sys.stderr.write(record.getMessage() + "\n")
+            sys.stderr.flush()
+
+
+def _warnings_to_stderr(*, shown: bool) -> None:
+    """One handler per process (commands may run many times in one); with -v the root
+    handler of ``basicConfig`` shows them instead."""
+    logger = logging.getLogger("aim_catalog")
+    handler = next((h for h in logger.handlers if isinstance(h, _Warnings)), None)
+    if handler is None:
+        handler = _Warnings(logging.WARNING)
+        logger.addHandler(handler)
+    handler.shown = shown
 
 
 def catalog_of(ctx: typer.Context, *, create: bool = False) -> Catalog:

@@ -1,6 +1,7 @@
 """How ``launch --target kubernetes|kserve`` and the cluster rows of ``ps`` are shown.
 
-The work (render, apply, wait, record, list, stop, logs) is ``kube/launching.py``'s.
+The work (render, apply, wait, record, list, stop, logs) is the Kubernetes target's
+(``launch/targets/kubernetes/``).
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from aim_catalog.launch.targets.kubernetes.render import Rendered
+    from aim_catalog.launch.plan import Manifests
     from aim_catalog.launch.targets.kubernetes.service import ClusterLaunch
 
 
-def show_cluster_plan(rendered: Rendered, out_dir: Path | None, as_json: bool) -> None:
+def show_cluster_plan(rendered: Manifests, out_dir: Path | None, as_json: bool) -> None:
     """A dry run (or ``--out``): the files written, then the objects as JSON or YAML."""
     from aim_catalog.cli import render as out
     from aim_catalog.launch.targets.kubernetes.service import write_out

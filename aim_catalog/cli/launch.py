@@ -1,13 +1,12 @@
 """Operator commands: launch the winning config as a ROCm container, then ps, logs, stop.
 
-The work is the launch service's (``launching.py``, ``launch_plan.py``,
-``deployment_ops.py``, through ``Catalog``); these commands parse options and render.
+The work is the launch service's (``launch.service`` and the target ``--target`` names,
+through ``Catalog``); these commands parse options and render.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,6 @@ from aim_catalog.settings import DEFAULT_LAUNCH_TIMEOUT, MAX_LAUNCH_TIMEOUT
 
 if TYPE_CHECKING:
     from aim_catalog.launch.plan import LaunchOptions
-    from aim_catalog.storage.models import Deployment
 
 PORT_OPT = typer.Option(8000, "--port", min=1, max=65535, help="Host port to publish the server on.")
 NAME_OPT = typer.Option(None, "--name", help="Container name (default: aim-<model>-<N>gpu-...).")
@@ -70,56 +68,29 @@ AFFINITY_OPT = typer.Option(
 )
 
 
-@dataclass(frozen=True)
-class _Args:
-    """The launch-only options as the command line gave them."""
+def launch_options(selection: SelectionOptions, given: dict[str, Any]) -> LaunchOptions:
+    """The launch-only options as ``launch`` got them, parsed and checked (usage errors in
+    the order the command always gave them; the target's own last)."""
+    from aim_catalog.launch.plan import ClusterOptions, LaunchOptions, check_gpu_count, parse_gpu_list
+    from aim_catalog.launch.runspec import parse_env, parse_overrides, parse_shm_size
+    from aim_catalog.launch.service import check
 
-    port: int
-    name: str | None
-    image: str | None
-    env: list[str]
-    arg: list[str]
-    gpu_list: str | None
-    hf_cache: Path | None
-    shm_size: str | None
-    timeout: float
-    no_wait: bool
-    keep_on_failure: bool
-    dry_run: bool
-    as_json: bool
-    target: str
-    replicas: int
-    hf_cache_pvc: str | None
-    hf_token_secret: str | None
-    context: str | None
-    namespace: str | None
-    out: str | None
-    cpu: str | None
-    memory: str | None
-    node_affinity: bool
-
-    def options(self, selection: SelectionOptions) -> LaunchOptions:
-        """Parsed and checked (usage errors in the order the command always gave them)."""
-        from aim_catalog.launch.plan import ClusterOptions, LaunchOptions, check_gpu_count, parse_gpu_list
-        from aim_catalog.launch.runspec import check_name, parse_env, parse_overrides, parse_shm_size
-
-        if self.name is not None and self.target == "docker":
-            check_name(self.name)
-        out = directory_option(self.out)
-        indexes = parse_gpu_list(self.gpu_list)
-        check_gpu_count(selection, indexes)
-        cluster = ClusterOptions(
-            self.hf_cache_pvc, self.hf_token_secret, self.context, self.namespace, out, self.cpu, self.memory,
-            self.node_affinity,
-        )  # fmt: skip
-        options = LaunchOptions(
-            port=self.port, name=self.name, image=self.image, env=parse_env(self.env),
-            overrides=parse_overrides(self.arg), gpu_indexes=indexes, hf_cache=self.hf_cache,
-            shm_size=parse_shm_size(self.shm_size), timeout=self.timeout, wait=not self.no_wait,
-            keep_on_failure=self.keep_on_failure, replicas=self.replicas, target=self.target, cluster=cluster,
-        )  # fmt: skip
-        options.check(selection)
-        return options
+    out = directory_option(given["out"])
+    indexes = parse_gpu_list(given["gpu_list"])
+    check_gpu_count(selection, indexes)
+    cluster = ClusterOptions(
+        given["hf_cache_pvc"], given["hf_token_secret"], given["context"], given["namespace"], out,
+        given["cpu"], given["memory"], given["node_affinity"],
+    )  # fmt: skip
+    options = LaunchOptions(
+        port=given["port"], name=given["name"], image=given["image"], env=parse_env(given["env"]),
+        overrides=parse_overrides(given["arg"]), gpu_indexes=indexes, hf_cache=given["hf_cache"],
+        shm_size=parse_shm_size(given["shm_size"]), timeout=given["timeout"], wait=not given["no_wait"],
+        keep_on_failure=given["keep_on_failure"], replicas=given["replicas"], target=given["target"],
+        cluster=cluster,
+    )  # fmt: skip
+    check(selection, options)
+    return options
 
 
 @app.command()
@@ -162,13 +133,13 @@ def launch(
     Example: aim-catalog launch Qwen/Qwen3-32B 4 --precision bf16 --backend vllm --dry-run
     Example: aim-catalog launch Qwen/Qwen3-32B 8 --target kubernetes --dry-run | kubectl apply -f -
     """
-    args = _Args(**{k: v for k, v in locals().items() if k not in ("ctx", "selection")})
+    given = {k: v for k, v in locals().items() if k not in ("ctx", "selection")}
     from aim_catalog.cli import launch_show as show
     from aim_catalog.cli import render
 
-    options = args.options(selection)
+    options = launch_options(selection, given)
     catalog = catalog_of(ctx)
-    if args.dry_run or (target != "docker" and options.cluster.out is not None):
+    if dry_run or options.cluster.out is not None:  # --out: render the files, apply nothing
         show.show_plan(catalog.plan_launch(selection, options, note=render.note), options, as_json)
         return
     with show.spinner() as tick:
@@ -202,7 +173,7 @@ def ps(
 
     listing = catalog_of(ctx).deployments(include_all=show_all, all_hosts=all_hosts, note=render.note)
     records = [row.as_dict() for row in listing.rows]
-    if not listing.docker:
+    if listing.unreachable:  # the cluster rows alone
         from aim_catalog.cli.kube import show_cluster_rows
 
         show_cluster_rows(records, as_json)
@@ -232,13 +203,6 @@ def ps(
     )
 
 
-def ps_row(d: Deployment, host: str) -> dict[str, Any]:
-    """A deployment row as ``ps`` shows it (Docker and cluster rows alike)."""
-    from aim_catalog.launch.operations import DeploymentRow
-
-    return DeploymentRow.of(d, host).fields()
-
-
 @app.command()
 def stop(
     ctx: typer.Context,
@@ -252,10 +216,9 @@ def stop(
     from aim_catalog.cli import render
 
     done = catalog_of(ctx).stop(name)
-    if done.cluster is not None:
-        where = f"{done.cluster.context}/{done.cluster.namespace}"
+    if done.where is not None:  # objects on a cluster
         if done.deleted:
-            render.line(f"stopped {done.name}: deleted {', '.join(done.deleted)} in {where}")
+            render.line(f"stopped {done.name}: deleted {', '.join(done.deleted)} in {done.where}")
         else:
             render.line(f"{done.name}: its objects were already gone; marked stopped")
         return

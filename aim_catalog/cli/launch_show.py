@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from aim_catalog.launch.plan import LaunchOptions, LaunchPlan
     from aim_catalog.launch.runspec import RunSpec
     from aim_catalog.launch.targets.docker.service import LaunchResult, Started
-    from aim_catalog.launch.targets.kubernetes.service import ClusterLaunch
     from aim_catalog.selection.request import Candidate
 
 
@@ -97,12 +96,15 @@ def show_spec(spec: RunSpec, chosen: Candidate, as_json: bool) -> None:
     render.line(spec.docker_run())
 
 
-def show_launched(result: LaunchResult | ClusterLaunch, options: LaunchOptions, as_json: bool) -> None:
+def show_launched(result: object, options: LaunchOptions, as_json: bool) -> None:
+    """What ``launch`` started: containers on this host, or objects on a cluster."""
     from aim_catalog.launch.targets.docker.service import LaunchResult
 
     if not isinstance(result, LaunchResult):  # a cluster's
         from aim_catalog.cli.kube import show_cluster_launch
+        from aim_catalog.launch.targets.kubernetes.service import ClusterLaunch
 
+        assert isinstance(result, ClusterLaunch), type(result)
         show_cluster_launch(result, as_json)
     elif options.replicas != 1:
         show_copies(result, as_json)

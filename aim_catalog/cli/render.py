@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from aim_catalog.settings import redact
+from aim_catalog.errors import redact
 
 if TYPE_CHECKING:
     from rich.console import Console

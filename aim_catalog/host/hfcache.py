@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aim_catalog.errors import CatalogError, EnvironmentProblem, UsageProblem
+from aim_catalog.errors import CatalogError, EnvironmentProblem, UsageProblem, first_line
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 LAUNCH_CHECK_TIMEOUT = 5.0  # seconds: a launch never waits long on the hub for a warning
@@ -205,7 +205,7 @@ def _hub_problem(exc: Exception, model: str, revision: str | None) -> CatalogErr
     if isinstance(exc, errors.HfHubHTTPError):
         status = exc.response.status_code if exc.response is not None else "?"
         return HubUnreachable(f"the Hugging Face Hub at {where} answered HTTP {status} for {what}")
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    reason = first_line(exc)
     # snapshot_download wraps the transport error: keep the cause, drop the paragraph.
     if reason.startswith("Got: "):
         reason = reason[5:]

@@ -280,17 +280,21 @@ def build_spec(
     *,
     name: str,
     gpus: list[int],
-    render_minors: list[int],
+    render_minors: list[int] | None = None,
     port: int,
     image: str | None = None,
     env: dict[str, str] | None = None,
     overrides: dict[str, str | bool] | None = None,
-    hf_cache: Path,
+    hf_cache: Path | None = None,
     catalog: str,
     shm_size: str | None = None,
     check_devices: bool = True,
     host_hardware: str | None = None,
 ) -> RunSpec:
+    """The spec of one container. ``render_minors``: the GPUs' render nodes to map, with
+    ``/dev/kfd`` (None: no device is mapped here, a cluster's device plugin does it);
+    ``hf_cache``: the host directory mounted as the Hugging Face cache (None: none is,
+    a cluster target mounts its own volume)."""
     container_port = backends.get(candidate.backend).container_port
     command, notes = server_command(candidate, overrides or {}, container_port)
     given = {**check_recipe_env(candidate), **(env or {}), "HF_HOME": CONTAINER_HF_HOME}
@@ -315,10 +319,10 @@ def build_spec(
         ),
         command=command,
         env=all_env,
-        devices=device_paths(render_minors, check=check_devices),
+        devices=[] if render_minors is None else device_paths(render_minors, check=check_devices),
         group_add=video_groups(),
         ports={f"{container_port}/tcp": port},
-        volumes={str(hf_cache): {"bind": CONTAINER_HF_HOME, "mode": "rw"}},
+        volumes={} if hf_cache is None else {str(hf_cache): {"bind": CONTAINER_HF_HOME, "mode": "rw"}},
         labels=labels,
         gpus=list(gpus),
         ipc_mode=None if shm_size else "host",

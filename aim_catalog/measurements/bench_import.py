@@ -255,28 +255,30 @@ def import_runs(session: Session, runs: Sequence[Run], target: Target) -> Import
     return ImportReport(added, duplicates, dict(targets), notes)
 
 
-def store_smoke_test(session: Session, deployment: Any, result: Any, max_tokens: int) -> int:
-    """Store an ``aim-catalog test`` result (``smoke.LoadResult``) as a smoke-test benchmark
-    row of the deployment's serve config (such rows never rank by default); its id."""
-    if deployment.serve_config_id is None:
+def store_smoke_test(
+    session: Session, name: str, serve_config_id: int | None, image: str, result: Any, max_tokens: int
+) -> int:
+    """Store an ``aim-catalog test`` result (``openai_client.LoadResult``) of the deployment
+    ``name`` (launched from ``serve_config_id`` with ``image``) as a smoke-test benchmark row
+    of that serve config (such rows never rank by default); its id."""
+    if serve_config_id is None:
         raise UsageProblem(
-            f"{deployment.name}'s serve config is no longer in the catalog "
-            "(its recipe was removed): nothing saved"
+            f"{name}'s serve config is no longer in the catalog (its recipe was removed): nothing saved"
         )
     input_len, output_len = result.mean_lengths()
     metrics = {k: v for k, v in result.metrics().items() if v is not None}
     moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     lock_for_write(session)
     row = Benchmark(
-        serve_config_id=deployment.serve_config_id,
+        serve_config_id=serve_config_id,
         origin=Origin.SMOKE.value,
         input_len=input_len,
         output_len=output_len,
         concurrency=result.concurrency,
         failed=result.failed,
-        source=f"aim-catalog test {deployment.name} ({result.completed} request(s), max_tokens {max_tokens})",
+        source=f"aim-catalog test {name} ({result.completed} request(s), max_tokens {max_tokens})",
         measured_at=moment,
-        image=deployment.image,
+        image=image,
         **metrics,
     )
     session.add(row)

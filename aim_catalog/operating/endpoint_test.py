@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 from aim_catalog.errors import UsageProblem
 
 if TYPE_CHECKING:
-    from aim_catalog.api import Catalog
-    from aim_catalog.launch.operations import Served
+    from aim_catalog.launch.targets.base import Served
     from aim_catalog.operating.openai_client import LoadResult, Reply
+    from aim_catalog.storage.work import Work
 
 
 @dataclass(frozen=True)
@@ -62,21 +62,23 @@ class TestOutcome:
         return f"{result.failed} of {result.requests} request(s) failed{nothing}; first: {first}"
 
 
-def target(catalog: Catalog, name: str) -> tuple[str, Served | None]:
+def target(work: Work, name: str) -> tuple[str, Served | None]:
     """(base URL, deployment or None): ``name`` is a deployment of the current Docker engine,
     or a URL like http://host:8000. A deployment answers on the engine's host, at its port."""
     if name.startswith(("http://", "https://")):
         base = name.rstrip("/")
         return (base[: -len("/v1")] if base.endswith("/v1") else base), None
-    served = catalog.served(name)
-    return served.base_url, served
+    from aim_catalog.launch.service import served
+
+    found = served(work, name)
+    return found.base_url, found
 
 
-def run_test(catalog: Catalog, name: str, options: TestOptions) -> TestOutcome:
+def run_test(work: Work, name: str, options: TestOptions) -> TestOutcome:
     """Send the request(s); save a reply, or a load run without failures, when asked."""
     from aim_catalog.operating import openai_client as smoke
 
-    base, deployment = target(catalog, name)
+    base, deployment = target(work, name)
     if options.save and deployment is None:
         raise UsageProblem(
             "--save needs a deployment name (a URL has no serve config to store the result on)"
@@ -91,13 +93,23 @@ def run_test(catalog: Catalog, name: str, options: TestOptions) -> TestOutcome:
     if not options.load:
         saved = None
         if deployment is not None and options.save:
-            saved = catalog.save_smoke_test(deployment, smoke.single_as_load(reply), options.max_tokens)
+            saved = _save(work, deployment, smoke.single_as_load(reply), options.max_tokens)
         return TestOutcome(base, what, reply=reply, saved=saved, save_asked=options.save)
     result = _load(base, model, what, options)
     saved = None
     if deployment is not None and options.save and result.completed and not result.failed:
-        saved = catalog.save_smoke_test(deployment, result, options.max_tokens)
+        saved = _save(work, deployment, result, options.max_tokens)
     return TestOutcome(base, what, load=result, saved=saved, save_asked=options.save)
+
+
+def _save(work: Work, deployment: Served, result: LoadResult, max_tokens: int) -> int:
+    """Store the result as a smoke-test row of the deployment's serve config; its id."""
+    from aim_catalog.measurements.bench_import import store_smoke_test
+
+    with work.write() as session:
+        return store_smoke_test(
+            session, deployment.name, deployment.serve_config_id, deployment.image, result, max_tokens
+        )
 
 
 def _load(base: str, model: str, what: str, options: TestOptions) -> LoadResult:

@@ -32,10 +32,8 @@ from collections.abc import Callable
 from typing import Any
 
 from aim_catalog.errors import Problem, shown
+from aim_catalog.recipes.format import GENERAL_MODEL, GOALS, PROFILE_TYPES
 
-GENERAL_MODEL = "aim-general"  # huggingface_id of general profiles: no real model has it
-GOALS = ("latency", "throughput")
-PROFILE_TYPES = ("optimized", "preview", "unoptimized", "general")  # AIM's selection order
 METADATA_FIELDS = ("engine", "gpu", "gpu_count", "precision", "metric", "type", "manual_selection_only")
 TOP_FIELDS = ("aim_id", "model_id", "metadata", "engine_args", "env_vars")
 
@@ -44,25 +42,6 @@ Err = Callable[[tuple[Any, ...], str], None]
 
 def looks_like_profile(doc: Any) -> bool:
     return isinstance(doc, dict) and "metadata" in doc and "engine_args" in doc and "recipe_id" not in doc
-
-
-def check_profile_fields(
-    err: Err, config: dict[str, Any], where: tuple[Any, ...]
-) -> tuple[str | None, str | None, bool]:
-    """A serve config's optional profile fields: ``goal``, ``profile_type``, ``manual_selection_only``."""
-    goal = config.get("goal")
-    if goal is not None and goal not in GOALS:
-        err((*where, "goal"), f"must be one of {', '.join(GOALS)}, got {shown(goal)}")
-        goal = None
-    kind = config.get("profile_type")
-    if kind is not None and kind not in PROFILE_TYPES:
-        err((*where, "profile_type"), f"must be one of {', '.join(PROFILE_TYPES)}, got {shown(kind)}")
-        kind = None
-    manual = config.get("manual_selection_only", False)
-    if not isinstance(manual, bool):
-        err((*where, "manual_selection_only"), f"must be true or false, got {shown(manual)}")
-        manual = False
-    return goal, kind, manual
 
 
 def _slug(text: str) -> str:

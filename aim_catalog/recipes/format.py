@@ -1,6 +1,6 @@
 """The recipe format: its fields, limits and name patterns, and the parsed form.
 
-A recipe file is checked by ``recipe_validate`` and loaded by ``recipe``; both build the
+A recipe file is checked by ``validate`` and loaded by ``files``; both build the
 frozen ``RecipeDoc`` / ``ServeConfigSpec`` defined here, which ``ingest`` writes.
 """
 
@@ -22,6 +22,9 @@ MAX_FLOAT = sys.float_info.max  # metric columns are SQL double precision
 PRECISIONS = ("fp32", "fp16", "bf16", "fp8", "int8", "int4", "mxfp4")
 REQUIRED_FIELDS = ("recipe_id", "model_id", "huggingface_id", "hardware", "precision")
 # goal/profile_type/manual_selection_only: AMD AIM profile metadata (aim_profiles.py)
+GOALS = ("latency", "throughput")
+PROFILE_TYPES = ("optimized", "preview", "unoptimized", "general")  # AIM's selection order
+GENERAL_MODEL = "aim-general"  # huggingface_id of general profiles: no real model has it
 CONFIG_FIELDS = (
     "enabled", "args", "image", "env", "benchmarks", "goal", "profile_type", "manual_selection_only",
 )  # fmt: skip

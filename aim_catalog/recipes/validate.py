@@ -1,15 +1,15 @@
 """Checking a loaded recipe document against the recipe format.
 
 Every problem is reported as ``path:line:col``, the field path and what is wrong with it
-(``recipe_checker``); a valid document becomes a ``RecipeDoc``. Benchmark rows are checked
-by ``recipe_bench_rows``, AIM profile fields by ``aim_profiles``, ``source`` by
-``provenance``.
+(``checker``); a valid document becomes a ``RecipeDoc``. Benchmark rows are checked
+by ``bench_rows``, AIM profile fields (``goal``, ``profile_type``,
+``manual_selection_only``) here, ``source`` by ``provenance``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aim_catalog.backends.envpolicy import SECRET_FLAG_PROBLEM, denied_reason, is_secret, is_secret_flag
@@ -21,10 +21,12 @@ from aim_catalog.recipes.checker import CONTROL_OR_SPACE_CONTROL, Checker, codep
 from aim_catalog.recipes.flags import served_models, split_flag
 from aim_catalog.recipes.format import (
     CONFIG_FIELDS,
+    GOALS,
     HARDWARE_RE,
     MODEL_ID_RE,
     PP_FLAGS,
     PRECISIONS,
+    PROFILE_TYPES,
     RECIPE_ID_RE,
     REQUIRED_FIELDS,
     TP_FLAGS,
@@ -183,8 +185,6 @@ def _serve_config(ck: Checker, backend: str, gpus: int, body: Any, where: Path_)
         if image is not None and any(c.isspace() for c in image):
             ck.err((*where, "image"), f"image reference {shown(image)} contains white space")
     benchmarks = benchmark_rows(ck, config.get("benchmarks"), (*where, "benchmarks"))
-    from aim_catalog.recipes.aim_profiles import check_profile_fields
-
     goal, profile_type, manual = check_profile_fields(ck.err, config, where)
     if len(ck.problems) != before:
         return None
@@ -267,3 +267,22 @@ def _env(ck: Checker, value: Any, where: Path_) -> dict[str, str]:
         else:
             out[name] = str(val).lower() if isinstance(val, bool) else str(val)
     return out
+
+
+def check_profile_fields(
+    err: Callable[[tuple[Any, ...], str], None], config: dict[str, Any], where: tuple[Any, ...]
+) -> tuple[str | None, str | None, bool]:
+    """A serve config's optional profile fields: ``goal``, ``profile_type``, ``manual_selection_only``."""
+    goal = config.get("goal")
+    if goal is not None and goal not in GOALS:
+        err((*where, "goal"), f"must be one of {', '.join(GOALS)}, got {shown(goal)}")
+        goal = None
+    kind = config.get("profile_type")
+    if kind is not None and kind not in PROFILE_TYPES:
+        err((*where, "profile_type"), f"must be one of {', '.join(PROFILE_TYPES)}, got {shown(kind)}")
+        kind = None
+    manual = config.get("manual_selection_only", False)
+    if not isinstance(manual, bool):
+        err((*where, "manual_selection_only"), f"must be true or false, got {shown(manual)}")
+        manual = False
+    return goal, kind, manual

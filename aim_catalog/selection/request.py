@@ -39,7 +39,7 @@ def dialect_name(executor: Executor) -> str:
 
 def general_model() -> str:
     """The model id that holds AMD AIM's general profiles (read only when needed)."""
-    from aim_catalog.recipes.aim_profiles import GENERAL_MODEL  # off the select path: only on a miss
+    from aim_catalog.recipes.format import GENERAL_MODEL  # off the select path: only on a miss
 
     return GENERAL_MODEL
 
@@ -119,7 +119,7 @@ class Request:
         if self.gpus is not None and self.gpus < 1:
             raise UsageProblem(f"GPU count must be a positive integer, got {self.gpus}")
         if self.goal is not None:
-            from aim_catalog.recipes.aim_profiles import GOALS  # only when a goal is asked
+            from aim_catalog.recipes.format import GOALS  # only when a goal is asked
 
             if self.goal not in GOALS:
                 raise UsageProblem(f"unknown goal {self.goal!r}; choose {' or '.join(GOALS)}")

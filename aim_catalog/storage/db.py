@@ -1,7 +1,7 @@
 """Engine and session factory, the schema check and migrations.
 
 What differs between SQLite and PostgreSQL (engine set-up, the write lock, upserts) lives
-in ``aim_catalog.dialects``.
+in ``storage.dialects``.
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from aim_catalog.errors import database_problem
 
 if TYPE_CHECKING:  # the ORM is imported by the paths that write, not by select
     from pathlib import Path
 
     from sqlalchemy.orm import Session, sessionmaker
 
-from aim_catalog.errors import EnvironmentProblem, SchemaOutOfDate, UsageProblem
-from aim_catalog.settings import redact
-from aim_catalog.storage.dialects import WRITE_LOCK_KEY as WRITE_LOCK_KEY  # re-exported: older callers' names
+from aim_catalog.errors import EnvironmentProblem, SchemaOutOfDate, UsageProblem, redact
 from aim_catalog.storage.dialects import dialect_of
 from aim_catalog.storage.resources import migrations_dir
 
@@ -28,7 +28,7 @@ from aim_catalog.storage.resources import migrations_dir
 # can compare revisions without importing Alembic.
 HEAD_REVISION = "0007"
 MIGRATIONS_DIR = migrations_dir()
-# Called with the connection of a migration that created the catalog (e.g. seed.seed_catalog).
+# Called with the connection of a migration that created the catalog (recipes.seed.seed_catalog).
 OnCreated = Callable[[Connection], None]
 
 
@@ -126,15 +126,9 @@ def _run_alembic(
     return hooks.revision
 
 
-def upgrade(
-    engine: Engine, revision: str = "head", *, seed: bool = False, on_created: OnCreated | None = None
-) -> str | None:
+def upgrade(engine: Engine, revision: str = "head", *, on_created: OnCreated | None = None) -> str | None:
     """Migrate up to ``revision``. ``on_created`` runs, in the same transaction, when this
-    call created the catalog; ``seed=True`` means ``on_created=aim_catalog.seed.seed_catalog``."""
-    if seed and on_created is None:
-        from aim_catalog.recipes.seed import seed_catalog
-
-        on_created = seed_catalog
+    call created the catalog (the API passes ``recipes.seed.seed_catalog`` for the default one)."""
     return _run_alembic(engine, "upgrade", revision, on_created)
 
 
@@ -192,7 +186,7 @@ def ensure_schema(
 ) -> None:
     """Make sure the database is at the code's schema, migrating it when allowed.
 
-    A database this call creates is handed to ``on_created`` (e.g. ``seed.seed_catalog``).
+    A database this call creates is handed to ``on_created`` (``recipes.seed.seed_catalog``).
 
     A ``shared`` catalog (one named by ``--db`` or ``$AIM_CATALOG_DB_URL``) that already
     holds a schema is never migrated behind its users' backs: older aim-catalog clients on
@@ -217,13 +211,3 @@ def ensure_schema(
             "(a shared catalog is not migrated automatically: other hosts' clients may be older)"
         )
     upgrade(engine, "head", on_created=on_created)
-
-
-def database_problem(exc: BaseException, engine: Engine | None = None) -> EnvironmentProblem:
-    """Turn a driver error into a message that names the database but never its password."""
-    where = engine.url.render_as_string(hide_password=True) if engine is not None else "the database"
-    detail = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-    first_line = str(detail).strip().splitlines()[0] if str(detail).strip() else type(detail).__name__
-    if "readonly database" in first_line:
-        first_line += " (the catalog is read-only here: only commands that read it can run)"
-    return EnvironmentProblem(redact(f"database error on {where}: {first_line}"))

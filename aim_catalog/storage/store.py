@@ -1,7 +1,8 @@
 """The catalog database behind a ``Catalog``: opening it, units of work, error translation.
 
 ``Store.open(url)`` opens at once (the engine, the schema check: the default catalog is
-created, migrated and seeded on first use; a shared one at an older schema is refused).
+created, migrated and filled by the ``seed`` hook on first use; a shared one at an older
+schema is refused).
 ``Store.deferred(url)`` opens on first use, so a command checks its input before it touches
 (or creates) any database; the CLI's engines keep no idle connection between units of
 work, since a command may then run for hours (``logs --follow``).
@@ -9,49 +10,68 @@ work, since a command may then run for hours (``logs --follow``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
-from aim_catalog.settings import auto_migrate_enabled, redact, resolve_db_url
+from aim_catalog.errors import database_problem, redact
+from aim_catalog.settings import auto_migrate_enabled, resolve_db_url
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
     from sqlalchemy.orm import Session, sessionmaker
 
 S = TypeVar("S", bound="Store")
+# Fills a catalog a migration has just created (given the migration's connection).
+Seed = Callable[["Connection"], None]
 
 
 class Store:
     """One catalog database: one engine, its schema checked once, when it is first used."""
 
-    def __init__(self, url: str, *, is_default: bool, create: bool = False, pooled: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        is_default: bool,
+        create: bool = False,
+        pooled: bool = True,
+        seed: Seed | None = None,
+    ) -> None:
         self.url = url
         self.is_default = is_default
         self._create = create
         self._pooled = pooled
+        self._seed = seed if is_default else None  # only the default catalog is filled on creation
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
 
     @classmethod
-    def open(cls: type[S], url: str | None = None, *, create: bool = False) -> S:
+    def open(cls: type[S], url: str | None = None, *, create: bool = False, seed: Seed | None = None) -> S:
         """Open the catalog at ``url`` (None: ``$AIM_CATALOG_DB_URL``, else the default one).
 
-        The default catalog is created, migrated and seeded with the bundled recipes on first
-        use; any other database that holds an older schema is refused until its admin runs
+        The default catalog is created, migrated and filled by ``seed`` on first use; any
+        other database that holds an older schema is refused until its admin runs
         ``aim-catalog db upgrade``. A SQLite file that does not exist is an error unless
         ``create`` (or it is the default catalog).
         """
-        store = cls.deferred(url, create=create)
+        store = cls.deferred(url, create=create, seed=seed)
         store.engine  # noqa: B018  (opens it now: errors belong to open)
         return store
 
     @classmethod
-    def deferred(cls: type[S], url: str | None = None, *, create: bool = False, pooled: bool = True) -> S:
+    def deferred(
+        cls: type[S],
+        url: str | None = None,
+        *,
+        create: bool = False,
+        pooled: bool = True,
+        seed: Seed | None = None,
+    ) -> S:
         """The catalog at ``url``, opened as ``open`` does but only when first used.
         ``pooled=False``: every unit of work connects afresh (no idle connection is held)."""
         resolved, is_default = resolve_db_url(url)
-        return cls(resolved, is_default=is_default, create=create, pooled=pooled)
+        return cls(resolved, is_default=is_default, create=create, pooled=pooled, seed=seed)
 
     @property
     def creates(self) -> bool:
@@ -72,12 +92,11 @@ class Store:
     def upgrade(self, revision: str = "head") -> str | None:
         """Migrate up to ``revision``, creating the database if need be (the default catalog
         is then seeded); the revision it is at afterwards."""
-        from aim_catalog.recipes.seed import seed_catalog
         from aim_catalog.storage import db
 
         engine = db.make_engine(self.url, create=True)
         try:
-            return db.upgrade(engine, revision, on_created=seed_catalog if self.is_default else None)
+            return db.upgrade(engine, revision, on_created=self._seed)
         finally:
             engine.dispose()
 
@@ -109,7 +128,6 @@ class Store:
         return self._engine
 
     def _connect(self) -> Engine:
-        from aim_catalog.recipes.seed import seed_catalog
         from aim_catalog.storage import db
 
         engine = db.make_engine(self.url, create=self._create or self.is_default, pooled=self._pooled)
@@ -119,7 +137,7 @@ class Store:
                     engine,
                     auto_migrate=auto_migrate_enabled(),
                     shared=not self.is_default,
-                    on_created=seed_catalog if self.is_default else None,
+                    on_created=self._seed,
                 )
         except BaseException:
             engine.dispose()
@@ -157,24 +175,20 @@ class Store:
         """Driver errors leave as one line naming the database, never its password."""
         from sqlalchemy.exc import SQLAlchemyError
 
-        from aim_catalog.storage import db
-
         try:
             yield
         except SQLAlchemyError as exc:
-            raise db.database_problem(exc, self._engine) from exc
+            raise database_problem(exc, self._engine) from exc
 
     @staticmethod
     @contextmanager
     def _translated(engine: Engine | None) -> Iterator[None]:
         from sqlalchemy.exc import SQLAlchemyError
 
-        from aim_catalog.storage import db
-
         try:
             yield
         except SQLAlchemyError as exc:
-            raise db.database_problem(exc, engine) from exc
+            raise database_problem(exc, engine) from exc
 
     @property
     def sessions(self) -> sessionmaker[Session]:

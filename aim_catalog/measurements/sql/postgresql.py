@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from aim_catalog.errors import CatalogError, EnvironmentProblem, UsageProblem
+from aim_catalog.errors import CatalogError, EnvironmentProblem, UsageProblem, first_line
 from aim_catalog.measurements.sql.query import (
     SQL_PASSWORD_ENV,
     SQL_ROLE_ENV,
@@ -37,11 +37,6 @@ def _role_engine(engine: Engine, role: str | None, password: str | None) -> Engi
     return create_engine(engine.url._replace(username=role, password=password), poolclass=NullPool)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 @contextmanager
 def postgresql_query(
     engine: Engine, query: str, timeout: float, role: str | None, password: str | None
@@ -49,7 +44,7 @@ def postgresql_query(
     import psycopg
     from sqlalchemy.exc import SQLAlchemyError
 
-    from aim_catalog.storage.db import database_problem
+    from aim_catalog.errors import database_problem
 
     as_role = _role_engine(engine, role, password)
     target = as_role or engine
@@ -95,8 +90,8 @@ def _begin_read_only(connection: Connection, target: Engine, timeout: float) -> 
     """A read-only, time-limited transaction, under a role without powers over the server."""
     from sqlalchemy.exc import DBAPIError
 
+    from aim_catalog.errors import database_problem
     from aim_catalog.measurements.sql.roles import powers_of
-    from aim_catalog.storage.db import database_problem
 
     try:
         connection.exec_driver_sql("SET TRANSACTION READ ONLY")
@@ -141,4 +136,4 @@ def _pg_rows(first: tuple[Any, ...], stream: Iterator[Any]) -> Iterator[tuple[An
 def _pg_failure(exc: Any, timeout: float) -> CatalogError:
     if exc.sqlstate == "57014" and "statement timeout" in str(exc):
         return timed_out(timeout)
-    return UsageProblem(f"query failed: {_first_line(exc)}")
+    return UsageProblem(f"query failed: {first_line(exc)}")

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from aim_catalog.errors import EnvironmentProblem, UsageProblem, shown
+from aim_catalog.errors import EnvironmentProblem, UsageProblem, first_line, shown
 
 # Predefined roles whose members can act on the server beyond reading the catalog
 # (PostgreSQL 15 names; a name a server lacks simply matches nothing).
@@ -193,7 +193,7 @@ def _execute(raw: Any, role: str, statements: list[Any]) -> None:
             for statement in statements:
                 cursor.execute(statement)
     except psycopg.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise EnvironmentProblem(
             f"cannot grant read-only access to {role}: {first} (run this as the catalog's owner "
             "with CREATEROLE, or as a superuser)"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from aim_catalog.launch.targets.docker.engine import first_line
+from aim_catalog.errors import first_line
 from aim_catalog.operating.doctor.catalog import check_catalog
 from aim_catalog.operating.doctor.check import FAIL, Check, Status
 from aim_catalog.operating.doctor.downloads import MIN_FREE_GB, check_disk, check_token

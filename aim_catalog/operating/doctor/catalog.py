@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aim_catalog.errors import database_problem, redact
 from aim_catalog.operating.doctor.check import FAIL, PASS, WARN, Check
-from aim_catalog.settings import redact
 
 
 def check_catalog(db_option: str | None) -> Check:
@@ -32,7 +32,7 @@ def check_catalog(db_option: str | None) -> Check:
         with engine.connect() as connection:
             revision = db.current_revision(connection)
     except (CatalogError, SQLAlchemyError) as exc:
-        problem = db.database_problem(exc, engine) if isinstance(exc, SQLAlchemyError) else exc
+        problem = database_problem(exc, engine) if isinstance(exc, SQLAlchemyError) else exc
         return Check(
             "catalog", FAIL, f"{problem}", "check --db / AIM_CATALOG_DB_URL and that the server runs", data
         )

@@ -8,8 +8,8 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from aim_catalog.errors import EnvironmentProblem
-from aim_catalog.launch.targets.docker.engine import connect, docker_where, first_line
+from aim_catalog.errors import EnvironmentProblem, first_line
+from aim_catalog.launch.targets.docker.engine import connect, docker_where
 from aim_catalog.operating.doctor.check import FAIL, PASS, SKIP, Check
 
 PROBE_IMAGE = "aim-catalog-doctor-probe"

@@ -5,8 +5,8 @@ it: several hosts of a fleet all say ``unix:///var/run/docker.sock``. GPUs are a
 from the host's detected GPUs minus those named in the ``aim-catalog.gpus`` label of live
 containers, so ``stop`` frees them by removing the container and two catalogs on one host
 see each other's allocations. ``lifecycle.py`` owns a launch from create to running (or
-cleaned up); this module holds the single calls (the launch lock and signal handling are
-``launch_guard.py``'s, masked logs ``container_logs.py``'s; both re-exported here).
+cleaned up); this module holds the single calls (the launch lock is ``lock.py``'s, signal
+handling ``launch.guard``'s, masked logs ``logs.py``'s).
 """
 
 from __future__ import annotations
@@ -26,18 +26,12 @@ from docker import DockerClient
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.models.containers import Container
 
-from aim_catalog.errors import EnvironmentProblem, LaunchFailed
+from aim_catalog.errors import EnvironmentProblem, LaunchFailed, first_line, redact
 from aim_catalog.launch import labels
-from aim_catalog.launch.guard import Terminated as Terminated
-from aim_catalog.launch.guard import lock_dir as lock_dir
 from aim_catalog.launch.guard import raise_if_terminated
-from aim_catalog.launch.guard import termination_as_interrupt as termination_as_interrupt
 from aim_catalog.launch.labels import ContainerLabels, parse_labels
 from aim_catalog.launch.runspec import RunSpec
-from aim_catalog.launch.targets.docker.logs import container_secrets as container_secrets
 from aim_catalog.launch.targets.docker.logs import log_tail
-from aim_catalog.launch.targets.docker.logs import stream_logs as stream_logs
-from aim_catalog.settings import redact
 
 LIVE_STATES = ("created", "running", "restarting", "paused")
 # Proxies from the environment must not intercept readiness checks of our own container.
@@ -99,12 +93,6 @@ def identify(client: DockerClient) -> EngineId:
     if not key:
         raise EnvironmentProblem(f"Docker engine at {docker_host_label()} reports no engine ID")
     return EngineId(key=key, name=str(info.get("Name") or "?"), address=docker_host_label())
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an error (docker's APIError: the engine's words), passwords redacted."""
-    text = str(getattr(exc, "explanation", None) or exc).strip()
-    return redact(text.splitlines()[0] if text else type(exc).__name__)
 
 
 def secret_values(spec: RunSpec) -> dict[str, str]:

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 
 from docker.errors import DockerException
 
-from aim_catalog.errors import CatalogError, LaunchFailed
+from aim_catalog.errors import CatalogError, LaunchFailed, first_line
 from aim_catalog.launch import deployments
 from aim_catalog.launch.allocation import holders
 from aim_catalog.launch.deployments import Status
-from aim_catalog.launch.guard import interrupts_deferred
+from aim_catalog.launch.guard import Terminated, interrupts_deferred
 from aim_catalog.launch.labels import parse_labels
 from aim_catalog.launch.runspec import RunSpec
 from aim_catalog.launch.targets.docker import engine as launcher
@@ -143,12 +143,12 @@ class ContainerLaunch:
             deployments.set_status(session, container_id, Status.FAILED)
 
     def _reason(self, exc: BaseException) -> str:
-        if isinstance(exc, launcher.Terminated):
+        if isinstance(exc, Terminated):
             return f"terminated ({exc}) while {self.stage}"
         if isinstance(exc, KeyboardInterrupt):
             return f"interrupted while {self.stage}"
         if isinstance(exc, DockerException):
-            return f"Docker refused: {launcher.first_line(exc)}"
+            return f"Docker refused: {first_line(exc)}"
         if isinstance(exc, CatalogError):
             return str(exc)
         return f"{type(exc).__name__} while {self.stage}: {exc}"

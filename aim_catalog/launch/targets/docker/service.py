@@ -1,9 +1,8 @@
-"""The launch service: select, allocate, create, record, start and wait, as one call.
+"""A launch on this Docker engine: select, allocate, create, record, start and wait.
 
 ``launch`` runs the winning config on this host's Docker engine (one container, or
-``replicas`` copies on disjoint GPUs and consecutive ports, all or nothing), or applies it
-to a cluster (``kube/launching.py``). Each container goes through a
-``lifecycle.ContainerLaunch``, which cleans up on every failure path. Images are pulled
+``replicas`` copies on disjoint GPUs and consecutive ports, all or nothing). Each container
+goes through a ``lifecycle.ContainerLaunch``, which cleans up on every failure path. Images are pulled
 before the launch lock is taken (a pull can take many minutes); inside it the plan is made
 again with the GPUs held at that moment, then the container is created and recorded.
 No printing: notes go to ``note``, the wait's progress to ``on_tick``.
@@ -11,28 +10,26 @@ No printing: notes go to ``note``, the wait's progress to ``on_tick``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aim_catalog.errors import LaunchFailed, UsageProblem
-from aim_catalog.launch.plan import DOCKER, LaunchOptions, Planner, copy_names
+from aim_catalog.launch.plan import LaunchOptions, copy_names
+from aim_catalog.launch.targets.docker.plan import Planner
+from aim_catalog.notes import Note, Tick, waiting_ticks
 
 if TYPE_CHECKING:
     from docker import DockerClient
     from docker.models.containers import Container
 
-    from aim_catalog.api import Catalog
     from aim_catalog.launch.runspec import RunSpec
+    from aim_catalog.launch.targets.base import Select
     from aim_catalog.launch.targets.docker.engine import EngineId, Launched
     from aim_catalog.launch.targets.docker.lifecycle import ContainerLaunch
-    from aim_catalog.launch.targets.kubernetes.service import ClusterLaunch
     from aim_catalog.selection.options import SelectionOptions
     from aim_catalog.selection.request import Candidate
-
-Note = Callable[[str], None]
-Tick = Callable[[str], None]  # the progress line to show (a spinner's text)
+    from aim_catalog.storage.work import Work
 
 
 class _ImageMissing(Exception):
@@ -68,20 +65,16 @@ class LaunchResult:
 
 
 def launch(
-    catalog: Catalog,
+    work: Work,
+    select: Select,
     selection: SelectionOptions,
     options: LaunchOptions,
     *,
     note: Note,
     on_tick: Tick | None = None,
-) -> LaunchResult | ClusterLaunch:
+) -> LaunchResult:
     """Launch the best config for ``selection``; ``LaunchFailed`` (exit 5) when it fails,
     nothing left behind (unless ``keep_on_failure``)."""
-    options.check(selection)
-    if options.target != DOCKER:
-        from aim_catalog.launch.targets.kubernetes.service import launch_on_cluster
-
-        return launch_on_cluster(catalog, selection, options, note=note, on_tick=on_tick)
     from aim_catalog.host import hfcache
     from aim_catalog.launch.guard import termination_as_interrupt
     from aim_catalog.launch.runspec import dev_root
@@ -95,7 +88,7 @@ def launch(
     # Not cached, or a disk too small: a note, never a failure.
     for text in hfcache.launch_warnings(selection.model, hfcache.home_dir(options.hf_cache)):
         note(text)
-    planner = Planner.of(catalog, selection, options, note, dry_run=False)
+    planner = Planner.of(work, select, selection, options, note, dry_run=False)
     # SIGTERM/SIGHUP (a closed terminal, a cancelled job) clean up like Ctrl-C does.
     with termination_as_interrupt():
         if options.replicas != 1:  # N copies on disjoint GPUs and ports, all or nothing
@@ -115,19 +108,19 @@ def _prepare(
 ) -> ContainerLaunch:
     """Pull the image, then under the launch lock plan again, create and record
     (``_ImageMissing`` when the image the plan chose is not there by then)."""
-    from aim_catalog.launch.guard import launch_lock
     from aim_catalog.launch.targets.docker.engine import has_image, held_gpus
     from aim_catalog.launch.targets.docker.lifecycle import ContainerLaunch
+    from aim_catalog.launch.targets.docker.lock import launch_lock
 
     preliminary = planner.make(client, held_gpus(client), name=name, notes=False)
     _pull(client, preliminary.spec.image, planner.note)
-    with launch_lock(engine, on_wait=planner.note):
+    with launch_lock(engine.key, on_wait=planner.note):
         planned = planner.make(client, held_gpus(client), name=name, notes=first)
         if not has_image(client, planned.spec.image):
             raise _ImageMissing(planned.spec.image)
         _make_cache_dir(planned.spec)
         keep = planner.options.keep_on_failure
-        launch = ContainerLaunch(client, planner.catalog.write, engine, planned.spec, planned.chosen, keep)
+        launch = ContainerLaunch(client, planner.work.write, engine, planned.spec, planned.chosen, keep)
         launch.create_and_record()  # cleans up its own container on failure
         return launch
 
@@ -142,24 +135,11 @@ def _launch_one(planner: Planner, on_tick: Tick | None) -> Started:
             continue
     else:
         raise LaunchFailed("the selected image kept changing while images were pulled; try again")
-    tick = ticker(on_tick, f"starting {launch.spec.name}", launch.spec.name, lambda last: last.strip()[-100:])
+    tick = waiting_ticks(
+        on_tick, f"starting {launch.spec.name}", launch.spec.name, lambda last: last.strip()[-100:]
+    )
     options = planner.options
     return _started(launch, launch.run(timeout=options.timeout, wait=options.wait, on_tick=tick))
-
-
-def ticker(
-    on_tick: Tick | None, opening: str, name: str, last_line: Callable[[str], str]
-) -> Callable[[float, str], None]:
-    """A wait loop's progress callback (seconds waited, the last log line) as the lines
-    ``on_tick`` shows: ``opening`` at once, then ``waiting for NAME: 12s  <last line>``."""
-    if on_tick is not None:
-        on_tick(opening)
-
-    def tick(elapsed: float, last: str) -> None:
-        if on_tick is not None:
-            on_tick(f"waiting for {name}: {elapsed:.0f}s  {last_line(last)}")
-
-    return tick
 
 
 def _started(launch: ContainerLaunch, result: Launched) -> Started:

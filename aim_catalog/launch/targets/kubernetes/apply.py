@@ -22,7 +22,7 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from aim_catalog.errors import EnvironmentProblem, LaunchFailed, UsageProblem, shown
+from aim_catalog.errors import EnvironmentProblem, LaunchFailed, UsageProblem, first_line, shown
 from aim_catalog.launch import labels as label_keys
 from aim_catalog.launch.targets.kubernetes.names import MANAGER, selector
 from aim_catalog.launch.targets.kubernetes.render import KSERVE_API, Rendered
@@ -52,7 +52,7 @@ def connect(context: str | None, namespace: str | None) -> Cluster:
         contexts, active = k8s_config.list_kube_config_contexts(config_file)  # type: ignore[no-untyped-call]
     except (ConfigException, OSError) as exc:
         raise EnvironmentProblem(
-            f"no usable kubeconfig ({_first_line(exc)}): set KUBECONFIG, or use --dry-run to print the "
+            f"no usable kubeconfig ({first_line(exc)[:200]}): set KUBECONFIG, or use --dry-run to print the "
             "manifests for `kubectl apply -f -`"
         ) from exc
     chosen = active
@@ -69,7 +69,7 @@ def connect(context: str | None, namespace: str | None) -> Cluster:
             config_file, context=chosen["name"], client_configuration=config, persist_config=False
         )
     except (ConfigException, OSError, ValueError) as exc:
-        raise EnvironmentProblem(f"kubeconfig context {chosen['name']!r}: {_first_line(exc)}") from exc
+        raise EnvironmentProblem(f"kubeconfig context {chosen['name']!r}: {first_line(exc)[:200]}") from exc
     config.retries = 1  # an unreachable API server is reported in seconds, not minutes
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)  # our one line says it
     ns = namespace or chosen.get("context", {}).get("namespace") or "default"
@@ -80,11 +80,6 @@ def connect(context: str | None, namespace: str | None) -> Cluster:
     except LaunchFailed as exc:
         raise EnvironmentProblem(str(exc)) from exc
     return cluster
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]
 
 
 @contextmanager
@@ -98,7 +93,8 @@ def _talking(cluster: Cluster, what: str) -> Iterator[None]:
         ) from exc
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise EnvironmentProblem(
-            f"cannot reach the cluster of context {cluster.context!r} ({cluster.server}): {_first_line(exc)}"
+            f"cannot reach the cluster of context {cluster.context!r} ({cluster.server}): "
+            f"{first_line(exc)[:200]}"
         ) from exc
 
 
@@ -106,7 +102,7 @@ def _api_message(exc: ApiException) -> str:
     try:
         return str(json.loads(exc.body or "{}").get("message", ""))[:300] or "(no message)"
     except (ValueError, AttributeError):
-        return _first_line(exc)
+        return first_line(exc)[:200]
 
 
 def _json(response: Any) -> dict[str, Any]:

@@ -19,8 +19,6 @@ from sqlalchemy.orm import Session
 from aim_catalog.launch import deployments
 from aim_catalog.storage.models import Deployment
 
-CLUSTER_TARGETS = ("kubernetes", "kserve")
-
 
 def host_key(server: str, namespace: str) -> str:
     return f"kubernetes:{server}/{namespace}"
@@ -65,9 +63,11 @@ def record(
     return key
 
 
-def find(session: Session, name: str, *, context: str | None, namespace: str | None) -> Deployment | None:
-    """The cluster deployment called ``name``: a live one first, then the newest."""
-    query = select(Deployment).where(Deployment.name == name, Deployment.target.in_(CLUSTER_TARGETS))
+def find(
+    session: Session, target: str, name: str, *, context: str | None, namespace: str | None
+) -> Deployment | None:
+    """The ``target`` deployment called ``name``: a live one first, then the newest."""
+    query = select(Deployment).where(Deployment.name == name, Deployment.target == target)
     if context is not None:
         query = query.where(Deployment.context == context)
     if namespace is not None:
@@ -77,8 +77,8 @@ def find(session: Session, name: str, *, context: str | None, namespace: str | N
     ).first()
 
 
-def listing(session: Session, *, include_all: bool) -> list[Deployment]:
-    query = select(Deployment).where(Deployment.target.in_(CLUSTER_TARGETS)).order_by(Deployment.id)
+def listing(session: Session, target: str, *, include_all: bool) -> list[Deployment]:
+    query = select(Deployment).where(Deployment.target == target).order_by(Deployment.id)
     if not include_all:
         query = query.where(Deployment.status.in_(deployments.ACTIVE))
     return list(session.scalars(query))

@@ -32,8 +32,7 @@ from aim_catalog.launch.targets.kubernetes.names import check_object_name as che
 from aim_catalog.launch.targets.kubernetes.names import object_name as object_name
 from aim_catalog.selection.request import Candidate
 
-TARGETS = ("docker", "kubernetes", "kserve")
-KUBE_TARGETS = ("kubernetes", "kserve")
+KUBE_TARGETS = ("kubernetes", "kserve")  # the names this package registers
 GPU_RESOURCE = "amd.com/gpu"
 DEVICE_ID_LABEL = "amd.com/gpu.device-id"
 KSERVE_API = "serving.kserve.io/v1beta1"
@@ -128,7 +127,7 @@ def node_affinity(hardware: str) -> dict[str, Any] | None:
 def check_options(opts: KubeOptions) -> None:
     """Usage errors in the cluster options, before anything is selected or rendered."""
     if opts.target not in KUBE_TARGETS:
-        raise UsageProblem(f"--target must be one of {', '.join(TARGETS)}, got {shown(opts.target)}")
+        raise UsageProblem(f"{shown(opts.target)} is not a cluster target ({', '.join(KUBE_TARGETS)})")
     if opts.namespace is not None and (len(opts.namespace) > 63 or not _dns1123_label(opts.namespace)):
         raise UsageProblem(f"--namespace {shown(opts.namespace)} is not a valid namespace name")
     if opts.hf_cache_pvc is not None and not _subdomain(opts.hf_cache_pvc):

@@ -1,5 +1,5 @@
-"""The cluster target of the launch service: ``launch --target kubernetes|kserve`` and the
-cluster side of ``ps``, ``stop`` and ``logs``.
+"""A launch on a cluster (``--target kubernetes|kserve``) and the cluster side of ``ps``,
+``stop`` and ``logs``.
 
 Planning (rendering) needs neither a cluster nor the ``kubernetes`` package (``--dry-run``,
 ``--out``); applying does (the optional extra ``aim-catalog[kubernetes]``), imported only
@@ -19,22 +19,20 @@ from typing import TYPE_CHECKING, Any
 
 from aim_catalog.errors import EnvironmentProblem, LaunchFailed, UsageProblem
 from aim_catalog.launch.deployments import Status
+from aim_catalog.notes import Note, Tick
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from aim_catalog.api import Catalog
-    from aim_catalog.launch.operations import DeploymentRow
-    from aim_catalog.launch.plan import LaunchOptions, LaunchPlan
+    from aim_catalog.launch.plan import LaunchOptions, LaunchPlan, Manifests
     from aim_catalog.launch.runspec import RunSpec
+    from aim_catalog.launch.targets.base import DeploymentRow, Select
     from aim_catalog.launch.targets.kubernetes.apply import Cluster
     from aim_catalog.launch.targets.kubernetes.render import KubeOptions, Rendered
     from aim_catalog.selection.options import SelectionOptions
     from aim_catalog.selection.request import Candidate
     from aim_catalog.storage.models import Deployment
-
-Note = Callable[[str], None]
-Tick = Callable[[str], None]
+    from aim_catalog.storage.work import Work
 
 
 @dataclass(frozen=True)
@@ -96,40 +94,46 @@ def kube_options(options: LaunchOptions) -> KubeOptions:
 
 
 def plan_on_cluster(
-    catalog: Catalog, selection: SelectionOptions, options: LaunchOptions, *, note: Note
+    work: Work, select: Select, selection: SelectionOptions, options: LaunchOptions, *, note: Note
 ) -> LaunchPlan:
     """Select (hardware: as asked, else any: this machine's GPUs say nothing of the
     cluster's) and render the objects."""
-    from aim_catalog.launch.plan import LaunchPlan, PlannedContainer, spec_notes
-    from aim_catalog.launch.runspec import CONTAINER_HF_HOME, build_spec, container_name
+    from aim_catalog.launch.plan import LaunchPlan, PlannedContainer
+
+    rendered, spec, chosen = _render(work, select, selection, options, note)
+    return LaunchPlan(options.target, (PlannedContainer(spec, chosen),), rendered)
+
+
+def _render(
+    work: Work, select: Select, selection: SelectionOptions, options: LaunchOptions, note: Note
+) -> tuple[Rendered, RunSpec, Candidate]:
+    from aim_catalog.launch.plan import spec_notes
+    from aim_catalog.launch.runspec import build_spec, container_name
     from aim_catalog.launch.targets.kubernetes.render import check_options, render
 
     opts = kube_options(options)
     check_options(opts)
     asked = replace(selection, hardware=selection.hardware or "any")
     request = replace(asked.to_request(note=note), hardware_detected=False)
-    chosen = catalog.select(request)
-    spec = build_spec(
+    chosen = select(request)
+    spec = build_spec(  # no devices, no host cache: the device plugin and a volume give them
         chosen,
         name=container_name(chosen),
         gpus=list(range(chosen.gpu_count)),
-        render_minors=[],
         port=options.port,
         image=options.image,
         env=options.env,
         overrides=options.overrides,
-        hf_cache=Path(CONTAINER_HF_HOME),  # unused: the cluster's cache is a volume
-        catalog=catalog.display_url,
+        catalog=work.display_url,
         shm_size=options.shm_size,
-        check_devices=False,
     )
-    rendered = render(spec, chosen, opts, name=options.name, catalog=catalog.display_url)
+    rendered = render(spec, chosen, opts, name=options.name, catalog=work.display_url)
     for text in [*spec.notes, *rendered.notes, *spec_notes(spec)[len(spec.notes) :]]:
         note(text)  # an untrusted image: the nodes pull it, and its pods may get the token Secret
-    return LaunchPlan(options.target, (PlannedContainer(spec, chosen),), rendered)
+    return rendered, spec, chosen
 
 
-def write_out(rendered: Rendered, out_dir: Path) -> list[Path]:
+def write_out(rendered: Manifests, out_dir: Path) -> list[Path]:
     """One YAML file per object in ``out_dir`` (created); returns the paths written."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -146,7 +150,13 @@ def write_out(rendered: Rendered, out_dir: Path) -> list[Path]:
 
 
 def launch_on_cluster(
-    catalog: Catalog, selection: SelectionOptions, options: LaunchOptions, *, note: Note, on_tick: Tick | None
+    work: Work,
+    select: Select,
+    selection: SelectionOptions,
+    options: LaunchOptions,
+    *,
+    note: Note,
+    on_tick: Tick | None,
 ) -> ClusterLaunch:
     """Render, apply, record and (``options.wait``) wait for the rollout."""
     from aim_catalog.launch.guard import termination_as_interrupt
@@ -155,23 +165,20 @@ def launch_on_cluster(
     check_options(kube_options(options))
     kube = client_module()  # a missing kubeconfig or client is the one thing said, before any note
     cluster = kube.connect(options.cluster.context, options.cluster.namespace)
-    plan = plan_on_cluster(catalog, selection, options, note=note)
-    assert plan.rendered is not None
+    rendered, spec, chosen = _render(work, select, selection, options, note)
     # SIGTERM/SIGHUP (a closed terminal, a cancelled job) clean up like Ctrl-C does.
     with termination_as_interrupt():
-        url = _Rollout(kube, cluster, plan.rendered, plan.chosen, plan.spec, catalog.write, note).run(
-            options, on_tick
-        )
+        url = _Rollout(kube, cluster, rendered, chosen, spec, work.write, note).run(options, on_tick)
     return ClusterLaunch(
-        name=plan.rendered.name,
-        target=plan.rendered.target,
+        name=rendered.name,
+        target=rendered.target,
         context=cluster.context,
         namespace=cluster.namespace,
-        objects=tuple(f"{o['kind']}/{o['metadata']['name']}" for o in plan.rendered.objects),
+        objects=tuple(f"{o['kind']}/{o['metadata']['name']}" for o in rendered.objects),
         url=url,
         ready=options.wait,
-        recipe_id=plan.chosen.recipe_id,
-        service_port=plan.rendered.service_port,
+        recipe_id=chosen.recipe_id,
+        service_port=rendered.service_port,
     )
 
 
@@ -184,7 +191,7 @@ class _Rollout:
     rendered: Rendered
     chosen: Candidate
     spec: RunSpec
-    write: Callable[[], AbstractContextManager[Session]]  # Catalog.write: a committed unit of work
+    write: Callable[[], AbstractContextManager[Session]]  # Work.write: a committed unit of work
     note: Note
 
     def run(self, options: LaunchOptions, on_tick: Tick | None) -> str:
@@ -239,10 +246,10 @@ class _Rollout:
             )
 
     def _wait(self, timeout: float, on_tick: Tick | None) -> str:
-        from aim_catalog.launch.targets.docker.service import ticker
+        from aim_catalog.notes import waiting_ticks
 
         name = self.rendered.name
-        tick = ticker(on_tick, f"rolling out {name}", name, lambda last: last[-120:])
+        tick = waiting_ticks(on_tick, f"rolling out {name}", name, lambda last: last[-120:])
         return str(self.kube.wait(self.cluster, self.rendered, timeout=timeout, on_tick=tick))
 
     def _undo(self, applied: list[dict[str, str]], created: list[dict[str, str]], *, keep: bool) -> None:
@@ -275,15 +282,15 @@ def _containers_env(obj: dict[str, Any]) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- ps / stop / logs
 
 
-def cluster_rows(catalog: Catalog, *, include_all: bool) -> list[DeploymentRow]:
-    """``ps`` rows for deployments on clusters, each with what its cluster says now."""
-    from aim_catalog.launch.operations import DeploymentRow
+def cluster_rows(work: Work, target: str, *, include_all: bool) -> list[DeploymentRow]:
+    """``ps`` rows for deployments of ``target`` on clusters, each with what its cluster says now."""
+    from aim_catalog.launch.targets.base import DeploymentRow
     from aim_catalog.launch.targets.kubernetes import records
 
-    with catalog.read() as session:
+    with work.read() as session:
         found = [
             (DeploymentRow.of(d, f"{d.context}/{d.namespace}", cluster=True), tuple(d.objects or []))
-            for d in records.listing(session, include_all=include_all)
+            for d in records.listing(session, target, include_all=include_all)
         ]
     clusters: dict[tuple[str | None, str | None], Any] = {}
     return [
@@ -312,11 +319,11 @@ def _cluster_state(
         return f"unknown ({str(exc)[:80]})"
 
 
-def find_on_cluster(catalog: Catalog, name: str) -> ClusterDeployment | None:
+def find_on_cluster(work: Work, target: str, name: str) -> ClusterDeployment | None:
     from aim_catalog.launch.targets.kubernetes import records
 
-    with catalog.read() as session:
-        found: Deployment | None = records.find(session, name, context=None, namespace=None)
+    with work.read() as session:
+        found: Deployment | None = records.find(session, target, name, context=None, namespace=None)
         if found is None:
             return None
         return ClusterDeployment(
@@ -324,14 +331,14 @@ def find_on_cluster(catalog: Catalog, name: str) -> ClusterDeployment | None:
         )
 
 
-def stop_on_cluster(catalog: Catalog, found: ClusterDeployment) -> list[str]:
+def stop_on_cluster(work: Work, found: ClusterDeployment) -> list[str]:
     """Delete what launch applied and mark the row stopped; returns the objects deleted."""
     from aim_catalog.launch import deployments
 
     kube = client_module()
     cluster = kube.connect(found.context, found.namespace)
     deleted: list[str] = kube.delete(cluster, list(found.objects))
-    with catalog.write() as session:
+    with work.write() as session:
         deployments.set_status(session, found.key, Status.STOPPED)
     return deleted
 

@@ -1,0 +1,110 @@
+"""The launch service: ``launch``, ``ps``, ``stop``, ``logs`` and ``test``'s lookup, for
+every target, through the ``Target`` protocol and the registry (``targets.registry``).
+
+It knows no target by name but the default one's place in the order: a name is looked up
+on the other targets first (their rows answer from the catalog alone) and the default
+target's "not found" is the answer; ``ps`` lists the default target's deployments first.
+No printing: notes go to ``note``. The API (``Catalog``) calls it with itself as the
+``Work`` and its ``select``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aim_catalog.errors import EnvironmentProblem, UsageProblem
+from aim_catalog.launch.targets import registry
+from aim_catalog.launch.targets.base import Unreachable
+
+if TYPE_CHECKING:
+    from aim_catalog.launch.plan import LaunchOptions, LaunchPlan
+    from aim_catalog.launch.targets.base import DeploymentRow, Select, Served, Stopped, Target, Write
+    from aim_catalog.notes import Note, Tick
+    from aim_catalog.selection.options import SelectionOptions
+    from aim_catalog.storage.work import Work
+
+
+@dataclass(frozen=True)
+class Listing:
+    """``ps``'s rows; ``unreachable``: targets that could not be asked (their rows missing)."""
+
+    rows: tuple[DeploymentRow, ...]
+    unreachable: tuple[str, ...] = ()
+
+
+def check(selection: SelectionOptions, options: LaunchOptions) -> None:
+    """Usage errors of a launch's options, before anything is selected: the target named
+    must exist, and the options must suit it."""
+    options.check(selection)
+    registry.target(options.target).check(selection, options)
+
+
+def plan_launch(
+    work: Work, select: Select, selection: SelectionOptions, options: LaunchOptions, *, note: Note
+) -> LaunchPlan:
+    """What ``launch`` would run, starting nothing (``launch --dry-run``)."""
+    check(selection, options)
+    return registry.target(options.target).plan(work, select, selection, options, note=note)
+
+
+def launch(
+    work: Work,
+    select: Select,
+    selection: SelectionOptions,
+    options: LaunchOptions,
+    *,
+    note: Note,
+    on_tick: Tick | None = None,
+) -> Any:
+    """Run the best config on ``options.target``; what that target started."""
+    check(selection, options)
+    return registry.target(options.target).launch(
+        work, select, selection, options, note=note, on_tick=on_tick
+    )
+
+
+def deployments(work: Work, *, include_all: bool, all_hosts: bool, note: Note) -> Listing:
+    """Every target's deployments as it sees them now. A target that cannot be asked is
+    skipped (and named) while another one has rows; when none has, its error is the answer."""
+    rows: list[DeploymentRow] = []
+    failed: list[tuple[Target, EnvironmentProblem]] = []
+    for target in registry.listing_order():
+        try:
+            rows += target.deployments(work, include_all=include_all, all_hosts=all_hosts, note=note)
+        except EnvironmentProblem as exc:
+            failed.append((target, exc))
+    if failed and not rows:
+        raise failed[0][1]
+    for _skipped, problem in failed:
+        note(problem.skipped if isinstance(problem, Unreachable) else f"{problem}; showing the others' rows")
+    return Listing(tuple(rows), tuple(skipped.name for skipped, _problem in failed))
+
+
+def _find(work: Work, name: str) -> tuple[Target, Any]:
+    for target in registry.lookup_order():
+        found = target.find(work, name)
+        if found is not None:
+            return target, found
+    raise UsageProblem(f"no deployment called {name!r} (`aim-catalog ps --all` lists them)")
+
+
+def stop(work: Work, name: str) -> Stopped:
+    """Stop and remove a deployment (on a cluster: delete its objects); marks it stopped."""
+    target, found = _find(work, name)
+    return target.stop(work, found)
+
+
+def logs(work: Work, name: str, *, follow: bool, tail: int | None, write: Write) -> None:
+    """A deployment's logs, secrets masked, through ``write`` (``follow`` until Ctrl-C)."""
+    target, found = _find(work, name)
+    target.logs(work, found, follow=follow, tail=tail, write=write)
+
+
+def served(work: Work, name: str) -> Served:
+    """Where the active deployment ``name`` answers (``UsageProblem`` when none does)."""
+    for target in registry.lookup_order():
+        found = target.served(work, name)
+        if found is not None:
+            return found
+    raise UsageProblem(f"no deployment called {name!r} on this engine (`aim-catalog ps` lists them)")

@@ -1,0 +1,90 @@
+"""The cluster targets as the launch service sees them: ``kubernetes`` (a Deployment and a
+Service) and ``kserve`` (a KServe InferenceService), one class with two registrations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from aim_catalog.errors import UsageProblem
+from aim_catalog.launch.targets.base import Stopped
+
+if TYPE_CHECKING:
+    from aim_catalog.launch.plan import LaunchOptions, LaunchPlan
+    from aim_catalog.launch.targets.base import DeploymentRow, Select, Served, Write
+    from aim_catalog.launch.targets.kubernetes.service import ClusterDeployment, ClusterLaunch
+    from aim_catalog.notes import Note, Tick
+    from aim_catalog.selection.options import SelectionOptions
+    from aim_catalog.storage.work import Work
+
+
+class KubernetesTarget:
+    """Objects on the cluster of a kubeconfig context (the ``kubernetes`` client applies
+    them; ``--dry-run`` and ``--out`` render them without one)."""
+
+    name: ClassVar[str] = "kubernetes"
+
+    def check(self, selection: SelectionOptions, options: LaunchOptions) -> None:
+        from aim_catalog.launch.targets.kubernetes.render import check_options
+        from aim_catalog.launch.targets.kubernetes.service import kube_options
+
+        if options.gpu_indexes is not None:
+            raise UsageProblem("--gpus is for --target docker: the cluster schedules the GPUs")
+        check_options(kube_options(options))
+
+    def plan(
+        self, work: Work, select: Select, selection: SelectionOptions, options: LaunchOptions, *, note: Note
+    ) -> LaunchPlan:
+        from aim_catalog.launch.targets.kubernetes.service import plan_on_cluster
+
+        return plan_on_cluster(work, select, selection, options, note=note)
+
+    def launch(
+        self,
+        work: Work,
+        select: Select,
+        selection: SelectionOptions,
+        options: LaunchOptions,
+        *,
+        note: Note,
+        on_tick: Tick | None,
+    ) -> ClusterLaunch:
+        from aim_catalog.launch.targets.kubernetes.service import launch_on_cluster
+
+        return launch_on_cluster(work, select, selection, options, note=note, on_tick=on_tick)
+
+    def deployments(
+        self, work: Work, *, include_all: bool, all_hosts: bool, note: Note
+    ) -> list[DeploymentRow]:
+        from aim_catalog.launch.targets.kubernetes.service import cluster_rows
+
+        return cluster_rows(work, self.name, include_all=include_all)
+
+    def find(self, work: Work, name: str) -> ClusterDeployment | None:
+        from aim_catalog.launch.targets.kubernetes.service import find_on_cluster
+
+        return find_on_cluster(work, self.name, name)
+
+    def stop(self, work: Work, found: ClusterDeployment) -> Stopped:
+        """Delete what launch applied and mark the row stopped."""
+        from aim_catalog.launch.targets.kubernetes.service import stop_on_cluster
+
+        deleted = stop_on_cluster(work, found)
+        return Stopped(found.name, bool(deleted), f"{found.context}/{found.namespace}", tuple(deleted))
+
+    def logs(
+        self, work: Work, found: ClusterDeployment, *, follow: bool, tail: int | None, write: Write
+    ) -> None:
+        from aim_catalog.launch.targets.kubernetes.service import logs_on_cluster
+
+        logs_on_cluster(found, follow=follow, tail=tail, write=write)
+
+    def served(self, work: Work, name: str) -> Served | None:
+        """None: ``aim-catalog test`` asks deployments it can reach from here (a cluster's
+        Service answers inside the cluster; give ``test`` a forwarded URL instead)."""
+        return None
+
+
+class KServeTarget(KubernetesTarget):
+    """A KServe ``InferenceService`` (raw deployment mode) on the cluster."""
+
+    name: ClassVar[str] = "kserve"

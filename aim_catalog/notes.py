@@ -1,0 +1,33 @@
+"""How lower layers talk to the user without printing: callbacks the face supplies.
+
+``Note`` is a line worth telling (the CLI writes it to stderr; the Python API says nothing
+unless given one); ``Tick`` a progress line that replaces the previous one (a spinner's or
+a progress bar's text); ``waiting_ticks`` turns a wait loop's progress into such lines.
+Imports nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+Note = Callable[[str], None]
+Tick = Callable[[str], None]
+
+
+def quiet(_text: str) -> None:
+    """The default ``Note`` and ``Tick``: say nothing."""
+
+
+def waiting_ticks(
+    on_tick: Tick | None, opening: str, name: str, last_line: Callable[[str], str]
+) -> Callable[[float, str], None]:
+    """A wait loop's progress callback (seconds waited, the last log line) as the lines
+    ``on_tick`` shows: ``opening`` at once, then ``waiting for NAME: 12s  <last line>``."""
+    if on_tick is not None:
+        on_tick(opening)
+
+    def tick(elapsed: float, last: str) -> None:
+        if on_tick is not None:
+            on_tick(f"waiting for {name}: {elapsed:.0f}s  {last_line(last)}")
+
+    return tick
