@@ -251,10 +251,10 @@ def test_import_by_deployment(cli: Callable[..., Any], catalog: str, tmp_path: P
         ).scalar_one()
         conn.execute(
             text(
-                "INSERT INTO deployments (name, container_id, docker_host, serve_config_id, recipe_id, "
-                "model, backend, gpu_count, gpus, image, port, spec, status, created_at, updated_at) VALUES "
-                "('dep', 'c0ffee', 'local', :cfg, 'bench-b', :m, 'vllm', 8, '[0]', 'img', 8000, '{}', "
-                "'running', :now, :now)"
+                "INSERT INTO deployments (name, container_id, docker_host, location, serve_config_id, "
+                "recipe_id, model, backend, gpu_count, gpus, image, port, spec, status, created_at, "
+                "updated_at) VALUES ('dep', 'c0ffee', 'local', 'local', :cfg, 'bench-b', :m, 'vllm', 8, "
+                "'[0]', 'img', 8000, '{}', 'running', :now, :now)"
             ),
             {"cfg": config, "m": MODEL, "now": now},
         )

@@ -380,7 +380,7 @@ def test_0007_docker_rows_become_docker_targets_and_cluster_rows_go_on_downgrade
         )
         with engine.begin() as conn:
             conn.execute(text(row), {"name": "old", "cid": "c1"})
-        db.upgrade(engine)
+        db.upgrade(engine, "0007")
         with engine.begin() as conn:
             assert conn.execute(
                 text("SELECT target, context, namespace, objects FROM deployments")

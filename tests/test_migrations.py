@@ -218,3 +218,64 @@ def test_alembic_by_hand_waits_for_the_write_lock(db_url: str, tmp_path: Path) -
     assert alembic_by_hand(db_url, tmp_path).returncode == 0  # the lock is free: it migrates
     assert db.revision_of(engine) == db.HEAD_REVISION
     engine.dispose()
+
+
+# --------------------------------------------------------------------------- 0008: location
+
+
+def _deployment(conn: object, name: str, cid: str, target: str, docker_host: str | None, status: str) -> None:
+    conn.execute(  # type: ignore[attr-defined]
+        text(
+            "INSERT INTO deployments (name, container_id, docker_host, recipe_id, model, backend, gpu_count, "
+            "gpus, image, port, spec, status, created_at, updated_at, target) VALUES (:name, :cid, :host, "
+            "'r', 'o/m', 'vllm', 1, '[0]', 'img', 8000, '{}', :status, '2026-01-01 00:00:00', "
+            "'2026-01-01 00:00:00', :target)"
+        ),
+        {"name": name, "cid": cid, "host": docker_host, "status": status, "target": target},
+    )
+
+
+def test_0008_moves_where_a_deployment_runs_into_location_and_back(db_url: str) -> None:
+    """docker_host held ``kubernetes:<server>/<ns>`` for cluster rows until 0007: after 0008
+    it holds only Docker engine IDs, ``location`` says where for every target, and a live
+    name is unique per (target, location); the downgrade restores the old values."""
+    engine = db.make_engine(db_url)
+    try:
+        db.upgrade(engine, "0007")
+        with engine.begin() as conn:
+            _deployment(conn, "web", "c1", "docker", "engine-a", "running")
+            _deployment(conn, "web", "uid:1", "kubernetes", "kubernetes:https://api:6443/llm", "running")
+            _deployment(conn, "isvc", "uid:2", "kserve", "kubernetes:https://api:6443/serving", "stopped")
+        db.upgrade(engine, "0008")
+        query = text("SELECT container_id, target, docker_host, location FROM deployments ORDER BY id")
+        with engine.connect() as conn:
+            assert [tuple(r) for r in conn.execute(query)] == [
+                ("c1", "docker", "engine-a", "engine-a"),
+                ("uid:1", "kubernetes", None, "https://api:6443/llm"),
+                ("uid:2", "kserve", None, "https://api:6443/serving"),
+            ]
+        insert = text(
+            "INSERT INTO deployments (name, container_id, docker_host, location, recipe_id, model, "
+            "backend, gpu_count, gpus, image, port, spec, status, created_at, updated_at, target) VALUES "
+            "('web', :cid, NULL, :where, 'r', 'o/m', 'vllm', 1, '[0]', 'img', 8000, '{}', 'running', "
+            "'2026-01-01 00:00:00', '2026-01-01 00:00:00', :target)"
+        )
+        with pytest.raises(IntegrityError), engine.begin() as conn:  # the same live name, same place
+            conn.execute(insert, {"cid": "uid:3", "where": "https://api:6443/llm", "target": "kubernetes"})
+        with engine.begin() as conn:  # the same name on another target or namespace is another place
+            conn.execute(insert, {"cid": "uid:4", "where": "https://api:6443/llm", "target": "kserve"})
+            conn.execute(insert, {"cid": "uid:5", "where": "https://api:6443/other", "target": "kubernetes"})
+            conn.execute(text("DELETE FROM deployments WHERE container_id IN ('uid:4', 'uid:5')"))
+        db.downgrade(engine, "0007")
+        with engine.connect() as conn:
+            assert "location" not in {c["name"] for c in inspect(conn).get_columns("deployments")}
+            assert [
+                tuple(r) for r in conn.execute(text("SELECT container_id, docker_host FROM deployments"))
+            ] == [
+                ("c1", "engine-a"),
+                ("uid:1", "kubernetes:https://api:6443/llm"),
+                ("uid:2", "kubernetes:https://api:6443/serving"),
+            ]
+        assert db.upgrade(engine) == db.HEAD_REVISION  # and up again
+    finally:
+        engine.dispose()

@@ -186,7 +186,7 @@ def test_0004_upgrades_a_catalog_with_deployments_of_several_hosts(db_url: str) 
         legacy_row(conn, 4, "a", "local", "stopped")  # history
         legacy_row(conn, 5, "b", "local", "failed")
         legacy_row(conn, 6, "b", "local", "stopped")
-    db.upgrade(engine)
+    db.upgrade(engine, "0004")
     with engine.connect() as conn:
         found = conn.execute(
             text("SELECT id, name, docker_host, status, engine_name FROM deployments ORDER BY id")
@@ -208,4 +208,8 @@ def test_0004_upgrades_a_catalog_with_deployments_of_several_hosts(db_url: str) 
     db.downgrade(engine, "0003")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM deployments")).scalar() == 9
+    db.upgrade(engine)  # every later migration takes these rows along (0008: their location)
+    with engine.connect() as conn:
+        placed = conn.execute(text("SELECT count(*) FROM deployments WHERE location = docker_host")).scalar()
+        assert placed == 9
     engine.dispose()

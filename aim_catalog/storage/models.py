@@ -101,7 +101,7 @@ class Deployment(Base):
     id: Mapped[int]
     name: Mapped[str]
     container_id: Mapped[str]
-    docker_host: Mapped[str]
+    docker_host: Mapped[str | None]
     engine_name: Mapped[str | None]
     serve_config_id: Mapped[int | None]
     recipe_id: Mapped[str]
@@ -119,15 +119,18 @@ class Deployment(Base):
     context: Mapped[str | None]
     namespace: Mapped[str | None]
     objects: Mapped[list[dict[str, str]] | None]
+    location: Mapped[str]
 
 
-# A name is unique per engine among live deployments, as Docker's container names are;
-# stopped and failed rows keep their names as history (migration 0004). Declared here, off
-# the select path: a dialect keyword argument imports that dialect (see tables.py).
+# A name is unique per place (a Docker engine, a cluster namespace) among live deployments,
+# as Docker's container names are; stopped and failed rows keep their names as history
+# (migrations 0004, 0008). Declared here, off the select path: a dialect keyword argument
+# imports that dialect (see tables.py).
 LIVE_DEPLOYMENTS = text("status IN ('starting', 'running')")
 Index(
     None,
-    tables.deployments.c.docker_host,
+    tables.deployments.c.target,
+    tables.deployments.c.location,
     tables.deployments.c.name,
     unique=True,
     sqlite_where=LIVE_DEPLOYMENTS,

@@ -110,8 +110,9 @@ deployments = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(200), nullable=False, index=True),
     Column("container_id", String(80), nullable=False, unique=True),
-    # The Docker engine's ID (`docker info`): a fleet's hosts all say unix:///var/run/docker.sock.
-    Column("docker_host", String(300), nullable=False),
+    # Docker rows: the engine's ID (`docker info`; a fleet's hosts all say
+    # unix:///var/run/docker.sock). NULL for the other targets (migration 0008).
+    Column("docker_host", String(300)),
     Column("engine_name", String(300)),  # the name the engine reports (its host name), for people
     Column("serve_config_id", ForeignKey("serve_configs.id", ondelete="SET NULL")),
     Column("recipe_id", String(200), nullable=False),
@@ -125,14 +126,17 @@ deployments = Table(
     Column("status", String(20), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    # The unique (docker_host, name) index of live rows is declared in models.py: its
+    # The unique (target, location, name) index of live rows is declared in models.py: its
     # postgresql_where makes SQLAlchemy import its PostgreSQL dialect, which the select path
     # (this module, never the ORM) must not pay for on a SQLite catalog.
-    # docker (a container), kubernetes (Deployment + Service) or kserve (InferenceService);
-    # for the cluster targets: kubeconfig context, namespace, and the objects launch
-    # created ([{apiVersion, kind, name}]: what `stop` deletes).
+    # The launch target's name (docker: a container; kubernetes: Deployment + Service;
+    # kserve: InferenceService; launch.targets.registry), and for the cluster targets the
+    # kubeconfig context, namespace, and the objects launch created ([{apiVersion, kind,
+    # name}]: what `stop` deletes).
     Column("target", String(16), nullable=False, server_default="docker"),
     Column("context", String(253)),
     Column("namespace", String(63)),
     Column("objects", JSON),
+    # Where on its target it runs: the Docker engine's ID; a cluster's "<API server>/<namespace>".
+    Column("location", String(300), nullable=False),
 )

@@ -29,6 +29,7 @@ from aim_catalog.launch.guard import Terminated, interrupts_deferred
 from aim_catalog.launch.labels import parse_labels
 from aim_catalog.launch.runspec import RunSpec
 from aim_catalog.launch.targets.docker import engine as launcher
+from aim_catalog.launch.targets.docker.records import TARGET
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -72,6 +73,8 @@ class ContainerLaunch:
             with self.write() as session:  # short: the wait must hold no lock
                 deployments.record(
                     session,
+                    target=TARGET,
+                    location=self.engine.key,
                     name=self.spec.name,
                     container_id=launcher.id_of(container),
                     docker_host=self.engine.key,

@@ -73,7 +73,7 @@ def _catalog_rows(
 ) -> tuple[list[DeploymentRow], set[str]]:
     """The catalog's rows of this engine, reconciled with ``live`` (the engine's labelled
     containers), then (``all_hosts``) other engines' Docker rows, unchecked."""
-    from aim_catalog.launch import deployments as records
+    from aim_catalog.launch.targets.docker import records
 
     def alive(container_id: str) -> bool:
         container = live.get(container_id)
@@ -90,11 +90,7 @@ def _catalog_rows(
             elsewhere = records.listing(
                 session, include_all=include_all, engine_key=engine.key, container_ids=live, other_hosts=True
             )
-            rows += [
-                DeploymentRow.of(d, records.host_label(d.engine_name, d.docker_host))
-                for d in elsewhere
-                if d.target == "docker"  # cluster deployments are listed apart, checked
-            ]
+            rows += [DeploymentRow.of(d, records.host_label(d.engine_name, d.docker_host)) for d in elsewhere]
         return rows, {d.container_id for d in here}
 
 
@@ -123,7 +119,7 @@ def _foreign_row(c: EngineContainer, host: str) -> DeploymentRow:
 def container_for(work: Work, client: DockerClient, name: str) -> tuple[str, str | None]:
     """(container id or name, deployment status) for a deployment of this engine or a
     labelled container on it; a deployment of that name on another engine is not ours."""
-    from aim_catalog.launch import deployments as records
+    from aim_catalog.launch.targets.docker import records
     from aim_catalog.launch.targets.docker.engine import engine_containers, identify, is_labelled
 
     engine = identify(client)
@@ -155,13 +151,13 @@ def find(work: Work, name: str) -> Found:
 
 def stop(work: Work, found: Found) -> Stopped:
     """Stop and remove the container; mark its deployment stopped."""
-    from aim_catalog.launch import deployments as records
+    from aim_catalog.launch import deployments
     from aim_catalog.launch.targets.docker import engine as launcher
 
     existed = launcher.stop(found.client, found.key)
     if found.status is not None:
         with work.write() as session:
-            records.set_status(session, found.key, Status.STOPPED)
+            deployments.set_status(session, found.key, Status.STOPPED)
     return Stopped(found.name, existed)
 
 
@@ -175,14 +171,14 @@ def logs(found: Found, *, follow: bool, tail: int | None, write: Write) -> None:
 
 def served(work: Work, name: str) -> Served:
     """The deployment called ``name`` on the current engine, if it is active."""
-    from aim_catalog.launch import deployments
+    from aim_catalog.launch.targets.docker import records
     from aim_catalog.launch.targets.docker.engine import connect, engine_host, identify, labelled_containers
 
     client = connect()
     engine = identify(client)
     container_ids = {c.id for c in labelled_containers(client) if c.id is not None}
     with work.read() as session:
-        found = deployments.find(session, engine.key, name, container_ids)
+        found = records.find(session, engine.key, name, container_ids)
         if found is None:
             raise UsageProblem(f"no deployment called {name!r} on this engine (`aim-catalog ps` lists them)")
         if found.status not in ACTIVE:

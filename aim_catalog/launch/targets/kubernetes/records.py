@@ -1,7 +1,7 @@
 """Deployments on a cluster in the deployments table (target ``kubernetes`` or ``kserve``).
 
-A row's engine host is ``kubernetes:<API server URL>/<namespace>``, so the Docker commands'
-per-engine lookups never see it and a name is unique per cluster namespace. Its
+A row's ``location`` is ``<API server URL>/<namespace>`` (its ``docker_host`` is NULL), so
+a name is unique per target and cluster namespace. Its
 ``container_id`` is the main object's uid plus a per-launch id (launching a recipe again
 updates the same objects in place; the previous row is then stale and marked stopped by
 ``deployments.record``). ``objects`` lists what launch applied, with uids: what ``stop``
@@ -13,15 +13,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aim_catalog.launch import deployments
 from aim_catalog.storage.models import Deployment
 
 
-def host_key(server: str, namespace: str) -> str:
-    return f"kubernetes:{server}/{namespace}"
+def location(server: str, namespace: str) -> str:
+    """Where on its target a cluster deployment is: the API server and the namespace."""
+    return f"{server}/{namespace}"
 
 
 def record(
@@ -42,9 +43,10 @@ def record(
     key = f"{objects[0]['uid']}:{uuid.uuid4().hex[:12]}"
     deployments.record(
         session,
+        target=target,
+        location=location(server, namespace),
         name=name,
         container_id=key,
-        docker_host=host_key(server, namespace),
         serve_config_id=candidate.serve_config_id,
         recipe_id=candidate.recipe_id,
         model=candidate.huggingface_id,
@@ -53,12 +55,9 @@ def record(
         image=image,
         port=port,
         spec=spec,
-    )
-    session.flush()
-    session.execute(
-        update(Deployment)
-        .where(Deployment.container_id == key)
-        .values(target=target, context=context, namespace=namespace, objects=objects)
+        context=context,
+        namespace=namespace,
+        objects=objects,
     )
     return key
 
