@@ -21,7 +21,8 @@ definitions, and record the version and files read:
 Usage (unpacked wheels from PyPI and a checkout/mirror of ROCm/ATOM):
 
     pip download --no-deps -d /tmp/pkgs vllm==0.27.1 sglang==0.5.17
-    unzip -q /tmp/pkgs/vllm-*.whl 'vllm/*' -d /tmp/vllm; unzip -q /tmp/pkgs/sglang-*.whl 'sglang/*' -d /tmp/sglang
+    unzip -q /tmp/pkgs/vllm-*.whl 'vllm/*' -d /tmp/vllm
+    unzip -q /tmp/pkgs/sglang-*.whl 'sglang/*' -d /tmp/sglang
     python scripts/gen_flag_lists.py --vllm /tmp/vllm=0.27.1 --vllm /tmp/vllm-0.10.1=0.10.1 \
         --sglang /tmp/sglang --sglang-version 0.5.17 --atom-git /path/to/ATOM.git --atom-commit <sha>
 """
@@ -185,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "version": version,
                 "source": "PyPI wheel vllm==" + version,
-                "files": vfiles[:2] + ["vllm/config*.py (boolean fields)"],
+                "files": [*vfiles[:2], "vllm/config*.py (boolean fields)"],
                 "flags": vflags,
             }
         )
@@ -214,9 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         ],
     }
     opts.out.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
-    print(
-        f"vllm {[len(v['flags']) for v in versions]}, sglang {len(sglang)}, atom {len(atom)} flags -> {opts.out}"
-    )
+    counts = [len(v["flags"]) for v in versions]
+    print(f"vllm {counts}, sglang {len(sglang)}, atom {len(atom)} flags -> {opts.out}")
     return 0
 
 

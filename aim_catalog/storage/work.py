@@ -8,12 +8,18 @@ plain Core connection; ``display_url`` is the catalog's URL without its password
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
     from sqlalchemy.orm import Session
+
+
+# ``Work.write`` handed on alone: a workflow that records each state as it happens (a launch
+# from create to running) commits one unit per state.
+Writer = Callable[[], AbstractContextManager["Session"]]
 
 
 class Work(Protocol):

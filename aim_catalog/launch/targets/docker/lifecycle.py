@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -34,9 +32,9 @@ from aim_catalog.launch.targets.docker.records import TARGET
 if TYPE_CHECKING:
     from docker import DockerClient
     from docker.models.containers import Container
-    from sqlalchemy.orm import Session
 
     from aim_catalog.selection.request import Candidate
+    from aim_catalog.storage.work import Writer
 
 # An interrupted create may reach the engine a moment after the interrupt: look this long.
 CREATE_SETTLE_SECONDS = 3.0
@@ -47,7 +45,7 @@ class ContainerLaunch:
     """One launch of ``spec`` on ``engine``, each state recorded in its own ``write()``."""
 
     client: DockerClient
-    write: Callable[[], AbstractContextManager[Session]]  # Catalog.write: a committed unit of work
+    write: Writer  # Work.write: one committed unit of work per call
     engine: launcher.EngineId
     spec: RunSpec
     chosen: Candidate

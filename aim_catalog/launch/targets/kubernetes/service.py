@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
@@ -22,8 +21,6 @@ from aim_catalog.launch.deployments import Status
 from aim_catalog.notes import Note, Tick
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from aim_catalog.launch.plan import LaunchOptions, LaunchPlan, Manifests
     from aim_catalog.launch.runspec import RunSpec
     from aim_catalog.launch.targets.base import DeploymentRow, Select
@@ -32,7 +29,7 @@ if TYPE_CHECKING:
     from aim_catalog.selection.options import SelectionOptions
     from aim_catalog.selection.request import Candidate
     from aim_catalog.storage.models import Deployment
-    from aim_catalog.storage.work import Work
+    from aim_catalog.storage.work import Work, Writer
 
 
 @dataclass(frozen=True)
@@ -191,7 +188,7 @@ class _Rollout:
     rendered: Rendered
     chosen: Candidate
     spec: RunSpec
-    write: Callable[[], AbstractContextManager[Session]]  # Work.write: a committed unit of work
+    write: Writer  # Work.write: one committed unit of work per call
     note: Note
 
     def run(self, options: LaunchOptions, on_tick: Tick | None) -> str:
