@@ -245,7 +245,7 @@ class Catalog:
         """Throughput per GPU against latency, one series per config of ``model`` (``scope``:
         hardware, precision, input_len, output_len, metric; see ``pareto.pareto``)."""
         from aim_catalog.measurements.pareto import pareto
-        from aim_catalog.selection.options import length_tolerance
+        from aim_catalog.settings import length_tolerance
 
         with self.connection() as connection:
             return pareto(connection, model, tolerance=length_tolerance(), **scope)
@@ -332,13 +332,13 @@ class Catalog:
         ``$AIM_CATALOG_SQL_PASSWORD``), refusing roles with powers over the server.
         ``timeout``: seconds, 0 for none (``QueryTimedOut``)."""
         from aim_catalog.measurements.sql import readonly_query
-        from aim_catalog.measurements.sql.query import SQL_PASSWORD_ENV, SQL_ROLE_ENV
+        from aim_catalog.settings import sql_password, sql_role
         from aim_catalog.storage.dialects import dialect_of
 
         engine = self.store.engine
         if role is None and dialect_of(engine).roles:
-            role = os.environ.get(SQL_ROLE_ENV) or None
-        password = password or os.environ.get(SQL_PASSWORD_ENV) or None
+            role = sql_role()
+        password = password or sql_password()
         with (
             self.store.translate_errors(),
             readonly_query(engine, query, timeout=timeout, role=role, password=password) as result,

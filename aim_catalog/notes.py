@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 Note = Callable[[str], None]
 Tick = Callable[[str], None]
+# A wait loop's progress: seconds waited so far, and the last line it heard (a log line).
+WaitProgress = Callable[[float, str], None]
 
 
 def quiet(_text: str) -> None:
@@ -20,7 +22,7 @@ def quiet(_text: str) -> None:
 
 def waiting_ticks(
     on_tick: Tick | None, opening: str, name: str, last_line: Callable[[str], str]
-) -> Callable[[float, str], None]:
+) -> WaitProgress:
     """A wait loop's progress callback (seconds waited, the last log line) as the lines
     ``on_tick`` shows: ``opening`` at once, then ``waiting for NAME: 12s  <last line>``."""
     if on_tick is not None:

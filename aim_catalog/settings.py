@@ -1,5 +1,8 @@
-"""Where the catalog lives and the defaults that go with it. No I/O at import; imports
-nothing of aim_catalog but ``errors`` (inside the functions that raise)."""
+"""Where the catalog lives, the defaults that go with it, and every environment variable.
+
+Every variable aim-catalog reads is read here, when asked (never at import): its name is
+a constant and its parsing one function, so a setting has one default, one range and one
+error message. No I/O at import; imports nothing of aim_catalog but ``errors``."""
 
 from __future__ import annotations
 
@@ -13,6 +16,14 @@ SYSFS_ROOT_ENV = "AIM_CATALOG_SYSFS_ROOT"
 LOCK_TIMEOUT_ENV = "AIM_CATALOG_LOCK_TIMEOUT"
 # How long a writer waits for another one to finish before giving up (seconds).
 DEFAULT_LOCK_TIMEOUT = 300.0
+LAUNCH_LOCK_TIMEOUT_ENV = "AIM_CATALOG_LAUNCH_LOCK_TIMEOUT"
+# The launch lock covers GPU reading, create and record: seconds.
+DEFAULT_LAUNCH_LOCK_TIMEOUT = 120.0
+MAX_LOCK_TIMEOUT = 86400.0
+SQL_ROLE_ENV = "AIM_CATALOG_SQL_ROLE"
+SQL_PASSWORD_ENV = "AIM_CATALOG_SQL_PASSWORD"
+TRUSTED_REGISTRIES_ENV = "AIM_CATALOG_TRUSTED_REGISTRIES"
+DEV_ROOT_ENV = "AIM_CATALOG_DEV_ROOT"  # where /dev is (tests: fake device nodes)
 # launch --timeout: big models take many minutes to download and load. At most a day: ample
 # for any download, and the Kubernetes deadline/threshold built from it stay int32.
 DEFAULT_LAUNCH_TIMEOUT = 3600.0
@@ -87,18 +98,28 @@ def auto_migrate_enabled(env: Mapping[str, str] | None = None) -> bool:
 
 def lock_timeout(env: Mapping[str, str] | None = None) -> float:
     """Seconds a writer waits for the catalog write lock ($AIM_CATALOG_LOCK_TIMEOUT, default 300)."""
-    raw = _environ(env).get(LOCK_TIMEOUT_ENV, "").strip()
+    return _seconds(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT, env)
+
+
+def launch_lock_timeout(env: Mapping[str, str] | None = None) -> float:
+    """Seconds a launch waits for another one on the same engine ($AIM_CATALOG_LAUNCH_LOCK_TIMEOUT,
+    default 120)."""
+    return _seconds(LAUNCH_LOCK_TIMEOUT_ENV, DEFAULT_LAUNCH_LOCK_TIMEOUT, env)
+
+
+def _seconds(name: str, default: float, env: Mapping[str, str] | None) -> float:
+    raw = _environ(env).get(name, "").strip()
     if not raw:
-        return DEFAULT_LOCK_TIMEOUT
+        return default
     try:
         value = float(raw)
     except ValueError:
         value = -1.0
-    if not 0 <= value <= 86400:  # also refuses nan and inf
+    if not 0 <= value <= MAX_LOCK_TIMEOUT:  # also refuses nan and inf
         from aim_catalog.errors import UsageProblem, shown
 
         raise UsageProblem(
-            f"{LOCK_TIMEOUT_ENV} must be a number of seconds from 0 to 86400, got {shown(raw)}"
+            f"{name} must be a number of seconds from 0 to {MAX_LOCK_TIMEOUT:g}, got {shown(raw)}"
         )
     return value
 
@@ -106,3 +127,87 @@ def lock_timeout(env: Mapping[str, str] | None = None) -> float:
 def sysfs_root(env: Mapping[str, str] | None = None) -> Path:
     env = _environ(env)
     return Path(env.get(SYSFS_ROOT_ENV) or "/")
+
+
+def length_tolerance(env: Mapping[str, str] | None = None) -> float:
+    """$AIM_CATALOG_LENGTH_TOLERANCE (a fraction, default 0.15) for --input-len/--output-len."""
+    raw = _environ(env).get(LENGTH_TOLERANCE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_LENGTH_TOLERANCE
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < 1:
+        from aim_catalog.errors import UsageProblem
+
+        raise UsageProblem(f"{LENGTH_TOLERANCE_ENV} must be a fraction from 0 to below 1, got {raw[:20]!r}")
+    return value
+
+
+def sql_role(env: Mapping[str, str] | None = None) -> str | None:
+    """The PostgreSQL role `sql` logs in as ($AIM_CATALOG_SQL_ROLE; None: the URL's user)."""
+    return _environ(env).get(SQL_ROLE_ENV) or None
+
+
+def sql_password(env: Mapping[str, str] | None = None) -> str | None:
+    """The password of `sql`'s role and of `db grant-readonly`'s ($AIM_CATALOG_SQL_PASSWORD)."""
+    return _environ(env).get(SQL_PASSWORD_ENV) or None
+
+
+def trusted_registries_setting(env: Mapping[str, str] | None = None) -> str | None:
+    """$AIM_CATALOG_TRUSTED_REGISTRIES as given (None: not set; ``backends.envpolicy`` parses it)."""
+    return _environ(env).get(TRUSTED_REGISTRIES_ENV)
+
+
+def dev_root(env: Mapping[str, str] | None = None) -> Path:
+    """Where the device nodes are (/dev under it): / unless $AIM_CATALOG_DEV_ROOT says otherwise."""
+    return Path(_environ(env).get(DEV_ROOT_ENV) or "/")
+
+
+def runtime_dir(env: Mapping[str, str] | None = None) -> Path | None:
+    """$XDG_RUNTIME_DIR (None: not set)."""
+    value = _environ(env).get("XDG_RUNTIME_DIR")
+    return Path(value) if value else None
+
+
+def hf_home(option: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """The Hugging Face home launch mounts: ``--hf-cache``, else $HF_HOME, else
+    ~/.cache/huggingface (as huggingface_hub resolves it)."""
+    if option is not None:
+        return option.expanduser().resolve()
+    value = _environ(env).get("HF_HOME")
+    if value:
+        return Path(value).expanduser().resolve()
+    return Path.home() / ".cache" / "huggingface"
+
+
+def hf_token(env: Mapping[str, str] | None = None) -> str | None:
+    """$HF_TOKEN (None: not set). Passed to launched servers; never stored or shown."""
+    return _environ(env).get("HF_TOKEN") or None
+
+
+def hf_endpoint(default: str, env: Mapping[str, str] | None = None) -> str:
+    """$HF_ENDPOINT (the Hub's address) or ``default``, without a trailing slash."""
+    return (_environ(env).get("HF_ENDPOINT") or default).rstrip("/")
+
+
+def hf_offline(env: Mapping[str, str] | None = None) -> bool:
+    """$HF_HUB_OFFLINE: the Hub may not be asked."""
+    return (_environ(env).get("HF_HUB_OFFLINE") or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def docker_host(env: Mapping[str, str] | None = None) -> str | None:
+    """$DOCKER_HOST, the engine's address as the docker SDK reads it (None: the local socket)."""
+    return _environ(env).get("DOCKER_HOST") or None
+
+
+def kubeconfig(env: Mapping[str, str] | None = None) -> str:
+    """$KUBECONFIG (one or several ':'-separated files), else ~/.kube/config."""
+    return _environ(env).get("KUBECONFIG") or "~/.kube/config"
+
+
+def host_env(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """A variable of the environment aim-catalog runs in, to pass on to a container
+    (``--env NAME``, the host's HF_TOKEN). None: not set."""
+    return _environ(env).get(name)

@@ -22,11 +22,11 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 
-TRUSTED_REGISTRIES_ENV = "AIM_CATALOG_TRUSTED_REGISTRIES"
+from aim_catalog.settings import trusted_registries_setting
+
 DEFAULT_TRUSTED_REGISTRIES = ("docker.io/rocm/", "docker.io/vllm/", "docker.io/lmsysorg/")
 DOCKER_HUB = "docker.io"
 
@@ -146,7 +146,7 @@ def registry_of(image: str) -> str:
 
 
 def trusted_registries(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
-    raw = (os.environ if env is None else env).get(TRUSTED_REGISTRIES_ENV)
+    raw = trusted_registries_setting(env)
     if raw is None:
         return DEFAULT_TRUSTED_REGISTRIES
     prefixes = []

@@ -42,6 +42,7 @@ class Backend:
     # AIM Engine recipes put vLLM flags in SGLang sections): flaglint says so by name.
     translates_flags_of: str | None = None
     title: str = ""  # the project's own spelling, for messages (label is the seed format's)
+    default: bool = False  # what --backend means when not given (the first one marked so)
 
     def model_in(self, args: dict[str, Any]) -> str | None:
         """The model a config's args name, if any (under any of the backend's model flags)."""
@@ -92,14 +93,13 @@ def _load() -> dict[str, Backend]:
             argparse_abbrev=bool(spec.get("argparse_abbrev", False)),
             translates_flags_of=spec.get("translates_flags_of"),
             title=str(spec.get("title") or spec["label"]),
+            default=bool(spec.get("default", False)),
         )
     return out
 
 
-_BACKENDS = _load()
-_DEFAULTS = [
-    n for n, s in json.loads(DATA.read_text(encoding="utf-8"))["backends"].items() if s.get("default")
-]
+_BACKENDS = _load()  # the data file is read once, at import (a few KB)
+_DEFAULTS = [name for name, b in _BACKENDS.items() if b.default]
 
 BACKENDS: tuple[str, ...] = tuple(_BACKENDS)
 BACKEND_LABELS: dict[str, str] = {name: b.label for name, b in _BACKENDS.items()}

@@ -15,6 +15,7 @@ from aim_catalog.cli.app import (
     db_app,
     state_of,
 )
+from aim_catalog.notes import Tick
 from aim_catalog.recipes.loading import Loader
 
 # --------------------------------------------------------------------------- db
@@ -82,18 +83,17 @@ def db_grant_readonly(
     Example: AIM_CATALOG_SQL_PASSWORD=... aim-catalog db grant-readonly aim_reader
     Then:    aim-catalog sql --role aim_reader "SELECT * FROM leaderboard"
     """
-    import os
     import sys
 
     from aim_catalog.cli import render
     from aim_catalog.errors import UsageProblem
-    from aim_catalog.measurements.sql.query import SQL_PASSWORD_ENV
     from aim_catalog.measurements.sql.roles import check_role_name
+    from aim_catalog.settings import SQL_PASSWORD_ENV, sql_password
 
     check_role_name(role)  # before any prompt
 
     def password(exists: bool) -> str | None:
-        given = os.environ.get(SQL_PASSWORD_ENV)
+        given = sql_password()
         if given:
             return given
         if exists and not reset_password:
@@ -119,12 +119,12 @@ def db_grant_readonly(
 # --------------------------------------------------------------------------- recipes
 
 
-def _progress(quiet: bool) -> Callable[[int], AbstractContextManager[Callable[[], None] | None]]:
+def _progress(quiet: bool) -> Callable[[int], AbstractContextManager[Tick | None]]:
     """While recipe files are parsed: a progress bar over big trees (200 files or more) on
     a terminal, else nothing."""
 
     @contextmanager
-    def bar(total: int) -> Iterator[Callable[[], None] | None]:
+    def bar(total: int) -> Iterator[Tick | None]:
         from aim_catalog.cli import render
 
         if quiet or total < 200 or not render.stderr_is_terminal():
@@ -134,7 +134,7 @@ def _progress(quiet: bool) -> Callable[[int], AbstractContextManager[Callable[[]
 
         with Progress(console=render.err(), transient=True) as progress:
             task = progress.add_task("validating recipes", total=total)
-            yield lambda: progress.advance(task)
+            yield lambda _path: progress.advance(task)
 
     return bar
 

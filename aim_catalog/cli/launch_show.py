@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from aim_catalog.backends.registry import BACKEND_LABELS
+from aim_catalog.notes import Tick
 
 if TYPE_CHECKING:
     from aim_catalog.launch.plan import LaunchOptions, LaunchPlan
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def spinner() -> Iterator[Callable[[str], None] | None]:
+def spinner() -> Iterator[Tick | None]:
     """A status line on a terminal while the launch waits (none when stderr is not one)."""
     from aim_catalog.cli import render
 

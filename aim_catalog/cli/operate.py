@@ -41,11 +41,11 @@ def doctor(
     Example: aim-catalog doctor --json
     """
     from aim_catalog.cli import render
-    from aim_catalog.host.hfcache import home_dir
     from aim_catalog.operating.doctor import run_checks
     from aim_catalog.operating.doctor.check import Status
+    from aim_catalog.settings import hf_home
 
-    checks = run_checks(db_option=state_of(ctx).db, hf_home=home_dir(hf_cache), min_free_gb=min_free_gb)
+    checks = run_checks(db_option=state_of(ctx).db, hf_home=hf_home(hf_cache), min_free_gb=min_free_gb)
     failed = [c for c in checks if c.failed]
     if as_json:
         render.emit_json({"ok": not failed, "checks": [c.as_dict() for c in checks]})

@@ -86,10 +86,10 @@ def report_cmd(
     hardware: str | None = typer.Option(None, "--hardware", help="pareto: only this GPU model."),
     precision: str | None = typer.Option(None, "--precision", "-p", help="pareto: only this precision."),
     input_len: int | None = typer.Option(
-        None, "--input-len", min=1, max=2**31 - 1, help="pareto: rows of this input length."
+        None, "--input-len", min=1, max=MAX_SQL_INT, help="pareto: rows of this input length."
     ),
     output_len: int | None = typer.Option(
-        None, "--output-len", min=1, max=2**31 - 1, help="pareto: ... and output length."
+        None, "--output-len", min=1, max=MAX_SQL_INT, help="pareto: ... and output length."
     ),
     metric: str = typer.Option(
         "total_token_throughput", "--metric", help="pareto: throughput column (per GPU)."

@@ -14,13 +14,13 @@ it is imported); the token is passed to the hub and never shown.
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aim_catalog import settings
 from aim_catalog.errors import CatalogError, EnvironmentProblem, UsageProblem, first_line
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -35,29 +35,12 @@ class NotEnoughDisk(EnvironmentProblem):
     """The cache's file system cannot hold the download."""
 
 
-def home_dir(option: Path | None = None) -> Path:
-    """The HF home launch mounts: ``--hf-cache``, else ``$HF_HOME``, else ~/.cache/huggingface."""
-    if option is not None:
-        return option.expanduser().resolve()
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser().resolve()
-    return Path.home() / ".cache" / "huggingface"
-
-
 def hub_dir(option: Path | None = None) -> Path:
-    return home_dir(option) / "hub"
+    return settings.hf_home(option) / "hub"
 
 
 def endpoint() -> str:
-    return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
-
-
-def token() -> str | None:
-    return os.environ.get("HF_TOKEN") or None
-
-
-def offline() -> bool:
-    return (os.environ.get("HF_HUB_OFFLINE") or "").strip().lower() in ("1", "true", "yes", "on")
+    return settings.hf_endpoint(DEFAULT_ENDPOINT)
 
 
 def human(size: float | None) -> str:
@@ -191,14 +174,18 @@ def _hub_problem(exc: Exception, model: str, revision: str | None) -> CatalogErr
     if isinstance(exc, errors.HFValidationError):
         return UsageProblem(f"{model!r} is not a Hugging Face model id (like Qwen/Qwen3-32B)")
     if isinstance(exc, errors.GatedRepoError):
-        hint = "HF_TOKEN is set but has no access" if token() else "set HF_TOKEN to a token with access"
+        hint = (
+            "HF_TOKEN is set but has no access"
+            if settings.hf_token()
+            else "set HF_TOKEN to a token with access"
+        )
         return EnvironmentProblem(f"{what} is gated on {where}: accept its licence on the model page; {hint}")
     if isinstance(exc, errors.RevisionNotFoundError):
         return UsageProblem(f"revision {revision!r} of {model} not found on {where}")
     if isinstance(exc, errors.RepositoryNotFoundError):
-        hint = "" if token() else " (or it is private: set HF_TOKEN)"
+        hint = "" if settings.hf_token() else " (or it is private: set HF_TOKEN)"
         return UsageProblem(f"model {model} not found on {where}{hint}")
-    if isinstance(exc, errors.OfflineModeIsEnabled) or offline():
+    if isinstance(exc, errors.OfflineModeIsEnabled) or settings.hf_offline():
         return HubUnreachable(
             f"cannot reach the Hugging Face Hub: HF_HUB_OFFLINE is set ({what} not fetched)"
         )
@@ -224,11 +211,11 @@ def hub_model(model: str, revision: str | None = None, *, timeout: float | None 
     """The model's files and their total size from the hub's metadata (one API call)."""
     from huggingface_hub import HfApi
 
-    if offline():
+    if settings.hf_offline():
         raise HubUnreachable(
             f"cannot reach the Hugging Face Hub: HF_HUB_OFFLINE is set ({model} not looked up)"
         )
-    api = HfApi(endpoint=endpoint(), token=token())
+    api = HfApi(endpoint=endpoint(), token=settings.hf_token())
     try:
         info = api.model_info(model, revision=revision, files_metadata=True, timeout=timeout)
     except Exception as exc:  # any transport or HTTP failure becomes one line
@@ -260,7 +247,9 @@ def pull(model: str, cache: Path, revision: str | None = None) -> str:
         raise UsageProblem(f"cannot use {cache} as the Hugging Face cache: {exc.strerror or exc}") from exc
     try:
         return str(
-            snapshot_download(model, revision=revision, cache_dir=cache, endpoint=endpoint(), token=token())
+            snapshot_download(
+                model, revision=revision, cache_dir=cache, endpoint=endpoint(), token=settings.hf_token()
+            )
         )
     except KeyboardInterrupt:
         raise
@@ -290,7 +279,7 @@ def launch_warnings(model: str, hf_home: Path, *, timeout: float = LAUNCH_CHECK_
         f"so the start takes longer (`aim-catalog cache pull {model}` fetches it ahead)"
     ]
     free = free_bytes(cache)
-    if offline():
+    if settings.hf_offline():
         notes.append(f"download size unknown (HF_HUB_OFFLINE is set); {human(free)} free under {hf_home}")
         return notes
     try:

@@ -164,7 +164,8 @@ def spec_notes(spec: RunSpec) -> list[str]:
 
 
 def untrusted(spec: RunSpec) -> str:
-    from aim_catalog.backends.envpolicy import TRUSTED_REGISTRIES_ENV, trusted_registries
+    from aim_catalog.backends.envpolicy import trusted_registries
+    from aim_catalog.settings import TRUSTED_REGISTRIES_ENV
 
     given = f" and {', '.join(spec.secret_env)}" if spec.secret_env else ""
     return (

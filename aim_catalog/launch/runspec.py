@@ -9,7 +9,6 @@ allocated GPUs, groups, IPC, the Hugging Face cache, labels, and the equivalent
 from __future__ import annotations
 
 import grp
-import os
 import re
 import shlex
 import uuid
@@ -30,6 +29,7 @@ from aim_catalog.errors import InvalidRecipeInput, LaunchFailed, Problem, UsageP
 from aim_catalog.launch.labels import labels_for
 from aim_catalog.launch.server_command import server_command as server_command
 from aim_catalog.selection.request import Candidate
+from aim_catalog.settings import dev_root, host_env
 
 # Backends (command, model/TP/host/port flags, container port, readiness) are data:
 # aim_catalog/backends/data/backends.json via aim_catalog.backends.registry; default images per
@@ -37,7 +37,6 @@ from aim_catalog.selection.request import Candidate
 OWNED_FLAGS = tuple(dict.fromkeys(f for b in backends.all_backends() for f in b.owned_flags))  # launcher's
 CONTAINER_HF_HOME = "/root/.cache/huggingface"
 SECRET_ENV = ("HF_TOKEN",)  # passed from the host environment when set; any secret-named one is masked
-DEV_ROOT_ENV = "AIM_CATALOG_DEV_ROOT"
 MASK = "***"
 # ENTRYPOINT_NOTE: launches set the image's entrypoint to the server argv's program (Docker: --entrypoint
 # argv[0] + command argv[1:]; Kubernetes: the whole argv as `command`), never pass the argv
@@ -163,11 +162,12 @@ def parse_env(items: list[str]) -> dict[str, str]:
         if key in SECRET_ENV and eq:
             raise UsageProblem(f"{key} is taken from the host environment; do not pass it with --env")
         if not eq:
-            if key not in os.environ:
+            passed = host_env(key)
+            if passed is None:
                 raise UsageProblem(
                     f"--env takes KEY=VALUE, or NAME when NAME is set in your environment; {key} is not"
                 )
-            value = os.environ[key]
+            value = passed
         out[key] = value
     return out
 
@@ -235,10 +235,6 @@ def check_recipe_env(candidate: Candidate) -> dict[str, str]:
     return env
 
 
-def dev_root() -> Path:
-    return Path(os.environ.get(DEV_ROOT_ENV) or "/")
-
-
 def device_paths(render_minors: list[int], root: Path | None = None, *, check: bool) -> list[str]:
     """``/dev/kfd`` plus each allocated GPU's render node, host path mapped to /dev/..."""
     base = root or dev_root()
@@ -267,14 +263,6 @@ def video_groups() -> list[str]:
     return out
 
 
-def hf_cache_dir(option: Path | None) -> Path:
-    if option is not None:
-        return option.expanduser().resolve()
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser().resolve()
-    return Path.home() / ".cache" / "huggingface"
-
-
 def build_spec(
     candidate: Candidate,
     *,
@@ -299,7 +287,7 @@ def build_spec(
     command, notes = server_command(candidate, overrides or {}, container_port)
     given = {**check_recipe_env(candidate), **(env or {}), "HF_HOME": CONTAINER_HF_HOME}
     secrets = {k: v for k, v in given.items() if is_secret(k)}
-    secrets.update({k: os.environ[k] for k in SECRET_ENV if os.environ.get(k) and k not in secrets})
+    secrets.update({k: v for k in SECRET_ENV if (v := host_env(k)) and k not in secrets})
     all_env = {k: v for k, v in given.items() if k not in secrets}
     labels = labels_for(
         recipe_id=candidate.recipe_id,

@@ -14,7 +14,6 @@ from aim_catalog.errors import shown
 from aim_catalog.recipes.checker import Checker, kind
 from aim_catalog.recipes.format import (
     BENCHMARK_FIELDS,
-    MAX_INT,
     ORIGIN_FIELDS,
     PROVENANCE_FIELDS,
     PROVENANCE_LIMITS,
@@ -22,7 +21,7 @@ from aim_catalog.recipes.format import (
     Origin,
 )
 from aim_catalog.recipes.safe_yaml import Path_
-from aim_catalog.settings import METRIC_FIELDS
+from aim_catalog.settings import MAX_SQL_INT, METRIC_FIELDS
 
 _ORIGIN = re.compile(r"^[a-z]{1,16}$")
 _IMPORT_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -107,7 +106,7 @@ def _table_columns() -> dict[str, tuple[str, int]]:
         if column.name in ("id", "serve_config_id", *BENCHMARK_FIELDS, *ORIGIN_FIELDS):
             continue
         if isinstance(column.type, Integer):
-            kinds[column.name] = ("int", MAX_INT)
+            kinds[column.name] = ("int", MAX_SQL_INT)
         elif isinstance(column.type, Float):
             kinds[column.name] = ("float", 0)
         elif isinstance(column.type, String):

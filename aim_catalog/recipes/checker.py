@@ -11,8 +11,9 @@ import re
 from typing import Any
 
 from aim_catalog.errors import Problem, shown
-from aim_catalog.recipes.format import MAX_FLOAT, MAX_INT
+from aim_catalog.recipes.format import MAX_FLOAT
 from aim_catalog.recipes.safe_yaml import Marks, Path_
+from aim_catalog.settings import MAX_SQL_INT
 
 # C0 controls but tab and newline, DEL and C1: terminal escapes, NUL (PostgreSQL refuses it).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -68,8 +69,8 @@ class Checker:
         return value
 
     def integer(self, val: Any, at: Path_, low: int) -> None:
-        if not isinstance(val, int) or isinstance(val, bool) or not low <= val <= MAX_INT:
-            self.err(at, f"must be an integer from {low} to {MAX_INT}, got {shown(val)}")
+        if not isinstance(val, int) or isinstance(val, bool) or not low <= val <= MAX_SQL_INT:
+            self.err(at, f"must be an integer from {low} to {MAX_SQL_INT}, got {shown(val)}")
 
     def number(self, val: Any, at: Path_) -> None:
         # Python compares a huge int with a float exactly; float() of it would overflow.

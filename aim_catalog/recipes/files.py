@@ -13,9 +13,9 @@ import os
 import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 from aim_catalog.errors import Problem, shown
+from aim_catalog.notes import Tick
 from aim_catalog.recipes.aim_profiles import looks_like_profile, parse_profile
 from aim_catalog.recipes.format import MAX_BYTES, RecipeDoc, ServeConfigSpec
 from aim_catalog.recipes.safe_yaml import Reject, load_yaml
@@ -152,7 +152,9 @@ def _walk(directory: Path) -> tuple[list[Path], list[Problem]]:
     return found, problems
 
 
-def load_recipes(paths: Iterable[Path], progress: Any = None) -> tuple[list[RecipeDoc], list[Problem], int]:
+def load_recipes(
+    paths: Iterable[Path], progress: Tick | None = None
+) -> tuple[list[RecipeDoc], list[Problem], int]:
     """Parse and validate every recipe under ``paths``; recipe_ids must be unique across files.
 
     Returns ``(recipes, problems, files_seen)``; callers write nothing when problems is non-empty.
@@ -163,9 +165,10 @@ def load_recipes(paths: Iterable[Path], progress: Any = None) -> tuple[list[Reci
 
 
 def load_files(
-    files: Iterable[Path], progress: Any = None, known: Mapping[str, str] | None = None
+    files: Iterable[Path], progress: Tick | None = None, known: Mapping[str, str] | None = None
 ) -> tuple[list[RecipeDoc], list[Problem]]:
-    """``load_recipes`` for an already expanded list of files.
+    """``load_recipes`` for an already expanded list of files (``progress`` hears each
+    file's path once it is read).
 
     ``known`` maps a path to the content hash the catalog already holds for it: such a
     file, unchanged, is read and hashed but not parsed again (re-ingest stays cheap).
@@ -180,7 +183,7 @@ def load_files(
             recipe, found = parse_bytes(data, str(file))
         problems.extend(found)
         if progress is not None:
-            progress()
+            progress(str(file))
         if recipe is None:
             continue
         other = first_seen.get(recipe.recipe_id)

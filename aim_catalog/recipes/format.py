@@ -13,10 +13,9 @@ from enum import Enum
 from typing import Any
 
 from aim_catalog.errors import Problem
-from aim_catalog.settings import MAX_SQL_INT, METRIC_FIELDS
+from aim_catalog.settings import METRIC_FIELDS
 
 MAX_BYTES = 1 << 20
-MAX_INT = MAX_SQL_INT  # scenario columns are SQL INTEGER
 MAX_FLOAT = sys.float_info.max  # metric columns are SQL double precision
 
 PRECISIONS = ("fp32", "fp16", "bf16", "fp8", "int8", "int4", "mxfp4")

@@ -17,9 +17,8 @@ from aim_catalog.errors import InvalidRecipeInput
 
 if TYPE_CHECKING:
     from aim_catalog.errors import Problem
+    from aim_catalog.notes import Note, Tick
     from aim_catalog.recipes.format import RecipeDoc
-
-Tick = Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ class Loader:
     """How recipe files are loaded: strict or not, where warnings and progress go."""
 
     strict: bool = False
-    on_warning: Callable[[str], None] | None = None
+    on_warning: Note | None = None
     progress: Callable[[int], AbstractContextManager[Tick | None]] | None = None
 
     def __call__(

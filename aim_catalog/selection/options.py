@@ -7,19 +7,15 @@ model, how many GPUs it has or has free) into the domain ``Request``.
 
 from __future__ import annotations
 
-import math
-import os
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from aim_catalog import settings
 from aim_catalog.backends.registry import DEFAULT_BACKEND
-from aim_catalog.errors import UsageProblem
+from aim_catalog.notes import Note
 from aim_catalog.settings import (
-    DEFAULT_LENGTH_TOLERANCE,
     DEFAULT_METRIC,
     DEFAULT_PRECISION,
-    LENGTH_TOLERANCE_ENV,
 )
 
 if TYPE_CHECKING:
@@ -58,9 +54,7 @@ class SelectionOptions:
     def with_gpus(self, gpus: int | None) -> SelectionOptions:
         return replace(self, gpus=gpus)
 
-    def to_request(
-        self, *, free_gpus: int | None = None, note: Callable[[str], None] | None = None
-    ) -> Request:
+    def to_request(self, *, free_gpus: int | None = None, note: Note | None = None) -> Request:
         """The domain request; hardware and the GPU counts that fit come from the host.
 
         ``free_gpus`` (launch) bounds the competing GPU counts by what is not in use; ``note``
@@ -94,7 +88,7 @@ class SelectionOptions:
             metric=self.metric,
             max_gpus=max_gpus,
             host_gpus=host_gpus,
-            length_tolerance=length_tolerance(),
+            length_tolerance=settings.length_tolerance(),
             input_len=self.input_len,
             output_len=self.output_len,
             concurrency=self.concurrency,
@@ -105,17 +99,3 @@ class SelectionOptions:
             goal=self.goal,
             recipe=self.recipe,
         )
-
-
-def length_tolerance() -> float:
-    """$AIM_CATALOG_LENGTH_TOLERANCE (a fraction, default 0.15) for --input-len/--output-len."""
-    raw = os.environ.get(LENGTH_TOLERANCE_ENV, "").strip()
-    if not raw:
-        return DEFAULT_LENGTH_TOLERANCE
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value < 1:
-        raise UsageProblem(f"{LENGTH_TOLERANCE_ENV} must be a fraction from 0 to below 1, got {raw[:20]!r}")
-    return value

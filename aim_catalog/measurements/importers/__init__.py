@@ -19,11 +19,11 @@ from aim_catalog.backends.registry import BACKENDS
 from aim_catalog.errors import Problem
 from aim_catalog.measurements.importers import inferencex, sglang, vllm
 from aim_catalog.measurements.importers.common import Run, Skip, split_objects
+from aim_catalog.settings import RANK_METRICS
 
 __all__ = ["Parsed", "Run", "parse_results", "read_result_file"]
 
 MAX_RESULT_BYTES = 64 << 20  # detailed vLLM results carry per-request lists
-THROUGHPUTS = ("output_throughput", "total_token_throughput", "request_throughput")
 SOURCES = {"vllm": "vllm bench serve", "sglang": "sglang.bench_serving", "inferencex": "InferenceX"}
 READERS: tuple[tuple[Callable[[dict[str, Any]], bool], Any], ...] = (
     (inferencex.matches, inferencex.read),
@@ -98,7 +98,7 @@ def _one(obj: dict[str, Any], path: str, line: int) -> Parsed:
         run, fields = reader(obj, path, line, _engine)
     except Skip as skip:
         return Parsed(skipped=[Problem(path, line, 1, "", f"skipped: {skip}")])
-    if run is not None and not any(k in run.row for k in THROUGHPUTS):
+    if run is not None and not any(k in run.row for k in RANK_METRICS):
         fields.bad("", "no throughput figure in this run")
         run = None
     if run is None:

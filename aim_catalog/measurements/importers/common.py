@@ -20,8 +20,8 @@ from datetime import datetime
 from typing import Any
 
 from aim_catalog.errors import Problem, shown
+from aim_catalog.settings import MAX_SQL_INT  # the Integer columns (lengths, concurrency, failed)
 
-MAX_INT = 2**31 - 1  # the Integer columns (lengths, concurrency, failed)
 MAX_TOKENS = 2**53  # token totals: exact as a double, so means and rates can be derived
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LONG_DIGITS = re.compile(r"[0-9]{4000,}")
@@ -108,10 +108,10 @@ class Fields:
                 continue
             if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
                 value = int(value)
-            if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_INT:
+            if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_SQL_INT:
                 value = int(value)
-            if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_INT:
-                self.bad(key, f"must be an integer from {minimum} to {MAX_INT}, got {_short(value)}")
+            if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_SQL_INT:
+                self.bad(key, f"must be an integer from {minimum} to {MAX_SQL_INT}, got {_short(value)}")
                 return None
             return value
         return None
@@ -187,10 +187,10 @@ def mean_length(fields: Fields, total_key: str, completed: int | None, column: s
         fields.bad(total_key, f"must be an integer from 0 to {MAX_TOKENS}, got {_short(total)}")
         return None
     value = round(total / completed)
-    if not 1 <= value <= MAX_INT:
+    if not 1 <= value <= MAX_SQL_INT:
         fields.bad(
             total_key,
-            f"gives {column} {_short(value)} (total / completed requests), outside 1..{MAX_INT}",
+            f"gives {column} {_short(value)} (total / completed requests), outside 1..{MAX_SQL_INT}",
         )
         return None
     return value

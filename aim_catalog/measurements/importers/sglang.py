@@ -39,7 +39,7 @@ KEYS = (
 )
 
 
-THROUGHPUTS = (
+THROUGHPUT_KEYS = (  # SGLang's name -> the catalog's column
     ("output_throughput", "output_throughput"),
     ("total_throughput", "total_token_throughput"),
     ("request_throughput", "request_throughput"),
@@ -53,7 +53,7 @@ def matches(obj: dict[str, Any]) -> bool:
 
 def read(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | None, Fields]:
     f = Fields(obj, path, line)
-    row: dict[str, Any] = f.numbers(THROUGHPUTS)
+    row: dict[str, Any] = f.numbers(THROUGHPUT_KEYS)
     row.update(f.numbers(latency_keys(LATENCY_NAMES, "{stat}_{name}_ms")))
     total_in = "total_input_tokens" if "total_input_tokens" in obj else "total_input"
     total_out = "total_output_tokens" if "total_output_tokens" in obj else "total_output"

@@ -13,13 +13,12 @@ from sqlalchemy import Connection, Engine
 
 from aim_catalog.errors import CatalogError, EnvironmentProblem, UsageProblem, first_line
 from aim_catalog.measurements.sql.query import (
-    SQL_PASSWORD_ENV,
-    SQL_ROLE_ENV,
     QueryInterrupted,
     Result,
     UnsafeRole,
     timed_out,
 )
+from aim_catalog.settings import SQL_PASSWORD_ENV, SQL_ROLE_ENV
 
 
 def _role_engine(engine: Engine, role: str | None, password: str | None) -> Engine | None:

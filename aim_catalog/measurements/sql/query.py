@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from aim_catalog.errors import CatalogError, EnvironmentProblem, UsageProblem, shown
+from aim_catalog.settings import MAX_SQL_INT
 
-SQL_ROLE_ENV = "AIM_CATALOG_SQL_ROLE"
-SQL_PASSWORD_ENV = "AIM_CATALOG_SQL_PASSWORD"
 DEFAULT_TIMEOUT = 30.0
 # PostgreSQL's statement_timeout is an int of milliseconds.
-MAX_TIMEOUT = (2**31 - 1) // 1000
+MAX_TIMEOUT = MAX_SQL_INT // 1000
 
 
 class QueryTimedOut(CatalogError):

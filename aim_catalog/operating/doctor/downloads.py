@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from aim_catalog.operating.doctor.check import FAIL, PASS, WARN, Check
+from aim_catalog.settings import hf_token
 
 MIN_FREE_GB = 100.0  # a 70B bf16 model is ~140 GB; an 8B one ~16 GB
 
 
 def check_token() -> Check:
-    if os.environ.get("HF_TOKEN"):
+    if hf_token():
         return Check(
             "hf_token", PASS, "HF_TOKEN is set (passed to launched servers; not shown)", data={"set": True}
         )

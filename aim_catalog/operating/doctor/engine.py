@@ -61,7 +61,8 @@ def check_device_container(client: Any, dev: Path | None = None) -> Check:
     from docker.errors import APIError, DockerException
 
     from aim_catalog.launch.labels import DOCTOR
-    from aim_catalog.launch.runspec import dev_root, video_groups
+    from aim_catalog.launch.runspec import video_groups
+    from aim_catalog.settings import dev_root
 
     if client is None:
         return Check("containers", SKIP, "not checked: no Docker engine", "see the docker check")

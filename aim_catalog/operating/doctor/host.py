@@ -54,7 +54,7 @@ def _gid(name: str) -> int | None:
 
 
 def check_devices(dev: Path | None = None) -> Check:
-    from aim_catalog.launch.runspec import dev_root
+    from aim_catalog.settings import dev_root
 
     base = (dev or dev_root()) / "dev"
     kfd = base / "kfd"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from aim_catalog.errors import EnvironmentProblem
-from aim_catalog.settings import LOCK_TIMEOUT_ENV
+from aim_catalog.settings import LOCK_TIMEOUT_ENV, MAX_SQL_INT
 
 if TYPE_CHECKING:
     from sqlalchemy import URL, ColumnElement, Connection, Engine, FromClause, Select, Table
@@ -28,7 +28,7 @@ WRITE_LOCK_KEY = 0x41494D43
 
 def millis(seconds: float) -> int:
     """A timeout in milliseconds, as SQLite's busy_timeout and PostgreSQL's lock_timeout take it."""
-    return min(int(seconds * 1000), 2**31 - 1)
+    return min(int(seconds * 1000), MAX_SQL_INT)
 
 
 class WriteLockTimeout(EnvironmentProblem):

@@ -12,12 +12,10 @@ handling ``launch.guard``'s, masked logs ``logs.py``'s).
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -32,6 +30,8 @@ from aim_catalog.launch.guard import raise_if_terminated
 from aim_catalog.launch.labels import ContainerLabels, parse_labels
 from aim_catalog.launch.runspec import RunSpec
 from aim_catalog.launch.targets.docker.logs import log_tail
+from aim_catalog.notes import WaitProgress
+from aim_catalog.settings import docker_host
 
 LIVE_STATES = ("created", "running", "restarting", "paused")
 # Proxies from the environment must not intercept readiness checks of our own container.
@@ -52,12 +52,12 @@ def connect(timeout: int = 120) -> DockerClient:
 
 def docker_where() -> str:
     """``DOCKER_HOST`` (redacted) for messages, or what it defaults to."""
-    return redact(os.environ.get("DOCKER_HOST") or "") or "the local Docker socket"
+    return redact(docker_host() or "") or "the local Docker socket"
 
 
 def engine_host() -> str:
     """Where published ports answer: the remote engine's host, else this machine."""
-    url = os.environ.get("DOCKER_HOST", "")
+    url = docker_host() or ""
     if url.startswith(("tcp://", "ssh://", "http://", "https://")):
         return urlparse(url).hostname or "127.0.0.1"
     return "127.0.0.1"
@@ -65,7 +65,7 @@ def engine_host() -> str:
 
 def docker_host_label() -> str:
     """The address this process reaches the engine at (not an identity: see ``identify``), redacted."""
-    return redact(os.environ.get("DOCKER_HOST") or "") or "local"
+    return redact(docker_host() or "") or "local"
 
 
 @dataclass(frozen=True)
@@ -166,9 +166,6 @@ class Launched:
     elapsed: float
 
 
-Tick = Callable[[float, str], None]
-
-
 def create(client: DockerClient, spec: RunSpec) -> Container:
     """Create (not start) the container; the image must be present (``ensure_image``)."""
     try:
@@ -208,7 +205,7 @@ def start_and_wait(
     *,
     timeout: float,
     wait: bool = True,
-    on_tick: Tick | None = None,
+    on_tick: WaitProgress | None = None,
     poll: float = 1.0,
 ) -> Launched:
     """Start the container and (with ``wait``) poll until it serves; raises on any failure,
@@ -277,7 +274,7 @@ def wait_ready(
     url: str,
     *,
     timeout: float,
-    on_tick: Tick | None = None,
+    on_tick: WaitProgress | None = None,
     poll: float = 1.0,
     secrets: list[str] | None = None,
     paths: tuple[str, ...] | list[str] = ("/health", "/v1/models"),

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from docker import DockerClient
     from docker.models.containers import Container
 
+    from aim_catalog.notes import WaitProgress
     from aim_catalog.selection.request import Candidate
     from aim_catalog.storage.work import Writer
 
@@ -91,7 +92,7 @@ class ContainerLaunch:
             raise self.abort(exc) from exc
 
     def run(
-        self, *, timeout: float, wait: bool = True, on_tick: launcher.Tick | None = None, poll: float = 1.0
+        self, *, timeout: float, wait: bool = True, on_tick: WaitProgress | None = None, poll: float = 1.0
     ) -> launcher.Launched:
         """Start, wait until it serves (with ``wait``) and mark it running; cleans up on failure."""
         container = self.container

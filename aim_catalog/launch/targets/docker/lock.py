@@ -13,21 +13,19 @@ import hashlib
 import os
 import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from aim_catalog.errors import EnvironmentProblem, LaunchFailed, UsageProblem
-from aim_catalog.settings import data_dir
-
-LOCK_TIMEOUT_ENV = "AIM_CATALOG_LAUNCH_LOCK_TIMEOUT"
-DEFAULT_LOCK_TIMEOUT = 120.0  # the lock covers GPU reading, create and record: seconds
+from aim_catalog.errors import EnvironmentProblem, LaunchFailed
+from aim_catalog.notes import Note
+from aim_catalog.settings import LAUNCH_LOCK_TIMEOUT_ENV, data_dir, launch_lock_timeout, runtime_dir
 
 
 def lock_dir() -> Path:
     """A directory only this user can use: ``$XDG_RUNTIME_DIR/aim-catalog`` when the
     runtime directory is ours, else ``<data dir>/locks``; mode 0700, checked."""
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    runtime = runtime_dir()
     base = data_dir() / "locks"
     if runtime:
         with contextlib.suppress(OSError):
@@ -46,27 +44,16 @@ def lock_dir() -> Path:
     return base
 
 
-def lock_timeout() -> float:
-    raw = os.environ.get(LOCK_TIMEOUT_ENV, "")
-    try:
-        value = float(raw) if raw.strip() else DEFAULT_LOCK_TIMEOUT
-    except ValueError:
-        raise UsageProblem(f"{LOCK_TIMEOUT_ENV} must be a number of seconds, got {raw[:40]!r}") from None
-    if not 0 <= value <= 86400:  # also refuses nan
-        raise UsageProblem(f"{LOCK_TIMEOUT_ENV} must be from 0 to 86400 seconds, got {raw[:40]!r}")
-    return value
-
-
 @contextmanager
 def launch_lock(
-    engine_key: str, *, timeout: float | None = None, on_wait: Callable[[str], None] | None = None
+    engine_key: str, *, timeout: float | None = None, on_wait: Note | None = None
 ) -> Iterator[None]:
     """One launch at a time per Docker engine for this user, from reading which GPUs are
     held until the container exists and is recorded. The lock file is private (0600 in a
     0700 directory): another user can neither block nor break it. Waits at most
     ``timeout`` seconds (``AIM_CATALOG_LAUNCH_LOCK_TIMEOUT``, default 120), saying once
     who holds it, then fails naming the holder."""
-    limit = lock_timeout() if timeout is None else timeout
+    limit = launch_lock_timeout() if timeout is None else timeout
     path = lock_dir() / f"launch-{hashlib.sha256(engine_key.encode()).hexdigest()[:16]}.lock"
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
@@ -84,7 +71,7 @@ def launch_lock(
                 if time.monotonic() >= deadline:
                     raise LaunchFailed(
                         f"another launch on this Docker engine holds the launch lock ({holder}) and did not "
-                        f"release it within {limit:g}s ({LOCK_TIMEOUT_ENV}); nothing was started. "
+                        f"release it within {limit:g}s ({LAUNCH_LOCK_TIMEOUT_ENV}); nothing was started. "
                         f"If it hangs, stop that process; the lock is {path}"
                     ) from None
                 if not told and on_wait is not None:

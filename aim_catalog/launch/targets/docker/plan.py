@@ -68,7 +68,8 @@ class Planner:
         self, client: DockerClient | None, held: dict[int, str], *, name: str | None, notes: bool = True
     ) -> PlannedContainer:
         from aim_catalog.host.gpus import detect_gpus, host_model
-        from aim_catalog.launch.runspec import build_spec, container_name, hf_cache_dir
+        from aim_catalog.launch.runspec import build_spec, container_name
+        from aim_catalog.settings import hf_home
 
         detected = detect_gpus()
         chosen = self._select(detected, held)
@@ -89,7 +90,7 @@ class Planner:
             image=opts.image,
             env=opts.env,
             overrides=opts.overrides,
-            hf_cache=hf_cache_dir(opts.hf_cache),
+            hf_cache=hf_home(opts.hf_cache),
             catalog=self.work.display_url,
             shm_size=opts.shm_size,
             check_devices=not self.dry_run,

@@ -77,7 +77,7 @@ def launch(
     nothing left behind (unless ``keep_on_failure``)."""
     from aim_catalog.host import hfcache
     from aim_catalog.launch.guard import termination_as_interrupt
-    from aim_catalog.launch.runspec import dev_root
+    from aim_catalog.settings import dev_root, hf_home
 
     kfd = dev_root() / "dev" / "kfd"
     if not kfd.exists():
@@ -86,7 +86,7 @@ def launch(
             "so it cannot run ROCm containers; use --dry-run to see what would be launched"
         )
     # Not cached, or a disk too small: a note, never a failure.
-    for text in hfcache.launch_warnings(selection.model, hfcache.home_dir(options.hf_cache)):
+    for text in hfcache.launch_warnings(selection.model, hf_home(options.hf_cache)):
         note(text)
     planner = Planner.of(work, select, selection, options, note, dry_run=False)
     # SIGTERM/SIGHUP (a closed terminal, a cancelled job) clean up like Ctrl-C does.

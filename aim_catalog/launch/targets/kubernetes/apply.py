@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +25,8 @@ from aim_catalog.errors import EnvironmentProblem, LaunchFailed, UsageProblem, f
 from aim_catalog.launch import labels as label_keys
 from aim_catalog.launch.targets.kubernetes.names import MANAGER, selector
 from aim_catalog.launch.targets.kubernetes.render import KSERVE_API, Rendered
+from aim_catalog.notes import WaitProgress
+from aim_catalog.settings import kubeconfig
 
 APPLY = "application/apply-patch+yaml"
 KSERVE_GROUP, KSERVE_VERSION = KSERVE_API.split("/")
@@ -47,7 +48,7 @@ class Cluster:
 def connect(context: str | None, namespace: str | None) -> Cluster:
     """The client for a kubeconfig context (the current one by default)."""
     # Read now, not at the client's import ($KUBECONFIG may list several files, ':'-separated).
-    config_file = os.environ.get("KUBECONFIG") or "~/.kube/config"
+    config_file = kubeconfig()
     try:
         contexts, active = k8s_config.list_kube_config_contexts(config_file)  # type: ignore[no-untyped-call]
     except (ConfigException, OSError) as exc:
@@ -192,7 +193,7 @@ def wait(
     rendered: Rendered,
     *,
     timeout: float,
-    on_tick: Callable[[float, str], None] | None = None,
+    on_tick: WaitProgress | None = None,
     poll: float | None = None,
 ) -> str:
     """Poll until every replica is available (KServe: Ready); returns the in-cluster URL.
