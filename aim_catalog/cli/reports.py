@@ -9,6 +9,7 @@ import typer
 
 from aim_catalog.cli.app import Group, app, catalog_of
 from aim_catalog.errors import UsageProblem
+from aim_catalog.selection.request import ANY
 from aim_catalog.settings import MAX_SQL_INT
 
 bench_app = typer.Typer(
@@ -229,7 +230,7 @@ def _pareto(
         raise UsageProblem(f"--plot writes PNG or SVG: name the file *.png or *.svg, not {plot.name!r}")
     series = catalog_of(ctx).pareto(
         model,
-        hardware=None if hardware in (None, "any") else hardware,
+        hardware=None if hardware in (None, ANY) else hardware,
         precision=precision,
         input_len=input_len,
         output_len=output_len,

@@ -25,6 +25,7 @@ from aim_catalog.selection.listing import (
 from aim_catalog.selection.matching import candidate_of, length_window, query_of, selection_query
 from aim_catalog.selection.ranking import order_keys
 from aim_catalog.selection.request import (
+    ANY,
     Candidate,
     ConfigLine,
     Executor,
@@ -70,7 +71,7 @@ def select_best(session: Executor, request: Request) -> Candidate:
         row = session.execute(statement, {**params, "model": general_model()}).first()
         fallback = row is not None
     if row is None and without_default_backend(session, request):
-        return replace(select_best(session, replace(request, backend="any")), any_backend=True)
+        return replace(select_best(session, replace(request, backend=ANY)), any_backend=True)
     if row is None:
         raise NoSuitableRecipe(no_match_message(session, request))
     chosen = candidate_of(row, request)

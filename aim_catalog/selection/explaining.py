@@ -32,10 +32,12 @@ from aim_catalog.selection.matching import (
 )
 from aim_catalog.selection.ranking import rank_reason
 from aim_catalog.selection.request import (
+    ANY,
     SCENARIO_LENGTHS,
     Executor,
     Request,
     Verdict,
+    VerdictKind,
     dialect_name,
     general_model,
 )
@@ -88,7 +90,7 @@ def explain(session: Executor, request: Request) -> list[Verdict]:
     explained = {row.recipe_id for row in eligible}
     for recipe_id in sorted(set(by_recipe) - explained):
         reason = _rejection(by_recipe[recipe_id], request, names)
-        backend = None if request.backend == "any" else request.backend
+        backend = None if request.backend == ANY else request.backend
         verdicts.append(Verdict(recipe_id, backend, request.gpus, "rejected", reason, None, None))
     if log.isEnabledFor(logging.DEBUG):
         _log_checks(by_recipe, request)
@@ -112,10 +114,10 @@ def _ranked(session: Executor, candidates: list[Any], request: Request) -> list[
     verdicts = []
     for rank, (row, found) in enumerate(zip(candidates, ranked, strict=True), start=1):
         after = ranked[rank - 2] if rank > 1 else (ranked[1] if len(ranked) > 1 else None)
-        reason = rank_reason(rank, len(candidates), found, after, request)
-        if row.serve_config_id in unranked:  # it has rows, none of them comparable: say why
-            reason = reason.replace("no benchmark", unranked[row.serve_config_id], 1)
-        verdict = "chosen" if rank == 1 else "ranked"
+        # A config with rows, none of them comparable, says why instead of "no benchmark".
+        why = unranked.get(row.serve_config_id, "no benchmark")
+        reason = rank_reason(rank, len(candidates), found, after, request, unscored=why)
+        verdict: VerdictKind = "chosen" if rank == 1 else "ranked"
         verdicts.append(
             Verdict(
                 row.recipe_id,

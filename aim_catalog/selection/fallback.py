@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from aim_catalog.selection.listing import configurations
-from aim_catalog.selection.request import Candidate, Executor, Request, general_model
+from aim_catalog.selection.request import ANY, Candidate, Executor, Request, general_model
 
 
 def general_fallback(session: Executor, request: Request) -> bool:
@@ -20,7 +20,7 @@ def general_fallback(session: Executor, request: Request) -> bool:
 
 def without_default_backend(session: Executor, request: Request) -> bool:
     """The backend was left to its default and the model has recipes, none with that backend."""
-    if not request.backend_defaulted or request.backend == "any":
+    if not request.backend_defaulted or request.backend == ANY:
         return False
     backends = {c.backend for c in configurations(session, request.model)}
     return bool(backends) and request.backend not in backends
@@ -32,7 +32,7 @@ def resolve_backend(session: Executor, request: Request) -> Request:
     resolved request asks the catalog nothing."""
     if not request.backend_defaulted:
         return request
-    backend = "any" if without_default_backend(session, request) else request.backend
+    backend = ANY if without_default_backend(session, request) else request.backend
     return replace(request, backend=backend, backend_defaulted=False)
 
 

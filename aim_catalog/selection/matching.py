@@ -19,7 +19,7 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 
 from aim_catalog.recipes.format import Origin
-from aim_catalog.selection.request import SCENARIO_LENGTHS, Candidate, Request
+from aim_catalog.selection.request import ANY, SCENARIO_LENGTHS, Candidate, Request
 from aim_catalog.settings import DEFAULT_METRIC, FALLBACK_METRIC
 from aim_catalog.storage import tables
 from aim_catalog.storage.dialects import dialect_of
@@ -67,6 +67,10 @@ _SCEN_B = tables.benchmarks.alias("scen_b")
 _PROFILE_ORDER = {"preview": 1, "unoptimized": 2, "general": 3}  # optimized and plain recipes: 0
 
 
+# How the GPU count filters: exactly the asked count, at most the host's, or not at all.
+GpuFilter = Literal["exact", "max", ""]
+
+
 @dataclass(frozen=True)
 class Shape:
     """What decides the SQL text of a request; its values travel as bound parameters."""
@@ -76,7 +80,7 @@ class Shape:
     metric: str
     hardware: bool
     backend: bool
-    gpus: str  # "exact" | "max" | ""
+    gpus: GpuFilter
     scenario: tuple[str, ...]
     slo: tuple[str, ...]
     rate: bool  # a request rate was asked (else: unlimited-rate rows only)
@@ -90,13 +94,13 @@ class Shape:
 
 
 def shape_of(request: Request, dialect: str, explain: bool) -> Shape:
-    gpus = "exact" if request.gpus is not None else ("max" if request.max_gpus is not None else "")
+    gpus: GpuFilter = "exact" if request.gpus is not None else ("max" if request.max_gpus is not None else "")
     return Shape(
         dialect,
         explain,
         request.metric,
         request.hardware is not None,
-        request.backend != "any",
+        request.backend != ANY,
         gpus,
         tuple(request.scenario),
         tuple(request.slo),

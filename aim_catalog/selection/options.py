@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from aim_catalog import settings
 from aim_catalog.backends.registry import DEFAULT_BACKEND
 from aim_catalog.notes import Note
+from aim_catalog.selection.request import ANY
 from aim_catalog.settings import (
     DEFAULT_METRIC,
     DEFAULT_PRECISION,
@@ -65,7 +66,7 @@ class SelectionOptions:
 
         detected = detect_gpus()
         hardware = self.hardware
-        if hardware is not None and hardware.lower() == "any":
+        if hardware is not None and hardware.lower() == ANY:
             hardware = None
         elif hardware is None:
             hardware = host_model(detected)

@@ -34,10 +34,19 @@ def _decider(first: Candidate, then: Candidate, request: Request) -> str | None:
     return "backend"
 
 
-def rank_reason(rank: int, total: int, found: Candidate, other: Candidate | None, request: Request) -> str:
-    """``other``: the runner-up for the winner, else the config ranked just above."""
+def rank_reason(
+    rank: int,
+    total: int,
+    found: Candidate,
+    other: Candidate | None,
+    request: Request,
+    *,
+    unscored: str = "no benchmark",
+) -> str:
+    """``other``: the runner-up for the winner, else the config ranked just above;
+    ``unscored``: what to say of a config without a comparable row (why it has none)."""
     where = f"{backend_label(found.backend)} {found.gpu_count} GPU"
-    tail = "no benchmark" if found.score is None else f"{found.metric} {found.score:g}"
+    tail = unscored if found.score is None else f"{found.metric} {found.score:g}"
     if request.per_gpu and found.per_gpu is not None:
         tail += f" = {found.per_gpu:g} per GPU"
     tail += _measured(found.benchmark)

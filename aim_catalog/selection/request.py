@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 from aim_catalog.backends.registry import BACKENDS, DEFAULT_BACKEND
 from aim_catalog.errors import UsageProblem
@@ -31,6 +31,11 @@ Executor = Union["Session", "Connection"]
 # The scenario lengths; those not asked take the candidates' most common scenario.
 SCENARIO_LENGTHS = ("input_len", "output_len")
 
+# ``backend`` / ``hardware`` value meaning "no filter": the best across backends, any GPU model.
+ANY = "any"
+# What explain says of a config: the answer, one it beat, or why it was not a candidate.
+VerdictKind = Literal["chosen", "ranked", "rejected"]
+
 
 def dialect_name(executor: Executor) -> str:
     bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
@@ -49,7 +54,7 @@ class Request:
     model: str
     gpus: int | None = None
     precision: str = DEFAULT_PRECISION
-    backend: str = DEFAULT_BACKEND  # or "any"
+    backend: str = DEFAULT_BACKEND  # or ANY
     # The backend was not asked for: a model with no config of the default backend at all
     # is then served by the best of the backends it has (the default names no preference).
     backend_defaulted: bool = False
@@ -112,7 +117,7 @@ class Request:
             raise UsageProblem(f"length tolerance must be from 0 to below 1, got {self.length_tolerance}")
         if self.request_rate is not None and not (0 < self.request_rate < math.inf):
             raise UsageProblem(f"request rate must be a positive number, got {self.request_rate}")
-        if self.backend != "any" and self.backend not in BACKENDS:
+        if self.backend != ANY and self.backend not in BACKENDS:
             raise UsageProblem(f"unknown backend {self.backend!r}; choose {', '.join(BACKENDS)} or any")
         if self.metric not in RANK_METRICS:
             raise UsageProblem(f"unknown metric {self.metric!r}; choose one of {', '.join(RANK_METRICS)}")
@@ -163,7 +168,7 @@ class Verdict:
     recipe_id: str
     backend: str | None
     gpu_count: int | None
-    verdict: str  # chosen | ranked | rejected
+    verdict: VerdictKind
     reason: str
     score: float | None
     metric: str | None

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from aim_catalog.errors import EnvironmentProblem, LaunchFailed, UsageProblem
 from aim_catalog.launch.deployments import Status
 from aim_catalog.notes import Note, Tick
+from aim_catalog.selection.request import ANY
 
 if TYPE_CHECKING:
     from aim_catalog.launch.plan import LaunchOptions, LaunchPlan, Manifests
@@ -110,7 +111,7 @@ def _render(
 
     opts = kube_options(options)
     check_options(opts)
-    asked = replace(selection, hardware=selection.hardware or "any")
+    asked = replace(selection, hardware=selection.hardware or ANY)
     request = replace(asked.to_request(note=note), hardware_detected=False)
     chosen = select(request)
     spec = build_spec(  # no devices, no host cache: the device plugin and a volume give them
