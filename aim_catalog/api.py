@@ -200,7 +200,8 @@ class Catalog:
             return configurations(connection, model)
 
     def supported_configurations(self, model: str) -> list[str]:
-        """``model``'s configurations in the seed design's words (``- 4 GPU, bf16, vLLM: ...``)."""
+        """``model``'s configurations as the original AIM Engine printed them (``- 4 GPU, bf16,
+        vLLM: ...``), so scripts written for it keep working."""
         from aim_catalog.selection.listing import supported_configurations
 
         with self.connection() as connection:

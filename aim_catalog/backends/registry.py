@@ -41,7 +41,7 @@ class Backend:
     # The backend whose flag names its sections are known to carry by mistake (the original
     # AIM Engine recipes put vLLM flags in SGLang sections): flaglint says so by name.
     translates_flags_of: str | None = None
-    title: str = ""  # the project's own spelling, for messages (label is the seed format's)
+    title: str = ""  # the project's own spelling, for messages (label is AIM Engine's output)
     default: bool = False  # what --backend means when not given (the first one marked so)
 
     def model_in(self, args: dict[str, Any]) -> str | None:

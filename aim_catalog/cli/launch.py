@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from aim_catalog.cli.app import app, catalog_of, directory_option
-from aim_catalog.cli.selection_opts import finite, selection_options
+from aim_catalog.cli.selection_opts import expanded, finite, selection_options
 from aim_catalog.selection.options import SelectionOptions
 from aim_catalog.settings import DEFAULT_LAUNCH_TIMEOUT, MAX_LAUNCH_TIMEOUT
 
@@ -93,35 +93,38 @@ def launch_options(selection: SelectionOptions, given: dict[str, Any]) -> Launch
     return options
 
 
+# The launch-only options, in the help's order: name -> (annotation, declaration).
+LAUNCH_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "port": (int, PORT_OPT),
+    "name": (str | None, NAME_OPT),
+    "image": (str | None, IMAGE_OPT),
+    "env": (list[str], ENV_OPT),
+    "arg": (list[str], ARG_OPT),
+    "gpu_list": (str | None, GPU_LIST_OPT),
+    "hf_cache": (Path | None, HF_CACHE_OPT),
+    "shm_size": (str | None, SHM_SIZE_OPT),
+    "timeout": (float, TIMEOUT_OPT),
+    "no_wait": (bool, NO_WAIT_OPT),
+    "keep_on_failure": (bool, KEEP_OPT),
+    "dry_run": (bool, DRY_RUN_OPT),
+    "as_json": (bool, JSON_OPT),
+    "target": (str, TARGET_OPT),
+    "replicas": (int, REPLICAS_OPT),
+    "hf_cache_pvc": (str | None, PVC_OPT),
+    "hf_token_secret": (str | None, TOKEN_OPT),
+    "context": (str | None, CONTEXT_OPT),
+    "namespace": (str | None, NAMESPACE_OPT),
+    "out": (str | None, OUT_OPT),
+    "cpu": (str | None, CPU_OPT),
+    "memory": (str | None, MEMORY_OPT),
+    "node_affinity": (bool, AFFINITY_OPT),
+}
+
+
 @app.command()
 @selection_options(exclude=("request_rate", "host_gpus"))
-def launch(
-    ctx: typer.Context,
-    selection: SelectionOptions,
-    port: int = PORT_OPT,
-    name: str | None = NAME_OPT,
-    image: str | None = IMAGE_OPT,
-    env: list[str] = ENV_OPT,
-    arg: list[str] = ARG_OPT,
-    gpu_list: str | None = GPU_LIST_OPT,
-    hf_cache: Path | None = HF_CACHE_OPT,
-    shm_size: str | None = SHM_SIZE_OPT,
-    timeout: float = TIMEOUT_OPT,
-    no_wait: bool = NO_WAIT_OPT,
-    keep_on_failure: bool = KEEP_OPT,
-    dry_run: bool = DRY_RUN_OPT,
-    as_json: bool = JSON_OPT,
-    target: str = TARGET_OPT,
-    replicas: int = REPLICAS_OPT,
-    hf_cache_pvc: str | None = PVC_OPT,
-    hf_token_secret: str | None = TOKEN_OPT,
-    context: str | None = CONTEXT_OPT,
-    namespace: str | None = NAMESPACE_OPT,
-    out: str | None = OUT_OPT,
-    cpu: str | None = CPU_OPT,
-    memory: str | None = MEMORY_OPT,
-    node_affinity: bool = AFFINITY_OPT,
-) -> None:
+@expanded("given", dict, LAUNCH_OPTIONS)
+def launch(ctx: typer.Context, selection: SelectionOptions, given: dict[str, Any]) -> None:
     """Select the best config and run it as a ROCm container, waiting until it serves.
 
     HF_TOKEN is passed from your environment to the container; it is never stored or
@@ -133,13 +136,13 @@ def launch(
     Example: aim-catalog launch Qwen/Qwen3-32B 4 --precision bf16 --backend vllm --dry-run
     Example: aim-catalog launch Qwen/Qwen3-32B 8 --target kubernetes --dry-run | kubectl apply -f -
     """
-    given = {k: v for k, v in locals().items() if k not in ("ctx", "selection")}
     from aim_catalog.cli import launch_show as show
     from aim_catalog.cli import render
 
     options = launch_options(selection, given)
     catalog = catalog_of(ctx)
-    if dry_run or options.cluster.out is not None:  # --out: render the files, apply nothing
+    as_json = given["as_json"]
+    if given["dry_run"] or options.cluster.out is not None:  # --out: render the files, apply nothing
         show.show_plan(catalog.plan_launch(selection, options, note=render.note), options, as_json)
         return
     with show.spinner() as tick:

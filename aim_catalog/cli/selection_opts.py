@@ -2,7 +2,8 @@
 
 ``@selection_options()`` gives a command the model argument, the GPU count and every
 selection option, and hands it one ``SelectionOptions`` (parameter ``selection``) built
-from them; ``exclude`` drops the ones a command does not take.
+from them; ``exclude`` drops the ones a command does not take. ``expanded`` is the
+mechanism, for any group of options declared once (``launch``'s own use it too).
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import typing
 from collections.abc import Callable
-from dataclasses import fields
 from typing import Any, TypeVar
 
 import typer
@@ -123,24 +124,31 @@ DECLARED: dict[str, tuple[Any, Any]] = {
     "goal": (str | None, GOAL_OPT),
     "recipe": (str | None, RECIPE_OPT),
 }
-assert set(DECLARED) == {f.name for f in fields(SelectionOptions)}, "declare every selection option"
 
 
 def selection_options(*, exclude: tuple[str, ...] = (), model_help: str | None = None) -> Callable[[F], F]:
-    """Replace the command's ``selection`` parameter by the selection options (but ``exclude``).
-
-    Typer reads the command's signature: the wrapper shows it the options in place of
-    ``selection`` and rebuilds the ``SelectionOptions`` from them on each call.
-    """
-    names = [name for name in DECLARED if name not in exclude]
+    """Replace the command's ``selection`` parameter by the selection options (but ``exclude``);
+    the command gets one ``SelectionOptions`` built from them."""
     declared = dict(DECLARED)
     if model_help is not None:
         declared["model"] = (str, typer.Argument(..., help=model_help))
+    return expanded("selection", SelectionOptions, {k: v for k, v in declared.items() if k not in exclude})
+
+
+def expanded(param: str, build: Callable[..., Any], declared: dict[str, tuple[Any, Any]]) -> Callable[[F], F]:
+    """Replace the command's parameter ``param`` by one parameter per ``declared`` entry
+    (name -> (annotation, typer declaration)), in that order, and hand the command
+    ``build(**their values)`` as ``param`` on each call.
+
+    Typer reads the command's signature: the wrapper shows it the options in place of
+    ``param``, so each option is declared once, here, for every command that takes it.
+    """
+    names = list(declared)
 
     def decorate(command: F) -> F:
         signature = inspect.signature(command)
         params = list(signature.parameters.values())
-        at = [p.name for p in params].index("selection")
+        at = [p.name for p in params].index(param)
         options = [
             inspect.Parameter(
                 name, inspect.Parameter.KEYWORD_ONLY, default=declared[name][1], annotation=declared[name][0]
@@ -148,13 +156,15 @@ def selection_options(*, exclude: tuple[str, ...] = (), model_help: str | None =
             for name in names
         ]
         rest = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params[at + 1 :]]
-        hints = {p.name: p.annotation for p in [*params[:at], *rest]}
-        hints = typing_hints(command, hints)
+        # Typer reads evaluated annotations; the command's module may use ``from __future__
+        # import annotations`` (strings) and import the built type only for type checking.
+        resolved = typing.get_type_hints(command, localns={getattr(build, "__name__", "build"): build})
+        hints = {p.name: resolved.get(p.name, p.annotation) for p in [*params[:at], *rest]}
 
         @functools.wraps(command)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            selection = SelectionOptions(**{name: kwargs.pop(name) for name in names})
-            return command(*args, selection=selection, **kwargs)
+            built = build(**{name: kwargs.pop(name) for name in names})
+            return command(*args, **{param: built}, **kwargs)
 
         wrapper.__signature__ = signature.replace(parameters=[*params[:at], *options, *rest])  # type: ignore[attr-defined]
         wrapper.__annotations__ = {**hints, **{name: declared[name][0] for name in names}}
@@ -162,13 +172,3 @@ def selection_options(*, exclude: tuple[str, ...] = (), model_help: str | None =
         return wrapper  # type: ignore[return-value]
 
     return decorate
-
-
-def typing_hints(command: Callable[..., Any], annotations: dict[str, Any]) -> dict[str, Any]:
-    """The command's other parameters' annotations, evaluated: the module may use ``from
-    __future__ import annotations``, which leaves them as strings typer cannot read."""
-    namespace = getattr(command, "__globals__", {})
-    return {
-        name: eval(annotation, namespace) if isinstance(annotation, str) else annotation
-        for name, annotation in annotations.items()
-    }

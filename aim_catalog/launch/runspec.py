@@ -27,7 +27,7 @@ from aim_catalog.backends.envpolicy import (
 )
 from aim_catalog.errors import InvalidRecipeInput, LaunchFailed, Problem, UsageProblem
 from aim_catalog.launch.labels import labels_for
-from aim_catalog.launch.server_command import server_command as server_command
+from aim_catalog.launch.server_command import server_command
 from aim_catalog.selection.request import Candidate
 from aim_catalog.settings import dev_root, host_env
 

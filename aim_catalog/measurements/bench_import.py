@@ -234,14 +234,11 @@ def import_runs(session: Session, runs: Sequence[Run], target: Target) -> Import
             .where(ServeConfig.id.in_({config for _, config in resolved}))
         )
     }
-    seen: set[tuple[int, str]] = set()
+    seen = _already_imported(session, resolved)
     added, duplicates, targets = 0, 0, Counter[str]()
     for run, config in resolved:
         key = (config, run.key)
-        exists = session.scalar(
-            select(Benchmark.id).where(Benchmark.serve_config_id == config, Benchmark.import_key == run.key)
-        )
-        if exists is not None or key in seen:
+        if key in seen:
             duplicates += 1
             continue
         seen.add(key)
@@ -253,6 +250,26 @@ def import_runs(session: Session, runs: Sequence[Run], target: Target) -> Import
         targets[labels[config]] += 1
     session.flush()
     return ImportReport(added, duplicates, dict(targets), notes)
+
+
+def _already_imported(session: Session, resolved: Sequence[tuple[Run, int]]) -> set[tuple[int, str]]:
+    """(serve config, import key) pairs the catalog holds already, for these runs: one query
+    per chunk of keys (SQLite limits the variables of one statement), not one per run."""
+    configs = sorted({config for _, config in resolved})
+    keys = sorted({run.key for run, _ in resolved})
+    found: set[tuple[int, str]] = set()
+    for start in range(0, len(keys), _KEYS_PER_QUERY):
+        chunk = keys[start : start + _KEYS_PER_QUERY]
+        rows = session.execute(
+            select(Benchmark.serve_config_id, Benchmark.import_key).where(
+                Benchmark.serve_config_id.in_(configs), Benchmark.import_key.in_(chunk)
+            )
+        )
+        found.update((config, str(key)) for config, key in rows)
+    return found
+
+
+_KEYS_PER_QUERY = 500
 
 
 def store_smoke_test(

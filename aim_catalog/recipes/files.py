@@ -51,7 +51,7 @@ def parse_bytes(data: bytes, path: str) -> tuple[RecipeDoc | None, list[Problem]
         doc, marks = load_yaml(text)
     except Reject as exc:
         return None, [Problem(path, exc.line, exc.col, "", exc.message)]
-    if looks_like_profile(doc):  # an AMD AIM profile (issue 10)
+    if looks_like_profile(doc):  # an AMD AIM profile: read as the recipe it describes
         return parse_profile(doc, path, marks, sha)
     return validate_document(doc, path, marks, sha)
 

@@ -23,7 +23,7 @@ from aim_catalog.recipes.files import load_files
 from aim_catalog.recipes.format import Origin, RecipeDoc
 from aim_catalog.storage.dialects import insert_missing, lock_for_write, upsert
 from aim_catalog.storage.models import Benchmark, Recipe, ServeConfig
-from aim_catalog.storage.resources import seed_recipe_dir as seed_recipe_dir  # tests and callers use it here
+from aim_catalog.storage.resources import seed_recipe_dir
 
 # Bound parameters per IN (...) list: well under SQLite's and PostgreSQL's limits.
 CHUNK = 500
@@ -230,7 +230,7 @@ def _upsert_recipes(session: Session, recipes: Sequence[RecipeDoc], now: datetim
             "document": r.document,
             "created_at": now,
             "updated_at": now,
-            "general": r.general,  # AIM general profile (issue 10)
+            "general": r.general,  # an AIM general profile: answers only models no recipe names
         }
         for r in recipes
     ]
@@ -269,7 +269,7 @@ def _upsert_configs(
                     "args": c.args,
                     "env": c.env,
                     "image": c.image,
-                    "goal": c.goal,  # AIM profile metadata (issue 10)
+                    "goal": c.goal,  # AIM profile metadata: what the config is tuned for
                     "profile_type": c.profile_type,
                     "manual_only": c.manual_only,
                 }

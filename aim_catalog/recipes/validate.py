@@ -88,7 +88,7 @@ def _top_level_keys(ck: Checker, top: dict[Any, Any]) -> None:
     for key in top:
         if key in REQUIRED_FIELDS:
             continue
-        if key == "source":  # provenance of the recipe (issue 10): checked by its own module
+        if key == "source":  # where the recipe's flags and numbers come from: provenance checks it
             from aim_catalog.recipes.provenance import check_source
 
             check_source(ck.err, top[key], (key,))

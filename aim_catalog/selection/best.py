@@ -1,9 +1,8 @@
 """Choosing the best serve config for a request: one indexed SQL query.
 
 The query and the predicates it ANDs are ``matching``'s; ``explain`` (``explaining``) reads
-the same predicates per config. This module answers ``select`` (with the general-profile
-and any-backend fallbacks, asked only after a miss) and is the import point of the
-selection API: ``Request``, ``Candidate``, ``select_best``, ``explain`` and the listings.
+the same predicates per config. This module answers ``select``, with the general-profile
+and any-backend fallbacks, asked only after a miss.
 """
 
 from __future__ import annotations
@@ -11,50 +10,12 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from aim_catalog.backends.server_args import server_argv
 from aim_catalog.errors import NoSuitableRecipe
-from aim_catalog.selection.explaining import explain
-from aim_catalog.selection.fallback import general_fallback, resolve_backend, without_default_backend
-from aim_catalog.selection.listing import (
-    RecipeSummary,
-    configurations,
-    list_recipes,
-    no_match_message,
-    supported_configurations,
-)
-from aim_catalog.selection.matching import candidate_of, length_window, query_of, selection_query
-from aim_catalog.selection.ranking import order_keys
-from aim_catalog.selection.request import (
-    ANY,
-    Candidate,
-    ConfigLine,
-    Executor,
-    Request,
-    Verdict,
-    dialect_name,
-    general_model,
-)
-
-__all__ = [
-    "Candidate",
-    "ConfigLine",
-    "Executor",
-    "RecipeSummary",
-    "Request",
-    "Verdict",
-    "configurations",
-    "explain",
-    "goal_note",
-    "length_window",
-    "list_recipes",
-    "no_match_message",
-    "order_keys",
-    "resolve_backend",
-    "select_best",
-    "selection_query",
-    "server_argv",
-    "supported_configurations",
-]
+from aim_catalog.selection.explaining import log_checks
+from aim_catalog.selection.fallback import general_fallback, without_default_backend
+from aim_catalog.selection.listing import no_match_message
+from aim_catalog.selection.matching import candidate_of, query_of
+from aim_catalog.selection.request import ANY, Candidate, Executor, Request, dialect_name, general_model
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +23,7 @@ log = logging.getLogger(__name__)
 def select_best(session: Executor, request: Request) -> Candidate:
     """The winning config, or ``NoSuitableRecipe`` listing what the model supports."""
     if log.isEnabledFor(logging.DEBUG):
-        explain(session, request)  # logs every match check, as the seed design's debug mode
+        log_checks(session, request)  # every match check, as AIM Engine's debug mode logged
     statement, params = query_of(request, dialect_name(session), explain=False)
     row = session.execute(statement, params).first()
     fallback = False

@@ -43,7 +43,7 @@ from aim_catalog.selection.request import (
 )
 from aim_catalog.storage import tables
 
-# The logger select's -v reads (the seed design's debug mode): selection's.
+# The logger select's -v reads (the match checks AIM Engine's debug mode logged): selection's.
 log = logging.getLogger("aim_catalog.selection")
 
 _CAUSES = {
@@ -257,8 +257,19 @@ def _rejection(rows: list[Any], request: Request, names: Sequence[str]) -> str:
     return f"disabled: {where}"
 
 
+def log_checks(session: Executor, request: Request) -> None:
+    """The match checks ``select -v`` logs, as AIM Engine's debug mode did: the explain
+    statement alone (one query, its predicate columns), not a whole ``explain``."""
+    request = resolve_backend(session, request)
+    shape = shape_of(request, dialect_name(session), explain=True)
+    by_recipe: dict[str, list[Any]] = {}
+    for row in session.execute(statement(shape), params_of(request, shape)):
+        by_recipe.setdefault(row.recipe_id, []).append(row)
+    _log_checks(by_recipe, request)
+
+
 def _log_checks(by_recipe: dict[str, list[Any]], request: Request) -> None:
-    """The seed design's debug lines, read from the predicate columns."""
+    """The match-check lines AIM Engine's debug mode printed, read from the predicate columns."""
     for recipe_id, rows in sorted(by_recipe.items()):
         first = rows[0]
         log.debug("Checking recipe %s", recipe_id)

@@ -1,4 +1,4 @@
-"""What the catalog has for a model: its configs, the seed design's "supported
+"""What the catalog has for a model: its configs, the original AIM Engine's "supported
 configurations" lines, the message when nothing suits a request, and recipe summaries."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def configurations(session: Executor, model: str) -> list[ConfigLine]:
 
 
 def supported_configurations(session: Executor, model: str) -> list[str]:
-    """The seed design's lines: ``- 4 GPU, bf16, vLLM: ✅ Enabled`` (one per distinct config);
+    """AIM Engine's lines: ``- 4 GPU, bf16, vLLM: ✅ Enabled`` (one per distinct config);
     a config enabled only as manual-selection-only AIM profiles says ``(only with --recipe)``."""
     merged: dict[tuple[str, str, int], tuple[bool, bool]] = {}
     for c in configurations(session, model):

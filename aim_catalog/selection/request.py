@@ -78,7 +78,7 @@ class Request:
     max_ttft_ms: float | None = None
     max_tpot_ms: float | None = None
     max_e2el_ms: float | None = None
-    # AIM profiles (issue 10): prefer configs tuned for this goal; pin one recipe (which may
+    # AIM profiles: prefer configs tuned for this goal; pin one recipe (which may
     # then be a manual-selection-only one, and ignores the precision filter).
     goal: str | None = None  # latency | throughput
     recipe: str | None = None

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aim_catalog.errors import UsageProblem, shown
-from aim_catalog.settings import DEFAULT_TARGET as DEFAULT_TARGET
+from aim_catalog.settings import DEFAULT_TARGET
 
 if TYPE_CHECKING:
     from aim_catalog.launch.targets.base import Target

@@ -14,7 +14,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -211,8 +211,6 @@ def latency_keys(names: Iterable[tuple[str, str]], template: str) -> list[tuple[
 
 
 # --------------------------------------------------------------------------- files
-
-Reader = Callable[[dict[str, Any], str, int], "Run | None"]
 
 
 Located = tuple[int, Any, "int | None"]  # (line, value, index in the array or None)

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, Table
 
 from aim_catalog.errors import UsageProblem
-from aim_catalog.storage.dialects.base import WRITE_LOCK_KEY as WRITE_LOCK_KEY
 from aim_catalog.storage.dialects.base import Dialect
 from aim_catalog.storage.dialects.postgresql import PostgreSQL
 from aim_catalog.storage.dialects.sqlite import SQLite

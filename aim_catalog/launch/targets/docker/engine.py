@@ -199,19 +199,19 @@ def created_by(client: DockerClient, launch_id: str) -> Container | None:
     return found[0] if found else None
 
 
-def start_and_wait(
+def await_serving(
     container: Container,
     spec: RunSpec,
     *,
+    started: float,
     timeout: float,
     wait: bool = True,
     on_tick: WaitProgress | None = None,
     poll: float = 1.0,
 ) -> Launched:
-    """Start the container and (with ``wait``) poll until it serves; raises on any failure,
-    leaving the clean-up to the caller (``lifecycle.ContainerLaunch``)."""
-    started = time.monotonic()
-    container.start()
+    """A started container (at ``started``, ``time.monotonic()``): with ``wait``, poll until
+    it serves; raises on any failure, leaving the clean-up to the caller
+    (``lifecycle.ContainerLaunch``)."""
     url = f"http://{engine_host()}:{spec.host_port}"
     if wait:
         secrets = list(secret_values(spec).values())

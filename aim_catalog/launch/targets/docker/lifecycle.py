@@ -100,10 +100,12 @@ class ContainerLaunch:
             raise LaunchFailed(f"{self.spec.name}: run() before create_and_record()")
         try:
             self.stage = "starting the container"
-            if wait:
+            started = time.monotonic()
+            container.start()
+            if wait:  # only now: a refused start is not a server that never answered
                 self.stage = "waiting for the server"
-            result = launcher.start_and_wait(
-                container, self.spec, timeout=timeout, wait=wait, on_tick=on_tick, poll=poll
+            result = launcher.await_serving(
+                container, self.spec, started=started, timeout=timeout, wait=wait, on_tick=on_tick, poll=poll
             )
             self.stage = "marking the deployment running"
             with self.write() as session:

@@ -27,9 +27,13 @@ import yaml
 from aim_catalog.backends.envpolicy import is_secret
 from aim_catalog.errors import UsageProblem, shown
 from aim_catalog.launch.runspec import CONTAINER_HF_HOME, RunSpec
-from aim_catalog.launch.targets.kubernetes.names import annotations_for, labels_for, selector
-from aim_catalog.launch.targets.kubernetes.names import check_object_name as check_object_name
-from aim_catalog.launch.targets.kubernetes.names import object_name as object_name
+from aim_catalog.launch.targets.kubernetes.names import (
+    annotations_for,
+    check_object_name,
+    labels_for,
+    object_name,
+    selector,
+)
 from aim_catalog.selection.request import Candidate
 
 KUBE_TARGETS = ("kubernetes", "kserve")  # the names this package registers
