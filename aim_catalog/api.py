@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from aim_catalog.errors import InvalidRecipeInput
+from aim_catalog.errors import InvalidRecipeInput, NoCatalog
 from aim_catalog.notes import Note, Tick, quiet
 from aim_catalog.recipes.loading import Loader
 from aim_catalog.selection.options import SelectionOptions
@@ -95,7 +95,11 @@ class Catalog:
         ``aim-catalog db upgrade``. A SQLite file that does not exist is an error unless
         ``create=True`` (or it is the default catalog).
         """
-        return cls(Store.open(url, create=create, seed=_seed))
+        try:
+            return cls(Store.open(url, create=create, seed=_seed))
+        except NoCatalog as exc:  # the CLI's advice names commands; from Python, this is the way
+            advice = "open it with create=True to make a new catalog there"
+            raise NoCatalog(exc.where, advice) from None
 
     @classmethod
     def deferred(cls: type[C], url: str | None = None, *, create: bool = False, pooled: bool = True) -> C:

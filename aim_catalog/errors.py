@@ -28,6 +28,17 @@ class SchemaOutOfDate(EnvironmentProblem):
     """The database is behind the code and auto-migration is switched off."""
 
 
+class NoCatalog(EnvironmentProblem):
+    """No catalog where one was asked for: a SQLite file that does not exist (a mistyped
+    path is not made into a new, empty catalog). ``advice`` says how to create one."""
+
+    def __init__(
+        self, where: str, advice: str = "create it with `aim-catalog db upgrade` or `ingest`"
+    ) -> None:
+        super().__init__(f"no catalog at {where} ({advice})")
+        self.where = where
+
+
 class UsageProblem(CatalogError):
     """The command line asks for something that cannot be done as asked."""
 

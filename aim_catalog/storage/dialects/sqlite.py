@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 
-from aim_catalog.errors import EnvironmentProblem
+from aim_catalog.errors import EnvironmentProblem, NoCatalog
 from aim_catalog.settings import lock_timeout
 from aim_catalog.storage.dialects.base import Dialect, gave_up, log, millis, waiting_note
 
@@ -153,9 +153,7 @@ class SQLite(Dialect):
         path = None if (url.database or "").startswith("file:") else self.database_file(url)
         if path is not None:
             if not create and not path.exists():
-                raise EnvironmentProblem(
-                    f"no catalog at {path} (create it with `aim-catalog db upgrade` or `ingest`)"
-                )
+                raise NoCatalog(str(path))
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 60}, **options)
         install_events(engine, self.begin_immediate)
