@@ -12,16 +12,17 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from aim_catalog.api import Catalog, Explanation
+    from aim_catalog.api import Catalog
     from aim_catalog.errors import CatalogError
     from aim_catalog.launch.plan import LaunchOptions
+    from aim_catalog.selection.explaining import Explanation
     from aim_catalog.selection.options import SelectionOptions
     from aim_catalog.selection.request import Candidate, Request, Verdict
 
 # name -> module that defines it
 _EXPORTS = {
     "Catalog": "aim_catalog.api",
-    "Explanation": "aim_catalog.api",
+    "Explanation": "aim_catalog.selection.explaining",
     "SelectionOptions": "aim_catalog.selection.options",
     "Request": "aim_catalog.selection.request",
     "Candidate": "aim_catalog.selection.request",

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -46,8 +46,9 @@ if TYPE_CHECKING:
     from aim_catalog.operating.endpoint_test import TestOptions, TestOutcome
     from aim_catalog.operating.openai_client import LoadResult
     from aim_catalog.recipes.ingest import IngestReport
+    from aim_catalog.selection.explaining import Explanation
     from aim_catalog.selection.listing import RecipeSummary
-    from aim_catalog.selection.request import Candidate, ConfigLine, Request, Verdict
+    from aim_catalog.selection.request import Candidate, ConfigLine, Request
 
 C = TypeVar("C", bound="Catalog")
 PathLike = str | os.PathLike[str]
@@ -58,20 +59,6 @@ def _seed(connection: Connection) -> None:
     from aim_catalog.recipes.seed import seed_catalog
 
     seed_catalog(connection)
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """``Catalog.explain``'s answer: the request as compared, one verdict per config, and
-    (when nothing was chosen) the message ``select`` would give."""
-
-    request: Request
-    verdicts: tuple[Verdict, ...]
-    no_match: str | None
-
-    @property
-    def chosen(self) -> Verdict | None:
-        return next((v for v in self.verdicts if v.verdict == "chosen"), None)
 
 
 class Catalog:
@@ -177,7 +164,7 @@ class Catalog:
 
     def explain(self, asked: Request | SelectionOptions, *, note: Note | None = None) -> Explanation:
         """Every config of the model with its verdict: chosen, ranked k of n, or why not."""
-        from aim_catalog.selection.explaining import explain
+        from aim_catalog.selection.explaining import Explanation, explain
         from aim_catalog.selection.fallback import resolve_backend
         from aim_catalog.selection.listing import no_match_message
 
@@ -337,13 +324,8 @@ class Catalog:
         ``$AIM_CATALOG_SQL_PASSWORD``), refusing roles with powers over the server.
         ``timeout``: seconds, 0 for none (``QueryTimedOut``)."""
         from aim_catalog.measurements.sql import readonly_query
-        from aim_catalog.settings import sql_password, sql_role
-        from aim_catalog.storage.dialects import dialect_of
 
         engine = self.store.engine
-        if role is None and dialect_of(engine).roles:
-            role = sql_role()
-        password = password or sql_password()
         with (
             self.store.translate_errors(),
             readonly_query(engine, query, timeout=timeout, role=role, password=password) as result,

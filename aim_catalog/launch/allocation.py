@@ -1,7 +1,7 @@
 """Which GPUs a launch gets: the host's detected GPUs minus those live containers hold.
 
 Held GPUs come from the ``aim-catalog.gpus`` label of the engine's live labelled containers
-(``launcher.held_gpus``); ``--gpus`` names them explicitly. Pure functions: no Docker call.
+(the Docker target's ``engine.held_gpus``); ``--gpus`` names them explicitly. Pure functions: no Docker call.
 """
 
 from __future__ import annotations

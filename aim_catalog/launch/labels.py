@@ -1,7 +1,7 @@
 """The ``aim-catalog.*`` labels: every key, the one writer and the one parser.
 
 Docker containers carry them (``runspec.build_spec`` writes them through ``labels_for``);
-Kubernetes objects carry the same keys (``kube/render.py``, values shortened to what label
+Kubernetes objects carry the same keys (``targets/kubernetes/render.py``, values shortened to what label
 values allow). Everything that reads a container's labels (GPU allocation, ``ps``,
 ``stop``, the clean-up of an interrupted create) goes through ``parse_labels``: a key is
 spelled here and nowhere else.

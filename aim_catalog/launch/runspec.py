@@ -3,7 +3,7 @@
 Pure functions: the image, the server argv (``vllm serve MODEL ...`` or
 ``python3 -m sglang.launch_server --model-path MODEL ...``), ROCm devices for the
 allocated GPUs, groups, IPC, the Hugging Face cache, labels, and the equivalent
-``docker run`` line. ``launcher.py`` hands the spec to the Docker engine.
+``docker run`` line. The Docker target (``targets/docker/engine.py``) hands the spec to the engine.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Reports for analysts, read from the SQL views migration 0003 ships.
 
 Each report is ``(columns, rows)``; the CLI renders it as a table, CSV, JSON or Markdown.
-Ad-hoc SQL (`aim-catalog sql`) is ``readonly_sql``'s: read-only, time-limited, streamed.
+Ad-hoc SQL (`aim-catalog sql`) is ``measurements.sql``'s: read-only, time-limited, streamed.
 """
 
 from __future__ import annotations

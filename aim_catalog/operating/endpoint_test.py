@@ -1,7 +1,7 @@
 """``aim-catalog test``: ask a served deployment (or any OpenAI-compatible URL) one chat
 completion, or a small load, and optionally store the result as a smoke-test row.
 
-The HTTP work is ``smoke.py``'s; this is the workflow around it: which endpoint, one reply
+The HTTP work is ``openai_client``'s; this is the workflow around it: which endpoint, one reply
 or a load, what is saved. It prints nothing; ``Catalog.test`` returns a ``TestOutcome``.
 """
 

@@ -1,7 +1,7 @@
 """Recipe files: finding them, reading them safely, and loading them as ``RecipeDoc``.
 
-``safe_yaml`` loads a file (refusing hostile YAML), ``recipe_validate`` checks the document
-against the format (``recipe_format``), and an AMD AIM profile is converted by
+``safe_yaml`` loads a file (refusing hostile YAML), ``validate`` checks the document
+against the format (``format``), and an AMD AIM profile is converted by
 ``aim_profiles``. ``load_recipes`` / ``load_files`` are the entry points: every problem of
 every file, and recipe_ids unique across files.
 """

@@ -89,7 +89,7 @@ def ingest_files(
     queue only behind the writes themselves, not behind YAML parsing. Once the lock is
     held, a file skipped as unchanged whose catalog row another writer changed meanwhile
     is parsed then. Any invalid file raises ``InvalidRecipeInput`` before a single write.
-    ``load`` is ``recipe.load_files`` or a wrapper of it (a progress bar).
+    ``load`` is ``files.load_files`` or a wrapper of it (a progress bar).
     """
     load = load or load_files
     paths = [str(f) for f in files]

@@ -1,9 +1,8 @@
-"""The bundled catalog: what fills a database that ``db.upgrade`` has just created.
+"""The bundled catalog: what fills a default catalog a migration has just created.
 
-``db`` imports no recipe code: it calls the hook given to ``upgrade``/``ensure_schema``
-(``on_created=seed_catalog``) inside the migration's transaction, so a new catalog is
-created and filled in one commit. (``db.upgrade(seed=True)``, kept for tests, imports this
-module when called.)
+Storage imports no recipe code: the API hands ``seed_catalog`` to its ``Store`` as the
+hook of a new default catalog, and ``storage.db`` calls it inside the migration's
+transaction, so a new catalog is created and filled in one commit.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -60,6 +60,20 @@ def _launch_image(row: Any) -> str | None:
     from aim_catalog.backends import images  # explain only: images.json is not read on the select path
 
     return row.image or images.default_image(row.backend, row.hardware)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """``Catalog.explain``'s answer: the request as compared, one verdict per config, and
+    (when nothing was chosen) the message ``select`` would give."""
+
+    request: Request
+    verdicts: tuple[Verdict, ...]
+    no_match: str | None
+
+    @property
+    def chosen(self) -> Verdict | None:
+        return next((v for v in self.verdicts if v.verdict == "chosen"), None)
 
 
 def explain(session: Executor, request: Request) -> list[Verdict]:

@@ -55,12 +55,17 @@ def readonly_query(
 ) -> Iterator[Result]:
     """Run ``query`` read-only; the rows stream while the context is open.
 
-    ``timeout`` 0 means no limit. ``role`` (PostgreSQL only) logs in as that role instead
-    of the catalog URL's user, with ``password`` or libpq's own sources (~/.pgpass...).
+    ``timeout`` 0 means no limit. ``role`` (PostgreSQL only; default $AIM_CATALOG_SQL_ROLE)
+    logs in as that role instead of the catalog URL's user, with ``password`` (default
+    $AIM_CATALOG_SQL_PASSWORD) or libpq's own sources (~/.pgpass...).
     """
     if not query.strip():
         raise UsageProblem("empty query")
+    from aim_catalog.settings import sql_password, sql_role
     from aim_catalog.storage.dialects import dialect_of
 
-    with _RUNNERS[dialect_of(engine).name](engine, query, timeout, role, password) as result:
+    dialect = dialect_of(engine)
+    if role is None and dialect.roles:
+        role = sql_role()
+    with _RUNNERS[dialect.name](engine, query, timeout, role, password or sql_password()) as result:
         yield result

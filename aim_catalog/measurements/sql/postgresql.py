@@ -1,5 +1,5 @@
 """`aim-catalog sql` on PostgreSQL: a read-only transaction, ``statement_timeout``, rows
-streamed by psycopg, and only under a role without powers over the server (``pg_roles``).
+streamed by psycopg, and only under a role without powers over the server (``roles``).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The engine is identified by its ID (``docker info``), not by the address used to
 it: several hosts of a fleet all say ``unix:///var/run/docker.sock``. GPUs are allocated
 from the host's detected GPUs minus those named in the ``aim-catalog.gpus`` label of live
 containers, so ``stop`` frees them by removing the container and two catalogs on one host
-see each other's allocations. ``lifecycle.py`` owns a launch from create to running (or
+see each other's allocations. ``lifecycle`` owns a launch from create to running (or
 cleaned up); this module holds the single calls (the launch lock is ``lock.py``'s, signal
 handling ``launch.guard``'s, masked logs ``logs.py``'s).
 """

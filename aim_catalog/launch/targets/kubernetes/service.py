@@ -60,7 +60,7 @@ class ClusterDeployment:
 
 
 def client_module() -> ModuleType:
-    """``kube.apply`` (the kubernetes client), or why it cannot be used."""
+    """``apply`` (the kubernetes client), or why it cannot be used."""
     try:
         from aim_catalog.launch.targets.kubernetes import apply
     except ImportError as exc:
