@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from aim_catalog.backends.registry import BACKENDS
@@ -24,12 +24,13 @@ from aim_catalog.settings import RANK_METRICS
 __all__ = ["Parsed", "Run", "parse_results", "read_result_file"]
 
 MAX_RESULT_BYTES = 64 << 20  # detailed vLLM results carry per-request lists
-SOURCES = {"vllm": "vllm bench serve", "sglang": "sglang.bench_serving", "inferencex": "InferenceX"}
-READERS: tuple[tuple[Callable[[dict[str, Any]], bool], Any], ...] = (
-    (inferencex.matches, inferencex.read),
-    (sglang.matches, sglang.read),
-    (vllm.matches, vllm.read),
-)
+# One module per result format, asked in this order (the first whose ``matches`` accepts a
+# run reads it). A module has ``TOOL``, ``TITLE``, ``SOURCE``, ``matches`` and ``read``:
+# a new format is a new module named here.
+READERS: tuple[ModuleType, ...] = (inferencex, sglang, vllm)
+SOURCES = {reader.TOOL: reader.SOURCE for reader in READERS}
+_TITLES = [reader.TITLE for reader in reversed(READERS)]
+UNKNOWN = f"not a {', '.join(_TITLES[:-1])} or {_TITLES[-1]} benchmark result (no known throughput key)"
 
 
 @dataclass
@@ -90,12 +91,11 @@ def _at(element: int | None) -> str:
 
 
 def _one(obj: dict[str, Any], path: str, line: int) -> Parsed:
-    reader = next((read for matches, read in READERS if matches(obj)), None)
+    reader = next((reader for reader in READERS if reader.matches(obj)), None)
     if reader is None:
-        message = "not a vLLM, SGLang or InferenceX benchmark result (no known throughput key)"
-        return Parsed(problems=[Problem(path, line, 1, "", message)])
+        return Parsed(problems=[Problem(path, line, 1, "", UNKNOWN)])
     try:
-        run, fields = reader(obj, path, line, _engine)
+        run, fields = reader.read(obj, path, line, _engine)
     except Skip as skip:
         return Parsed(skipped=[Problem(path, line, 1, "", f"skipped: {skip}")])
     if run is not None and not any(k in run.row for k in RANK_METRICS):

@@ -24,6 +24,10 @@ from aim_catalog.backends.registry import BACKENDS
 from aim_catalog.measurements.importers.common import LATENCIES, STATS, Fields, Run, Skip, latency_keys
 from aim_catalog.settings import normalize_precision
 
+# This reader's name in Run.tool, in messages, and the writer named in a row's source.
+TOOL = "inferencex"
+TITLE = "InferenceX"
+SOURCE = "InferenceX"
 _AMD_GPU = re.compile(r"^(mi[0-9]{3}[a-z]?)(?:[-_].*)?$", re.IGNORECASE)
 
 
@@ -70,7 +74,7 @@ def read(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | 
         Run(
             path,
             line,
-            "inferencex",
+            TOOL,
             model,
             engine(framework, None),
             gpus,

@@ -31,6 +31,10 @@ from typing import Any
 
 from aim_catalog.measurements.importers.common import MAX_TOKENS, Fields, Run, latency_keys, mean_length
 
+# This reader's name in Run.tool, in messages, and the writer named in a row's source.
+TOOL = "sglang"
+TITLE = "SGLang"
+SOURCE = "sglang.bench_serving"
 KEYS = (
     "median_e2e_latency_ms",
     "total_throughput",
@@ -99,4 +103,4 @@ def read(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | 
         tp = f.count("tp_size", source=server)
     if f.problems:
         return None, f
-    return Run(path, line, "sglang", model, engine(obj.get("backend"), "sglang"), tp, row), f
+    return Run(path, line, TOOL, model, engine(obj.get("backend"), "sglang"), tp, row), f

@@ -26,6 +26,10 @@ from typing import Any
 
 from aim_catalog.measurements.importers.common import LATENCIES, Fields, Run, Skip, latency_keys, mean_length
 
+# This reader's name in Run.tool, in messages, and the writer named in a row's source.
+TOOL = "vllm"
+TITLE = "vLLM"
+SOURCE = "vllm bench serve"
 KEYS = ("total_token_throughput", "median_e2el_ms", "input_throughput", "median_tpot_ms")
 TP_KEYS = ("tensor_parallel_size", "tp_size", "tp")
 
@@ -73,4 +77,4 @@ def read(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | 
     tp = f.count(*TP_KEYS)
     if f.problems:
         return None, f
-    return Run(path, line, "vllm", model, engine(obj.get("backend"), None), tp, row), f
+    return Run(path, line, TOOL, model, engine(obj.get("backend"), None), tp, row), f
