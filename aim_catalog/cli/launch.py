@@ -15,7 +15,7 @@ import typer
 from aim_catalog.cli.app import app, catalog_of, directory_option
 from aim_catalog.cli.selection_opts import expanded, finite, selection_options
 from aim_catalog.selection.options import SelectionOptions
-from aim_catalog.settings import DEFAULT_LAUNCH_TIMEOUT, MAX_LAUNCH_TIMEOUT
+from aim_catalog.settings import DEFAULT_LAUNCH_TIMEOUT, DEFAULT_TARGET, MAX_LAUNCH_TIMEOUT
 
 if TYPE_CHECKING:
     from aim_catalog.launch.plan import LaunchOptions
@@ -47,7 +47,7 @@ DRY_RUN_OPT = typer.Option(
 )
 JSON_OPT = typer.Option(False, "--json", help="Print the spec (dry run) or the deployment as JSON.")
 TARGET_OPT = typer.Option(
-    "docker", "--target", help="docker (this host), kubernetes (Deployment + Service) or kserve."
+    DEFAULT_TARGET, "--target", help="docker (this host), kubernetes (Deployment + Service) or kserve."
 )
 REPLICAS_OPT = typer.Option(
     1, "--replicas", min=1, max=1000, help="Copies to run (Docker: disjoint GPUs, ports from --port on)."
