@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.paths import REPO
 
 from aim_catalog import Catalog, Request, SelectionOptions
 from aim_catalog.errors import NoSuitableRecipe, SchemaOutOfDate
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = REPO / "README.md"
 
 
 def readme_example() -> str:
@@ -185,7 +186,7 @@ def test_sqlite_uris_keep_their_semantics(cli: Callable[..., Any], tmp_path: Pat
     """A shared in-memory database keeps its pooled connection (no pool: it would vanish
     between units of work); a dry run on a missing ``file:`` URI creates no file."""
     memory = f"sqlite:///file:mem{os.getpid()}?mode=memory&cache=shared&uri=true"
-    seeds = str(Path(__file__).resolve().parents[1] / "seed_recipes")
+    seeds = str(REPO / "seed_recipes")
     added = json.loads(cli("--db", memory, "ingest", seeds, "--json").stdout)["added"]
     assert len(added) == len(list(Path(seeds).glob("*.yaml")))
     missing = tmp_path / "not-yet.db"

@@ -1,5 +1,5 @@
 """Every writer generation of vLLM, SGLang and InferenceX results is read (shapes in
-``fixtures_bench.py``, each naming its source), and ranking compares like with like: true
+``support/bench_results.py``, each naming its source), and ranking compares like with like: true
 lengths within a tolerance, unlimited rate unless asked, no failed requests, per GPU with
 replicas when no GPU count is given."""
 
@@ -10,9 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import fixtures_bench as fx
 import pytest
 from sqlalchemy import text
+from support import bench_results as fx
 
 from aim_catalog.storage import db
 

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import reset_pg
 from sqlalchemy import Engine, select, text
+from support.bench_results import sglang_line, vllm_result
+from support.services import reset_pg
 
 from aim_catalog.recipes.format import BENCHMARK_FIELDS
 from aim_catalog.storage import db
@@ -25,101 +26,6 @@ from aim_catalog.storage.models import Benchmark, Recipe, ServeConfig
 from aim_catalog.storage.resources import seed_recipe_dir
 
 MODEL = "org/bench-model"
-
-
-def vllm_result(**overrides: Any) -> dict[str, Any]:
-    """A `vllm bench serve --save-result` document for 640 prompts, 1024 in / 512 out."""
-    n = 640
-    doc: dict[str, Any] = {
-        "date": "20251120-101500",
-        "endpoint_type": "vllm",
-        "backend": "vllm",
-        "label": None,
-        "model_id": MODEL,
-        "tokenizer_id": MODEL,
-        "num_prompts": n,
-        "tensor_parallel_size": "4",  # given with --metadata tensor_parallel_size=4
-        "request_rate": "inf",
-        "burstiness": 1.0,
-        "max_concurrency": 64,
-        "duration": 163.9,
-        "completed": n,
-        "total_input_tokens": n * 1024,
-        "total_output_tokens": n * 512,
-        "request_throughput": 3.905,
-        "request_goodput": None,
-        "output_throughput": 1999.4,
-        "total_token_throughput": 5998.1,
-        "max_output_tokens_per_s": 2304.0,
-        "max_concurrent_requests": 64,
-        "mean_ttft_ms": 402.1,
-        "median_ttft_ms": 380.5,
-        "std_ttft_ms": 90.2,
-        "p99_ttft_ms": 812.0,
-        "mean_tpot_ms": 30.1,
-        "median_tpot_ms": 29.8,
-        "std_tpot_ms": 2.1,
-        "p99_tpot_ms": 35.5,
-        "mean_itl_ms": 30.0,
-        "median_itl_ms": 28.7,
-        "std_itl_ms": 5.5,
-        "p99_itl_ms": 60.2,
-        "mean_e2el_ms": 15800.0,
-        "median_e2el_ms": 15600.0,
-        "std_e2el_ms": 800.0,
-        "p99_e2el_ms": 18100.0,
-        "input_lens": [1024] * n,
-        "output_lens": [512] * n,
-        "ttfts": [0.38] * n,
-        "itls": [[0.029] * 511 for _ in range(n)],
-        "generated_texts": ["lorem ipsum " * 40] * n,
-        "errors": [""] * n,
-    }
-    doc.update(overrides)
-    return doc
-
-
-def sglang_line(concurrency: int, output: float, ttft_p99: float, **overrides: Any) -> dict[str, Any]:
-    line: dict[str, Any] = {
-        "backend": "sglang",
-        "dataset_name": "random",
-        "request_rate": "inf",
-        "max_concurrency": concurrency,
-        "sharegpt_output_len": None,
-        "random_input_len": 1024,
-        "random_output_len": 512,
-        "random_range_ratio": 1.0,
-        "duration": 120.5,
-        "completed": 500,
-        "total_input_tokens": 512000,
-        "total_output_tokens": 256000,
-        "total_output_tokens_retokenized": 255980,
-        "request_throughput": output / 512,
-        "input_throughput": output * 2,
-        "output_throughput": output,
-        "total_throughput": output * 3,
-        "mean_e2e_latency_ms": 14000.0,
-        "median_e2e_latency_ms": 13900.0,
-        "std_e2e_latency_ms": 700.0,
-        "p99_e2e_latency_ms": 16900.0,
-        "mean_ttft_ms": ttft_p99 / 2,
-        "median_ttft_ms": ttft_p99 / 2.5,
-        "std_ttft_ms": 20.0,
-        "p99_ttft_ms": ttft_p99,
-        "mean_tpot_ms": 25.0,
-        "median_tpot_ms": 24.9,
-        "std_tpot_ms": 1.0,
-        "p99_tpot_ms": 28.0,
-        "mean_itl_ms": 25.0,
-        "median_itl_ms": 24.0,
-        "std_itl_ms": 3.0,
-        "p95_itl_ms": 30.0,
-        "p99_itl_ms": 41.0,
-        "concurrency": concurrency * 0.97,
-        "accept_length": None,
-    }
-    line.update(overrides)
-    return line
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Review fixes of the benchmark import (issue 9): InferenceX rows matched to the MTP
 recipes, per-row skips in multi-row files, explicit targets the file contradicts, array
-elements named in messages. Result shapes are the writers' own (``fixtures_bench.py``
+elements named in messages. Result shapes are the writers' own (``support/bench_results.py``
 names each source: InferenceX ``utils/process_result.py`` at commit 843c6254, vLLM
 ``vllm bench serve`` 0.8+)."""
 
@@ -11,9 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import fixtures_bench as fx
 import pytest
 from sqlalchemy import text
+from support import bench_results as fx
 
 from aim_catalog.settings import default_db_url
 from aim_catalog.storage import db

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import fake_kfd_sysfs
+from support.host import fake_kfd_sysfs
+from support.paths import REPO
 
 from aim_catalog.backends import images
 from aim_catalog.backends.registry import BACKENDS
@@ -187,7 +188,7 @@ def test_the_generator_reproduces_the_committed_recipes(reference_dir: Path, tmp
     import subprocess
     import sys
 
-    script = Path(__file__).resolve().parents[1] / "scripts" / "gen_inferencex_recipes.py"
+    script = REPO / "scripts" / "gen_inferencex_recipes.py"
     if not script.exists():
         pytest.skip("scripts/ is not part of an installed package")
     out = tmp_path / "generated"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -11,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import fake_kfd_sysfs
 from sqlalchemy import Engine, text
+from support.host import fake_kfd_sysfs
 
 from aim_catalog.storage.db import HEAD_REVISION
 
@@ -269,13 +268,6 @@ def engine_for() -> Any:
 
 def run(*argv: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout, check=False)
-
-
-@pytest.fixture
-def proc_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIM_CATALOG_")}
-    env.update(XDG_DATA_HOME=str(tmp_path / "data"), AIM_CATALOG_SYSFS_ROOT=str(tmp_path / "no-sysfs"))
-    return env
 
 
 def test_installed_console_scripts(proc_env: dict[str, str]) -> None:

@@ -9,7 +9,6 @@ mounts remounted read-only (the tests run as root, which ignores chmod).
 from __future__ import annotations
 
 import contextlib
-import os
 import select
 import sqlite3
 import subprocess
@@ -19,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import missing_service
 from sqlalchemy import Engine, make_url, text
+from support.mounts import remount_read_only, tmpfs
 from typer.testing import CliRunner
 
 from aim_catalog.cli import app
@@ -110,13 +109,6 @@ def recipes_in(url: str) -> int:
     return int(count or 0)
 
 
-@pytest.fixture
-def proc_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIM_CATALOG_")}
-    env.update(XDG_DATA_HOME=str(tmp_path / "data"), AIM_CATALOG_SYSFS_ROOT=str(tmp_path / "no-sysfs"))
-    return env
-
-
 def ingest_process(url: str, folder: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     argv = [str(BIN / "aim-catalog"), "--db", url, "ingest", str(folder)]
     return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -199,22 +191,6 @@ def test_a_bad_lock_timeout_setting_is_a_usage_error(
 
 
 # --------------------------------------------------------------------------- point 14
-
-
-@contextlib.contextmanager
-def tmpfs(where: Path, size: str = "8m") -> Iterator[Path]:
-    where.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], check=False)
-    if mounted.returncode != 0:
-        missing_service("cannot mount a tmpfs (these tests need root with CAP_SYS_ADMIN)")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
-
-
-def remount_read_only(where: Path) -> None:
-    subprocess.run(["mount", "-o", "remount,ro", str(where)], check=True)
 
 
 def test_a_catalog_on_a_read_only_mount_can_be_read(

@@ -3,7 +3,7 @@ clear line and its exit code, never a traceback; `export` writes only inside --o
 nothing, and keeps imported benchmarks' import keys across a round trip.
 
 Result files are `vllm bench serve --save-result` documents (vLLM 0.11, the writer
-test_bench_reports.vllm_result mimics).
+support.bench_results.vllm_result mimics).
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import dedent, reset_pg
 from sqlalchemy import Engine, text
-from test_bench_reports import vllm_result
-from test_hardening import tmpfs
+from support.bench_results import vllm_result
+from support.mounts import tmpfs
+from support.recipes import dedent
+from support.services import reset_pg
 
 from aim_catalog.storage import db
 from aim_catalog.storage.tables import benchmarks as benchmarks_table

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
-from fake_kube import LOG_TEXT, FakeCluster, serve
 from sqlalchemy import select
+from support.fake_kube import LOG_TEXT, FakeCluster, serve
 from typer.testing import CliRunner
 
 from aim_catalog.cli import app

@@ -27,8 +27,9 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from conftest import SHARED, missing_service
 from packaging.version import Version
+from support.paths import SHARED
+from support.services import missing_service
 
 from aim_catalog.backends import registry as backends
 from aim_catalog.errors import UsageProblem

@@ -10,140 +10,28 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import missing_service
-from sqlalchemy import text
-from typer.testing import CliRunner
-
-from aim_catalog.cli import app
-from aim_catalog.storage import db
-
-IMAGE = "aim-catalog-test/fake-server:1"
-FAKE_SERVER = Path(__file__).parent / "fake_server"
-MODEL = "Qwen/Qwen3-32B"  # a bundled seed recipe (MI300X, bf16, vLLM and SGLang, 1-8 GPUs)
-N_GPUS = 8
-
-
-# --------------------------------------------------------------------------- services
-
-
-@pytest.fixture(scope="session")
-def docker_client() -> Any:
-    import docker
-    from docker.errors import DockerException
-
-    try:
-        client = docker.from_env()
-        client.ping()
-    except DockerException as exc:
-        missing_service(f"Docker engine: {exc}")
-    return client
-
-
-@pytest.fixture(scope="session")
-def fake_image(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> str:
-    busybox = shutil.which("busybox")
-    if busybox is None:
-        missing_service("busybox-static is not installed (scripts/test installs it)")
-    assert busybox is not None
-    context = tmp_path_factory.mktemp("image")
-    for item in FAKE_SERVER.iterdir():
-        shutil.copy(item, context / item.name)
-    shutil.copy(busybox, context / "busybox")
-    docker_client.images.build(path=str(context), tag=IMAGE, rm=True)
-    return IMAGE
-
-
-def make_fake_host(root: Path, gpus: int = N_GPUS, device_id: int = 0x74A1) -> None:
-    """KFD sysfs with ``gpus`` GPUs (node 0 is the CPU) and matching device nodes."""
-    nodes = root / "sys/class/kfd/kfd/topology/nodes"
-    (nodes / "0").mkdir(parents=True)
-    (nodes / "0" / "properties").write_text("cpu_cores_count 64\ngfx_target_version 0\n")
-    (root / "dev" / "dri").mkdir(parents=True)
-    try:
-        os.mknod(root / "dev" / "kfd", 0o666 | 0o020000, os.makedev(235, 0))
-        for i in range(gpus):
-            os.mknod(root / "dev" / "dri" / f"renderD{128 + i}", 0o666 | 0o020000, os.makedev(226, 128 + i))
-    except PermissionError:
-        missing_service("root is needed to create fake device nodes (mknod)")
-    for i in range(gpus):
-        (nodes / str(i + 1)).mkdir()
-        (nodes / str(i + 1) / "properties").write_text(
-            f"gfx_target_version 90402\ndevice_id {device_id}\ndrm_render_minor {128 + i}\n"
-        )
-
-
-@pytest.fixture
-def host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fake 8 x MI300X host: sysfs + /dev under tmp_path, a private catalog and HF cache."""
-    root = tmp_path / "host"
-    make_fake_host(root)
-    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(root))
-    monkeypatch.setenv("AIM_CATALOG_DEV_ROOT", str(root))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.delenv("AIM_CATALOG_DB_URL", raising=False)
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    return root
-
-
-@pytest.fixture
-def docker_env(docker_client: Any, fake_image: str, host: Path, tmp_path: Path) -> Iterator[Any]:
-    """Docker with the fake image; every container this test's catalog made is removed after."""
-    yield docker_client
-    for container in mine(docker_client, tmp_path):
-        container.remove(force=True)
-
-
-def mine(client: Any, tmp_path: Path) -> list[Any]:
-    """Labelled containers of this test's catalog, whatever their state."""
-    return [
-        c
-        for c in client.containers.list(all=True, filters={"label": "aim-catalog.managed=true"})
-        if str(tmp_path) in c.labels.get("aim-catalog.catalog", "")
-    ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def cli(*args: str, code: int | None = 0) -> Any:
-    result = CliRunner().invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    if code is not None:
-        assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
-
-
-def launch(
-    *extra: str, port: int | None = None, code: int | None = 0, backend: str = "vllm", gpus: str = "4"
-) -> Any:
-    args = ["launch", MODEL, gpus, "--backend", backend, "--image", IMAGE, "--port", str(port or free_port())]
-    return cli(*args, "--timeout", "30", *extra, code=code)
-
-
-def deployments(tmp_path: Path) -> list[dict[str, Any]]:
-    engine = db.make_engine(f"sqlite:///{tmp_path / 'data' / 'aim-catalog' / 'catalog.db'}")
-    with engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(text("SELECT * FROM deployments ORDER BY id"))]
-    engine.dispose()
-    return rows
-
+from support.launch import (
+    IMAGE,
+    MODEL,
+    aim,
+    assert_cleaned,
+    cli,
+    deployments,
+    free_port,
+    launch,
+    mine,
+    wait_running,
+)
 
 # --------------------------------------------------------------------------- dry run
 
@@ -304,11 +192,6 @@ def test_no_wait_returns_at_once(docker_env: Any, tmp_path: Path, monkeypatch: p
 # --------------------------------------------------------------------------- failures clean up
 
 
-def assert_cleaned(client: Any, tmp_path: Path) -> None:
-    assert mine(client, tmp_path) == []
-    assert [d["status"] for d in deployments(tmp_path)] in ([], ["failed"])
-
-
 @pytest.mark.docker
 def test_a_crash_fails_fast_with_the_log_tail(docker_env: Any, tmp_path: Path) -> None:
     started = time.monotonic()
@@ -446,17 +329,6 @@ def test_docker_host_is_honoured(docker_env: Any, monkeypatch: pytest.MonkeyPatc
 
 
 # --------------------------------------------------------------------------- review findings
-
-
-def aim(*args: str) -> list[str]:
-    return [str(Path(sys.executable).parent / "aim-catalog"), *args]
-
-
-def wait_running(client: Any, tmp_path: Path, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while not any(c.status == "running" for c in mine(client, tmp_path)):
-        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
-        time.sleep(0.2)
 
 
 @pytest.mark.docker

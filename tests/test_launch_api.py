@@ -8,7 +8,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from test_launch import MODEL
+from support.launch import MODEL
 
 from aim_catalog.api import Catalog
 from aim_catalog.errors import UsageProblem

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_launch import IMAGE, MODEL, cli, free_port, mine
+from support.launch import IMAGE, MODEL, cli, free_port, mine
 
 VLLM_LIKE = "aim-catalog-test/fake-server-vllm-entrypoint:1"
 

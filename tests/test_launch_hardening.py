@@ -18,52 +18,23 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from test_launch import IMAGE, MODEL, cli, deployments, free_port, mine
+from support.launch import (
+    IMAGE,
+    MODEL,
+    RECIPE,
+    catalog_url,
+    cli,
+    deployments,
+    free_port,
+    mine,
+    set_config,
+    write,
+)
 
 from aim_catalog.launch.targets.docker import engine as launcher
 from aim_catalog.launch.targets.docker import lock as launch_lock
 from aim_catalog.launch.targets.docker import logs as container_logs
 from aim_catalog.storage import db
-
-RECIPE = "qwen3-32b-mi300x-bf16"
-
-
-def catalog_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'data' / 'aim-catalog' / 'catalog.db'}"
-
-
-def set_config(
-    tmp_path: Path, *, args: dict[str, Any] | None = None, env: dict[str, Any] | None = None
-) -> None:
-    """Rewrite the seed recipe's vLLM 1-GPU config as another writer of a shared catalog
-    (or an older aim-catalog, before these checks) could have stored it."""
-    cli("list-recipes")  # creates and seeds the default catalog
-    engine = db.make_engine(catalog_url(tmp_path))
-    with engine.begin() as conn:
-        where = (
-            "WHERE backend = 'vllm' AND gpu_count = 1 AND recipe_pk = "
-            "(SELECT id FROM recipes WHERE recipe_id = :r)"
-        )
-        if args is not None:
-            conn.execute(
-                text(f"UPDATE serve_configs SET args = :a {where}"), {"a": json.dumps(args), "r": RECIPE}
-            )
-        if env is not None:
-            conn.execute(
-                text(f"UPDATE serve_configs SET env = :e {where}"), {"e": json.dumps(env), "r": RECIPE}
-            )
-    engine.dispose()
-
-
-def write(tmp_path: Path, body: str) -> Path:
-    path = tmp_path / "recipes" / "r.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        "recipe_id: r\nmodel_id: org/m\nhuggingface_id: org/m\nhardware: MI300X\nprecision: bf16\n"
-        "vllm_serve:\n  4_gpu:\n    enabled: true\n" + body
-    )
-    return path
-
 
 # --------------------------------------------------------------------------- point 8: recipe env
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_launch import IMAGE, cli, launch
+from support.launch import IMAGE, cli, launch
 
 
 def count_engine_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_launch import MODEL, cli, deployments, free_port, launch, mine
+from support.launch import MODEL, cli, deployments, free_port, launch, mine
 
 
 def two_free_ports() -> int:

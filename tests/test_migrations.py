@@ -14,6 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from support.paths import REPO  # alembic.ini, pyproject.toml, migrations/
 
 from aim_catalog.errors import SchemaOutOfDate, UsageProblem
 from aim_catalog.recipes.seed import seed_catalog
@@ -23,7 +24,6 @@ from aim_catalog.storage.models import Base
 from aim_catalog.storage.resources import seed_recipe_dir
 
 TABLES = {"recipes", "serve_configs", "benchmarks", "deployments"}
-REPO = Path(__file__).resolve().parents[1]  # alembic.ini, pyproject.toml, migrations/
 
 
 def scripts() -> ScriptDirectory:

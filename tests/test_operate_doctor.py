@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import missing_service
-from test_launch import make_fake_host
+from support.host import make_fake_host
+from support.services import missing_service
 from typer.testing import CliRunner
 
 from aim_catalog.cli import app

@@ -19,18 +19,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
-from test_launch import (  # noqa: F401  (fixtures: the engine, the image, a fake 8-GPU host)
-    IMAGE,
-    MODEL,
-    cli,
-    deployments,
-    docker_client,
-    docker_env,
-    fake_image,
-    free_port,
-    host,
-    launch,
-)
+from support.launch import IMAGE, MODEL, cli, deployments, free_port, launch
 
 from aim_catalog.recipes.files import load_recipes
 from aim_catalog.recipes.ingest import ingest

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import fixtures_bench as fx
 import pytest
+from support import bench_results as fx
 from typer.testing import CliRunner
 
 from aim_catalog.cli import app

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.paths import REFERENCE_RECIPES
 
 from aim_catalog.errors import Problem
 from aim_catalog.recipes.files import expand_paths, load_recipes, parse_bytes, parse_file
@@ -19,7 +20,7 @@ from aim_catalog.recipes.format import MAX_BYTES, RecipeDoc
 from aim_catalog.recipes.safe_yaml import MAX_DEPTH
 from aim_catalog.storage.resources import seed_recipe_dir
 
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "aim-engine-recipes"
+REFERENCE_DIR = REFERENCE_RECIPES
 SEED_DIR = seed_recipe_dir()
 
 # Five lines: a serve section added after it starts on line 6.

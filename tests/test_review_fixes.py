@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_launch import IMAGE, MODEL, cli, deployments, free_port
-from test_launch_hardening import set_config, write
+from support.launch import IMAGE, MODEL, cli, deployments, free_port, set_config, write
 
 from aim_catalog.launch.targets.docker import logs as container_logs
 

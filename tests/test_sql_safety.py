@@ -31,8 +31,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import missing_service
 from sqlalchemy import make_url
+from support.services import missing_service, pg_admin_url, reset_pg
 
 from aim_catalog.measurements.sql import query as readonly_sql
 from aim_catalog.measurements.sql import sqlite as readonly_sqlite
@@ -210,8 +210,6 @@ def test_the_default_timeout_is_30_seconds_on_sqlite(
 
 @pytest.mark.postgresql
 def test_pg_sleep_stops_at_the_timeout_and_the_default_is_30_s(cli: Callable[..., Any]) -> None:
-    from conftest import pg_admin_url, reset_pg
-
     url = pg_admin_url()
     reset_pg(url)
     shown = cli("sql", "SHOW statement_timeout", "-f", "csv", db_url=url)
@@ -274,8 +272,6 @@ def test_ctrl_c_stops_a_sqlite_query_promptly(sqlite_catalog: Path, tmp_path: Pa
 
 @pytest.mark.postgresql
 def test_ctrl_c_cancels_a_postgresql_query(tmp_path: Path) -> None:
-    from conftest import pg_admin_url, reset_pg
-
     url = pg_admin_url()
     reset_pg(url)
     marker = f"aim_ctrl_c_{os.getpid()}"
@@ -399,8 +395,6 @@ def test_three_million_rows_stream_in_flat_memory(
 @pytest.fixture
 def pg_catalog(cli: Callable[..., Any], write_recipe: Callable[..., Path], tmp_path: Path) -> str:
     """The catalog fixture's recipe, on PostgreSQL only (roles have no SQLite counterpart)."""
-    from conftest import pg_admin_url, reset_pg
-
     url = pg_admin_url()
     reset_pg(url)
     write_recipe("safe-a", configs={"vllm": {1: {"enabled": True}, 2: {"enabled": True}}})

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import missing_service, pg_admin_url, reset_pg
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-from test_launch import FAKE_SERVER, IMAGE, MODEL, cli, free_port
+from support.launch import IMAGE, MODEL, cli, free_port
+from support.paths import FAKE_SERVER
+from support.services import missing_service, pg_admin_url, reset_pg
 
 from aim_catalog.errors import redact
 from aim_catalog.storage import db
