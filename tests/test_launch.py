@@ -194,10 +194,9 @@ def test_no_wait_returns_at_once(docker_env: Any, tmp_path: Path, monkeypatch: p
 
 @pytest.mark.docker
 def test_a_crash_fails_fast_with_the_log_tail(docker_env: Any, tmp_path: Path) -> None:
-    started = time.monotonic()
     result = launch("--env", "FAKE_MODE=crash", code=5)
-    assert time.monotonic() - started < 20  # not the 30 s timeout
     assert "the server exited (code 3) before it was ready" in result.stderr
+    assert "not ready after" not in result.stderr  # the crash ended the wait, not the 30 s timeout
     assert "fatal: simulated crash while loading the model" in result.stderr
     assert "the container was removed" in result.stderr
     assert_cleaned(docker_env, tmp_path)
