@@ -7,9 +7,10 @@ unless ``AIM_CATALOG_REQUIRE_SERVICES=1``, where a missing service fails the run
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,52 @@ def write_recipe(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def make_catalog(
+    request: pytest.FixtureRequest, write_recipe: Callable[..., Path], tmp_path: Path
+) -> Iterator[Callable[..., Any]]:
+    """The one catalog factory: ``make_catalog(recipes, into=..., via=...)`` writes a recipe
+    set under tmp_path/recipes and ingests that folder (what earlier calls wrote included).
+
+    ``recipes`` maps recipe_id -> keyword arguments of ``recipe_yaml`` (model, hardware,
+    precision, configs). Where they go, and how, is the caller's:
+
+    - ``into`` a database URL: ``aim-catalog ingest`` through the test's ``cli`` fixture (a
+      module's own ``cli`` if it overrides it), as a user does; returns the URL;
+    - ``into`` a database URL with ``via="api"``: ``Catalog.open(url, create=True).ingest``,
+      checking that every recipe was added; returns the open ``Catalog`` (closed after);
+    - ``into`` an ``Engine`` (migrated): ``recipes.ingest`` in process; returns the engine.
+    """
+    from sqlalchemy import Engine
+
+    from aim_catalog import Catalog
+    from aim_catalog.recipes.files import load_recipes
+    from aim_catalog.recipes.ingest import ingest
+
+    folder = tmp_path / "recipes"
+    with contextlib.ExitStack() as stack:
+
+        def make(recipes: Mapping[str, Mapping[str, Any]], *, into: str | Engine, via: str = "cli") -> Any:
+            for recipe_id, kw in recipes.items():
+                write_recipe(recipe_id, **kw)
+            if isinstance(into, Engine):
+                docs, problems, _ = load_recipes([folder])
+                assert problems == []
+                with db.session_factory(into).begin() as session:
+                    ingest(session, docs)
+                return into
+            if via == "api":
+                opened = stack.enter_context(Catalog.open(into, create=True))
+                report = opened.ingest([folder])
+                assert sorted(report.added) == sorted(recipes)
+                return opened
+            assert via == "cli", via
+            request.getfixturevalue("cli")("ingest", str(folder), db_url=into)
+            return into
+
+        yield make
 
 
 @pytest.fixture

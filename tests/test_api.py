@@ -62,34 +62,35 @@ def test_readme_example_runs_and_agrees_with_the_cli(tmp_path: Path) -> None:
     assert "--tensor-parallel-size" in ran.stdout
 
 
+_BENCH = {"input_len": 1024, "output_len": 1024, "concurrency": 64}
+API_RECIPES: dict[str, dict[str, Any]] = {  # two recipes of one model (4 GPU: vLLM and SGLang), and fp8
+    "a-vllm": {
+        "model": "org/m",
+        "configs": {"vllm": {4: {"enabled": True, "benchmarks": [{**_BENCH, "output_throughput": 900.0}]}}},
+    },
+    "b-sglang": {
+        "model": "org/m",
+        "configs": {
+            "sglang": {4: {"enabled": True, "benchmarks": [{**_BENCH, "output_throughput": 1200.0}]}}
+        },
+    },
+    "c-fp8": {"model": "org/m", "precision": "fp8"},
+}
+
+
 @pytest.fixture
-def catalog(db_url: str, write_recipe: Callable[..., Path], tmp_path: Path) -> Any:
-    """A catalog on each dialect holding two recipes of one model (4 GPU: vLLM and SGLang)."""
-    bench = {"input_len": 1024, "output_len": 1024, "concurrency": 64}
-    write_recipe(
-        "a-vllm",
-        model="org/m",
-        configs={"vllm": {4: {"enabled": True, "benchmarks": [{**bench, "output_throughput": 900.0}]}}},
-    )
-    write_recipe(
-        "b-sglang",
-        model="org/m",
-        configs={"sglang": {4: {"enabled": True, "benchmarks": [{**bench, "output_throughput": 1200.0}]}}},
-    )
-    write_recipe("c-fp8", model="org/m", precision="fp8")
-    with Catalog.open(db_url, create=True) as opened:
-        report = opened.ingest([tmp_path / "recipes"])
-        assert sorted(report.added) == ["a-vllm", "b-sglang", "c-fp8"]
-        yield opened
+def api_catalog(make_catalog: Callable[..., Any], db_url: str) -> Catalog:
+    """A catalog opened through the API on each dialect, holding API_RECIPES."""
+    return make_catalog(API_RECIPES, into=db_url, via="api")
 
 
-def test_select_and_explain_return_frozen_data_that_agree(catalog: Catalog) -> None:
+def test_select_and_explain_return_frozen_data_that_agree(api_catalog: Catalog) -> None:
     asked = Request("org/m", gpus=4, backend="any")
-    best = catalog.select(asked)
+    best = api_catalog.select(asked)
     assert (best.recipe_id, best.backend, best.score) == ("b-sglang", "sglang", 1200.0)
     with pytest.raises(dataclasses.FrozenInstanceError):
         best.score = 0.0  # type: ignore[misc]
-    explained = catalog.explain(asked)
+    explained = api_catalog.explain(asked)
     assert explained.chosen is not None and explained.chosen.recipe_id == best.recipe_id
     verdicts = {v.recipe_id: v.verdict for v in explained.verdicts}
     assert verdicts == {"b-sglang": "chosen", "a-vllm": "ranked", "c-fp8": "rejected"}
@@ -98,26 +99,26 @@ def test_select_and_explain_return_frozen_data_that_agree(catalog: Catalog) -> N
         assert dataclasses.is_dataclass(value) and type(value).__dataclass_params__.frozen  # type: ignore[attr-defined]
 
 
-def test_options_and_request_give_the_same_answer(catalog: Catalog) -> None:
+def test_options_and_request_give_the_same_answer(api_catalog: Catalog) -> None:
     """SelectionOptions (what the CLI parses) completes itself from the host (no GPU here)."""
-    from_options = catalog.select(SelectionOptions("org/m", gpus=4, backend="any", hardware="any"))
-    assert from_options == catalog.select(Request("org/m", gpus=4, backend="any"))
+    from_options = api_catalog.select(SelectionOptions("org/m", gpus=4, backend="any", hardware="any"))
+    assert from_options == api_catalog.select(Request("org/m", gpus=4, backend="any"))
 
 
-def test_no_match_is_the_domain_error_with_the_supported_configurations(catalog: Catalog) -> None:
+def test_no_match_is_the_domain_error_with_the_supported_configurations(api_catalog: Catalog) -> None:
     with pytest.raises(NoSuitableRecipe) as caught:
-        catalog.select(Request("org/m", gpus=8))
+        api_catalog.select(Request("org/m", gpus=8))
     assert "- 4 GPU, bf16, vLLM: ✅ Enabled" in str(caught.value)
-    explained = catalog.explain(Request("org/m", gpus=8))
+    explained = api_catalog.explain(Request("org/m", gpus=8))
     assert explained.chosen is None and explained.no_match == str(caught.value)
 
 
-def test_read_units_never_commit(catalog: Catalog) -> None:
+def test_read_units_never_commit(api_catalog: Catalog) -> None:
     from sqlalchemy import text
 
-    with catalog.read() as session:
+    with api_catalog.read() as session:
         session.execute(text("DELETE FROM recipes"))
-    assert [r.recipe_id for r in catalog.recipes("org/m")] == ["a-vllm", "b-sglang", "c-fp8"]
+    assert [r.recipe_id for r in api_catalog.recipes("org/m")] == ["a-vllm", "b-sglang", "c-fp8"]
 
 
 def test_a_shared_catalog_at_an_older_schema_is_refused(db_url: str) -> None:
@@ -175,10 +176,10 @@ def test_bad_input_is_refused_before_the_catalog_is_opened(
 
 def test_deferred_catalog_connects_on_first_use(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'later.db'}"
-    catalog = Catalog.deferred(url, create=True)
+    api_catalog = Catalog.deferred(url, create=True)
     assert not (tmp_path / "later.db").exists()
-    with catalog:
-        assert catalog.models() == []
+    with api_catalog:
+        assert api_catalog.models() == []
     assert (tmp_path / "later.db").exists()
 
 

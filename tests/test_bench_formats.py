@@ -20,25 +20,26 @@ MODEL = "org/bench-model"
 FP4 = "org/fp4-model"
 
 
+FORMATS_RECIPES: dict[str, dict[str, Any]] = {
+    "bench-a": {
+        "model": MODEL,
+        "configs": {"vllm": {4: {"enabled": True}, 8: {"enabled": True}}, "sglang": {4: {"enabled": True}}},
+    },
+    "bench-b": {"model": MODEL, "configs": {"vllm": {4: {"enabled": True}}}},
+    "bench-fp4": {
+        "model": FP4,
+        "hardware": "MI355X",
+        "precision": "fp4",  # the alias: stored as mxfp4
+        "configs": {"sglang": {4: {"enabled": True}, 8: {"enabled": True}}},
+    },
+}
+
+
 @pytest.fixture
-def catalog(cli: Callable[..., Any], db_url: str, write_recipe: Callable[..., Path], tmp_path: Path) -> str:
+def formats_catalog(make_catalog: Callable[..., Any], db_url: str) -> str:
     """'bench-a': vLLM and SGLang on 4 GPUs, vLLM on 8; 'bench-b': vLLM 4; 'bench-fp4': MI355X
     mxfp4 SGLang 4 and 8 (InferenceX's fp4 rows)."""
-    write_recipe(
-        "bench-a",
-        model=MODEL,
-        configs={"vllm": {4: {"enabled": True}, 8: {"enabled": True}}, "sglang": {4: {"enabled": True}}},
-    )
-    write_recipe("bench-b", model=MODEL, configs={"vllm": {4: {"enabled": True}}})
-    write_recipe(
-        "bench-fp4",
-        model=FP4,
-        hardware="MI355X",
-        precision="fp4",  # the alias: stored as mxfp4
-        configs={"sglang": {4: {"enabled": True}, 8: {"enabled": True}}},
-    )
-    cli("ingest", str(tmp_path / "recipes"), db_url=db_url)
-    return db_url
+    return str(make_catalog(FORMATS_RECIPES, into=db_url))
 
 
 def rows(url: str) -> list[dict[str, Any]]:
@@ -72,11 +73,11 @@ def target(*extra: str) -> tuple[str, ...]:
 
 
 def test_vllm_before_0_6_is_read_and_its_total_derived(
-    cli: Callable[..., Any], catalog: str, tmp_path: Path
+    cli: Callable[..., Any], formats_catalog: str, tmp_path: Path
 ) -> None:
     path = put(tmp_path / "v05.json", fx.vllm_pre_0_6())
-    cli("bench", "import", str(path), *target(), db_url=catalog)
-    (row,) = rows(catalog)
+    cli("bench", "import", str(path), *target(), db_url=formats_catalog)
+    (row,) = rows(formats_catalog)
     assert (row["output_throughput"], row["total_token_throughput"]) == (1250.0, 3750.0)
     assert (row["input_len"], row["output_len"], row["request_rate"], row["failed"]) == (1000, 500, None, 0)
     assert (row["ttft_ms_p50"], row["ttft_ms_p99"], row["e2el_ms_p50"]) == (480.0, 900.0, None)
@@ -84,12 +85,12 @@ def test_vllm_before_0_6_is_read_and_its_total_derived(
 
 
 def test_vllm_2025_misspelled_goodput_and_p90_are_ignored(
-    cli: Callable[..., Any], catalog: str, tmp_path: Path
+    cli: Callable[..., Any], formats_catalog: str, tmp_path: Path
 ) -> None:
     path = put(tmp_path / "v2025.json", fx.vllm_2025(completed=497))  # 3 of 500 failed
-    out = cli("bench", "import", str(path), *target(), db_url=catalog)
+    out = cli("bench", "import", str(path), *target(), db_url=formats_catalog)
     assert "v2025.json:1: 3 failed request(s): stored, but the row never ranks" in out.stderr
-    (row,) = rows(catalog)
+    (row,) = rows(formats_catalog)
     assert (row["failed"], row["concurrency"], row["ttft_ms_p99"], row["e2el_ms_p50"]) == (
         3,
         64,
@@ -100,17 +101,26 @@ def test_vllm_2025_misspelled_goodput_and_p90_are_ignored(
 
 
 def test_vllm_bench_serve_append_result_holds_several_runs(
-    cli: Callable[..., Any], catalog: str, tmp_path: Path
+    cli: Callable[..., Any], formats_catalog: str, tmp_path: Path
 ) -> None:
     runs = [fx.vllm_bench_serve(max_concurrency=c, output_throughput=100.0 * c) for c in (16, 32, 64)]
     runs.append(fx.vllm_bench_serve(request_rate=4.0, output_throughput=9999.0))
     path = tmp_path / "appended.json"
     path.write_text(fx.append_result(*runs))
     out = cli(
-        "bench", "import", str(path), "--recipe", "bench-a", "-b", "vllm", "--gpus", "4", db_url=catalog
+        "bench",
+        "import",
+        str(path),
+        "--recipe",
+        "bench-a",
+        "-b",
+        "vllm",
+        "--gpus",
+        "4",
+        db_url=formats_catalog,
     )
     assert out.stdout.startswith("imported 4 run(s)")
-    stored = rows(catalog)
+    stored = rows(formats_catalog)
     assert [(r["concurrency"], r["request_rate"]) for r in stored] == [
         (16, None),
         (32, None),
@@ -119,27 +129,29 @@ def test_vllm_bench_serve_append_result_holds_several_runs(
     ]
     assert {r["ttft_ms_p99"] for r in stored} == {800.0}  # p99.9 is not p99
     # The rate-capped run is the fastest, but only unlimited-rate runs rank by default...
-    chosen = json.loads(cli("select", MODEL, "4", "--json", db_url=catalog).stdout)
+    chosen = json.loads(cli("select", MODEL, "4", "--json", db_url=formats_catalog).stdout)
     assert (chosen["recipe_id"], chosen["score"]) == ("bench-a", 6400.0)
     # ...and --request-rate ranks the runs at that rate instead.
-    capped = json.loads(cli("select", MODEL, "4", "--request-rate", "4", "--json", db_url=catalog).stdout)
+    capped = json.loads(
+        cli("select", MODEL, "4", "--request-rate", "4", "--json", db_url=formats_catalog).stdout
+    )
     assert (capped["score"], capped["benchmark"]["request_rate"]) == (9999.0, 4.0)
     # explain says why a config whose rows do not compare has no score.
     broken = put(tmp_path / "broken.json", fx.vllm_bench_serve(failed=3, output_throughput=99999.0))
-    cli("bench", "import", str(broken), *target(), db_url=catalog)
-    explained = json.loads(cli("explain", MODEL, "4", "--json", db_url=catalog).stdout)
+    cli("bench", "import", str(broken), *target(), db_url=formats_catalog)
+    explained = json.loads(cli("explain", MODEL, "4", "--json", db_url=formats_catalog).stdout)
     reasons = {v["recipe_id"]: v["reason"] for v in explained["verdicts"]}
     assert reasons["bench-b"] == "ranked 2 of 2: vLLM 4 GPU, no comparable benchmark (1 with failed requests)"
     assert reasons["bench-a"].startswith("chosen: vLLM 4 GPU, output_throughput 6400; row measured 1024 in")
 
 
 def test_ramp_up_runs_are_skipped_with_their_reason(
-    cli: Callable[..., Any], catalog: str, tmp_path: Path
+    cli: Callable[..., Any], formats_catalog: str, tmp_path: Path
 ) -> None:
     ramp = fx.vllm_bench_serve(ramp_up_strategy="linear", ramp_up_start_rps=1, ramp_up_end_rps=10)
     path = tmp_path / "ramp.json"
     path.write_text(fx.append_result(fx.vllm_bench_serve(), ramp))
-    out = cli("bench", "import", str(path), *target(), db_url=catalog)
+    out = cli("bench", "import", str(path), *target(), db_url=formats_catalog)
     assert "ramp.json:2:1: skipped: a ramp-up run" in out.stderr
     assert out.stdout.startswith("imported 1 run(s)")
 
@@ -148,7 +160,7 @@ def test_ramp_up_runs_are_skipped_with_their_reason(
 
 
 def test_sglang_lengths_are_the_measured_means_not_the_defaults(
-    cli: Callable[..., Any], catalog: str, tmp_path: Path
+    cli: Callable[..., Any], formats_catalog: str, tmp_path: Path
 ) -> None:
     """ShareGPT runs carry the unused random_* defaults; random runs at range ratio 0.0
     average about half of them. Stored lengths are what the requests really had."""
@@ -160,8 +172,19 @@ def test_sglang_lengths_are_the_measured_means_not_the_defaults(
     )
     half = fx.sglang_2024(output_throughput=8000.0)  # 102000/200 = 510 in, 515 out
     path = put(tmp_path / "h200.jsonl", sharegpt, half, lines=True)
-    cli("bench", "import", str(path), "--recipe", "bench-a", "-b", "sglang", "--gpus", "4", db_url=catalog)
-    first, second = rows(catalog)
+    cli(
+        "bench",
+        "import",
+        str(path),
+        "--recipe",
+        "bench-a",
+        "-b",
+        "sglang",
+        "--gpus",
+        "4",
+        db_url=formats_catalog,
+    )
+    first, second = rows(formats_catalog)
     assert (first["input_len"], first["output_len"], first["dataset"]) == (224, 190, "sharegpt")
     assert (first["nominal_input_len"], first["nominal_output_len"]) == (None, None)
     assert (second["input_len"], second["output_len"]) == (510, 515)
@@ -175,29 +198,40 @@ def test_sglang_lengths_are_the_measured_means_not_the_defaults(
     assert second["request_throughput"] == pytest.approx(200 / 60.6)
     # A real 1024/1024 run on bench-b, slower: it is the only one of that workload.
     real = fx.vllm_bench_serve(output_throughput=3000.0)
-    cli("bench", "import", str(put(tmp_path / "real.json", real)), *target(), db_url=catalog)
+    cli("bench", "import", str(put(tmp_path / "real.json", real)), *target(), db_url=formats_catalog)
     asked = ("--backend", "any", "--input-len", "1024", "--output-len", "1024", "--json")
-    chosen = json.loads(cli("select", MODEL, "4", *asked, db_url=catalog).stdout)
+    chosen = json.loads(cli("select", MODEL, "4", *asked, db_url=formats_catalog).stdout)
     assert (chosen["recipe_id"], chosen["backend"], chosen["score"]) == ("bench-b", "vllm", 3000.0)
     # 510/515 is within 15% of 512: those rows rank for the workload they really were.
     near = ("--backend", "any", "--input-len", "512", "--output-len", "512", "--json")
-    assert json.loads(cli("select", MODEL, "4", *near, db_url=catalog).stdout)["score"] == 8000.0
-    explained = json.loads(cli("explain", MODEL, "4", *near, db_url=catalog).stdout)
+    assert json.loads(cli("select", MODEL, "4", *near, db_url=formats_catalog).stdout)["score"] == 8000.0
+    explained = json.loads(cli("explain", MODEL, "4", *near, db_url=formats_catalog).stdout)
     reason = next(v["reason"] for v in explained["verdicts"] if v["verdict"] == "chosen")
     assert "row measured 510 in / 515 out tokens per request (asked 1024/1024), random" in reason
 
 
-def test_sglang_2025_and_refactored_writers(cli: Callable[..., Any], catalog: str, tmp_path: Path) -> None:
+def test_sglang_2025_and_refactored_writers(
+    cli: Callable[..., Any], formats_catalog: str, tmp_path: Path
+) -> None:
     details = {"input_lens": [2048] * 3, "output_lens": [256] * 3, "errors": ["", "timeout", ""]}
     lines = [fx.sglang_2025(), fx.sglang_metrics(), fx.sglang_metrics(details=details, max_concurrency=16)]
     path = tmp_path / "sgl.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     assert "Infinity" in path.read_text()  # how Python's json writes float("inf")
     out = cli(
-        "bench", "import", str(path), "--recipe", "bench-a", "-b", "sglang", "--gpus", "4", db_url=catalog
+        "bench",
+        "import",
+        str(path),
+        "--recipe",
+        "bench-a",
+        "-b",
+        "sglang",
+        "--gpus",
+        "4",
+        db_url=formats_catalog,
     )
     assert "sgl.jsonl:3: 1 failed request(s)" in out.stderr
-    a, b, c = rows(catalog)
+    a, b, c = rows(formats_catalog)
     assert (a["request_rate"], a["total_token_throughput"], a["e2el_ms_p99"]) == (None, 10240.0, 24000.0)
     assert (b["input_len"], b["output_len"], b["total_token_throughput"]) == (2048, 256, 13824.0)
     assert b["tpot_ms_p50"] == pytest.approx(17.1)
@@ -205,37 +239,37 @@ def test_sglang_2025_and_refactored_writers(cli: Callable[..., Any], catalog: st
 
 
 def test_sglang_server_info_names_the_target_and_trace_runs_are_refused(
-    cli: Callable[..., Any], catalog: str, tmp_path: Path
+    cli: Callable[..., Any], formats_catalog: str, tmp_path: Path
 ) -> None:
     # server_info (model_path, tp_size) as the issue describes SGLang's newer writer; that
     # writer's source was not found, so only these two keys are relied on.
     located = fx.sglang_metrics(server_info={"model_path": MODEL, "tp_size": 4})
     trace = fx.sglang_metrics(request_rate="trace", dataset_name="mooncake")
     path = put(tmp_path / "mixed.jsonl", located, trace, lines=True)
-    out = cli("bench", "import", str(path), db_url=catalog)
+    out = cli("bench", "import", str(path), db_url=formats_catalog)
     assert "mixed.jsonl:2:1: skipped: a trace replay (request_rate 'trace')" in out.stderr
     assert out.stdout.strip() == "imported 1 run(s), 0 already present (1 into bench-a/sglang/4 GPU)"
     only_trace = put(tmp_path / "trace.jsonl", trace, lines=True)
-    refused = cli("bench", "import", str(only_trace), db_url=catalog, code=4)
+    refused = cli("bench", "import", str(only_trace), db_url=formats_catalog, code=4)
     assert "trace.jsonl:1:1: skipped: a trace replay" in refused.stderr
 
 
 # --------------------------------------------------------------------------- InferenceX
 
 
-def test_inferencex_agg_bmk_array(cli: Callable[..., Any], catalog: str, tmp_path: Path) -> None:
+def test_inferencex_agg_bmk_array(cli: Callable[..., Any], formats_catalog: str, tmp_path: Path) -> None:
     eight = fx.inferencex_agg(model=FP4, tp=8, conc=128, tput_per_gpu=2500.0, output_tput_per_gpu=1250.0)
     pp2 = fx.inferencex_agg(model=FP4, tp=4, pp=2, conc=32)  # tp * pp * pcp_size = 8 GPUs
     skipped = [fx.inferencex_multinode(), fx.inferencex_agentic()]
     array = [fx.inferencex_agg(model=FP4), eight, *skipped, pp2]
     path = tmp_path / "agg_bmk.json"
     path.write_text(json.dumps(array, indent=2))  # collect_results.py: json.dump(..., indent=2)
-    out = cli("bench", "import", str(path), db_url=catalog)
+    out = cli("bench", "import", str(path), db_url=formats_catalog)
     assert "skipped: a multi-node/disaggregated row" in out.stderr
     assert "skipped: an agentic trace replay (scenario_type agentic-coding)" in out.stderr
     assert len([line for line in out.stderr.splitlines() if "skipped" in line]) == 2
     assert "imported 3 run(s)" in out.stdout
-    by_conc = {r["concurrency"]: r for r in rows(catalog)}
+    by_conc = {r["concurrency"]: r for r in rows(formats_catalog)}
     four = by_conc[64]
     assert (four["recipe_id"], four["precision"], four["backend"], four["gpu_count"]) == (
         "bench-fp4",
@@ -258,8 +292,15 @@ def test_inferencex_agg_bmk_array(cli: Callable[..., Any], catalog: str, tmp_pat
     assert f"agg_bmk.json:{starts[3]}:1: [element 3] skipped: an agentic" in out.stderr
 
 
-def test_fp4_and_mxfp4_are_one_precision(cli: Callable[..., Any], catalog: str, tmp_path: Path) -> None:
-    cli("bench", "import", str(put(tmp_path / "agg_run.json", fx.inferencex_agg(model=FP4))), db_url=catalog)
+def test_fp4_and_mxfp4_are_one_precision(
+    cli: Callable[..., Any], formats_catalog: str, tmp_path: Path
+) -> None:
+    cli(
+        "bench",
+        "import",
+        str(put(tmp_path / "agg_run.json", fx.inferencex_agg(model=FP4))),
+        db_url=formats_catalog,
+    )
     for asked in ("fp4", "mxfp4", "FP4"):
         chosen = json.loads(
             cli(
@@ -273,7 +314,7 @@ def test_fp4_and_mxfp4_are_one_precision(cli: Callable[..., Any], catalog: str, 
                 "--hardware",
                 "MI355X",
                 "--json",
-                db_url=catalog,
+                db_url=formats_catalog,
             ).stdout
         )
         assert (chosen["precision"], chosen["score"]) == ("mxfp4", 8000.0)
@@ -283,26 +324,26 @@ def test_fp4_and_mxfp4_are_one_precision(cli: Callable[..., Any], catalog: str, 
 
 
 def test_without_gpus_configs_compete_per_gpu_and_replicas_fill_the_host(
-    cli: Callable[..., Any], catalog: str, tmp_path: Path
+    cli: Callable[..., Any], formats_catalog: str, tmp_path: Path
 ) -> None:
     four = fx.inferencex_agg(model=FP4, tput_per_gpu=6000.0, output_tput_per_gpu=3000.0)  # 12,000 out on 4
     eight = fx.inferencex_agg(model=FP4, tp=8, tput_per_gpu=4000.0, output_tput_per_gpu=2000.0)  # 16,000 on 8
-    cli("bench", "import", str(put(tmp_path / "agg_bmk.json", four, eight)), db_url=catalog)
+    cli("bench", "import", str(put(tmp_path / "agg_bmk.json", four, eight)), db_url=formats_catalog)
     base = ("-p", "fp4", "-b", "any", "--hardware", "MI355X", "--host-gpus", "8")
-    chosen = json.loads(cli("select", FP4, *base, "--json", db_url=catalog).stdout)
+    chosen = json.loads(cli("select", FP4, *base, "--json", db_url=formats_catalog).stdout)
     assert (chosen["gpu_count"], chosen["score"], chosen["per_gpu"]) == (4, 12000.0, 3000.0)
     assert (chosen["replicas"], chosen["host_gpus"], chosen["host_total"]) == (2, 8, 24000.0)
-    human = cli("select", FP4, *base, db_url=catalog).stdout
+    human = cli("select", FP4, *base, db_url=formats_catalog).stdout
     assert "2 x 4 GPU (sglang) -> 24,000 tok/s on 8 GPUs; 1 x 8 GPU would give 16,000" in human
     # With GPUS the figures are still given, for that count.
-    fixed = json.loads(cli("select", FP4, "8", *base, "--json", db_url=catalog).stdout)
+    fixed = json.loads(cli("select", FP4, "8", *base, "--json", db_url=formats_catalog).stdout)
     assert (fixed["gpu_count"], fixed["replicas"], fixed["host_total"], fixed["per_gpu"]) == (
         8,
         1,
         16000.0,
         2000.0,
     )
-    small_host = json.loads(cli("select", FP4, *base[:-1], "4", "--json", db_url=catalog).stdout)
+    small_host = json.loads(cli("select", FP4, *base[:-1], "4", "--json", db_url=formats_catalog).stdout)
     assert (small_host["gpu_count"], small_host["replicas"]) == (4, 1)
 
 
@@ -340,21 +381,23 @@ def test_without_gpus_configs_compete_per_gpu_and_replicas_fill_the_host(
     ],
 )
 def test_hostile_numbers_give_one_line_and_write_nothing(
-    cli: Callable[..., Any], catalog: str, tmp_path: Path, body: str, message: str
+    cli: Callable[..., Any], formats_catalog: str, tmp_path: Path, body: str, message: str
 ) -> None:
     path = tmp_path / "hostile.json"
     path.write_text(body)
-    result = cli("bench", "import", str(path), *target(), code=4, db_url=catalog)
+    result = cli("bench", "import", str(path), *target(), code=4, db_url=formats_catalog)
     (line,) = [line for line in result.stderr.splitlines() if "hostile.json" in line]
     assert "hostile.json:1:" in line and message in line, result.stderr
     assert len(result.stderr) < 400
-    assert rows(catalog) == []
+    assert rows(formats_catalog) == []
 
 
 # --------------------------------------------------------------------------- views agree with select
 
 
-def test_leaderboard_view_ranks_as_select_does(cli: Callable[..., Any], catalog: str, tmp_path: Path) -> None:
+def test_leaderboard_view_ranks_as_select_does(
+    cli: Callable[..., Any], formats_catalog: str, tmp_path: Path
+) -> None:
     imports = [
         (fx.vllm_bench_serve(output_throughput=5000.0), ("--recipe", "bench-a", "-b", "vllm", "--gpus", "4")),
         (fx.vllm_bench_serve(output_throughput=4000.0), target()),
@@ -368,8 +411,8 @@ def test_leaderboard_view_ranks_as_select_does(cli: Callable[..., Any], catalog:
         (fx.inferencex_agg(model=FP4), ()),
     ]
     for i, (doc, how) in enumerate(imports):
-        cli("bench", "import", str(put(tmp_path / f"r{i}.json", doc)), *how, db_url=catalog)
-    board = json.loads(cli("report", "leaderboard", "-f", "json", db_url=catalog).stdout)
+        cli("bench", "import", str(put(tmp_path / f"r{i}.json", doc)), *how, db_url=formats_catalog)
+    board = json.loads(cli("report", "leaderboard", "-f", "json", db_url=formats_catalog).stdout)
     assert len(board) == 3
     for entry in board:
         chosen = json.loads(
@@ -384,7 +427,7 @@ def test_leaderboard_view_ranks_as_select_does(cli: Callable[..., Any], catalog:
                 "--hardware",
                 entry["hardware"],
                 "--json",
-                db_url=catalog,
+                db_url=formats_catalog,
             ).stdout
         )
         assert (chosen["recipe_id"], chosen["backend"], chosen["score"]) == (
@@ -398,6 +441,6 @@ def test_leaderboard_view_ranks_as_select_does(cli: Callable[..., Any], catalog:
         (8, "bench-a", 7000.0),
         (4, "bench-fp4", 8000.0),
     }
-    results = json.loads(cli("report", "benchmarks", "-f", "json", db_url=catalog).stdout)
+    results = json.loads(cli("report", "benchmarks", "-f", "json", db_url=formats_catalog).stdout)
     found = {(r["failed"], r["request_rate"], r["ranks"]) for r in results if r["recipe_id"] == "bench-b"}
     assert found == {(0, 2.0, 0), (0, None, 1), (2, None, 0)}

@@ -28,17 +28,19 @@ from aim_catalog.storage.resources import seed_recipe_dir
 MODEL = "org/bench-model"
 
 
+BENCH_RECIPES: dict[str, dict[str, Any]] = {
+    "bench-a": {
+        "model": MODEL,
+        "configs": {"vllm": {4: {"enabled": True}}, "sglang": {4: {"enabled": True}}},
+    },
+    "bench-b": {"model": MODEL, "configs": {"vllm": {4: {"enabled": True}, 8: {"enabled": True}}}},
+}
+
+
 @pytest.fixture
-def catalog(cli: Callable[..., Any], db_url: str, write_recipe: Callable[..., Path], tmp_path: Path) -> str:
+def bench_catalog(make_catalog: Callable[..., Any], db_url: str) -> str:
     """Two recipes of MODEL: 'bench-a' (vLLM and SGLang, 4 GPUs) and 'bench-b' (vLLM 4 and 8 GPUs)."""
-    write_recipe(
-        "bench-a",
-        model=MODEL,
-        configs={"vllm": {4: {"enabled": True}}, "sglang": {4: {"enabled": True}}},
-    )
-    write_recipe("bench-b", model=MODEL, configs={"vllm": {4: {"enabled": True}, 8: {"enabled": True}}})
-    cli("ingest", str(tmp_path / "recipes"), db_url=db_url)
-    return db_url
+    return str(make_catalog(BENCH_RECIPES, into=db_url))
 
 
 def write_json(path: Path, doc: Any) -> Path:
@@ -70,15 +72,15 @@ def benchmark_rows(db_url: str) -> list[dict[str, Any]]:
 
 
 def test_vllm_result_maps_onto_the_benchmark_columns(
-    cli: Callable[..., Any], catalog: str, tmp_path: Path
+    cli: Callable[..., Any], bench_catalog: str, tmp_path: Path
 ) -> None:
     path = write_json(tmp_path / "vllm-c64.json", vllm_result())
     assert path.stat().st_size > 1_000_000  # the per-request lists are there...
     out = cli(
-        "bench", "import", str(path), "--recipe", "bench-b", "-b", "vllm", "--gpus", "4", db_url=catalog
+        "bench", "import", str(path), "--recipe", "bench-b", "-b", "vllm", "--gpus", "4", db_url=bench_catalog
     )
     assert out.stdout.strip() == "imported 1 run(s), 0 already present (1 into bench-b/vllm/4 GPU)"
-    (row,) = benchmark_rows(catalog)
+    (row,) = benchmark_rows(bench_catalog)
     assert (row["recipe_id"], row["backend"], row["gpu_count"], row["origin"]) == (
         "bench-b",
         "vllm",
@@ -103,22 +105,22 @@ def test_vllm_result_maps_onto_the_benchmark_columns(
     # ...but none of them reached the database.
     assert len(json.dumps(row, default=str)) < 2000
     again = cli(
-        "bench", "import", str(path), "--recipe", "bench-b", "-b", "vllm", "--gpus", "4", db_url=catalog
+        "bench", "import", str(path), "--recipe", "bench-b", "-b", "vllm", "--gpus", "4", db_url=bench_catalog
     )
     assert again.stdout.startswith("imported 0 run(s), 1 already present")
-    assert len(benchmark_rows(catalog)) == 1
+    assert len(benchmark_rows(bench_catalog)) == 1
 
 
 def test_sglang_jsonl_runs_are_inferred_to_their_config(
-    cli: Callable[..., Any], catalog: str, tmp_path: Path
+    cli: Callable[..., Any], bench_catalog: str, tmp_path: Path
 ) -> None:
     lines = [sglang_line(16, 900.0, 300.0), sglang_line(64, 2400.0, 950.0), sglang_line(128, 3100.0, 2100.0)]
     for line in lines:
         line["model_id"] = MODEL  # sglang.bench_serving records the model it was pointed at
     path = write_jsonl(tmp_path / "sglang.jsonl", lines)
-    out = cli("bench", "import", str(path), db_url=catalog)  # only bench-a has an SGLang config
+    out = cli("bench", "import", str(path), db_url=bench_catalog)  # only bench-a has an SGLang config
     assert out.stdout.strip() == "imported 3 run(s), 0 already present (3 into bench-a/sglang/4 GPU)"
-    rows = benchmark_rows(catalog)
+    rows = benchmark_rows(bench_catalog)
     assert [(r["concurrency"], r["output_throughput"], r["total_token_throughput"]) for r in rows] == [
         (16, 900.0, 2700.0),
         (64, 2400.0, 7200.0),
@@ -130,23 +132,23 @@ def test_sglang_jsonl_runs_are_inferred_to_their_config(
 
 
 def test_an_ambiguous_file_lists_the_candidates_and_writes_nothing(
-    cli: Callable[..., Any], catalog: str, tmp_path: Path
+    cli: Callable[..., Any], bench_catalog: str, tmp_path: Path
 ) -> None:
     path = write_json(tmp_path / "no-tp.json", vllm_result(tensor_parallel_size=None))
-    result = cli("bench", "import", str(path), code=4, db_url=catalog)
+    result = cli("bench", "import", str(path), code=4, db_url=bench_catalog)
     listed = "bench-a/vllm/4 GPU; bench-b/vllm/4 GPU; bench-b/vllm/8 GPU"
     assert f"3 serve configs match (model org/bench-model, backend vllm): {listed};" in result.stderr
     assert "--recipe, --backend and --gpus" in result.stderr
-    assert benchmark_rows(catalog) == []
+    assert benchmark_rows(bench_catalog) == []
     nothing = write_json(tmp_path / "other.json", vllm_result(model_id="org/unknown"))
     assert (
         "no serve config matches (model org/unknown"
-        in cli("bench", "import", str(nothing), code=4, db_url=catalog).stderr
+        in cli("bench", "import", str(nothing), code=4, db_url=bench_catalog).stderr
     )
 
 
-def test_import_by_deployment(cli: Callable[..., Any], catalog: str, tmp_path: Path) -> None:
-    engine = db.make_engine(catalog)
+def test_import_by_deployment(cli: Callable[..., Any], bench_catalog: str, tmp_path: Path) -> None:
+    engine = db.make_engine(bench_catalog)
     now = datetime.now(timezone.utc)
     with engine.begin() as conn:
         config = conn.execute(
@@ -166,8 +168,8 @@ def test_import_by_deployment(cli: Callable[..., Any], catalog: str, tmp_path: P
         )
     engine.dispose()
     path = write_json(tmp_path / "dep.json", vllm_result())
-    cli("bench", "import", str(path), "--deployment", "dep", db_url=catalog)
-    assert [(r["recipe_id"], r["gpu_count"]) for r in benchmark_rows(catalog)] == [("bench-b", 8)]
+    cli("bench", "import", str(path), "--deployment", "dep", db_url=bench_catalog)
+    assert [(r["recipe_id"], r["gpu_count"]) for r in benchmark_rows(bench_catalog)] == [("bench-b", 8)]
 
 
 @pytest.mark.parametrize(
@@ -200,7 +202,7 @@ def test_import_by_deployment(cli: Callable[..., Any], catalog: str, tmp_path: P
     ],
 )
 def test_bad_result_files_exit_4_and_write_nothing(
-    cli: Callable[..., Any], catalog: str, tmp_path: Path, content: bytes, where: str, message: str
+    cli: Callable[..., Any], bench_catalog: str, tmp_path: Path, content: bytes, where: str, message: str
 ) -> None:
     good = write_json(tmp_path / "good.json", vllm_result())
     bad = tmp_path / "bad.json"
@@ -217,28 +219,34 @@ def test_bad_result_files_exit_4_and_write_nothing(
         "--gpus",
         "4",
         code=4,
-        db_url=catalog,
+        db_url=bench_catalog,
     )
     assert f"bad.json{where}" in result.stderr and message in result.stderr
     assert "Traceback" not in result.stderr
-    assert benchmark_rows(catalog) == []
+    assert benchmark_rows(bench_catalog) == []
 
 
 def test_reingesting_a_recipe_keeps_imported_results(
-    cli: Callable[..., Any], catalog: str, tmp_path: Path, write_recipe: Callable[..., Path]
+    cli: Callable[..., Any], bench_catalog: str, tmp_path: Path, write_recipe: Callable[..., Path]
 ) -> None:
     path = write_json(tmp_path / "r.json", vllm_result())
-    cli("bench", "import", str(path), "--recipe", "bench-b", "-b", "vllm", "--gpus", "4", db_url=catalog)
+    cli(
+        "bench", "import", str(path), "--recipe", "bench-b", "-b", "vllm", "--gpus", "4", db_url=bench_catalog
+    )
     rows = {"enabled": True, "benchmarks": [{"output_throughput": 10.0}]}
     write_recipe("bench-b", model=MODEL, configs={"vllm": {4: rows, 8: {"enabled": True}}})
-    assert cli("ingest", str(tmp_path / "recipes"), db_url=catalog).stdout.startswith("added 0, updated 1")
-    assert sorted(r["origin"] for r in benchmark_rows(catalog)) == ["import", "recipe"]
+    assert cli("ingest", str(tmp_path / "recipes"), db_url=bench_catalog).stdout.startswith(
+        "added 0, updated 1"
+    )
+    assert sorted(r["origin"] for r in benchmark_rows(bench_catalog)) == ["import", "recipe"]
 
 
 # --------------------------------------------------------------------------- scenario and SLO selection
 
 
-def test_slo_and_scenario_decide_the_winner(cli: Callable[..., Any], catalog: str, tmp_path: Path) -> None:
+def test_slo_and_scenario_decide_the_winner(
+    cli: Callable[..., Any], bench_catalog: str, tmp_path: Path
+) -> None:
     fast_but_slow_start = write_json(
         tmp_path / "a.json", vllm_result(output_throughput=3000.0, p99_ttft_ms=812.0)
     )
@@ -255,7 +263,7 @@ def test_slo_and_scenario_decide_the_winner(cli: Callable[..., Any], catalog: st
         "vllm",
         "--gpus",
         "4",
-        db_url=catalog,
+        db_url=bench_catalog,
     )
     cli(
         "bench",
@@ -267,11 +275,11 @@ def test_slo_and_scenario_decide_the_winner(cli: Callable[..., Any], catalog: st
         "vllm",
         "--gpus",
         "4",
-        db_url=catalog,
+        db_url=bench_catalog,
     )
 
     def pick(*extra: str, code: int = 0) -> Any:
-        result = cli("select", MODEL, "4", "--json", *extra, code=code, db_url=catalog)
+        result = cli("select", MODEL, "4", "--json", *extra, code=code, db_url=bench_catalog)
         return json.loads(result.stdout) if code == 0 else result
 
     assert pick()["recipe_id"] == "bench-a"
@@ -282,7 +290,7 @@ def test_slo_and_scenario_decide_the_winner(cli: Callable[..., Any], catalog: st
     assert pick("--concurrency", "8") | {} == pick("--concurrency", "8")
     assert (pick("--concurrency", "8")["recipe_id"], pick("--concurrency", "8")["score"]) == ("bench-a", None)
     explained = json.loads(
-        cli("explain", MODEL, "4", "--max-ttft-ms", "500", "--json", db_url=catalog).stdout
+        cli("explain", MODEL, "4", "--max-ttft-ms", "500", "--json", db_url=bench_catalog).stdout
     )
     reasons = {v["recipe_id"]: v["reason"] for v in explained["verdicts"]}
     assert reasons["bench-a"] == "misses the SLO: ttft p99 812 ms > 500 ms"
@@ -298,7 +306,7 @@ def test_slo_and_scenario_decide_the_winner(cli: Callable[..., Any], catalog: st
             "99",
             "--json",
             code=3,
-            db_url=catalog,
+            db_url=bench_catalog,
         ).stdout
     )
     assert {v["reason"] for v in explained["verdicts"]} == {"SLO unproven: no benchmark for input_len 99"}
@@ -320,10 +328,12 @@ def test_published_figures_pick_the_image_per_scenario(cli: Callable[..., Any]) 
 # --------------------------------------------------------------------------- reports and SQL
 
 
-def test_reports_in_every_format(cli: Callable[..., Any], catalog: str, tmp_path: Path) -> None:
+def test_reports_in_every_format(cli: Callable[..., Any], bench_catalog: str, tmp_path: Path) -> None:
     path = write_json(tmp_path / "r.json", vllm_result())
-    cli("bench", "import", str(path), "--recipe", "bench-b", "-b", "vllm", "--gpus", "4", db_url=catalog)
-    coverage = json.loads(cli("report", "coverage", "-f", "json", db_url=catalog).stdout)
+    cli(
+        "bench", "import", str(path), "--recipe", "bench-b", "-b", "vllm", "--gpus", "4", db_url=bench_catalog
+    )
+    coverage = json.loads(cli("report", "coverage", "-f", "json", db_url=bench_catalog).stdout)
     assert coverage == [
         {
             "model": MODEL,
@@ -342,26 +352,30 @@ def test_reports_in_every_format(cli: Callable[..., Any], catalog: str, tmp_path
             "8 GPU": "",
         },
     ]
-    board = cli("report", "leaderboard", "-f", "csv", db_url=catalog).stdout.splitlines()
+    board = cli("report", "leaderboard", "-f", "csv", db_url=bench_catalog).stdout.splitlines()
     assert board[0].startswith("model,precision,hardware,gpu_count,recipe_id,backend,throughput,metric")
     assert board[1].startswith(f"{MODEL},bf16,MI300X,4,bench-b,vllm,1999.4,output_throughput,1024,512,64,")
     assert len(board) == 2
-    markdown = cli("report", "benchmarks", "-f", "markdown", db_url=catalog).stdout.splitlines()
+    markdown = cli("report", "benchmarks", "-f", "markdown", db_url=bench_catalog).stdout.splitlines()
     assert markdown[0].startswith("| recipe_id | model |") and markdown[1].startswith("|---|")
     assert "| bench-b |" in markdown[2]
-    table = cli("report", "coverage", db_url=catalog).stdout
+    table = cli("report", "coverage", db_url=bench_catalog).stdout
     assert "4 GPU" in table and "enabled" in table
-    assert "unknown report 'nope'" in cli("report", "nope", code=2, db_url=catalog).stderr
-    assert "unknown format 'xml'" in cli("report", "coverage", "-f", "xml", code=2, db_url=catalog).stderr
+    assert "unknown report 'nope'" in cli("report", "nope", code=2, db_url=bench_catalog).stderr
+    assert (
+        "unknown format 'xml'" in cli("report", "coverage", "-f", "xml", code=2, db_url=bench_catalog).stderr
+    )
 
 
-def test_sql_reads_and_the_database_refuses_writes(cli: Callable[..., Any], catalog: str) -> None:
+def test_sql_reads_and_the_database_refuses_writes(cli: Callable[..., Any], bench_catalog: str) -> None:
     rows = json.loads(
-        cli("sql", "SELECT recipe_id FROM recipes ORDER BY recipe_id", "-f", "json", db_url=catalog).stdout
+        cli(
+            "sql", "SELECT recipe_id FROM recipes ORDER BY recipe_id", "-f", "json", db_url=bench_catalog
+        ).stdout
     )
     assert rows == [{"recipe_id": "bench-a"}, {"recipe_id": "bench-b"}]
     count = "SELECT count(*) AS n FROM serve_configs"
-    assert cli("sql", count, "-f", "csv", db_url=catalog).stdout.splitlines() == ["n", "4"]
+    assert cli("sql", count, "-f", "csv", db_url=bench_catalog).stdout.splitlines() == ["n", "4"]
     for statement in (
         "DELETE FROM serve_configs",
         "UPDATE recipes SET precision = 'fp8'",
@@ -370,20 +384,22 @@ def test_sql_reads_and_the_database_refuses_writes(cli: Callable[..., Any], cata
         "SELECT 1; DELETE FROM serve_configs",
         "WITH gone AS (DELETE FROM serve_configs RETURNING id) SELECT count(*) FROM gone",
     ):
-        result = cli("sql", statement, code=2, db_url=catalog)
+        result = cli("sql", statement, code=2, db_url=bench_catalog)
         assert "query failed" in result.stderr, statement
-    assert cli("sql", count, "-f", "csv", db_url=catalog).stdout.splitlines() == ["n", "4"]
+    assert cli("sql", count, "-f", "csv", db_url=bench_catalog).stdout.splitlines() == ["n", "4"]
     assert json.loads(
-        cli("sql", "SELECT model, gpu_count FROM coverage ORDER BY 1, 2", "-f", "json", db_url=catalog).stdout
+        cli(
+            "sql", "SELECT model, gpu_count FROM coverage ORDER BY 1, 2", "-f", "json", db_url=bench_catalog
+        ).stdout
     )
 
 
-def test_views_make_common_questions_one_liners(catalog: str, cli: Callable[..., Any]) -> None:
+def test_views_make_common_questions_one_liners(bench_catalog: str, cli: Callable[..., Any]) -> None:
     names = (
         "SELECT recipe_id, backend, gpu_count, best_throughput, benchmarks "
         "FROM serve_config_scores ORDER BY 1, 2, 3"
     )
-    rows = json.loads(cli("sql", names, "-f", "json", db_url=catalog).stdout)
+    rows = json.loads(cli("sql", names, "-f", "json", db_url=bench_catalog).stdout)
     assert [(r["recipe_id"], r["backend"], r["gpu_count"], r["benchmarks"]) for r in rows] == [
         ("bench-a", "sglang", 4, 0),
         ("bench-a", "vllm", 4, 0),
@@ -416,20 +432,25 @@ def content(url: str) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def test_export_ingests_into_an_identical_catalog(
-    cli: Callable[..., Any], catalog: str, tmp_path: Path, reference_dir: Path
+    cli: Callable[..., Any], bench_catalog: str, tmp_path: Path, reference_dir: Path
 ) -> None:
     seed = seed_recipe_dir() / "llama-3-1-70b-fp8-kv-mi300x-fp8-vllm-2025-11.yaml"
-    cli("ingest", str(reference_dir), str(seed), db_url=catalog)
+    cli("ingest", str(reference_dir), str(seed), db_url=bench_catalog)
     path = write_json(tmp_path / "r.json", vllm_result())
-    cli("bench", "import", str(path), "--recipe", "bench-b", "-b", "vllm", "--gpus", "4", db_url=catalog)
+    cli(
+        "bench", "import", str(path), "--recipe", "bench-b", "-b", "vllm", "--gpus", "4", db_url=bench_catalog
+    )
     out = tmp_path / "exported"
-    assert cli("export", "--out", str(out), db_url=catalog).stdout.strip() == f"exported 7 recipe(s) to {out}"
+    assert (
+        cli("export", "--out", str(out), db_url=bench_catalog).stdout.strip()
+        == f"exported 7 recipe(s) to {out}"
+    )
     assert cli("validate", str(out)).stdout.strip() == "7 file(s) valid, 7 recipe(s)"
-    original = content(catalog)
+    original = content(bench_catalog)
     # Into an empty catalog of the same dialect.
-    if catalog.startswith("postgresql"):
-        reset_pg(catalog)
-        copy = catalog
+    if bench_catalog.startswith("postgresql"):
+        reset_pg(bench_catalog)
+        copy = bench_catalog
     else:
         copy = f"sqlite:///{tmp_path / 'copy.db'}"
     assert cli("ingest", str(out), db_url=copy).stdout.startswith("added 7,")

@@ -105,16 +105,20 @@ def test_single_node_rows_with_the_harness_prefill_keys_are_imported(
 # --------------------------------------------------------------------------- 2. explicit targets
 
 
+QWEN_RECIPES: dict[str, dict[str, Any]] = {
+    "qwen": {"model": "Qwen/Qwen3-32B", "configs": {"vllm": {4: {"enabled": True}, 8: {"enabled": True}}}},
+    "qwen-355": {
+        "model": "Qwen/Qwen3-32B",
+        "hardware": "MI355X",
+        "configs": {"sglang": {8: {"enabled": True}}},
+    },
+}
+
+
 @pytest.fixture
-def catalog(cli: Callable[..., Any], db_url: str, write_recipe: Callable[..., Path], tmp_path: Path) -> str:
-    write_recipe(
-        "qwen", model="Qwen/Qwen3-32B", configs={"vllm": {4: {"enabled": True}, 8: {"enabled": True}}}
-    )
-    write_recipe(
-        "qwen-355", model="Qwen/Qwen3-32B", hardware="MI355X", configs={"sglang": {8: {"enabled": True}}}
-    )
-    cli("ingest", str(tmp_path / "recipes"), db_url=db_url)
-    return db_url
+def qwen_catalog(make_catalog: Callable[..., Any], db_url: str) -> str:
+    """Qwen/Qwen3-32B: 'qwen' (MI300X, vLLM on 4 and 8 GPUs) and 'qwen-355' (MI355X, SGLang on 8)."""
+    return str(make_catalog(QWEN_RECIPES, into=db_url))
 
 
 @pytest.mark.parametrize(
@@ -157,7 +161,7 @@ def catalog(cli: Callable[..., Any], db_url: str, write_recipe: Callable[..., Pa
 )
 def test_an_explicit_target_the_file_contradicts_is_refused(
     cli: Callable[..., Any],
-    catalog: str,
+    qwen_catalog: str,
     tmp_path: Path,
     doc: dict[str, Any],
     how: tuple[str, ...],
@@ -165,9 +169,9 @@ def test_an_explicit_target_the_file_contradicts_is_refused(
 ) -> None:
     path = tmp_path / "run.json"
     path.write_text(json.dumps(doc))
-    err = cli("bench", "import", str(path), *how, code=4, db_url=catalog).stderr
+    err = cli("bench", "import", str(path), *how, code=4, db_url=qwen_catalog).stderr
     assert f"run.json:1:1: {field}" in err, err
-    assert rows(catalog) == []
+    assert rows(qwen_catalog) == []
 
 
 def test_an_mtp_row_is_not_stored_under_a_plain_recipe(cli: Callable[..., Any], tmp_path: Path) -> None:
@@ -181,24 +185,24 @@ def test_an_mtp_row_is_not_stored_under_a_plain_recipe(cli: Callable[..., Any], 
 
 
 def test_only_recipe_given_uses_the_files_tensor_parallel(
-    cli: Callable[..., Any], catalog: str, tmp_path: Path
+    cli: Callable[..., Any], qwen_catalog: str, tmp_path: Path
 ) -> None:
     path = tmp_path / "run.json"
     path.write_text(json.dumps(fx.vllm_bench_serve(model_id="Qwen/Qwen3-32B", tensor_parallel_size="8")))
-    cli("bench", "import", str(path), "--recipe", "qwen", db_url=catalog)
-    assert [(r["recipe_id"], r["gpu_count"]) for r in rows(catalog)] == [("qwen", 8)]
+    cli("bench", "import", str(path), "--recipe", "qwen", db_url=qwen_catalog)
+    assert [(r["recipe_id"], r["gpu_count"]) for r in rows(qwen_catalog)] == [("qwen", 8)]
 
 
 # --------------------------------------------------------------------------- 8. one-line arrays
 
 
 def test_skips_in_a_one_line_array_name_the_element(
-    cli: Callable[..., Any], catalog: str, tmp_path: Path
+    cli: Callable[..., Any], qwen_catalog: str, tmp_path: Path
 ) -> None:
     path = tmp_path / "agg_bmk.json"
     ok = fx.inferencex_agg(model="Qwen/Qwen3-32B", precision="bf16", tp=8)
     path.write_text(json.dumps([ok, fx.inferencex_multinode(), fx.inferencex_agentic()]))  # one line
-    err = cli("bench", "import", str(path), db_url=catalog).stderr
+    err = cli("bench", "import", str(path), db_url=qwen_catalog).stderr
     assert "agg_bmk.json:1:1: [element 1] skipped: a multi-node" in err
     assert "agg_bmk.json:1:1: [element 2] skipped: an agentic" in err
 
@@ -207,12 +211,16 @@ def test_skips_in_a_one_line_array_name_the_element(
 
 
 @pytest.fixture
-def workloads(cli: Callable[..., Any], db_url: str, write_recipe: Callable[..., Path], tmp_path: Path) -> str:
+def workloads(cli: Callable[..., Any], make_catalog: Callable[..., Any], db_url: str, tmp_path: Path) -> str:
     """org/w: 'w-a' vLLM on 4 and 8 GPUs, 'w-b' SGLang on 4. Rows at 1024/1024 for every
     config; the short-output 1024/128 rows (higher throughput) belong to another workload."""
-    write_recipe("w-a", model="org/w", configs={"vllm": {4: {"enabled": True}, 8: {"enabled": True}}})
-    write_recipe("w-b", model="org/w", configs={"sglang": {4: {"enabled": True}}})
-    cli("ingest", str(tmp_path / "recipes"), db_url=db_url)
+    make_catalog(
+        {
+            "w-a": {"model": "org/w", "configs": {"vllm": {4: {"enabled": True}, 8: {"enabled": True}}}},
+            "w-b": {"model": "org/w", "configs": {"sglang": {4: {"enabled": True}}}},
+        },
+        into=db_url,
+    )
     n = 640
     runs = [
         ("w-a", "vllm", "4", 1024, 4000.0),
@@ -355,18 +363,16 @@ def test_the_leaderboard_ranks_one_scenario_and_names_both_images(
 
 
 @pytest.fixture
-def charted(cli: Callable[..., Any], db_url: str, write_recipe: Callable[..., Path], tmp_path: Path) -> str:
+def rerun_charted(
+    cli: Callable[..., Any], make_catalog: Callable[..., Any], db_url: str, tmp_path: Path
+) -> str:
     """org/fp4 on MI355X, SGLang 4 and 8 GPUs. InferenceX rows: 1024/1024 for both configs
     (two runs of 4 GPUs at concurrency 64), 8192/1024 for 4 GPUs only; one row has only
     TPOT p99, one only the interactivity keys."""
-    write_recipe(
-        "fp4",
-        model="org/fp4",
-        hardware="MI355X",
-        precision="mxfp4",
-        configs={"sglang": {4: {"enabled": True}, 8: {"enabled": True}}},
+    fp4 = {"sglang": {4: {"enabled": True}, 8: {"enabled": True}}}
+    make_catalog(
+        {"fp4": {"model": "org/fp4", "hardware": "MI355X", "precision": "mxfp4", "configs": fp4}}, into=db_url
     )
-    cli("ingest", str(tmp_path / "recipes"), db_url=db_url)
     p99_only = fx.inferencex_agg(model="org/fp4", tp=8, conc=32, tput_per_gpu=900.0)
     del p99_only["median_tpot"], p99_only["median_intvty"]
     intvty_only = fx.inferencex_agg(model="org/fp4", tp=8, conc=64, tput_per_gpu=1200.0)
@@ -388,9 +394,9 @@ def charted(cli: Callable[..., Any], db_url: str, write_recipe: Callable[..., Pa
 
 
 def test_pareto_charts_one_scenario_keeps_reruns_and_falls_back_to_p99(
-    cli: Callable[..., Any], charted: str
+    cli: Callable[..., Any], rerun_charted: str
 ) -> None:
-    got = json.loads(cli("report", "pareto", "org/fp4", "-f", "json", db_url=charted).stdout)
+    got = json.loads(cli("report", "pareto", "org/fp4", "-f", "json", db_url=rerun_charted).stdout)
     points = sorted(
         (r["config"], r["scenario"], r["concurrency"], r["tok/s per GPU"], r["tok/s per user"], r["tpot"])
         for r in got
@@ -412,7 +418,7 @@ def test_pareto_charts_one_scenario_keeps_reruns_and_falls_back_to_p99(
             "1024",
             "-f",
             "json",
-            db_url=charted,
+            db_url=rerun_charted,
         ).stdout
     )
     assert [(r["config"], r["scenario"], r["tok/s per GPU"]) for r in other] == [

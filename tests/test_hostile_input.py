@@ -207,21 +207,24 @@ def test_a_symlink_out_of_the_directory_is_not_followed_nor_quoted(
 # --------------------------------------------------------------------------- export
 
 
-@pytest.fixture
-def catalog(cli: Callable[..., Any], db_url: str, write_recipe: Callable[..., Path], tmp_path: Path) -> str:
-    write_recipe(
-        "exp-a",
-        model=MODEL,
-        configs={
+EXPORT_RECIPES: dict[str, dict[str, Any]] = {
+    "exp-a": {
+        "model": MODEL,
+        "configs": {
             "vllm": {4: {"enabled": True, "benchmarks": [{"output_throughput": 10.0, "concurrency": 8}]}}
         },
-    )
-    cli("ingest", str(tmp_path / "recipes"), db_url=db_url)
-    return db_url
+    },
+}
+
+
+@pytest.fixture
+def export_catalog(make_catalog: Callable[..., Any], db_url: str) -> str:
+    """'exp-a': MODEL on vLLM 4 GPUs with one published benchmark row."""
+    return str(make_catalog(EXPORT_RECIPES, into=db_url))
 
 
 def test_export_onto_a_file_or_proc_says_so_in_one_line(
-    cli: Callable[..., Any], catalog: str, tmp_path: Path
+    cli: Callable[..., Any], export_catalog: str, tmp_path: Path
 ) -> None:
     a_file = tmp_path / "a-file"
     a_file.write_text("keep")
@@ -230,7 +233,7 @@ def test_export_onto_a_file_or_proc_says_so_in_one_line(
         (Path("/proc"), ""),
         (Path("/proc/x/y"), ""),
     ):
-        result = cli("export", "--out", str(out), code=1, db_url=catalog)
+        result = cli("export", "--out", str(out), code=1, db_url=export_catalog)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"error: cannot export to {out}: "), result.stderr
         assert reason in lines[0] and lines[0].endswith("(nothing was written)")
@@ -238,7 +241,7 @@ def test_export_onto_a_file_or_proc_says_so_in_one_line(
 
 
 def test_export_on_a_full_disk_leaves_nothing(
-    cli: Callable[..., Any], catalog: str, tmp_path: Path, write_recipe: Callable[..., Path]
+    cli: Callable[..., Any], export_catalog: str, tmp_path: Path, write_recipe: Callable[..., Path]
 ) -> None:
     long_source = "s" * 900
     for i in range(40):  # ~40 x 20 KiB of YAML: more than the 256 KiB file system holds
@@ -248,10 +251,10 @@ def test_export_on_a_full_disk_leaves_nothing(
         write_recipe(
             f"exp-{i:02d}", model=MODEL, configs={"vllm": {1: {"enabled": True, "benchmarks": rows}}}
         )
-    cli("ingest", str(tmp_path / "recipes"), db_url=catalog)
+    cli("ingest", str(tmp_path / "recipes"), db_url=export_catalog)
     with tmpfs(tmp_path / "small", size="256k") as mount:
         for out in (mount / "new-dir", mount):  # a new directory, and into an existing one
-            result = cli("export", "--out", str(out), code=1, db_url=catalog)
+            result = cli("export", "--out", str(out), code=1, db_url=export_catalog)
             assert (
                 result.stderr.strip()
                 == f"error: cannot export to {out}: No space left on device (nothing was written)"
@@ -259,13 +262,15 @@ def test_export_on_a_full_disk_leaves_nothing(
             assert list(mount.iterdir()) == [], list(mount.iterdir())
 
 
-def test_export_never_writes_outside_out(cli: Callable[..., Any], catalog: str, tmp_path: Path) -> None:
-    engine = db.make_engine(catalog)
+def test_export_never_writes_outside_out(
+    cli: Callable[..., Any], export_catalog: str, tmp_path: Path
+) -> None:
+    engine = db.make_engine(export_catalog)
     with engine.begin() as conn:  # a row another client of a shared catalog wrote
         conn.execute(text("UPDATE recipes SET recipe_id = '../../../escaped'"))
     engine.dispose()
     out = tmp_path / "a" / "b" / "c" / "out"
-    result = cli("export", "--out", str(out), code=1, db_url=catalog)
+    result = cli("export", "--out", str(out), code=1, db_url=export_catalog)
     assert result.stderr.strip().startswith(
         "error: the catalog holds recipe_id '../../../escaped', which is not"
     )
@@ -273,7 +278,7 @@ def test_export_never_writes_outside_out(cli: Callable[..., Any], catalog: str, 
 
 
 def test_export_replaces_a_symlink_in_out_instead_of_following_it(
-    cli: Callable[..., Any], catalog: str, tmp_path: Path
+    cli: Callable[..., Any], export_catalog: str, tmp_path: Path
 ) -> None:
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
@@ -281,7 +286,7 @@ def test_export_replaces_a_symlink_in_out_instead_of_following_it(
     out.mkdir()
     (out / "exp-a.yaml").symlink_to(victim)
     (out / "unrelated.txt").write_text("stays")
-    cli("export", "--out", str(out), db_url=catalog)
+    cli("export", "--out", str(out), db_url=export_catalog)
     assert victim.read_text() == "precious"
     assert not (out / "exp-a.yaml").is_symlink() and "recipe_id: exp-a" in (out / "exp-a.yaml").read_text()
     assert sorted(p.name for p in out.iterdir()) == ["exp-a.yaml", "unrelated.txt"]  # no staging left
@@ -297,13 +302,13 @@ def _benchmarks(url: str) -> list[tuple[Any, ...]]:
 
 
 def test_export_round_trip_keeps_import_keys_and_every_column(
-    cli: Callable[..., Any], catalog: str, tmp_path: Path
+    cli: Callable[..., Any], export_catalog: str, tmp_path: Path
 ) -> None:
     result = tmp_path / "result.json"
     result.write_text(json.dumps(vllm_result()))
     target = ("--recipe", "exp-a", "-b", "vllm", "--gpus", "4")
-    cli("bench", "import", str(result), *target, db_url=catalog)
-    engine = db.make_engine(catalog)
+    cli("bench", "import", str(result), *target, db_url=export_catalog)
+    engine = db.make_engine(export_catalog)
     with engine.begin() as conn:  # a row with every column set: new columns must round-trip too
         sc = conn.execute(text("SELECT id FROM serve_configs")).scalar()
         values: dict[str, Any] = {"serve_config_id": sc, "origin": "import", "import_key": "k" * 64}
@@ -316,13 +321,13 @@ def test_export_round_trip_keeps_import_keys_and_every_column(
             text(f"INSERT INTO benchmarks ({names}) VALUES ({', '.join(':' + n for n in values)})"), values
         )
     engine.dispose()
-    before = _benchmarks(catalog)
-    assert sorted(r[0] for r in _origins(catalog)) == ["import", "import", "recipe"]
+    before = _benchmarks(export_catalog)
+    assert sorted(r[0] for r in _origins(export_catalog)) == ["import", "import", "recipe"]
     out = tmp_path / "exported"
-    cli("export", "--out", str(out), db_url=catalog)
-    if catalog.startswith("postgresql"):
-        reset_pg(catalog)
-        copy = catalog
+    cli("export", "--out", str(out), db_url=export_catalog)
+    if export_catalog.startswith("postgresql"):
+        reset_pg(export_catalog)
+        copy = export_catalog
     else:
         copy = f"sqlite:///{tmp_path / 'copy.db'}"
     cli("ingest", str(out), db_url=copy)

@@ -31,7 +31,7 @@ RUNS = [
 
 @pytest.fixture
 def charted(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, write_recipe: Callable[..., Path]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, make_catalog: Callable[..., Any]
 ) -> Callable[..., Any]:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "no-sysfs"))
@@ -44,14 +44,10 @@ def charted(
         assert "Traceback" not in result.stderr
         return result
 
-    write_recipe(
-        "fp4",
-        model=MODEL,
-        hardware="MI355X",
-        precision="mxfp4",
-        configs={"sglang": {4: {"enabled": True}, 8: {"enabled": True}}},
+    fp4 = {"sglang": {4: {"enabled": True}, 8: {"enabled": True}}}
+    make_catalog(
+        {"fp4": {"model": MODEL, "hardware": "MI355X", "precision": "mxfp4", "configs": fp4}}, into=db_url
     )
-    cli("ingest", str(tmp_path / "recipes"))
     rows = [
         fx.inferencex_agg(model=MODEL, tp=gpus, conc=conc, tput_per_gpu=per_gpu, median_tpot=tpot)
         for gpus, conc, per_gpu, tpot in RUNS

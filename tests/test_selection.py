@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,19 +31,9 @@ def bench(value: float | None = None, **kw: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def catalog(engine: Engine, write_recipe: Callable[..., Path], tmp_path: Path) -> Callable[..., Engine]:
-    """Write recipes (id -> kwargs for recipe_yaml) and ingest them; return the engine."""
-
-    def build(recipes: dict[str, dict[str, Any]]) -> Engine:
-        for recipe_id, kw in recipes.items():
-            write_recipe(recipe_id, **kw)
-        docs, problems, _ = load_recipes([tmp_path / "recipes"])
-        assert problems == []
-        with db.session_factory(engine).begin() as session:
-            ingest(session, docs)
-        return engine
-
-    return build
+def selection_catalog(make_catalog: Callable[..., Any], engine: Engine) -> Callable[..., Engine]:
+    """Write recipes (id -> kwargs for recipe_yaml) and ingest them in process; return the engine."""
+    return functools.partial(make_catalog, into=engine)
 
 
 def pick(engine: Engine, **kw: Any) -> Any:
@@ -66,8 +56,8 @@ def vllm(
     return {"vllm": {n: body}}
 
 
-def test_highest_stored_throughput_wins(catalog: Callable[..., Engine]) -> None:
-    engine = catalog(
+def test_highest_stored_throughput_wins(selection_catalog: Callable[..., Engine]) -> None:
+    engine = selection_catalog(
         {
             "a-slow": {"configs": vllm(rows=[bench(100), bench(150)])},
             "b-fast": {"configs": vllm(rows=[bench(300)])},
@@ -83,16 +73,16 @@ def test_highest_stored_throughput_wins(catalog: Callable[..., Engine]) -> None:
     assert found[("c-none", "vllm", 4)].reason == "ranked 3 of 3: vLLM 4 GPU, no benchmark"
 
 
-def test_ties_break_by_recipe_id(catalog: Callable[..., Engine]) -> None:
-    engine = catalog(
+def test_ties_break_by_recipe_id(selection_catalog: Callable[..., Engine]) -> None:
+    engine = selection_catalog(
         {"zeta": {"configs": vllm(rows=[bench(5)])}, "alpha": {"configs": vllm(rows=[bench(5)])}}
     )
     assert pick(engine, gpus=4).recipe_id == "alpha"
     assert "tie; recipe_id after alpha" in verdicts(engine, gpus=4)[("zeta", "vllm", 4)].reason
 
 
-def test_without_any_benchmark_the_first_recipe_id_wins(catalog: Callable[..., Engine]) -> None:
-    engine = catalog({"m2": {"configs": vllm()}, "m1": {"configs": vllm()}})
+def test_without_any_benchmark_the_first_recipe_id_wins(selection_catalog: Callable[..., Engine]) -> None:
+    engine = selection_catalog({"m2": {"configs": vllm()}, "m1": {"configs": vllm()}})
     chosen = pick(engine, gpus=4)
     assert (chosen.recipe_id, chosen.score, chosen.metric, chosen.benchmark) == (
         "m1",
@@ -102,14 +92,16 @@ def test_without_any_benchmark_the_first_recipe_id_wins(catalog: Callable[..., E
     )
 
 
-def test_disabled_configs_never_win(catalog: Callable[..., Engine]) -> None:
-    engine = catalog({"off": {"configs": vllm(enabled=False, rows=[bench(999)])}, "on": {"configs": vllm()}})
+def test_disabled_configs_never_win(selection_catalog: Callable[..., Engine]) -> None:
+    engine = selection_catalog(
+        {"off": {"configs": vllm(enabled=False, rows=[bench(999)])}, "on": {"configs": vllm()}}
+    )
     assert pick(engine, gpus=4).recipe_id == "on"
     assert verdicts(engine, gpus=4)[("off", "vllm", 4)].reason == "disabled: vLLM 4 GPU"
 
 
-def test_total_token_throughput_is_the_fallback_and_says_so(catalog: Callable[..., Engine]) -> None:
-    engine = catalog(
+def test_total_token_throughput_is_the_fallback_and_says_so(selection_catalog: Callable[..., Engine]) -> None:
+    engine = selection_catalog(
         {
             "published": {
                 "configs": vllm(rows=[{"total_token_throughput": 900.0, "input_len": 128, "source": "AMD"}])
@@ -140,8 +132,8 @@ def test_total_token_throughput_is_the_fallback_and_says_so(catalog: Callable[..
     assert (explicit.recipe_id, explicit.score) == ("measured", 1000.0)
 
 
-def test_request_throughput_metric_ignores_rows_without_it(catalog: Callable[..., Engine]) -> None:
-    engine = catalog(
+def test_request_throughput_metric_ignores_rows_without_it(selection_catalog: Callable[..., Engine]) -> None:
+    engine = selection_catalog(
         {
             "x": {"configs": vllm(rows=[bench(10_000)])},
             "y": {"configs": vllm(rows=[{"request_throughput": 3.5}])},
@@ -151,8 +143,8 @@ def test_request_throughput_metric_ignores_rows_without_it(catalog: Callable[...
     assert (chosen.recipe_id, chosen.score) == ("y", 3.5)
 
 
-def test_hardware_filter_and_its_explanation(catalog: Callable[..., Engine]) -> None:
-    engine = catalog(
+def test_hardware_filter_and_its_explanation(selection_catalog: Callable[..., Engine]) -> None:
+    engine = selection_catalog(
         {
             "on-300": {"hardware": "MI300X", "configs": vllm(rows=[bench(1)])},
             "on-355": {"hardware": "mi355x", "configs": vllm(rows=[bench(2)])},
@@ -165,8 +157,8 @@ def test_hardware_filter_and_its_explanation(catalog: Callable[..., Engine]) -> 
     assert reason == "hardware mismatch: recipe is for MI355X, --hardware asks for MI300X"
 
 
-def test_backend_any_takes_the_best_of_both(catalog: Callable[..., Engine]) -> None:
-    engine = catalog(
+def test_backend_any_takes_the_best_of_both(selection_catalog: Callable[..., Engine]) -> None:
+    engine = selection_catalog(
         {
             "v": {"configs": vllm(rows=[bench(100)])},
             "s": {"configs": {"sglang": {4: {"enabled": True, "benchmarks": [bench(200)]}}}},
@@ -181,8 +173,8 @@ def test_backend_any_takes_the_best_of_both(catalog: Callable[..., Engine]) -> N
     )
 
 
-def test_omitted_gpu_count_lets_every_fitting_count_compete(catalog: Callable[..., Engine]) -> None:
-    engine = catalog(
+def test_omitted_gpu_count_lets_every_fitting_count_compete(selection_catalog: Callable[..., Engine]) -> None:
+    engine = selection_catalog(
         {
             "m": {
                 "configs": {
@@ -203,8 +195,8 @@ def test_omitted_gpu_count_lets_every_fitting_count_compete(catalog: Callable[..
     assert ("m", "vllm", 8) not in found
 
 
-def test_explain_names_every_kind_of_loser(catalog: Callable[..., Engine]) -> None:
-    engine = catalog(
+def test_explain_names_every_kind_of_loser(selection_catalog: Callable[..., Engine]) -> None:
+    engine = selection_catalog(
         {
             "fp8": {"precision": "fp8", "configs": vllm(rows=[bench(1)])},
             "two-only": {"configs": {"vllm": {1: {"enabled": True}, 2: {"enabled": True}}}},
@@ -218,8 +210,8 @@ def test_explain_names_every_kind_of_loser(catalog: Callable[..., Engine]) -> No
     assert [v.verdict for v in verdicts(engine, gpus=4).values()].count("chosen") == 1
 
 
-def test_no_match_lists_the_supported_configurations(catalog: Callable[..., Engine]) -> None:
-    engine = catalog({"m": {"configs": {"vllm": {1: {"enabled": True}, 2: {"enabled": False}}}}})
+def test_no_match_lists_the_supported_configurations(selection_catalog: Callable[..., Engine]) -> None:
+    engine = selection_catalog({"m": {"configs": {"vllm": {1: {"enabled": True}, 2: {"enabled": False}}}}})
     with pytest.raises(NoSuitableRecipe) as caught:
         pick(engine, gpus=16, precision="fp8")
     assert str(caught.value).splitlines() == [
@@ -300,13 +292,13 @@ def test_bad_requests_are_usage_errors(kw: dict[str, Any], message: str) -> None
 
 
 def test_an_unasked_backend_falls_back_only_when_the_model_has_no_config_of_the_default(
-    catalog: Callable[..., Engine],
+    selection_catalog: Callable[..., Engine],
 ) -> None:
     """`launch deepseek-ai/DeepSeek-R1-0528 8 -p fp8` (issue 10): a model served only by
     SGLang/ATOM is answered when --backend is not given, and says so; an explicit --backend
     vllm still finds nothing, and a model that has vLLM configs (on other hardware) is not
     silently switched to another backend."""
-    engine = catalog(
+    engine = selection_catalog(
         {
             "only-sglang": {"configs": {"sglang": {8: {"enabled": True, "benchmarks": [bench(50.0)]}}}},
             "only-atom": {"configs": {"atom": {8: {"enabled": True, "benchmarks": [bench(70.0)]}}}},

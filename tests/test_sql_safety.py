@@ -43,12 +43,15 @@ PASSWORD = "reader-secret-8f3a"
 INFINITE = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
 
 
+SAFE_RECIPES: dict[str, dict[str, Any]] = {
+    "safe-a": {"configs": {"vllm": {1: {"enabled": True}, 2: {"enabled": True}}}},  # two serve configs
+}
+
+
 @pytest.fixture
-def catalog(cli: Callable[..., Any], db_url: str, write_recipe: Callable[..., Path], tmp_path: Path) -> str:
+def safe_catalog(make_catalog: Callable[..., Any], db_url: str) -> str:
     """A catalog with one recipe (two serve configs)."""
-    write_recipe("safe-a", configs={"vllm": {1: {"enabled": True}, 2: {"enabled": True}}})
-    cli("ingest", str(tmp_path / "recipes"), db_url=db_url)
-    return db_url
+    return str(make_catalog(SAFE_RECIPES, into=db_url))
 
 
 def one_error_line(result: Any) -> str:
@@ -69,10 +72,10 @@ def subprocess_env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def sqlite_catalog(cli: Callable[..., Any], write_recipe: Callable[..., Path], tmp_path: Path) -> Path:
+def sqlite_catalog(make_catalog: Callable[..., Any], tmp_path: Path) -> Path:
+    """A SQLite catalog file holding 'safe-a' (one vLLM 1-GPU config)."""
     path = tmp_path / "catalog.db"
-    write_recipe("safe-a")
-    cli("ingest", str(tmp_path / "recipes"), db_url=f"sqlite:///{path}")
+    make_catalog({"safe-a": {}}, into=f"sqlite:///{path}")
     return path
 
 
@@ -185,7 +188,7 @@ def test_timeout_must_be_a_finite_number_of_seconds(
 
 
 def test_an_infinite_recursive_query_stops_at_the_timeout(
-    cli: Callable[..., Any], catalog: str, monkeypatch: pytest.MonkeyPatch
+    cli: Callable[..., Any], safe_catalog: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The query never ends, so only the timeout can stop it: exit 124 and its message show
     # that it did. On SQLite the clock is faked (0.5 s per look) to show where it stopped.
@@ -197,10 +200,10 @@ def test_an_infinite_recursive_query_stops_at_the_timeout(
         return seen[-1]
 
     monkeypatch.setattr(readonly_sqlite, "_clock", clock)
-    result = cli("sql", INFINITE, "--timeout", "1", code=124, db_url=catalog)
+    result = cli("sql", INFINITE, "--timeout", "1", code=124, db_url=safe_catalog)
     assert one_error_line(result) == "error: query stopped: it ran longer than --timeout 1 s"
     assert result.stdout == ""
-    if catalog.startswith("sqlite"):
+    if safe_catalog.startswith("sqlite"):
         assert 1 < seen[-1] <= 1.5  # stopped at the first look past 1 s, not before
     else:  # the server's statement_timeout stopped it
         assert seen == []
@@ -315,29 +318,32 @@ def test_ctrl_c_cancels_a_postgresql_query(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- streaming
 
 
-def test_limit_cuts_with_a_note_and_only_then(cli: Callable[..., Any], catalog: str) -> None:
+def test_limit_cuts_with_a_note_and_only_then(cli: Callable[..., Any], safe_catalog: str) -> None:
     many = "SELECT n FROM (WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT n FROM r) s"
-    cut = cli("sql", many, "--limit", "5", "-f", "json", db_url=catalog)
+    cut = cli("sql", many, "--limit", "5", "-f", "json", db_url=safe_catalog)
     assert [row["n"] for row in json.loads(cut.stdout)] == [1, 2, 3, 4, 5]
     assert cut.stderr == "showing the first 5 rows; the result has more (raise --limit to see more)\n"
-    whole = cli("sql", "SELECT 1 AS a UNION ALL SELECT 2", "--limit", "2", "-f", "csv", db_url=catalog)
+    whole = cli("sql", "SELECT 1 AS a UNION ALL SELECT 2", "--limit", "2", "-f", "csv", db_url=safe_catalog)
     assert (whole.stdout, whole.stderr) == ("a\n1\n2\n", "")
-    table = cli("sql", many, db_url=catalog)  # a table shows 1000 rows unless told
+    table = cli("sql", many, db_url=safe_catalog)  # a table shows 1000 rows unless told
     assert "showing the first 1000 rows" in table.stderr and "-f csv streams them all" in table.stderr
     assert " 1000 " in table.stdout and " 1001 " not in table.stdout
 
 
-def test_streamed_formats_match_the_buffered_ones(cli: Callable[..., Any], catalog: str) -> None:
+def test_streamed_formats_match_the_buffered_ones(cli: Callable[..., Any], safe_catalog: str) -> None:
     query = "SELECT recipe_id, 'a|b' AS odd, NULL AS missing FROM recipes"
-    as_json = json.loads(cli("sql", query, "-f", "json", db_url=catalog).stdout)
+    as_json = json.loads(cli("sql", query, "-f", "json", db_url=safe_catalog).stdout)
     assert as_json == [{"recipe_id": "safe-a", "odd": "a|b", "missing": None}]
-    assert cli("sql", query, "-f", "csv", db_url=catalog).stdout == "recipe_id,odd,missing\nsafe-a,a|b,\n"
     assert (
-        cli("sql", query, "-f", "markdown", db_url=catalog).stdout.splitlines()[2] == "| safe-a | a\\|b |  |"
+        cli("sql", query, "-f", "csv", db_url=safe_catalog).stdout == "recipe_id,odd,missing\nsafe-a,a|b,\n"
+    )
+    assert (
+        cli("sql", query, "-f", "markdown", db_url=safe_catalog).stdout.splitlines()[2]
+        == "| safe-a | a\\|b |  |"
     )
     empty = "SELECT recipe_id AS rid, hardware FROM recipes WHERE recipe_id = 'none'"
-    assert cli("sql", empty, "-f", "json", db_url=catalog).stdout == "[]\n"
-    assert cli("sql", empty, "-f", "csv", db_url=catalog).stdout == "rid,hardware\n"  # columns, no rows
+    assert cli("sql", empty, "-f", "json", db_url=safe_catalog).stdout == "[]\n"
+    assert cli("sql", empty, "-f", "csv", db_url=safe_catalog).stdout == "rid,hardware\n"  # columns, no rows
 
 
 @pytest.mark.slow
@@ -408,21 +414,19 @@ def test_three_million_rows_stream_in_flat_memory(
 
 
 @pytest.fixture
-def pg_catalog(cli: Callable[..., Any], write_recipe: Callable[..., Path], tmp_path: Path) -> str:
+def pg_catalog(make_catalog: Callable[..., Any]) -> str:
     """The catalog fixture's recipe, on PostgreSQL only (roles have no SQLite counterpart)."""
     url = pg_admin_url()
     reset_pg(url)
-    write_recipe("safe-a", configs={"vllm": {1: {"enabled": True}, 2: {"enabled": True}}})
-    cli("ingest", str(tmp_path / "recipes"), db_url=url)
-    return url
+    return str(make_catalog(SAFE_RECIPES, into=url))
 
 
-def _power_url(catalog: str) -> str:
+def _power_url(safe_catalog: str) -> str:
     power = os.environ.get(POWER_ENV)
     if not power:
         missing_service(f"PostgreSQL superuser: {POWER_ENV} is not set (scripts/test sets it)")
     assert power is not None
-    database = make_url(catalog).database
+    database = make_url(safe_catalog).database
     return make_url(db.normalize_url(power)).set(database=database).render_as_string(hide_password=False)
 
 
@@ -460,10 +464,10 @@ def server_dir() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _reader(cli: Callable[..., Any], catalog: str, roles: Callable[[str], str]) -> str:
+def _reader(cli: Callable[..., Any], safe_catalog: str, roles: Callable[[str], str]) -> str:
     role = roles("reader")
     env = {readonly_sql.SQL_PASSWORD_ENV: PASSWORD}
-    made = cli("db", "grant-readonly", role, db_url=_power_url(catalog), env=env)  # as the DBA
+    made = cli("db", "grant-readonly", role, db_url=_power_url(safe_catalog), env=env)  # as the DBA
     assert f"role {role} created" in made.stdout
     assert PASSWORD not in made.stdout + made.stderr
     return role
