@@ -1,8 +1,36 @@
-"""Shared fixtures: a migrated catalog on each dialect, recipe builders, the shared/ data.
+"""The tests mirror the package layout; this file holds the fixtures every area shares.
+
+Where a test goes (the first rule that applies decides):
+
+1. ``integration/docker/`` -- it needs a real Docker engine: marked ``docker``, or it uses
+   ``docker_client``/``docker_env`` (the fake server image, a fake 8-GPU host).
+2. ``integration/postgresql/`` -- it needs PostgreSQL: it uses the ``db_url`` fixture (the
+   same test on SQLite and PostgreSQL, so ``engine`` and every catalog made from ``db_url``
+   too) or a PostgreSQL-only one (``pg_admin_url``, the ``postgresql`` marker).
+3. ``integration/cli/`` -- it drives the command line end to end: the ``cli`` fixture, the app
+   through ``CliRunner`` or a ``support`` helper, or a real ``aim-catalog`` process.
+4. ``unit/<package>/`` -- everything else: no service, no command line (SQLite files in a tmp
+   dir, fake sysfs trees and device nodes are fine).
+
+A test module is named after the module it tests (``unit/recipes/test_validate.py`` tests
+``aim_catalog/recipes/validate.py``; in ``integration/*`` the package is dropped:
+``integration/postgresql/test_ingest.py``); a module whose tests are of several kinds is
+split, one file per kind. Top-level modules (``api.py``, ``errors.py``) go in ``unit/``.
+
+Fixtures live in conftest.py files: this one for what several areas use (catalogs on each
+dialect, ``make_catalog``, ``cli``, the fake host, Docker), ``integration/postgresql/
+conftest.py`` for the named catalogs of that area. Plain helpers and data live in the
+package ``support`` (``support.paths`` has ``REPO``, ``SHARED``, ``FAKE_SERVER``); test
+modules never import each other nor this file.
 
 PostgreSQL is real: ``scripts/test`` starts the machine's server and exports
 ``AIM_CATALOG_TEST_PG_URL``. Without it the PostgreSQL cases skip with a loud reason,
 unless ``AIM_CATALOG_REQUIRE_SERVICES=1``, where a missing service fails the run.
+
+Every test directory but tests/ itself is a package (``__init__.py``), so modules of one
+name in two directories do not clash, while pytest's rootdir logic still puts tests/ (not
+the checkout) on sys.path: the tests import the installed aim_catalog, never the source
+tree (``unit/test_migrations.py`` checks it).
 """
 
 from __future__ import annotations
@@ -207,6 +235,20 @@ def host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fake 8 x MI300X host: sysfs + /dev under tmp_path, a private catalog and HF cache."""
     root = tmp_path / "host"
     make_fake_host(root)
+    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(root))
+    monkeypatch.setenv("AIM_CATALOG_DEV_ROOT", str(root))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("AIM_CATALOG_DB_URL", raising=False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    return root
+
+
+@pytest.fixture
+def host_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A bare host for `doctor`: sysfs and /dev point at tmp_path/host, which the test fills
+    (``support.doctor.fake_gpu_host``) or leaves empty; a private catalog and HF cache."""
+    root = tmp_path / "host"
     monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(root))
     monkeypatch.setenv("AIM_CATALOG_DEV_ROOT", str(root))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))

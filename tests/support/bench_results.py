@@ -6,9 +6,15 @@ numbers. Every builder names the tool version and the source file whose writer i
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+
+from aim_catalog.storage import db
+
 BENCH_MODEL = "org/bench-model"
+DSR1 = "deepseek-ai/DeepSeek-R1-0528"
 
 
 def vllm_pre_0_6(**over: Any) -> dict[str, Any]:
@@ -410,3 +416,48 @@ def sglang_line(concurrency: int, output: float, ttft_p99: float, **overrides: A
     }
     line.update(overrides)
     return line
+
+
+def write_json(path: Path, doc: Any) -> Path:
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def write_jsonl(path: Path, lines: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return path
+
+
+def benchmark_rows(db_url: str) -> list[dict[str, Any]]:
+    engine = db.make_engine(db_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT r.recipe_id, c.backend, c.gpu_count, b.* FROM benchmarks b "
+                "JOIN serve_configs c ON c.id = b.serve_config_id JOIN recipes r ON r.id = c.recipe_pk "
+                "ORDER BY b.id"
+            )
+        )
+        out = [dict(row._mapping) for row in rows]
+    engine.dispose()
+    return out
+
+
+def dsr1(spec: str, **over: Any) -> dict[str, Any]:
+    """DeepSeek-R1-0528 on MI355X, FP8, SGLang TP8, as InferenceX's dsr1-fp8-mi355x-sglang(-mtp)
+    entries (configs/amd-master.yaml) write it, ISL 8192 / OSL 1024."""
+    doc = inferencex_agg(
+        model=DSR1,
+        infmax_model_prefix="dsr1",
+        precision="fp8",
+        tp=8,
+        conc=64,
+        isl=8192,
+        osl=1024,
+        spec_decoding=spec,
+        image="lmsysorg/sglang:v0.5.12-rocm700-mi35x",
+        tput_per_gpu=2000.0,
+        output_tput_per_gpu=200.0,
+    )
+    doc.update(over)
+    return doc
