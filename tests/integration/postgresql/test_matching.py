@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, insert, select, text
+from support.services import own_database, pg_admin_url
 
 from aim_catalog.errors import NoSuitableRecipe
 from aim_catalog.selection.best import select_best
@@ -382,9 +383,22 @@ def expected_winner(data: Data, request: Request) -> tuple[tuple[str, str, int, 
     return min(candidates)[1], len(candidates)
 
 
-@pytest.fixture
-def big(engine: Engine) -> Iterator[tuple[Engine, Data]]:
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def big(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Engine, Data]]:
+    """100,000 serve configs on each dialect, filled once for this module's plan tests (they
+    only read it). Module scope cannot use the function-scoped ``db_url``, so the database is
+    one of its own: a SQLite file in a module temp dir, or a PostgreSQL database beside this
+    process's (``support.services.own_database``), which ``db_url``'s resets never touch."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('big') / 'catalog.db'}"
+    else:
+        url = own_database(pg_admin_url(), suffix="_big")
+    engine = db.make_engine(url)
+    db.upgrade(engine)
     yield engine, fill(engine)
+    engine.dispose()
 
 
 REQUESTS = [
