@@ -16,7 +16,7 @@ from support.problems import head, problem_lines
 
 from aim_catalog.settings import default_db_url
 
-# --------------------------------------------------------------------------- 1. bundled catalog
+# --------------------------------------------------------------------------- bundled catalog
 
 
 def test_inferencex_rows_go_to_the_mtp_recipe_and_unmatched_rows_are_skipped(

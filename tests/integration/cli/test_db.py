@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
-from support.catalogs import (
-    revision,
-)
+from support.catalogs import revision
 from support.launch import MODEL, cli
 
 from aim_catalog.storage import db
@@ -42,7 +40,7 @@ def test_the_default_catalog_is_still_migrated_automatically(cli: Callable[..., 
     assert revision(f"sqlite:///{path}") == db.HEAD_REVISION
 
 
-# --------------------------------------------------------------------------- 4: a mistyped --db
+# --------------------------------------------------------------------------- a mistyped --db
 
 
 def test_a_read_command_does_not_create_a_catalog(tmp_path: Path, reference_dir: Path) -> None:

@@ -10,8 +10,6 @@ from typing import Any
 
 from support.mounts import remount_read_only, tmpfs
 
-# --------------------------------------------------------------------------- point 14
-
 
 def test_a_catalog_on_a_read_only_mount_can_be_read(
     cli: Callable[..., Any], write_recipe: Callable[..., Path], tmp_path: Path

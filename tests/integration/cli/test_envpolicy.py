@@ -9,15 +9,9 @@ import shlex
 from pathlib import Path
 
 import pytest
-from support.launch import (
-    MODEL,
-    RECIPE,
-    cli,
-    set_config,
-    write,
-)
+from support.launch import MODEL, RECIPE, cli, set_config, write
 
-# --------------------------------------------------------------------------- point 8: recipe env
+# --------------------------------------------------------------------------- recipe env
 
 
 @pytest.mark.parametrize(
@@ -58,7 +52,7 @@ def test_a_catalog_row_with_a_denied_variable_is_not_launched(tmp_path: Path, ho
     assert RECIPE in result.stderr and "docker run" not in result.stdout
 
 
-# --------------------------------------------------------------------------- point 9: secrets
+# --------------------------------------------------------------------------- secrets
 
 
 def test_every_secret_named_variable_is_masked_in_a_dry_run(
@@ -80,7 +74,7 @@ def test_every_secret_named_variable_is_masked_in_a_dry_run(
     assert "vk_from_the_environment" not in result.stdout + result.stderr
 
 
-# --------------------------------------------------------------------------- 5: env deny-list
+# --------------------------------------------------------------------------- env deny-list
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from support.launch import MODEL, cli
 
-# --------------------------------------------------------------------------- 7: empty --out
+# --------------------------------------------------------------------------- empty --out
 
 
 def test_an_empty_out_directory_is_a_usage_error(

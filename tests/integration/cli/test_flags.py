@@ -7,14 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from support.launch import (
-    MODEL,
-    cli,
-    set_config,
-    write,
-)
+from support.launch import MODEL, cli, set_config, write
 
-# --------------------------------------------------------------------------- point 11: flags, escapes
+# --------------------------------------------------------------------------- flags, escapes
 
 
 def test_flag_keys_with_an_equals_sign_are_split_at_validation(tmp_path: Path, host: Path) -> None:

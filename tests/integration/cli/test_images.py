@@ -6,10 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from support.launch import (
-    MODEL,
-    cli,
-)
+from support.launch import MODEL, cli
 
 
 def test_launch_names_the_registry_and_warns_outside_the_trusted_ones(

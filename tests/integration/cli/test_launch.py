@@ -10,10 +10,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from support.launch import (
-    MODEL,
-    cli,
-)
+from support.launch import MODEL, cli
 
 # --------------------------------------------------------------------------- dry run
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# --------------------------------------------------------------------------- 5. dry-run replicas
+# --------------------------------------------------------------------------- dry-run replicas
 
 
 def test_dry_run_replicas_without_gpus_show_disjoint_placeholders(

@@ -10,13 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
-from support.launch import (
-    MODEL,
-    RECIPE,
-    catalog_url,
-    cli,
-    set_config,
-)
+from support.launch import MODEL, RECIPE, catalog_url, cli, set_config
 
 from aim_catalog.storage import db
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from support.launch import cli, write
 
-# --------------------------------------------------------------------------- 1: model flags
+# --------------------------------------------------------------------------- model flags
 
 
 @pytest.mark.parametrize(
@@ -33,7 +33,7 @@ def test_a_config_may_not_name_another_model(tmp_path: Path, section: str, key: 
     cli("validate", str(path))  # the recipe's own model may be spelled out
 
 
-# --------------------------------------------------------------------------- 7: control characters
+# --------------------------------------------------------------------------- control characters
 
 
 @pytest.mark.parametrize("value", ['"a\\nb"', '"a\\tb"', '"a\\rb"'])
@@ -44,7 +44,7 @@ def test_arg_values_are_single_line(tmp_path: Path, value: str) -> None:
     assert "contains the control character U+" in err
 
 
-# --------------------------------------------------------------------------- 6: secret-valued flags
+# --------------------------------------------------------------------------- secret-valued flags
 
 
 def test_a_recipe_may_not_hold_a_server_api_key(tmp_path: Path) -> None:

@@ -7,13 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.launch import (
-    IMAGE,
-    MODEL,
-    cli,
-    deployments,
-    free_port,
-)
+from support.launch import IMAGE, MODEL, cli, deployments, free_port
 
 from aim_catalog.launch.targets.docker import logs as container_logs
 

@@ -11,16 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.launch import (
-    IMAGE,
-    MODEL,
-    cli,
-    deployments,
-    free_port,
-    mine,
-)
+from support.launch import IMAGE, MODEL, cli, deployments, free_port, mine
 
-# --------------------------------------------------------------------------- point 7: interrupted create
+# --------------------------------------------------------------------------- interrupted create
 
 
 def interrupt_after_create(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,19 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.launch import (
-    IMAGE,
-    MODEL,
-    cli,
-    deployments,
-    free_port,
-    mine,
-)
+from support.launch import IMAGE, MODEL, cli, deployments, free_port, mine
 
 from aim_catalog.launch.targets.docker import engine as launcher
 from aim_catalog.launch.targets.docker import lock as launch_lock
 
-# --------------------------------------------------------------------------- point 10: the launch lock
+# --------------------------------------------------------------------------- the launch lock
 
 
 def lock_path(client: Any) -> Path:

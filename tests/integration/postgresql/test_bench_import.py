@@ -197,7 +197,7 @@ def test_reingesting_a_recipe_keeps_imported_results(
     assert sorted(r["origin"] for r in benchmark_rows(bench_catalog)) == ["import", "recipe"]
 
 
-# --------------------------------------------------------------------------- 2. explicit targets
+# --------------------------------------------------------------------------- explicit targets
 
 
 @pytest.mark.parametrize(
@@ -262,7 +262,7 @@ def test_only_recipe_given_uses_the_files_tensor_parallel(
     assert [(r["recipe_id"], r["gpu_count"]) for r in benchmark_rows(qwen_catalog)] == [("qwen", 8)]
 
 
-# --------------------------------------------------------------------------- 8. one-line arrays
+# --------------------------------------------------------------------------- one-line arrays
 
 
 def test_skips_in_a_one_line_array_name_the_element(

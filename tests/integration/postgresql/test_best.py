@@ -342,7 +342,7 @@ def test_slo_and_scenario_decide_the_winner(
     assert {v["reason"] for v in explained["verdicts"]} == {"SLO unproven: no benchmark for input_len 99"}
 
 
-# --------------------------------------------------------------------------- 3. one scenario ranks
+# --------------------------------------------------------------------------- one scenario ranks
 
 
 def test_without_lengths_only_the_common_scenario_ranks(cli: Callable[..., Any], workloads: str) -> None:
@@ -378,7 +378,7 @@ def test_the_single_copy_comparison_is_at_the_same_scenario(cli: Callable[..., A
     assert "won among the counts that fit" in human
 
 
-# --------------------------------------------------------------------------- 7. wording
+# --------------------------------------------------------------------------- wording
 
 
 def test_request_throughput_is_said_in_requests_per_second(cli: Callable[..., Any], workloads: str) -> None:

@@ -8,14 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from support.catalogs import (
-    revision,
-)
+from support.catalogs import revision
 
 from aim_catalog.storage import db
 from aim_catalog.storage.resources import seed_recipe_dir
-
-# --------------------------------------------------------------------------- point 2
 
 
 def test_a_shared_catalog_is_not_migrated_behind_its_users_backs(

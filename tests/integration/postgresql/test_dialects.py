@@ -13,13 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from support.catalogs import (
-    WAITING,
-    first_stderr_line,
-    ingest_process,
-    recipes_in,
-    write_lock_held,
-)
+from support.catalogs import WAITING, first_stderr_line, ingest_process, recipes_in, write_lock_held
 from typer.testing import CliRunner
 
 from aim_catalog.cli import app
@@ -34,9 +28,6 @@ def test_dialect_of_an_engine_a_connection_a_session_and_a_name(engine: Engine) 
     assert all(isinstance(d, expected) for d in found)
     with pytest.raises(UsageProblem, match="unsupported database 'mysql': use sqlite:/// or postgresql://"):
         dialect_of("mysql")
-
-
-# --------------------------------------------------------------------------- point 3
 
 
 def test_a_writer_queues_behind_another_and_says_so_once(

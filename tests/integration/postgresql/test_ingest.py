@@ -12,13 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
-from support.catalogs import (
-    BIN,
-    WAITING,
-    ingest_process,
-    recipes_in,
-    write_lock_held,
-)
+from support.catalogs import BIN, WAITING, ingest_process, recipes_in, write_lock_held
 
 from aim_catalog.recipes.files import load_recipes
 from aim_catalog.recipes.ingest import ingest

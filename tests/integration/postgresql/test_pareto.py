@@ -114,7 +114,7 @@ def test_without_matplotlib_the_command_says_how_to_get_it(
     assert "tok/s per GPU" in result.stdout  # the table is still printed
 
 
-# --------------------------------------------------------------------------- 4. pareto
+# --------------------------------------------------------------------------- pareto
 
 
 @pytest.fixture

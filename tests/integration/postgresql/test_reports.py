@@ -69,7 +69,7 @@ def test_views_make_common_questions_one_liners(bench_catalog: str, cli: Callabl
     ]
 
 
-# --------------------------------------------------------------------------- 6. the views agree
+# --------------------------------------------------------------------------- the views agree
 
 
 def test_the_leaderboard_ranks_one_scenario_and_names_both_images(

@@ -208,7 +208,7 @@ def test_three_million_rows_stream_in_flat_memory(
         assert tail.read().endswith(b"\n3000000,row number 3000000\n")
 
 
-# --------------------------------------------------------------------------- 2, 3: number bounds
+# --------------------------------------------------------------------------- number bounds
 
 
 def test_sql_limit_is_bounded(db_url: str) -> None:
