@@ -1,95 +1,58 @@
-"""Shared fixtures: a migrated catalog on each dialect, recipe builders, the shared/ data.
+"""The tests mirror the package layout; this file holds the fixtures every area shares.
+
+Where a test goes (the first rule that applies decides):
+
+1. ``integration/docker/`` -- it needs a real Docker engine: marked ``docker``, or it uses
+   ``docker_client``/``docker_env`` (the fake server image, a fake 8-GPU host).
+2. ``integration/postgresql/`` -- it needs PostgreSQL: it uses the ``db_url`` fixture (the
+   same test on SQLite and PostgreSQL, so ``engine`` and every catalog made from ``db_url``
+   too) or a PostgreSQL-only one (``pg_admin_url``, the ``postgresql`` marker).
+3. ``integration/cli/`` -- it drives the command line end to end: the ``cli`` fixture, the app
+   through ``CliRunner`` or a ``support`` helper, or a real ``aim-catalog`` process.
+4. ``unit/<package>/`` -- everything else: no service, no command line (SQLite files in a tmp
+   dir, fake sysfs trees and device nodes are fine).
+
+A test module is named after the module it tests (``unit/recipes/test_validate.py`` tests
+``aim_catalog/recipes/validate.py``; in ``integration/*`` the package is dropped:
+``integration/postgresql/test_ingest.py``); a module whose tests are of several kinds is
+split, one file per kind. Top-level modules (``api.py``, ``errors.py``) go in ``unit/``.
+
+Fixtures live in conftest.py files: this one for what several areas use (catalogs on each
+dialect, ``make_catalog``, ``cli``, the fake host, Docker), ``integration/postgresql/
+conftest.py`` for the named catalogs of that area. Plain helpers and data live in the
+package ``support`` (``support.paths`` has ``REPO``, ``SHARED``, ``FAKE_SERVER``); test
+modules never import each other nor this file.
 
 PostgreSQL is real: ``scripts/test`` starts the machine's server and exports
 ``AIM_CATALOG_TEST_PG_URL``. Without it the PostgreSQL cases skip with a loud reason,
 unless ``AIM_CATALOG_REQUIRE_SERVICES=1``, where a missing service fails the run.
+
+Every test directory but tests/ itself is a package (``__init__.py``), so modules of one
+name in two directories do not clash, while pytest's rootdir logic still puts tests/ (not
+the checkout) on sys.path: the tests import the installed aim_catalog, never the source
+tree (``unit/test_migrations.py`` checks it).
 """
 
 from __future__ import annotations
 
-import atexit
+import contextlib
 import os
-import textwrap
-from collections.abc import Callable, Iterator
+import shutil
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine
+from support.host import make_fake_host
+from support.launch import IMAGE, mine
+from support.paths import FAKE_SERVER, REFERENCE_RECIPES, REPO, SHARED
+from support.recipes import recipe_yaml
+from support.services import missing_service, pg_admin_url, reset_pg
 
 from aim_catalog.storage import db
 
-pytest_plugins = ("launch_fixtures",)  # docker_client, fake_image, host, docker_env
-
-PG_ENV = "AIM_CATALOG_TEST_PG_URL"
-REQUIRE_ENV = "AIM_CATALOG_REQUIRE_SERVICES"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-REFERENCE_RECIPES = SHARED / "reference" / "aim-engine-recipes"
-
-
-def services_required() -> bool:
-    return os.environ.get(REQUIRE_ENV, "") not in ("", "0")
-
-
-def missing_service(reason: str) -> None:
-    """Skip loudly, or fail when CI requires every service."""
-    if services_required():
-        pytest.fail(f"{reason} ({REQUIRE_ENV}=1, so this is a failure, not a skip)")
-    pytest.skip(f"SERVICE MISSING: {reason}")
-
-
-_pg_checked: dict[str, str | None] = {}
-_pg_own: dict[str, str] = {}
-
-
-def _own_database(url: str) -> str:
-    """A database of this pytest process's own, so parallel runs never reset each other's.
-
-    Created beside the configured one (the test role has CREATEDB) and dropped at exit.
-    """
-    base = make_url(db.normalize_url(url))
-    name = f"{base.database}_{os.getpid()}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    atexit.register(drop)
-    return base.set(database=name).render_as_string(hide_password=False)
-
-
-def pg_admin_url() -> str:
-    url = os.environ.get(PG_ENV)
-    if not url:
-        missing_service(f"PostgreSQL: {PG_ENV} is not set (scripts/test sets it)")
-    assert url is not None
-    if url not in _pg_checked:
-        try:
-            engine = create_engine(db.normalize_url(url))
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            engine.dispose()
-            _pg_checked[url] = None
-            _pg_own[url] = _own_database(url)
-        except Exception as exc:  # any failure to connect means "no service"
-            _pg_checked[url] = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
-    if _pg_checked[url] is not None:
-        missing_service(f"PostgreSQL at {PG_ENV} is unreachable: {_pg_checked[url]}")
-    return _pg_own[url]
-
-
-def reset_pg(url: str) -> None:
-    engine = create_engine(db.normalize_url(url), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+__all__ = ["REPO", "SHARED"]  # the paths every test uses come from support.paths
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
@@ -116,29 +79,6 @@ def dialect(engine: Engine) -> str:
     return engine.dialect.name
 
 
-def recipe_yaml(
-    recipe_id: str,
-    *,
-    model: str = "org/model-a",
-    hardware: str = "MI300X",
-    precision: str = "bf16",
-    configs: dict[str, dict[int, dict[str, Any]]] | None = None,
-) -> str:
-    """A recipe document. ``configs`` maps backend -> GPU count -> config body."""
-    if configs is None:
-        configs = {"vllm": {1: {"enabled": True}}}
-    doc: dict[str, Any] = {
-        "recipe_id": recipe_id,
-        "model_id": model,
-        "huggingface_id": model,
-        "hardware": hardware,
-        "precision": precision,
-    }
-    for backend, by_gpus in configs.items():
-        doc[f"{backend}_serve"] = {f"{n}_gpu": body for n, body in by_gpus.items()}
-    return yaml.safe_dump(doc, sort_keys=False)
-
-
 @pytest.fixture
 def write_recipe(tmp_path: Path) -> Callable[..., Path]:
     """Write a recipe file under tmp_path/recipes (or ``directory``); return its path."""
@@ -153,23 +93,50 @@ def write_recipe(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
-def fake_kfd_sysfs(root: Path, gpus: int, *, target: int, device_id: int) -> Path:
-    """A KFD topology under ``root`` (what AIM_CATALOG_SYSFS_ROOT points at): node 0 the CPU,
-    then ``gpus`` GPUs of one gfx ``target`` and PCI ``device_id``, render minors from 128."""
-    nodes = root / "sys/class/kfd/kfd/topology/nodes"
-    for n in range(gpus + 1):
-        (nodes / str(n)).mkdir(parents=True)
-        props = (
-            "gfx_target_version 0\n"
-            if n == 0
-            else f"gfx_target_version {target}\ndevice_id {device_id}\ndrm_render_minor {127 + n}\n"
-        )
-        (nodes / str(n) / "properties").write_text(props)
-    return root
+@pytest.fixture
+def make_catalog(
+    request: pytest.FixtureRequest, write_recipe: Callable[..., Path], tmp_path: Path
+) -> Iterator[Callable[..., Any]]:
+    """The one catalog factory: ``make_catalog(recipes, into=..., via=...)`` writes a recipe
+    set under tmp_path/recipes and ingests that folder (what earlier calls wrote included).
 
+    ``recipes`` maps recipe_id -> keyword arguments of ``recipe_yaml`` (model, hardware,
+    precision, configs). Where they go, and how, is the caller's:
 
-def dedent(text_: str) -> str:
-    return textwrap.dedent(text_).lstrip("\n")
+    - ``into`` a database URL: ``aim-catalog ingest`` through the test's ``cli`` fixture (a
+      module's own ``cli`` if it overrides it), as a user does; returns the URL;
+    - ``into`` a database URL with ``via="api"``: ``Catalog.open(url, create=True).ingest``,
+      checking that every recipe was added; returns the open ``Catalog`` (closed after);
+    - ``into`` an ``Engine`` (migrated): ``recipes.ingest`` in process; returns the engine.
+    """
+    from sqlalchemy import Engine
+
+    from aim_catalog import Catalog
+    from aim_catalog.recipes.files import load_recipes
+    from aim_catalog.recipes.ingest import ingest
+
+    folder = tmp_path / "recipes"
+    with contextlib.ExitStack() as stack:
+
+        def make(recipes: Mapping[str, Mapping[str, Any]], *, into: str | Engine, via: str = "cli") -> Any:
+            for recipe_id, kw in recipes.items():
+                write_recipe(recipe_id, **kw)
+            if isinstance(into, Engine):
+                docs, problems, _ = load_recipes([folder])
+                assert problems == []
+                with db.session_factory(into).begin() as session:
+                    ingest(session, docs)
+                return into
+            if via == "api":
+                opened = stack.enter_context(Catalog.open(into, create=True))
+                report = opened.ingest([folder])
+                assert sorted(report.added) == sorted(recipes)
+                return opened
+            assert via == "cli", via
+            request.getfixturevalue("cli")("ingest", str(folder), db_url=into)
+            return into
+
+        yield make
 
 
 @pytest.fixture
@@ -220,3 +187,80 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
         return result
 
     return invoke
+
+
+@pytest.fixture
+def proc_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a real `aim-catalog` process: no AIM_CATALOG_* of the caller's, a
+    private data dir (default catalog) and no GPUs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIM_CATALOG_")}
+    env.update(XDG_DATA_HOME=str(tmp_path / "data"), AIM_CATALOG_SYSFS_ROOT=str(tmp_path / "no-sysfs"))
+    return env
+
+
+# --------------------------------------------------------------------------- launches
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Any:
+    """The machine's Docker engine (skips loudly, or fails under CI, without one)."""
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except DockerException as exc:
+        missing_service(f"Docker engine: {exc}")
+    return client
+
+
+@pytest.fixture(scope="session")
+def fake_image(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The stand-in server image, built FROM scratch out of tests/fake_server and a static busybox."""
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        missing_service("busybox-static is not installed (scripts/test installs it)")
+    assert busybox is not None
+    context = tmp_path_factory.mktemp("image")
+    for item in FAKE_SERVER.iterdir():
+        shutil.copy(item, context / item.name)
+    shutil.copy(busybox, context / "busybox")
+    docker_client.images.build(path=str(context), tag=IMAGE, rm=True)
+    return IMAGE
+
+
+@pytest.fixture
+def host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fake 8 x MI300X host: sysfs + /dev under tmp_path, a private catalog and HF cache."""
+    root = tmp_path / "host"
+    make_fake_host(root)
+    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(root))
+    monkeypatch.setenv("AIM_CATALOG_DEV_ROOT", str(root))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("AIM_CATALOG_DB_URL", raising=False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    return root
+
+
+@pytest.fixture
+def host_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A bare host for `doctor`: sysfs and /dev point at tmp_path/host, which the test fills
+    (``support.doctor.fake_gpu_host``) or leaves empty; a private catalog and HF cache."""
+    root = tmp_path / "host"
+    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(root))
+    monkeypatch.setenv("AIM_CATALOG_DEV_ROOT", str(root))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("AIM_CATALOG_DB_URL", raising=False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    return root
+
+
+@pytest.fixture
+def docker_env(docker_client: Any, fake_image: str, host: Path, tmp_path: Path) -> Iterator[Any]:
+    """Docker with the fake image; every container this test's catalog made is removed after."""
+    yield docker_client
+    for container in mine(docker_client, tmp_path):
+        container.remove(force=True)

@@ -1,0 +1,61 @@
+"""The Python API (``from aim_catalog import Catalog, Request``, issue 11) on each dialect:
+frozen data that agrees, read units that never commit, an older schema refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from aim_catalog import Catalog, Request, SelectionOptions
+from aim_catalog.errors import NoSuitableRecipe, SchemaOutOfDate
+
+
+def test_select_and_explain_return_frozen_data_that_agree(api_catalog: Catalog) -> None:
+    asked = Request("org/m", gpus=4, backend="any")
+    best = api_catalog.select(asked)
+    assert (best.recipe_id, best.backend, best.score) == ("b-sglang", "sglang", 1200.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        best.score = 0.0  # type: ignore[misc]
+    explained = api_catalog.explain(asked)
+    assert explained.chosen is not None and explained.chosen.recipe_id == best.recipe_id
+    verdicts = {v.recipe_id: v.verdict for v in explained.verdicts}
+    assert verdicts == {"b-sglang": "chosen", "a-vllm": "ranked", "c-fp8": "rejected"}
+    assert explained.no_match is None
+    for value in (best, explained, *explained.verdicts):
+        assert dataclasses.is_dataclass(value) and type(value).__dataclass_params__.frozen  # type: ignore[attr-defined]
+
+
+def test_options_and_request_give_the_same_answer(api_catalog: Catalog) -> None:
+    """SelectionOptions (what the CLI parses) completes itself from the host (no GPU here)."""
+    from_options = api_catalog.select(SelectionOptions("org/m", gpus=4, backend="any", hardware="any"))
+    assert from_options == api_catalog.select(Request("org/m", gpus=4, backend="any"))
+
+
+def test_no_match_is_the_domain_error_with_the_supported_configurations(api_catalog: Catalog) -> None:
+    with pytest.raises(NoSuitableRecipe) as caught:
+        api_catalog.select(Request("org/m", gpus=8))
+    assert "- 4 GPU, bf16, vLLM: ✅ Enabled" in str(caught.value)
+    explained = api_catalog.explain(Request("org/m", gpus=8))
+    assert explained.chosen is None and explained.no_match == str(caught.value)
+
+
+def test_read_units_never_commit(api_catalog: Catalog) -> None:
+    from sqlalchemy import text
+
+    with api_catalog.read() as session:
+        session.execute(text("DELETE FROM recipes"))
+    assert [r.recipe_id for r in api_catalog.recipes("org/m")] == ["a-vllm", "b-sglang", "c-fp8"]
+
+
+def test_a_shared_catalog_at_an_older_schema_is_refused(db_url: str) -> None:
+    from aim_catalog.storage import db
+
+    engine = db.make_engine(db_url)
+    try:
+        db.upgrade(engine, "0006")
+    finally:
+        engine.dispose()
+    with pytest.raises(SchemaOutOfDate, match="aim-catalog db upgrade"):
+        Catalog.open(db_url)

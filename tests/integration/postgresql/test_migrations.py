@@ -1,0 +1,422 @@
+"""Migrations are the only schema creator: one head, every step up and down, models == DDL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from support.paths import REPO  # alembic.ini, pyproject.toml, migrations/
+
+from aim_catalog.errors import SchemaOutOfDate, UsageProblem
+from aim_catalog.recipes.seed import seed_catalog
+from aim_catalog.storage import db
+from aim_catalog.storage.dialects import lock_for_write
+from aim_catalog.storage.models import Base
+from aim_catalog.storage.resources import seed_recipe_dir
+
+TABLES = {"recipes", "serve_configs", "benchmarks", "deployments"}
+
+
+def scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(db.alembic_config())
+
+
+def test_upgrade_from_empty_creates_the_tables(db_url: str) -> None:
+    engine = db.make_engine(db_url)
+    assert db.revision_of(engine) is None
+    assert db.upgrade(engine) == db.HEAD_REVISION
+    assert set(inspect(engine).get_table_names()) >= TABLES
+    engine.dispose()
+
+
+def test_every_step_down_and_up_again(db_url: str) -> None:
+    engine = db.make_engine(db_url)
+    revisions = [s.revision for s in scripts().walk_revisions("base", "heads")]  # newest first
+    db.upgrade(engine)
+    for i, revision in enumerate(revisions):
+        below = revisions[i + 1] if i + 1 < len(revisions) else "base"
+        db.downgrade(engine, below)
+        assert db.revision_of(engine) == (None if below == "base" else below)
+        db.upgrade(engine, revision)
+        assert db.revision_of(engine) == revision
+        db.downgrade(engine, below)
+    assert not TABLES & set(inspect(engine).get_table_names())
+    db.upgrade(engine)
+    assert db.revision_of(engine) == db.HEAD_REVISION
+    engine.dispose()
+
+
+def test_models_match_the_migrated_ddl(engine: Engine) -> None:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, Base.metadata)
+    assert diff == []
+
+
+def test_constraint_and_index_names_follow_the_convention(engine: Engine) -> None:
+    inspector = inspect(engine)
+    indexes = {i["name"] for t in TABLES for i in inspector.get_indexes(t)}
+    assert "ix_recipes_huggingface_id_precision_hardware" in indexes
+    assert "ix_benchmarks_serve_config_id" in indexes
+    uniques = {u["name"] for u in inspector.get_unique_constraints("serve_configs")}
+    assert "uq_serve_configs_recipe_pk_backend_gpu_count" in uniques
+    fks = {f["name"] for f in inspector.get_foreign_keys("benchmarks")}
+    assert fks == {"fk_benchmarks_serve_config_id_serve_configs"}
+
+
+def test_auto_migration_off_gives_an_actionable_error(db_url: str) -> None:
+    engine = db.make_engine(db_url)
+    with pytest.raises(SchemaOutOfDate, match="run `aim-catalog db upgrade`"):
+        db.ensure_schema(engine, auto_migrate=False)
+    assert db.revision_of(engine) is None  # nothing was created behind the user's back
+    db.ensure_schema(engine, auto_migrate=True)
+    assert db.revision_of(engine) == db.HEAD_REVISION
+    engine.dispose()
+
+
+def test_seed_fills_only_a_database_this_call_created(db_url: str) -> None:
+    engine = db.make_engine(db_url)
+    db.upgrade(engine, on_created=seed_catalog)
+    with engine.connect() as conn:
+        seeded = conn.execute(text("SELECT count(*) FROM recipes")).scalar()
+        conn.execute(text("DELETE FROM recipes"))
+        conn.commit()
+    assert seeded == len(list(seed_recipe_dir().glob("*.yaml")))
+    db.upgrade(engine, on_created=seed_catalog)  # already at head: an emptied catalog stays empty
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM recipes")).scalar() == 0
+    engine.dispose()
+
+
+def test_unknown_revision_is_a_usage_error(engine: Engine) -> None:
+    with pytest.raises(UsageProblem, match="nope"):
+        db.upgrade(engine, "nope")
+    assert db.revision_of(engine) == db.HEAD_REVISION
+
+
+def catalog_at_0001_with_rows(db_url: str) -> Engine:
+    """A catalog an early aim-catalog created: one recipe, config and benchmark."""
+    engine = db.make_engine(db_url)
+    db.upgrade(engine, "0001")
+    now = "2026-01-01 00:00:00"
+    with engine.begin() as conn:  # rows as the 0001 schema had them
+        conn.execute(
+            text(
+                "INSERT INTO recipes (id, recipe_id, model_id, huggingface_id, hardware, precision, "
+                "content_sha256, document, created_at, updated_at) "
+                "VALUES (1, 'old', 'o/m', 'o/m', 'MI300X', 'bf16', 'x', '{}', :now, :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO serve_configs (id, recipe_pk, backend, gpu_count, enabled, args, env) "
+                "VALUES (1, 1, 'vllm', 1, :on, '{}', '{}')"
+            ),
+            {"on": True},
+        )
+        conn.execute(text("INSERT INTO benchmarks (serve_config_id, output_throughput) VALUES (1, 42.0)"))
+    return engine
+
+
+def test_an_older_catalog_is_upgraded_with_its_data(db_url: str) -> None:
+    engine = catalog_at_0001_with_rows(db_url)
+    db.ensure_schema(engine, auto_migrate=True)  # what every command does first
+    assert db.revision_of(engine) == db.HEAD_REVISION
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT recipe_id FROM recipes")).scalars().all() == ["old"]
+        row = conn.execute(text("SELECT output_throughput, origin FROM benchmarks")).one()
+        assert tuple(row) == (42.0, "recipe")
+        best = conn.execute(text("SELECT best_throughput FROM serve_config_scores")).scalar()
+        assert best == 42.0
+    engine.dispose()
+
+
+# `alembic upgrade head` run by hand (alembic.ini at the repository root, tests/..) goes
+# through the same migrations/env.py as `aim-catalog db upgrade`: write lock, SQLite's
+# foreign keys off during the batch copies (0006 rebuilds recipes and serve_configs, whose
+# DROP would otherwise cascade into benchmarks) and on again afterwards.
+
+
+def alembic_by_hand(db_url: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "alembic", "-c", str(REPO / "alembic.ini"), "upgrade", "head"]
+    environ = {**os.environ, "AIM_CATALOG_DB_URL": db_url, **env}
+    # cwd outside the repository: the installed aim_catalog is imported, as in CI.
+    return subprocess.run(argv, env=environ, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_alembic_by_hand_keeps_the_data_and_foreign_keys(db_url: str, tmp_path: Path) -> None:
+    engine = catalog_at_0001_with_rows(db_url)
+    engine.dispose()
+    result = alembic_by_hand(db_url, tmp_path)
+    assert result.returncode == 0, result.stderr
+    engine = db.make_engine(db_url)
+    assert db.revision_of(engine) == db.HEAD_REVISION
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT output_throughput FROM benchmarks")).scalars().all() == [42.0]
+        if conn.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        with pytest.raises(IntegrityError):  # enforced: a benchmark of no serve config
+            conn.execute(text("INSERT INTO benchmarks (serve_config_id, output_throughput) VALUES (99, 1.0)"))
+    engine.dispose()
+
+
+def test_alembic_by_hand_waits_for_the_write_lock(db_url: str, tmp_path: Path) -> None:
+    engine = db.make_engine(db_url)
+    with Session(engine) as holder:
+        lock_for_write(holder)  # another writer, mid-transaction
+        result = alembic_by_hand(db_url, tmp_path, AIM_CATALOG_LOCK_TIMEOUT="0")
+        holder.rollback()
+    assert result.returncode != 0
+    assert "another process kept the catalog locked for writing" in result.stderr
+    assert db.revision_of(engine) is None  # nothing was migrated
+    assert alembic_by_hand(db_url, tmp_path).returncode == 0  # the lock is free: it migrates
+    assert db.revision_of(engine) == db.HEAD_REVISION
+    engine.dispose()
+
+
+# --------------------------------------------------------------------------- 0008: location
+
+
+def _deployment(conn: object, name: str, cid: str, target: str, docker_host: str | None, status: str) -> None:
+    conn.execute(  # type: ignore[attr-defined]
+        text(
+            "INSERT INTO deployments (name, container_id, docker_host, recipe_id, model, backend, gpu_count, "
+            "gpus, image, port, spec, status, created_at, updated_at, target) VALUES (:name, :cid, :host, "
+            "'r', 'o/m', 'vllm', 1, '[0]', 'img', 8000, '{}', :status, '2026-01-01 00:00:00', "
+            "'2026-01-01 00:00:00', :target)"
+        ),
+        {"name": name, "cid": cid, "host": docker_host, "status": status, "target": target},
+    )
+
+
+def test_0008_moves_where_a_deployment_runs_into_location_and_back(db_url: str) -> None:
+    """docker_host held ``kubernetes:<server>/<ns>`` for cluster rows until 0007: after 0008
+    it holds only Docker engine IDs, ``location`` says where for every target, and a live
+    name is unique per (target, location); the downgrade restores the old values."""
+    engine = db.make_engine(db_url)
+    try:
+        db.upgrade(engine, "0007")
+        with engine.begin() as conn:
+            _deployment(conn, "web", "c1", "docker", "engine-a", "running")
+            _deployment(conn, "web", "uid:1", "kubernetes", "kubernetes:https://api:6443/llm", "running")
+            _deployment(conn, "isvc", "uid:2", "kserve", "kubernetes:https://api:6443/serving", "stopped")
+        db.upgrade(engine, "0008")
+        query = text("SELECT container_id, target, docker_host, location FROM deployments ORDER BY id")
+        with engine.connect() as conn:
+            assert [tuple(r) for r in conn.execute(query)] == [
+                ("c1", "docker", "engine-a", "engine-a"),
+                ("uid:1", "kubernetes", None, "https://api:6443/llm"),
+                ("uid:2", "kserve", None, "https://api:6443/serving"),
+            ]
+        insert = text(
+            "INSERT INTO deployments (name, container_id, docker_host, location, recipe_id, model, "
+            "backend, gpu_count, gpus, image, port, spec, status, created_at, updated_at, target) VALUES "
+            "('web', :cid, NULL, :where, 'r', 'o/m', 'vllm', 1, '[0]', 'img', 8000, '{}', 'running', "
+            "'2026-01-01 00:00:00', '2026-01-01 00:00:00', :target)"
+        )
+        with pytest.raises(IntegrityError), engine.begin() as conn:  # the same live name, same place
+            conn.execute(insert, {"cid": "uid:3", "where": "https://api:6443/llm", "target": "kubernetes"})
+        with engine.begin() as conn:  # the same name on another target or namespace is another place
+            conn.execute(insert, {"cid": "uid:4", "where": "https://api:6443/llm", "target": "kserve"})
+            conn.execute(insert, {"cid": "uid:5", "where": "https://api:6443/other", "target": "kubernetes"})
+            conn.execute(text("DELETE FROM deployments WHERE container_id IN ('uid:4', 'uid:5')"))
+        db.downgrade(engine, "0007")
+        with engine.connect() as conn:
+            assert "location" not in {c["name"] for c in inspect(conn).get_columns("deployments")}
+            assert [
+                tuple(r) for r in conn.execute(text("SELECT container_id, docker_host FROM deployments"))
+            ] == [
+                ("c1", "engine-a"),
+                ("uid:1", "kubernetes:https://api:6443/llm"),
+                ("uid:2", "kubernetes:https://api:6443/serving"),
+            ]
+        assert db.upgrade(engine) == db.HEAD_REVISION  # and up again
+    finally:
+        engine.dispose()
+
+
+NOW = "2026-01-01 00:00:00"
+
+NEW_COLUMNS = {"nominal_input_len", "nominal_output_len", "dataset", "request_rate", "failed"}
+
+
+def fill_0004(url: str) -> None:
+    engine = db.make_engine(url)
+    db.upgrade(engine, "0004")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO recipes (id, recipe_id, model_id, huggingface_id, hardware, precision, "
+                "content_sha256, document, created_at, updated_at) "
+                "VALUES (1, 'old', 'o/m', 'o/m', 'MI300X', 'bf16', 'x', '{}', :now, :now)"
+            ),
+            {"now": NOW},
+        )
+        for config, gpus in ((1, 4), (2, 8)):
+            conn.execute(
+                text(
+                    "INSERT INTO serve_configs (id, recipe_pk, backend, gpu_count, enabled, args, env) "
+                    "VALUES (:id, 1, 'vllm', :gpus, :on, '{}', '{}')"
+                ),
+                {"id": config, "gpus": gpus, "on": True},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO benchmarks (serve_config_id, input_len, output_len, concurrency, "
+                "output_throughput, source, origin, import_key) VALUES "
+                "(1, 1024, 1024, 64, 4000.0, 'vllm bench serve: a.json', 'import', :key1), "
+                "(1, 128, 2048, 32, 3000.0, 'AMD', 'recipe', NULL), "
+                "(2, 1024, 1024, 64, 6000.0, 'vllm bench serve: b.json', 'import', :key2)"
+            ),
+            {"key1": "a" * 64, "key2": "b" * 64},
+        )
+    engine.dispose()
+
+
+def snapshot(url: str) -> list[tuple[object, ...]]:
+    engine = db.make_engine(url)
+    with engine.connect() as conn:
+        found = conn.execute(
+            text(
+                "SELECT serve_config_id, input_len, output_len, concurrency, output_throughput, source, "
+                "origin, import_key FROM benchmarks ORDER BY id"
+            )
+        ).all()
+    engine.dispose()
+    return [tuple(row) for row in found]
+
+
+def test_upgrade_keeps_imported_rows_and_the_views_rank_them(db_url: str) -> None:
+    fill_0004(db_url)
+    before = snapshot(db_url)
+    engine = db.make_engine(db_url)
+    db.upgrade(engine)
+    assert {c["name"] for c in inspect(engine).get_columns("benchmarks")} >= NEW_COLUMNS
+    assert snapshot(db_url) == before
+    with engine.connect() as conn:
+        new = conn.execute(text("SELECT dataset, request_rate, failed FROM benchmarks")).all()
+        assert {tuple(row) for row in new} == {(None, None, None)}  # unlimited, failures unknown: they rank
+        board = conn.execute(
+            text("SELECT gpu_count, throughput, throughput_per_gpu, input_len FROM leaderboard ORDER BY 1")
+        ).all()
+        assert [tuple(row) for row in board] == [(4, 4000.0, 1000.0, 1024), (8, 6000.0, 750.0, 1024)]
+        ranks = conn.execute(text("SELECT DISTINCT ranks FROM benchmark_results")).scalars().all()
+        assert ranks == [1]
+        # A failed or rate-capped row stops ranking in every view.
+        conn.execute(text("UPDATE benchmarks SET failed = 2 WHERE output_throughput = 6000.0"))
+        conn.execute(text("UPDATE benchmarks SET request_rate = 1.5 WHERE output_throughput = 4000.0"))
+        best = conn.execute(text("SELECT best_throughput FROM serve_config_scores ORDER BY gpu_count")).all()
+        assert [tuple(row) for row in best] == [(3000.0,), (None,)]
+        conn.rollback()
+    # And back down: the rows stay, the columns and new view columns go.
+    db.downgrade(engine, "0004")
+    assert not NEW_COLUMNS & {c["name"] for c in inspect(engine).get_columns("benchmarks")}
+    assert snapshot(db_url) == before
+    with engine.connect() as conn:
+        board = conn.execute(text("SELECT gpu_count, throughput FROM leaderboard ORDER BY 1")).all()
+        assert [tuple(row) for row in board] == [(4, 4000.0), (8, 6000.0)]
+    db.upgrade(engine)
+    assert snapshot(db_url) == before
+    engine.dispose()
+
+
+# --------------------------------------------------------------------------- schema (migration 0007)
+
+
+def test_0007_docker_rows_become_docker_targets_and_cluster_rows_go_on_downgrade(db_url: str) -> None:
+    from sqlalchemy import text
+
+    engine = db.make_engine(db_url)
+    try:
+        db.upgrade(engine, "0006")
+        row = (
+            "INSERT INTO deployments (name, container_id, docker_host, recipe_id, model, backend, gpu_count, "
+            "gpus, image, port, spec, status, created_at, updated_at) VALUES (:name, :cid, 'h', 'r', 'm', "
+            "'vllm', 1, '[0]', 'i', 8000, '{}', 'running', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        )
+        with engine.begin() as conn:
+            conn.execute(text(row), {"name": "old", "cid": "c1"})
+        db.upgrade(engine, "0007")
+        with engine.begin() as conn:
+            assert conn.execute(
+                text("SELECT target, context, namespace, objects FROM deployments")
+            ).one() == (
+                "docker",
+                None,
+                None,
+                None,
+            )
+            conn.execute(text(row), {"name": "k", "cid": "uid:1"})
+            conn.execute(text("UPDATE deployments SET target = 'kserve' WHERE name = 'k'"))
+        db.downgrade(engine, "0006")
+        with engine.connect() as conn:  # an older aim-catalog would take it for a container
+            assert conn.execute(text("SELECT name FROM deployments")).scalars().all() == ["old"]
+    finally:
+        engine.dispose()
+
+
+# --------------------------------------------------------------------------- migration 0004
+
+
+def legacy_row(conn: Any, row_id: int, name: str, docker_host: str, status: str) -> None:
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    conn.execute(
+        text(
+            "INSERT INTO deployments (id, name, container_id, docker_host, recipe_id, model, backend, "
+            "gpu_count, gpus, image, port, spec, status, created_at, updated_at) VALUES (:id, :name, :cid, "
+            ":host, 'r', 'o/m', 'vllm', 1, '[0]', 'img', 8000, '{}', :status, :now, :now)"
+        ),
+        {"id": row_id, "name": name, "cid": f"c{row_id}", "host": docker_host, "status": status, "now": now},
+    )
+
+
+def test_0004_upgrades_a_catalog_with_deployments_of_several_hosts(db_url: str) -> None:
+    engine = db.make_engine(db_url)
+    db.upgrade(engine, "0003")
+    with engine.begin() as conn:
+        legacy_row(conn, 1, "a", "local", "running")  # two hosts of a fleet both recorded "local"
+        legacy_row(conn, 2, "a", "local", "running")
+        legacy_row(conn, 3, "a", "tcp://gpu2:2376", "running")  # the same name on another host
+        legacy_row(conn, 4, "a", "local", "stopped")  # history
+        legacy_row(conn, 5, "b", "local", "failed")
+        legacy_row(conn, 6, "b", "local", "stopped")
+    db.upgrade(engine, "0004")
+    with engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT id, name, docker_host, status, engine_name FROM deployments ORDER BY id")
+        )
+        assert [tuple(r) for r in found] == [
+            (1, "a", "local #1", "running", None),
+            (2, "a", "local", "running", None),
+            (3, "a", "tcp://gpu2:2376", "running", None),
+            (4, "a", "local", "stopped", None),
+            (5, "b", "local", "failed", None),
+            (6, "b", "local", "stopped", None),
+        ]
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # a second live "a" on that engine
+        legacy_row(conn, 7, "a", "local", "starting")
+    with engine.begin() as conn:  # history may repeat a name; another engine may use it live
+        legacy_row(conn, 8, "a", "local", "stopped")
+        legacy_row(conn, 9, "b", "local", "running")
+        legacy_row(conn, 10, "b", "other-engine", "running")
+    db.downgrade(engine, "0003")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM deployments")).scalar() == 9
+    db.upgrade(engine)  # every later migration takes these rows along (0008: their location)
+    with engine.connect() as conn:
+        placed = conn.execute(text("SELECT count(*) FROM deployments WHERE location = docker_host")).scalar()
+        assert placed == 9
+    engine.dispose()

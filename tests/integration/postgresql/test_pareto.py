@@ -1,0 +1,181 @@
+"""`report pareto`: throughput per GPU against interactivity per config, the frontier
+marked, and the chart drawn to SVG/PNG (read back here) with the optional plot extra."""
+
+from __future__ import annotations
+
+import json
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import bench_results as fx
+from typer.testing import CliRunner
+
+from aim_catalog.cli import app
+
+MODEL = "org/fp4-model"
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+# (GPUs, concurrency, tok/s per GPU, TPOT p50 in seconds): 4 GPUs own the frontier but for
+# 8 GPUs at concurrency 16; 8 GPUs at 64 is beaten by 4 GPUs at 16 on both axes.
+
+RUNS = [
+    (4, 4, 500.0, 0.005),
+    (4, 16, 1500.0, 0.008),
+    (4, 64, 3000.0, 0.020),
+    (8, 16, 1000.0, 1 / 150),
+    (8, 64, 1400.0, 0.010),
+]
+
+
+@pytest.fixture
+def charted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, make_catalog: Callable[..., Any]
+) -> Callable[..., Any]:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "no-sysfs"))
+
+    def cli(*args: str, code: int = 0) -> Any:
+        result = CliRunner().invoke(app, ["--db", db_url, *args])
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        assert result.exit_code == code, (result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr
+        return result
+
+    fp4 = {"sglang": {4: {"enabled": True}, 8: {"enabled": True}}}
+    make_catalog(
+        {"fp4": {"model": MODEL, "hardware": "MI355X", "precision": "mxfp4", "configs": fp4}}, into=db_url
+    )
+    rows = [
+        fx.inferencex_agg(model=MODEL, tp=gpus, conc=conc, tput_per_gpu=per_gpu, median_tpot=tpot)
+        for gpus, conc, per_gpu, tpot in RUNS
+    ]
+    (tmp_path / "agg_bmk.json").write_text(json.dumps(rows, indent=2))
+    cli("bench", "import", str(tmp_path / "agg_bmk.json"))
+    return cli
+
+
+def test_the_table_lists_every_point_and_marks_the_frontier(charted: Callable[..., Any]) -> None:
+    rows = json.loads(
+        charted("report", "pareto", MODEL, "--hardware", "MI355X", "-p", "fp4", "-f", "json").stdout
+    )
+    got = {
+        (r["config"], r["concurrency"]): (r["tok/s per GPU"], r["tok/s per user"], r["frontier"])
+        for r in rows
+    }
+    assert got == {
+        ("fp4 sglang 4 GPU", 4): (500.0, 200.0, "*"),
+        ("fp4 sglang 4 GPU", 16): (1500.0, 125.0, "*"),
+        ("fp4 sglang 4 GPU", 64): (3000.0, 50.0, "*"),
+        ("fp4 sglang 8 GPU", 16): (1000.0, 150.0, "*"),
+        ("fp4 sglang 8 GPU", 64): (1400.0, 100.0, ""),
+    }
+    # Filters that match nothing: exit 3 with the reason.
+    nothing = charted("report", "pareto", MODEL, "--hardware", "MI300X", code=3)
+    assert "no benchmark of org/fp4-model to chart" in nothing.stderr
+    assert "needs a MODEL" in charted("report", "pareto", code=2).stderr
+
+
+def test_svg_has_one_series_per_config_and_the_frontier(charted: Callable[..., Any], tmp_path: Path) -> None:
+    out = tmp_path / "pareto.svg"
+    result = charted("report", "pareto", MODEL, "--plot", str(out))
+    assert f"chart written to {out}" in result.stderr
+    root = ET.parse(out).getroot()
+    groups = {g.get("id"): g for g in root.iter(f"{SVG}g") if g.get("id")}
+    series = sorted(name for name in groups if name and name.startswith("series-"))
+    assert series == ["series-0", "series-1"]
+    points = [len(list(groups[name].iter(f"{SVG}use"))) for name in series]
+    assert points == [3, 2]
+    assert len(list(groups["pareto-frontier"].iter(f"{SVG}use"))) == 4
+    legend = "".join(root.itertext())
+    assert "Pareto frontier" in legend
+
+
+def test_png_is_written_and_a_bad_extension_is_refused(charted: Callable[..., Any], tmp_path: Path) -> None:
+    out = tmp_path / "pareto.png"
+    charted("report", "pareto", MODEL, "--plot", str(out))
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    refused = charted("report", "pareto", MODEL, "--plot", str(tmp_path / "p.pdf"), code=2)
+    assert "name the file *.png or *.svg" in refused.stderr
+
+
+def test_without_matplotlib_the_command_says_how_to_get_it(
+    charted: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if the extra were not installed
+    result = charted("report", "pareto", MODEL, "--plot", str(tmp_path / "p.svg"), code=1)
+    assert "pip install 'aim-catalog[plot]'" in result.stderr
+    assert not (tmp_path / "p.svg").exists()
+    assert "tok/s per GPU" in result.stdout  # the table is still printed
+
+
+# --------------------------------------------------------------------------- pareto
+
+
+@pytest.fixture
+def rerun_charted(
+    cli: Callable[..., Any], make_catalog: Callable[..., Any], db_url: str, tmp_path: Path
+) -> str:
+    """org/fp4 on MI355X, SGLang 4 and 8 GPUs. InferenceX rows: 1024/1024 for both configs
+    (two runs of 4 GPUs at concurrency 64), 8192/1024 for 4 GPUs only; one row has only
+    TPOT p99, one only the interactivity keys."""
+    fp4 = {"sglang": {4: {"enabled": True}, 8: {"enabled": True}}}
+    make_catalog(
+        {"fp4": {"model": "org/fp4", "hardware": "MI355X", "precision": "mxfp4", "configs": fp4}}, into=db_url
+    )
+    p99_only = fx.inferencex_agg(model="org/fp4", tp=8, conc=32, tput_per_gpu=900.0)
+    del p99_only["median_tpot"], p99_only["median_intvty"]
+    intvty_only = fx.inferencex_agg(model="org/fp4", tp=8, conc=64, tput_per_gpu=1200.0)
+    for stat in ("mean", "median", "std", "p99"):
+        del intvty_only[f"{stat}_tpot"]
+    rows = [
+        fx.inferencex_agg(model="org/fp4", conc=64, tput_per_gpu=3000.0, median_tpot=0.020),
+        fx.inferencex_agg(model="org/fp4", conc=64, tput_per_gpu=2800.0, median_tpot=0.016),  # a rerun
+        p99_only,
+        intvty_only,
+        fx.inferencex_agg(
+            model="org/fp4", conc=64, isl=8192, osl=1024, tput_per_gpu=9000.0, median_tpot=0.01
+        ),
+    ]
+    path = tmp_path / "agg_bmk.json"
+    path.write_text(json.dumps(rows, indent=2))
+    cli("bench", "import", str(path), db_url=db_url)
+    return db_url
+
+
+def test_pareto_charts_one_scenario_keeps_reruns_and_falls_back_to_p99(
+    cli: Callable[..., Any], rerun_charted: str
+) -> None:
+    got = json.loads(cli("report", "pareto", "org/fp4", "-f", "json", db_url=rerun_charted).stdout)
+    points = sorted(
+        (r["config"], r["scenario"], r["concurrency"], r["tok/s per GPU"], r["tok/s per user"], r["tpot"])
+        for r in got
+    )
+    assert points == [
+        ("fp4 sglang 4 GPU", "1024/1024 tokens", 64, 2800.0, 62.5, "p50"),
+        ("fp4 sglang 4 GPU", "1024/1024 tokens", 64, 3000.0, 50.0, "p50"),
+        ("fp4 sglang 8 GPU", "1024/1024 tokens", 32, 900.0, 62.5, "p99"),  # p99 = 2 x 8 ms
+        ("fp4 sglang 8 GPU", "1024/1024 tokens", 64, 1200.0, pytest.approx(131.6, abs=0.1), "p50"),
+    ]
+    other = json.loads(
+        cli(
+            "report",
+            "pareto",
+            "org/fp4",
+            "--input-len",
+            "8192",
+            "--output-len",
+            "1024",
+            "-f",
+            "json",
+            db_url=rerun_charted,
+        ).stdout
+    )
+    assert [(r["config"], r["scenario"], r["tok/s per GPU"]) for r in other] == [
+        ("fp4 sglang 4 GPU", "8192/1024 tokens", 9000.0)
+    ]

@@ -1,0 +1,85 @@
+"""The services some tests need (PostgreSQL here; Docker in conftest's fixtures), and the
+rule for a missing one: skip loudly, or fail when ``AIM_CATALOG_REQUIRE_SERVICES=1``.
+
+PostgreSQL is real: ``scripts/test`` starts the machine's server and exports
+``AIM_CATALOG_TEST_PG_URL``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from aim_catalog.storage import db
+
+PG_ENV = "AIM_CATALOG_TEST_PG_URL"
+REQUIRE_ENV = "AIM_CATALOG_REQUIRE_SERVICES"
+
+
+def services_required() -> bool:
+    return os.environ.get(REQUIRE_ENV, "") not in ("", "0")
+
+
+def missing_service(reason: str) -> None:
+    """Skip loudly, or fail when CI requires every service."""
+    if services_required():
+        pytest.fail(f"{reason} ({REQUIRE_ENV}=1, so this is a failure, not a skip)")
+    pytest.skip(f"SERVICE MISSING: {reason}")
+
+
+_pg_checked: dict[str, str | None] = {}
+_pg_own: dict[str, str] = {}
+
+
+def own_database(url: str, suffix: str = "") -> str:
+    """A database of this pytest process's own, so parallel runs never reset each other's.
+
+    Created beside the configured one (the test role has CREATEDB) and dropped at exit;
+    ``suffix`` names another one of this process (a module-scoped fixture's, say).
+    """
+    base = make_url(db.normalize_url(url))
+    name = f"{base.database}_{os.getpid()}{suffix}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    atexit.register(drop)
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def pg_admin_url() -> str:
+    """This process's own PostgreSQL database (see ``own_database``); skips or fails without one."""
+    url = os.environ.get(PG_ENV)
+    if not url:
+        missing_service(f"PostgreSQL: {PG_ENV} is not set (scripts/test sets it)")
+    assert url is not None
+    if url not in _pg_checked:
+        try:
+            engine = create_engine(db.normalize_url(url))
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            engine.dispose()
+            _pg_checked[url] = None
+            _pg_own[url] = own_database(url)
+        except Exception as exc:  # any failure to connect means "no service"
+            _pg_checked[url] = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+    if _pg_checked[url] is not None:
+        missing_service(f"PostgreSQL at {PG_ENV} is unreachable: {_pg_checked[url]}")
+    return _pg_own[url]
+
+
+def reset_pg(url: str) -> None:
+    engine = create_engine(db.normalize_url(url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
