@@ -11,7 +11,6 @@ command connects to ``AIM_CATALOG_DB_URL``, else to the default catalog.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 from alembic import context
@@ -52,10 +51,10 @@ def main() -> None:
     if engine is not None:
         migrate(engine)
         return
-    from aim_catalog.settings import DB_URL_ENV, resolve_db_url
+    from aim_catalog.settings import resolve_db_url
     from aim_catalog.storage.db import make_engine
 
-    url, _ = resolve_db_url(os.environ.get(DB_URL_ENV))
+    url, _ = resolve_db_url(None)  # --db is not Alembic's: $AIM_CATALOG_DB_URL, else the default
     own = make_engine(url)
     try:
         migrate(own)

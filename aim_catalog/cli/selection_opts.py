@@ -155,18 +155,22 @@ def expanded(param: str, build: Callable[..., Any], declared: dict[str, tuple[An
             )
             for name in names
         ]
-        rest = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params[at + 1 :]]
         # Typer reads evaluated annotations; the command's module may use ``from __future__
         # import annotations`` (strings) and import the built type only for type checking.
         resolved = typing.get_type_hints(command, localns={getattr(build, "__name__", "build"): build})
-        hints = {p.name: resolved.get(p.name, p.annotation) for p in [*params[:at], *rest]}
+        before = [p.replace(annotation=resolved.get(p.name, p.annotation)) for p in params[:at]]
+        rest = [
+            p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=resolved.get(p.name, p.annotation))
+            for p in params[at + 1 :]
+        ]
+        hints = {p.name: p.annotation for p in [*before, *rest]}
 
         @functools.wraps(command)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             built = build(**{name: kwargs.pop(name) for name in names})
             return command(*args, **{param: built}, **kwargs)
 
-        wrapper.__signature__ = signature.replace(parameters=[*params[:at], *options, *rest])  # type: ignore[attr-defined]
+        wrapper.__signature__ = signature.replace(parameters=[*before, *options, *rest])  # type: ignore[attr-defined]
         wrapper.__annotations__ = {**hints, **{name: declared[name][0] for name in names}}
         del wrapper.__wrapped__  # typer must see the new signature, not the wrapped one's
         return wrapper  # type: ignore[return-value]

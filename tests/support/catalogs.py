@@ -17,7 +17,8 @@ from sqlalchemy import Engine, make_url, text
 from sqlalchemy import select as sql_select
 
 from aim_catalog.recipes.format import BENCHMARK_FIELDS
-from aim_catalog.storage import db, dialects
+from aim_catalog.storage import db
+from aim_catalog.storage.dialects.base import WRITE_LOCK_KEY
 from aim_catalog.storage.models import Benchmark, Recipe, ServeConfig
 
 BIN = Path(sys.executable).parent  # the installed console scripts
@@ -46,7 +47,7 @@ def write_lock_held(url: str) -> Iterator[None]:
         return
     engine: Engine = db.make_engine(url)
     with engine.connect() as conn:
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": dialects.WRITE_LOCK_KEY})
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_KEY})
         try:
             yield
         finally:

@@ -7,7 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from aim_catalog import Catalog
+from aim_catalog.errors import NoCatalog
+from aim_catalog.storage.db import HEAD_REVISION
 
 
 def test_deferred_catalog_connects_on_first_use(tmp_path: Path) -> None:
@@ -28,3 +32,17 @@ def test_schema_methods_act_on_the_catalogs_own_database(tmp_path: Path, monkeyp
         assert (mine.exists(), mine.revision()) == (True, HEAD_REVISION)
     assert not Catalog.deferred(f"sqlite:///{tmp_path / 'other.db'}").exists()
     assert not (tmp_path / "data").exists(), "the default catalog was not touched"
+
+
+def test_opening_a_missing_sqlite_catalog_from_python_says_create_true(tmp_path: Path) -> None:
+    """The CLI's advice names `aim-catalog db upgrade`; a Python caller's answer is create=True."""
+    missing = tmp_path / "new.db"
+    with pytest.raises(NoCatalog) as refused:
+        Catalog.open(f"sqlite:///{missing}")
+    assert (
+        str(refused.value)
+        == f"no catalog at {missing} (open it with create=True to make a new catalog there)"
+    )
+    assert not missing.exists()
+    with Catalog.open(f"sqlite:///{missing}", create=True) as made:
+        assert made.revision() == HEAD_REVISION

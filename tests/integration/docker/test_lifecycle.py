@@ -42,6 +42,26 @@ def test_ctrl_c_while_the_container_is_created_leaves_nothing(
 
 
 @pytest.mark.docker
+def test_ctrl_c_while_the_container_starts_says_so_and_leaves_nothing(
+    docker_env: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stage was set to "waiting for the server" before ``container.start()`` ran, so an
+    interrupted (or refused) start read as a server that never answered."""
+    from docker.models.containers import Container
+
+    def start_interrupted(self: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Container, "start", start_interrupted)
+    result = cli("launch", MODEL, "1", "--image", IMAGE, "--port", str(free_port()), code=5)
+    assert "interrupted while starting the container" in result.stderr
+    assert "waiting for the server" not in result.stderr
+    assert "the container was removed" in result.stderr
+    assert mine(docker_env, tmp_path) == []
+    assert [d["status"] for d in deployments(tmp_path)] == ["failed"]
+
+
+@pytest.mark.docker
 def test_ctrl_c_while_the_deployment_is_recorded_leaves_nothing(
     docker_env: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -5,6 +5,8 @@ frozen data that agrees, read units that never commit, an older schema refused.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +61,15 @@ def test_a_shared_catalog_at_an_older_schema_is_refused(db_url: str) -> None:
         engine.dispose()
     with pytest.raises(SchemaOutOfDate, match="aim-catalog db upgrade"):
         Catalog.open(db_url)
+
+
+def test_paths_may_be_strings_as_everywhere_a_path_goes_in(
+    db_url: str, write_recipe: Callable[..., Path], tmp_path: Path
+) -> None:
+    """``Catalog.ingest(["dir"])`` raised AttributeError ('str' object has no attribute 'is_dir')."""
+    write_recipe("str-a", model="org/str-a")
+    with Catalog.open(db_url, create=True) as catalog:
+        report = catalog.ingest([str(tmp_path / "recipes")], prune=True)
+        assert report.added == ["str-a"]
+        written = catalog.export(str(tmp_path / "out"))
+        assert [p.name for p in written] == ["str-a.yaml"]

@@ -301,3 +301,30 @@ def test_numbers_beyond_their_column_are_refused_in_one_line(
         assert line.startswith(f"{path}:10:") and "vllm_serve.1_gpu.benchmarks[0]." in line, line
         assert fragment in line and len(line) < 300, line
     assert "recipes" not in tables_with_rows(db_url)
+
+
+def test_an_import_asks_once_which_runs_are_there_not_once_per_run(
+    bench_catalog: str, tmp_path: Path
+) -> None:
+    """import_runs asked the database once per run whether it was imported already: 12 runs,
+    12 queries. Now one query per chunk of keys, however many runs a file holds."""
+    from sqlalchemy import event
+
+    from aim_catalog import Catalog
+
+    lines = [sglang_line(c, 100.0 + c, 200.0) for c in range(1, 13)]
+    for line in lines:
+        line["model_id"] = MODEL
+    path = write_jsonl(tmp_path / "twelve.jsonl", lines)
+    with Catalog.open(bench_catalog) as catalog:
+        asked: list[str] = []
+
+        def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if statement.lstrip().upper().startswith("SELECT") and "import_key" in statement:
+                asked.append(statement)
+
+        event.listen(catalog.store.engine, "before_cursor_execute", seen)
+        first = catalog.import_benchmarks([path])
+        again = catalog.import_benchmarks([path])
+    assert (first.added, first.duplicates, again.added, again.duplicates) == (12, 0, 0, 12)
+    assert len(asked) == 2  # one per import

@@ -431,3 +431,33 @@ def test_smoke_rows_never_outrank_a_benchmark(
     with sessions() as session:
         ranked = {v.recipe_id: v for v in explain(session, Request(model=model, gpus=1))}
     assert ranked["r-smoked"].score is None
+
+
+def test_select_with_debug_logging_runs_one_more_statement_not_a_whole_explain(
+    selection_catalog: Callable[..., Engine], caplog: pytest.LogCaptureFixture
+) -> None:
+    """`select -v` logs every match check. It ran a whole explain to do so (ranked reasons,
+    a second query for configs without a comparable row...); now the explain statement alone."""
+    import logging
+
+    from sqlalchemy import event
+
+    engine = selection_catalog(
+        {"a-fast": {"configs": vllm(rows=[bench(300)])}, "b-none": {"configs": vllm()}}
+    )
+    ran: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip().upper().startswith("BEGIN"):  # SQLite's explicit BEGIN: once
+            ran.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    request = Request(model=M, gpus=4, backend="vllm")  # a backend given: nothing to resolve
+    with db.session_factory(engine)() as session:
+        assert select_best(session, request).recipe_id == "a-fast"
+        quiet = len(ran)
+        ran.clear()
+        with caplog.at_level(logging.DEBUG, logger="aim_catalog"):
+            assert select_best(session, request).recipe_id == "a-fast"
+    assert len(ran) == quiet + 1
+    assert "Checking recipe b-none" in caplog.messages and "GPU count match: True" in caplog.messages

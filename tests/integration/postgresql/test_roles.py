@@ -19,7 +19,7 @@ from sqlalchemy import make_url
 from support.services import missing_service
 from support.sql import libpq, one_error_line
 
-from aim_catalog.measurements.sql import query as readonly_sql
+from aim_catalog import settings
 from aim_catalog.storage import db
 
 POWER_ENV = "AIM_CATALOG_TEST_PG_POWER_URL"
@@ -70,7 +70,7 @@ def server_dir() -> Iterator[Path]:
 
 def _reader(cli: Callable[..., Any], safe_catalog: str, roles: Callable[[str], str]) -> str:
     role = roles("reader")
-    env = {readonly_sql.SQL_PASSWORD_ENV: PASSWORD}
+    env = {settings.SQL_PASSWORD_ENV: PASSWORD}
     made = cli("db", "grant-readonly", role, db_url=_power_url(safe_catalog), env=env)  # as the DBA
     assert f"role {role} created" in made.stdout
     assert PASSWORD not in made.stdout + made.stderr
@@ -82,7 +82,7 @@ def test_a_plain_read_only_role_has_no_power_over_the_server(
     cli: Callable[..., Any], pg_catalog: str, roles: Callable[[str], str], server_dir: Path
 ) -> None:
     role = _reader(cli, pg_catalog, roles)
-    env = {readonly_sql.SQL_PASSWORD_ENV: PASSWORD}
+    env = {settings.SQL_PASSWORD_ENV: PASSWORD}
     slot = f"aim_sqlt_slot_{os.getpid()}"
     with psycopg.connect(libpq(pg_catalog), autocommit=True) as other:
         victim = other.info.backend_pid
@@ -123,11 +123,11 @@ def test_a_superuser_is_refused_with_the_advice(
     assert list(server_dir.iterdir()) == []
     # The advice works: the same URL with --role runs as the read-only role.
     role = _reader(cli, pg_catalog, roles)
-    env = {readonly_sql.SQL_PASSWORD_ENV: PASSWORD}
+    env = {settings.SQL_PASSWORD_ENV: PASSWORD}
     who = cli("sql", "SELECT current_user AS u", "--role", role, "-f", "csv", db_url=power, env=env)
     assert who.stdout.splitlines() == ["u", role]
     configured = cli("sql", "SELECT current_user AS u", "-f", "csv", db_url=power,
-                     env={**env, readonly_sql.SQL_ROLE_ENV: role})  # fmt: skip
+                     env={**env, settings.SQL_ROLE_ENV: role})  # fmt: skip
     assert configured.stdout.splitlines() == ["u", role]
 
 
@@ -155,7 +155,7 @@ def test_roles_with_server_powers_are_refused(
         admin.execute(f"CREATE ROLE {middle} NOLOGIN")
         for statement in grant.format(role=role, middle=middle).split("; "):
             admin.execute(statement)
-    env = {readonly_sql.SQL_PASSWORD_ENV: PASSWORD}
+    env = {settings.SQL_PASSWORD_ENV: PASSWORD}
     result = cli("sql", "--role", role, "SELECT 1", code=1, db_url=pg_catalog, env=env)
     line = one_error_line(result)
     assert f"refuses to run as role {role}" in line and named in line, line
@@ -190,16 +190,16 @@ def test_grant_readonly_gives_select_on_the_catalog_and_nothing_else(
     with psycopg.connect(libpq(pg_catalog), autocommit=True) as owner:
         owner.execute("CREATE TABLE later_table (x int)")
     later = cli("sql", "--role", role, "SELECT count(*) AS n FROM later_table", "-f", "csv",
-                db_url=pg_catalog, env={readonly_sql.SQL_PASSWORD_ENV: PASSWORD})  # fmt: skip
+                db_url=pg_catalog, env={settings.SQL_PASSWORD_ENV: PASSWORD})  # fmt: skip
     assert later.stdout.splitlines() == ["n", "0"]
     again = cli("db", "grant-readonly", role, db_url=power)  # idempotent; keeps the password
     assert f"role {role} updated" in again.stdout and "new password" not in again.stdout
     nameless = cli("db", "grant-readonly", roles("new"), code=2, db_url=power)  # no tty, no env
-    assert readonly_sql.SQL_PASSWORD_ENV in one_error_line(nameless)
+    assert settings.SQL_PASSWORD_ENV in one_error_line(nameless)
     bad = cli("db", "grant-readonly", "x; DROP TABLE recipes", code=2, db_url=power)
     assert "not a role name" in one_error_line(bad)
     # The catalog's owner without CREATEROLE (the test role) is told what it lacks.
-    env = {readonly_sql.SQL_PASSWORD_ENV: PASSWORD}
+    env = {settings.SQL_PASSWORD_ENV: PASSWORD}
     denied = one_error_line(cli("db", "grant-readonly", roles("denied"), code=1, db_url=pg_catalog, env=env))
     assert "permission denied to create role" in denied and "CREATEROLE" in denied
     assert PASSWORD not in denied
@@ -210,8 +210,8 @@ def test_a_wrong_password_for_role_is_one_line_without_it(
     cli: Callable[..., Any], pg_catalog: str, roles: Callable[[str], str]
 ) -> None:
     role = _reader(cli, pg_catalog, roles)
-    env = {readonly_sql.SQL_PASSWORD_ENV: "not-the-password-91"}
+    env = {settings.SQL_PASSWORD_ENV: "not-the-password-91"}
     result = cli("sql", "--role", role, "SELECT 1", code=1, db_url=pg_catalog, env=env)
     line = one_error_line(result)
-    assert "password authentication failed" in line and readonly_sql.SQL_PASSWORD_ENV in line
+    assert "password authentication failed" in line and settings.SQL_PASSWORD_ENV in line
     assert "not-the-password-91" not in line and "aim_test@" not in line.replace(f"{role}@", "")

@@ -110,7 +110,7 @@ def test_reference_deepseek_disabled_config_without_args() -> None:
 @needs_reference
 def test_load_recipes_on_reference_dir() -> None:
     ticks: list[None] = []
-    recipes, problems, seen = load_recipes([REFERENCE_DIR], progress=lambda: ticks.append(None))
+    recipes, problems, seen = load_recipes([REFERENCE_DIR], progress=lambda _path: ticks.append(None))
     assert problems == []
     assert seen == 4
     assert len(ticks) == 4
@@ -190,7 +190,7 @@ def test_directory_is_searched_recursively_for_yaml_and_yml(tmp_path: Path) -> N
     (root / "sub" / "notes.txt").write_text("recipe_id: nope\n")
     (root / "dir.yaml").mkdir()  # a directory with a recipe-like name is not a file
     ticks: list[None] = []
-    recipes, problems, seen = load_recipes([root], progress=lambda: ticks.append(None))
+    recipes, problems, seen = load_recipes([root], progress=lambda _path: ticks.append(None))
     assert problems == []
     assert seen == 2
     assert len(ticks) == 2

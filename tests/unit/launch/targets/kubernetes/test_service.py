@@ -1,0 +1,26 @@
+"""Planning for a cluster builds the run spec without this host's devices or cache: the
+device plugin maps the GPUs and a volume holds the cache (it passed Docker placeholders)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aim_catalog import Catalog, LaunchOptions, SelectionOptions
+
+MODEL = "Qwen/Qwen3-32B"  # a bundled seed recipe
+
+
+@pytest.mark.parametrize("target", ["kubernetes", "kserve"])
+def test_a_cluster_plan_maps_no_host_device_and_mounts_no_host_cache(
+    target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # the default catalog, seeded
+    monkeypatch.setenv("AIM_CATALOG_SYSFS_ROOT", str(tmp_path / "no-sysfs"))
+    monkeypatch.delenv("AIM_CATALOG_DB_URL", raising=False)
+    with Catalog.open() as catalog:
+        plan = catalog.plan_launch(SelectionOptions(MODEL, gpus=4), LaunchOptions(target=target))
+    assert plan.target == target and plan.rendered is not None
+    assert (plan.spec.devices, plan.spec.volumes) == ([], {})
+    assert plan.spec.gpus == [0, 1, 2, 3]  # per pod; the cluster picks which
