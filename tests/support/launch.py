@@ -77,10 +77,12 @@ def aim(*args: str) -> list[str]:
     return [str(Path(sys.executable).parent / "aim-catalog"), *args]
 
 
-def wait_running(client: Any, tmp_path: Path, proc: subprocess.Popen[str]) -> None:
-    """Wait (bounded: a hung start fails) until one of this test's containers runs."""
+def wait_polled(client: Any, tmp_path: Path, proc: subprocess.Popen[str]) -> None:
+    """Wait (bounded: a hung start fails) until the launcher polls the server of one of this
+    test's containers: the fake server in ``FAKE_MODE=loading`` logs each probe, so the
+    launcher is past ``start()`` and in its wait for the server."""
     deadline = time.monotonic() + 60
-    while not any(c.status == "running" for c in mine(client, tmp_path)):
+    while not any(b"probed: " in c.logs() for c in mine(client, tmp_path) if c.status == "running"):
         assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
         time.sleep(0.2)
 

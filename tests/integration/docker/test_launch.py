@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from support.launch import (
     free_port,
     launch,
     mine,
-    wait_running,
+    wait_polled,
 )
 
 # --------------------------------------------------------------------------- real launches
@@ -212,12 +211,9 @@ def test_a_missing_device_fails_before_anything_runs(docker_env: Any, host: Path
 def test_ctrl_c_during_the_wait_removes_the_container(docker_env: Any, host: Path, tmp_path: Path) -> None:
     env = dict(os.environ)
     argv = [str(Path(sys.executable).parent / "aim-catalog"), "launch", MODEL, "1", "--image", IMAGE]
-    argv += ["--port", str(free_port()), "--env", "FAKE_MODE=hang", "--timeout", "120"]
+    argv += ["--port", str(free_port()), "--env", "FAKE_MODE=loading", "--timeout", "120"]
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not any(c.status == "running" for c in mine(docker_env, tmp_path)):
-        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
-        time.sleep(0.2)
+    wait_polled(docker_env, tmp_path, proc)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 5, err
@@ -267,11 +263,13 @@ def test_docker_host_is_honoured(docker_env: Any, monkeypatch: pytest.MonkeyPatc
 
 @pytest.mark.docker
 def test_sigterm_during_the_wait_removes_the_container(docker_env: Any, host: Path, tmp_path: Path) -> None:
-    argv = aim("launch", MODEL, "1", "--image", IMAGE, "--port", str(free_port()), "--env", "FAKE_MODE=hang")
+    argv = aim(
+        "launch", MODEL, "1", "--image", IMAGE, "--port", str(free_port()), "--env", "FAKE_MODE=loading"
+    )
     proc = subprocess.Popen(
         argv, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    wait_running(docker_env, tmp_path, proc)
+    wait_polled(docker_env, tmp_path, proc)
     proc.terminate()
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 5, err
