@@ -20,61 +20,16 @@ from aim_catalog.settings import DEFAULT_LAUNCH_TIMEOUT, DEFAULT_TARGET, MAX_LAU
 if TYPE_CHECKING:
     from aim_catalog.launch.plan import LaunchOptions
 
-PORT_OPT = typer.Option(8000, "--port", min=1, max=65535, help="Host port to publish the server on.")
-NAME_OPT = typer.Option(None, "--name", help="Container name (default: aim-<model>-<N>gpu-...).")
-IMAGE_OPT = typer.Option(None, "--image", help="Override the config's image.")
-ENV_OPT = typer.Option([], "--env", "-e", help="Extra environment, KEY=VALUE (repeatable).")
-ARG_OPT = typer.Option([], "--arg", help="Override a server flag: --arg --max-model-len=8192.")
-GPU_LIST_OPT = typer.Option(None, "--gpus", help="Use these GPU indexes, e.g. 0,1,2,3.")
-HF_CACHE_OPT = typer.Option(
-    None, "--hf-cache", help="Host Hugging Face cache to mount (default: $HF_HOME or ~/.cache/huggingface)."
-)
-SHM_SIZE_OPT = typer.Option(
-    None, "--shm-size", help="Use a private shm of this size (e.g. 16g) instead of host IPC."
-)
-TIMEOUT_OPT = typer.Option(
-    DEFAULT_LAUNCH_TIMEOUT,
-    "--timeout",
-    min=1,
-    max=MAX_LAUNCH_TIMEOUT,
-    callback=finite,
-    help="Seconds to wait until the server answers (at most 86400, a day).",
-)
-NO_WAIT_OPT = typer.Option(False, "--no-wait", help="Return once the container has started.")
-KEEP_OPT = typer.Option(False, "--keep-on-failure", help="Keep a failed container for inspection.")
-DRY_RUN_OPT = typer.Option(
-    False, "--dry-run", help="Print what would run (and a docker run line); start nothing."
-)
-JSON_OPT = typer.Option(False, "--json", help="Print the spec (dry run) or the deployment as JSON.")
-TARGET_OPT = typer.Option(
-    DEFAULT_TARGET, "--target", help="docker (this host), kubernetes (Deployment + Service) or kserve."
-)
-REPLICAS_OPT = typer.Option(
-    1, "--replicas", min=1, max=1000, help="Copies to run (Docker: disjoint GPUs, ports from --port on)."
-)
-PVC_OPT = typer.Option(
-    None, "--hf-cache-pvc", help="Cluster: a PersistentVolumeClaim for the Hugging Face cache."
-)
-TOKEN_OPT = typer.Option(
-    None, "--hf-token-secret", help="Cluster: HF_TOKEN from this Secret (NAME or NAME:KEY; key HF_TOKEN)."
-)
-CONTEXT_OPT = typer.Option(None, "--context", help="Cluster: kubeconfig context (default: current).")
-NAMESPACE_OPT = typer.Option(None, "--namespace", "-n", help="Cluster: namespace.")
-OUT_OPT = typer.Option(None, "--out", help="Cluster: write one YAML file per object here.")
-CPU_OPT = typer.Option(None, "--cpu", help="Cluster: CPU request per pod (e.g. 16).")
-MEMORY_OPT = typer.Option(None, "--memory", help="Cluster: memory request per pod (e.g. 256Gi).")
-AFFINITY_OPT = typer.Option(
-    True, "--node-affinity/--no-node-affinity", help="Cluster: only nodes of the recipe's GPU model."
-)
-
 
 def launch_options(selection: SelectionOptions, given: dict[str, Any]) -> LaunchOptions:
-    """The launch-only options as ``launch`` got them, parsed and checked (usage errors in
-    the order the command always gave them; the target's own last)."""
+    """The launch-only options as ``launch`` got them, parsed (usage errors in the order the
+    command always gave them: the name first; the launch service checks the rest of the
+    combination, the target's own rules included, before it touches anything)."""
     from aim_catalog.launch.plan import ClusterOptions, LaunchOptions, check_gpu_count, parse_gpu_list
     from aim_catalog.launch.runspec import parse_env, parse_overrides, parse_shm_size
-    from aim_catalog.launch.service import check
+    from aim_catalog.launch.service import check_name
 
+    check_name(given["target"], given["name"])
     out = directory_option(given["out"])
     indexes = parse_gpu_list(given["gpu_list"])
     check_gpu_count(selection, indexes)
@@ -89,35 +44,107 @@ def launch_options(selection: SelectionOptions, given: dict[str, Any]) -> Launch
         keep_on_failure=given["keep_on_failure"], replicas=given["replicas"], target=given["target"],
         cluster=cluster,
     )  # fmt: skip
-    check(selection, options)
     return options
 
 
-# The launch-only options, in the help's order: name -> (annotation, declaration).
+# The launch-only options, in the help's order: name -> (annotation, its one declaration).
 LAUNCH_OPTIONS: dict[str, tuple[Any, Any]] = {
-    "port": (int, PORT_OPT),
-    "name": (str | None, NAME_OPT),
-    "image": (str | None, IMAGE_OPT),
-    "env": (list[str], ENV_OPT),
-    "arg": (list[str], ARG_OPT),
-    "gpu_list": (str | None, GPU_LIST_OPT),
-    "hf_cache": (Path | None, HF_CACHE_OPT),
-    "shm_size": (str | None, SHM_SIZE_OPT),
-    "timeout": (float, TIMEOUT_OPT),
-    "no_wait": (bool, NO_WAIT_OPT),
-    "keep_on_failure": (bool, KEEP_OPT),
-    "dry_run": (bool, DRY_RUN_OPT),
-    "as_json": (bool, JSON_OPT),
-    "target": (str, TARGET_OPT),
-    "replicas": (int, REPLICAS_OPT),
-    "hf_cache_pvc": (str | None, PVC_OPT),
-    "hf_token_secret": (str | None, TOKEN_OPT),
-    "context": (str | None, CONTEXT_OPT),
-    "namespace": (str | None, NAMESPACE_OPT),
-    "out": (str | None, OUT_OPT),
-    "cpu": (str | None, CPU_OPT),
-    "memory": (str | None, MEMORY_OPT),
-    "node_affinity": (bool, AFFINITY_OPT),
+    "port": (int, typer.Option(8000, "--port", min=1, max=65535, help="Host port to publish the server on.")),
+    "name": (
+        str | None,
+        typer.Option(None, "--name", help="Container name (default: aim-<model>-<N>gpu-...)."),
+    ),
+    "image": (str | None, typer.Option(None, "--image", help="Override the config's image.")),
+    "env": (list[str], typer.Option([], "--env", "-e", help="Extra environment, KEY=VALUE (repeatable).")),
+    "arg": (list[str], typer.Option([], "--arg", help="Override a server flag: --arg --max-model-len=8192.")),
+    "gpu_list": (str | None, typer.Option(None, "--gpus", help="Use these GPU indexes, e.g. 0,1,2,3.")),
+    "hf_cache": (
+        Path | None,
+        typer.Option(
+            None,
+            "--hf-cache",
+            help="Host Hugging Face cache to mount (default: $HF_HOME or ~/.cache/huggingface).",
+        ),
+    ),
+    "shm_size": (
+        str | None,
+        typer.Option(
+            None, "--shm-size", help="Use a private shm of this size (e.g. 16g) instead of host IPC."
+        ),
+    ),
+    "timeout": (
+        float,
+        typer.Option(
+            DEFAULT_LAUNCH_TIMEOUT,
+            "--timeout",
+            min=1,
+            max=MAX_LAUNCH_TIMEOUT,
+            callback=finite,
+            help="Seconds to wait until the server answers (at most 86400, a day).",
+        ),
+    ),
+    "no_wait": (bool, typer.Option(False, "--no-wait", help="Return once the container has started.")),
+    "keep_on_failure": (
+        bool,
+        typer.Option(False, "--keep-on-failure", help="Keep a failed container for inspection."),
+    ),
+    "dry_run": (
+        bool,
+        typer.Option(False, "--dry-run", help="Print what would run (and a docker run line); start nothing."),
+    ),
+    "as_json": (
+        bool,
+        typer.Option(False, "--json", help="Print the spec (dry run) or the deployment as JSON."),
+    ),
+    "target": (
+        str,
+        typer.Option(
+            DEFAULT_TARGET,
+            "--target",
+            help="docker (this host), kubernetes (Deployment + Service) or kserve.",
+        ),
+    ),
+    "replicas": (
+        int,
+        typer.Option(
+            1,
+            "--replicas",
+            min=1,
+            max=1000,
+            help="Copies to run (Docker: disjoint GPUs, ports from --port on).",
+        ),
+    ),
+    "hf_cache_pvc": (
+        str | None,
+        typer.Option(
+            None, "--hf-cache-pvc", help="Cluster: a PersistentVolumeClaim for the Hugging Face cache."
+        ),
+    ),
+    "hf_token_secret": (
+        str | None,
+        typer.Option(
+            None,
+            "--hf-token-secret",
+            help="Cluster: HF_TOKEN from this Secret (NAME or NAME:KEY; key HF_TOKEN).",
+        ),
+    ),
+    "context": (
+        str | None,
+        typer.Option(None, "--context", help="Cluster: kubeconfig context (default: current)."),
+    ),
+    "namespace": (str | None, typer.Option(None, "--namespace", "-n", help="Cluster: namespace.")),
+    "out": (str | None, typer.Option(None, "--out", help="Cluster: write one YAML file per object here.")),
+    "cpu": (str | None, typer.Option(None, "--cpu", help="Cluster: CPU request per pod (e.g. 16).")),
+    "memory": (
+        str | None,
+        typer.Option(None, "--memory", help="Cluster: memory request per pod (e.g. 256Gi)."),
+    ),
+    "node_affinity": (
+        bool,
+        typer.Option(
+            True, "--node-affinity/--no-node-affinity", help="Cluster: only nodes of the recipe's GPU model."
+        ),
+    ),
 }
 
 
@@ -176,7 +203,7 @@ def ps(
 
     listing = catalog_of(ctx).deployments(include_all=show_all, all_hosts=all_hosts, note=render.note)
     records = [row.as_dict() for row in listing.rows]
-    if listing.unreachable:  # the cluster rows alone
+    if DEFAULT_TARGET in listing.unreachable:  # this host's engine did not answer: the cluster rows
         from aim_catalog.cli.kube import show_cluster_rows
 
         show_cluster_rows(records, as_json)

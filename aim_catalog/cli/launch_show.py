@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 from collections.abc import Iterator
@@ -100,13 +101,19 @@ def show_spec(spec: RunSpec, chosen: Candidate, as_json: bool) -> None:
 def show_launched(result: object, options: LaunchOptions, as_json: bool) -> None:
     """What ``launch`` started: containers on this host, or objects on a cluster."""
     from aim_catalog.launch.targets.docker.service import LaunchResult
+    from aim_catalog.launch.targets.kubernetes.service import ClusterLaunch
 
-    if not isinstance(result, LaunchResult):  # a cluster's
+    if isinstance(result, ClusterLaunch):
         from aim_catalog.cli.kube import show_cluster_launch
-        from aim_catalog.launch.targets.kubernetes.service import ClusterLaunch
 
-        assert isinstance(result, ClusterLaunch), type(result)
         show_cluster_launch(result, as_json)
+    elif not isinstance(result, LaunchResult):  # another target's: its fields, or its words
+        from aim_catalog.cli import render
+
+        if dataclasses.is_dataclass(result) and not isinstance(result, type):
+            render.emit_json(dataclasses.asdict(result)) if as_json else render.line(repr(result))
+        else:
+            render.line(str(result))
     elif options.replicas != 1:
         show_copies(result, as_json)
     else:

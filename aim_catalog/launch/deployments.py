@@ -6,9 +6,10 @@ started with --no-wait), ``failed`` (launch failed; what it made removed unless 
 (each target's ``deployments``). The snapshot never holds a secret.
 
 Each row says which target it is on (``target``) and where on it (``location``: a Docker
-engine's ID, a cluster's ``<API server>/<namespace>``); a name is unique per (target,
-location) among live (starting/running) rows, as Docker's container names are. The
-lookups of one target are its own (``targets/<name>/records.py``).
+engine's ID, a cluster's ``<API server>/<namespace>``); a name is unique per location
+among live (starting/running) rows, as Docker's container names are (and as a namespace's
+objects are, whichever cluster target made them). The lookups of one target are its own
+(``targets/<name>/records.py``).
 """
 
 from __future__ import annotations
@@ -63,7 +64,6 @@ def record(
     session.execute(
         update(Deployment)
         .where(
-            Deployment.target == target,
             Deployment.location == location,
             Deployment.name == name,
             Deployment.status.in_(ACTIVE),

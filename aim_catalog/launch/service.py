@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from aim_catalog.errors import EnvironmentProblem, UsageProblem
 from aim_catalog.launch.targets import registry
-from aim_catalog.launch.targets.base import Unreachable
+from aim_catalog.launch.targets.base import Found, Unreachable
+from aim_catalog.settings import DEFAULT_TARGET
 
 if TYPE_CHECKING:
     from aim_catalog.launch.plan import LaunchOptions, LaunchPlan
-    from aim_catalog.launch.targets.base import DeploymentRow, Select, Served, Stopped, Target, Write
-    from aim_catalog.notes import Note, Tick
+    from aim_catalog.launch.targets.base import DeploymentRow, Select, Served, Stopped, Target
+    from aim_catalog.notes import Note, Tick, Write
     from aim_catalog.selection.options import SelectionOptions
     from aim_catalog.storage.work import Work
 
@@ -33,9 +34,17 @@ class Listing:
     unreachable: tuple[str, ...] = ()
 
 
+def check_name(target: str, name: str | None) -> None:
+    """A ``--name`` the target named accepts (``UsageProblem``: no such target, or a name it
+    refuses): what ``launch`` checks first, before it parses the rest."""
+    if name is not None:
+        registry.target(target).check_name(name)
+
+
 def check(selection: SelectionOptions, options: LaunchOptions) -> None:
     """Usage errors of a launch's options, before anything is selected: the target named
     must exist, and the options must suit it."""
+    check_name(options.target, options.name)
     options.check(selection)
     registry.target(options.target).check(selection, options)
 
@@ -65,15 +74,21 @@ def launch(
 
 
 def deployments(work: Work, *, include_all: bool, all_hosts: bool, note: Note) -> Listing:
-    """Every target's deployments as it sees them now. A target that cannot be asked is
-    skipped (and named) while another one has rows; when none has, its error is the answer."""
+    """Every target's deployments as it sees them now: the default target's first, as it
+    orders them, then the others' in the order they were launched. A target that cannot be
+    asked is skipped (and named) while another one has rows; when none has, its error is
+    the answer."""
     rows: list[DeploymentRow] = []
+    others: list[DeploymentRow] = []
     failed: list[tuple[Target, EnvironmentProblem]] = []
     for target in registry.listing_order():
         try:
-            rows += target.deployments(work, include_all=include_all, all_hosts=all_hosts, note=note)
+            found = target.deployments(work, include_all=include_all, all_hosts=all_hosts, note=note)
         except EnvironmentProblem as exc:
             failed.append((target, exc))
+            continue
+        (rows if target.name == DEFAULT_TARGET else others).extend(found)
+    rows += sorted(others, key=lambda row: row.row)
     if failed and not rows:
         raise failed[0][1]
     for _skipped, problem in failed:
@@ -81,12 +96,17 @@ def deployments(work: Work, *, include_all: bool, all_hosts: bool, note: Note) -
     return Listing(tuple(rows), tuple(skipped.name for skipped, _problem in failed))
 
 
-def _find(work: Work, name: str) -> tuple[Target, Any]:
-    for target in registry.lookup_order():
-        found = target.find(work, name)
-        if found is not None:
-            return target, found
-    raise UsageProblem(f"no deployment called {name!r} (`aim-catalog ps --all` lists them)")
+def _find(work: Work, name: str) -> tuple[Target, Found]:
+    """The deployment called ``name``: on the targets other than the default one, a live one
+    first, else the newest; then the default target's (which says itself what it lacks)."""
+    *others, default = registry.lookup_order()
+    found = [(target, hit) for target in others if (hit := target.find(work, name)) is not None]
+    if found:
+        return max(found, key=lambda pair: (pair[1].live, pair[1].row))
+    hit = default.find(work, name)
+    if hit is None:
+        raise UsageProblem(f"no deployment called {name!r} (`aim-catalog ps --all` lists them)")
+    return default, hit
 
 
 def stop(work: Work, name: str) -> Stopped:

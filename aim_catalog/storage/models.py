@@ -129,7 +129,6 @@ class Deployment(Base):
 LIVE_DEPLOYMENTS = text("status IN ('starting', 'running')")
 Index(
     None,
-    tables.deployments.c.target,
     tables.deployments.c.location,
     tables.deployments.c.name,
     unique=True,

@@ -126,7 +126,7 @@ deployments = Table(
     Column("status", String(20), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    # The unique (target, location, name) index of live rows is declared in models.py: its
+    # The unique (location, name) index of live rows is declared in models.py: its
     # postgresql_where makes SQLAlchemy import its PostgreSQL dialect, which the select path
     # (this module, never the ORM) must not pay for on a SQLite catalog.
     # The launch target's name (docker: a container; kubernetes: Deployment + Service;

@@ -3,9 +3,11 @@
 Until 0007 a cluster deployment stored ``kubernetes:<API server URL>/<namespace>`` in
 ``docker_host``, so that column held two kinds of value and every new target would have
 needed a column or another prefix. Now ``target`` says which target and ``location`` where
-on it (the Docker engine's ID; a cluster's ``<API server URL>/<namespace>``); a name is
-unique per (target, location) among live rows. ``docker_host`` holds only Docker engine
-IDs: it is NULL for cluster rows. Downgrading writes the old prefixed value back.
+on it (the Docker engine's ID; a cluster's ``<API server URL>/<namespace>``). A name is
+unique per location among live rows, as it was per ``docker_host`` (a Deployment and an
+InferenceService of one name in one namespace still exclude each other). ``docker_host``
+holds only Docker engine IDs: it is NULL for cluster rows. Downgrading writes the old
+prefixed value back.
 
 Revision ID: 0008
 Revises: 0007
@@ -40,9 +42,9 @@ def upgrade() -> None:
         batch.alter_column("docker_host", existing_type=sa.String(300), nullable=True)
     op.execute("UPDATE deployments SET docker_host = NULL WHERE target <> 'docker'")
     op.create_index(
-        op.f("ix_deployments_target_location_name"),
+        op.f("ix_deployments_location_name"),
         "deployments",
-        ["target", "location", "name"],
+        ["location", "name"],
         unique=True,
         sqlite_where=sa.text(LIVE),
         postgresql_where=sa.text(LIVE),
@@ -50,7 +52,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_deployments_target_location_name"), table_name="deployments")
+    op.drop_index(op.f("ix_deployments_location_name"), table_name="deployments")
     op.execute(
         f"UPDATE deployments SET docker_host = '{CLUSTER_PREFIX}' || location WHERE docker_host IS NULL"
     )

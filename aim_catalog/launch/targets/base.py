@@ -21,7 +21,7 @@ from aim_catalog.errors import EnvironmentProblem
 
 if TYPE_CHECKING:
     from aim_catalog.launch.plan import LaunchOptions, LaunchPlan
-    from aim_catalog.notes import Note, Tick
+    from aim_catalog.notes import Note, Tick, Write
     from aim_catalog.selection.options import SelectionOptions
     from aim_catalog.selection.request import Candidate, Request
     from aim_catalog.storage.models import Deployment
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 # The catalog's ``select``: the best config for a request (``NoSuitableRecipe`` when none).
 Select = Callable[["Request"], "Candidate"]
-Write = Callable[[str], None]
 
 # JSON key order of ``ps --json`` (as it always was): rows of the catalog, and containers
 # of another catalog on a Docker engine.
@@ -70,6 +69,7 @@ class DeploymentRow:
     context: str | None = None
     namespace: str | None = None
     foreign: bool = False  # a labelled container of another catalog
+    row: int = 0  # the catalog row's id (0: none), which orders rows of several targets
 
     @classmethod
     def of(cls, d: Deployment, host: str, *, cluster: bool = False) -> DeploymentRow:
@@ -87,6 +87,7 @@ class DeploymentRow:
             target=d.target if cluster else None,
             context=d.context if cluster else None,
             namespace=d.namespace if cluster else None,
+            row=d.id,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -122,6 +123,18 @@ class Stopped:
 
 
 @dataclass(frozen=True)
+class Found:
+    """A deployment a target found by name: its catalog row's id (``row``; 0 for a labelled
+    container the catalog has no row for) and whether that row is live (starting or
+    running); ``handle`` is the target's own, handed back to its ``stop`` and ``logs``."""
+
+    name: str
+    row: int
+    live: bool
+    handle: Any
+
+
+@dataclass(frozen=True)
 class Served:
     """An active deployment and where it answers (``aim-catalog test``)."""
 
@@ -136,8 +149,11 @@ class Target(Protocol):
 
     name: ClassVar[str]
 
+    def check_name(self, name: str) -> None:
+        """A name this target refuses for what it launches (``UsageProblem``)."""
+
     def check(self, selection: SelectionOptions, options: LaunchOptions) -> None:
-        """Usage errors of the options for this target, before anything is selected."""
+        """Usage errors of the other options for this target, before anything is selected."""
 
     def plan(
         self, work: Work, select: Select, selection: SelectionOptions, options: LaunchOptions, *, note: Note
@@ -164,17 +180,20 @@ class Target(Protocol):
         """``ps`` rows of this target (``EnvironmentProblem`` when it cannot be asked)."""
         ...
 
-    def find(self, work: Work, name: str) -> object | None:
-        """This target's deployment called ``name`` (None: it has none)."""
+    def find(self, work: Work, name: str) -> Found | None:
+        """This target's deployment called ``name``, a live one first, else the newest
+        (None: it has none). The default target is asked last, alone, when no other target
+        knows the name: it may raise its own ``UsageProblem`` saying where to look instead."""
         ...
 
-    def stop(self, work: Work, found: Any) -> Stopped:
+    def stop(self, work: Work, found: Found) -> Stopped:
         """Stop what ``find`` found and mark it stopped."""
         ...
 
-    def logs(self, work: Work, found: Any, *, follow: bool, tail: int | None, write: Write) -> None:
+    def logs(self, work: Work, found: Found, *, follow: bool, tail: int | None, write: Write) -> None:
         """What ``find`` found's logs, secrets masked, through ``write``."""
 
     def served(self, work: Work, name: str) -> Served | None:
-        """Where this target's active deployment ``name`` answers (None: it has none)."""
+        """Where this target's active deployment ``name`` answers (None: it has none; the
+        default target, asked last, may raise its own ``UsageProblem`` instead)."""
         ...

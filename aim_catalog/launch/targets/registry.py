@@ -5,8 +5,11 @@ its ``--target`` name with a factory that imports it only when it is asked for, 
 ``aim-catalog --help`` and a Docker launch load no Kubernetes code. The built-in ones are
 ``docker`` (the default: this host's engine), ``kubernetes`` and ``kserve``. Another
 package adds one with ``register(name, factory)``, or through the entry-point group
-``aim_catalog.launch_targets`` (``name = "package.module:factory"``), read only when a
-name is not built in. Nothing else in aim_catalog imports a target's package.
+``aim_catalog.launch_targets`` (``name = "package.module:factory"``). Entry points are
+listed (not imported) when every target is asked (``ps``, ``stop``, ``logs``) or a name
+is not built in; a plug-in is imported when it is first used, and one that cannot be is an
+``EnvironmentProblem`` naming it. Only the registry, the faces (which render a target's
+results) and ``doctor`` import a target's package.
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from aim_catalog.errors import UsageProblem, shown
+from aim_catalog.errors import EnvironmentProblem, UsageProblem, first_line, shown
 from aim_catalog.settings import DEFAULT_TARGET
 
 if TYPE_CHECKING:
     from aim_catalog.launch.targets.base import Target
 
 Factory = Callable[[], "Target"]
+MAX_NAME = 16  # the deployments table's target column
 
 ENTRY_POINT_GROUP = "aim_catalog.launch_targets"
 
@@ -50,6 +54,8 @@ _entry_points_read = False
 
 def register(name: str, factory: Factory) -> None:
     """Make ``--target NAME`` run on the target ``factory()`` builds (replacing any)."""
+    if not 0 < len(name) <= MAX_NAME or not name.isascii() or not name.replace("-", "").isalnum():
+        raise UsageProblem(f"a target name is 1 to {MAX_NAME} letters, digits or '-', got {shown(name)}")
     _FACTORIES[name] = factory
     _made.pop(name, None)
 
@@ -59,10 +65,24 @@ def _read_entry_points() -> None:
     if _entry_points_read:
         return
     _entry_points_read = True
-    from importlib.metadata import entry_points
+    from importlib.metadata import EntryPoint, entry_points
+
+    def loader(point: EntryPoint) -> Factory:
+        def make() -> Target:
+            try:
+                factory = point.load()
+            except Exception as exc:  # a broken plug-in must not take the built-in targets down
+                raise EnvironmentProblem(
+                    f"launch target {point.name!r} ({point.value}) cannot be loaded: {first_line(exc)}"
+                ) from exc
+            made: Target = factory()
+            return made
+
+        return make
 
     for point in entry_points(group=ENTRY_POINT_GROUP):
-        _FACTORIES.setdefault(point.name, point.load())
+        if point.name not in _FACTORIES:
+            register(point.name, loader(point))
 
 
 def names() -> list[str]:

@@ -205,7 +205,8 @@ def _deployment(conn: object, name: str, cid: str, target: str, docker_host: str
 def test_0008_moves_where_a_deployment_runs_into_location_and_back(db_url: str) -> None:
     """docker_host held ``kubernetes:<server>/<ns>`` for cluster rows until 0007: after 0008
     it holds only Docker engine IDs, ``location`` says where for every target, and a live
-    name is unique per (target, location); the downgrade restores the old values."""
+    name is unique per location, as it was per docker_host (whichever cluster target made
+    it); the downgrade restores the old values."""
     engine = db.make_engine(db_url)
     try:
         db.upgrade(engine, "0007")
@@ -227,11 +228,12 @@ def test_0008_moves_where_a_deployment_runs_into_location_and_back(db_url: str) 
             "('web', :cid, NULL, :where, 'r', 'o/m', 'vllm', 1, '[0]', 'img', 8000, '{}', 'running', "
             "'2026-01-01 00:00:00', '2026-01-01 00:00:00', :target)"
         )
-        with pytest.raises(IntegrityError), engine.begin() as conn:  # the same live name, same place
-            conn.execute(insert, {"cid": "uid:3", "where": "https://api:6443/llm", "target": "kubernetes"})
-        with engine.begin() as conn:  # the same name on another target or namespace is another place
-            conn.execute(insert, {"cid": "uid:4", "where": "https://api:6443/llm", "target": "kserve"})
-            conn.execute(insert, {"cid": "uid:5", "where": "https://api:6443/other", "target": "kubernetes"})
+        for target in ("kubernetes", "kserve"):  # the same live name in the same namespace
+            with pytest.raises(IntegrityError), engine.begin() as conn:
+                conn.execute(insert, {"cid": "uid:3", "where": "https://api:6443/llm", "target": target})
+        with engine.begin() as conn:  # the same name in another namespace, or on an engine, is elsewhere
+            conn.execute(insert, {"cid": "uid:4", "where": "https://api:6443/other", "target": "kserve"})
+            conn.execute(insert, {"cid": "uid:5", "where": "engine-b", "target": "docker"})
             conn.execute(text("DELETE FROM deployments WHERE container_id IN ('uid:4', 'uid:5')"))
         db.downgrade(engine, "0007")
         with engine.connect() as conn:

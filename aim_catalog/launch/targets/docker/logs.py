@@ -7,7 +7,6 @@ in every log line shown: ``logs``, ``logs --follow`` and the tail a failed launc
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 from docker.errors import DockerException, NotFound
@@ -15,6 +14,7 @@ from docker.errors import DockerException, NotFound
 from aim_catalog.backends.envpolicy import is_secret, mask_secret_flags
 from aim_catalog.errors import UsageProblem
 from aim_catalog.launch.runspec import MASK
+from aim_catalog.notes import Write
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -42,7 +42,7 @@ def stream_logs(
     *,
     follow: bool,
     tail: int | Literal["all"],
-    write: Callable[[str], None],
+    write: Write,
 ) -> None:
     try:
         container = client.containers.get(container_id)

@@ -15,17 +15,18 @@ from typing import TYPE_CHECKING
 
 from aim_catalog.errors import UsageProblem, redact
 from aim_catalog.launch.deployments import ACTIVE, Status
-from aim_catalog.launch.targets.base import DeploymentRow, Served, Stopped, Write
+from aim_catalog.launch.targets.base import DeploymentRow, Served, Stopped
 
 if TYPE_CHECKING:
     from docker import DockerClient
 
     from aim_catalog.launch.targets.docker.engine import EngineContainer, EngineId
+    from aim_catalog.notes import Write
     from aim_catalog.storage.work import Work
 
 
 @dataclass(frozen=True)
-class Found:
+class Container:
     """A deployment (or labelled container) of this engine: ``key`` is its container's id
     (or name), ``status`` its row's (None: the catalog has no row for it)."""
 
@@ -140,16 +141,16 @@ def container_for(work: Work, client: DockerClient, name: str) -> tuple[str, str
     raise UsageProblem(f"no deployment called {name!r} (`aim-catalog ps --all` lists them)")
 
 
-def find(work: Work, name: str) -> Found:
+def find(work: Work, name: str) -> Container:
     """The deployment (or labelled container) called ``name`` on this engine."""
     from aim_catalog.launch.targets.docker.engine import connect
 
     client = connect()
     key, status = container_for(work, client, name)
-    return Found(name, key, status, client)
+    return Container(name, key, status, client)
 
 
-def stop(work: Work, found: Found) -> Stopped:
+def stop(work: Work, found: Container) -> Stopped:
     """Stop and remove the container; mark its deployment stopped."""
     from aim_catalog.launch import deployments
     from aim_catalog.launch.targets.docker import engine as launcher
@@ -161,7 +162,7 @@ def stop(work: Work, found: Found) -> Stopped:
     return Stopped(found.name, existed)
 
 
-def logs(found: Found, *, follow: bool, tail: int | None, write: Write) -> None:
+def logs(found: Container, *, follow: bool, tail: int | None, write: Write) -> None:
     """The container's logs (secrets masked) through ``write``; Ctrl-C ends ``follow``."""
     from aim_catalog.launch.targets.docker.logs import stream_logs
 

@@ -8,10 +8,9 @@ from aim_catalog.errors import UsageProblem
 
 if TYPE_CHECKING:
     from aim_catalog.launch.plan import LaunchOptions, LaunchPlan
-    from aim_catalog.launch.targets.base import DeploymentRow, Select, Served, Stopped, Write
-    from aim_catalog.launch.targets.docker.operations import Found
+    from aim_catalog.launch.targets.base import DeploymentRow, Found, Select, Served, Stopped
     from aim_catalog.launch.targets.docker.service import LaunchResult
-    from aim_catalog.notes import Note, Tick
+    from aim_catalog.notes import Note, Tick, Write
     from aim_catalog.selection.options import SelectionOptions
     from aim_catalog.storage.work import Work
 
@@ -21,11 +20,13 @@ class DockerTarget:
 
     name: ClassVar[str] = "docker"
 
-    def check(self, selection: SelectionOptions, options: LaunchOptions) -> None:
+    def check_name(self, name: str) -> None:
+        """A container name Docker accepts."""
         from aim_catalog.launch.runspec import check_name
 
-        if options.name is not None:
-            check_name(options.name)
+        check_name(name)
+
+    def check(self, selection: SelectionOptions, options: LaunchOptions) -> None:
         given = options.cluster.given()
         if given:
             raise UsageProblem(f"{', '.join(given)}: for --target kubernetes or kserve only")
@@ -62,19 +63,22 @@ class DockerTarget:
 
     def find(self, work: Work, name: str) -> Found:
         """Asked last (the default target): a name it does not know is not known at all."""
+        from aim_catalog.launch.deployments import ACTIVE
+        from aim_catalog.launch.targets.base import Found
         from aim_catalog.launch.targets.docker.operations import find
 
-        return find(work, name)
+        container = find(work, name)
+        return Found(name, 0, container.status in ACTIVE, container)
 
     def stop(self, work: Work, found: Found) -> Stopped:
         from aim_catalog.launch.targets.docker.operations import stop
 
-        return stop(work, found)
+        return stop(work, found.handle)
 
     def logs(self, work: Work, found: Found, *, follow: bool, tail: int | None, write: Write) -> None:
         from aim_catalog.launch.targets.docker.operations import logs
 
-        logs(found, follow=follow, tail=tail, write=write)
+        logs(found.handle, follow=follow, tail=tail, write=write)
 
     def served(self, work: Work, name: str) -> Served:
         from aim_catalog.launch.targets.docker.operations import served

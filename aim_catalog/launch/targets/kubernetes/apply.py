@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +25,7 @@ from aim_catalog.errors import EnvironmentProblem, LaunchFailed, UsageProblem, f
 from aim_catalog.launch import labels as label_keys
 from aim_catalog.launch.targets.kubernetes.names import MANAGER, selector
 from aim_catalog.launch.targets.kubernetes.render import KSERVE_API, Rendered
-from aim_catalog.notes import WaitProgress
+from aim_catalog.notes import WaitProgress, Write
 from aim_catalog.settings import kubeconfig
 
 APPLY = "application/apply-patch+yaml"
@@ -335,9 +335,7 @@ def delete(cluster: Cluster, objects: list[dict[str, str]]) -> list[str]:
     return deleted
 
 
-def stream_logs(
-    cluster: Cluster, name: str, *, follow: bool, tail: int | None, write: Callable[[str], None]
-) -> None:
+def stream_logs(cluster: Cluster, name: str, *, follow: bool, tail: int | None, write: Write) -> None:
     """The logs of the deployment's pods (the first pod only with --follow)."""
     core = k8s.CoreV1Api(cluster.api)
     with _talking(cluster, f"reading the logs of {name}"):

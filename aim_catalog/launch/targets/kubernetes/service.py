@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
@@ -18,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from aim_catalog.errors import EnvironmentProblem, LaunchFailed, UsageProblem
 from aim_catalog.launch.deployments import Status
-from aim_catalog.notes import Note, Tick
-from aim_catalog.selection.request import ANY
+from aim_catalog.notes import Note, Tick, Write
+from aim_catalog.settings import ANY
 
 if TYPE_CHECKING:
     from aim_catalog.launch.plan import LaunchOptions, LaunchPlan, Manifests
@@ -57,6 +56,8 @@ class ClusterDeployment:
     context: str | None
     namespace: str | None
     objects: tuple[dict[str, str], ...]
+    row: int = 0  # the row's id
+    status: str = ""
 
 
 def client_module() -> ModuleType:
@@ -107,10 +108,9 @@ def _render(
 ) -> tuple[Rendered, RunSpec, Candidate]:
     from aim_catalog.launch.plan import spec_notes
     from aim_catalog.launch.runspec import build_spec, container_name
-    from aim_catalog.launch.targets.kubernetes.render import check_options, render
+    from aim_catalog.launch.targets.kubernetes.render import render
 
-    opts = kube_options(options)
-    check_options(opts)
+    opts = kube_options(options)  # checked already (KubernetesTarget.check, by the launch service)
     asked = replace(selection, hardware=selection.hardware or ANY)
     request = replace(asked.to_request(note=note), hardware_detected=False)
     chosen = select(request)
@@ -158,9 +158,7 @@ def launch_on_cluster(
 ) -> ClusterLaunch:
     """Render, apply, record and (``options.wait``) wait for the rollout."""
     from aim_catalog.launch.guard import termination_as_interrupt
-    from aim_catalog.launch.targets.kubernetes.render import check_options
 
-    check_options(kube_options(options))
     kube = client_module()  # a missing kubeconfig or client is the one thing said, before any note
     cluster = kube.connect(options.cluster.context, options.cluster.namespace)
     rendered, spec, chosen = _render(work, select, selection, options, note)
@@ -325,7 +323,13 @@ def find_on_cluster(work: Work, target: str, name: str) -> ClusterDeployment | N
         if found is None:
             return None
         return ClusterDeployment(
-            found.name, found.container_id, found.context, found.namespace, tuple(found.objects or [])
+            found.name,
+            found.container_id,
+            found.context,
+            found.namespace,
+            tuple(found.objects or []),
+            found.id,
+            found.status,
         )
 
 
@@ -341,9 +345,7 @@ def stop_on_cluster(work: Work, found: ClusterDeployment) -> list[str]:
     return deleted
 
 
-def logs_on_cluster(
-    found: ClusterDeployment, *, follow: bool, tail: int | None, write: Callable[[str], None]
-) -> None:
+def logs_on_cluster(found: ClusterDeployment, *, follow: bool, tail: int | None, write: Write) -> None:
     kube = client_module()
     cluster = kube.connect(found.context, found.namespace)
     with contextlib.suppress(KeyboardInterrupt):

@@ -10,9 +10,9 @@ from aim_catalog.launch.targets.base import Stopped
 
 if TYPE_CHECKING:
     from aim_catalog.launch.plan import LaunchOptions, LaunchPlan
-    from aim_catalog.launch.targets.base import DeploymentRow, Select, Served, Write
+    from aim_catalog.launch.targets.base import DeploymentRow, Found, Select, Served
     from aim_catalog.launch.targets.kubernetes.service import ClusterDeployment, ClusterLaunch
-    from aim_catalog.notes import Note, Tick
+    from aim_catalog.notes import Note, Tick, Write
     from aim_catalog.selection.options import SelectionOptions
     from aim_catalog.storage.work import Work
 
@@ -22,6 +22,9 @@ class KubernetesTarget:
     them; ``--dry-run`` and ``--out`` render them without one)."""
 
     name: ClassVar[str] = "kubernetes"
+
+    def check_name(self, name: str) -> None:
+        """Object names are checked with the rest of the cluster options (``check``)."""
 
     def check(self, selection: SelectionOptions, options: LaunchOptions) -> None:
         from aim_catalog.launch.targets.kubernetes.render import check_options
@@ -59,24 +62,26 @@ class KubernetesTarget:
 
         return cluster_rows(work, self.name, include_all=include_all)
 
-    def find(self, work: Work, name: str) -> ClusterDeployment | None:
+    def find(self, work: Work, name: str) -> Found | None:
+        from aim_catalog.launch.deployments import ACTIVE
+        from aim_catalog.launch.targets.base import Found
         from aim_catalog.launch.targets.kubernetes.service import find_on_cluster
 
-        return find_on_cluster(work, self.name, name)
+        row = find_on_cluster(work, self.name, name)
+        return None if row is None else Found(row.name, row.row, row.status in ACTIVE, row)
 
-    def stop(self, work: Work, found: ClusterDeployment) -> Stopped:
+    def stop(self, work: Work, found: Found) -> Stopped:
         """Delete what launch applied and mark the row stopped."""
         from aim_catalog.launch.targets.kubernetes.service import stop_on_cluster
 
-        deleted = stop_on_cluster(work, found)
-        return Stopped(found.name, bool(deleted), f"{found.context}/{found.namespace}", tuple(deleted))
+        row: ClusterDeployment = found.handle
+        deleted = stop_on_cluster(work, row)
+        return Stopped(row.name, bool(deleted), f"{row.context}/{row.namespace}", tuple(deleted))
 
-    def logs(
-        self, work: Work, found: ClusterDeployment, *, follow: bool, tail: int | None, write: Write
-    ) -> None:
+    def logs(self, work: Work, found: Found, *, follow: bool, tail: int | None, write: Write) -> None:
         from aim_catalog.launch.targets.kubernetes.service import logs_on_cluster
 
-        logs_on_cluster(found, follow=follow, tail=tail, write=write)
+        logs_on_cluster(found.handle, follow=follow, tail=tail, write=write)
 
     def served(self, work: Work, name: str) -> Served | None:
         """None: ``aim-catalog test`` asks deployments it can reach from here (a cluster's

@@ -14,7 +14,8 @@ from aim_catalog import Catalog, LaunchOptions, SelectionOptions
 from aim_catalog.errors import UsageProblem
 from aim_catalog.launch.plan import LaunchPlan, PlannedContainer
 from aim_catalog.launch.targets import registry
-from aim_catalog.launch.targets.base import Stopped
+from aim_catalog.launch.targets.base import Found, Stopped
+from aim_catalog.settings import DEFAULT_TARGET
 
 MODEL = "Qwen/Qwen3-32B"  # a bundled seed recipe
 
@@ -47,15 +48,15 @@ class RecordingTarget:
     def deployments(self, work: Any, **kwargs: Any) -> list[Any]:
         return []
 
-    def find(self, work: Any, name: str) -> str | None:
-        return name if name == "mine" else None
+    def find(self, work: Any, name: str) -> Found | None:
+        return Found(name, 1, True, f"handle of {name}") if name == "mine" else None
 
-    def stop(self, work: Any, found: Any) -> Stopped:
-        self.asked.append(f"stop {found}")
-        return Stopped(found, True)
+    def stop(self, work: Any, found: Found) -> Stopped:
+        self.asked.append(f"stop {found.handle}")
+        return Stopped(found.name, True)
 
-    def logs(self, work: Any, found: Any, **kwargs: Any) -> None:
-        self.asked.append(f"logs {found}")
+    def logs(self, work: Any, found: Found, **kwargs: Any) -> None:
+        self.asked.append(f"logs {found.handle}")
 
     def served(self, work: Any, name: str) -> None:
         return None
@@ -110,8 +111,8 @@ def test_a_name_is_looked_up_on_the_other_targets_before_the_default_one(
 ) -> None:
     """The default (Docker) target is asked last: a name another target knows never
     reaches the Docker engine (there is none here: asking it would fail)."""
-    assert registry.lookup_order()[-1].name == registry.DEFAULT_TARGET
-    assert registry.listing_order()[0].name == registry.DEFAULT_TARGET
+    assert registry.lookup_order()[-1].name == DEFAULT_TARGET
+    assert registry.listing_order()[0].name == DEFAULT_TARGET
     assert catalog.stop("mine") == Stopped("mine", True)
     catalog.logs("mine", write=lambda _text: None)
-    assert recording.asked == ["stop mine", "logs mine"]
+    assert recording.asked == ["stop handle of mine", "logs handle of mine"]
