@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aim_catalog.errors import InvalidRecipeInput, NoCatalog
-from aim_catalog.notes import Note, Tick, quiet
+from aim_catalog.notes import Note, Tick, Write, quiet
 from aim_catalog.recipes.loading import Loader
 from aim_catalog.selection.options import SelectionOptions
 from aim_catalog.storage.store import Store
@@ -391,9 +391,7 @@ class Catalog:
 
         return stop(self, name)
 
-    def logs(
-        self, name: str, *, follow: bool = False, tail: int | None = None, write: Callable[[str], None]
-    ) -> None:
+    def logs(self, name: str, *, follow: bool = False, tail: int | None = None, write: Write) -> None:
         """A deployment's logs, secrets masked, through ``write`` (``follow`` until Ctrl-C)."""
         from aim_catalog.launch.service import logs
 

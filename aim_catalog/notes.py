@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 Note = Callable[[str], None]
 Tick = Callable[[str], None]
+# Where text a command streams goes as it arrives (a deployment's logs): no line added.
+Write = Callable[[str], None]
 # A wait loop's progress: seconds waited so far, and the last line it heard (a log line).
 WaitProgress = Callable[[float, str], None]
 

@@ -32,6 +32,8 @@ MAX_LAUNCH_TIMEOUT = 86400.0
 MAX_SQL_INT = 2**31 - 1
 
 DEFAULT_PRECISION = "bf16"
+# --backend / --hardware value meaning "no filter": the best across backends, any GPU model.
+ANY = "any"
 # launch --target: where a config runs unless told (launch.targets.registry names them all).
 DEFAULT_TARGET = "docker"
 # Throughput columns a ranking may use; output_throughput falls back to

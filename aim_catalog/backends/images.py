@@ -1,7 +1,7 @@
 """Default images per backend and GPU architecture, from ``data/images.json``.
 
 A config's own image wins; otherwise the default for the backend on the recipe's GPU
-architecture (gfx942: MI300X, MI308X, MI325X; gfx950: MI350X, MI355X; hardware.py knows
+architecture (gfx942: MI300X, MI308X, MI325X; gfx950: MI350X, MI355X; ``host/gpus.py`` knows
 which product is which). An image whose tag says which
 architecture it was built for (SGLang's ``-mi30x``/``-mi35x``) is refused on another one
 unless the user names the image with ``--image``.
@@ -27,7 +27,7 @@ def _data() -> dict[str, Any]:
 
 
 def architecture(hardware: str | None) -> str | None:
-    """gfx942 / gfx950 for a GPU model name (MI300X, MI350X...), as hardware.py knows it
+    """gfx942 / gfx950 for a GPU model name (MI300X, MI350X...), as ``host/gpus.py`` knows it
     (the architecture, not a product list, decides the image); a gfx name passes through."""
     from aim_catalog.host.gpus import ARCHITECTURES
 

@@ -101,7 +101,7 @@ def test_deployment(
     Example: aim-catalog test aim-qwen3-32b-4gpu-bf16-vllm --stream
     Example: aim-catalog test aim-qwen3-32b-4gpu-bf16-vllm --concurrency 8 --requests 64 --save
     """
-    from aim_catalog.operating import openai_client as smoke
+    from aim_catalog.operating import openai_client
     from aim_catalog.operating.endpoint_test import TestOptions
 
     options = TestOptions(prompt, max_tokens, stream, concurrency, requests, time_limit, timeout, save)
@@ -113,7 +113,7 @@ def test_deployment(
     _show_load(outcome.load, outcome.base, as_json, outcome.saved)
     failure = outcome.failure()
     if failure is not None:
-        raise smoke.SmokeFailed(failure)
+        raise openai_client.SmokeFailed(failure)
 
 
 def _printable(text: str) -> str:

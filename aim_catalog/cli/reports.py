@@ -9,8 +9,7 @@ import typer
 
 from aim_catalog.cli.app import Group, app, catalog_of
 from aim_catalog.errors import UsageProblem
-from aim_catalog.selection.request import ANY
-from aim_catalog.settings import MAX_SQL_INT
+from aim_catalog.settings import ANY, MAX_SQL_INT
 
 bench_app = typer.Typer(
     cls=Group, rich_markup_mode=None, no_args_is_help=True, help="Import measured benchmark results."

@@ -76,7 +76,7 @@ def target(work: Work, name: str) -> tuple[str, Served | None]:
 
 def run_test(work: Work, name: str, options: TestOptions) -> TestOutcome:
     """Send the request(s); save a reply, or a load run without failures, when asked."""
-    from aim_catalog.operating import openai_client as smoke
+    from aim_catalog.operating import openai_client
 
     base, deployment = target(work, name)
     if options.save and deployment is None:
@@ -84,16 +84,16 @@ def run_test(work: Work, name: str, options: TestOptions) -> TestOutcome:
             "--save needs a deployment name (a URL has no serve config to store the result on)"
         )
     what = name if deployment is not None else "the server"
-    with smoke.client(options.timeout) as http:
-        model = smoke.served_model(http, base, what)
+    with openai_client.client(options.timeout) as http:
+        model = openai_client.served_model(http, base, what)
         if not options.load:
-            reply = smoke.chat(
+            reply = openai_client.chat(
                 http, base, model, options.prompt, options.max_tokens, stream=options.stream, what=what
             )
     if not options.load:
         saved = None
         if deployment is not None and options.save:
-            saved = _save(work, deployment, smoke.single_as_load(reply), options.max_tokens)
+            saved = _save(work, deployment, openai_client.single_as_load(reply), options.max_tokens)
         return TestOutcome(base, what, reply=reply, saved=saved, save_asked=options.save)
     result = _load(base, model, what, options)
     saved = None
@@ -113,11 +113,11 @@ def _save(work: Work, deployment: Served, result: LoadResult, max_tokens: int) -
 
 
 def _load(base: str, model: str, what: str, options: TestOptions) -> LoadResult:
-    from aim_catalog.operating import openai_client as smoke
+    from aim_catalog.operating import openai_client
 
     timeout = options.timeout
-    return smoke.run_load(
-        lambda n: smoke.client(timeout, n),
+    return openai_client.run_load(
+        lambda n: openai_client.client(timeout, n),
         base,
         model,
         options.prompt,

@@ -15,7 +15,8 @@ from aim_catalog.selection.explaining import log_checks
 from aim_catalog.selection.fallback import general_fallback, without_default_backend
 from aim_catalog.selection.listing import no_match_message
 from aim_catalog.selection.matching import candidate_of, query_of
-from aim_catalog.selection.request import ANY, Candidate, Executor, Request, dialect_name, general_model
+from aim_catalog.selection.request import Candidate, Executor, Request, dialect_name, general_model
+from aim_catalog.settings import ANY
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,6 @@ from aim_catalog.selection.matching import (
 )
 from aim_catalog.selection.ranking import rank_reason
 from aim_catalog.selection.request import (
-    ANY,
     SCENARIO_LENGTHS,
     Executor,
     Request,
@@ -41,6 +40,7 @@ from aim_catalog.selection.request import (
     dialect_name,
     general_model,
 )
+from aim_catalog.settings import ANY
 from aim_catalog.storage import tables
 
 # The logger select's -v reads (the match checks AIM Engine's debug mode logged): selection's.

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from aim_catalog.selection.listing import configurations
-from aim_catalog.selection.request import ANY, Candidate, Executor, Request, general_model
+from aim_catalog.selection.request import Candidate, Executor, Request, general_model
+from aim_catalog.settings import ANY
 
 
 def general_fallback(session: Executor, request: Request) -> bool:

@@ -36,8 +36,8 @@ from sqlalchemy import (
 )
 
 from aim_catalog.recipes.format import Origin
-from aim_catalog.selection.request import ANY, SCENARIO_LENGTHS, Candidate, Request
-from aim_catalog.settings import DEFAULT_METRIC, FALLBACK_METRIC
+from aim_catalog.selection.request import SCENARIO_LENGTHS, Candidate, Request
+from aim_catalog.settings import ANY, DEFAULT_METRIC, FALLBACK_METRIC
 from aim_catalog.storage import tables
 from aim_catalog.storage.dialects import dialect_of
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from aim_catalog import settings
 from aim_catalog.backends.registry import DEFAULT_BACKEND
 from aim_catalog.notes import Note
-from aim_catalog.selection.request import ANY
 from aim_catalog.settings import (
+    ANY,
     DEFAULT_METRIC,
     DEFAULT_PRECISION,
 )

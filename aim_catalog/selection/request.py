@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, Union
 from aim_catalog.backends.registry import BACKENDS, DEFAULT_BACKEND
 from aim_catalog.errors import UsageProblem
 from aim_catalog.settings import (
+    ANY,
     DEFAULT_LENGTH_TOLERANCE,
     DEFAULT_METRIC,
     DEFAULT_PRECISION,
@@ -31,8 +32,6 @@ Executor = Union["Session", "Connection"]
 # The scenario lengths; those not asked take the candidates' most common scenario.
 SCENARIO_LENGTHS = ("input_len", "output_len")
 
-# ``backend`` / ``hardware`` value meaning "no filter": the best across backends, any GPU model.
-ANY = "any"
 # What explain says of a config: the answer, one it beat, or why it was not a candidate.
 VerdictKind = Literal["chosen", "ranked", "rejected"]
 

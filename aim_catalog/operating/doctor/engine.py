@@ -21,7 +21,7 @@ def check_docker() -> tuple[Check, Any]:
     from docker.errors import DockerException
 
     where = docker_where()
-    try:  # launch's own way in (launcher.connect), so both say the same, redacted
+    try:  # launch's own way in (the Docker target's ``engine.connect``), so both say the same, redacted
         client = connect(timeout=20)
         version = client.version()
     except (EnvironmentProblem, DockerException, OSError) as exc:

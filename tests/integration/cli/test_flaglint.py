@@ -1,4 +1,4 @@
-"""Flag lint (issue 10): server flags checked against the option names of vLLM (0.10.1 and
+"""Flag lint: server flags checked against the option names of vLLM (0.10.1 and
 0.27.1 wheels), SGLang (0.5.17 wheel) and ATOM (ROCm/ATOM ffdf3bb5ddf8) as
 scripts/gen_flag_lists.py read them from each tool's own argument definitions."""
 

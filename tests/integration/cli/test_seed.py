@@ -1,4 +1,4 @@
-"""Keep the bundled catalog honest (issue 10): it validates and ingests whole, every recipe
+"""Keep the bundled catalog honest: it validates and ingests whole, every recipe
 says where it comes from, and a new user gets the tuned InferenceX configs with the image of
 the right GPU generation for every model and AMD GPU the InferenceX entries list.
 

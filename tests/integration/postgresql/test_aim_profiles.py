@@ -1,4 +1,4 @@
-"""AMD AIM runtime profiles in the catalog (issue 10, point 5).
+"""AMD AIM runtime profiles in the catalog.
 
 The profiles tree is ../shared/reference/aim-build (amd-enterprise-ai/aim-build 2be2cf8, tag
 0.9); the hand-written profiles below follow that format (schemas/general_profile_schema.json

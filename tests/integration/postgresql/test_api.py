@@ -1,4 +1,4 @@
-"""The Python API (``from aim_catalog import Catalog, Request``, issue 11) on each dialect:
+"""The Python API (``from aim_catalog import Catalog, Request``) on each dialect:
 frozen data that agrees, read units that never commit, an older schema refused.
 """
 

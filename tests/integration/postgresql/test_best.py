@@ -241,7 +241,7 @@ def test_seed_catalog_answers_the_seed_design_example(engine: Engine) -> None:
 def test_an_unasked_backend_falls_back_only_when_the_model_has_no_config_of_the_default(
     selection_catalog: Callable[..., Engine],
 ) -> None:
-    """`launch deepseek-ai/DeepSeek-R1-0528 8 -p fp8` (issue 10): a model served only by
+    """`launch deepseek-ai/DeepSeek-R1-0528 8 -p fp8`: a model served only by
     SGLang/ATOM is answered when --backend is not given, and says so; an explicit --backend
     vllm still finds nothing, and a model that has vLLM configs (on other hardware) is not
     silently switched to another backend."""
