@@ -113,6 +113,15 @@ class Rendered:
         return f"http://{self.name}.{namespace}.svc.cluster.local:{self.service_port}/v1"
 
 
+def literal(text: str) -> str:
+    """``text`` as the container gets it, whatever it holds. The kubelet expands ``$(NAME)``
+    in a container's command, args and env values from its environment, and reads ``$$``
+    as one ``$`` (the Kubernetes API's own words, ``core/v1`` Container.command/args and
+    EnvVar.value, as the official schemas of 1.25-1.37 carry them). Doubling every ``$``
+    keeps a recipe's ``$(HF_TOKEN)`` the literal the Docker target passes, never the token."""
+    return text.replace("$", "$$")
+
+
 def device_ids(hardware: str) -> list[str]:
     """PCI device ids of ``hardware`` as the node labeller writes them (lower hex, no 0x)."""
     from aim_catalog.host.gpus import DEVICE_IDS
@@ -293,7 +302,7 @@ def _container(
         "image": spec.image,
         # command, not args: the whole argv replaces the image's entrypoint (vLLM's images
         # have `vllm serve` as entrypoint; see runspec.ENTRYPOINT_NOTE), as on Docker.
-        "command": list(spec.command),
+        "command": [literal(part) for part in spec.command],
         "ports": [{"containerPort": port, "protocol": "TCP"}],
         "env": env,
         "resources": resources,
@@ -321,7 +330,7 @@ def _env(spec: RunSpec, opts: KubeOptions, notes: list[str]) -> list[dict[str, A
             f"{', '.join(inlined)}: a secret would be written into the manifest in clear; "
             "for a cluster, put it in a Secret (only HF_TOKEN has an option: --hf-token-secret)"
         )
-    env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in spec.env.items()]
+    env: list[dict[str, Any]] = [{"name": k, "value": literal(v)} for k, v in spec.env.items()]
     if opts.hf_token_secret is not None:
         secret, key = secret_ref(opts.hf_token_secret)
         env.append({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}})

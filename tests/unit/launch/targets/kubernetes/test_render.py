@@ -16,6 +16,7 @@ official schemas.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import json
 import re
@@ -472,3 +473,49 @@ def test_yaml_is_plain_multi_document_and_files_one_per_object() -> None:
     assert [yaml.safe_load(t) for t in files.values()] == rendered.objects
     listed = rendered.as_list()
     assert listed["kind"] == "List" and listed["items"] == rendered.objects
+
+
+def kubelet_expand(text: str, env: dict[str, str]) -> str:
+    """Kubernetes' expansion of a command/args/env value, as the API documents it (core/v1
+    Container.command and EnvVar.value in the official schemas kubernetes-validate ships):
+    $(NAME) becomes NAME's value when NAME is defined, else stays as written; $$ becomes $."""
+    out, i = [], 0
+    while i < len(text):
+        if text.startswith("$$", i):
+            out.append("$")
+            i += 2
+        elif text.startswith("$(", i) and ")" in text[i + 2 :]:
+            end = text.index(")", i + 2)
+            name = text[i + 2 : end]
+            out.append(env.get(name, text[i : end + 1]))
+            i = end + 1
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+@pytest.mark.parametrize("target", ["kubernetes", "kserve"])
+def test_variable_references_reach_the_server_as_written_not_expanded(target: str) -> None:
+    """A recipe arg `--served-model-name: "$(HF_TOKEN)"` was rendered unchanged next to
+    HF_TOKEN from a Secret: the kubelet would have served the token as the model name.
+    Rendered, every $ is doubled, so the pod runs exactly the argv the Docker target runs."""
+    base = next(c for c in CANDIDATES if c.backend == "vllm")
+    args = {**base.args, "--served-model-name": "$(HF_TOKEN)", "--chat-template": "a$b $$(X) $(MISSING)"}
+    candidate = dataclasses.replace(base, args=args, env={**base.env, "GREETING": "$(HF_TOKEN) $$"})
+    rendered = rendered_for(candidate, target, hf_token_secret="hf")
+    (container,) = pod_spec(rendered)["containers"]
+    pod_env = {"HF_TOKEN": "hf_secret_value", "X": "x"}
+    spec = build_spec(candidate, name="x", gpus=[0], port=8000, catalog=CATALOG)
+    assert [kubelet_expand(part, pod_env) for part in container["command"]] == spec.command
+    assert "$(HF_TOKEN)" in spec.command and "hf_secret_value" not in str(rendered.objects)
+    values = {e["name"]: e.get("value") for e in container["env"]}
+    assert kubelet_expand(values["GREETING"], pod_env) == "$(HF_TOKEN) $$"
+
+
+def test_the_expansion_the_test_plays_is_the_kubelet_s() -> None:
+    """The rules, on the API documentation's own examples."""
+    env = {"VAR_NAME": "value"}
+    assert kubelet_expand("$(VAR_NAME)", env) == "value"
+    assert kubelet_expand("$$(VAR_NAME)", env) == "$(VAR_NAME)"
+    assert kubelet_expand("$(UNDEFINED)", env) == "$(UNDEFINED)"
