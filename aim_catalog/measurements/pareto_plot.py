@@ -7,11 +7,13 @@ the file can be checked by reading it.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 from aim_catalog.errors import EnvironmentProblem, UsageProblem
 from aim_catalog.measurements.pareto import Series, frontier, scenario_text
+from aim_catalog.writing import write_file
 
 FORMATS = {".png": "png", ".svg": "svg"}
 INSTALL_HINT = "plotting needs matplotlib: pip install 'aim-catalog[plot]'"
@@ -60,8 +62,10 @@ def _draw(plt: Any, series: list[Series], path: Path, fmt: str, title: str) -> N
         axes.grid(True, alpha=0.3)
         axes.legend(fontsize="small", loc="best")
         figure.tight_layout()
+        image = io.BytesIO()
+        figure.savefig(image, format=fmt)  # into memory: the file is written without following a link
         try:
-            figure.savefig(path, format=fmt)
+            write_file(path, image.getvalue())
         except OSError as exc:
             raise EnvironmentProblem(f"cannot write {path}: {exc.strerror or exc}") from exc
     finally:

@@ -10,9 +10,6 @@ directory first and renamed into place only once all of them are complete, so a 
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +21,7 @@ from aim_catalog.backends.registry import BACKENDS
 from aim_catalog.errors import EnvironmentProblem, shown
 from aim_catalog.recipes.format import RECIPE_ID_RE
 from aim_catalog.storage.models import Benchmark, Recipe, ServeConfig
+from aim_catalog.writing import write_files
 
 HEADER = "# exported from an aim-catalog catalog\n"
 # Not part of a recipe's benchmark row: the row's own keys, and the default origin.
@@ -95,53 +93,7 @@ def export(session: Session, out: Path) -> list[Path]:
         )
         files[f"{recipe.recipe_id}.yaml"] = HEADER + text
     try:
-        return write_files(out, files)
+        return write_files(out, {name: text.encode("utf-8") for name, text in files.items()})
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise EnvironmentProblem(f"cannot export to {out}: {reason} (nothing was written)") from None
-
-
-def write_files(out: Path, files: dict[str, str]) -> list[Path]:
-    """Write ``files`` (plain names) into directory ``out`` atomically, never through a link.
-
-    A new ``out`` is built as a temporary sibling and renamed into place. Into an existing
-    ``out`` the files are staged in a temporary directory inside it and renamed over their
-    names, which replaces a symbolic link there instead of writing where it points.
-    """
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(20, f"{out} exists and is not a directory")
-    fresh = not out.exists()
-    if fresh:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    else:
-        staging = Path(tempfile.mkdtemp(prefix=".aim-catalog-export.", dir=out))
-    try:
-        for name, text in files.items():
-            _write_new(staging / name, text)
-        if fresh:
-            os.chmod(staging, 0o755)  # mkdtemp's 0700 was for the staging only
-            os.rename(staging, out)
-            return [out / name for name in files]
-        for name in files:
-            target = out / name
-            if target.is_dir() and not target.is_symlink():
-                raise IsADirectoryError(21, f"{target} is a directory")
-        for name in files:
-            os.replace(staging / name, out / name)
-        staging.rmdir()
-        return [out / name for name in files]
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def _write_new(path: Path, text: str) -> None:
-    data = text.encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
-        os.close(fd)

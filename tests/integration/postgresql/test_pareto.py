@@ -104,6 +104,20 @@ def test_png_is_written_and_a_bad_extension_is_refused(charted: Callable[..., An
     assert "name the file *.png or *.svg" in refused.stderr
 
 
+def test_the_plot_replaces_a_link_at_its_path_and_never_writes_through_it(
+    charted: Callable[..., Any], tmp_path: Path
+) -> None:
+    """``--plot PATH`` followed a symbolic link at PATH and overwrote what it pointed to."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    out = tmp_path / "p.svg"
+    out.symlink_to(victim)
+    charted("report", "pareto", MODEL, "--plot", str(out))
+    assert victim.read_text() == "keep me"
+    assert not out.is_symlink() and out.read_bytes().lstrip().startswith(b"<?xml")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
+
+
 def test_without_matplotlib_the_command_says_how_to_get_it(
     charted: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

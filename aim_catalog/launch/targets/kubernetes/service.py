@@ -9,7 +9,6 @@ when applying. No printing: notes go to ``note``; the CLI renders what is return
 from __future__ import annotations
 
 import contextlib
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
@@ -132,19 +131,14 @@ def _render(
 
 
 def write_out(rendered: Manifests, out_dir: Path) -> list[Path]:
-    """One YAML file per object in ``out_dir`` (created); returns the paths written."""
+    """One YAML file per object in ``out_dir`` (created), never written through a link
+    planted there (``writing.write_files``); returns the paths written."""
+    from aim_catalog.writing import write_files
+
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        written = []
-        for filename, text in rendered.files().items():
-            path = out_dir / filename
-            tmp = path.with_name(f".{filename}.tmp")
-            tmp.write_text(text)
-            os.replace(tmp, path)
-            written.append(path)
+        return write_files(out_dir, {name: text.encode("utf-8") for name, text in rendered.files().items()})
     except OSError as exc:
         raise UsageProblem(f"--out {out_dir}: {exc.strerror or exc}") from exc
-    return written
 
 
 def launch_on_cluster(

@@ -24,3 +24,30 @@ def test_a_cluster_plan_maps_no_host_device_and_mounts_no_host_cache(
     assert plan.target == target and plan.rendered is not None
     assert (plan.spec.devices, plan.spec.volumes) == ([], {})
     assert plan.spec.gpus == [0, 1, 2, 3]  # per pod; the cluster picks which
+
+
+class TwoFiles:
+    """The rendered objects' files, as ``Rendered.files()`` gives them."""
+
+    def files(self) -> dict[str, str]:
+        return {"web-deployment.yaml": "kind: Deployment\n", "web-service.yaml": "kind: Service\n"}
+
+
+@pytest.mark.parametrize("existing", [True, False])
+def test_out_never_writes_through_a_link_planted_in_the_directory(tmp_path: Path, existing: bool) -> None:
+    """``--out DIR`` wrote through a symlink planted at its predictable temporary name
+    (``.<file>.tmp``) and left a symlink at the final name."""
+    from aim_catalog.launch.targets.kubernetes.service import write_out
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    out = tmp_path / "manifests"
+    if existing:
+        out.mkdir()
+        (out / ".web-deployment.yaml.tmp").symlink_to(victim)
+        (out / "web-service.yaml").symlink_to(victim)
+    written = write_out(TwoFiles(), out)
+    assert sorted(p.name for p in written) == ["web-deployment.yaml", "web-service.yaml"]
+    assert victim.read_text() == "keep me"
+    assert (out / "web-service.yaml").read_text() == "kind: Service\n"
+    assert not (out / "web-service.yaml").is_symlink()
