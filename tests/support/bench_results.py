@@ -433,7 +433,7 @@ def benchmark_rows(db_url: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         rows = conn.execute(
             text(
-                "SELECT r.recipe_id, c.backend, c.gpu_count, b.* FROM benchmarks b "
+                "SELECT r.recipe_id, r.precision, c.backend, c.gpu_count, b.* FROM benchmarks b "
                 "JOIN serve_configs c ON c.id = b.serve_config_id JOIN recipes r ON r.id = c.recipe_pk "
                 "ORDER BY b.id"
             )

@@ -11,29 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from support import bench_results as fx
-
-from aim_catalog.storage import db
+from support.bench_results import benchmark_rows
 
 MODEL = "org/bench-model"
 
 FP4 = "org/fp4-model"
-
-
-def rows(url: str) -> list[dict[str, Any]]:
-    engine = db.make_engine(url)
-    with engine.connect() as conn:
-        found = conn.execute(
-            text(
-                "SELECT r.recipe_id, r.precision, c.backend, c.gpu_count, b.* FROM benchmarks b "
-                "JOIN serve_configs c ON c.id = b.serve_config_id JOIN recipes r ON r.id = c.recipe_pk "
-                "ORDER BY b.id"
-            )
-        )
-        out = [dict(row._mapping) for row in found]
-    engine.dispose()
-    return out
 
 
 def put(path: Path, *docs: dict[str, Any], lines: bool = False) -> Path:
@@ -56,7 +39,7 @@ def test_vllm_before_0_6_is_read_and_its_total_derived(
 ) -> None:
     path = put(tmp_path / "v05.json", fx.vllm_pre_0_6())
     cli("bench", "import", str(path), *target(), db_url=formats_catalog)
-    (row,) = rows(formats_catalog)
+    (row,) = benchmark_rows(formats_catalog)
     assert (row["output_throughput"], row["total_token_throughput"]) == (1250.0, 3750.0)
     assert (row["input_len"], row["output_len"], row["request_rate"], row["failed"]) == (1000, 500, None, 0)
     assert (row["ttft_ms_p50"], row["ttft_ms_p99"], row["e2el_ms_p50"]) == (480.0, 900.0, None)
@@ -69,7 +52,7 @@ def test_vllm_2025_misspelled_goodput_and_p90_are_ignored(
     path = put(tmp_path / "v2025.json", fx.vllm_2025(completed=497))  # 3 of 500 failed
     out = cli("bench", "import", str(path), *target(), db_url=formats_catalog)
     assert "v2025.json:1: 3 failed request(s): stored, but the row never ranks" in out.stderr
-    (row,) = rows(formats_catalog)
+    (row,) = benchmark_rows(formats_catalog)
     assert (row["failed"], row["concurrency"], row["ttft_ms_p99"], row["e2el_ms_p50"]) == (
         3,
         64,
@@ -99,7 +82,7 @@ def test_vllm_bench_serve_append_result_holds_several_runs(
         db_url=formats_catalog,
     )
     assert out.stdout.startswith("imported 4 run(s)")
-    stored = rows(formats_catalog)
+    stored = benchmark_rows(formats_catalog)
     assert [(r["concurrency"], r["request_rate"]) for r in stored] == [
         (16, None),
         (32, None),
@@ -163,7 +146,7 @@ def test_sglang_lengths_are_the_measured_means_not_the_defaults(
         "4",
         db_url=formats_catalog,
     )
-    first, second = rows(formats_catalog)
+    first, second = benchmark_rows(formats_catalog)
     assert (first["input_len"], first["output_len"], first["dataset"]) == (224, 190, "sharegpt")
     assert (first["nominal_input_len"], first["nominal_output_len"]) == (None, None)
     assert (second["input_len"], second["output_len"]) == (510, 515)
@@ -210,7 +193,7 @@ def test_sglang_2025_and_refactored_writers(
         db_url=formats_catalog,
     )
     assert "sgl.jsonl:3: 1 failed request(s)" in out.stderr
-    a, b, c = rows(formats_catalog)
+    a, b, c = benchmark_rows(formats_catalog)
     assert (a["request_rate"], a["total_token_throughput"], a["e2el_ms_p99"]) == (None, 10240.0, 24000.0)
     assert (b["input_len"], b["output_len"], b["total_token_throughput"]) == (2048, 256, 13824.0)
     assert b["tpot_ms_p50"] == pytest.approx(17.1)
@@ -248,7 +231,7 @@ def test_inferencex_agg_bmk_array(cli: Callable[..., Any], formats_catalog: str,
     assert "skipped: an agentic trace replay (scenario_type agentic-coding)" in out.stderr
     assert len([line for line in out.stderr.splitlines() if "skipped" in line]) == 2
     assert "imported 3 run(s)" in out.stdout
-    by_conc = {r["concurrency"]: r for r in rows(formats_catalog)}
+    by_conc = {r["concurrency"]: r for r in benchmark_rows(formats_catalog)}
     four = by_conc[64]
     assert (four["recipe_id"], four["precision"], four["backend"], four["gpu_count"]) == (
         "bench-fp4",
@@ -368,7 +351,7 @@ def test_hostile_numbers_give_one_line_and_write_nothing(
     (line,) = [line for line in result.stderr.splitlines() if "hostile.json" in line]
     assert "hostile.json:1:" in line and message in line, result.stderr
     assert len(result.stderr) < 400
-    assert rows(formats_catalog) == []
+    assert benchmark_rows(formats_catalog) == []
 
 
 # --------------------------------------------------------------------------- views agree with select
