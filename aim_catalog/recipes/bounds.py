@@ -1,0 +1,104 @@
+"""Physical bounds of a benchmark row's figures: what no real measurement can show.
+
+A row's numbers are checked twice. Their SQL type's bounds (``checker``, the importers'
+``Fields``) say whether a value can be stored; these say whether it can be *true*. A finite
+but absurd figure (1e300 tokens/s, a TTFT of 1e-9 ms) would otherwise be stored and rank
+first. Every path a row takes into the catalog (a recipe file, ``bench import``, ``test
+--save``) checks the finished row here, after every unit conversion and derivation, so a
+value that only becomes absurd (or infinite) once scaled is caught too.
+
+The limits are deliberately loose, far outside any published figure, so that no real
+measurement is refused: the real InferenceX rows of 2025-10 to 2026-06 (``../shared/reference/
+inferencex-results``) reach 1.2e5 input tokens/s per GPU, TTFTs from 22 ms and TPOTs from
+1.8 ms. Imports only ``settings``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from aim_catalog.settings import MAX_SQL_INT
+
+MAX_TOKENS_PER_S_PER_GPU = 1e6  # tokens/s per GPU: ~10x the highest real figure above
+MAX_REQUESTS_PER_S_PER_GPU = 1e6  # every request is at least one token
+MAX_LATENCY_MS = 86_400_000.0  # one day: no benchmark request waits longer
+MIN_LATENCY_MS = {
+    "ttft": 0.01,  # 10 µs: less than one network round trip, let alone a prefill
+    "e2el": 0.01,
+    "tpot": 0.001,  # 1 µs per token per request: 10^6 tokens/s from one sequence
+    "itl": 0.001,
+}
+MAX_LENGTH = 10_000_000  # tokens: the longest published context window (10M, Llama 4 Scout)
+MAX_CONCURRENCY = 1_000_000
+NODE_GPUS = 8  # the GPU count assumed when a row's is unknown: one node (8 GPUs, AMD Instinct OAM)
+
+_RATES = {
+    "output_throughput": (MAX_TOKENS_PER_S_PER_GPU, "tokens/s"),
+    "total_token_throughput": (MAX_TOKENS_PER_S_PER_GPU, "tokens/s"),
+    "request_throughput": (MAX_REQUESTS_PER_S_PER_GPU, "requests/s"),
+}
+_SCENARIO = {"input_len": MAX_LENGTH, "output_len": MAX_LENGTH, "concurrency": MAX_CONCURRENCY}
+
+
+def describe() -> str:
+    """The bounds in one sentence (for --help and documentation)."""
+    return (
+        f"figures must be finite and physically possible: at most {MAX_TOKENS_PER_S_PER_GPU:.0e} tokens/s "
+        f"per GPU, latencies from {MIN_LATENCY_MS['ttft']} ms (TTFT, E2EL) or "
+        f"{MIN_LATENCY_MS['tpot']} ms (TPOT, ITL) to one day, lengths up to {MAX_LENGTH:,} tokens"
+    )
+
+
+def problem(column: str, value: Any, gpus: int | None = None) -> str | None:
+    """Why ``value`` cannot be a real ``column`` of a row of a ``gpus``-GPU config; None: it can.
+
+    Values that are not numbers are left to the type checks (they say what was expected).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"must be a finite number, got {value}"
+    if column in _SCENARIO:
+        top = _SCENARIO[column]
+        if not 1 <= value <= top:
+            return f"must be from 1 to {top:,}, got {_fmt(value)}"
+        return None
+    if column in _RATES:
+        per_gpu, unit = _RATES[column]
+        count = gpus if gpus and gpus > 0 else NODE_GPUS
+        if value < 0:
+            return f"must not be negative, got {_fmt(value)}"
+        if value > per_gpu * count:
+            said = f"{count} GPU(s)" if gpus else f"GPU count unknown, taken as {NODE_GPUS}"
+            return (
+                f"{_fmt(value)} {unit} is not a real measurement: "
+                f"more than {per_gpu:.0e} {unit} per GPU ({said})"
+            )
+        return None
+    kind = column.split("_ms_", 1)[0] if "_ms_" in column else None
+    if kind in MIN_LATENCY_MS:
+        low = MIN_LATENCY_MS[kind]
+        if not low <= value <= MAX_LATENCY_MS:
+            return (
+                f"{_fmt(value)} ms is not a real measurement: {kind.upper()} must be "
+                f"from {low} ms to {MAX_LATENCY_MS:,.0f} ms (one day)"
+            )
+    return None
+
+
+def problems(row: Mapping[str, Any], gpus: int | None = None) -> list[tuple[str, str]]:
+    """``(column, why)`` for every figure of ``row`` outside the bounds."""
+    found = []
+    for column, value in row.items():
+        why = problem(column, value, gpus)
+        if why is not None:
+            found.append((column, why))
+    return found
+
+
+def _fmt(value: float) -> str:
+    if isinstance(value, int) and abs(value) <= MAX_SQL_INT:
+        return f"{value:,}"
+    return f"{value:.6g}"

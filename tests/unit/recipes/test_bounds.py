@@ -1,0 +1,62 @@
+"""The physical bounds every benchmark row is checked against (aim_catalog.recipes.bounds)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from aim_catalog.recipes import bounds
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "gpus"),
+    [
+        ("output_throughput", 1e300, 8),
+        ("output_throughput", 8_000_001.0, 8),  # just over 10^6 tokens/s per GPU
+        ("total_token_throughput", 1_000_001.0, 1),
+        ("request_throughput", math.inf, 4),
+        ("output_throughput", -2390.0, 1),
+        ("ttft_ms_p50", 0.001, 1),  # below 0.01 ms
+        ("ttft_ms_p99", math.inf, 1),
+        ("tpot_ms_p50", 5e-324, 1),
+        ("e2el_ms_p99", 1e12, 1),  # more than a day
+        ("input_len", 5_000_000_000, 1),
+        ("output_len", -7, 1),
+        ("concurrency", 0, 1),
+    ],
+)
+def test_impossible_figures_are_named(column: str, value: float, gpus: int) -> None:
+    why = bounds.problem(column, value, gpus)
+    assert why is not None
+    assert bounds.problems({column: value, "source": "x"}, gpus) == [(column, why)]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "gpus"),
+    [
+        # the extremes of the real InferenceX rows (reference/inferencex-results), per config
+        ("total_token_throughput", 115_500.9 * 8, 8),
+        ("output_throughput", 40_128.4, 1),
+        ("ttft_ms_p50", 22.79, 8),
+        ("tpot_ms_p50", 1.86, 8),
+        ("itl_ms_p99", 7826.1, 8),
+        ("e2el_ms_p99", 1_095_907.9, 8),
+        ("input_len", 8192, 8),
+        ("concurrency", 16384, 8),
+        ("output_throughput", 0.0, 1),
+    ],
+)
+def test_real_figures_pass(column: str, value: float, gpus: int) -> None:
+    assert bounds.problem(column, value, gpus) is None
+
+
+def test_unknown_gpu_count_is_taken_as_one_node() -> None:
+    per_node = bounds.MAX_TOKENS_PER_S_PER_GPU * bounds.NODE_GPUS
+    assert bounds.problem("output_throughput", per_node, None) is None
+    why = bounds.problem("output_throughput", per_node * 1.01, None)
+    assert why is not None and "unknown" in why
+
+
+def test_text_and_unknown_columns_are_left_to_the_type_checks() -> None:
+    assert bounds.problems({"source": "x", "ttft_ms_p50": "abc", "image": None, "failed": 3}) == []
