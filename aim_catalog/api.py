@@ -306,12 +306,13 @@ class Catalog:
             report = import_runs(session, parsed.runs, target or Target())
         return replace(report, notes=[str(skip) for skip in parsed.skipped] + report.notes)
 
-    def export(self, out: PathLike) -> list[Path]:
-        """Write the catalog back as recipe YAML files (benchmarks included) into ``out``."""
+    def export(self, out: PathLike, *, note: Note | None = None) -> list[Path]:
+        """Write the catalog back as recipe YAML files (benchmarks included) into ``out``;
+        ``note`` hears each figure left out because ``ingest`` would refuse it now."""
         from aim_catalog.recipes.export import export
 
         with self.read() as session:
-            return export(session, Path(out))
+            return export(session, Path(out), note or quiet)
 
     @contextmanager
     def sql(

@@ -205,7 +205,7 @@ def export_cmd(
 
     directory = directory_option(out)
     assert directory is not None
-    written = catalog_of(ctx).export(directory)
+    written = catalog_of(ctx).export(directory, note=render.note)
     render.line(f"exported {len(written)} recipe(s) to {directory}")
 
 

@@ -11,6 +11,7 @@ of ``aim-catalog test --save``).
 from __future__ import annotations
 
 import time
+import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -289,6 +290,9 @@ def store_smoke_test(
     row = Benchmark(
         serve_config_id=serve_config_id,
         origin=Origin.SMOKE.value,
+        # Kept across re-ingests like an imported row, so it needs a key of its own: an
+        # export of it must ingest back (migration 0009 keyed the rows saved before).
+        import_key=f"{Origin.SMOKE.value}-{uuid.uuid4().hex}",
         input_len=input_len,
         output_len=output_len,
         concurrency=result.concurrency,

@@ -6,6 +6,12 @@ The catalog may be shared, so its rows are not trusted with the file system: eve
 name is a validated recipe_id inside ``--out``; files are written into a private temporary
 directory first and renamed into place only once all of them are complete, so a failure
 (a full disk, a read-only target) leaves no partial export behind.
+
+Nor are they trusted to ingest back: a figure a catalog of an older version let in that
+``ingest`` refuses now (infinite, or outside ``bounds``) is left out of its row, with a note
+(a row left without a figure is left out), and every file is validated as ``ingest`` would
+before anything is written. A file that would still be refused stops the export with the
+reason: a backup that cannot be restored is not written.
 """
 
 from __future__ import annotations
@@ -19,7 +25,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from aim_catalog.backends.registry import BACKENDS
 from aim_catalog.errors import EnvironmentProblem, shown
+from aim_catalog.notes import Note, quiet
+from aim_catalog.recipes import bounds
+from aim_catalog.recipes.files import parse_bytes
 from aim_catalog.recipes.format import RECIPE_ID_RE
+from aim_catalog.settings import METRIC_FIELDS
 from aim_catalog.storage.models import Benchmark, Recipe, ServeConfig
 from aim_catalog.writing import write_files
 
@@ -35,7 +45,7 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
-def recipe_document(recipe: Recipe) -> dict[str, Any]:
+def recipe_document(recipe: Recipe, note: Note = quiet) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "recipe_id": recipe.recipe_id,
         "model_id": recipe.model_id,
@@ -52,36 +62,52 @@ def recipe_document(recipe: Recipe) -> dict[str, Any]:
             body["image"] = config.image
         if config.env:
             body["env"] = dict(config.env)
-        rows = [_benchmark(b) for b in sorted(config.benchmarks, key=lambda b: b.id)]
+        where = f"{recipe.recipe_id} {config.backend} {config.gpu_count} GPU(s)"
+        rows = [
+            row
+            for b in sorted(config.benchmarks, key=lambda b: b.id)
+            if (row := _benchmark(b, config.gpu_count, where, note)) is not None
+        ]
         if rows:
             body["benchmarks"] = rows
         doc.setdefault(f"{config.backend}_serve", {})[f"{config.gpu_count}_gpu"] = body
     return doc
 
 
-def _benchmark(row: Benchmark) -> dict[str, Any]:
-    """Every column of the row that is set (new columns included), in the table's order."""
-    out = {}
+def _benchmark(row: Benchmark, gpus: int, where: str, note: Note) -> dict[str, Any] | None:
+    """Every column of the row that is set (new columns included), in the table's order,
+    less the figures no real measurement shows (said); None when no figure is left."""
+    out: dict[str, Any] = {}
     for column in Benchmark.__table__.columns:
         value = getattr(row, column.key)
         if column.name in _NOT_EXPORTED or value is None or (column.name == "origin" and value == "recipe"):
             continue
         out[str(column.name)] = value  # a plain str: the YAML dumper refuses quoted_name
+    dropped = bounds.problems(out, gpus)
+    for name, _ in dropped:
+        del out[name]
+    said = "; ".join(f"{name} {why}" for name, why in dropped)
+    if not any(k in out for k in METRIC_FIELDS):
+        note(f"{where}, benchmark row {row.id} left out: no figure ingest accepts ({said})")
+        return None
+    for name, why in dropped:
+        note(f"{where}, benchmark row {row.id}: {name} left out ({why})")
     return out
 
 
-def export(session: Session, out: Path) -> list[Path]:
+def export(session: Session, out: Path, note: Note = quiet) -> list[Path]:
     """Write every recipe to ``out/<recipe_id>.yaml``; returns the files written.
 
-    All or nothing: an unsafe recipe_id in the catalog or any write error raises
-    ``EnvironmentProblem`` and leaves ``out`` as it was.
+    All or nothing: an unsafe recipe_id in the catalog, a file ``ingest`` would refuse or
+    any write error raises ``EnvironmentProblem`` and leaves ``out`` as it was. ``note``
+    hears each figure left out (see the module's docstring).
     """
     recipes = session.scalars(
         select(Recipe)
         .options(selectinload(Recipe.serve_configs).selectinload(ServeConfig.benchmarks))
         .order_by(Recipe.recipe_id)
     )
-    files: dict[str, str] = {}
+    files: dict[str, bytes] = {}
     for recipe in recipes:
         if not RECIPE_ID_RE.fullmatch(recipe.recipe_id):
             raise EnvironmentProblem(
@@ -89,11 +115,24 @@ def export(session: Session, out: Path) -> list[Path]:
                 f"({RECIPE_ID_RE.pattern}) and cannot name a file: nothing was exported"
             )
         text = yaml.dump(
-            recipe_document(recipe), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000
+            recipe_document(recipe, note), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000
         )
-        files[f"{recipe.recipe_id}.yaml"] = HEADER + text
+        name = f"{recipe.recipe_id}.yaml"
+        files[name] = _ingestible(HEADER + text, out / name)
     try:
-        return write_files(out, {name: text.encode("utf-8") for name, text in files.items()})
+        return write_files(out, files)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise EnvironmentProblem(f"cannot export to {out}: {reason} (nothing was written)") from None
+
+
+def _ingestible(text: str, path: Path) -> bytes:
+    """The file's bytes, once ``ingest``'s own checks accept them."""
+    data = text.encode("utf-8")
+    _, problems = parse_bytes(data, str(path))
+    if problems:
+        raise EnvironmentProblem(
+            f"cannot export: ingest would refuse the file written for this catalog's recipe "
+            f"({problems[0]}); nothing was written"
+        )
+    return data

@@ -91,8 +91,9 @@ def test_a_deployment_answers_streams_and_takes_a_load(served: Any, tmp_path: Pa
 
 
 @pytest.mark.docker
-def test_save_stores_a_smoke_row_that_does_not_rank(served: Any, db_url: str) -> None:
-    """On each dialect: the row lands on the deployment's serve config and ranks nowhere."""
+def test_save_stores_a_smoke_row_that_does_not_rank(served: Any, db_url: str, tmp_path: Path) -> None:
+    """On each dialect: the row lands on the deployment's serve config, ranks nowhere and
+    survives a backup (export, then ingest into an empty catalog: issue 18, point 3)."""
 
     def on(*args: str, code: int = 0) -> Any:
         return cli("--db", db_url, *args, code=code)
@@ -137,6 +138,16 @@ def test_save_stores_a_smoke_row_that_does_not_rank(served: Any, db_url: str) ->
         assert len(rows("SELECT id FROM benchmarks WHERE origin = 'smoke'")) == 2
         after = json.loads(on("select", MODEL, "1", "--json").stdout)
         assert (after["score"], after["benchmark"]) == (before["score"], before["benchmark"])
+        on("export", "--out", str(tmp_path / "backup"))
+        restored = f"sqlite:///{tmp_path / 'restored.db'}"
+        cli("--db", restored, "ingest", str(tmp_path / "backup"))
+        engine = db.make_engine(restored)
+        with engine.connect() as conn:
+            smoke = conn.execute(
+                text("SELECT output_len, concurrency FROM benchmarks WHERE origin = 'smoke' ORDER BY id")
+            ).all()
+        engine.dispose()
+        assert [tuple(r) for r in smoke] == [(3, 2), (2, 1)]
     finally:
         on("stop", "saved", code=None)
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
-from support.bench_results import vllm_result, write_json
+from sqlalchemy.orm import Session
+from support.bench_results import benchmark_rows, inferencex_agg, sglang_line, vllm_result, write_json
 from support.catalogs import content
 from support.mounts import tmpfs
 from support.problems import MODEL
@@ -19,6 +20,8 @@ from support.services import reset_pg
 from aim_catalog.storage import db
 from aim_catalog.storage.resources import seed_recipe_dir
 from aim_catalog.storage.tables import benchmarks as benchmarks_table
+
+FP4 = "org/fp4-model"  # conftest's bench-fp4 recipe: MI355X mxfp4 SGLang on 4 and 8 GPUs
 
 # --------------------------------------------------------------------------- export round trip
 
@@ -39,16 +42,124 @@ def test_export_ingests_into_an_identical_catalog(
     )
     assert cli("validate", str(out)).stdout.strip() == "7 file(s) valid, 7 recipe(s)"
     original = content(bench_catalog)
-    # Into an empty catalog of the same dialect.
-    if bench_catalog.startswith("postgresql"):
-        reset_pg(bench_catalog)
-        copy = bench_catalog
-    else:
-        copy = f"sqlite:///{tmp_path / 'copy.db'}"
+    copy = _empty_twin(bench_catalog, tmp_path)
     assert cli("ingest", str(out), db_url=copy).stdout.startswith("added 7,")
     copied = content(copy)
     assert len(copied["benchmarks"]) == 5  # 4 published figures + the imported run
     assert copied == original
+
+
+def _every_row(url: str) -> list[dict[str, Any]]:
+    """Every benchmark row, every column, keyed by its recipe and config instead of ids."""
+    hidden = ("id", "serve_config_id", "precision")
+    return sorted(({k: v for k, v in r.items() if k not in hidden} for r in benchmark_rows(url)), key=repr)
+
+
+def _empty_twin(url: str, tmp_path: Path) -> str:
+    """An empty catalog of the same dialect: the PostgreSQL test database reset, or a new
+    SQLite file."""
+    if url.startswith("postgresql"):
+        reset_pg(url)
+        return url
+    return f"sqlite:///{tmp_path / 'copy.db'}"
+
+
+def _smoke_test_result() -> Any:
+    from aim_catalog.operating.openai_client import LoadResult
+
+    return LoadResult(  # what `test NAME --concurrency 2 --requests 4 --save` stores
+        requests=4,
+        concurrency=2,
+        completed=4,
+        failed=0,
+        not_sent=0,
+        duration=2.0,
+        model="org/bench-model",
+        prompt_tokens=48,
+        completion_tokens=64,
+        ttft_ms=[40.0, 42.0, 44.0, 46.0],
+        e2el_ms=[400.0, 420.0, 440.0, 460.0],
+        tpot_ms=[24.0, 25.0, 26.0, 27.0],
+    )
+
+
+def test_every_kind_of_row_survives_export_and_ingest(
+    cli: Callable[..., Any], formats_catalog: str, tmp_path: Path, write_recipe: Callable[..., Path]
+) -> None:
+    """A backup restores: rows of every origin (a recipe's own with every documented field,
+    imported from each tool, saved by `test --save`, one saved before smoke rows had keys)
+    export into files that ingest into an empty catalog as the same rows, and re-ingesting
+    or re-importing adds nothing. A figure an older catalog let in that ingest refuses now
+    (infinite, impossible) is left out, and said."""
+    from aim_catalog.measurements.bench_import import store_smoke_test
+
+    url = formats_catalog
+    published = {
+        "output_throughput": 1510.5, "total_token_throughput": 3021.0, "request_throughput": 2.5,
+        "ttft_ms_p50": 95.0, "ttft_ms_p99": 210.0, "tpot_ms_p50": 21.0, "tpot_ms_p99": 30.0,
+        "itl_ms_p50": 20.5, "itl_ms_p99": 45.0, "e2el_ms_p50": 11000.0, "e2el_ms_p99": 14000.0,
+        "input_len": 1024, "output_len": 512, "concurrency": 16, "source": "AMD, MI300X figures",
+        "measured_at": "2025-06-01", "image": "rocm/vllm:rocm6.4.1_vllm_0.9.1_20250715",
+    }  # fmt: skip
+    write_recipe(
+        "bench-c",
+        model="org/bench-model",
+        configs={"vllm": {8: {"enabled": True, "benchmarks": [published, {"output_throughput": 9.0}]}}},
+    )
+    cli("ingest", str(tmp_path / "recipes"), db_url=url)
+    vllm = write_json(tmp_path / "v.json", vllm_result())
+    sglang = write_json(tmp_path / "s.json", sglang_line(32, 3000.0, 400.0))
+    cli("bench", "import", str(vllm), "--recipe", "bench-b", "-b", "vllm", "--gpus", "4", db_url=url)
+    cli("bench", "import", str(sglang), "--recipe", "bench-a", "-b", "sglang", "--gpus", "4", db_url=url)
+    cli("bench", "import", str(write_json(tmp_path / "x.json", [inferencex_agg(model=FP4)])), db_url=url)
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        config = conn.execute(
+            text("SELECT c.id FROM serve_configs c JOIN recipes r ON r.id = c.recipe_pk "
+                 "WHERE r.recipe_id = 'bench-a' AND c.backend = 'vllm' AND c.gpu_count = 4")
+        ).scalar_one()  # fmt: skip
+    with Session(engine) as session, session.begin():
+        store_smoke_test(session, "smoke", config, "aim-catalog-test/fake-server:1", _smoke_test_result(), 16)
+    with engine.begin() as conn:
+        # rows an older aim-catalog let in: a TTFT of infinity, and a row of impossible figures only
+        conn.execute(
+            text(
+                "UPDATE benchmarks SET ttft_ms_p99 = :inf WHERE origin = 'import' AND ttft_ms_p99 IS NOT NULL"
+            ),
+            {"inf": float("inf")},
+        )
+        conn.execute(
+            benchmarks_table.insert().values(
+                serve_config_id=config, origin="import", import_key="legacy-1", output_throughput=1e300
+            )
+        )
+    engine.dispose()
+    rows = _every_row(url)
+    assert {r["origin"] for r in rows} == {"recipe", "import", "smoke"} and len(rows) == 7
+
+    out = tmp_path / "exported"
+    result = cli("export", "--out", str(out), db_url=url)
+    notes = result.stderr.strip().splitlines()
+    assert len(notes) == 4, notes  # three infinite TTFTs, one row of nothing real
+    assert sum("ttft_ms_p99 left out (must be a finite number, got inf)" in n for n in notes) == 3
+    gone = [n for n in notes if "left out: no figure ingest accepts (output_throughput 1e+300 " in n]
+    assert len(gone) == 1 and gone[0].startswith("bench-a vllm 4 GPU(s), benchmark row "), notes
+    expected = [
+        {k: v for k, v in r.items() if k != "ttft_ms_p99" or v != float("inf")}
+        for r in rows
+        if r["output_throughput"] != 1e300
+    ]
+    for row in expected:
+        row.setdefault("ttft_ms_p99", None)
+    smoke = next(r for r in expected if r["origin"] == "smoke")
+    assert smoke["import_key"].startswith("smoke-")
+
+    copy = _empty_twin(url, tmp_path)
+    assert cli("ingest", str(out), db_url=copy).stdout.startswith("added 4,")
+    assert _every_row(copy) == sorted(expected, key=repr)
+    cli("ingest", str(out), db_url=copy)  # again: nothing added twice
+    cli("bench", "import", str(vllm), "--recipe", "bench-b", "-b", "vllm", "--gpus", "4", db_url=copy)
+    assert _every_row(copy) == sorted(expected, key=repr)
 
 
 # --------------------------------------------------------------------------- export
@@ -156,11 +267,7 @@ def test_export_round_trip_keeps_import_keys_and_every_column(
     assert sorted(r[0] for r in _origins(export_catalog)) == ["import", "import", "recipe"]
     out = tmp_path / "exported"
     cli("export", "--out", str(out), db_url=export_catalog)
-    if export_catalog.startswith("postgresql"):
-        reset_pg(export_catalog)
-        copy = export_catalog
-    else:
-        copy = f"sqlite:///{tmp_path / 'copy.db'}"
+    copy = _empty_twin(export_catalog, tmp_path)
     cli("ingest", str(out), db_url=copy)
     assert _benchmarks(copy) == before
     again = cli("bench", "import", str(result), *target, db_url=copy)

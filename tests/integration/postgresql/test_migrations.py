@@ -422,3 +422,37 @@ def test_0004_upgrades_a_catalog_with_deployments_of_several_hosts(db_url: str) 
         placed = conn.execute(text("SELECT count(*) FROM deployments WHERE location = docker_host")).scalar()
         assert placed == 9
     engine.dispose()
+
+
+# --------------------------------------------------------------------------- 0009: smoke keys
+
+
+def test_0009_gives_rows_saved_without_a_key_one_so_their_export_ingests(db_url: str, tmp_path: Path) -> None:
+    """A smoke row saved before 0009 had no import_key, so its export was refused by ingest;
+    after 0009 it has ``smoke-<id>``, recipe rows still have none, keyed rows keep theirs."""
+    engine = db.make_engine(db_url)
+    try:
+        db.upgrade(engine, "0008")
+        with engine.begin() as conn:
+            seed_catalog(conn)
+        insert = text(
+            "INSERT INTO benchmarks (serve_config_id, origin, import_key, output_throughput) "
+            "VALUES ((SELECT min(id) FROM serve_configs), :origin, :key, 10.0)"
+        )
+        with engine.begin() as conn:
+            conn.execute(insert, {"origin": "smoke", "key": None})
+            conn.execute(insert, {"origin": "import", "key": "a" * 64})
+        db.upgrade(engine, "0009")
+        query = text("SELECT id, origin, import_key FROM benchmarks WHERE origin <> 'recipe' ORDER BY id")
+        with engine.connect() as conn:
+            (smoke_id, _, smoke_key), imported = conn.execute(query).all()
+            assert smoke_key == f"smoke-{smoke_id}" and tuple(imported)[1:] == ("import", "a" * 64)
+            keyless = text("SELECT count(*) FROM benchmarks WHERE origin = 'recipe' AND import_key IS NULL")
+            assert conn.execute(keyless).scalar_one() > 0
+            assert conn.execute(text("SELECT count(*) FROM benchmarks WHERE import_key IS NULL AND "
+                                     "origin <> 'recipe'")).scalar_one() == 0  # fmt: skip
+        db.downgrade(engine, "0008")  # the keys stay: 0008's code reads them as imported rows' keys
+        with engine.connect() as conn:
+            assert conn.execute(query).all()[0][2] == smoke_key
+    finally:
+        engine.dispose()
