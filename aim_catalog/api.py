@@ -19,18 +19,19 @@ dataclasses, never ORM rows.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from aim_catalog import arguments
+from aim_catalog.arguments import PathLike
 from aim_catalog.errors import InvalidRecipeInput, NoCatalog
 from aim_catalog.notes import Note, Tick, Write, quiet
 from aim_catalog.recipes.loading import Loader
 from aim_catalog.selection.options import SelectionOptions
-from aim_catalog.storage.store import Store
+from aim_catalog.storage.store import Store, Where
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
     from aim_catalog.selection.request import Candidate, ConfigLine, Request
 
 C = TypeVar("C", bound="Catalog")
-PathLike = str | os.PathLike[str]
 
 
 def _seed(connection: Connection) -> None:
@@ -74,8 +74,9 @@ class Catalog:
     # ----------------------------------------------------------------- opening, schema
 
     @classmethod
-    def open(cls: type[C], url: str | None = None, *, create: bool = False) -> C:
-        """Open the catalog at ``url`` (None: ``$AIM_CATALOG_DB_URL``, else the default one).
+    def open(cls: type[C], url: Where | None = None, *, create: bool = False) -> C:
+        """Open the catalog at ``url`` (None: ``$AIM_CATALOG_DB_URL``, else the default one);
+        a path (``Path("x.db")``) is the SQLite file it names.
 
         The default catalog is created, migrated and seeded with the bundled recipes on first
         use; any other database that holds an older schema is refused until its admin runs
@@ -89,7 +90,7 @@ class Catalog:
             raise NoCatalog(exc.where, advice) from None
 
     @classmethod
-    def deferred(cls: type[C], url: str | None = None, *, create: bool = False, pooled: bool = True) -> C:
+    def deferred(cls: type[C], url: Where | None = None, *, create: bool = False, pooled: bool = True) -> C:
         """The catalog at ``url``, opened as ``open`` does but only when first used.
         ``pooled=False``: every unit of work connects afresh (no idle connection is held)."""
         return cls(Store.deferred(url, create=create, pooled=pooled, seed=_seed))
@@ -121,6 +122,7 @@ class Catalog:
         return self.store.revision()
 
     def close(self) -> None:
+        """Release the database; any use afterwards raises ``CatalogClosed`` (never reopens)."""
         self.store.close()
 
     def __enter__(self: C) -> C:
@@ -278,10 +280,11 @@ class Catalog:
     ) -> IngestReport:
         """Validate recipe files and write them in one transaction (nothing if any is invalid:
         ``InvalidRecipeInput``). ``prune`` deletes recipes whose files are gone from the given
-        directories; ``dry_run`` reports what would change and writes nothing."""
+        directories; ``dry_run`` reports what would change and writes nothing. ``paths`` is a
+        sequence (a bare ``str`` is refused: ``WrongArgumentType``)."""
         from aim_catalog.recipes.ingest import ingest_files
 
-        given = [Path(path) for path in paths]
+        given = arguments.paths(paths, "paths")
         loader = loader or Loader()
         files = loader.files(given)
         prune_dirs = [p for p in given if p.is_dir()] if prune else []
@@ -293,13 +296,15 @@ class Catalog:
         self, files: Sequence[PathLike], target: Target | None = None, *, dry_run: bool = False
     ) -> ImportReport:
         """Import vLLM, SGLang or InferenceX result files (``InvalidRecipeInput`` for a bad
-        file, nothing written). ``target`` names the serve config; else it is inferred."""
+        file, nothing written). ``target`` names the serve config; else it is inferred.
+        ``files`` is a sequence (a bare ``str`` is refused: ``WrongArgumentType``)."""
         from aim_catalog.measurements.bench_import import Target, import_runs
         from aim_catalog.measurements.importers import Parsed, read_result_file
 
+        given = arguments.paths(files, "files")
         parsed = Parsed()
-        for file in files:
-            parsed.extend(read_result_file(Path(file)))
+        for file in given:
+            parsed.extend(read_result_file(file))
         if parsed.problems or not parsed.runs:
             raise InvalidRecipeInput(parsed.problems or parsed.skipped)
         with self.read() if dry_run else self.write() as session:
@@ -312,7 +317,7 @@ class Catalog:
         from aim_catalog.recipes.export import export
 
         with self.read() as session:
-            return export(session, Path(out), note or quiet)
+            return export(session, arguments.path(out, "out"), note or quiet)
 
     @contextmanager
     def sql(

@@ -45,6 +45,21 @@ class UsageProblem(CatalogError):
     exit_code = 2
 
 
+class InvalidArgument(UsageProblem, ValueError):
+    """A value given to the Python API (or a command) outside what the CLI accepts for it,
+    e.g. ``Request(gpus=10**30)``. A ``ValueError`` too, so callers may catch either."""
+
+
+class WrongArgumentType(UsageProblem, TypeError):
+    """A value of the wrong type given to the Python API, e.g. ``Request(gpus="4")`` or a
+    bare ``str`` where a sequence of paths is iterated. A ``TypeError`` too."""
+
+
+class CatalogClosed(UsageProblem, ValueError):
+    """A ``Catalog`` used after ``close()`` (like I/O on a closed file: a ``ValueError``);
+    a closed catalog never reopens by itself."""
+
+
 class NoSuitableRecipe(CatalogError):
     exit_code = 3
 

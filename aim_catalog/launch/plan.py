@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from aim_catalog import arguments
 from aim_catalog.errors import UsageProblem, shown
 from aim_catalog.selection.options import SelectionOptions
 from aim_catalog.settings import DEFAULT_LAUNCH_TIMEOUT, DEFAULT_TARGET
@@ -34,6 +35,10 @@ class ClusterOptions:
     cpu: str | None = None
     memory: str | None = None
     node_affinity: bool = True
+
+    def __post_init__(self) -> None:
+        if self.out is not None:  # a str or any os.PathLike from Python callers
+            object.__setattr__(self, "out", arguments.path(self.out, "out"))
 
     def given(self) -> list[str]:
         """The flags given, as the command line spells them."""
@@ -69,6 +74,10 @@ class LaunchOptions:
     replicas: int = 1
     target: str = DEFAULT_TARGET
     cluster: ClusterOptions = field(default_factory=ClusterOptions)
+
+    def __post_init__(self) -> None:
+        if self.hf_cache is not None:  # a str or any os.PathLike from Python callers
+            object.__setattr__(self, "hf_cache", arguments.path(self.hf_cache, "hf_cache"))
 
     def check(self, selection: SelectionOptions) -> None:
         """Usage errors of the combination every target shares (the launch service adds

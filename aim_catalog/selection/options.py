@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from aim_catalog import settings
 from aim_catalog.backends.registry import DEFAULT_BACKEND
 from aim_catalog.notes import Note
+from aim_catalog.selection.fields import check
 from aim_catalog.settings import (
     ANY,
     DEFAULT_METRIC,
@@ -51,6 +52,9 @@ class SelectionOptions:
     host_gpus: int | None = None
     goal: str | None = None
     recipe: str | None = None
+
+    def __post_init__(self) -> None:
+        check(self, optional=("backend",))
 
     def with_gpus(self, gpus: int | None) -> SelectionOptions:
         return replace(self, gpus=gpus)

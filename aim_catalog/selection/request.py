@@ -7,12 +7,12 @@ ranked it, ``Verdict`` one line of ``explain``, ``ConfigLine`` one config a mode
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 from aim_catalog.backends.registry import BACKENDS, DEFAULT_BACKEND
-from aim_catalog.errors import UsageProblem
+from aim_catalog.errors import InvalidArgument
+from aim_catalog.selection.fields import check
 from aim_catalog.settings import (
     ANY,
     DEFAULT_LENGTH_TOLERANCE,
@@ -106,27 +106,24 @@ class Request:
         return self.host_gpus if self.host_gpus is not None else self.max_gpus
 
     def __post_init__(self) -> None:
+        check(self)
         object.__setattr__(self, "precision", normalize_precision(self.precision))
         if self.model == general_model():
-            raise UsageProblem(
+            raise InvalidArgument(
                 f"{self.model} is not a model: it holds AMD AIM's general profiles, which answer only "
                 "for models no recipe names; ask for a Hugging Face model id"
             )
-        if not 0 <= self.length_tolerance < 1 or math.isnan(self.length_tolerance):
-            raise UsageProblem(f"length tolerance must be from 0 to below 1, got {self.length_tolerance}")
-        if self.request_rate is not None and not (0 < self.request_rate < math.inf):
-            raise UsageProblem(f"request rate must be a positive number, got {self.request_rate}")
+        if not self.length_tolerance < 1:
+            raise InvalidArgument(f"length tolerance must be from 0 to below 1, got {self.length_tolerance}")
         if self.backend != ANY and self.backend not in BACKENDS:
-            raise UsageProblem(f"unknown backend {self.backend!r}; choose {', '.join(BACKENDS)} or any")
+            raise InvalidArgument(f"unknown backend {self.backend!r}; choose {', '.join(BACKENDS)} or any")
         if self.metric not in RANK_METRICS:
-            raise UsageProblem(f"unknown metric {self.metric!r}; choose one of {', '.join(RANK_METRICS)}")
-        if self.gpus is not None and self.gpus < 1:
-            raise UsageProblem(f"GPU count must be a positive integer, got {self.gpus}")
+            raise InvalidArgument(f"unknown metric {self.metric!r}; choose one of {', '.join(RANK_METRICS)}")
         if self.goal is not None:
             from aim_catalog.recipes.format import GOALS  # only when a goal is asked
 
             if self.goal not in GOALS:
-                raise UsageProblem(f"unknown goal {self.goal!r}; choose {' or '.join(GOALS)}")
+                raise InvalidArgument(f"unknown goal {self.goal!r}; choose {' or '.join(GOALS)}")
 
 
 @dataclass(frozen=True)

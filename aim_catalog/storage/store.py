@@ -10,11 +10,13 @@ work, since a command may then run for hours (``logs --follow``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
-from aim_catalog.errors import database_problem, redact
+from aim_catalog import arguments
+from aim_catalog.errors import CatalogClosed, WrongArgumentType, database_problem, redact, shown
 from aim_catalog.settings import auto_migrate_enabled, resolve_db_url
 
 if TYPE_CHECKING:
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
 S = TypeVar("S", bound="Store")
+# Where a catalog is: a database URL, or the path of a SQLite file (``Path("x.db")``).
+Where = str | os.PathLike[str]
 # Fills a catalog a migration has just created (given the migration's connection).
 Seed = Callable[["Connection"], None]
 
@@ -45,9 +49,10 @@ class Store:
         self._seed = seed if is_default else None  # only the default catalog is filled on creation
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
+        self._closed = False
 
     @classmethod
-    def open(cls: type[S], url: str | None = None, *, create: bool = False, seed: Seed | None = None) -> S:
+    def open(cls: type[S], url: Where | None = None, *, create: bool = False, seed: Seed | None = None) -> S:
         """Open the catalog at ``url`` (None: ``$AIM_CATALOG_DB_URL``, else the default one).
 
         The default catalog is created, migrated and filled by ``seed`` on first use; any
@@ -62,7 +67,7 @@ class Store:
     @classmethod
     def deferred(
         cls: type[S],
-        url: str | None = None,
+        url: Where | None = None,
         *,
         create: bool = False,
         pooled: bool = True,
@@ -70,8 +75,12 @@ class Store:
     ) -> S:
         """The catalog at ``url``, opened as ``open`` does but only when first used.
         ``pooled=False``: every unit of work connects afresh (no idle connection is held)."""
-        resolved, is_default = resolve_db_url(url)
+        resolved, is_default = resolve_db_url(url_of(url))
         return cls(resolved, is_default=is_default, create=create, pooled=pooled, seed=seed)
+
+    def _usable(self) -> None:
+        if self._closed:
+            raise CatalogClosed(f"the catalog at {self.display_url} was closed: open it again to use it")
 
     @property
     def creates(self) -> bool:
@@ -85,6 +94,7 @@ class Store:
     def exists(self) -> bool:
         """Whether a catalog (a database holding the schema) is there; creates nothing and
         migrates nothing."""
+        self._usable()
         from aim_catalog.storage import db
 
         return db.has_catalog(self.url)
@@ -92,6 +102,7 @@ class Store:
     def upgrade(self, revision: str = "head") -> str | None:
         """Migrate up to ``revision``, creating the database if need be (the default catalog
         is then seeded); the revision it is at afterwards."""
+        self._usable()
         from aim_catalog.storage import db
 
         engine = db.make_engine(self.url, create=True)
@@ -102,6 +113,7 @@ class Store:
 
     def downgrade(self, revision: str) -> str | None:
         """Migrate down to ``revision`` ('base' drops every table)."""
+        self._usable()
         from aim_catalog.storage import db
 
         engine = db.make_engine(self.url, create=self.is_default)
@@ -112,6 +124,7 @@ class Store:
 
     def revision(self) -> str | None:
         """The schema revision the database is at (None: empty), migrating nothing."""
+        self._usable()
         from aim_catalog.storage import db
 
         engine = db.make_engine(self.url, create=self.is_default)
@@ -123,6 +136,7 @@ class Store:
     @property
     def engine(self) -> Engine:
         """The engine (opening the catalog, when this is its first use)."""
+        self._usable()
         if self._engine is None:
             self._engine = self._connect()
         return self._engine
@@ -147,8 +161,12 @@ class Store:
     # ----------------------------------------------------------------- lifecycle
 
     def close(self) -> None:
+        """Release the connections; using the store afterwards raises ``CatalogClosed``."""
+        self._closed = True
+        self._sessions = None
         if self._engine is not None:
             self._engine.dispose()
+            self._engine = None
 
     def __enter__(self: S) -> S:
         return self
@@ -224,3 +242,15 @@ class Store:
                 session.rollback()
                 raise
             session.commit()
+
+
+def url_of(where: Where | None) -> str | None:
+    """A database URL for ``where``: a URL as given, a path (``os.PathLike``) as the SQLite
+    file it names."""
+    if where is None or isinstance(where, str):
+        return where
+    if isinstance(where, os.PathLike):
+        return f"sqlite:///{arguments.path(where, 'url')}"
+    raise WrongArgumentType(
+        f"url must be a database URL or a path, got {shown(where)} ({type(where).__name__})"
+    )

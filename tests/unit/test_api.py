@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from aim_catalog import Catalog
-from aim_catalog.errors import NoCatalog
+from aim_catalog.errors import NoCatalog, WrongArgumentType
 from aim_catalog.storage.db import HEAD_REVISION
 
 
@@ -46,3 +46,12 @@ def test_opening_a_missing_sqlite_catalog_from_python_says_create_true(tmp_path:
     assert not missing.exists()
     with Catalog.open(f"sqlite:///{missing}", create=True) as made:
         assert made.revision() == HEAD_REVISION
+
+
+def test_a_path_opens_the_sqlite_file_it_names(tmp_path: Path) -> None:
+    """Before: ``Catalog.open(Path(...))`` raised TypeError (issue 18, point 10)."""
+    with Catalog.open(tmp_path / "by-path.db", create=True) as catalog:
+        assert catalog.display_url == f"sqlite:///{tmp_path / 'by-path.db'}"
+        assert catalog.revision() == HEAD_REVISION
+    with pytest.raises(WrongArgumentType, match=r"^url must be a database URL or a path, got 5 \(int\)$"):
+        Catalog.open(5)  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from aim_catalog import Catalog, Request, SelectionOptions
-from aim_catalog.errors import NoSuitableRecipe, SchemaOutOfDate
+from aim_catalog.errors import CatalogClosed, NoSuitableRecipe, SchemaOutOfDate, WrongArgumentType
 
 
 def test_select_and_explain_return_frozen_data_that_agree(api_catalog: Catalog) -> None:
@@ -73,3 +73,54 @@ def test_paths_may_be_strings_as_everywhere_a_path_goes_in(
         assert report.added == ["str-a"]
         written = catalog.export(str(tmp_path / "out"))
         assert [p.name for p in written] == ["str-a.yaml"]
+
+
+def test_a_bare_string_where_paths_are_iterated_is_refused_before_anything_is_read(
+    db_url: str, write_recipe: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: ``ingest("dir")`` raised AttributeError and ``import_benchmarks("/x/v.json")``
+    read files named '/', 'x', 'v', ... from the working directory (issue 18, point 10)."""
+    write_recipe("one-path", model="org/one-path")
+    monkeypatch.chdir(tmp_path)
+    for letter in "xvjson":  # what iterating the string would have read
+        (tmp_path / letter).write_text("{}")
+    with Catalog.open(db_url, create=True) as catalog:
+        before = catalog.models()
+        with pytest.raises(WrongArgumentType) as ingest:
+            catalog.ingest(str(tmp_path / "recipes"))  # type: ignore[arg-type]
+        assert str(ingest.value).startswith("paths must be a sequence of paths, not one str: pass ['")
+        with pytest.raises(WrongArgumentType, match=r"^files must be a sequence of paths, not one str"):
+            catalog.import_benchmarks("/x/v.json")  # type: ignore[arg-type]
+        with pytest.raises(WrongArgumentType, match=r"^paths must be a sequence of paths, not one PosixPath"):
+            catalog.ingest(tmp_path / "recipes")  # type: ignore[arg-type]
+        with pytest.raises(WrongArgumentType, match=r"^paths\[1\] must be a path \(str or os.PathLike\)"):
+            catalog.ingest([tmp_path / "recipes", 7])  # type: ignore[list-item]
+        assert catalog.models() == before
+        # One path where one path goes in: str or os.PathLike alike.
+        assert catalog.ingest([tmp_path / "recipes"]).added == ["one-path"]
+        assert [p.name for p in catalog.export(tmp_path / "out")] == ["one-path.yaml"]
+
+
+def test_a_closed_catalog_raises_instead_of_reopening(db_url: str, write_recipe: Callable[..., Path]) -> None:
+    """Before: every method after close() silently opened a new connection pool."""
+    recipe = write_recipe("closed-a", model="org/closed-a")
+    catalog = Catalog.open(db_url, create=True)
+    catalog.ingest([recipe])
+    catalog.close()
+    catalog.close()  # closing twice is harmless
+    uses: list[Callable[[], object]] = [
+        catalog.models,
+        lambda: catalog.select(Request("org/closed-a", gpus=4)),
+        lambda: catalog.ingest([recipe]),
+        lambda: catalog.report("coverage"),
+        catalog.revision,
+        catalog.exists,
+        lambda: catalog.upgrade(),
+    ]
+    for use in uses:
+        with pytest.raises(CatalogClosed, match=r"was closed: open it again to use it$") as closed:
+            use()
+        assert isinstance(closed.value, ValueError)
+        assert "aim_test:aim_test@" not in str(closed.value)  # the password stays hidden
+    with Catalog.open(db_url) as again:  # a new one works
+        assert again.models() == ["org/closed-a"]
