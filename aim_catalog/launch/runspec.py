@@ -28,6 +28,7 @@ from aim_catalog.backends.envpolicy import (
 from aim_catalog.errors import InvalidRecipeInput, LaunchFailed, Problem, UsageProblem
 from aim_catalog.launch.labels import labels_for
 from aim_catalog.launch.server_command import server_command
+from aim_catalog.recipes.flags import value_problem
 from aim_catalog.selection.request import Candidate
 from aim_catalog.settings import dev_root, host_env
 
@@ -143,10 +144,13 @@ def parse_overrides(items: list[str]) -> dict[str, str | bool]:
     out: dict[str, str | bool] = {}
     for item in items:
         flag, eq, value = item.partition("=")
-        if not flag.startswith("-") or " " in flag:
+        if not flag.startswith("-") or any(c.isspace() for c in flag) or value_problem(flag):
             raise UsageProblem(f"--arg takes --flag=value or --flag, got {item!r}")
         if flag in OWNED_FLAGS:
             raise UsageProblem(f"{flag} is set by the launcher (use --port for the published port)")
+        refused = value_problem(value)
+        if refused is not None:
+            raise UsageProblem(f"--arg {flag}: {refused}")
         out[flag] = value if eq else True
     return out
 

@@ -5,13 +5,36 @@ be split before the launcher looks for the flags it owns (``--host``, ``--port``
 model flag or the parallel sizes; otherwise those checks and replacements are bypassed.
 The recipe validator splits keys at ingest; the launcher splits again for catalog rows
 written before that (or by another writer).
+
+A flag value is one line (``value_problem``), in a recipe and on ``launch --arg`` alike: it
+is one argv word, printed in commands and rendered into manifests, and the servers ask for
+no more: vLLM's and SGLang's help call ``--chat-template`` "the file path to the chat
+template, or the template in single-line form" (vLLM ``entrypoints/openai/cli_args.py``,
+SGLang ``srt/server_args.py``).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aim_catalog.errors import shown
+
+# Every C0 control (tab and newline included), DEL and C1.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def value_problem(value: Any) -> str | None:
+    """Why a flag value cannot be passed (None: it can)."""
+    bad = _CONTROL.search(value) if isinstance(value, str) else None
+    if bad is None:
+        return None
+    char = bad.group()
+    what = "a line break" if char in "\r\n" else "the control character"
+    return (
+        f"value contains {what} U+{ord(char):04X}: a flag value is one line (a chat template "
+        "goes in as a file path or in single-line form, as vLLM and SGLang take it)"
+    )
 
 
 def _bare(value: Any) -> bool:

@@ -17,8 +17,8 @@ from aim_catalog.backends.registry import BACKENDS
 from aim_catalog.errors import Problem, shown
 from aim_catalog.recipes import flaglint
 from aim_catalog.recipes.bench_rows import benchmark_rows
-from aim_catalog.recipes.checker import CONTROL_OR_SPACE_CONTROL, Checker, codepoint, is_number, kind
-from aim_catalog.recipes.flags import served_models, split_flag
+from aim_catalog.recipes.checker import Checker, is_number, kind
+from aim_catalog.recipes.flags import served_models, split_flag, value_problem
 from aim_catalog.recipes.format import (
     CONFIG_FIELDS,
     GOALS,
@@ -204,9 +204,9 @@ def _args(ck: Checker, value: Any, where: Path_, gpus: int) -> dict[str, Scalar]
         if isinstance(arg, (dict, list)):
             ck.err((*where, flag), f"flag value must be a scalar, got {kind(arg)}")
             continue
-        bad = CONTROL_OR_SPACE_CONTROL.search(arg) if isinstance(arg, str) else None
-        if bad:  # one argv word: a tab or newline would break the printed command and its quoting
-            ck.err((*where, flag), f"value contains the control character {codepoint(bad.group())}")
+        refused = value_problem(arg)
+        if refused is not None:
+            ck.err((*where, flag), refused)
             continue
         key, arg, problem = split_flag(flag, arg)  # --port=9999 is --port: the launcher's checks apply
         if problem is not None:

@@ -36,12 +36,27 @@ def test_a_config_may_not_name_another_model(tmp_path: Path, section: str, key: 
 # --------------------------------------------------------------------------- control characters
 
 
-@pytest.mark.parametrize("value", ['"a\\nb"', '"a\\tb"', '"a\\rb"'])
-def test_arg_values_are_single_line(tmp_path: Path, value: str) -> None:
-    path = write(tmp_path, f"    args:\n      --dtype: {value}\n")
-    err = cli("validate", str(path), code=4).stderr
-    assert f"{path}:10:7: vllm_serve.4_gpu.args.--dtype: " in err
-    assert "contains the control character U+" in err
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ('"{% for m in messages %}\\n{{ m.content }}{% endfor %}"', "a line break U+000A"),
+        ('"a\\tb"', "the control character U+0009"),
+    ],
+)
+def test_arg_values_are_single_line(tmp_path: Path, value: str, said: str) -> None:
+    """As vLLM's and SGLang's help say of --chat-template: a file path or a single-line
+    template. The README said newlines were allowed in flag values (issue 18, point 11)."""
+    path = write(tmp_path, f"    args:\n      --chat-template: {value}\n")
+    err = cli("validate", str(path), code=4).stderr.strip()
+    assert err.splitlines()[-1] == (
+        f"{path}:10:7: vllm_serve.4_gpu.args.--chat-template: value contains {said}: a flag value is "
+        "one line (a chat template goes in as a file path or in single-line form, as vLLM and SGLang take it)"
+    )
+
+
+def test_env_values_are_free_text_where_newlines_are_allowed(tmp_path: Path) -> None:
+    """What the README names as free text: an env value may hold tab and newline."""
+    cli("validate", str(write(tmp_path, '    env:\n      NOTE: "first\\n\\tsecond"\n')))
 
 
 # --------------------------------------------------------------------------- secret-valued flags

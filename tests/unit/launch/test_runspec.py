@@ -104,6 +104,12 @@ def test_overrides() -> None:
     assert "--trust-remote-code" not in argv
     with pytest.raises(UsageProblem, match="--host is set by the launcher"):
         parse_overrides(["--host=::"])
+    # One line, as in a recipe (before: launch --arg let a newline through; issue 18, point 11).
+    with pytest.raises(UsageProblem) as multiline:
+        parse_overrides(["--chat-template={{ x }}\n{{ y }}"])
+    assert str(multiline.value).startswith("--arg --chat-template: value contains a line break U+000A: ")
+    with pytest.raises(UsageProblem, match="--arg takes --flag=value or --flag"):
+        parse_overrides(["--chat\ttemplate=x"])
 
 
 def test_docker_run_line_is_quoted_for_the_shell(tmp_path: Path) -> None:
