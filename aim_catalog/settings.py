@@ -52,7 +52,13 @@ METRIC_FIELDS = (
     "itl_ms_p99",
     "e2el_ms_p50",
     "e2el_ms_p99",
+    # p90, p99.9 and mean (migration 0010): InferenceX's newer rows and vLLM/SGLang clients
+    # asked for them have them.
+    *(f"{kind}_ms_{stat}" for kind in ("ttft", "tpot", "itl", "e2el") for stat in ("p90", "p999", "mean")),
 )
+# Power per GPU (W) and energy per output / per total token (J), where the run measured it
+# (InferenceX's avg_power_w, joules_per_output_token, joules_per_total_token).
+ENERGY_FIELDS = ("power_w_per_gpu", "joules_per_output_token", "joules_per_total_token")
 DEFAULT_METRIC = "output_throughput"
 FALLBACK_METRIC = "total_token_throughput"
 

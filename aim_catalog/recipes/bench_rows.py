@@ -21,7 +21,7 @@ from aim_catalog.recipes.format import (
     Origin,
 )
 from aim_catalog.recipes.safe_yaml import Path_
-from aim_catalog.settings import MAX_SQL_INT, METRIC_FIELDS
+from aim_catalog.settings import ENERGY_FIELDS, MAX_SQL_INT, METRIC_FIELDS
 
 _ORIGIN = re.compile(r"^[a-z]{1,16}$")
 _IMPORT_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -47,7 +47,7 @@ def benchmark_row(ck: Checker, value: Any, where: Path_) -> dict[str, Any] | Non
     if row is None:
         return None
     before = len(ck.problems)
-    floats = set(METRIC_FIELDS)
+    floats = {*METRIC_FIELDS, *ENERGY_FIELDS}
     for key, val in row.items():
         if _field(ck, key, val, (*where, key)) == "float":
             floats.add(key)
@@ -68,7 +68,7 @@ def _field(ck: Checker, key: Any, val: Any, at: Path_) -> str | None:
     """Check one field of a row; "float" for an extra column stored as a float."""
     if key in SCENARIO_FIELDS:
         ck.integer(val, at, 1)
-    elif key in METRIC_FIELDS:
+    elif key in METRIC_FIELDS or key in ENERGY_FIELDS:
         ck.number(val, at)
     elif key in PROVENANCE_FIELDS:
         ck.text(val, at, max_len=PROVENANCE_LIMITS[key])

@@ -30,6 +30,8 @@ MIN_LATENCY_MS = {
     "tpot": 0.001,  # 1 µs per token per request: 10^6 tokens/s from one sequence
     "itl": 0.001,
 }
+MAX_POWER_W_PER_GPU = 10_000.0  # W: ~7x the highest board power of an Instinct GPU (MI355X, 1400 W)
+MAX_JOULES_PER_TOKEN = 1_000_000.0  # J: a GPU at full power for ~10 minutes per token
 MAX_LENGTH = 10_000_000  # tokens: the longest published context window (10M, Llama 4 Scout)
 MAX_CONCURRENCY = 1_000_000
 NODE_GPUS = 8  # the GPU count assumed when a row's is unknown: one node (8 GPUs, AMD Instinct OAM)
@@ -39,6 +41,11 @@ _RATES = {
     "total_token_throughput": (MAX_TOKENS_PER_S_PER_GPU, "tokens/s"),
     "request_throughput": (MAX_REQUESTS_PER_S_PER_GPU, "requests/s"),
 }
+_ENERGY = {
+    "power_w_per_gpu": (MAX_POWER_W_PER_GPU, "W per GPU"),
+    "joules_per_output_token": (MAX_JOULES_PER_TOKEN, "J per token"),
+    "joules_per_total_token": (MAX_JOULES_PER_TOKEN, "J per token"),
+}
 _SCENARIO = {"input_len": MAX_LENGTH, "output_len": MAX_LENGTH, "concurrency": MAX_CONCURRENCY}
 
 
@@ -47,7 +54,8 @@ def describe() -> str:
     return (
         f"figures must be finite and physically possible: at most {MAX_TOKENS_PER_S_PER_GPU:.0e} tokens/s "
         f"per GPU, latencies from {MIN_LATENCY_MS['ttft']} ms (TTFT, E2EL) or "
-        f"{MIN_LATENCY_MS['tpot']} ms (TPOT, ITL) to one day, lengths up to {MAX_LENGTH:,} tokens"
+        f"{MIN_LATENCY_MS['tpot']} ms (TPOT, ITL) to one day, lengths up to {MAX_LENGTH:,} tokens, "
+        f"power up to {MAX_POWER_W_PER_GPU:,.0f} W per GPU"
     )
 
 
@@ -76,6 +84,11 @@ def problem(column: str, value: Any, gpus: int | None = None) -> str | None:
                 f"{_fmt(value)} {unit} is not a real measurement: "
                 f"more than {per_gpu:.0e} {unit} per GPU ({said})"
             )
+        return None
+    if column in _ENERGY:
+        most, unit = _ENERGY[column]
+        if not 0 < value <= most:
+            return f"{_fmt(value)} {unit} is not a real measurement: must be above 0 and at most {most:,.0f}"
         return None
     kind = column.split("_ms_", 1)[0] if "_ms_" in column else None
     if kind in MIN_LATENCY_MS:

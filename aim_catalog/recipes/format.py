@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any
 
 from aim_catalog.errors import Problem
-from aim_catalog.settings import METRIC_FIELDS
+from aim_catalog.settings import ENERGY_FIELDS, METRIC_FIELDS
 
 MAX_BYTES = 1 << 20
 MAX_FLOAT = sys.float_info.max  # metric columns are SQL double precision
@@ -30,7 +30,7 @@ CONFIG_FIELDS = (
 SCENARIO_FIELDS = ("input_len", "output_len", "concurrency")
 PROVENANCE_FIELDS = ("source", "measured_at", "image")
 PROVENANCE_LIMITS = {"source": 1000, "measured_at": 40, "image": 300}  # the column sizes
-BENCHMARK_FIELDS = SCENARIO_FIELDS + METRIC_FIELDS + PROVENANCE_FIELDS
+BENCHMARK_FIELDS = SCENARIO_FIELDS + METRIC_FIELDS + ENERGY_FIELDS + PROVENANCE_FIELDS
 # Rows `bench import` brought in carry where they came from and their dedup key, so an
 # exported catalog re-ingests them as imported rows (re-importing the file adds nothing).
 ORIGIN_FIELDS = ("origin", "import_key")

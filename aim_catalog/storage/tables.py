@@ -27,7 +27,7 @@ from sqlalchemy import (
     false,
 )
 
-from aim_catalog.settings import METRIC_FIELDS
+from aim_catalog.settings import ENERGY_FIELDS, METRIC_FIELDS
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -94,6 +94,7 @@ benchmarks = Table(
     Column("request_rate", Float),  # requests/s; NULL = unlimited (what ranks by default)
     Column("failed", Integer),  # failed requests; a row with any never ranks
     *(Column(name, Float) for name in METRIC_FIELDS),
+    *(Column(name, Float) for name in ENERGY_FIELDS),
     Column("source", Text),
     Column("measured_at", String(40)),
     Column("image", String(300)),

@@ -456,3 +456,50 @@ def test_0009_gives_rows_saved_without_a_key_one_so_their_export_ingests(db_url:
             assert conn.execute(query).all()[0][2] == smoke_key
     finally:
         engine.dispose()
+
+
+# --------------------------------------------------------------------------- 0010: percentiles, energy
+
+
+def test_0010_adds_percentiles_and_energy_and_shows_them_in_benchmark_results(db_url: str) -> None:
+    """Rows of 0009 keep every figure (the new ones unknown); a row with p90, p99.9, mean and
+    power shows them in ``benchmark_results``; down again, the views still answer."""
+    engine = db.make_engine(db_url)
+    try:
+        db.upgrade(engine, "0009")
+        with engine.begin() as conn:
+            seed_catalog(conn)
+            before = conn.execute(text("SELECT count(*), sum(output_throughput) FROM benchmarks")).one()
+        db.upgrade(engine, "0010")
+        with engine.begin() as conn:
+            assert tuple(
+                conn.execute(text("SELECT count(*), sum(output_throughput) FROM benchmarks")).one()
+            ) == (tuple(before))
+            assert (
+                conn.execute(text("SELECT count(*) FROM benchmarks WHERE ttft_ms_p90 IS NOT NULL")).scalar()
+                == 0
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO benchmarks (serve_config_id, output_throughput, ttft_ms_p90, tpot_ms_p999, "
+                    "e2el_ms_mean, power_w_per_gpu, joules_per_output_token, source) VALUES "
+                    "((SELECT min(id) FROM serve_configs), 99.0, 171.2, 9.75, 8991.5, 628.9, 6.35, 'm0010')"
+                )
+            )
+            shown = conn.execute(
+                text(
+                    "SELECT ttft_ms_p90, tpot_ms_p999, e2el_ms_mean, power_w_per_gpu, "
+                    "joules_per_output_token, joules_per_total_token FROM benchmark_results "
+                    "WHERE source = 'm0010'"
+                )
+            ).one()
+            assert tuple(shown) == (171.2, 9.75, 8991.5, 628.9, 6.35, None)
+        db.downgrade(engine, "0009")
+        with engine.connect() as conn:
+            assert (
+                conn.execute(text("SELECT count(*) FROM benchmark_results WHERE source = 'm0010'")).scalar()
+                == 1
+            )
+            assert conn.execute(text("SELECT count(*) FROM leaderboard")).scalar() > 0
+    finally:
+        engine.dispose()

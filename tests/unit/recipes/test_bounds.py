@@ -24,6 +24,12 @@ from aim_catalog.recipes import bounds
         ("input_len", 5_000_000_000, 1),
         ("output_len", -7, 1),
         ("concurrency", 0, 1),
+        ("ttft_ms_p999", 0.0, 1),  # the new percentiles (migration 0010) follow their kind
+        ("itl_ms_mean", -1.0, 1),
+        ("power_w_per_gpu", 0.0, 8),
+        ("power_w_per_gpu", 10_001.0, 8),
+        ("joules_per_output_token", -6.35, 8),
+        ("joules_per_total_token", math.nan, 8),
     ],
 )
 def test_impossible_figures_are_named(column: str, value: float, gpus: int) -> None:
@@ -45,6 +51,11 @@ def test_impossible_figures_are_named(column: str, value: float, gpus: int) -> N
         ("input_len", 8192, 8),
         ("concurrency", 16384, 8),
         ("output_throughput", 0.0, 1),
+        # an InferenceX API row (api/benchmarks.528c414.json: MI355X SGLang fp4, TP4, conc 4)
+        ("ttft_ms_p999", 823.36, 4),
+        ("power_w_per_gpu", 628.907, 4),
+        ("joules_per_output_token", 6.353339, 4),
+        ("joules_per_total_token", 3.161212, 4),
     ],
 )
 def test_real_figures_pass(column: str, value: float, gpus: int) -> None:
