@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from aim_catalog.measurements.sql.query import Result as SqlResult
     from aim_catalog.measurements.sql.roles import Grant
     from aim_catalog.operating.endpoint_test import TestOptions, TestOutcome
-    from aim_catalog.operating.openai_client import LoadResult
+    from aim_catalog.operating.load import LoadResult
     from aim_catalog.recipes.ingest import IngestReport
     from aim_catalog.selection.explaining import Explanation
     from aim_catalog.selection.listing import RecipeSummary

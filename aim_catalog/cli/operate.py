@@ -16,7 +16,8 @@ from aim_catalog.cli.app import app, catalog_of, state_of
 from aim_catalog.cli.cache import HF_CACHE_OPT  # (importing it registers the cache group)
 
 if TYPE_CHECKING:
-    from aim_catalog.operating.openai_client import LoadResult, Reply
+    from aim_catalog.operating.load import LoadResult
+    from aim_catalog.operating.openai_client import Reply
 
 # --------------------------------------------------------------------------- doctor
 
@@ -82,7 +83,11 @@ def test_deployment(
         120.0, "--time-limit", min=1, max=3600, help="A load run sends nothing after this many seconds."
     ),
     timeout: float = typer.Option(
-        120.0, "--timeout", min=0.1, max=3600, help="Seconds to wait for one answer."
+        120.0,
+        "--timeout",
+        min=0.1,
+        max=3600,
+        help="Seconds for each request, from connecting to its last byte (not per read).",
     ),
     save: bool = typer.Option(
         False, "--save", help="Store the result as a smoke-test benchmark row of the deployment's config."
@@ -94,14 +99,21 @@ def test_deployment(
     Prints the answer, time to first token (with --stream; otherwise the whole answer's
     latency), tokens/s and the served model. --concurrency N --requests M runs M streamed
     requests N at a time and prints p50/p99 TTFT and throughput. --save stores the result
-    as a benchmark row labelled as a smoke test, which never ranks by default. Exit code 1
-    when the server cannot be reached or answers with an error.
+    as a benchmark row labelled as a smoke test, which never ranks by default.
+
+    What is read is bounded: --timeout covers each whole request; at most 16 MiB of an
+    answer and 1 MiB of one streamed line are read, and a stream that sends more than
+    --max-tokens pieces of text (or 32 events beyond them) is cut off. Every field of an
+    answer is checked (token counts are integers from 0 to 2147483647, never more than
+    --max-tokens) and so are the figures derived from it (the benchmark rows' bounds); an
+    answer that fails a check is one error line and is never saved. Exit code 4 when the
+    server answers too much or something that fails a check; 1 when it cannot be reached,
+    answers with an error or not within --timeout.
 
     \b
     Example: aim-catalog test aim-qwen3-32b-4gpu-bf16-vllm --stream
     Example: aim-catalog test aim-qwen3-32b-4gpu-bf16-vllm --concurrency 8 --requests 64 --save
     """
-    from aim_catalog.operating import openai_client
     from aim_catalog.operating.endpoint_test import TestOptions
 
     options = TestOptions(prompt, max_tokens, stream, concurrency, requests, time_limit, timeout, save)
@@ -113,7 +125,7 @@ def test_deployment(
     _show_load(outcome.load, outcome.base, as_json, outcome.saved)
     failure = outcome.failure()
     if failure is not None:
-        raise openai_client.SmokeFailed(failure)
+        raise failure
 
 
 def _printable(text: str) -> str:

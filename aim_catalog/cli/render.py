@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from aim_catalog.errors import redact
+from aim_catalog.errors import EnvironmentProblem, redact
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -57,7 +57,10 @@ def safe(text: str) -> str:
 
 
 def emit_json(data: Any) -> None:
-    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)  # escapes C0 itself
+    try:  # NaN and Infinity are not JSON: a program reading the output would choke on them
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=str, allow_nan=False)  # escapes C0
+    except ValueError:
+        raise EnvironmentProblem("internal error: a figure to print is not a finite number") from None
     sys.stdout.write(_C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 

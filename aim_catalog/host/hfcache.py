@@ -2,13 +2,17 @@
 
 Built on ``huggingface_hub`` (imported inside the functions: ``--help`` stays fast):
 ``scan_cache_dir`` reads the cache, ``snapshot_download`` fills it (with the hub's own
-progress bars), ``HfCacheInfo.delete_revisions`` empties it and ``HfApi.model_info``
-gives a model's size before a download. The cache is ``<HF home>/hub``, the HF home being
+progress bars) and ``HfCacheInfo.delete_revisions`` empties it. A model's size before a
+download comes from the hub's metadata (the request ``HfApi.model_info`` makes), asked
+through ``httpcall``: one deadline for the whole exchange, a cap on the answer, every field
+checked. The download itself has no deadline (its length is the model's); the library
+bounds each of its reads. The cache is ``<HF home>/hub``, the HF home being
 ``--hf-cache``, else ``$HF_HOME``, else ``~/.cache/huggingface``: the directory ``launch``
 mounts as the container's ``HF_HOME``, so what is pulled here is what the server finds.
 
 ``HF_TOKEN`` and ``HF_ENDPOINT`` are read when a command runs (the library reads them when
-it is imported); the token is passed to the hub and never shown.
+it is imported); the token is passed to the hub and never shown. Imports ``settings``,
+``errors`` and ``httpcall``.
 """
 
 from __future__ import annotations
@@ -103,10 +107,13 @@ def scan(cache: Path) -> CacheListing:
     """The models in ``cache`` (a hub cache directory); none when it does not exist yet."""
     from huggingface_hub import scan_cache_dir
 
+    for path in (cache, *cache.parents):  # --hf-cache naming a file is not an empty cache
+        if path.exists():
+            if not path.is_dir():
+                raise EnvironmentProblem(f"{path} is not a directory, so it cannot hold a Hugging Face cache")
+            break
     if not cache.exists():
         return CacheListing(str(cache), [], 0)
-    if not cache.is_dir():
-        raise UsageProblem(f"{cache} is not a directory, so it cannot be a Hugging Face cache")
     try:
         info = scan_cache_dir(cache)
     except OSError as exc:
@@ -207,23 +214,106 @@ class HubModel:
     files: int
 
 
-def hub_model(model: str, revision: str | None = None, *, timeout: float | None = 30) -> HubModel:
-    """The model's files and their total size from the hub's metadata (one API call)."""
-    from huggingface_hub import HfApi
+def hub_model(model: str, revision: str | None = None, *, timeout: float = 30) -> HubModel:
+    """The model's files and their total size from the hub's metadata: one GET of
+    ``/api/models/{id}[/revision/{rev}]?blobs=true`` (what ``HfApi.model_info`` asks), made
+    through ``httpcall`` so that ``timeout`` bounds the whole exchange and the answer is
+    read up to a cap, then checked field by field: an endpoint that is not a hub says what
+    was wrong with its answer."""
+    from urllib.parse import quote
+
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils._validators import validate_repo_id
+
+    from aim_catalog import httpcall
 
     if settings.hf_offline():
         raise HubUnreachable(
             f"cannot reach the Hugging Face Hub: HF_HUB_OFFLINE is set ({model} not looked up)"
         )
-    api = HfApi(endpoint=endpoint(), token=settings.hf_token())
     try:
-        info = api.model_info(model, revision=revision, files_metadata=True, timeout=timeout)
-    except Exception as exc:  # any transport or HTTP failure becomes one line
+        validate_repo_id(model)
+    except HFValidationError as exc:
         raise _hub_problem(exc, model, revision) from None
-    siblings = info.siblings or []
-    sizes = [s.size for s in siblings]
+    where = endpoint()
+    url = f"{where}/api/models/{model}" + (f"/revision/{quote(revision, safe='')}" if revision else "")
+    token = settings.hf_token()
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    what = model + (f"@{revision}" if revision else "")
+    not_a_hub = f"{where} did not answer as a Hugging Face Hub for {what}"
+    try:
+        answer = httpcall.fetch(url + "?blobs=true", deadline=timeout, headers=headers)
+    except httpcall.TooLarge as exc:
+        raise HubUnreachable(f"{not_a_hub}: {exc} (is HF_ENDPOINT a hub?)") from None
+    except httpcall.HttpProblem as exc:
+        raise HubUnreachable(
+            f"cannot reach the Hugging Face Hub at {where}: {exc} (is this host online?)"
+        ) from None
+    if answer.status != 200:
+        raise _hub_status(answer.status, answer.headers, model, revision)
+    try:
+        return _metadata(answer.body)
+    except ValueError as exc:
+        raise HubUnreachable(f"{not_a_hub}: {exc} (is HF_ENDPOINT a hub?)") from None
+
+
+def _hub_status(status: int, headers: dict[str, str], model: str, revision: str | None) -> CatalogError:
+    """An error answer of the hub, read as ``huggingface_hub.utils.hf_raise_for_status`` does."""
+    where = endpoint()
+    what = model + (f"@{revision}" if revision else "")
+    code = headers.get("x-error-code")
+    if code == "RevisionNotFound":
+        return UsageProblem(f"revision {revision!r} of {model} not found on {where}")
+    if code == "GatedRepo":
+        has = settings.hf_token()
+        hint = "HF_TOKEN is set but has no access" if has else "set HF_TOKEN to a token with access"
+        return EnvironmentProblem(f"{what} is gated on {where}: accept its licence on the model page; {hint}")
+    invalid_token = headers.get("x-error-message") == "Invalid credentials in Authorization header"
+    if code == "RepoNotFound" or (status == 401 and not invalid_token):
+        hint = "" if settings.hf_token() else " (or it is private: set HF_TOKEN)"
+        return UsageProblem(f"model {model} not found on {where}{hint}")
+    return HubUnreachable(f"the Hugging Face Hub at {where} answered HTTP {status} for {what}")
+
+
+def _metadata(body: bytes) -> HubModel:
+    """A model's metadata (``id``, ``sha``, ``siblings``: [{rfilename, size}]), checked;
+    ValueError says what is wrong with it."""
+    import json
+
+    from aim_catalog.errors import shown
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"its JSON holds {name}")
+
+    try:
+        data = json.loads(body, parse_constant=constant)
+    except RecursionError:
+        raise ValueError("its JSON is nested too deeply") from None
+    except ValueError as exc:
+        if str(exc).startswith("its JSON"):
+            raise
+        raise ValueError(f"the answer is not JSON ({shown(body[:60].decode('utf-8', 'replace'))})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"the answer is not a JSON object (got {shown(data)})")
+    repo_id = data.get("id")
+    if not isinstance(repo_id, str) or not repo_id.strip():
+        raise ValueError(f"it names no model (`id` is {shown(repo_id)})")
+    sha = data.get("sha")
+    if sha is not None and not isinstance(sha, str):
+        raise ValueError(f"`sha` is not a string (got {shown(sha)})")
+    siblings = data.get("siblings") or []
+    if not isinstance(siblings, list):
+        raise ValueError(f"`siblings` is not a list (got {shown(siblings)})")
+    sizes: list[int | None] = []
+    for index, sibling in enumerate(siblings):
+        if not isinstance(sibling, dict) or not isinstance(sibling.get("rfilename"), str):
+            raise ValueError(f"siblings[{index}] is not a file (got {shown(sibling)})")
+        size = sibling.get("size")
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+            raise ValueError(f"siblings[{index}].size is not a byte count (got {shown(size)})")
+        sizes.append(size)
     total = sum(s for s in sizes if s is not None) if sizes and None not in sizes else None
-    return HubModel(info.id or model, info.sha, total, len(siblings))
+    return HubModel(repo_id, sha, total, len(siblings))
 
 
 def check_disk(cache: Path, needed: int | None, model: str) -> int:

@@ -7,5 +7,5 @@ deployments table (``deployments``), the signal guard (``guard``) and the servic
 package under ``targets/``, registered by name (``targets.registry``); in aim_catalog only
 the registry, the faces (which render a target's results) and ``doctor`` import one. It may
 import ``selection``, ``recipes``, ``backends``, ``host``, ``storage``, ``settings``,
-``notes`` and ``errors``.
+``notes``, ``httpcall`` (readiness probes) and ``errors``.
 """

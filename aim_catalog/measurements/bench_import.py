@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from aim_catalog.errors import CatalogError, InvalidRecipeInput, Problem, UsageProblem
+from aim_catalog.errors import CatalogError, EnvironmentProblem, InvalidRecipeInput, Problem, UsageProblem
 from aim_catalog.measurements.importers import Parsed, parse_results, read_result_file
 from aim_catalog.measurements.importers.common import Run
+from aim_catalog.recipes import bounds
 from aim_catalog.recipes.format import Origin
 from aim_catalog.settings import normalize_precision
 from aim_catalog.storage.dialects import lock_for_write
@@ -276,7 +277,7 @@ _KEYS_PER_QUERY = 500
 def store_smoke_test(
     session: Session, name: str, serve_config_id: int | None, image: str, result: Any, max_tokens: int
 ) -> int:
-    """Store an ``aim-catalog test`` result (``openai_client.LoadResult``) of the deployment
+    """Store an ``aim-catalog test`` result (``operating.load.LoadResult``) of the deployment
     ``name`` (launched from ``serve_config_id`` with ``image``) as a smoke-test benchmark row
     of that serve config (such rows never rank by default); its id."""
     if serve_config_id is None:
@@ -285,6 +286,14 @@ def store_smoke_test(
         )
     input_len, output_len = result.mean_lengths()
     metrics = {k: v for k, v in result.metrics().items() if v is not None}
+    figures = {"input_len": input_len, "output_len": output_len, "concurrency": result.concurrency, **metrics}
+    config = session.get(ServeConfig, serve_config_id)
+    found = bounds.problems(
+        {k: v for k, v in figures.items() if v is not None}, config.gpu_count if config is not None else None
+    )
+    if found:  # the caller checks first; this is the last line before the catalog
+        column, why = found[0]
+        raise EnvironmentProblem(f"{name} answered with an impossible {column}: {why} (nothing saved)")
     moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     lock_for_write(session)
     row = Benchmark(

@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aim_catalog.errors import UsageProblem
+from aim_catalog.errors import CatalogError, UsageProblem
 
 if TYPE_CHECKING:
     from aim_catalog.launch.targets.base import Served
-    from aim_catalog.operating.openai_client import LoadResult, Reply
+    from aim_catalog.operating.load import LoadResult
+    from aim_catalog.operating.openai_client import Reply
     from aim_catalog.storage.work import Work
 
 
@@ -30,7 +31,7 @@ class TestOptions:
     concurrency: int = 1
     requests: int | None = None  # a load run of this many requests (default: 4 x concurrency)
     time_limit: float = 120.0  # a load run sends nothing after this many seconds
-    timeout: float = 120.0  # seconds to wait for one answer
+    timeout: float = 120.0  # seconds for each request, from connecting to its last byte
     save: bool = False
 
     @property
@@ -52,14 +53,18 @@ class TestOutcome:
     saved: int | None = None
     save_asked: bool = False
 
-    def failure(self) -> str | None:
-        """Why a load run failed (some request failed, or none completed); None: it did not."""
+    def failure(self) -> CatalogError | None:
+        """Why a load run failed (some request failed, or none completed); None: it did not.
+        ``InvalidAnswer`` (exit code 4) when a request failed because its answer was invalid."""
+        from aim_catalog.operating.openai_client import InvalidAnswer, SmokeFailed
+
         result = self.load
         if result is None or (not result.failed and result.completed):
             return None
         first = result.errors[0] if result.errors else "no request was sent"
         nothing = " (nothing saved)" if self.save_asked else ""
-        return f"{result.failed} of {result.requests} request(s) failed{nothing}; first: {first}"
+        kind = InvalidAnswer if result.invalid else SmokeFailed
+        return kind(f"{result.failed} of {result.requests} request(s) failed{nothing}; first: {first}")
 
 
 def target(work: Work, name: str) -> tuple[str, Served | None]:
@@ -75,8 +80,12 @@ def target(work: Work, name: str) -> tuple[str, Served | None]:
 
 
 def run_test(work: Work, name: str, options: TestOptions) -> TestOutcome:
-    """Send the request(s); save a reply, or a load run without failures, when asked."""
-    from aim_catalog.operating import openai_client
+    """Send the request(s); save a reply, or a load run without failures, when asked.
+
+    The figures are checked against the physical bounds (``recipes.bounds``) before they are
+    returned or saved: a server's answer is data, and an impossible one fails in one line.
+    """
+    from aim_catalog.operating import load, openai_client
 
     base, deployment = target(work, name)
     if options.save and deployment is None:
@@ -84,22 +93,39 @@ def run_test(work: Work, name: str, options: TestOptions) -> TestOutcome:
             "--save needs a deployment name (a URL has no serve config to store the result on)"
         )
     what = name if deployment is not None else "the server"
-    with openai_client.client(options.timeout) as http:
-        model = openai_client.served_model(http, base, what)
-        if not options.load:
-            reply = openai_client.chat(
-                http, base, model, options.prompt, options.max_tokens, stream=options.stream, what=what
-            )
+    saving = deployment is not None and options.save
     if not options.load:
-        saved = None
-        if deployment is not None and options.save:
-            saved = _save(work, deployment, openai_client.single_as_load(reply), options.max_tokens)
+        reply = openai_client.single(
+            base,
+            options.prompt,
+            options.max_tokens,
+            stream=options.stream,
+            what=what,
+            timeout=options.timeout,
+        )
+        single = load.single_as_load(reply)
+        _check(single, base, what, saving)
+        saved = _save(work, deployment, single, options.max_tokens) if deployment and saving else None
         return TestOutcome(base, what, reply=reply, saved=saved, save_asked=options.save)
-    result = _load(base, model, what, options)
+    result = _load(base, what, options)
+    if result.completed:
+        _check(result, base, what, saving)
     saved = None
-    if deployment is not None and options.save and result.completed and not result.failed:
+    if deployment is not None and saving and result.completed and not result.failed:
         saved = _save(work, deployment, result, options.max_tokens)
     return TestOutcome(base, what, load=result, saved=saved, save_asked=options.save)
+
+
+def _check(result: LoadResult, base: str, what: str, saving: bool) -> None:
+    """``InvalidAnswer`` when a figure of the result cannot be a real measurement."""
+    from aim_catalog.operating.openai_client import InvalidAnswer
+    from aim_catalog.recipes import bounds
+
+    found = bounds.problems({k: v for k, v in result.row().items() if v is not None})
+    if found:
+        column, why = found[0]
+        nothing = " (nothing saved)" if saving else ""
+        raise InvalidAnswer(f"{what} at {base} answered with an impossible {column}: {why}{nothing}")
 
 
 def _save(work: Work, deployment: Served, result: LoadResult, max_tokens: int) -> int:
@@ -112,18 +138,16 @@ def _save(work: Work, deployment: Served, result: LoadResult, max_tokens: int) -
         )
 
 
-def _load(base: str, model: str, what: str, options: TestOptions) -> LoadResult:
-    from aim_catalog.operating import openai_client
+def _load(base: str, what: str, options: TestOptions) -> LoadResult:
+    from aim_catalog.operating import load
 
-    timeout = options.timeout
-    return openai_client.run_load(
-        lambda n: openai_client.client(timeout, n),
+    return load.run_load(
         base,
-        model,
         options.prompt,
         options.max_tokens,
         concurrency=options.concurrency,
         requests=options.requests if options.requests is not None else 4 * options.concurrency,
         time_limit=options.time_limit,
+        timeout=options.timeout,
         what=what,
     )

@@ -3,25 +3,27 @@
 Speaks the OpenAI-compatible API vLLM and SGLang serve (``GET /v1/models``,
 ``POST /v1/chat/completions``, streaming as server-sent events ``data: {...}`` ending with
 ``data: [DONE]``; ``stream_options.include_usage`` asks for a last chunk with the token
-counts). httpx is the client, imported here only, so ``--help`` does not pay for it.
+counts). Every exchange is bounded (``httpcall``): ``timeout`` seconds for the whole of it,
+from connecting to the last byte, at most ``MAX_BODY`` bytes of an answer, ``MAX_LINE`` of
+one streamed line, and a stream stops being read past ``max_tokens`` (``replies.Stream``).
+What the server says is checked field by field (``replies``) before anything is computed.
 
 Time to first token is measured on a streamed answer (the first chunk that carries text);
 without streaming the whole answer arrives at once, so it equals the latency. A load run
-(``concurrency``/``requests``) streams every request and is bounded in count and time.
+(``load.run_load``) streams every request through the same ``chat``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-import math
-import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from aim_catalog import httpcall
 from aim_catalog.errors import EnvironmentProblem
+from aim_catalog.operating import replies
 
 if TYPE_CHECKING:
     import httpx
@@ -29,10 +31,21 @@ if TYPE_CHECKING:
 DEFAULT_PROMPT = "Say hello in one short sentence."
 MAX_REQUESTS = 10_000
 MAX_CONCURRENCY = 256
+MAX_BODY = httpcall.MAX_BODY
+MAX_LINE = httpcall.MAX_LINE
+ERROR_BODY = 64 * 1024  # bytes of an error answer read for its message
 
 
 class SmokeFailed(EnvironmentProblem):
-    """The endpoint could not be reached or did not answer a completion properly."""
+    """The endpoint could not be reached, answered an error or did not answer in time."""
+
+
+class InvalidAnswer(SmokeFailed):
+    """The endpoint answered something no OpenAI-compatible server can mean: a field of the
+    wrong type or out of range, NaN or Infinity, more than was asked or than can be read.
+    Exit code 4, as for any invalid input: nothing of it is saved."""
+
+    exit_code = 4
 
 
 @dataclass(frozen=True)
@@ -66,59 +79,68 @@ class Reply:
         return data
 
 
-def client(timeout: float, connections: int = 1) -> httpx.Client:
-    import httpx
-
-    # trust_env=False: a proxy configured for the internet must not intercept the server.
-    return httpx.Client(
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-        trust_env=False,
-    )
-
-
-def _problem(exc: Exception, url: str, what: str) -> SmokeFailed:
-    import httpx
-
-    if isinstance(exc, httpx.TimeoutException):
-        return SmokeFailed(f"{what} did not answer in time at {url} ({type(exc).__name__})")
-    if isinstance(exc, httpx.ConnectError):
-        reason = str(exc).strip() or "connection failed"
-        return SmokeFailed(f"cannot reach {what} at {url}: {reason} (is it running? `aim-catalog ps`)")
-    if isinstance(exc, httpx.HTTPError):
-        return SmokeFailed(f"{what} at {url}: {type(exc).__name__}: {str(exc).strip() or 'no detail'}")
+def _failure(exc: httpcall.HttpProblem, url: str, what: str) -> SmokeFailed:
+    if isinstance(exc, httpcall.Unreachable):
+        return SmokeFailed(f"cannot reach {what} at {url}: {exc} (is it running? `aim-catalog ps`)")
+    if isinstance(exc, httpcall.TimedOut):
+        return SmokeFailed(f"{what} did not answer in time at {url}: {exc} (--timeout)")
+    if isinstance(exc, httpcall.TooLarge):
+        return InvalidAnswer(f"{what} at {url} sent too much: {exc}; stopped reading")
     return SmokeFailed(f"{what} at {url}: {exc}")
 
 
-def _http_error(response: httpx.Response, url: str, what: str) -> SmokeFailed:
-    detail = ""
+def _invalid(exc: replies.Invalid, url: str, what: str) -> InvalidAnswer:
+    return InvalidAnswer(f"{what} at {url} sent an invalid answer: {exc}")
+
+
+async def _bounded(work: Any, timeout: float, url: str, what: str) -> Any:
+    """``work`` within ``timeout`` seconds, every failure as one ``SmokeFailed`` line."""
     try:
-        body = response.json()
-        message = body.get("message") or (body.get("error") or {}).get("message")
-        detail = f": {str(message).splitlines()[0][:200]}" if message else ""
-    except (ValueError, AttributeError):
-        text = response.text.strip().splitlines()
-        detail = f": {text[0][:200]}" if text else ""
+        return await httpcall.within(work, timeout)
+    except httpcall.HttpProblem as exc:
+        raise _failure(exc, url, what) from None
+    except replies.Invalid as exc:
+        raise _invalid(exc, url, what) from None
+    except replies.ServerError as exc:
+        raise SmokeFailed(f"{what} failed while streaming at {url}: {exc}") from None
+
+
+async def _http_error(response: httpx.Response, url: str, what: str) -> SmokeFailed:
+    """The error answer's status and the first line of its message (at most ``ERROR_BODY`` read)."""
+    try:
+        raw = await httpcall.body(response, ERROR_BODY)
+    except httpcall.TooLarge:
+        raw = b""
+    message: Any = None
+    try:
+        body = replies.loads(raw)
+        if isinstance(body, dict):
+            error = body.get("error")
+            message = body.get("message") or (error.get("message") if isinstance(error, dict) else error)
+    except replies.Invalid:
+        message = raw.decode("utf-8", "replace")
+    lines = str(message).strip().splitlines() if message else []
+    detail = f": {lines[0][:200]}" if lines else ""
     return SmokeFailed(f"{what} answered HTTP {response.status_code} at {url}{detail}")
 
 
-def served_model(http: httpx.Client, base: str, what: str) -> str:
+async def served_model(http: httpx.AsyncClient, base: str, what: str, timeout: float) -> str:
     """The first model ``GET /v1/models`` lists: the name requests must use."""
-    import httpx
-
     url = f"{base}/v1/models"
-    try:
-        response = http.get(url)
-    except httpx.HTTPError as exc:
-        raise _problem(exc, url, what) from None
-    if response.status_code != 200:
-        raise _http_error(response, url, what)
-    try:
-        return str(response.json()["data"][0]["id"])
-    except (ValueError, KeyError, IndexError, TypeError):
-        raise SmokeFailed(
-            f"{what} at {url} did not list a model (not an OpenAI-compatible server?)"
-        ) from None
+
+    async def exchange() -> str:
+        async with http.stream("GET", url) as response:
+            if response.status_code != 200:
+                raise await _http_error(response, url, what)
+            body = await httpcall.body(response)
+        try:
+            return replies.served_model(replies.loads(body))
+        except replies.Invalid as exc:
+            raise InvalidAnswer(
+                f"{what} at {url} did not list a model ({exc}; not an OpenAI-compatible server?)"
+            ) from None
+
+    return str(await _bounded(exchange(), timeout, url, what))
 
 
 def _payload(model: str, prompt: str, max_tokens: int, stream: bool) -> dict[str, Any]:
@@ -134,245 +156,84 @@ def _payload(model: str, prompt: str, max_tokens: int, stream: bool) -> dict[str
     return payload
 
 
-def chat(
-    http: httpx.Client, base: str, model: str, prompt: str, max_tokens: int, *, stream: bool, what: str
-) -> Reply:
-    """One chat completion, timed."""
-    import httpx
-
-    url = f"{base}/v1/chat/completions"
-    payload = _payload(model, prompt, max_tokens, stream)
-    started = time.perf_counter()
-    try:
-        if not stream:
-            response = http.post(url, json=payload)
-            latency = time.perf_counter() - started
-            if response.status_code != 200:
-                raise _http_error(response, url, what)
-            return _whole(response, latency, url, what)
-        with http.stream("POST", url, json=payload) as response:
-            if response.status_code != 200:
-                response.read()
-                raise _http_error(response, url, what)
-            return _streamed(response.iter_lines(), started, url, what)
-    except httpx.HTTPError as exc:
-        raise _problem(exc, url, what) from None
-
-
-def _whole(response: httpx.Response, latency: float, url: str, what: str) -> Reply:
-    try:
-        body = response.json()
-        choice = body["choices"][0]
-        text = choice["message"].get("content") or ""
-        usage = body.get("usage") or {}
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-        raise SmokeFailed(f"{what} at {url} sent an answer that is not a chat completion") from None
-    tokens = usage.get("completion_tokens")
-    return Reply(
-        text=text,
-        model=body.get("model"),
-        ttft=latency,
-        latency=latency,
-        prompt_tokens=usage.get("prompt_tokens"),
-        completion_tokens=int(tokens) if tokens is not None else len(text.split()),
-        streamed=False,
-        finish_reason=choice.get("finish_reason"),
-    )
-
-
-def _streamed(lines: Any, started: float, url: str, what: str) -> Reply:
-    parts: list[str] = []
-    ttft: float | None = None
-    chunks = 0
-    model = finish = None
-    usage: dict[str, Any] = {}
-    done = False
-    for raw in lines:
-        line = raw.strip()
-        if not line.startswith("data:"):
-            continue  # blank separators, comments (": ping"), event names
-        data = line[5:].strip()
-        if data == "[DONE]":
-            done = True
-            break
-        try:
-            chunk = json.loads(data)
-        except ValueError:
-            raise SmokeFailed(f"{what} at {url} streamed a line that is not JSON: {data[:80]!r}") from None
-        if not isinstance(chunk, dict):
-            continue
-        if chunk.get("object") == "error" or "error" in chunk:
-            message = chunk.get("message") or (chunk.get("error") or {}).get("message") or "error"
-            raise SmokeFailed(f"{what} failed while streaming at {url}: {str(message)[:200]}")
-        model = chunk.get("model") or model
-        usage = chunk.get("usage") or usage
-        for choice in chunk.get("choices") or []:
-            content = (choice.get("delta") or {}).get("content")
-            if content:
-                if ttft is None:
-                    ttft = time.perf_counter() - started
-                parts.append(content)
-                chunks += 1
-            finish = choice.get("finish_reason") or finish
-    latency = time.perf_counter() - started
-    if not done and not parts:
-        raise SmokeFailed(f"{what} at {url} closed the stream without an answer")
-    tokens = usage.get("completion_tokens")
-    return Reply(
-        text="".join(parts).strip(),
-        model=model,
-        ttft=ttft if ttft is not None else latency,
-        latency=latency,
-        prompt_tokens=usage.get("prompt_tokens"),
-        completion_tokens=int(tokens) if tokens is not None else chunks,
-        streamed=True,
-        finish_reason=finish,
-    )
-
-
-# --------------------------------------------------------------------------- load
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default, as vLLM's bench uses)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low, high = math.floor(rank), math.ceil(rank)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    requests: int  # asked for
-    concurrency: int
-    completed: int
-    failed: int
-    not_sent: int  # left when the time limit came
-    duration: float  # seconds, first send to last answer
-    model: str | None
-    prompt_tokens: int
-    completion_tokens: int
-    ttft_ms: list[float] = field(default_factory=list)
-    e2el_ms: list[float] = field(default_factory=list)
-    tpot_ms: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def _pct(self, values: list[float], q: float) -> float | None:
-        value = percentile(values, q)
-        return round(value, 3) if value is not None else None
-
-    def _rate(self, amount: float) -> float | None:
-        return round(amount / self.duration, 3) if self.duration > 0 and self.completed else None
-
-    def metrics(self) -> dict[str, Any]:
-        """The benchmark columns this run fills (settings.METRIC_FIELDS names)."""
-        return {
-            "output_throughput": self._rate(self.completion_tokens),
-            "total_token_throughput": self._rate(self.completion_tokens + self.prompt_tokens),
-            "request_throughput": self._rate(self.completed),
-            "ttft_ms_p50": self._pct(self.ttft_ms, 50),
-            "ttft_ms_p99": self._pct(self.ttft_ms, 99),
-            "tpot_ms_p50": self._pct(self.tpot_ms, 50),
-            "tpot_ms_p99": self._pct(self.tpot_ms, 99),
-            "e2el_ms_p50": self._pct(self.e2el_ms, 50),
-            "e2el_ms_p99": self._pct(self.e2el_ms, 99),
-        }
-
-    def mean_lengths(self) -> tuple[int | None, int | None]:
-        if not self.completed:
-            return None, None
-        return round(self.prompt_tokens / self.completed), round(self.completion_tokens / self.completed)
-
-    def as_dict(self) -> dict[str, Any]:
-        input_len, output_len = self.mean_lengths()
-        return {
-            "requests": self.requests,
-            "concurrency": self.concurrency,
-            "completed": self.completed,
-            "failed": self.failed,
-            "not_sent": self.not_sent,
-            "duration_s": round(self.duration, 3),
-            "model": self.model,
-            "input_len": input_len,
-            "output_len": output_len,
-            **self.metrics(),
-            "errors": self.errors[:5],
-        }
-
-
-def run_load(
-    make_client: Callable[[int], httpx.Client],
+async def chat(
+    http: httpx.AsyncClient,
     base: str,
     model: str,
     prompt: str,
     max_tokens: int,
     *,
-    concurrency: int,
-    requests: int,
-    time_limit: float,
+    stream: bool,
     what: str,
-) -> LoadResult:
-    """``requests`` streamed completions, ``concurrency`` at a time; none sent after ``time_limit``."""
-    lock = threading.Lock()
-    replies: list[Reply] = []
-    errors: list[str] = []
-    skipped = 0
-    deadline = time.monotonic() + time_limit
+    timeout: float,
+) -> Reply:
+    """One chat completion, timed, bounded and checked."""
+    url = f"{base}/v1/chat/completions"
+    payload = json.dumps(_payload(model, prompt, max_tokens, stream)).encode()
+    headers = {"Content-Type": "application/json"}
 
-    with make_client(concurrency) as http:
-
-        def one(_: int) -> None:
-            nonlocal skipped
-            if time.monotonic() >= deadline:
-                with lock:
-                    skipped += 1
-                return
-            try:
-                reply = chat(http, base, model, prompt, max_tokens, stream=True, what=what)
-            except SmokeFailed as exc:
-                with lock:
-                    errors.append(str(exc))
-                return
-            with lock:
-                replies.append(reply)
-
+    async def exchange() -> Reply:
         started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="aim-test") as pool:
-            list(pool.map(one, range(requests)))
-        duration = time.perf_counter() - started
-    return LoadResult(
-        requests=requests,
-        concurrency=concurrency,
-        completed=len(replies),
-        failed=len(errors),
-        not_sent=skipped,
-        duration=duration,
-        model=next((r.model for r in replies if r.model), None),
-        prompt_tokens=sum(r.prompt_tokens or 0 for r in replies),
-        completion_tokens=sum(r.completion_tokens for r in replies),
-        ttft_ms=[r.ttft * 1000 for r in replies],
-        e2el_ms=[r.latency * 1000 for r in replies],
-        tpot_ms=[t * 1000 for r in replies if (t := r.tpot) is not None],
-        errors=errors,
+        async with http.stream("POST", url, content=payload, headers=headers) as response:
+            if response.status_code != 200:
+                raise await _http_error(response, url, what)
+            if stream:
+                return await _streamed(response, started, max_tokens, url, what)
+            body = await httpcall.body(response)
+        return _whole(replies.completion(replies.loads(body), max_tokens), time.perf_counter() - started)
+
+    result: Reply = await _bounded(exchange(), timeout, url, what)
+    return result
+
+
+def _whole(answer: replies.Completion, latency: float) -> Reply:
+    usage = answer.usage
+    tokens = usage.completion_tokens if usage is not None else None
+    return Reply(
+        text=answer.text,
+        model=answer.model,
+        ttft=latency,
+        latency=latency,
+        prompt_tokens=usage.prompt_tokens if usage is not None else None,
+        completion_tokens=tokens if tokens is not None else len(answer.text.split()),
+        streamed=False,
+        finish_reason=answer.finish_reason,
     )
 
 
-def single_as_load(reply: Reply) -> LoadResult:
-    """One request as a load result, so ``--save`` stores both the same way."""
-    tpot = reply.tpot
-    return LoadResult(
-        requests=1,
-        concurrency=1,
-        completed=1,
-        failed=0,
-        not_sent=0,
-        duration=reply.latency,
-        model=reply.model,
-        prompt_tokens=reply.prompt_tokens or 0,
-        completion_tokens=reply.completion_tokens,
-        ttft_ms=[reply.ttft * 1000] if reply.streamed else [],
-        e2el_ms=[reply.latency * 1000],
-        tpot_ms=[tpot * 1000] if tpot is not None else [],
+async def _streamed(response: httpx.Response, started: float, max_tokens: int, url: str, what: str) -> Reply:
+    events = replies.Stream(max_tokens)
+    ttft: float | None = None
+    async for line in httpcall.lines(response):
+        if events.feed(line) and ttft is None:
+            ttft = time.perf_counter() - started
+        if events.done:
+            break
+    latency = time.perf_counter() - started
+    if not events.done and not events.parts:
+        raise SmokeFailed(f"{what} at {url} closed the stream without an answer")
+    usage = events.usage
+    tokens = usage.completion_tokens if usage is not None else None
+    return Reply(
+        text=events.text,
+        model=events.model,
+        ttft=ttft if ttft is not None else latency,
+        latency=latency,
+        prompt_tokens=usage.prompt_tokens if usage is not None else None,
+        completion_tokens=tokens if tokens is not None else len(events.parts),
+        streamed=True,
+        finish_reason=events.finish,
     )
+
+
+def single(base: str, prompt: str, max_tokens: int, *, stream: bool, what: str, timeout: float) -> Reply:
+    """The served model's name, then one chat completion (each within ``timeout`` seconds)."""
+
+    async def both() -> Reply:
+        async with httpcall.client() as http:
+            model = await served_model(http, base, what, timeout)
+            return await chat(
+                http, base, model, prompt, max_tokens, stream=stream, what=what, timeout=timeout
+            )
+
+    return asyncio.run(both())

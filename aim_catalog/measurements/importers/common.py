@@ -59,6 +59,19 @@ class Skip(Exception):
     """A well-formed run the catalog does not rank with others (the reason says why)."""
 
 
+def as_count(value: Any, minimum: int = 1, *, digit_strings: bool = True) -> int:
+    """``value`` as an integer from ``minimum`` to 2^31-1 (the Integer columns); a float
+    that is a whole number counts, and so does a string of digits (``--metadata`` gives
+    them) unless ``digit_strings`` is False. ValueError says why not."""
+    if digit_strings and isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
+        value = int(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_SQL_INT:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_SQL_INT:
+        raise ValueError(f"must be an integer from {minimum} to {MAX_SQL_INT}, got {_short(value)}")
+    return value
+
+
 class Fields:
     """Checked reads of one result object; every problem names file, line and key."""
 
@@ -106,14 +119,11 @@ class Fields:
             value = where.get(key)
             if value is None:
                 continue
-            if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
-                value = int(value)
-            if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_SQL_INT:
-                value = int(value)
-            if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_SQL_INT:
-                self.bad(key, f"must be an integer from {minimum} to {MAX_SQL_INT}, got {_short(value)}")
+            try:
+                return as_count(value, minimum)
+            except ValueError as exc:
+                self.bad(key, str(exc))
                 return None
-            return value
         return None
 
     def text(self, *keys: str, max_len: int = 300) -> str | None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.hostile import HostileServer, Request, answer, endless_head, forever, trickle
 from typer.testing import CliRunner
 
 from aim_catalog.cli import app
@@ -278,3 +279,87 @@ def test_launch_warnings(hub: FakeHub, tmp_path: Path, monkeypatch: pytest.Monke
     hub.claimed_size.clear()
     cli("cache", "pull", "org/tiny")
     assert hfcache.launch_warnings("org/tiny", home) == []  # cached: nothing to say
+
+
+def test_pull_from_an_endpoint_that_is_not_a_hub_says_what_was_wrong(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An HF_ENDPOINT that answers 200 with something else than a model's metadata: the line
+    says what was wrong with the answer (it used to be "cannot reach ...: 'id' (is this host
+    online?)"), exit 1, nothing downloaded."""
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    for name in ("HF_TOKEN", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    cases = [
+        (b"{}", "it names no model (`id` is None)"),
+        (b'{"models": []}', "it names no model (`id` is None)"),
+        (b"<html>It works!</html>", "the answer is not JSON ('<html>It works!</html>')"),
+        (b"[1, 2]", "the answer is not a JSON object (got [1, 2])"),
+        (b'{"id": "org/tiny", "siblings": "all"}', "`siblings` is not a list (got 'all')"),
+        (
+            b'{"id": "org/tiny", "siblings": [{"rfilename": "a", "size": -1}]}',
+            "siblings[0].size is not a byte count (got -1)",
+        ),
+        (b'{"id": "org/tiny", "siblings": [{"rfilename": "a", "size": NaN}]}', "its JSON holds NaN"),
+    ]
+    for body, why in cases:
+        with HostileServer(lambda request, conn, body=body: conn.sendall(answer(body))) as server:
+            monkeypatch.setenv("HF_ENDPOINT", server.url)
+            result = cli("cache", "pull", "org/tiny", code=1)
+        assert result.stderr.strip().splitlines() == [
+            f"error: {server.url} did not answer as a Hugging Face Hub for org/tiny: {why} "
+            "(is HF_ENDPOINT a hub?)"
+        ]
+    assert not (tmp_path / "hf" / "hub" / "models--org--tiny").exists()
+
+
+def test_the_hub_metadata_call_is_bounded_as_a_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hub that trickles its answer (a byte every 0.2 s: no single read times out) is given
+    up at the deadline; one that never stops answering is cut off at the cap. (The trickling
+    server finishes after ~15 s, so a client without a whole-request deadline fails here,
+    rather than hanging.)"""
+    stop = threading.Event()
+    meta = json.dumps({"id": "org/tiny", "sha": COMMIT, "siblings": []}).encode()
+
+    def slow(request: Request, conn: socket.socket) -> None:
+        conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {len(meta)}\r\n\r\n".encode())
+        trickle(conn, [meta[i : i + 1] for i in range(len(meta))], 15 / len(meta), stop)
+
+    def endless(request: Request, conn: socket.socket) -> None:
+        conn.sendall(endless_head())
+        forever(conn, b'{"id": "' + b"a" * 65536, stop)
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    try:
+        with HostileServer(slow) as server:
+            monkeypatch.setenv("HF_ENDPOINT", server.url)
+            with pytest.raises(hfcache.HubUnreachable) as slow_error:
+                hfcache.hub_model("org/tiny", timeout=1)
+            warning = hfcache.launch_warnings("org/tiny", tmp_path / "hf", timeout=1)[-1]
+        with HostileServer(endless) as server:
+            monkeypatch.setenv("HF_ENDPOINT", server.url)
+            with pytest.raises(hfcache.HubUnreachable) as endless_error:
+                hfcache.hub_model("org/tiny", timeout=60)
+    finally:
+        stop.set()
+    assert str(slow_error.value).endswith(": no complete answer within 1 s (is this host online?)")
+    assert str(slow_error.value).startswith("cannot reach the Hugging Face Hub at http://127.0.0.1:")
+    assert "no complete answer within 1 s" in warning
+    assert str(endless_error.value) == (
+        f"{server.url} did not answer as a Hugging Face Hub for org/tiny: "
+        "the answer is larger than 16 MiB (is HF_ENDPOINT a hub?)"
+    )
+
+
+def test_ls_of_a_regular_file_is_not_a_directory(hub: FakeHub, tmp_path: Path) -> None:
+    a_file = tmp_path / "not-a-dir"
+    a_file.write_text("hello\n")
+    result = cli("cache", "ls", "--hf-cache", str(a_file), code=1)
+    assert result.stderr.strip().splitlines() == [
+        f"error: {a_file} is not a directory, so it cannot hold a Hugging Face cache"
+    ]
+    cli("cache", "ls", "--hf-cache", str(a_file), "--json", code=1)
+    (tmp_path / "hf-home").mkdir()
+    (tmp_path / "hf-home" / "hub").write_text("")  # the hub directory itself a file
+    hub_file = cli("cache", "ls", "--hf-cache", str(tmp_path / "hf-home"), code=1)
+    assert "hf-home/hub is not a directory" in hub_file.stderr

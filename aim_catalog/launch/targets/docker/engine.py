@@ -14,8 +14,6 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -34,8 +32,7 @@ from aim_catalog.notes import WaitProgress
 from aim_catalog.settings import docker_host
 
 LIVE_STATES = ("created", "running", "restarting", "paused")
-# Proxies from the environment must not intercept readiness checks of our own container.
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+PROBE_TIMEOUT = 3.0  # seconds for one readiness probe, from connecting to its status line
 
 
 def connect(timeout: int = 120) -> DockerClient:
@@ -289,7 +286,8 @@ def wait_ready(
         if container.status in ("exited", "dead"):
             code = container.attrs.get("State", {}).get("ExitCode")
             raise LaunchFailed(f"the server exited (code {code}) before it was ready")
-        while pending and _answers(url + pending[0]):
+        left = timeout - (time.monotonic() - start)
+        while pending and _answers(url + pending[0], max(0.1, min(PROBE_TIMEOUT, left))):
             pending.pop(0)
         if not pending:
             return
@@ -301,11 +299,15 @@ def wait_ready(
         time.sleep(poll)
 
 
-def _answers(url: str) -> bool:
+def _answers(url: str, deadline: float = PROBE_TIMEOUT) -> bool:
+    """Whether ``url`` answers 200 within ``deadline`` seconds, all of it: a server that
+    trickles its headers cannot hold a launch past its --timeout (``httpcall``: no proxy
+    from the environment either, nor a redirect followed)."""
+    from aim_catalog import httpcall
+
     try:
-        with _DIRECT.open(url, timeout=3) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError, ValueError):
+        return httpcall.fetch(url, deadline=deadline, read_body=False).status == 200
+    except (httpcall.HttpProblem, ValueError):
         return False
 
 
