@@ -65,7 +65,7 @@ def _empty_twin(url: str, tmp_path: Path) -> str:
 
 
 def _smoke_test_result() -> Any:
-    from aim_catalog.operating.openai_client import LoadResult
+    from aim_catalog.operating.load import LoadResult
 
     return LoadResult(  # what `test NAME --concurrency 2 --requests 4 --save` stores
         requests=4,
