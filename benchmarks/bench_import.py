@@ -6,14 +6,22 @@ at commit 843c6254): every key of a real single-node row, in the writer's order,
 varied per row so that no two rows are alike. The rows are DeepSeek-R1-0528 FP8 SGLang TP8
 runs on MI355X, which the bundled catalog's ``deepseek-r1-0528-mi355x-fp8`` recipe holds.
 
+``--shape minimal`` writes only the keys the importer needs (no indent, ~170 bytes a row),
+so that 380k rows fit the 64 MiB a result file may have (the size of issue 18, point 9);
+full rows (~1.4 KB) reach it at ~47k.
+
 Rows timed (each the median of --repeat runs, rows/s beside it):
 
 - ``floor: json.loads``: parsing the file's bytes, nothing else;
 - ``parse_results``: reading the runs out of it (every check, line numbers, bounds);
 - ``import --dry-run, in-process``: ``Catalog.import_benchmarks(files, dry_run=True)`` on a
-  SQLite catalog holding the bundled recipes (parse, then resolve every run's serve config).
+  SQLite catalog holding the bundled recipes (parse, resolve every run's serve config,
+  write the rows in a transaction that is rolled back);
+- ``import, written`` and ``again: all present``: the import committed into a fresh
+  catalog, then the same file again (every run found already there, nothing written).
 
-Example: python benchmarks/bench_import.py --rows 8000,40000,380000 --repeat 3
+Example: python benchmarks/bench_import.py --rows 8000,40000 --repeat 3
+         python benchmarks/bench_import.py --shape minimal --rows 100000,380000
          python benchmarks/bench_import.py --rows 40000 --profile /tmp/import.prof
 """
 
@@ -31,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from aim_catalog import Catalog
-from aim_catalog.measurements.importers import parse_results
+from aim_catalog.measurements.importers import MAX_RESULT_BYTES, parse_results
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -73,9 +81,28 @@ def inferencex_row(i: int) -> dict[str, Any]:
     return row
 
 
-def write_file(path: Path, rows: int) -> int:
-    """The ``agg_bmk.json`` of ``rows`` runs (indented, as collect_results.py writes it); its size."""
-    text = json.dumps([inferencex_row(i) for i in range(rows)], indent=2)
+MINIMAL = (
+    "hw",
+    "conc",
+    "model",
+    "framework",
+    "precision",
+    "spec_decoding",
+    "isl",
+    "osl",
+    "tp",
+    "tput_per_gpu",
+)
+
+
+def write_file(path: Path, rows: int, shape: str) -> int:
+    """The ``agg_bmk.json`` of ``rows`` runs (full: indented, as collect_results.py writes
+    it; minimal: the keys the importer needs, compact); its size."""
+    if shape == "minimal":
+        docs = [{k: row[k] for k in MINIMAL} for row in map(inferencex_row, range(rows))]
+        text = json.dumps(docs, separators=(",", ":"))
+    else:
+        text = json.dumps([inferencex_row(i) for i in range(rows)], indent=2)
     path.write_text(text)
     return len(text.encode())
 
@@ -89,24 +116,35 @@ def timed(fn: Callable[[], Any], repeat: int) -> float:
     return statistics.median(runs)
 
 
-def measure(work: Path, rows: int, repeat: int, catalog: Catalog, profile: Path | None) -> None:
+def measure(work: Path, rows: int, shape: str, repeat: int, profile: Path | None) -> None:
     path = work / f"agg_bmk_{rows}.json"
-    size = write_file(path, rows)
+    size = write_file(path, rows, shape)
+    print(f"== {rows:,} rows ({shape}), {size / 2**20:.1f} MiB ==", flush=True)
+    if size > MAX_RESULT_BYTES:
+        print(f"  over the {MAX_RESULT_BYTES >> 20} MiB a result file may have: not measured")
+        return
     data = path.read_bytes()
-    floor = timed(lambda: json.loads(data), repeat)
-    parse = timed(lambda: parse_results(data, str(path)), repeat)
-    dry = timed(lambda: catalog.import_benchmarks([path], dry_run=True), repeat)
-    print(f"== {rows:,} rows, {size / 2**20:.1f} MiB ==")
-    for label, seconds in (
-        ("floor: json.loads", floor),
-        ("parse_results", parse),
-        ("import --dry-run, in-process", dry),
-    ):
-        ratio = f"{seconds / floor:6.2f}x json.loads"
-        print(f"  {label:32} {seconds:8.2f} s  {rows / seconds:>10,.0f} rows/s  {ratio}")
-    if profile is not None:
-        cProfile.runctx("catalog.import_benchmarks([path], dry_run=True)", globals(), locals(), str(profile))
-        print(f"  profile of the dry run: {profile} (python -m pstats {profile})")
+    with Catalog.open(f"sqlite:///{work / f'catalog_{rows}.db'}", create=True) as catalog:
+        catalog.ingest([REPO / "seed_recipes"])
+        floor = timed(lambda: json.loads(data), repeat)
+        times = [
+            ("floor: json.loads", floor),
+            ("parse_results", timed(lambda: parse_results(data, str(path)), repeat)),
+            (
+                "import --dry-run, in-process",
+                timed(lambda: catalog.import_benchmarks([path], dry_run=True), repeat),
+            ),
+            ("import, written", timed(lambda: catalog.import_benchmarks([path]), 1)),
+            ("again: all present", timed(lambda: catalog.import_benchmarks([path]), 1)),
+        ]
+        for label, seconds in times:
+            ratio = f"{seconds / floor:6.2f}x json.loads"
+            print(f"  {label:32} {seconds:8.2f} s  {rows / seconds:>10,.0f} rows/s  {ratio}", flush=True)
+        if profile is not None:
+            cProfile.runctx(
+                "catalog.import_benchmarks([path], dry_run=True)", globals(), locals(), str(profile)
+            )
+            print(f"  profile of the dry run: {profile} (python -m pstats {profile})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,17 +152,17 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", default="8000,40000", help="comma-separated row counts")
+    parser.add_argument(
+        "--shape", choices=("full", "minimal"), default="full", help="keys per row (see above)"
+    )
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the largest dry run here")
     args = parser.parse_args(argv)
     sizes = [int(n) for n in args.rows.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        with Catalog.open(f"sqlite:///{work / 'catalog.db'}", create=True) as catalog:
-            catalog.ingest([REPO / "seed_recipes"])
-            for rows in sizes:
-                last = rows == sizes[-1]
-                measure(work, rows, args.repeat, catalog, args.profile if last else None)
+        for rows in sizes:
+            last = rows == sizes[-1]
+            measure(Path(tmp), rows, args.shape, args.repeat, args.profile if last else None)
     return 0
 
 

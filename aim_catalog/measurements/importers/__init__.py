@@ -74,6 +74,7 @@ def parse_results(data: bytes, path: str) -> Parsed:
         line = data.count(b"\n", 0, exc.start) + 1
         return Parsed(problems=[Problem(path, line, 0, "", "not valid UTF-8")])
     objects, problems = split_objects(text.removeprefix("\ufeff"), path)
+    name = Path(path).name  # once per file: a Path per run cost more than reading the run
     parsed = Parsed(problems=problems)
     for line, obj, element in objects:
         if not isinstance(obj, dict):
@@ -81,7 +82,7 @@ def parse_results(data: bytes, path: str) -> Parsed:
             message = _at(element) + f"expected a JSON object per run, got {kind}"
             parsed.problems.append(Problem(path, line, 1, "", message))
             continue
-        one = _one(obj, path, line)
+        one = _one(obj, path, line, name)
         if element is not None:  # an array on one line: say which element
             for found in (one.problems, one.skipped):
                 found[:] = [replace(p, message=_at(element) + p.message) for p in found]
@@ -95,7 +96,8 @@ def _at(element: int | None) -> str:
     return "" if element is None else f"[element {element}] "
 
 
-def _one(obj: dict[str, Any], path: str, line: int) -> Parsed:
+def _one(obj: dict[str, Any], path: str, line: int, name: str) -> Parsed:
+    """The run of one result object (``name``: the file's name, for the row's source)."""
     reader = next((reader for reader in READERS if reader.matches(obj)), None)
     if reader is None:
         return Parsed(problems=[Problem(path, line, 1, "", UNKNOWN)])
@@ -112,7 +114,7 @@ def _one(obj: dict[str, Any], path: str, line: int) -> Parsed:
     impossible = out_of_bounds(run, run.tensor_parallel)
     if impossible:
         return Parsed(problems=impossible)
-    run.row["source"] = f"{SOURCES[run.tool]}: {Path(path).name}"
+    run.row["source"] = f"{SOURCES[run.tool]}: {name}"
     failed = run.row.get("failed")
     if failed:
         run.notes.append(f"{failed} failed request(s): stored, but the row never ranks")

@@ -220,6 +220,13 @@ def test_runs_of_one_serve_config_are_resolved_once(formats_catalog: str, tmp_pa
 
     with Catalog.open(formats_catalog) as catalog:
         event.listen(catalog.store.engine, "before_cursor_execute", seen)
-        report = catalog.import_benchmarks([path])
+        ticks: list[str] = []
+        report = catalog.import_benchmarks([path], on_tick=ticks.append)
     assert (report.added, report.targets) == (300, {"bench-fp4/sglang/4 GPU": 300})
     assert len(asked) <= 3, asked
+    # what a terminal's status line shows while a big file goes in
+    assert ticks == [
+        f"reading {path} (0 runs so far)",
+        "resolving serve configs: 0 of 300 runs",
+        "writing: 0 of 300 runs",
+    ]
