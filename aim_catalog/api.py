@@ -293,22 +293,31 @@ class Catalog:
         return replace(report, dry_run=dry_run)
 
     def import_benchmarks(
-        self, files: Sequence[PathLike], target: Target | None = None, *, dry_run: bool = False
+        self,
+        files: Sequence[PathLike],
+        target: Target | None = None,
+        *,
+        dry_run: bool = False,
+        on_tick: Tick | None = None,
     ) -> ImportReport:
         """Import vLLM, SGLang or InferenceX result files (``InvalidRecipeInput`` for a bad
-        file, nothing written). ``target`` names the serve config; else it is inferred.
-        ``files`` is a sequence (a bare ``str`` is refused: ``WrongArgumentType``)."""
+        file or a figure outside ``recipes.bounds``, nothing written). ``target`` names the
+        serve config; else it is inferred. ``files`` is a sequence (a bare ``str`` is refused:
+        ``WrongArgumentType``). ``on_tick`` hears progress lines (file read, runs resolved
+        and written)."""
         from aim_catalog.measurements.bench_import import Target, import_runs
         from aim_catalog.measurements.importers import Parsed, read_result_file
 
         given = arguments.paths(files, "files")
         parsed = Parsed()
         for file in given:
+            if on_tick is not None:
+                on_tick(f"reading {file} ({len(parsed.runs):,} runs so far)")
             parsed.extend(read_result_file(file))
         if parsed.problems or not parsed.runs:
             raise InvalidRecipeInput(parsed.problems or parsed.skipped)
         with self.read() if dry_run else self.write() as session:
-            report = import_runs(session, parsed.runs, target or Target())
+            report = import_runs(session, parsed.runs, target or Target(), on_tick)
         return replace(report, notes=[str(skip) for skip in parsed.skipped] + report.notes)
 
     def export(self, out: PathLike, *, note: Note | None = None) -> list[Path]:

@@ -1,4 +1,4 @@
-"""Terminal output: rich tables for people, JSON for programs, errors to stderr.
+"""Terminal output: rich tables for people, strict JSON for programs, errors to stderr.
 
 rich is imported only when something is drawn on a terminal (tables, colour, spinners):
 plain lines and JSON, the usual output of scripted calls, do not pay for it.
@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from aim_catalog.errors import EnvironmentProblem, redact
+from aim_catalog.errors import redact
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -57,11 +58,43 @@ def safe(text: str) -> str:
 
 
 def emit_json(data: Any) -> None:
-    try:  # NaN and Infinity are not JSON: a program reading the output would choke on them
-        text = json.dumps(data, indent=2, ensure_ascii=False, default=str, allow_nan=False)  # escapes C0
-    except ValueError:
-        raise EnvironmentProblem("internal error: a figure to print is not a finite number") from None
-    sys.stdout.write(_C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
+    """``data`` as strict JSON (RFC 8259) on stdout: a program parsing it never meets
+    ``NaN`` or ``Infinity``. Bounds keep such figures out of the catalog, but one written
+    before they were checked (an old catalog) may still be read: it is printed as ``null``
+    and a note on stderr says how many were."""
+    text, nulled = json_text(data)
+    sys.stdout.write(text + "\n")
+    note_nulled(nulled)
+
+
+def json_text(data: Any, indent: int | None = 2) -> tuple[str, int]:
+    """``data`` as strict JSON text (C0 and C1 controls escaped), and how many non-finite
+    numbers in it were replaced by ``null``."""
+    nulled = [0]
+
+    def finite(value: Any) -> Any:
+        if isinstance(value, float):
+            if math.isfinite(value):
+                return value
+            nulled[0] += 1
+            return None
+        if isinstance(value, dict):
+            return {k: finite(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [finite(v) for v in value]
+        return value
+
+    # allow_nan=False: were a non-finite figure to slip past ``finite``, fail, never print it.
+    text = json.dumps(finite(data), indent=indent, ensure_ascii=False, default=str, allow_nan=False)
+    return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text), nulled[0]  # json escapes C0
+
+
+def note_nulled(count: int) -> None:
+    if count:
+        note(
+            f"{count} figure(s) in the catalog are not finite numbers (NaN or infinity, stored "
+            "before bounds were checked): printed as null; `aim-catalog sql` finds their rows"
+        )
 
 
 def line(text: str = "") -> None:

@@ -7,7 +7,6 @@ says otherwise (the caller notes what was left out).
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator, Sequence
 from itertools import islice
@@ -39,14 +38,19 @@ def stream_rows(
 
 
 def _json(columns: Sequence[str], rows: Iterator[Sequence[Any]]) -> int:
-    """The same text as ``render.emit_json`` of the whole list, one object at a time."""
+    """The same text as ``render.emit_json`` of the whole list, one object at a time: strict
+    JSON, a non-finite number printed as ``null`` (a note on stderr says how many)."""
+    from aim_catalog.cli.render import json_text, note_nulled
+
     out = sys.stdout
-    count = 0
+    count = nulled = 0
     for row in rows:
-        text = json.dumps(dict(zip(columns, row, strict=True)), indent=2, ensure_ascii=False, default=str)
+        text, replaced = json_text(dict(zip(columns, row, strict=True)))
+        nulled += replaced
         out.write(("[\n" if count == 0 else ",\n") + "\n".join("  " + line for line in text.splitlines()))
         count += 1
     out.write("\n]\n" if count else "[]\n")
+    note_nulled(nulled)
     return count
 
 

@@ -47,9 +47,11 @@ def bench_import(
 
     Without --recipe/--deployment the serve config is inferred from the file (model id,
     backend, tensor-parallel size; InferenceX also hardware and precision) when exactly one
-    fits. Re-importing a file adds nothing. A bad or truncated file: exit 4, nothing
-    written. Runs that cannot be compared (trace replays, multi-node rows) are skipped
-    with their reason; rows with failed requests are stored but never rank.
+    fits. Re-importing a file adds nothing. A bad or truncated file, a key given twice, or
+    a figure no real run can show (infinite, more than 1e6 tokens/s per GPU, a TTFT under
+    0.01 ms...: the README lists the bounds): exit 4, nothing written. Runs that cannot be
+    compared (trace replays, multi-node rows) are skipped with their reason; rows with
+    failed requests are stored but never rank.
 
     \b
     Example: aim-catalog bench import results/*.json --recipe qwen3-32b-mi300x-bf16 -b vllm --gpus 4
@@ -68,7 +70,10 @@ def bench_import(
     if backend is not None and backend not in BACKENDS:
         raise UsageProblem(f"unknown backend {backend!r}; choose {', '.join(BACKENDS)}")
     target = Target(recipe, backend, gpus, deployment)
-    report = catalog_of(ctx).import_benchmarks(files, target, dry_run=dry_run)
+    from aim_catalog.cli.launch_show import spinner
+
+    with spinner() as tick:  # a status line on a terminal: big files take seconds
+        report = catalog_of(ctx).import_benchmarks(files, target, dry_run=dry_run, on_tick=tick)
     if as_json:
         render.emit_json({**asdict(report), "dry_run": dry_run})
         return

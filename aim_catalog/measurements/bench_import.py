@@ -17,17 +17,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from aim_catalog.errors import CatalogError, EnvironmentProblem, InvalidRecipeInput, Problem, UsageProblem
 from aim_catalog.measurements.importers import Parsed, parse_results, read_result_file
 from aim_catalog.measurements.importers.common import Run
+from aim_catalog.notes import Tick
 from aim_catalog.recipes import bounds
 from aim_catalog.recipes.format import Origin
-from aim_catalog.settings import normalize_precision
+from aim_catalog.settings import RANK_METRICS, normalize_precision
 from aim_catalog.storage.dialects import lock_for_write
 from aim_catalog.storage.models import Benchmark, Deployment, Recipe, ServeConfig
+
+RATE_COLUMNS = RANK_METRICS  # the figures recipes.bounds bounds per GPU
 
 __all__ = ["ImportReport", "Parsed", "Run", "Target", "import_runs", "parse_results", "read_result_file"]
 
@@ -210,16 +213,26 @@ def _unresolved(rows: list[Any], run: Run, target: Target, backend: str | None, 
     )
 
 
-def import_runs(session: Session, runs: Sequence[Run], target: Target) -> ImportReport:
-    """Write the runs into the catalog (one transaction, the caller's); skip ones already there."""
+def import_runs(
+    session: Session, runs: Sequence[Run], target: Target, progress: Tick | None = None
+) -> ImportReport:
+    """Write the runs into the catalog (one transaction, the caller's); skip ones already there.
+
+    Time is linear in the runs: runs that name the same serve config (model, backend, GPUs,
+    hardware, precision, speculative decoding) are resolved by one lookup, the catalog is
+    asked which keys it holds once per 500 runs, and the rows are written by one statement
+    per shape of row. ``progress`` hears "resolving"/"writing N of M runs" lines."""
     lock_for_write(session)
     per_file = Counter(run.path for run in runs)
     resolved: list[tuple[Run, int]] = []
     unresolved: list[Problem] = []
     notes: list[str] = []
-    for run in runs:  # every target, before any write
+    found: dict[tuple[Any, ...], int | CatalogError] = {}
+    for done, run in enumerate(runs):  # every target, before any write
+        if progress is not None and done % _TICK == 0:
+            progress(f"resolving serve configs: {done:,} of {len(runs):,} runs")
         try:
-            resolved.append((run, resolve(session, run, target)))
+            resolved.append((run, _resolve_once(session, run, target, found)))
         except Unresolved as exc:
             if per_file[run.path] == 1:
                 raise  # a single-run file: say so, listing the candidates
@@ -228,30 +241,80 @@ def import_runs(session: Session, runs: Sequence[Run], target: Target) -> Import
             notes += [str(replace(p, message=f"{at}skipped: {p.message}")) for p in exc.problems]
     if not resolved:
         raise InvalidRecipeInput(unresolved)
-    labels = {
-        row.id: _label(row.recipe_id, row.backend, row.gpu_count)
+    configs = {
+        row.id: row
         for row in session.execute(
             select(ServeConfig.id, Recipe.recipe_id, ServeConfig.backend, ServeConfig.gpu_count)
             .join(Recipe, Recipe.id == ServeConfig.recipe_pk)
             .where(ServeConfig.id.in_({config for _, config in resolved}))
         )
     }
+    _check_bounds(resolved, configs)
+    labels = {config: _label(row.recipe_id, row.backend, row.gpu_count) for config, row in configs.items()}
     seen = _already_imported(session, resolved)
     added, duplicates, targets = 0, 0, Counter[str]()
+    shapes: dict[frozenset[str], list[dict[str, Any]]] = {}
     for run, config in resolved:
         key = (config, run.key)
         if key in seen:
             duplicates += 1
             continue
         seen.add(key)
-        session.add(
-            Benchmark(serve_config_id=config, origin=Origin.IMPORT.value, import_key=run.key, **run.row)
-        )
+        row = {"serve_config_id": config, "origin": Origin.IMPORT.value, "import_key": run.key, **run.row}
+        shapes.setdefault(frozenset(row), []).append(row)
         notes += [f"{run.where}: {note}" for note in run.notes]
         added += 1
         targets[labels[config]] += 1
-    session.flush()
+    written = 0
+    for rows in shapes.values():  # executemany needs one set of columns per statement
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            if progress is not None:
+                progress(f"writing: {written:,} of {added:,} runs")
+            chunk = rows[start : start + _ROWS_PER_INSERT]
+            session.execute(insert(Benchmark.__table__), chunk)
+            written += len(chunk)
     return ImportReport(added, duplicates, dict(targets), notes)
+
+
+_TICK = 5000  # runs between two progress lines
+_ROWS_PER_INSERT = 5000
+
+
+def _resolve_once(
+    session: Session, run: Run, target: Target, found: dict[tuple[Any, ...], int | CatalogError]
+) -> int:
+    """``resolve`` for each distinct set of facts a run is resolved by; a later run with the
+    same facts gets the same serve config, or the same refusal located at its own line."""
+    facts = (run.model, run.backend, run.tensor_parallel, run.hardware, run.precision, run.spec_decoding)
+    if facts not in found:
+        try:
+            found[facts] = resolve(session, run, target)
+        except (Unresolved, TargetContradiction, InvalidRecipeInput, UsageProblem) as exc:
+            found[facts] = exc
+    outcome = found[facts]
+    if isinstance(outcome, int):
+        return outcome
+    problems = getattr(outcome, "problems", None)
+    if problems is None:
+        raise outcome
+    here = [replace(p, path=run.path, line=run.line) for p in problems]
+    if isinstance(outcome, TargetContradiction):
+        raise TargetContradiction(here[0])
+    raise type(outcome)(here)
+
+
+def _check_bounds(resolved: Sequence[tuple[Run, int]], configs: dict[int, Any]) -> None:
+    """Throughputs are bounded per GPU: the file was checked with the GPU count it says (or
+    one node's when it says none); check again where the serve config has another."""
+    from aim_catalog.measurements.importers import out_of_bounds
+
+    problems: list[Problem] = []
+    for run, config in resolved:
+        gpus = configs[config].gpu_count
+        if gpus != run.tensor_parallel:
+            problems += out_of_bounds(run, gpus, RATE_COLUMNS)
+    if problems:
+        raise InvalidRecipeInput(problems)
 
 
 def _already_imported(session: Session, resolved: Sequence[tuple[Run, int]]) -> set[tuple[int, str]]:

@@ -6,6 +6,7 @@ GPU. Only rows that rank (unlimited rate, no failed requests, not smoke tests) o
 scenario are used: the asked lengths (within the selection's tolerance), or else the
 lengths the most configs have rows for; every run is a point (two runs at one concurrency
 are two points). Interactivity comes from TPOT p50, else p99 (the table says which).
+A row whose figures are outside ``recipes.bounds`` (infinite, or impossible) is not charted.
 The Pareto frontier is the set of points no other
 point beats on both axes. Plotting lives in ``pareto_plot`` (an optional extra).
 """
@@ -19,6 +20,7 @@ from sqlalchemy import Connection, Select, and_, func, select
 
 from aim_catalog.backends.registry import BACKEND_LABELS
 from aim_catalog.errors import NoSuitableRecipe, UsageProblem
+from aim_catalog.recipes import bounds
 from aim_catalog.recipes.format import Origin
 from aim_catalog.selection.matching import length_window
 from aim_catalog.settings import DEFAULT_LENGTH_TOLERANCE, RANK_METRICS, normalize_precision
@@ -75,7 +77,7 @@ def pareto(
         raise UsageProblem(f"unknown metric {metric!r}; choose output_throughput or total_token_throughput")
     asked = {"input_len": input_len, "output_len": output_len}
     found = list(conn.execute(_query(model, hardware, precision, asked, metric, tolerance)))
-    timed = [row for row in found if _tpot(row) is not None]
+    timed = [row for row in found if _tpot(row) is not None and _possible(row, metric)]
     if not timed:
         raise NoSuitableRecipe(_nothing(model, metric, found))
     key_in, key_out = _scenario(timed, asked)
@@ -148,6 +150,18 @@ def _query(
         .select_from(r.join(c, c.c.recipe_pk == r.c.id).join(b, b.c.serve_config_id == c.c.id))
         .where(and_(*conditions))
         .order_by(r.c.recipe_id, c.c.backend, c.c.gpu_count, b.c.concurrency, b.c.id)
+    )
+
+
+def _possible(row: Any, metric: str) -> bool:
+    """Whether the row's figures are within ``recipes.bounds`` (an old catalog may hold an
+    infinite or absurd one, stored before bounds were checked): only such rows are charted,
+    so no infinity is put on the frontier."""
+    tpot = _tpot(row)
+    return (
+        bounds.problem(metric, row.throughput, row.gpu_count) is None
+        and tpot is not None
+        and bounds.problem(f"tpot_ms_{tpot[1]}", tpot[0]) is None
     )
 
 

@@ -4,12 +4,16 @@
 Each writer's module says which versions it reads and where their shape comes from.
 Parsing is pure: ``parse_results`` gives the runs, the problems (malformed input: the
 import stops) and the skipped runs (well formed, not comparable: each with its reason).
+Every run's finished row (after unit conversions and derived totals) is checked against
+``recipes.bounds``: a figure that is infinite or physically impossible is a problem naming
+the file's key it came from.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
@@ -19,9 +23,10 @@ from aim_catalog.backends.registry import BACKENDS
 from aim_catalog.errors import Problem
 from aim_catalog.measurements.importers import inferencex, sglang, vllm
 from aim_catalog.measurements.importers.common import Run, Skip, split_objects
+from aim_catalog.recipes import bounds
 from aim_catalog.settings import RANK_METRICS
 
-__all__ = ["Parsed", "Run", "parse_results", "read_result_file"]
+__all__ = ["Parsed", "Run", "out_of_bounds", "parse_results", "read_result_file"]
 
 MAX_RESULT_BYTES = 64 << 20  # detailed vLLM results carry per-request lists
 # One module per result format, asked in this order (the first whose ``matches`` accepts a
@@ -69,6 +74,7 @@ def parse_results(data: bytes, path: str) -> Parsed:
         line = data.count(b"\n", 0, exc.start) + 1
         return Parsed(problems=[Problem(path, line, 0, "", "not valid UTF-8")])
     objects, problems = split_objects(text.removeprefix("\ufeff"), path)
+    name = Path(path).name  # once per file: a Path per run cost more than reading the run
     parsed = Parsed(problems=problems)
     for line, obj, element in objects:
         if not isinstance(obj, dict):
@@ -76,7 +82,7 @@ def parse_results(data: bytes, path: str) -> Parsed:
             message = _at(element) + f"expected a JSON object per run, got {kind}"
             parsed.problems.append(Problem(path, line, 1, "", message))
             continue
-        one = _one(obj, path, line)
+        one = _one(obj, path, line, name)
         if element is not None:  # an array on one line: say which element
             for found in (one.problems, one.skipped):
                 found[:] = [replace(p, message=_at(element) + p.message) for p in found]
@@ -90,7 +96,8 @@ def _at(element: int | None) -> str:
     return "" if element is None else f"[element {element}] "
 
 
-def _one(obj: dict[str, Any], path: str, line: int) -> Parsed:
+def _one(obj: dict[str, Any], path: str, line: int, name: str) -> Parsed:
+    """The run of one result object (``name``: the file's name, for the row's source)."""
     reader = next((reader for reader in READERS if reader.matches(obj)), None)
     if reader is None:
         return Parsed(problems=[Problem(path, line, 1, "", UNKNOWN)])
@@ -103,11 +110,29 @@ def _one(obj: dict[str, Any], path: str, line: int) -> Parsed:
         run = None
     if run is None:
         return Parsed(problems=fields.problems)
-    run.row["source"] = f"{SOURCES[run.tool]}: {Path(path).name}"
+    run.origins = fields.origins
+    impossible = out_of_bounds(run, run.tensor_parallel)
+    if impossible:
+        return Parsed(problems=impossible)
+    run.row["source"] = f"{SOURCES[run.tool]}: {name}"
     failed = run.row.get("failed")
     if failed:
         run.notes.append(f"{failed} failed request(s): stored, but the row never ranks")
     return Parsed(runs=[run])
+
+
+def out_of_bounds(run: Run, gpus: int | None, columns: Iterable[str] | None = None) -> list[Problem]:
+    """The figures of ``run`` (or its ``columns``) outside ``recipes.bounds`` for a
+    ``gpus``-GPU config, each naming the file's key it came from and how."""
+    found = []
+    for column in run.row if columns is None else columns:
+        why = bounds.problem(column, run.row.get(column), gpus)
+        if why is None:
+            continue
+        key, how = run.origins.get(column, (column, ""))
+        message = f"{column} = {how}: {why}" if how else why
+        found.append(Problem(run.path, run.line, 1, key, message))
+    return found
 
 
 def _engine(value: Any, default: str | None) -> str | None:

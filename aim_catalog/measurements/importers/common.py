@@ -1,7 +1,10 @@
 """What every result reader shares: the run it yields, checked access to a result object's
-fields (numbers range-checked against the catalog's column types), and reading a file that
-holds one JSON object, several (one per line: JSONL, `--append-result`) or a JSON array
-(InferenceX's ``agg_bmk.json``), each located by its line.
+fields (numbers range-checked against the catalog's column types, and which key of the file
+each column came from, so a figure out of ``recipes.bounds`` after a derivation is refused
+naming that key), and reading a file that holds one JSON object, several (one per line:
+JSONL, `--append-result`) or a JSON array (InferenceX's ``agg_bmk.json``), each located by
+its line, in time linear in its size. A key given twice in one object is a problem (as in a
+recipe), not "the last one wins".
 
 A field that is malformed is a *problem* (the import stops, exit 4, nothing written); a run
 that is well formed but not comparable with the catalog's rows (a trace replay, a
@@ -10,6 +13,7 @@ multi-node or agentic row) is *skipped* with its reason, and the rest is importe
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -43,14 +47,18 @@ class Run:
     notes: list[str] = field(default_factory=list)  # said per row at import
     spec_decoding: str | None = None  # InferenceX: "mtp" or "none" (None: the file does not say)
     element: int | None = None  # index in a JSON array file (several may share a line)
+    # column -> (the file's key, how the column was derived from it: "tput_per_gpu x 4
+    # GPU(s)"), where it is not the key of the same name: what a refusal of the value names
+    origins: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def where(self) -> str:
         return f"{self.path}:{self.line}" + (f" [element {self.element}]" if self.element is not None else "")
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
-        """What identifies a run: its numbers and scenario, not the name of the file it came in."""
+        """What identifies a run: its numbers and scenario, not the name of the file it came in
+        (computed once: the row is finished before anything asks)."""
         facts = {k: v for k, v in self.row.items() if k != "source"}
         return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
 
@@ -78,6 +86,7 @@ class Fields:
     def __init__(self, obj: dict[str, Any], path: str, line: int) -> None:
         self.obj, self.path, self.line = obj, path, line
         self.problems: list[Problem] = []
+        self.origins: dict[str, tuple[str, str]] = {}  # see Run.origins
 
     def bad(self, key: str, message: str) -> None:
         self.problems.append(Problem(self.path, self.line, 1, key, message))
@@ -103,14 +112,23 @@ class Fields:
             return None
         return number
 
-    def numbers(self, pairs: Iterable[tuple[str, str]], scale: float = 1.0) -> dict[str, float]:
-        """``column: value * scale`` for each ``(key, column)`` whose key holds a number."""
+    def numbers(
+        self, pairs: Iterable[tuple[str, str]], scale: float = 1.0, how: str = ""
+    ) -> dict[str, float]:
+        """``column: value * scale`` for each ``(key, column)`` whose key holds a number
+        (``how`` says what the scale is, for ``origins``: ``" s x 1000"``)."""
         found: dict[str, float] = {}
         for key, column in pairs:
             value = self.number(key)
             if value is not None:
                 found[column] = value * scale
+                if key != column:  # a renamed key: a refusal names the file's key
+                    self.derived(column, key, key + how if how else "")
         return found
+
+    def derived(self, column: str, key: str, expression: str) -> None:
+        """Say that ``column`` is ``expression`` of the file's ``key`` (see ``Run.origins``)."""
+        self.origins[column] = (key, expression)
 
     def count(self, *keys: str, minimum: int = 1, source: dict[str, Any] | None = None) -> int | None:
         """An integer from ``minimum`` to 2^31-1 (``--metadata`` gives digit strings)."""
@@ -226,27 +244,87 @@ def latency_keys(names: Iterable[tuple[str, str]], template: str) -> list[tuple[
 Located = tuple[int, Any, "int | None"]  # (line, value, index in the array or None)
 
 
+class DuplicateKey(ValueError):
+    """A JSON object names one key twice (``json`` would keep the last silently)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook``: the object, or ``DuplicateKey`` for its first repeated key."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return obj
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique)
+
+
+def _duplicate(text: str, start: int, first_line: int, exc: DuplicateKey, path: str) -> Problem:
+    """Where the key is given again: the line of its second ``"key":`` after ``start``
+    (the object's first line when the file spells the key with escapes)."""
+    spelled = re.compile(re.escape(json.dumps(exc.key, ensure_ascii=False)) + r"\s*:")
+    found = spelled.finditer(text, start)
+    next(found, None)
+    again = next(found, None)
+    line = first_line + text.count("\n", start, again.start()) if again is not None else first_line
+    message = "duplicate key: a result object gives it twice (which one is meant is unknown)"
+    return Problem(path, line, 1, exc.key, message)
+
+
+def _overlong(text: str, path: str, first_line: int = 1) -> Problem:
+    """Python refuses to parse an integer of thousands of digits (a ValueError that is not a
+    JSONDecodeError): say where, not a traceback. Searched only then: a regular expression
+    over every file cost more than parsing it."""
+    huge = _LONG_DIGITS.search(text)
+    if huge is None:
+        return Problem(path, first_line, 1, "", "a number is out of range")
+    line = first_line + text.count("\n", 0, huge.start())
+    return Problem(path, line, 1, "", f"a number with {len(huge.group())} digits is out of range")
+
+
 def split_objects(text: str, path: str) -> tuple[list[Located], list[Problem]]:
     """The JSON values of a result file with their lines (and array index): one object,
-    JSONL, or an array."""
+    JSONL, or an array. Time is linear in the file's size."""
     if not text.strip():
         return [], [Problem(path, 1, 1, "", "empty file: no benchmark result")]
-    huge = _LONG_DIGITS.search(text)
-    if huge is not None:  # Python refuses to parse such integers; say where, not a traceback
-        line = text.count("\n", 0, huge.start()) + 1
-        return [], [Problem(path, line, 1, "", f"a number with {len(huge.group())} digits is out of range")]
     stripped = text.lstrip()
     if stripped.startswith("["):
         return _array(text, path)
+    first = text.count("\n", 0, len(text) - len(stripped)) + 1
     try:
-        whole = json.loads(text)
+        whole = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         if exc.msg != "Extra data":
             return [], [Problem(path, exc.lineno, exc.colno, "", f"invalid or truncated JSON: {exc.msg}")]
         return _lines(text, path)
+    except DuplicateKey as exc:
+        if _several(text):
+            return _lines(text, path)
+        return [], [_duplicate(text, 0, 1, exc, path)]
+    except ValueError:
+        return [], [_overlong(text, path)]
     except RecursionError:
         return [], [Problem(path, 1, 1, "", "JSON nested too deeply")]
-    return [(text.count("\n", 0, len(text) - len(stripped)) + 1, whole, None)], []
+    return [(first, whole, None)], []
+
+
+def _several(text: str) -> bool:
+    """Whether the file holds more than one JSON value (then it is read line by line)."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return exc.msg == "Extra data"
+    except (ValueError, RecursionError):  # an overlong integer is reported where it is
+        return False
+    return False
 
 
 def _lines(text: str, path: str) -> tuple[list[Located], list[Problem]]:
@@ -255,16 +333,19 @@ def _lines(text: str, path: str) -> tuple[list[Located], list[Problem]]:
         if not line.strip():
             continue
         try:
-            out.append((number, json.loads(line), None))
+            out.append((number, _DECODER.decode(line), None))
         except json.JSONDecodeError as exc:
             return [], [Problem(path, number, exc.colno, "", f"invalid or truncated JSON: {exc.msg}")]
+        except DuplicateKey as exc:
+            return [], [_duplicate(line, 0, number, exc, path)]
+        except ValueError:
+            return [], [_overlong(line, path, number)]
         except RecursionError:
             return [], [Problem(path, number, 1, "", "JSON nested too deeply")]
     return out, []
 
 
 def _array(text: str, path: str) -> tuple[list[Located], list[Problem]]:
-    decoder = json.JSONDecoder()
     index = text.index("[") + 1
     out: list[Located] = []
 
@@ -273,17 +354,30 @@ def _array(text: str, path: str) -> tuple[list[Located], list[Problem]]:
             at += 1
         return at
 
+    # Lines are counted on from the previous element, never from the top of the file:
+    # counting from the top for each of 380k elements was the quadratic part of an import.
+    counted = [0, 1]  # an offset already counted to, and its line
+
     def line_of(at: int) -> int:
-        return text.count("\n", 0, at) + 1
+        start, line = counted
+        if at < start:
+            start, line = 0, 1
+        line += text.count("\n", start, at)
+        counted[:] = [at, line]
+        return line
 
     index = skip(index)
     if index < len(text) and text[index] == "]":
         return [], [Problem(path, line_of(index), 1, "", "empty array: no benchmark result")]
     while True:
         try:
-            value, end = decoder.raw_decode(text, index)
+            value, end = _DECODER.raw_decode(text, index)
         except json.JSONDecodeError as exc:
             return [], [Problem(path, exc.lineno, exc.colno, "", f"invalid or truncated JSON: {exc.msg}")]
+        except DuplicateKey as exc:
+            return [], [_duplicate(text, index, line_of(index), exc, path)]
+        except ValueError:
+            return [], [_overlong(text, path)]
         except RecursionError:
             return [], [Problem(path, line_of(index), 1, "", "JSON nested too deeply")]
         out.append((line_of(index), value, len(out)))

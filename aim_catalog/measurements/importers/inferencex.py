@@ -28,6 +28,7 @@ from aim_catalog.settings import normalize_precision
 TOOL = "inferencex"
 TITLE = "InferenceX"
 SOURCE = "InferenceX"
+_SECONDS = latency_keys(((name, name) for name in LATENCIES), "{stat}_{name}")  # (key, column)
 _AMD_GPU = re.compile(r"^(mi[0-9]{3}[a-z]?)(?:[-_].*)?$", re.IGNORECASE)
 
 
@@ -45,12 +46,15 @@ def read(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | 
     )
     if gpus is not None:
         row.update({column: value * gpus for column, value in totals.items()})
-    seconds = latency_keys(((name, name) for name in LATENCIES), "{stat}_{name}")
-    row.update(f.numbers(seconds, scale=1000.0))
+        for column in totals:
+            key, _ = f.origins[column]
+            f.derived(column, key, f"{key} x {gpus} GPU(s)")
+    row.update(f.numbers(_SECONDS, scale=1000.0, how=" (s) x 1000"))
     for stat, suffix in STATS:
         interactivity = f.number(f"{stat}_intvty")  # 1000 / TPOT (ms): where TPOT is not given
         if f"tpot_ms_{suffix}" not in row and interactivity:
             row[f"tpot_ms_{suffix}"] = 1000.0 / interactivity
+            f.derived(f"tpot_ms_{suffix}", f"{stat}_intvty", f"1000 / {stat}_intvty")
     isl, osl = f.count("isl"), f.count("osl")
     row.update(
         {

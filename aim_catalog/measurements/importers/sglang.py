@@ -70,8 +70,10 @@ def read(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | 
         exact = all(isinstance(t, int) and 0 <= t <= MAX_TOKENS for t in tokens)
         if "total_token_throughput" not in row and exact:
             row["total_token_throughput"] = sum(t for t in tokens if isinstance(t, int)) / duration
+            f.derived("total_token_throughput", "duration", f"({total_in} + {total_out}) / duration")
         if "request_throughput" not in row:
             row["request_throughput"] = completed / duration
+            f.derived("request_throughput", "duration", "completed / duration")
     dataset = f.text("dataset_name", max_len=32)
     random = dataset is not None and dataset.startswith("random")
     nominal_in = f.count("random_input_len") if random else None

@@ -49,6 +49,7 @@ def read(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | 
         given = f.number("input_throughput")
         if given is not None and "output_throughput" in row:
             row["total_token_throughput"] = given + row["output_throughput"]
+            f.derived("total_token_throughput", "input_throughput", "input_throughput + output_throughput")
     row.update(f.numbers(latency_keys(((name, name) for name in LATENCIES), "{stat}_{name}_ms")))
     completed = f.count("completed", minimum=0)
     failed = f.count("failed", minimum=0)

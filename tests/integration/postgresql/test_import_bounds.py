@@ -1,0 +1,232 @@
+"""``bench import`` on each dialect refuses what no real run can show, and stays linear.
+
+Figures that become infinite only once scaled or derived (issue 18, point 7), finite but
+absurd figures (point 8, the bounds of ``aim_catalog.recipes.bounds``) and keys given twice
+in one result object: exit 4, one line naming the file, line and key, nothing written.
+Large files: lines are counted once, and runs of one serve config are resolved by one
+lookup (point 9; measured in ``benchmarks/bench_import.py``, never timed here).
+
+The files mimic the writers ``support/bench_results.py`` names: vLLM v0.5.x
+``benchmarks/benchmark_serving.py``, ``vllm bench serve`` (vLLM commit 009e6d4a), SGLang
+2025 ``bench_serving.py`` (commit 0033168f) and InferenceX ``utils/process_result.py``
+rows merged by ``utils/collect_results.py`` (commit 843c6254); the numbers are test data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import bench_results as fx
+from support.bench_results import benchmark_rows
+from support.problems import problem_lines
+
+from aim_catalog.measurements.importers import common
+
+FP4 = "org/fp4-model"
+VLLM_TARGET = ("--recipe", "bench-b", "-b", "vllm", "--gpus", "4")
+
+
+def inferencex(**over: Any) -> dict[str, Any]:
+    """An InferenceX row of the catalog's MI355X mxfp4 recipe ('bench-fp4', SGLang 4 GPUs)."""
+    return fx.inferencex_agg(model=FP4, **over)
+
+
+def inferencex_without(*keys: str, **over: Any) -> dict[str, Any]:
+    doc = fx.inferencex_agg(model=FP4, **over)
+    for key in keys:
+        del doc[key]
+    return doc
+
+
+def refused(cli: Callable[..., Any], catalog: str, path: Path, *target: str) -> list[str]:
+    """The problem lines of a refused import (one per problem); no benchmark row was written."""
+    result = cli("bench", "import", str(path), *target, code=4, db_url=catalog)
+    lines = problem_lines(result)
+    assert all(len(line) < 400 for line in lines), lines
+    assert benchmark_rows(catalog) == []
+    return lines
+
+
+@pytest.mark.parametrize(
+    ("doc", "target", "where"),
+    [
+        (
+            inferencex(tput_per_gpu=1e308),
+            (),
+            "tput_per_gpu: total_token_throughput = tput_per_gpu x 4 GPU(s)",
+        ),
+        (inferencex(median_ttft=1e308), (), "median_ttft: ttft_ms_p50 = median_ttft (s) x 1000"),
+        (
+            inferencex_without("median_tpot", median_intvty=5e-324),
+            (),
+            "median_intvty: tpot_ms_p50 = 1000 / median_intvty",
+        ),
+        (
+            fx.vllm_pre_0_6(input_throughput=1e308, output_throughput=1e308),
+            VLLM_TARGET,
+            "input_throughput: total_token_throughput = input_throughput + output_throughput",
+        ),
+    ],
+    ids=["inferencex-tput-x-tp", "inferencex-ttft-s-to-ms", "inferencex-intvty-to-tpot", "vllm-0.5-total"],
+)
+def test_a_figure_infinite_after_scaling_is_refused_naming_its_key(
+    cli: Callable[..., Any],
+    formats_catalog: str,
+    tmp_path: Path,
+    doc: dict[str, Any],
+    target: tuple[str, ...],
+    where: str,
+) -> None:
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(doc, indent=2))
+    lines = refused(cli, formats_catalog, path, *target)
+    assert any(line.startswith(f"{path}:1:1: {where}: must be a finite number, got inf") for line in lines), (
+        lines
+    )
+
+
+@pytest.mark.parametrize(
+    ("doc", "target", "where", "bound"),
+    [
+        (
+            inferencex(tput_per_gpu=1e300),
+            (),
+            "tput_per_gpu: total_token_throughput = tput_per_gpu x 4 GPU(s): 4e+300 tokens/s",
+            "more than 1e+06 tokens/s per GPU (4 GPU(s))",
+        ),
+        (
+            fx.vllm_bench_serve(output_throughput=1e300),
+            VLLM_TARGET,
+            "output_throughput: 1e+300 tokens/s",
+            "more than 1e+06 tokens/s per GPU (4 GPU(s))",
+        ),
+        (
+            fx.vllm_bench_serve(median_ttft_ms=1e-9),
+            VLLM_TARGET,
+            "median_ttft_ms: 1e-09 ms is not a real measurement",
+            "TTFT must be from 0.01 ms to 86,400,000 ms (one day)",
+        ),
+        (
+            fx.sglang_2025(duration=1e-300, request_throughput=None, total_throughput=None),
+            ("--recipe", "bench-a", "-b", "sglang", "--gpus", "4"),
+            "duration: total_token_throughput = (total_input_tokens + total_output_tokens) / duration",
+            "more than 1e+06 tokens/s per GPU (GPU count unknown, taken as 8)",
+        ),
+    ],
+    ids=["inferencex-1e300", "vllm-1e300", "vllm-ttft-1e-9-ms", "sglang-tiny-duration"],
+)
+def test_a_finite_but_impossible_figure_is_refused_naming_the_bound(
+    cli: Callable[..., Any],
+    formats_catalog: str,
+    tmp_path: Path,
+    doc: dict[str, Any],
+    target: tuple[str, ...],
+    where: str,
+    bound: str,
+) -> None:
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps({k: v for k, v in doc.items() if v is not None}, indent=2))
+    lines = refused(cli, formats_catalog, path, *target)
+    assert any(line.startswith(f"{path}:1:1: {where}") and bound in line for line in lines), lines
+
+
+def test_throughput_is_bounded_per_gpu_of_the_config_it_goes_to(
+    cli: Callable[..., Any], formats_catalog: str, tmp_path: Path
+) -> None:
+    """A file that names no GPU count is read as one node's (8 GPUs); once --gpus says 4,
+    5e6 tokens/s is more than 1e6 per GPU."""
+    doc = fx.vllm_bench_serve(output_throughput=5e6, total_token_throughput=6e6)
+    del doc["tensor_parallel_size"]
+    path = tmp_path / "no-tp.json"
+    path.write_text(json.dumps(doc))
+    result = cli("bench", "import", str(path), *VLLM_TARGET, code=4, db_url=formats_catalog)
+    lines = problem_lines(result)
+    assert lines[0].startswith(f"{path}:1:1: output_throughput: 5e+06 tokens/s"), lines
+    assert "more than 1e+06 tokens/s per GPU (4 GPU(s))" in lines[0]
+    assert benchmark_rows(formats_catalog) == []
+
+
+def test_a_key_given_twice_is_refused_where_it_is_given_again(
+    cli: Callable[..., Any], formats_catalog: str, tmp_path: Path
+) -> None:
+    """json keeps the last of two equal keys silently; recipes refuse duplicate YAML keys,
+    and so do result files: one object, JSONL (``--append-result``) and an array."""
+    one = tmp_path / "one.json"
+    text = json.dumps(fx.vllm_bench_serve(), indent=2)
+    one.write_text(text.replace('  "failed": 0,\n', '  "failed": 0,\n  "output_throughput": 1e9,\n'))
+    again = 1 + text.splitlines().index('  "output_throughput": 3998.8,') + 1  # its later line
+    (line,) = refused(cli, formats_catalog, one, *VLLM_TARGET)
+    assert line.startswith(f"{one}:{again}:1: output_throughput: duplicate key"), line
+
+    lines = tmp_path / "appended.json"
+    second = json.dumps(fx.vllm_bench_serve(max_concurrency=32)).replace(
+        '"failed": 0', '"failed": 0, "failed": 9'
+    )
+    lines.write_text(json.dumps(fx.vllm_bench_serve()) + "\n" + second + "\n")
+    (line,) = refused(cli, formats_catalog, lines, *VLLM_TARGET)
+    assert line.startswith(f"{lines}:2:1: failed: duplicate key"), line
+
+    array = tmp_path / "agg_bmk.json"
+    rows = [inferencex(conc=c) for c in (16, 32, 64)]
+    body = json.dumps(rows, indent=2).splitlines()
+    at = [i for i, text_ in enumerate(body) if text_.strip().startswith('"isl"')][2]  # third row
+    body.insert(at, '    "isl": 8192,')
+    array.write_text("\n".join(body))
+    (line,) = refused(cli, formats_catalog, array)
+    assert line.startswith(f"{array}:{at + 2}:1: isl: duplicate key"), line
+
+
+# --------------------------------------------------------------------------- linear
+
+
+class Counting(str):
+    """A file's text that adds up how many characters ``count`` scans."""
+
+    scanned = 0
+
+    def count(self, sub: str, start: Any = None, end: Any = None) -> int:  # type: ignore[override]
+        Counting.scanned += (len(self) if end is None else end) - (start or 0)
+        return super().count(sub, start, end)
+
+
+def test_an_array_files_lines_are_counted_once_not_once_per_element() -> None:
+    """Each element's line was counted from the top of the file: 380k elements scanned the
+    file 380k times over (the quadratic part of a 64 MiB import)."""
+    text = Counting(json.dumps([inferencex(conc=c) for c in range(1, 401)], indent=2))
+    Counting.scanned = 0
+    found, problems = common.split_objects(text, "agg_bmk.json")
+    assert problems == [] and len(found) == 400
+    assert found[399][0] == 1 + text[: text.rindex("\n  {")].count("\n") + 1  # the last element's line
+    assert Counting.scanned <= 2 * len(text)
+
+
+def test_runs_of_one_serve_config_are_resolved_once(formats_catalog: str, tmp_path: Path) -> None:
+    """Each run of a file asked the catalog for its serve config: 300 runs, 300 lookups."""
+    from sqlalchemy import event
+
+    from aim_catalog import Catalog
+
+    path = tmp_path / "agg_bmk.json"
+    path.write_text(json.dumps([inferencex(conc=c) for c in range(1, 301)], indent=2))
+    asked: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "serve_configs" in statement:
+            asked.append(statement)
+
+    with Catalog.open(formats_catalog) as catalog:
+        event.listen(catalog.store.engine, "before_cursor_execute", seen)
+        ticks: list[str] = []
+        report = catalog.import_benchmarks([path], on_tick=ticks.append)
+    assert (report.added, report.targets) == (300, {"bench-fp4/sglang/4 GPU": 300})
+    assert len(asked) <= 3, asked
+    # what a terminal's status line shows while a big file goes in
+    assert ticks == [
+        f"reading {path} (0 runs so far)",
+        "resolving serve configs: 0 of 300 runs",
+        "writing: 0 of 300 runs",
+    ]
