@@ -25,7 +25,15 @@ import re
 from typing import Any
 
 from aim_catalog.backends.registry import BACKENDS
-from aim_catalog.measurements.importers.common import LATENCIES, STATS, Fields, NotAmd, Run, Skip, latency_keys
+from aim_catalog.measurements.importers.common import (
+    LATENCIES,
+    STATS,
+    Fields,
+    NotAmd,
+    Run,
+    Skip,
+    latency_keys,
+)
 from aim_catalog.settings import normalize_precision
 
 # This reader's name in Run.tool, in messages, and the writer named in a row's source.

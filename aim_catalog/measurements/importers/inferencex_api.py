@@ -36,7 +36,9 @@ TOOL = "inferencex-api"
 TITLE = "InferenceX"  # one family with the agg files, for the "not a ... result" message
 SOURCE = "InferenceX app API"
 _AMD_GPU = re.compile(r"^mi[0-9]{3}[a-z]?$", re.IGNORECASE)
-_RUN_URL = re.compile(r"^https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/actions/runs/[0-9]+(/attempts/[0-9]+)?$")
+_RUN_URL = re.compile(
+    r"^https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/actions/runs/[0-9]+(/attempts/[0-9]+)?$"
+)
 
 # (app model key, precision, spec_method or None for any) -> Hugging Face id. The app has the
 # inverse only, many-to-one: MODEL_TO_KEY in packages/db/src/etl/normalizers.ts

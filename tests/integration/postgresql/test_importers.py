@@ -93,7 +93,9 @@ def test_vllm_bench_serve_append_result_holds_several_runs(
         (64, 4.0),
     ]
     assert {r["ttft_ms_p99"] for r in stored} == {800.0}  # p99.9 is not p99...
-    assert {(r["ttft_ms_p999"], r["tpot_ms_p999"], r["ttft_ms_mean"]) for r in stored} == {(1200.0, 45.0, 400.0)}
+    assert {(r["ttft_ms_p999"], r["tpot_ms_p999"], r["ttft_ms_mean"]) for r in stored} == {
+        (1200.0, 45.0, 400.0)
+    }
     # The rate-capped run is the fastest, but only unlimited-rate runs rank by default...
     chosen = json.loads(cli("select", MODEL, "4", "--json", db_url=formats_catalog).stdout)
     assert (chosen["recipe_id"], chosen["score"]) == ("bench-a", 6400.0)
