@@ -27,9 +27,10 @@ from aim_catalog.storage.resources import seed_measurement_files, seed_recipe_di
 _TARGET = ("recipe_id", "backend", "gpu_count")  # the serve config a bundled row belongs to
 
 
-def seed_catalog(connection: Connection) -> None:
+def seed_catalog(connection: Connection, *, measurements: bool = True) -> None:
     """Ingest the bundled recipes, then their bundled measurements, into the catalog being
-    created on ``connection``."""
+    created on ``connection``. ``measurements=False``: the recipes only (the measurements
+    need the columns of migration 0010; tests of older migrations seed without them)."""
     from sqlalchemy.orm import Session
 
     from aim_catalog.recipes.files import load_recipes
@@ -40,7 +41,8 @@ def seed_catalog(connection: Connection) -> None:
         raise EnvironmentProblem("bundled seed recipes are invalid:\n" + "\n".join(map(str, problems)))
     with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
         ingest(session, recipes)
-        load_measurements(session, seed_measurement_files())
+        if measurements:
+            load_measurements(session, seed_measurement_files())
         session.commit()  # releases the savepoint; the migration's transaction commits it
 
 
