@@ -23,3 +23,8 @@ def seed_recipe_dir() -> Path:
     """The bundled recipes a new default catalog is filled with."""
     inside = _PACKAGE / "seed_recipes"
     return inside if any(inside.glob("*.yaml")) else _PACKAGE.parent / "seed_recipes"
+
+
+def seed_measurement_files() -> list[Path]:
+    """The bundled measured benchmark rows (``seed_recipes/measurements/*.json``), by name."""
+    return sorted((seed_recipe_dir() / "measurements").glob("*.json"))

@@ -53,6 +53,9 @@ def test_the_wheel_lists_every_package_of_the_source_tree() -> None:
         "aim_catalog.seed_recipes": "seed_recipes",
     }
     assert (REPO / "migrations" / "env.py").is_file() and any((REPO / "seed_recipes").glob("*.yaml"))
+    # The bundled measurements sit in a subfolder of seed_recipes/: package data of its own.
+    data = setuptools["package-data"]["aim_catalog.seed_recipes"]
+    assert "measurements/*.json" in data and any((REPO / "seed_recipes" / "measurements").glob("*.json"))
 
 
 def test_sqlite_foreign_keys_are_enforced_again_after_a_migration(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """Reading benchmark result files: vLLM (every writer since 0.5), SGLang ``bench_serving``
-(mid-2024 to the refactored ``metrics.py`` writer) and InferenceX ``agg_*.json``.
+(mid-2024 to the refactored ``metrics.py`` writer), InferenceX ``agg_*.json`` and the
+InferenceX app's API rows.
 
 Each writer's module says which versions it reads and where their shape comes from.
 Parsing is pure: ``parse_results`` gives the runs, the problems (malformed input: the
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,8 +23,8 @@ from typing import Any
 
 from aim_catalog.backends.registry import BACKENDS
 from aim_catalog.errors import Problem
-from aim_catalog.measurements.importers import inferencex, sglang, vllm
-from aim_catalog.measurements.importers.common import Run, Skip, split_objects
+from aim_catalog.measurements.importers import inferencex, inferencex_api, sglang, vllm
+from aim_catalog.measurements.importers.common import NotAmd, Run, Skip, split_objects
 from aim_catalog.recipes import bounds
 from aim_catalog.settings import RANK_METRICS
 
@@ -32,9 +34,9 @@ MAX_RESULT_BYTES = 64 << 20  # detailed vLLM results carry per-request lists
 # One module per result format, asked in this order (the first whose ``matches`` accepts a
 # run reads it). A module has ``TOOL``, ``TITLE``, ``SOURCE``, ``matches`` and ``read``:
 # a new format is a new module named here.
-READERS: tuple[ModuleType, ...] = (inferencex, sglang, vllm)
+READERS: tuple[ModuleType, ...] = (inferencex, inferencex_api, sglang, vllm)
 SOURCES = {reader.TOOL: reader.SOURCE for reader in READERS}
-_TITLES = [reader.TITLE for reader in reversed(READERS)]
+_TITLES = list(dict.fromkeys(reader.TITLE for reader in reversed(READERS)))
 UNKNOWN = f"not a {', '.join(_TITLES[:-1])} or {_TITLES[-1]} benchmark result (no known throughput key)"
 
 
@@ -43,11 +45,13 @@ class Parsed:
     runs: list[Run] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     skipped: list[Problem] = field(default_factory=list)
+    not_amd: Counter[str] = field(default_factory=Counter)  # hw -> rows (one line per file)
 
     def extend(self, other: Parsed) -> None:
         self.runs += other.runs
         self.problems += other.problems
         self.skipped += other.skipped
+        self.not_amd += other.not_amd
 
 
 def read_result_file(path: Path) -> Parsed:
@@ -89,7 +93,20 @@ def parse_results(data: bytes, path: str) -> Parsed:
             for run in one.runs:
                 run.element = element
         parsed.extend(one)
+    if parsed.not_amd:
+        parsed.skipped.append(Problem(path, 1, 1, "", not_amd_summary(parsed.not_amd)))
+        parsed.not_amd = Counter()
     return parsed
+
+
+def not_amd_summary(counts: Counter[str]) -> str:
+    """``skipped: 1289 rows on non-AMD GPUs (b200 x 235, h200 x 200, ...)``: one line a file."""
+    gpus: Counter[str] = Counter()
+    for hw, n in counts.items():  # the runner's GPU, as the InferenceX app's hwToGpuKey: b200-trt_1 -> b200
+        gpus[hw.lower().rsplit(":", 1)[-1].split("-")[0].split("_")[0] or hw] += n
+    each = ", ".join(f"{gpu} x {n}" for gpu, n in sorted(gpus.items(), key=lambda kv: (-kv[1], kv[0])))
+    total = sum(counts.values())
+    return f"skipped: {total} row{'s' if total != 1 else ''} on non-AMD GPUs ({each})"
 
 
 def _at(element: int | None) -> str:
@@ -103,6 +120,8 @@ def _one(obj: dict[str, Any], path: str, line: int, name: str) -> Parsed:
         return Parsed(problems=[Problem(path, line, 1, "", UNKNOWN)])
     try:
         run, fields = reader.read(obj, path, line, _engine)
+    except NotAmd as skip:
+        return Parsed(not_amd=Counter({skip.hw: 1}))
     except Skip as skip:
         return Parsed(skipped=[Problem(path, line, 1, "", f"skipped: {skip}")])
     if run is not None and not any(k in run.row for k in RANK_METRICS):
@@ -114,7 +133,7 @@ def _one(obj: dict[str, Any], path: str, line: int, name: str) -> Parsed:
     impossible = out_of_bounds(run, run.tensor_parallel)
     if impossible:
         return Parsed(problems=impossible)
-    run.row["source"] = f"{SOURCES[run.tool]}: {name}"
+    run.row.setdefault("source", f"{SOURCES[run.tool]}: {name}")  # API rows: their run URL
     failed = run.row.get("failed")
     if failed:
         run.notes.append(f"{failed} failed request(s): stored, but the row never ranks")

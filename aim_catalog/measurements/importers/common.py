@@ -80,6 +80,15 @@ def as_count(value: Any, minimum: int = 1, *, digit_strings: bool = True) -> int
     return value
 
 
+class NotAmd(Skip):
+    """A run on a GPU that is not AMD Instinct: said once per file, counted by ``hw``
+    (InferenceX files hold hundreds of NVIDIA rows; one line each drowns the rest)."""
+
+    def __init__(self, hw: str) -> None:
+        super().__init__(f"hw {hw!r} is not an AMD Instinct GPU")
+        self.hw = hw
+
+
 class Fields:
     """Checked reads of one result object; every problem names file, line and key."""
 
@@ -225,11 +234,14 @@ def mean_length(fields: Fields, total_key: str, completed: int | None, column: s
 
 
 LATENCIES = ("ttft", "tpot", "itl", "e2el")
-STATS = (("median", "p50"), ("p99", "p99"))  # a result's statistic -> the column's suffix
+# A result's statistic -> the column's suffix. p90/p99.9/mean: vLLM writes
+# ``p{p_word}_{metric}_ms`` (``p90_ttft_ms``, ``p99.9_ttft_ms``) for --metric-percentiles and
+# always ``mean_*_ms``; SGLang ``mean_*_ms``; InferenceX the same in seconds (``p99.9_ttft``).
+STATS = (("median", "p50"), ("p99", "p99"), ("p90", "p90"), ("p99.9", "p999"), ("mean", "mean"))
 
 
 def latency_keys(names: Iterable[tuple[str, str]], template: str) -> list[tuple[str, str]]:
-    """``(key, column)`` of the median and p99 of each ``(latency, the file's name for it)``;
+    """``(key, column)`` of every statistic in ``STATS`` of each ``(latency, the file's name for it)``;
     ``template`` spells the file's key from ``stat`` and ``name`` (``"{stat}_{name}_ms"``)."""
     return [
         (template.format(stat=stat, name=key), f"{name}_ms_{suffix}")

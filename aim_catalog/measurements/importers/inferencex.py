@@ -6,13 +6,17 @@ mi325x, mi355x...), ``conc``, ``image``, ``model``, ``framework``, ``precision``
 ``osl``, ``disagg``, ``is_multinode``, ``tp``, ``pp``, ``dcp_size``, ``pcp_size``, ``ep``,
 ``tput_per_gpu``/``output_tput_per_gpu``/``input_tput_per_gpu`` (totals divided by
 ``tp * pp * pcp_size`` GPUs), then every ``*_ms`` key of the vLLM-style raw result in
-seconds with ``_ms`` dropped (``median_ttft``, ``p99_e2el``...) and ``*_intvty`` (1000 /
-TPOT), and ``spec_decoding`` (``mtp`` or ``none``: matched to the ``-mtp`` recipes).
+seconds with ``_ms`` dropped (``median_ttft``, ``p99_e2el``...; since 1cb92d21d, 2026-03,
+also ``p90_*``, ``p99.9_*`` beside ``mean_*``) and ``*_intvty`` (1000 / TPOT), power and
+energy where measured (``avg_power_w`` per GPU, ``joules_per_output_token``,
+``joules_per_total_token``; none of them when ``power_valid`` is 0), and ``spec_decoding``
+(``mtp`` or ``none``: matched to the ``-mtp`` recipes).
 Older files (commit 00e51cc7) have only ``tp`` (GPUs = tp). ``utils/collect_results.py``
 merges them into one ``agg_bmk.json`` array. The benchmark client always runs the random
 dataset at unlimited rate (``benchmarks/benchmark_lib.sh``), so lengths are the nominal
 ``isl``/``osl``. Multi-node/disaggregated rows and agentic trace rows
-(``scenario_type: agentic-coding``, ``utils/agentic``) are skipped, each with its reason.
+(``scenario_type: agentic-coding``, ``utils/agentic``) are skipped, each with its reason;
+rows on other GPUs (NVIDIA: most of an ``agg_bmk.json``) are skipped in one line per file.
 """
 
 from __future__ import annotations
@@ -21,7 +25,15 @@ import re
 from typing import Any
 
 from aim_catalog.backends.registry import BACKENDS
-from aim_catalog.measurements.importers.common import LATENCIES, STATS, Fields, Run, Skip, latency_keys
+from aim_catalog.measurements.importers.common import (
+    LATENCIES,
+    STATS,
+    Fields,
+    NotAmd,
+    Run,
+    Skip,
+    latency_keys,
+)
 from aim_catalog.settings import normalize_precision
 
 # This reader's name in Run.tool, in messages, and the writer named in a row's source.
@@ -69,6 +81,7 @@ def read(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | 
     precision = f.text("precision", max_len=16)
     model = f.text("model")
     spec = _spec_decoding(f)
+    row.update(energy(f))
     if gpus is None and not f.problems:
         f.bad("tp", "missing: the GPU count of the run is tp * pp * pcp_size")
     if f.problems:
@@ -97,6 +110,10 @@ def _comparable(obj: dict[str, Any], f: Fields) -> tuple[str | None, str | None]
     scenario_type = obj.get("scenario_type")
     if scenario_type not in (None, "fixed-seq-len"):
         raise Skip(f"an agentic trace replay (scenario_type {scenario_type!s:.40}): no fixed lengths")
+    hw = f.text("hw", max_len=64)
+    found = _AMD_GPU.match(hw) if hw is not None else None
+    if hw is not None and found is None:  # before any other reason: one summary line per file
+        raise NotAmd(hw)
     # benchmark_lib.sh writes prefill_*/decode_* (defaulting to TP) into every run's metadata:
     # only without ``tp`` do they mark a disaggregated row.
     if (
@@ -105,17 +122,27 @@ def _comparable(obj: dict[str, Any], f: Fields) -> tuple[str | None, str | None]
         or ("prefill_tp" in obj and "tp" not in obj)
     ):
         raise Skip("a multi-node/disaggregated row (prefill and decode workers): not one serve config")
-    hw = f.text("hw", max_len=64)
     framework = f.text("framework", max_len=32)
     if framework is not None and framework.lower() not in BACKENDS:
         raise Skip(f"framework {framework!r} is not a backend of this catalog ({', '.join(BACKENDS)})")
-    hardware = None
-    if hw is not None:
-        found = _AMD_GPU.match(hw)
-        if found is None:
-            raise Skip(f"hw {hw!r} is not an AMD Instinct GPU")
-        hardware = found.group(1).upper()
-    return hardware, framework
+    return (found.group(1).upper() if found is not None else None), framework
+
+
+# Power and energy (InferenceX 7a8a5ab13, 2026-05-26; utils/aggregate_power.py @843c6254):
+# mean W per GPU, and J per token of the whole deployment (= W per GPU / tokens/s per GPU).
+ENERGY_KEYS = (
+    ("avg_power_w", "power_w_per_gpu"),
+    ("joules_per_output_token", "joules_per_output_token"),
+    ("joules_per_total_token", "joules_per_total_token"),
+)
+
+
+def energy(f: Fields) -> dict[str, float]:
+    """The run's power and energy columns; none when the writer marked its power samples
+    invalid (``power_valid: 0``, 71362f75a: it then drops the keys, but a file may not)."""
+    if f.obj.get("power_valid") in (0, "0"):  # 0 == False == 0.0
+        return {}
+    return f.numbers(ENERGY_KEYS)
 
 
 def _gpus(f: Fields) -> int | None:

@@ -16,13 +16,14 @@ from support.launch import cli
 
 
 def test_two_backends_of_one_recipe_name_the_backend(cli: Callable[..., Any]) -> None:
-    """DeepSeek-R1 on MI355X: ATOM and SGLang configs of one recipe, no benchmark: the
-    backend decided, not the recipe_id they share."""
-    dsr1 = ("deepseek-ai/DeepSeek-R1-0528", "8", "-p", "fp8", "-b", "any", "--hardware", "MI355X")
-    verdicts = json.loads(cli("explain", *dsr1, "--json").stdout)["verdicts"]
+    """gpt-oss-120b on MI355X: ATOM and vLLM configs of one recipe, no benchmark: the
+    backend decided, not the recipe_id they share. (DeepSeek-R1 was the example until its
+    bundled InferenceX measurements decided it.)"""
+    gptoss = ("openai/gpt-oss-120b", "8", "-p", "mxfp4", "-b", "any", "--hardware", "MI355X")
+    verdicts = json.loads(cli("explain", *gptoss, "--json").stdout)["verdicts"]
     first, second = verdicts[0], verdicts[1]
     assert first["recipe_id"] == second["recipe_id"] and first["backend"] != second["backend"]
-    assert f"before {first['recipe_id']} (sglang 8 GPU) by backend" in first["reason"]
+    assert f"before {first['recipe_id']} (vLLM 8 GPU) by backend" in first["reason"]
     assert "tie; backend after" in second["reason"]
 
 

@@ -29,11 +29,7 @@ def test_inferencex_rows_go_to_the_mtp_recipe_and_unmatched_rows_are_skipped(
     assert "imported 2 run(s)" in out.stdout, out
     (skip,) = [line for line in out.stderr.splitlines() if "skipped" in line]
     assert "[element 2] skipped: no serve config matches (model Qwen/Qwen3-32B" in skip
-    stored = {
-        r["recipe_id"]: r["total_token_throughput"]
-        for r in benchmark_rows(default_db_url())
-        if r["origin"] == "import"
-    }
+    stored = {r["recipe_id"]: r["total_token_throughput"] for r in _imported(default_db_url())}
     assert stored == {
         "deepseek-r1-0528-mi355x-fp8": 16000.0,
         "deepseek-r1-0528-mi355x-fp8-mtp": 20800.0,
@@ -50,7 +46,13 @@ def test_a_single_run_that_fits_several_configs_is_still_an_error(
     err = cli("bench", "import", str(path), code=4).stderr
     assert "2 serve configs match" in err
     assert "deepseek-r1-0528-mi355x-fp8/sglang/8 GPU; deepseek-r1-0528-mi355x-fp8-mtp/sglang/8 GPU" in err
-    assert [r for r in benchmark_rows(default_db_url()) if r["origin"] == "import"] == []
+    assert _imported(default_db_url()) == []
+
+
+def _imported(url: str) -> list[dict[str, Any]]:
+    """Rows `bench import` added (not the bundled InferenceX measurements: ``ix-`` keys)."""
+    rows = benchmark_rows(url)
+    return [r for r in rows if r["origin"] == "import" and not r["import_key"].startswith("ix-")]
 
 
 def test_an_mtp_row_is_not_stored_under_a_plain_recipe(cli: Callable[..., Any], tmp_path: Path) -> None:

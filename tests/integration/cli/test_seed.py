@@ -63,9 +63,10 @@ def test_launch_dry_run_for_every_inferencex_model_and_gpu(cli: Callable[..., An
                 "-b", config.backend, "--hardware", recipe.hardware, "--dry-run", "--json",
             ).stdout
         )  # fmt: skip
-        # an -mtp sibling with the same config loses the recipe_id tie-break to the plain one
+        # an -mtp sibling with the same config competes with the plain one: the measured
+        # throughput decides (the bundled DeepSeek-R1 rows), else the recipe_id tie-break
         chosen = recipes[spec["recipe_id"]]
-        assert chosen.recipe_id in (recipe.recipe_id, recipe.recipe_id.removesuffix("-mtp"))
+        assert chosen.recipe_id.removesuffix("-mtp") == recipe.recipe_id.removesuffix("-mtp")
         (expected,) = [
             c for c in chosen.serve_configs if (c.backend, c.gpu_count) == (config.backend, config.gpu_count)
         ]
@@ -106,7 +107,7 @@ def test_an_image_built_for_another_gpu_generation_is_refused(
     named = json.loads(cli(*base, "--hardware", "MI300X", "--image", "lmsysorg/sglang:mine").stdout)
     assert named["image"] == "lmsysorg/sglang:mine"
     native = json.loads(cli(*base).stdout)  # the detected MI355X picks its own recipe
-    assert native["recipe_id"] == "deepseek-r1-0528-mi355x-fp8" and "-mi35x" in native["image"]
+    assert native["recipe_id"].startswith("deepseek-r1-0528-mi355x-fp8") and "-mi35x" in native["image"]
 
 
 @pytest.mark.parametrize("hardware", sorted(GENERATIONS))

@@ -46,7 +46,7 @@ def test_vllm_before_0_6_is_read_and_its_total_derived(
     assert row["measured_at"] == "2024-08-05T10:15:00"
 
 
-def test_vllm_2025_misspelled_goodput_and_p90_are_ignored(
+def test_vllm_2025_misspelled_goodput_is_ignored_and_p90_and_mean_are_read(
     cli: Callable[..., Any], formats_catalog: str, tmp_path: Path
 ) -> None:
     path = put(tmp_path / "v2025.json", fx.vllm_2025(completed=497))  # 3 of 500 failed
@@ -60,6 +60,9 @@ def test_vllm_2025_misspelled_goodput_and_p90_are_ignored(
         13775.0,
     )
     assert (row["input_len"], row["output_len"]) == (round(512000 / 497), round(512000 / 497))
+    # p90_*_ms (--metric-percentiles 90,99) and mean_*_ms: their own columns since 0010
+    assert (row["ttft_ms_p90"], row["ttft_ms_mean"], row["e2el_ms_p90"]) == (450.0, 300.0, 21750.0)
+    assert (row["tpot_ms_p90"], row["itl_ms_mean"], row["ttft_ms_p999"]) == (21.0, 13.5, None)
 
 
 def test_vllm_bench_serve_append_result_holds_several_runs(
@@ -89,7 +92,10 @@ def test_vllm_bench_serve_append_result_holds_several_runs(
         (64, None),
         (64, 4.0),
     ]
-    assert {r["ttft_ms_p99"] for r in stored} == {800.0}  # p99.9 is not p99
+    assert {r["ttft_ms_p99"] for r in stored} == {800.0}  # p99.9 is not p99...
+    assert {(r["ttft_ms_p999"], r["tpot_ms_p999"], r["ttft_ms_mean"]) for r in stored} == {
+        (1200.0, 45.0, 400.0)
+    }
     # The rate-capped run is the fastest, but only unlimited-rate runs rank by default...
     chosen = json.loads(cli("select", MODEL, "4", "--json", db_url=formats_catalog).stdout)
     assert (chosen["recipe_id"], chosen["score"]) == ("bench-a", 6400.0)
@@ -197,6 +203,7 @@ def test_sglang_2025_and_refactored_writers(
     assert (a["request_rate"], a["total_token_throughput"], a["e2el_ms_p99"]) == (None, 10240.0, 24000.0)
     assert (b["input_len"], b["output_len"], b["total_token_throughput"]) == (2048, 256, 13824.0)
     assert b["tpot_ms_p50"] == pytest.approx(17.1)
+    assert (a["ttft_ms_mean"], a["e2el_ms_mean"], a["ttft_ms_p90"]) == (350.0, 12000.0, None)  # mean_*_ms
     assert (b["failed"], c["failed"]) == (None, 1)
 
 
@@ -245,6 +252,8 @@ def test_inferencex_agg_bmk_array(cli: Callable[..., Any], formats_catalog: str,
         None,
     )
     assert four["ttft_ms_p50"] == pytest.approx(237.5) and four["e2el_ms_p99"] == pytest.approx(16800.0)
+    assert four["ttft_ms_mean"] == pytest.approx(250.0) and four["ttft_ms_p90"] is None
+    assert four["power_w_per_gpu"] is None  # this generation has no power keys
     assert (four["input_len"], four["output_len"], four["request_rate"]) == (1024, 1024, None)
     assert four["image"] == "rocm/sgl-dev:v0.5.5-rocm700-mi35x-20251110"
     assert (by_conc[128]["gpu_count"], by_conc[128]["total_token_throughput"]) == (8, 20000.0)
