@@ -14,7 +14,9 @@ same file would store. Every AMD single-node row is given to the bundled recipe 
 its InferenceX entry (``{prefix}-{precision}-{hw}-{framework}[-mtp]``) in ``source.entries``
 (seed_recipes/*.yaml, written by scripts/gen_inferencex_recipes.py), at the serve config of
 its backend and GPU count. A row that fits no config, contradicts its recipe (model, EP,
-DP-attention) or fails a check is left out with one line saying why; so are empty files.
+DP-attention) or repeats one is left out with one line saying why; so are empty files. A
+figure the importers refuse (malformed, or outside ``recipes.bounds``) stops the generator:
+the reference data would have to be looked at, not silently thinned.
 
 Each row keeps its source: the workflow run URL (``https://github.com/InferenceMAX/
 InferenceMAX/actions/runs/<RUN_ID>`` for an artifact, the row's ``run_url`` for an API
