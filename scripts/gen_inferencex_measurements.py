@@ -47,7 +47,8 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # the checkout's aim_catalog when run as a script
+if __name__ == "__main__":  # run as a script: the checkout's aim_catalog (tests import the installed one)
+    sys.path.insert(0, str(REPO))
 
 from aim_catalog.measurements.importers import parse_results  # noqa: E402
 from aim_catalog.recipes import bounds  # noqa: E402
