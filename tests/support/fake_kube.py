@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -54,6 +55,10 @@ class FakeCluster:
     objects: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     reads: int = 0
+    # Seconds between header lines of every answer to a read of an existing object (0: none):
+    # a server, or a proxy in front of it, that trickles (each line well within any per-read
+    # timeout, the whole answer never).
+    trickle: float = 0.0
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -201,6 +206,19 @@ def serve(cluster: FakeCluster) -> FakeCluster:
             self.end_headers()
             self.wfile.write(data)
 
+        def _trickle(self, payload: Any) -> None:
+            try:
+                self.send_response(200)
+                for i in range(120):  # a minute at 0.5 s a line: far past any deadline of a test
+                    if not cluster.trickle:  # the test is over
+                        return
+                    self.send_header(f"X-Slow-{i}", "x")
+                    self.flush_headers()
+                    time.sleep(cluster.trickle)
+                self._send(200, payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up: what is being tested
+
         def _handle(self) -> None:
             url = urlparse(self.path)
             query = parse_qs(url.query)
@@ -231,7 +249,10 @@ def serve(cluster: FakeCluster) -> FakeCluster:
                             return self._send(415, status(415, "UnsupportedMediaType", "not an apply patch"))
                         return self._send(*cluster.apply(plural, ns, name, query, body))
                     if self.command == "GET":
-                        return self._send(*cluster.read(plural, ns, name))
+                        code, found = cluster.read(plural, ns, name)
+                        if code == 200 and cluster.trickle:
+                            return self._trickle(found)
+                        return self._send(code, found)
                     if self.command == "DELETE":
                         return self._send(*cluster.delete(plural, ns, name, body))
             return self._send(404, status(404, "NotFound", f"the server could not find {url.path}"))

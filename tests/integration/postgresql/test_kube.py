@@ -291,6 +291,30 @@ def test_a_launch_that_cannot_come_up_is_removed(
     assert row.status == "failed"
 
 
+def test_an_api_server_that_trickles_cannot_hold_a_launch_past_its_timeout(
+    cli: Callable[..., Any], kube_catalog: str, fake: FakeCluster
+) -> None:
+    """Each header line of the rollout check comes well within any per-read timeout, the whole
+    answer never: the check is cut at what is left of --timeout, and the launch is removed
+    (issue 18, point 5). Before, the wait read on for the whole minute of the answer."""
+    import re
+
+    fake.trickle = 0.5
+    result = cli(
+        "launch", MODEL, "1", "--target", "kubernetes", "--timeout", "2", db_url=kube_catalog, code=5
+    )
+    last = result.stderr.strip().splitlines()[-1]
+    said = (
+        r"error: aim-\S+ not ready after 2s: checking aim-\S+: "
+        r"the cluster of context 'fake' \(.+\) did not answer within [12]s"
+    )
+    assert re.fullmatch(said, last), result.stderr
+    fake.trickle = 0.0
+    assert fake.objects == {}  # removed, as any failed launch
+    (row,) = rows(kube_catalog)
+    assert row.status == "failed"
+
+
 def test_keep_on_failure_and_no_wait(cli: Callable[..., Any], kube_catalog: str, fake: FakeCluster) -> None:
     fake.scenario = "crash"
     cli(

@@ -3,17 +3,27 @@
 Thin on purpose: server-side apply (field manager ``aim-catalog``), a poll of the rollout,
 pod logs, and deletes preconditioned on the uid launch recorded, so ``stop`` removes what
 launch created and nothing else. The only module that imports ``kubernetes``.
+
+Every exchange with the API server but a followed log runs under one deadline (``_ask``:
+``CALL_SECONDS``, and within a readiness wait no more than what is left of its timeout) and
+reads at most ``MAX_BODY`` of an answer. The client's own timeouts bound each socket read
+only, so an API server (or a proxy in front of it) that trickles its headers or body would
+otherwise hold a launch, ``ps`` or ``stop`` for as long as it likes. A call that passes its
+deadline is left to finish in a daemon thread; what it may still change on the cluster is
+what a launch interrupted at that point would have changed.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import urllib3
 from kubernetes import client as k8s
@@ -32,6 +42,9 @@ APPLY = "application/apply-patch+yaml"
 KSERVE_GROUP, KSERVE_VERSION = KSERVE_API.split("/")
 KSERVE_PLURAL = "inferenceservices"
 POLL = 5.0  # seconds between rollout checks
+CALL_SECONDS = 30.0  # one exchange with the API server, connecting to the last byte read
+MAX_BODY = 16 * 2**20  # bytes of one answer (an object, a pod list)
+T = TypeVar("T")
 # A pod in one of these will not become ready by waiting (the Docker target's "exited").
 FATAL_WAITING = ("CrashLoopBackOff", "ErrImagePull", "ImagePullBackOff", "InvalidImageName",
                  "CreateContainerConfigError", "CreateContainerError")  # fmt: skip
@@ -76,8 +89,11 @@ def connect(context: str | None, namespace: str | None) -> Cluster:
     ns = namespace or chosen.get("context", {}).get("namespace") or "default"
     cluster = Cluster(k8s.ApiClient(config), chosen["name"], ns, str(config.host))
     try:  # reachable, and we may talk to it: said once, before anything is rendered or applied
-        with _talking(cluster, f"context {cluster.context!r} ({cluster.server})"):
-            k8s.VersionApi(cluster.api).get_code(_request_timeout=30, _preload_content=False)
+        _ask(
+            cluster,
+            f"context {cluster.context!r} ({cluster.server})",
+            lambda: _json(k8s.VersionApi(cluster.api).get_code(_preload_content=False)),
+        )
     except LaunchFailed as exc:
         raise EnvironmentProblem(str(exc)) from exc
     return cluster
@@ -99,6 +115,36 @@ def _talking(cluster: Cluster, what: str) -> Iterator[None]:
         ) from exc
 
 
+class Unanswered(EnvironmentProblem):
+    """The API server did not finish answering within the deadline."""
+
+
+def _ask(cluster: Cluster, what: str, call: Callable[[], T], seconds: float = CALL_SECONDS) -> T:
+    """``call``'s result (requests to the API server and the reading of their answers),
+    within ``seconds`` from the first connect to the last byte, failures in one line."""
+    done: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            with _talking(cluster, what):
+                done["value"] = call()
+        except BaseException as exc:  # handed to the caller's thread below
+            done["error"] = exc
+
+    worker = threading.Thread(target=run, name=f"kubernetes: {what}", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise Unanswered(
+            f"{what}: the cluster of context {cluster.context!r} ({cluster.server}) did not answer "
+            f"within {seconds:.0f}s"
+        )
+    if "error" in done:
+        raise done["error"]
+    value: T = done["value"]
+    return value
+
+
 def _api_message(exc: ApiException) -> str:
     try:
         return str(json.loads(exc.body or "{}").get("message", ""))[:300] or "(no message)"
@@ -109,7 +155,11 @@ def _api_message(exc: ApiException) -> str:
 def _json(response: Any) -> dict[str, Any]:
     """The body of a response read without the client's models: the API's own JSON
     (camelCase), which holds whatever fields the server has, in any client version."""
-    data = response.data if hasattr(response, "data") else response.read()
+    data = response.read(MAX_BODY + 1)  # _preload_content=False: nothing was read yet
+    if len(data) > MAX_BODY:
+        raise EnvironmentProblem(
+            f"the cluster sent an answer larger than {MAX_BODY >> 20} MiB; stopped reading"
+        )
     parsed = json.loads(data or b"{}")
     return parsed if isinstance(parsed, dict) else {}
 
@@ -151,41 +201,47 @@ def apply(
     for obj in rendered.objects:
         kind, name = obj["kind"], obj["metadata"]["name"]
         body = {**obj, "metadata": {**obj["metadata"], "namespace": cluster.namespace}}
-        with _talking(cluster, f"applying {kind} {name}"):
-            existing = _get(cluster, kind, name)
-            labels = (existing or {}).get("metadata", {}).get("labels") or {}
-            if existing is not None and labels.get(label_keys.MANAGED) != "true":
-                raise LaunchFailed(
-                    f"{kind} {name} already exists in namespace {cluster.namespace} and was not created "
-                    "by aim-catalog; left alone (choose another --name)"
-                )
-            options: dict[str, Any] = {
-                "field_manager": MANAGER,
-                "force": True,
-                "field_validation": "Strict",
-                "_content_type": APPLY,
-                "_preload_content": False,
-            }
-            response: Any
-            if kind == "Deployment":
-                response = k8s.AppsV1Api(cluster.api).patch_namespaced_deployment(
-                    name, cluster.namespace, body, **options
-                )
-            elif kind == "Service":
-                response = k8s.CoreV1Api(cluster.api).patch_namespaced_service(
-                    name, cluster.namespace, body, **options
-                )
-            else:
-                response = k8s.CustomObjectsApi(cluster.api).patch_namespaced_custom_object(
-                    KSERVE_GROUP, KSERVE_VERSION, cluster.namespace, KSERVE_PLURAL, name, body, **options
-                )
-            result = _json(response)
+        existing, result = _ask(
+            cluster, f"applying {kind} {name}", partial(_apply_one, cluster, kind, name, body)
+        )
         uid = str(result["metadata"]["uid"])
         entry = {"apiVersion": obj["apiVersion"], "kind": kind, "name": name, "uid": uid}
         applied.append(entry)
         if existing is None and created is not None:
             created.append(entry)
     return applied
+
+
+def _apply_one(cluster: Cluster, kind: str, name: str, body: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The object as it was before (None: new) and as the server-side apply left it."""
+    existing = _get(cluster, kind, name)
+    labels = (existing or {}).get("metadata", {}).get("labels") or {}
+    if existing is not None and labels.get(label_keys.MANAGED) != "true":
+        raise LaunchFailed(
+            f"{kind} {name} already exists in namespace {cluster.namespace} and was not created "
+            "by aim-catalog; left alone (choose another --name)"
+        )
+    options: dict[str, Any] = {
+        "field_manager": MANAGER,
+        "force": True,
+        "field_validation": "Strict",
+        "_content_type": APPLY,
+        "_preload_content": False,
+    }
+    response: Any
+    if kind == "Deployment":
+        response = k8s.AppsV1Api(cluster.api).patch_namespaced_deployment(
+            name, cluster.namespace, body, **options
+        )
+    elif kind == "Service":
+        response = k8s.CoreV1Api(cluster.api).patch_namespaced_service(
+            name, cluster.namespace, body, **options
+        )
+    else:
+        response = k8s.CustomObjectsApi(cluster.api).patch_namespaced_custom_object(
+            KSERVE_GROUP, KSERVE_VERSION, cluster.namespace, KSERVE_PLURAL, name, body, **options
+        )
+    return existing, _json(response)
 
 
 def wait(
@@ -205,11 +261,14 @@ def wait(
     start = time.monotonic()
     while True:
         elapsed = time.monotonic() - start
-        with _talking(cluster, f"checking {rendered.name}"):
-            ready, url = _ready(cluster, rendered)
-            if ready:
-                return url
-            pods = pod_states(cluster, rendered.name)
+        left = max(1.0, min(CALL_SECONDS, timeout - elapsed))  # a slow answer counts against --timeout
+        check = partial(_check, cluster, rendered)
+        try:
+            ready, url, pods = _ask(cluster, f"checking {rendered.name}", check, left)
+        except Unanswered as exc:  # a launch that cannot be seen to come up failed: it is removed
+            raise LaunchFailed(f"{rendered.name} not ready after {timeout:.0f}s: {exc}") from None
+        if ready:
+            return url
         fatal = next((text for text, is_fatal in pods if is_fatal), None)
         if fatal is not None:
             raise LaunchFailed(f"{rendered.name} cannot start: {fatal}")
@@ -219,6 +278,12 @@ def wait(
         if elapsed >= timeout:
             raise LaunchFailed(f"{rendered.name} not ready after {timeout:.0f}s: {waiting}")
         time.sleep(min(poll, max(0.0, timeout - elapsed)) or poll)
+
+
+def _check(cluster: Cluster, rendered: Rendered) -> tuple[bool, str, list[tuple[str, bool]]]:
+    """Whether ``rendered`` is ready, its URL, and (when not ready) what its pods are doing."""
+    ready, url = _ready(cluster, rendered)
+    return ready, url, [] if ready else pod_states(cluster, rendered.name)
 
 
 def _ready(cluster: Cluster, rendered: Rendered) -> tuple[bool, str]:
@@ -286,8 +351,9 @@ def state(cluster: Cluster, objects: list[dict[str, str]]) -> str:
     main = objects[0] if objects else None
     if main is None:
         return "unknown"
-    with _talking(cluster, f"reading {main['kind']} {main['name']}"):
-        found = _get(cluster, main["kind"], main["name"])
+    found = _ask(
+        cluster, f"reading {main['kind']} {main['name']}", partial(_get, cluster, main["kind"], main["name"])
+    )
     if found is None or found["metadata"].get("uid") != main.get("uid"):
         return "gone"
     status = found.get("status") or {}
@@ -304,42 +370,47 @@ def delete(cluster: Cluster, objects: list[dict[str, str]]) -> list[str]:
     """Delete exactly the recorded objects (uid precondition); returns those that existed."""
     deleted: list[str] = []
     for obj in objects:
-        body = k8s.V1DeleteOptions(preconditions=k8s.V1Preconditions(uid=obj["uid"]))
-        with _talking(cluster, f"deleting {obj['kind']} {obj['name']}"):
-            try:
-                if obj["kind"] == "Deployment":
-                    k8s.AppsV1Api(cluster.api).delete_namespaced_deployment(
-                        obj["name"], cluster.namespace, body=body, _preload_content=False
-                    )
-                elif obj["kind"] == "Service":
-                    k8s.CoreV1Api(cluster.api).delete_namespaced_service(
-                        obj["name"], cluster.namespace, body=body, _preload_content=False
-                    )
-                else:
-                    k8s.CustomObjectsApi(cluster.api).delete_namespaced_custom_object(
-                        KSERVE_GROUP,
-                        KSERVE_VERSION,
-                        cluster.namespace,
-                        KSERVE_PLURAL,
-                        obj["name"],
-                        body=body,
-                        _preload_content=False,
-                    )
-            except ApiException as exc:
-                if exc.status == 404:
-                    continue  # already gone
-                if exc.status == 409:  # the name now belongs to an object launch did not create
-                    continue
-                raise
-        deleted.append(f"{obj['kind']} {obj['name']}")
+        if _ask(cluster, f"deleting {obj['kind']} {obj['name']}", partial(_delete_one, cluster, obj)):
+            deleted.append(f"{obj['kind']} {obj['name']}")
     return deleted
+
+
+def _delete_one(cluster: Cluster, obj: dict[str, str]) -> bool:
+    """Delete the recorded object (uid precondition); whether it was there to delete."""
+    body = k8s.V1DeleteOptions(preconditions=k8s.V1Preconditions(uid=obj["uid"]))
+    try:
+        if obj["kind"] == "Deployment":
+            k8s.AppsV1Api(cluster.api).delete_namespaced_deployment(
+                obj["name"], cluster.namespace, body=body, _preload_content=False
+            )
+        elif obj["kind"] == "Service":
+            k8s.CoreV1Api(cluster.api).delete_namespaced_service(
+                obj["name"], cluster.namespace, body=body, _preload_content=False
+            )
+        else:
+            k8s.CustomObjectsApi(cluster.api).delete_namespaced_custom_object(
+                KSERVE_GROUP,
+                KSERVE_VERSION,
+                cluster.namespace,
+                KSERVE_PLURAL,
+                obj["name"],
+                body=body,
+                _preload_content=False,
+            )
+    except ApiException as exc:
+        if exc.status in (404, 409):  # already gone, or the name now belongs to another object
+            return False
+        raise
+    return True
 
 
 def stream_logs(cluster: Cluster, name: str, *, follow: bool, tail: int | None, write: Write) -> None:
     """The logs of the deployment's pods (the first pod only with --follow)."""
     core = k8s.CoreV1Api(cluster.api)
+    found = _ask(cluster, f"listing the pods of {name}", partial(_pods, cluster, name))
+    pods = [p["metadata"]["name"] for p in found]
+    # The log itself is a stream (``--follow`` has no end): only each read is bounded.
     with _talking(cluster, f"reading the logs of {name}"):
-        pods = [p["metadata"]["name"] for p in _pods(cluster, name)]
         if not pods:
             raise LaunchFailed(f"{name} has no pods in namespace {cluster.namespace}")
         for pod in pods[:1] if follow else pods:
