@@ -45,7 +45,9 @@ def select_cmd(
     if note:
         render.note(note)
     if as_json:
-        render.emit_json(chosen.as_dict())
+        from aim_catalog.selection.evidence import evidence_of
+
+        render.emit_json({**chosen.as_dict(), "evidence": evidence_of(chosen).as_dict()})
         return
     _show_choice(request, chosen, alternative)
 
@@ -93,6 +95,11 @@ def _show_score(request: Request, chosen: Candidate) -> None:
         render.line(f"  scenario: {scenario}{_scenario_note(chosen)}")
     if bench.get("source"):
         render.line(f"  source: {bench['source']}")
+    from aim_catalog.selection.evidence import evidence_of
+
+    said = evidence_of(chosen).sentence()
+    if said:
+        render.line(f"  evidence: {said}")
 
 
 @app.command("explain")

@@ -90,6 +90,36 @@ def test_dsr1_fp8_on_mi355x_is_answered_from_measured_rows(cli: Callable[..., An
     assert not any("no benchmark" in v["reason"] for v in ranked)
     human = cli("--db", url, "select", *ask[:-1]).stdout
     assert f"source: {RUNS}26130617530/attempts/1" in human
+    # The evidence, said (issue 19, point 4, measured rows): measured on the image it launches.
+    assert chosen["evidence"] == {
+        "kind": "measured",
+        "source": RUNS + "26130617530/attempts/1",
+        "measured_at": "2026-05-20",
+        "measured_image": chosen["image"],
+        "launch_image": chosen["image"],
+        "stale": False,
+    }
+    assert f"evidence: measured on {chosen['image']} (2026-05-20); the image this config runs" in human
+
+
+def test_a_figure_measured_on_another_image_is_said_to_be_stale(cli: Callable[..., Any], db_url: str) -> None:
+    """MI300X SGLang at 1k/8k: its rows are from v0.5.5.post3 (agg run 20609406656, dated by
+    run-id order) and v0.5.9 (2026-02-27); the config now launches v0.5.12."""
+    url = _seeded(db_url)
+    ask = (DSR1, "8", "-p", "fp8", "-b", "sglang", "--hardware", "MI300X", "--input-len", "1024")
+    chosen = json.loads(cli("--db", url, "select", *ask, "--output-len", "8192", "--json").stdout)
+    evidence = chosen["evidence"]
+    assert evidence["launch_image"] == chosen["image"] == "lmsysorg/sglang:v0.5.12-rocm700-mi30x"
+    assert evidence["measured_image"] in (
+        "lmsysorg/sglang:v0.5.5.post3-rocm700-mi30x",
+        "lmsysorg/sglang:v0.5.9-rocm700-mi30x",
+    )
+    assert evidence["stale"] is True and evidence["measured_at"] == chosen["benchmark"]["measured_at"]
+    human = cli("--db", url, "select", *ask, "--output-len", "8192").stdout
+    assert (
+        f"evidence: measured on {evidence['measured_image']} ({evidence['measured_at']}); this config now "
+        "runs lmsysorg/sglang:v0.5.12-rocm700-mi30x: the figure may be out of date"
+    ) in human
 
 
 def test_export_writes_the_bundled_rows_back_and_they_ingest(
