@@ -3,8 +3,8 @@ on which image), or nothing; and whether it is stale, i.e. measured on another i
 the one the config launches now (its own, else its backend's default for the hardware).
 
 Interpolated evidence (between two named measurements) comes with operating points on
-curves (issue 19, point 3). Reads ``backends.images`` only when asked: never on the select
-path itself. Imports nothing of selection (a ``Candidate`` is read by its attributes).
+curves (issue 19, point 3). Reads ``backends.images`` only for a config without an image of
+its own, never on the select path itself. Imports nothing of selection (a ``Candidate`` is read by its attributes).
 """
 
 from __future__ import annotations
@@ -40,12 +40,14 @@ class Evidence:
 
 def evidence_of(candidate: Any) -> Evidence:
     """The evidence of a ranked config (``selection.request.Candidate``)."""
-    from aim_catalog.backends import images
-
     row = candidate.benchmark
     if candidate.score is None or not row:
         return Evidence("none")
-    launch = candidate.image or images.default_image(candidate.backend, candidate.hardware)
+    launch = candidate.image
+    if launch is None:  # images.json is read only for a config without an image of its own
+        from aim_catalog.backends import images
+
+        launch = images.default_image(candidate.backend, candidate.hardware)
     measured = row.get("image")
     stale = None if measured is None or launch is None else measured != launch
     return Evidence("measured", row.get("source"), row.get("measured_at"), measured, launch, stale)
