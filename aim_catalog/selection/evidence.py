@@ -4,7 +4,8 @@ the one the config launches now (its own, else its backend's default for the har
 
 Interpolated evidence (between two named measurements) comes with operating points on
 curves (issue 19, point 3). Reads ``backends.images`` only for a config without an image of
-its own, never on the select path itself. Imports nothing of selection (a ``Candidate`` is read by its attributes).
+its own, never on the select path itself. Imports nothing of selection (a ``Candidate`` is
+read by its attributes).
 """
 
 from __future__ import annotations
