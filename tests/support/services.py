@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
+import time
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
@@ -48,8 +50,21 @@ def own_database(url: str, suffix: str = "") -> str:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
 
     def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        # FORCE may not end a session of another role (a superuser's, or a read-only role's
+        # that `sql` opened) still closing when the process exits: wait for it a little, and
+        # say in one line if the database had to be left behind.
+        from sqlalchemy.exc import SQLAlchemyError
+
+        for attempt in range(10):
+            try:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                break
+            except SQLAlchemyError as exc:
+                if attempt == 9:
+                    reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+                    print(f"note: test database {name} left behind: {reason}", file=sys.stderr)
+                time.sleep(0.5)
         admin.dispose()
 
     atexit.register(drop)
