@@ -77,7 +77,7 @@ def pareto(
         raise UsageProblem(f"unknown metric {metric!r}; choose output_throughput or total_token_throughput")
     asked = {"input_len": input_len, "output_len": output_len}
     found = list(conn.execute(_query(model, hardware, precision, asked, metric, tolerance)))
-    timed = [row for row in found if _tpot(row) is not None and _possible(row, metric)]
+    timed = [row for row in found if _possible(row, metric)]
     if not timed:
         raise NoSuitableRecipe(_nothing(model, metric, found))
     key_in, key_out = _scenario(timed, asked)
@@ -154,9 +154,9 @@ def _query(
 
 
 def _possible(row: Any, metric: str) -> bool:
-    """Whether the row's figures are within ``recipes.bounds`` (an old catalog may hold an
-    infinite or absurd one, stored before bounds were checked): only such rows are charted,
-    so no infinity is put on the frontier."""
+    """Whether the row has a TPOT and its figures are within ``recipes.bounds`` (an old
+    catalog may hold an infinite or absurd one, stored before bounds were checked): only
+    such rows are charted, so no infinity is put on the frontier."""
     tpot = _tpot(row)
     return (
         bounds.problem(metric, row.throughput, row.gpu_count) is None

@@ -3,9 +3,9 @@ on which image), or nothing; and whether it is stale, i.e. measured on another i
 the one the config launches now (its own, else its backend's default for the hardware).
 
 Interpolated evidence (between two named measurements) comes with operating points on
-curves (issue 19, point 3). Reads ``backends.images`` only for a config without an image of
-its own, never on the select path itself. Imports nothing of selection (a ``Candidate`` is
-read by its attributes).
+curves (issue 19, point 3). ``launch_image`` (shared with ``explaining``) reads
+``backends.images`` only for a config without an image of its own, never on the select
+path. Imports nothing of selection (a ``Candidate`` is read by its attributes).
 """
 
 from __future__ import annotations
@@ -39,16 +39,23 @@ class Evidence:
         return said + ("; the image this config runs" if self.stale is False else "")
 
 
+def launch_image(config: Any) -> str | None:
+    """What a launch of ``config`` (a ranked row: ``image``, ``backend``, ``hardware``) runs:
+    its own image, else the default for its backend on the recipe's GPUs (images.json is
+    read only then)."""
+    if config.image:
+        return str(config.image)
+    from aim_catalog.backends import images
+
+    return images.default_image(config.backend, config.hardware)
+
+
 def evidence_of(candidate: Any) -> Evidence:
     """The evidence of a ranked config (``selection.request.Candidate``)."""
     row = candidate.benchmark
     if candidate.score is None or not row:
         return Evidence("none")
-    launch = candidate.image
-    if launch is None:  # images.json is read only for a config without an image of its own
-        from aim_catalog.backends import images
-
-        launch = images.default_image(candidate.backend, candidate.hardware)
+    launch = launch_image(candidate)
     measured = row.get("image")
     stale = None if measured is None or launch is None else measured != launch
     return Evidence("measured", row.get("source"), row.get("measured_at"), measured, launch, stale)

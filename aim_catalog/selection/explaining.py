@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from aim_catalog.selection.evidence import launch_image
 from aim_catalog.selection.fallback import general_fallback, resolve_backend
 from aim_catalog.selection.listing import backend_label
 from aim_catalog.selection.matching import (
@@ -55,13 +56,6 @@ _CAUSES = {
 }
 
 
-def _launch_image(row: Any) -> str | None:
-    """The config's own image, else the default for its backend on the recipe's GPUs."""
-    from aim_catalog.backends import images  # explain only: images.json is not read on the select path
-
-    return row.image or images.default_image(row.backend, row.hardware)
-
-
 @dataclass(frozen=True)
 class Explanation:
     """``Catalog.explain``'s answer: the request as compared, one verdict per config, and
@@ -95,7 +89,7 @@ def explain(session: Executor, request: Request) -> list[Verdict]:
         reason = slo_reasons[row.serve_config_id]
         verdicts.append(
             Verdict(
-                row.recipe_id, row.backend, row.gpu_count, "rejected", reason, None, None, _launch_image(row)
+                row.recipe_id, row.backend, row.gpu_count, "rejected", reason, None, None, launch_image(row)
             )
         )
     by_recipe: dict[str, list[Any]] = {}
@@ -141,7 +135,7 @@ def _ranked(session: Executor, candidates: list[Any], request: Request) -> list[
                 reason,
                 found.score,
                 found.metric,
-                _launch_image(row),
+                launch_image(row),
             )
         )
     return verdicts
