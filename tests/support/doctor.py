@@ -46,6 +46,8 @@ def by_name(result: Any) -> dict[str, dict[str, Any]]:
 
 
 def probes_left(client: Any) -> list[Any]:
-    containers = client.containers.list(all=True, filters={"label": "aim-catalog.doctor=true"})
+    containers = client.containers.list(
+        all=True, filters={"label": "aim-catalog.doctor=true"}, ignore_removed=True
+    )
     images = [i for i in client.images.list() if any("aim-catalog-doctor-probe" in t for t in i.tags)]
     return containers + images

@@ -27,7 +27,9 @@ def mine(client: Any, tmp_path: Path) -> list[Any]:
     """Labelled containers of this test's catalog, whatever their state."""
     return [
         c
-        for c in client.containers.list(all=True, filters={"label": "aim-catalog.managed=true"})
+        for c in client.containers.list(
+            all=True, filters={"label": "aim-catalog.managed=true"}, ignore_removed=True
+        )
         if str(tmp_path) in c.labels.get("aim-catalog.catalog", "")
     ]
 

@@ -75,7 +75,9 @@ def engines(
     client_b, url_b = second_engine
     yield docker_env, client_b, url_b
     for client in (docker_env, client_b):
-        for c in client.containers.list(all=True, filters={"label": "aim-catalog.managed=true"}):
+        for c in client.containers.list(
+            all=True, filters={"label": "aim-catalog.managed=true"}, ignore_removed=True
+        ):
             if c.labels.get("aim-catalog.catalog") == redact(shared_catalog):
                 c.remove(force=True)
 

@@ -192,7 +192,9 @@ def create(client: DockerClient, spec: RunSpec) -> Container:
 def created_by(client: DockerClient, launch_id: str) -> Container | None:
     """The container a launch created, found by its launch label: the create call may have
     been interrupted after the engine made it but before its id came back."""
-    found = client.containers.list(all=True, filters={"label": labels.launch_filter(launch_id)})
+    found = client.containers.list(
+        all=True, filters={"label": labels.launch_filter(launch_id)}, ignore_removed=True
+    )
     return found[0] if found else None
 
 
