@@ -91,6 +91,11 @@ class Dialect(ABC):
         """One transaction holding the write lock, in which a migration runs."""
 
     @abstractmethod
+    def json_rows(self, *columns: ColumnElement[Any]) -> ColumnElement[Any]:
+        """An aggregate of the selected rows as one JSON array of arrays (``columns`` in
+        order, one array per row); NULL or ``[]`` when there is no row."""
+
+    @abstractmethod
     def best_row_join(
         self, best_of_config: Select[Any], best_alias: FromClause, inner_id: ColumnElement[Any]
     ) -> tuple[FromClause, ColumnElement[bool]]:

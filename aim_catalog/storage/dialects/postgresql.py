@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, text, true
+from sqlalchemy import JSON, Connection, Engine, Table, create_engine, func, text, true
 from sqlalchemy.exc import DBAPIError
 
 from aim_catalog.settings import lock_timeout
@@ -58,6 +58,9 @@ class PostgreSQL(Dialect):
         with connection.begin():
             self.write_lock(connection)
             yield
+
+    def json_rows(self, *columns: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.json_agg(func.json_build_array(*columns), type_=JSON)
 
     def best_row_join(
         self, best_of_config: Select[Any], best_alias: FromClause, inner_id: ColumnElement[Any]

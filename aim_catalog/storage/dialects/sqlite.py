@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy import JSON, Connection, Engine, Table, create_engine, event, func
 
 from aim_catalog.errors import EnvironmentProblem, NoCatalog
 from aim_catalog.settings import lock_timeout
@@ -213,6 +213,9 @@ class SQLite(Dialect):
                     raise EnvironmentProblem(f"migration left dangling foreign keys: {broken[:5]}")
         finally:
             raw.execute("PRAGMA foreign_keys = ON")
+
+    def json_rows(self, *columns: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.json_group_array(func.json_array(*columns), type_=JSON)
 
     def best_row_join(
         self, best_of_config: Select[Any], best_alias: FromClause, inner_id: ColumnElement[Any]

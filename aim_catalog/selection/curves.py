@@ -1,0 +1,217 @@
+"""Curves over concurrency and the operating points read off them: pure arithmetic.
+
+The benchmark rows of one serve config at one scenario (input/output lengths) and one image
+form a curve: its measured points by concurrency (a repeated concurrency keeps its latest
+run). A figure between two measured concurrencies is interpolated piecewise linearly in
+log2(concurrency), every figure alike; outside the measured range nothing is said: never
+extrapolated. Operating points:
+
+- ``at``: a curve at one concurrency (measured, or interpolated between the two measured
+  concurrencies that bracket it);
+- ``under_slo``: the highest-scoring point of a curve whose latencies meet every SLO. Every
+  figure is linear in t along a segment, so the points of a segment that meet the SLOs are
+  one interval and the best of them is one of its ends: a measured point or the SLO
+  boundary, interpolated;
+- ``common_concurrency``: the highest concurrency that the most curves measured or bracket.
+
+``CURVE_COLUMNS`` is the order of the fields of each row ``matching`` aggregates with the
+candidates (one query); this module parses them. O(rows). Imports nothing of aim_catalog.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any, Literal
+
+LATENCIES = ("ttft", "tpot", "e2el")
+PERCENTILES = ("p50", "p90", "p99")
+DEFAULT_PERCENTILE = "p99"
+# The figures of a point: the ranking metric ("score") and the latencies the SLOs read.
+FIGURES = ("score", *(f"{name}_ms_{p}" for name in LATENCIES for p in PERCENTILES), "power_w_per_gpu")
+# Where a point comes from: the row's id, image, source, date, lengths and dataset.
+PROVENANCE = (
+    "id",
+    "image",
+    "source",
+    "measured_at",
+    "input_len",
+    "output_len",
+    "nominal_input_len",
+    "nominal_output_len",
+    "dataset",
+)
+CURVE_COLUMNS = ("concurrency", *FIGURES, *PROVENANCE)
+
+Kind = Literal["measured", "interpolated"]
+
+
+@dataclass(frozen=True)
+class Point:
+    concurrency: float
+    figures: Mapping[str, float | None]
+    rows: tuple[Mapping[str, Any], ...]  # the measured row, or the two that bracket it
+    kind: Kind = "measured"
+
+    @property
+    def between(self) -> tuple[float, float] | None:
+        """The measured concurrencies an interpolated point lies between."""
+        if self.kind == "measured":
+            return None
+        return (self.rows[0]["concurrency"], self.rows[1]["concurrency"])
+
+
+def parse(raw: Iterable[Sequence[Any]] | None) -> tuple[list[Point], int]:
+    """The measured points of an aggregated ``CURVE_COLUMNS`` array (rows with a score and
+    a concurrency) and how many rows had a score but no concurrency (they place nowhere)."""
+    points: list[Point] = []
+    unplaced = 0
+    for values in raw or ():
+        row = dict(zip(CURVE_COLUMNS, values, strict=True))
+        if row["score"] is None:
+            continue
+        if row["concurrency"] is None or row["concurrency"] <= 0:
+            unplaced += 1
+            continue
+        figures = {name: _number(row[name]) for name in FIGURES}
+        provenance = {name: row[name] for name in ("concurrency", *PROVENANCE)}
+        points.append(Point(float(row["concurrency"]), figures, (provenance,)))
+    return points, unplaced
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def curve_of(points: Sequence[Point], image: str | None) -> tuple[list[Point], str | None]:
+    """The curve a config is judged by, and its image: the rows measured on ``image`` (what
+    the config launches now) when there are any, else the image measured last (then the one
+    with more points). At a concurrency measured more than once, the latest run."""
+    by_image: dict[str | None, list[Point]] = {}
+    for point in points:
+        by_image.setdefault(point.rows[0]["image"], []).append(point)
+    if not by_image:
+        return [], None
+    if image in by_image:
+        chosen = image
+    else:
+        chosen = max(by_image, key=lambda k: (max(_when(p) for p in by_image[k]), len(by_image[k]), k or ""))
+    latest: dict[float, Point] = {}
+    for point in by_image[chosen]:
+        kept = latest.get(point.concurrency)
+        if kept is None or _when(point) > _when(kept):
+            latest[point.concurrency] = point
+    return [latest[c] for c in sorted(latest)], chosen
+
+
+def _when(point: Point) -> tuple[str, int]:
+    row = point.rows[0]
+    return (str(row["measured_at"] or ""), int(row["id"] or 0))
+
+
+def _t(a: float, b: float, c: float) -> float:
+    return (math.log2(c) - math.log2(a)) / (math.log2(b) - math.log2(a))
+
+
+def _between(a: Point, b: Point, t: float) -> Point:
+    """The point a fraction ``t`` of the way from ``a`` to ``b`` in log2(concurrency)."""
+    if t <= 0:
+        return a
+    if t >= 1:
+        return b
+    figures: dict[str, float | None] = {}
+    for name in FIGURES:
+        x, y = a.figures[name], b.figures[name]
+        figures[name] = None if x is None or y is None else x + t * (y - x)
+    c = 2 ** (math.log2(a.concurrency) + t * (math.log2(b.concurrency) - math.log2(a.concurrency)))
+    return Point(c, figures, (a.rows[0], b.rows[0]), "interpolated")
+
+
+def at(curve: Sequence[Point], concurrency: float) -> Point | None:
+    """The curve at ``concurrency``: measured, interpolated inside the measured range, or
+    None outside it."""
+    if not curve or not curve[0].concurrency <= concurrency <= curve[-1].concurrency:
+        return None
+    for low, high in pairwise(curve):
+        if low.concurrency <= concurrency <= high.concurrency:
+            if concurrency == high.concurrency:
+                return high
+            return _between(low, high, _t(low.concurrency, high.concurrency, concurrency))
+    return curve[0]  # a curve of one point, at its concurrency
+
+
+def latency(figures: Mapping[str, float | None], name: str, percentile: str) -> float | None:
+    """A latency at a percentile; p99 falls back to p50 for a row that has only medians
+    (the SQL predicate's rule, ``matching.slo_value``)."""
+    value = figures.get(f"{name}_ms_{percentile}")
+    if value is None and percentile == "p99":
+        value = figures.get(f"{name}_ms_p50")
+    return value
+
+
+def misses(point: Point, slo: Mapping[str, float], percentile: str) -> list[str]:
+    """The SLOs a point misses, in words (empty: it meets them all)."""
+    out = []
+    for name, limit in slo.items():
+        value = latency(point.figures, name, percentile)
+        if value is None:
+            out.append(f"no {name} {percentile} figure (limit {limit:g} ms)")
+        elif value > limit:
+            out.append(f"{name} {percentile} {value:.4g} ms > {limit:g} ms")
+    return out
+
+
+def _feasible(a: Point, b: Point, slo: Mapping[str, float], percentile: str) -> tuple[float, float] | None:
+    """The fraction interval of the segment a-b whose interpolated latencies meet every SLO."""
+    lo, hi = 0.0, 1.0
+    for name, limit in slo.items():
+        x, y = latency(a.figures, name, percentile), latency(b.figures, name, percentile)
+        if x is None or y is None:
+            return None
+        if x == y:
+            if x > limit:
+                return None
+            continue
+        edge = (limit - x) / (y - x)
+        if y > x:
+            hi = min(hi, edge)
+        else:
+            lo = max(lo, edge)
+    return (lo, hi) if lo <= hi else None
+
+
+def under_slo(curve: Sequence[Point], slo: Mapping[str, float], percentile: str) -> Point | None:
+    """The highest-scoring point of the curve that meets every SLO (measured, or on the SLO
+    boundary between two measured points); None when no point of it does. A tie goes to
+    the lower concurrency."""
+    found: list[Point] = [p for p in curve if not misses(p, slo, percentile)]
+    for a, b in pairwise(curve):
+        span = _feasible(a, b, slo, percentile)
+        if span is not None:
+            found += [_between(a, b, t) for t in span if 0 < t < 1]
+    scored = [p for p in found if p.figures["score"] is not None]
+    if not scored:
+        return None
+    return max(scored, key=lambda p: (p.figures["score"], -p.concurrency))
+
+
+def common_concurrency(curves: Iterable[Sequence[Point]]) -> tuple[float, int, int] | None:
+    """The highest concurrency that the most curves measured or bracket: (concurrency, how
+    many curves reach it, how many curves); None without a curve."""
+    ranges = [(c[0].concurrency, c[-1].concurrency) for c in curves if c]
+    if not ranges:
+        return None
+    measured = {x for lo, hi in ranges for x in (lo, hi)}
+    reached = {x: sum(lo <= x <= hi for lo, hi in ranges) for x in measured}
+    best = max(measured, key=lambda x: (reached[x], x))
+    return best, reached[best], len(ranges)
+
+
+def leave_one_out(curve: Sequence[Point]) -> Iterable[tuple[Point, Point]]:
+    """Each interior measured point of a curve, with its prediction from the others (the
+    neighbours that bracket it): what a backtest scores."""
+    for i in range(1, len(curve) - 1):
+        low, point, high = curve[i - 1], curve[i], curve[i + 1]
+        yield point, _between(low, high, _t(low.concurrency, high.concurrency, point.concurrency))
