@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -81,25 +81,53 @@ def _show_choice(request: Request, chosen: Candidate, alternative: Candidate | N
 
 def _show_score(request: Request, chosen: Candidate) -> None:
     from aim_catalog.cli import render
+    from aim_catalog.selection.compare import comparison_sentence
+    from aim_catalog.selection.evidence import evidence_of
     from aim_catalog.selection.ranking import order_keys
 
+    compared = comparison_sentence(chosen.comparison)
+    if compared:
+        render.line(f"  compared: {compared}")
     if chosen.score is None:
-        render.line(f"  score:  no benchmark (order: {order_keys(request)})")
+        why = chosen.unreached or "no benchmark"
+        render.line(f"  score:  {why} (order: {order_keys(request)})")
         return
     bench = chosen.benchmark or {}
-    keys = ("input_len", "output_len", "concurrency")
+    point = chosen.operating_point
+    keys = ("input_len", "output_len") if point else ("input_len", "output_len", "concurrency")
     scenario = ", ".join(f"{k} {bench[k]}" for k in keys if bench.get(k))
     fallback = " (the row has no output_throughput)" if chosen.metric != request.metric else ""
     render.line(f"  score:  {chosen.metric} {chosen.score:g}{fallback}")
+    if point:
+        render.line(f"  operating point: {_point_text(point, chosen.metric)}")
     if scenario:
         render.line(f"  scenario: {scenario}{_scenario_note(chosen)}")
-    if bench.get("source"):
-        render.line(f"  source: {bench['source']}")
-    from aim_catalog.selection.evidence import evidence_of
+    said = evidence_of(chosen)
+    if said.source:
+        render.line(f"  source: {said.source}")
+    if said.sentence():
+        render.line(f"  evidence: {said.sentence()}")
 
-    said = evidence_of(chosen).sentence()
-    if said:
-        render.line(f"  evidence: {said}")
+
+def _point_text(point: dict[str, Any], metric: str | None) -> str:
+    """``concurrency 48 (interpolated between 32 and 64): 3,026 tok/s (378 per GPU), TTFT p99
+    ...``: the operating point's figures, each one only when the rows have it."""
+    where = f"concurrency {point['concurrency']:g}"
+    if point["between"]:
+        low, high = point["between"]
+        where += f" (interpolated between {low:g} and {high:g})"
+    else:
+        where += " (measured)"
+    parts = [f"{_rate(point['throughput'], metric)} ({_rate(point['throughput_per_gpu'], metric)} per GPU)"]
+    p = point["percentile"]
+    for name, label in (("ttft_ms", "TTFT"), ("tpot_ms", "TPOT"), ("e2el_ms", "E2EL")):
+        if point[name] is not None:
+            parts.append(f"{label} {p} {point[name]:,.1f} ms")
+    if point["interactivity"] is not None:
+        parts.append(f"{point['interactivity']:,.1f} tok/s per user")
+    if point["power_w_per_gpu"] is not None:
+        parts.append(f"{point['power_w_per_gpu']:,.0f} W per GPU")
+    return f"{where}: " + ", ".join(parts)
 
 
 @app.command("explain")

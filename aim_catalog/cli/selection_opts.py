@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import typer
 
 from aim_catalog.backends.registry import BACKENDS, DEFAULT_BACKEND
+from aim_catalog.selection.curves import DEFAULT_PERCENTILE
 from aim_catalog.selection.options import SelectionOptions
 from aim_catalog.settings import DEFAULT_METRIC, DEFAULT_PRECISION, MAX_SQL_INT
 
@@ -67,16 +68,33 @@ OUTPUT_LEN_OPT = typer.Option(
     None, "--output-len", min=1, max=MAX_SQL_INT, help="Rank by benchmarks of this output length only."
 )
 CONCURRENCY_OPT = typer.Option(
-    None, "--concurrency", min=1, max=MAX_SQL_INT, help="Rank by benchmarks at this concurrency only."
+    None,
+    "--concurrency",
+    min=1,
+    max=MAX_SQL_INT,
+    help="Compare every config at this concurrency (interpolated between measured ones, never extrapolated).",
 )
 MAX_TTFT_OPT = typer.Option(
-    None, "--max-ttft-ms", min=0, callback=finite, help="SLO: time to first token (p99, else p50)."
+    None, "--max-ttft-ms", min=0, callback=finite, help="SLO: time to first token at --percentile."
 )
 MAX_TPOT_OPT = typer.Option(
-    None, "--max-tpot-ms", min=0, callback=finite, help="SLO: time per output token (p99, else p50)."
+    None, "--max-tpot-ms", min=0, callback=finite, help="SLO: time per output token at --percentile."
 )
 MAX_E2EL_OPT = typer.Option(
-    None, "--max-e2el-ms", min=0, callback=finite, help="SLO: end-to-end latency (p99, else p50)."
+    None, "--max-e2el-ms", min=0, callback=finite, help="SLO: end-to-end latency at --percentile."
+)
+MIN_INTERACTIVITY_OPT = typer.Option(
+    None,
+    "--min-interactivity",
+    min=0.000001,
+    callback=finite,
+    help="SLO: output tokens/s per user (1000 / TPOT) at --percentile.",
+)
+PERCENTILE_OPT = typer.Option(
+    DEFAULT_PERCENTILE,
+    "--percentile",
+    help="The percentile SLOs are read at: p50, p90 or p99 (p99 falls back to p50 for rows "
+    "that have only medians).",
 )
 REQUEST_RATE_OPT = typer.Option(
     None,
@@ -119,6 +137,8 @@ DECLARED: dict[str, tuple[Any, Any]] = {
     "max_ttft_ms": (float | None, MAX_TTFT_OPT),
     "max_tpot_ms": (float | None, MAX_TPOT_OPT),
     "max_e2el_ms": (float | None, MAX_E2EL_OPT),
+    "min_interactivity": (float | None, MIN_INTERACTIVITY_OPT),
+    "percentile": (str, PERCENTILE_OPT),
     "request_rate": (float | None, REQUEST_RATE_OPT),
     "host_gpus": (int | None, HOST_GPUS_OPT),
     "goal": (str | None, GOAL_OPT),

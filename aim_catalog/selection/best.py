@@ -1,7 +1,8 @@
 """Choosing the best serve config for a request: one indexed SQL query.
 
-The query and the predicates it ANDs are ``matching``'s; ``explain`` (``explaining``) reads
-the same predicates per config. This module answers ``select``, with the general-profile
+The query and the predicates it ANDs are ``matching``'s, the comparison of the candidates'
+curves at one operating point ``compare``'s; ``explain`` (``explaining``) reads the same
+predicates per config. This module answers ``select``, with the general-profile
 and any-backend fallbacks, asked only after a miss.
 """
 
@@ -11,10 +12,11 @@ import logging
 from dataclasses import replace
 
 from aim_catalog.errors import NoSuitableRecipe
+from aim_catalog.selection.compare import compare
 from aim_catalog.selection.explaining import log_checks
 from aim_catalog.selection.fallback import general_fallback, without_default_backend
 from aim_catalog.selection.listing import no_match_message
-from aim_catalog.selection.matching import candidate_of, query_of
+from aim_catalog.selection.matching import query_of
 from aim_catalog.selection.request import Candidate, Executor, Request, dialect_name, general_model
 from aim_catalog.settings import ANY
 
@@ -26,17 +28,17 @@ def select_best(session: Executor, request: Request) -> Candidate:
     if log.isEnabledFor(logging.DEBUG):
         log_checks(session, request)  # every match check, as AIM Engine's debug mode logged
     statement, params = query_of(request, dialect_name(session), explain=False)
-    row = session.execute(statement, params).first()
+    rows = session.execute(statement, params).all()
     fallback = False
-    if row is None and general_fallback(session, request):
+    if not rows and general_fallback(session, request):
         # No recipe names the model: a general AIM profile may serve it (as AIM falls back).
-        row = session.execute(statement, {**params, "model": general_model()}).first()
-        fallback = row is not None
-    if row is None and without_default_backend(session, request):
+        rows = session.execute(statement, {**params, "model": general_model()}).all()
+        fallback = bool(rows)
+    if not rows and without_default_backend(session, request):
         return replace(select_best(session, replace(request, backend=ANY)), any_backend=True)
-    if row is None:
+    if not rows:
         raise NoSuitableRecipe(no_match_message(session, request))
-    chosen = candidate_of(row, request)
+    chosen = compare(rows, request)[0]
     if fallback:
         chosen = replace(chosen, model_id=request.model, huggingface_id=request.model, fallback=True)
     log.info("Selected recipe: %s", chosen.recipe_id)

@@ -31,7 +31,7 @@ PERCENTILES = ("p50", "p90", "p99")
 DEFAULT_PERCENTILE = "p99"
 # The figures of a point: the ranking metric ("score") and the latencies the SLOs read.
 FIGURES = ("score", *(f"{name}_ms_{p}" for name in LATENCIES for p in PERCENTILES), "power_w_per_gpu")
-# Where a point comes from: the row's id, image, source, date, lengths and dataset.
+# Where a point comes from: the row's id, image, source, date, lengths, dataset and rate.
 PROVENANCE = (
     "id",
     "image",
@@ -42,6 +42,7 @@ PROVENANCE = (
     "nominal_input_len",
     "nominal_output_len",
     "dataset",
+    "request_rate",
 )
 CURVE_COLUMNS = ("concurrency", *FIGURES, *PROVENANCE)
 

@@ -1,11 +1,12 @@
-"""What the figure of an answer stands on, said with it: the measured row (its source, when,
-on which image), or nothing; and whether it is stale, i.e. measured on another image than
-the one the config launches now (its own, else its backend's default for the hardware).
+"""What the figure of an answer stands on, said with it: measured (one named row),
+interpolated (between two named rows of one curve, at which concurrencies), or nothing;
+with the source, when and on which image, and whether it is stale, i.e. measured on another
+image than the one the config launches now (its own, else its backend's default for the
+hardware).
 
-Interpolated evidence (between two named measurements) comes with operating points on
-curves (issue 19, point 3). ``launch_image`` (shared with ``explaining``) reads
-``backends.images`` only for a config without an image of its own, never on the select
-path. Imports nothing of selection (a ``Candidate`` is read by its attributes).
+``launch_image`` (shared with ``compare`` and ``explaining``) reads ``backends.images`` only
+for a config without an image of its own. Imports nothing of selection (a ``Candidate`` is
+read by its attributes).
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from typing import Any, Literal
 
 @dataclass(frozen=True)
 class Evidence:
-    kind: Literal["measured", "none"]
+    kind: Literal["measured", "interpolated", "none"]
     source: str | None = None
     measured_at: str | None = None
     measured_image: str | None = None  # None: the row does not say
     launch_image: str | None = None  # what a launch of the config runs now
     stale: bool | None = None  # None: unknown (the row names no image, or nothing launches)
+    # Interpolated: the two measured concurrencies and the rows (source, date) it lies between.
+    between: list[dict[str, Any]] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -30,10 +33,18 @@ class Evidence:
         """The evidence in one line (None: no measurement to speak of)."""
         if self.kind == "none":
             return None
-        when = f" ({self.measured_at})" if self.measured_at else " (date not recorded)"
+        if self.between:
+            low, high = self.between
+            dates = sorted({str(r["measured_at"]) for r in self.between if r.get("measured_at")})
+            when = f" ({', '.join(dates)})" if dates else " (date not recorded)"
+            span = f"{low['concurrency']:g} and {high['concurrency']:g}"
+            what = f"interpolated between concurrency {span}, measured"
+        else:
+            when = f" ({self.measured_at})" if self.measured_at else " (date not recorded)"
+            what = "measured"
         if self.measured_image is None:
-            return f"measured on an image the row does not name{when}: it may not be what this config runs"
-        said = f"measured on {self.measured_image}{when}"
+            return f"{what} on an image the row does not name{when}: it may not be what this config runs"
+        said = f"{what} on {self.measured_image}{when}"
         if self.stale:
             return f"{said}; this config now runs {self.launch_image}: the figure may be out of date"
         return said + ("; the image this config runs" if self.stale is False else "")
@@ -51,11 +62,23 @@ def launch_image(config: Any) -> str | None:
 
 
 def evidence_of(candidate: Any) -> Evidence:
-    """The evidence of a ranked config (``selection.request.Candidate``)."""
+    """The evidence of a ranked config (``selection.request.Candidate``): its operating
+    point's rows where configs were compared on curves, else its best row."""
     row = candidate.benchmark
     if candidate.score is None or not row:
         return Evidence("none")
     launch = launch_image(candidate)
+    point = candidate.operating_point
+    if point is not None and point["kind"] == "interpolated":
+        rows = point["rows"]
+        dates = [str(r["measured_at"]) for r in rows if r.get("measured_at")]
+        measured = point["image"]
+        stale = None if measured is None or launch is None else measured != launch
+        sources = [r["source"] for r in rows if r.get("source")]
+        source = sources[0] if len(set(sources)) == 1 else (" and ".join(sources) or None)
+        return Evidence(
+            "interpolated", source, max(dates) if dates else None, measured, launch, stale, between=rows
+        )
     measured = row.get("image")
     stale = None if measured is None or launch is None else measured != launch
     return Evidence("measured", row.get("source"), row.get("measured_at"), measured, launch, stale)

@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from aim_catalog.selection.evidence import launch_image
+from aim_catalog.selection.compare import compare
+from aim_catalog.selection.evidence import evidence_of, launch_image
 from aim_catalog.selection.fallback import general_fallback, resolve_backend
 from aim_catalog.selection.listing import backend_label
 from aim_catalog.selection.matching import (
     ROW_CAUSES,
-    candidate_of,
     checks,
     conditions,
     flag_columns,
@@ -110,7 +110,8 @@ def explain(session: Executor, request: Request) -> list[Verdict]:
 
 def _ranked(session: Executor, candidates: list[Any], request: Request) -> list[Verdict]:
     """The candidates' verdicts, in rank order: chosen, then ranked k of n."""
-    ranked = [candidate_of(row, request) for row in candidates]
+    ranked = compare(candidates, request)
+    by_config = {row.serve_config_id: row for row in candidates}
     # Rows outside the scenario chosen from the data are "of other lengths" too.
     chosen = (ranked[0].scenario or {}) if ranked else {}
     lengths = {k: v for k, v in chosen.items() if k in SCENARIO_LENGTHS and v is not None}
@@ -120,10 +121,11 @@ def _ranked(session: Executor, candidates: list[Any], request: Request) -> list[
         replace(request, **lengths),
     )
     verdicts = []
-    for rank, (row, found) in enumerate(zip(candidates, ranked, strict=True), start=1):
+    for rank, found in enumerate(ranked, start=1):
+        row = by_config[found.serve_config_id]
         after = ranked[rank - 2] if rank > 1 else (ranked[1] if len(ranked) > 1 else None)
         # A config with rows, none of them comparable, says why instead of "no benchmark".
-        why = unranked.get(row.serve_config_id, "no benchmark")
+        why = found.unreached or unranked.get(row.serve_config_id, "no benchmark")
         reason = rank_reason(rank, len(candidates), found, after, request, unscored=why)
         verdict: VerdictKind = "chosen" if rank == 1 else "ranked"
         verdicts.append(
@@ -136,6 +138,8 @@ def _ranked(session: Executor, candidates: list[Any], request: Request) -> list[
                 found.score,
                 found.metric,
                 launch_image(row),
+                operating_point=found.operating_point,
+                evidence=evidence_of(found).as_dict(),
             )
         )
     return verdicts

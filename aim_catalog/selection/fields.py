@@ -57,6 +57,8 @@ RULES: dict[str, Callable[[Any, str], Any]] = {
     "max_ttft_ms": _slo,
     "max_tpot_ms": _slo,
     "max_e2el_ms": _slo,
+    "min_interactivity": lambda value, name: arguments.real(value, name, low=0, above=True),
+    "percentile": _name,
     "goal": _maybe_name,
     "recipe": _maybe_name,
 }

@@ -8,9 +8,11 @@ as an ``ok_<name>`` column per config (or row) and reads its verdicts from those
 
 The statement filters recipes by (huggingface_id, precision[, hardware]) on their index,
 walks to the serve configs through the unique (recipe, backend, gpu_count) index, and
-attaches each config's best benchmark row (an index lookup per config). It orders by that
+attaches each config's best benchmark row and, as one JSON column ``curve``, all its rows of
+the scenario (``curves.CURVE_COLUMNS``; index lookups per config). It orders by the best
 row's metric, configs without a benchmark last, then recipe_id, GPU count and backend, so
-the answer is deterministic.
+the answer is deterministic; ``compare`` then compares the configs' curves at one operating
+point. Concurrency is not a row predicate: it is where the curves are read.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from sqlalchemy import (
 )
 
 from aim_catalog.recipes.format import Origin
+from aim_catalog.selection.curves import CURVE_COLUMNS, DEFAULT_PERCENTILE, FIGURES
 from aim_catalog.selection.request import SCENARIO_LENGTHS, Candidate, Request
 from aim_catalog.settings import ANY, DEFAULT_METRIC, FALLBACK_METRIC
 from aim_catalog.storage import tables
@@ -56,11 +59,13 @@ PROVENANCE = (
     "request_rate",
 )
 # The row predicates that say why a benchmark row does not rank, in the order explain names them.
-ROW_CAUSES = ("failed", "smoke", "rate", "concurrency", "input_len", "output_len")
+ROW_CAUSES = ("failed", "smoke", "rate", "input_len", "output_len")
 
 # Built once: aliasing a table copies all its columns, which costs more than the query.
 _INNER = tables.benchmarks.alias("b")
 _BEST_ROW = tables.benchmarks.alias("best")
+_CURVE = tables.benchmarks.alias("cb")
+_FINITE = 1e308  # every finite figure lies within +-_FINITE; an infinite one does not
 _SCEN_R = tables.recipes.alias("scen_r")
 _SCEN_SC = tables.serve_configs.alias("scen_sc")
 _SCEN_B = tables.benchmarks.alias("scen_b")
@@ -86,6 +91,7 @@ class Shape:
     rate: bool  # a request rate was asked (else: unlimited-rate rows only)
     goal: bool = False  # configs tuned for the asked goal rank first
     pinned: bool = False  # one recipe_id: manual-selection-only configs allowed
+    percentile: str = DEFAULT_PERCENTILE  # the SLOs' percentile
 
     @property
     def defaults(self) -> tuple[str, ...]:
@@ -102,11 +108,12 @@ def shape_of(request: Request, dialect: str, explain: bool) -> Shape:
         request.hardware is not None,
         request.backend != ANY,
         gpus,
-        tuple(request.scenario),
+        tuple(name for name in request.scenario if name != "concurrency"),
         tuple(request.slo),
         request.request_rate is not None,
         goal=request.goal is not None,
         pinned=request.recipe is not None,
+        percentile=request.percentile,
     )
 
 
@@ -141,8 +148,10 @@ def predicates(
     return named
 
 
-def slo_value(table: Any, name: str) -> ColumnElement[Any]:
-    return func.coalesce(table.c[f"{name}_ms_p99"], table.c[f"{name}_ms_p50"])
+def slo_value(table: Any, name: str, percentile: str = DEFAULT_PERCENTILE) -> ColumnElement[Any]:
+    """A latency at the SLOs' percentile; p99 falls back to p50 (``curves.latency``'s rule)."""
+    column: ColumnElement[Any] = table.c[f"{name}_ms_{percentile}"]
+    return func.coalesce(column, table.c[f"{name}_ms_p50"]) if percentile == "p99" else column
 
 
 def row_predicates(table: Any, shape: Shape) -> Named:
@@ -162,13 +171,13 @@ def row_predicates(table: Any, shape: Shape) -> Named:
     else:
         named.append(("rate", table.c.request_rate.is_(None)))
     for column in shape.scenario:
-        if column == "concurrency":
-            named.append((column, table.c[column] == bindparam(f"scenario_{column}")))
-        else:
-            lo: Any = bindparam(f"scenario_{column}_lo")
-            hi: Any = bindparam(f"scenario_{column}_hi")
-            named.append((column, table.c[column].between(lo, hi)))
-    named += [(f"slo_{name}", slo_value(table, name) <= bindparam(f"slo_{name}")) for name in shape.slo]
+        lo: Any = bindparam(f"scenario_{column}_lo")
+        hi: Any = bindparam(f"scenario_{column}_hi")
+        named.append((column, table.c[column].between(lo, hi)))
+    named += [
+        (f"slo_{name}", slo_value(table, name, shape.percentile) <= bindparam(f"slo_{name}"))
+        for name in shape.slo
+    ]
     return named
 
 
@@ -204,9 +213,7 @@ def row_params(request: Request) -> dict[str, Any]:
     """The bound values of ``row_predicates``."""
     params: dict[str, Any] = {}
     for column, value in request.scenario.items():
-        if column == "concurrency":
-            params[f"scenario_{column}"] = value
-        else:
+        if column != "concurrency":  # where the curves are read, not a row predicate
             lo, hi = length_window(value, request.length_tolerance)
             params[f"scenario_{column}_lo"], params[f"scenario_{column}_hi"] = lo, hi
     if request.request_rate is not None:
@@ -311,7 +318,18 @@ def statement(shape: Shape) -> Select[Any]:
         .order_by(score_of(inner, shape.metric).desc(), inner.c.id)
         .limit(1)
     )
-    best, on_best = dialect_of(shape.dialect).best_row_join(best_of_config, _BEST_ROW, inner.c.id)
+    dialect = dialect_of(shape.dialect)
+    best, on_best = dialect.best_row_join(best_of_config, _BEST_ROW, inner.c.id)
+    cb = _CURVE
+    curve = (
+        select(dialect.json_rows(*(_curve_column(cb, name, shape.metric) for name in CURVE_COLUMNS)))
+        .where(
+            cb.c.serve_config_id == sc.c.id,
+            *conditions(row_predicates(cb, shape), lambda name: not name.startswith("slo_")),
+            *(_near(cb.c[name], ref) for name, ref in defaults.items()),
+        )
+        .scalar_subquery()
+    )
     score = score_of(best, shape.metric)
     # Without a GPU count every size competes per GPU (what serves most on the host).
     rank = score / sc.c.gpu_count if shape.gpus != "exact" else score
@@ -327,6 +345,7 @@ def statement(shape: Shape) -> Select[Any]:
         best.c[DEFAULT_METRIC].label("best_output_throughput"),
         *(best.c[name].label(f"best_{name}") for name in PROVENANCE),
         *(ref.label(f"scenario_{name}") for name, ref in defaults.items()),
+        curve.label("curve"),
     ]
     if shape.explain:  # the precision check is logged for a pinned recipe too
         logged = dict(predicates(replace(shape, pinned=False), r, sc) + named)
@@ -338,7 +357,17 @@ def statement(shape: Shape) -> Select[Any]:
     )
     if shape.explain:
         return query.where(*conditions(named, lambda name: name == "model"))  # every config of the model
-    return query.where(and_(*conditions(named))).limit(1)
+    return query.where(and_(*conditions(named)))  # every candidate: compare reads their curves
+
+
+def _curve_column(table: Any, name: str, metric: str) -> ColumnElement[Any]:
+    """A field of ``curves.CURVE_COLUMNS`` on a benchmark row: "score" is the ranking metric.
+    A figure that is not finite (a legacy infinite row) is NULL: JSON has no infinity, and
+    an infinite figure is no measurement."""
+    column: ColumnElement[Any] = score_of(table, metric) if name == "score" else table.c[name]
+    if name in FIGURES:
+        return case((column.between(-_FINITE, _FINITE), column))
+    return column
 
 
 def query_of(request: Request, dialect: str, *, explain: bool) -> tuple[Select[Any], dict[str, Any]]:

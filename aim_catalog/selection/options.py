@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from aim_catalog import settings
 from aim_catalog.backends.registry import DEFAULT_BACKEND
 from aim_catalog.notes import Note
+from aim_catalog.selection.curves import DEFAULT_PERCENTILE
 from aim_catalog.selection.fields import check
 from aim_catalog.settings import (
     ANY,
@@ -48,6 +49,8 @@ class SelectionOptions:
     max_ttft_ms: float | None = None
     max_tpot_ms: float | None = None
     max_e2el_ms: float | None = None
+    min_interactivity: float | None = None
+    percentile: str = DEFAULT_PERCENTILE
     request_rate: float | None = None
     host_gpus: int | None = None
     goal: str | None = None
@@ -100,6 +103,8 @@ class SelectionOptions:
             max_ttft_ms=self.max_ttft_ms,
             max_tpot_ms=self.max_tpot_ms,
             max_e2el_ms=self.max_e2el_ms,
+            min_interactivity=self.min_interactivity,
+            percentile=self.percentile,
             request_rate=self.request_rate,
             goal=self.goal,
             recipe=self.recipe,

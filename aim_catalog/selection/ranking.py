@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aim_catalog.selection.evidence import evidence_of
 from aim_catalog.selection.listing import backend_label
 from aim_catalog.selection.matching import profile_rank
 from aim_catalog.selection.request import Candidate, Request
@@ -49,7 +50,10 @@ def rank_reason(
     tail = unscored if found.score is None else f"{found.metric} {found.score:g}"
     if request.per_gpu and found.per_gpu is not None:
         tail += f" = {found.per_gpu:g} per GPU"
-    tail += _measured(found.benchmark)
+    tail += _at(found.operating_point) + _measured(found.benchmark)
+    said = evidence_of(found).sentence()
+    if said:
+        tail += f"; {said}"
     if rank == 1:
         key = _decider(found, other, request) if other is not None else None
         extra = ""
@@ -72,6 +76,16 @@ def rank_reason(
             else ")"
         )
     return f"ranked {rank} of {total}: {where}, {tail}"
+
+
+def _at(point: dict[str, Any] | None) -> str:
+    """Where on its curve the figure was read (configs compared on curves)."""
+    if not point:
+        return ""
+    if point["between"]:
+        low, high = point["between"]
+        return f" at concurrency {point['concurrency']:g} (interpolated between {low:g} and {high:g})"
+    return f" at concurrency {point['concurrency']:g}"
 
 
 def _measured(bench: dict[str, Any] | None) -> str:

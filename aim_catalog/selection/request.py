@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, Union
 
 from aim_catalog.backends.registry import BACKENDS, DEFAULT_BACKEND
 from aim_catalog.errors import InvalidArgument
+from aim_catalog.selection.curves import DEFAULT_PERCENTILE, PERCENTILES
 from aim_catalog.selection.fields import check
 from aim_catalog.settings import (
     ANY,
@@ -77,6 +78,9 @@ class Request:
     max_ttft_ms: float | None = None
     max_tpot_ms: float | None = None
     max_e2el_ms: float | None = None
+    # Output tokens/s per user, 1000 / TPOT: an SLO on TPOT, read as one.
+    min_interactivity: float | None = None
+    percentile: str = DEFAULT_PERCENTILE  # the percentile the SLOs are read at
     # AIM profiles: prefer configs tuned for this goal; pin one recipe (which may
     # then be a manual-selection-only one, and ignores the precision filter).
     goal: str | None = None  # latency | throughput
@@ -93,7 +97,12 @@ class Request:
 
     @property
     def slo(self) -> dict[str, float]:
-        pairs = (("ttft", self.max_ttft_ms), ("tpot", self.max_tpot_ms), ("e2el", self.max_e2el_ms))
+        """The latency limits (ms) by name; --min-interactivity is a TPOT limit of 1000/x ms."""
+        tpot = self.max_tpot_ms
+        if self.min_interactivity is not None:
+            limit = 1000 / self.min_interactivity
+            tpot = limit if tpot is None else min(tpot, limit)
+        pairs = (("ttft", self.max_ttft_ms), ("tpot", tpot), ("e2el", self.max_e2el_ms))
         return {k: v for k, v in pairs if v is not None}
 
     @property
@@ -117,6 +126,8 @@ class Request:
             raise InvalidArgument(f"length tolerance must be from 0 to below 1, got {self.length_tolerance}")
         if self.backend != ANY and self.backend not in BACKENDS:
             raise InvalidArgument(f"unknown backend {self.backend!r}; choose {', '.join(BACKENDS)} or any")
+        if self.percentile not in PERCENTILES:
+            raise InvalidArgument(f"unknown percentile {self.percentile!r}; choose {', '.join(PERCENTILES)}")
         if self.metric not in RANK_METRICS:
             raise InvalidArgument(f"unknown metric {self.metric!r}; choose one of {', '.join(RANK_METRICS)}")
         if self.goal is not None:
@@ -154,6 +165,11 @@ class Candidate:
     # The lengths rows were compared at: the asked ones, or (named in "default") the most
     # common scenario among the candidates; None: no row had lengths.
     scenario: dict[str, Any] | None = None
+    # Where the configs were compared (``compare``): the config's point there (concurrency,
+    # figures, the rows it stands on), or why its curve cannot be read there; None: no curve.
+    operating_point: dict[str, Any] | None = None
+    unreached: str | None = None
+    comparison: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -171,6 +187,10 @@ class Verdict:
     # The image the config would launch with: its own, else the default for its recipe's
     # hardware (images.py); None for a recipe rejected as a whole.
     image: str | None = None
+    # A ranked config's point where the configs were compared and what its figure stands on
+    # (``Candidate.operating_point``, ``evidence.Evidence.as_dict``); None for a rejection.
+    operating_point: dict[str, Any] | None = None
+    evidence: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -203,7 +203,10 @@ def test_explain_names_every_kind_of_loser(selection_catalog: Callable[..., Engi
     found = verdicts(engine, gpus=4)
     assert found[("fp8", "vllm", 4)].reason == "precision mismatch: recipe is fp8, asked bf16"
     assert found[("two-only", "vllm", 4)].reason == "no 4-GPU config (has 1, 2)"
-    assert found[("winner", "vllm", 4)].reason == "chosen: vLLM 4 GPU, output_throughput 1 (best of 1)"
+    assert found[("winner", "vllm", 4)].reason == (
+        "chosen: vLLM 4 GPU, output_throughput 1; measured on an image the row does not name "
+        "(date not recorded): it may not be what this config runs (best of 1)"
+    )
     assert [v.verdict for v in verdicts(engine, gpus=4).values()].count("chosen") == 1
 
 
@@ -357,7 +360,8 @@ def test_without_lengths_only_the_common_scenario_ranks(cli: Callable[..., Any],
     }
     assert (chosen["benchmark"]["input_len"], chosen["benchmark"]["output_len"]) == (1024, 1024)
     human = cli("select", "org/w", "4", "-b", "any", "--hardware", "any", db_url=workloads).stdout
-    assert "scenario: input_len 1024, output_len 1024, concurrency 64 (the scenario most candidates" in human
+    assert "scenario: input_len 1024, output_len 1024 (the scenario most candidates" in human
+    assert "operating point: concurrency 64 (measured): 5,000 tok/s (1,250 tok/s per GPU)" in human
     # Asking for the other workload ranks its rows.
     short = ("--input-len", "1024", "--output-len", "128")
     asked = json.loads(

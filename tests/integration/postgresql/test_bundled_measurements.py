@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pytest import approx
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 from support.paths import SHARED
@@ -67,39 +68,143 @@ def test_a_new_default_catalog_holds_the_bundled_measurements(db_url: str) -> No
     engine.dispose()
 
 
+# The real rows of DeepSeek-R1-0528 fp8 on MI355X, 8 GPU, 1024/1024, on the image each config
+# launches now (seed_recipes/measurements/inferencex.json, from the InferenceX app's API
+# file): concurrency -> (output tok/s, TPOT p99 ms).
+ATOM = {4: (337.14496928879953, 11.492082740172913), 128: (4534.3624020014795, 29.167819805605454)}
+ATOM_RUN = RUNS + "26130617530/attempts/1"  # 2026-05-20, atom20260511
+ATOM_MTP = {
+    8: (996.6313453556868, 9.735665495876631),
+    32: (2596.122455198405, 14.702547086683012),
+    512: (202.23825773892187, 74.07402439188155),  # the anomalous real row, kept (README)
+}
+SGLANG_MTP = {
+    16: (1319.6570979041267, 15.37062912787531),
+    32: (2024.8231972044864, 21.79786097587577),
+    64: (3026.2881717136343, 29.424862948638665),
+}
+SGLANG = {4: (368.3050052705336, 12.924622337146383), 8: (662.5923384285112, 14.120018887658787)}
+
+
+# Figures travel from the database as JSON: SQLite writes 15 significant digits.
+
+
+def _log2_between(low: tuple[float, float], high: tuple[float, float], t: float) -> float:
+    return low[0] + t * (high[0] - low[0])
+
+
 def test_dsr1_fp8_on_mi355x_is_answered_from_measured_rows(cli: Callable[..., Any], db_url: str) -> None:
+    """Without SLOs or --concurrency the four configs are compared at 64: the highest
+    concurrency that the most of them measured or bracket (ATOM 4-128, ATOM MTP 8-512,
+    SGLang MTP 16-64 reach it; SGLang 4-8 does not)."""
     url = _seeded(db_url)
     ask = (DSR1, "8", "-p", "fp8", "-b", "any", "--hardware", "MI355X", "--json")
     chosen = json.loads(cli("--db", url, "select", *ask).stdout)
-    # ATOM 8 GPU, 1024/1024 at concurrency 128 (run 26130617530, 2026-05-20): output_tput_per_gpu
-    # 566.7953002501849 in the API file x 8 GPUs. (Which concurrency configs are compared
-    # at is issue 19's point 3; today the best row of each config ranks.)
     assert (chosen["recipe_id"], chosen["backend"], chosen["gpu_count"]) == (
         "deepseek-r1-0528-mi355x-fp8",
         "atom",
         8,
     )
-    assert abs(chosen["score"] - 566.7953002501849 * 8) < 1e-6
-    bench = chosen["benchmark"]
-    assert bench["source"] == RUNS + "26130617530/attempts/1"
-    assert (bench["measured_at"], bench["concurrency"]) == ("2026-05-20", 128)
-    assert bench["image"] == chosen["image"]
-    verdicts = json.loads(cli("--db", url, "explain", *ask).stdout)["verdicts"]
-    ranked = [v for v in verdicts if v["verdict"] in ("chosen", "ranked")]
-    assert len(ranked) == 4 and all(v["score"] is not None for v in ranked)
-    assert not any("no benchmark" in v["reason"] for v in ranked)
-    human = cli("--db", url, "select", *ask[:-1]).stdout
-    assert f"source: {RUNS}26130617530/attempts/1" in human
-    # The evidence, said (issue 19, point 4, measured rows): measured on the image it launches.
-    assert chosen["evidence"] == {
-        "kind": "measured",
-        "source": RUNS + "26130617530/attempts/1",
-        "measured_at": "2026-05-20",
-        "measured_image": chosen["image"],
-        "launch_image": chosen["image"],
-        "stale": False,
+    # ATOM at 64, between its measured 4 and 128: t = (log2 64 - log2 4) / (log2 128 - log2 4) = 4/5.
+    expected = _log2_between(ATOM[4], ATOM[128], 0.8)  # 3694.92 tok/s
+    assert abs(chosen["score"] - expected) < 5e-3
+    point = chosen["operating_point"]
+    assert (point["concurrency"], point["kind"], point["between"]) == (64, "interpolated", [4, 128])
+    assert abs(point["tpot_ms"] - (ATOM[4][1] + 0.8 * (ATOM[128][1] - ATOM[4][1]))) < 1e-9
+    assert chosen["comparison"] == {
+        "mode": "common",
+        "concurrency": 64,
+        "percentile": None,
+        "reached": 3,
+        "compared": 4,
     }
-    assert f"evidence: measured on {chosen['image']} (2026-05-20); the image this config runs" in human
+    evidence = chosen["evidence"]
+    assert (evidence["kind"], evidence["source"], evidence["measured_at"]) == (
+        "interpolated",
+        ATOM_RUN,
+        "2026-05-20",
+    )
+    assert evidence["measured_image"] == evidence["launch_image"] == chosen["image"]
+    assert evidence["stale"] is False
+    assert [(r["concurrency"], r["source"]) for r in evidence["between"]] == [(4, ATOM_RUN), (128, ATOM_RUN)]
+    verdicts = json.loads(cli("--db", url, "explain", *ask).stdout)["verdicts"]
+    ranked = [(v["backend"], v["recipe_id"].endswith("mtp"), v["score"]) for v in verdicts if v["score"]]
+    assert ranked[0] == ("atom", False, chosen["score"])
+    assert ranked[1] == ("sglang", True, approx(SGLANG_MTP[64][0]))  # measured at 64
+    # ATOM MTP at 64, between 32 and 512: t = (6 - 5) / (9 - 5).
+    assert ranked[2][:2] == ("atom", True)
+    assert abs(ranked[2][2] - _log2_between(ATOM_MTP[32], ATOM_MTP[512], 0.25)) < 5e-3
+    last = next(v for v in verdicts if v["verdict"] == "ranked" and v["score"] is None)
+    assert (last["backend"], last["recipe_id"]) == ("sglang", "deepseek-r1-0528-mi355x-fp8")
+    assert "measured at concurrency 4-8 only: not read at 64 (never extrapolated)" in last["reason"]
+    assert last["reason"].startswith("ranked 4 of 4")
+    human = cli("--db", url, "select", *ask[:-1]).stdout
+    assert (
+        "compared: compared at concurrency 64, the highest that the most configs measured or bracket" in human
+    )
+    assert "operating point: concurrency 64 (interpolated between 4 and 128): 3,695 tok/s" in human
+    assert f"source: {ATOM_RUN}" in human
+    assert (
+        f"evidence: interpolated between concurrency 4 and 128, measured on {chosen['image']} (2026-05-20); "
+        "the image this config runs"
+    ) in human
+
+
+def test_an_slo_picks_each_curves_best_point_that_meets_it(cli: Callable[..., Any], db_url: str) -> None:
+    """--max-tpot-ms 20 (p99): each config's point is its highest throughput whose TPOT p99
+    is at most 20 ms, on the SLO boundary where that lies between two measured points."""
+    url = _seeded(db_url)
+    ask = (DSR1, "8", "-p", "fp8", "-b", "any", "--hardware", "MI355X", "--max-tpot-ms", "20", "--json")
+    verdicts = json.loads(cli("--db", url, "explain", *ask).stdout)["verdicts"]
+    found = {
+        (v["backend"], v["recipe_id"].endswith("mtp")): v for v in verdicts if v["verdict"] != "rejected"
+    }
+    # ATOM MTP: 32 meets (14.7 ms); past it the curve falls to 202 tok/s at 512, so 32 is best.
+    atom_mtp = found[("atom", True)]
+    assert atom_mtp["verdict"] == "chosen" and atom_mtp["score"] == approx(ATOM_MTP[32][0])
+    assert atom_mtp["operating_point"]["kind"] == "measured"
+    # ATOM: 11.49 ms at 4, 29.17 ms at 128: the boundary lies at t = (20 - 11.49) / (29.17 - 11.49).
+    t = (20 - ATOM[4][1]) / (ATOM[128][1] - ATOM[4][1])
+    atom = found[("atom", False)]
+    assert abs(atom["score"] - _log2_between(ATOM[4], ATOM[128], t)) < 5e-3
+    assert abs(atom["operating_point"]["tpot_ms"] - 20) < 1e-9
+    assert abs(atom["operating_point"]["concurrency"] - round(2 ** (2 + 5 * t), 2)) < 1e-9
+    # SGLang MTP: 15.37 ms at 16, 21.80 ms at 32.
+    t = (20 - SGLANG_MTP[16][1]) / (SGLANG_MTP[32][1] - SGLANG_MTP[16][1])
+    assert abs(found[("sglang", True)]["score"] - _log2_between(SGLANG_MTP[16], SGLANG_MTP[32], t)) < 5e-3
+    # SGLang: both points meet it: its best is 8.
+    assert found[("sglang", False)]["score"] == approx(SGLANG[8][0])
+    order = [v["reason"].split(":")[0] for v in verdicts if v["verdict"] != "rejected"]
+    assert order == ["chosen", "ranked 2 of 4", "ranked 3 of 4", "ranked 4 of 4"]
+    assert [
+        k for k, v in found.items() if v["verdict"] == "ranked" and v["reason"].startswith("ranked 2")
+    ] == [("atom", False)]
+    # 50 tokens/s per user is TPOT 1000/50 = 20 ms: the same answer.
+    per_user = (*ask[:-3], "--min-interactivity", "50", "--json")
+    assert json.loads(cli("--db", url, "explain", *per_user).stdout)["verdicts"] == verdicts
+    # At p90 the figures read are the p90 ones; an unknown percentile is refused in one line.
+    p90 = json.loads(cli("--db", url, "select", *ask[:-1], "--percentile", "p90", "--json").stdout)
+    assert p90["operating_point"]["percentile"] == "p90"
+    bad = cli("--db", url, "select", *ask[:-1], "--percentile", "p95", code=2)
+    assert bad.stderr.strip() == "error: unknown percentile 'p95'; choose p50, p90, p99"
+
+
+def test_concurrency_reads_every_curve_there(cli: Callable[..., Any], db_url: str) -> None:
+    """--concurrency 32: ATOM is interpolated between 4 and 128 (t = 3/5); both MTP configs
+    measured 32; SGLang (4-8) cannot be read there and ranks last with the reason."""
+    url = _seeded(db_url)
+    ask = (DSR1, "8", "-p", "fp8", "-b", "any", "--hardware", "MI355X", "--concurrency", "32", "--json")
+    chosen = json.loads(cli("--db", url, "select", *ask).stdout)
+    assert (chosen["backend"], chosen["recipe_id"]) == ("atom", "deepseek-r1-0528-mi355x-fp8")
+    assert abs(chosen["score"] - _log2_between(ATOM[4], ATOM[128], 0.6)) < 5e-3
+    assert chosen["comparison"]["mode"] == "concurrency" and chosen["comparison"]["reached"] == 3
+    verdicts = json.loads(cli("--db", url, "explain", *ask).stdout)["verdicts"]
+    scores = [v["score"] for v in verdicts if v["verdict"] != "rejected"]
+    assert scores[1:] == [approx(ATOM_MTP[32][0]), approx(SGLANG_MTP[32][0]), None]
+    assert "not read at 32 (never extrapolated)" in verdicts[3]["reason"]
+    # Past every curve's range nothing is read, and select says so rather than extrapolate.
+    beyond = json.loads(cli("--db", url, "select", *ask[:-2], "4096", "--json").stdout)
+    assert beyond["score"] is None and "never extrapolated" in beyond["unreached"]
 
 
 def test_a_figure_measured_on_another_image_is_said_to_be_stale(cli: Callable[..., Any], db_url: str) -> None:

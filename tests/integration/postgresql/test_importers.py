@@ -110,7 +110,9 @@ def test_vllm_bench_serve_append_result_holds_several_runs(
     explained = json.loads(cli("explain", MODEL, "4", "--json", db_url=formats_catalog).stdout)
     reasons = {v["recipe_id"]: v["reason"] for v in explained["verdicts"]}
     assert reasons["bench-b"] == "ranked 2 of 2: vLLM 4 GPU, no comparable benchmark (1 with failed requests)"
-    assert reasons["bench-a"].startswith("chosen: vLLM 4 GPU, output_throughput 6400; row measured 1024 in")
+    assert reasons["bench-a"].startswith(
+        "chosen: vLLM 4 GPU, output_throughput 6400 at concurrency 64; row measured 1024 in"
+    )
 
 
 def test_ramp_up_runs_are_skipped_with_their_reason(

@@ -1,0 +1,102 @@
+"""Curves over concurrency: interpolation in log2(concurrency) inside the measured range only,
+operating points under SLOs (on the SLO boundary), the common concurrency, which rows form a
+config's curve. Every expectation is computed by hand in the comment beside it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from aim_catalog.selection import curves
+from aim_catalog.selection.curves import CURVE_COLUMNS, Point
+
+
+def row(concurrency: int | None, score: float | None, **fields: Any) -> list[Any]:
+    """One aggregated curve row, in ``CURVE_COLUMNS`` order."""
+    values = {name: None for name in CURVE_COLUMNS}
+    values.update(concurrency=concurrency, score=score, id=fields.pop("id", concurrency or 0), **fields)
+    return [values[name] for name in CURVE_COLUMNS]
+
+
+def curve(*points: tuple[int, float, float], image: str | None = "img:1") -> list[Point]:
+    """(concurrency, score, TPOT p99) points of one image."""
+    parsed, _ = curves.parse([row(c, s, tpot_ms_p99=t, image=image) for c, s, t in points])
+    return curves.curve_of(parsed, image)[0]
+
+
+def test_at_interpolates_in_log2_concurrency_and_never_extrapolates() -> None:
+    c = curve((4, 100.0, 10.0), (16, 300.0, 30.0))
+    # 8 is halfway from 4 to 16 in log2: (2 -> 4, 3 is the middle): 100 + 0.5 x 200.
+    point = curves.at(c, 8)
+    assert point is not None and point.kind == "interpolated" and point.between == (4, 16)
+    assert point.figures["score"] == 200.0 and point.figures["tpot_ms_p99"] == 20.0
+    assert curves.at(c, 4) is c[0] and curves.at(c, 16) is c[1]  # measured points are measured
+    assert curves.at(c, 2) is None and curves.at(c, 17) is None  # outside: nothing is said
+    assert curves.at(curve((8, 1.0, 1.0)), 8) is not None and curves.at(curve((8, 1.0, 1.0)), 9) is None
+
+
+def test_under_slo_reads_the_boundary_between_the_bracketing_points() -> None:
+    c = curve((4, 100.0, 10.0), (8, 180.0, 20.0), (16, 300.0, 40.0))
+    # TPOT <= 30: between 8 (20 ms) and 16 (40 ms), t = (30 - 20) / (40 - 20) = 0.5:
+    # concurrency 2^(3.5) = 11.31, score 180 + 0.5 x 120 = 240.
+    point = curves.under_slo(c, {"tpot": 30.0}, "p99")
+    assert point is not None and point.kind == "interpolated"
+    assert point.figures["score"] == 240.0 and point.figures["tpot_ms_p99"] == 30.0
+    assert point.concurrency == pytest.approx(2**3.5)
+    # Met everywhere: the best measured point; met nowhere: none.
+    assert curves.under_slo(c, {"tpot": 50.0}, "p99") is c[2]
+    assert curves.under_slo(c, {"tpot": 5.0}, "p99") is None
+    # A figure the rows do not have is not met.
+    assert curves.under_slo(c, {"ttft": 1000.0}, "p99") is None
+
+
+def test_under_slo_keeps_a_measured_peak_before_a_falling_curve() -> None:
+    # Throughput falls after 32 (the real ATOM MTP 512 row does): the best point meeting the
+    # SLO is the measured 32, not the boundary on the falling segment.
+    c = curve((8, 1000.0, 10.0), (32, 2600.0, 15.0), (512, 200.0, 75.0))
+    point = curves.under_slo(c, {"tpot": 20.0}, "p99")
+    assert point is c[1]
+
+
+def test_p99_falls_back_to_p50_and_other_percentiles_do_not() -> None:
+    parsed, _ = curves.parse([row(8, 100.0, tpot_ms_p50=10.0, image="i")])
+    assert curves.latency(parsed[0].figures, "tpot", "p99") == 10.0
+    assert curves.latency(parsed[0].figures, "tpot", "p90") is None
+    assert curves.misses(parsed[0], {"tpot": 5.0}, "p99") == ["tpot p99 10 ms > 5 ms"]
+
+
+def test_common_concurrency_is_the_highest_the_most_curves_reach() -> None:
+    a = curve((4, 1.0, 1.0), (128, 1.0, 1.0))
+    b = curve((4, 1.0, 1.0), (8, 1.0, 1.0))
+    c = curve((8, 1.0, 1.0), (512, 1.0, 1.0))
+    d = curve((16, 1.0, 1.0), (64, 1.0, 1.0))
+    # 8: a, b, c; 64: a, c, d; 128: a, c. Three at most; the highest of those is 64.
+    assert curves.common_concurrency([a, b, c, d]) == (64, 3, 4)
+    assert curves.common_concurrency([a, b]) == (8, 2, 2)  # every curve reaches 4..8
+    assert curves.common_concurrency([[]]) is None
+
+
+def test_a_config_is_judged_by_the_rows_of_the_image_it_launches() -> None:
+    rows = [
+        row(4, 10.0, image="old", measured_at="2025-12-01", id=1),
+        row(64, 90.0, image="old", measured_at="2025-12-01", id=2),
+        row(4, 12.0, image="new", measured_at="2026-05-01", id=3),
+        row(8, 20.0, image="new", measured_at="2026-05-01", id=4),
+        row(8, 22.0, image="new", measured_at="2026-05-02", id=5),  # a repeat: the later one counts
+        row(None, 999.0, image="new", id=6),  # no concurrency: placed nowhere
+    ]
+    points, unplaced = curves.parse(rows)
+    assert unplaced == 1
+    chosen, image = curves.curve_of(points, "new")
+    assert image == "new" and [(p.concurrency, p.figures["score"]) for p in chosen] == [(4, 12.0), (8, 22.0)]
+    # Launching an image nothing was measured on: the image measured last.
+    assert curves.curve_of(points, "newest")[1] == "new"
+    assert [p.figures["score"] for p in curves.curve_of(points, "old")[0]] == [10.0, 90.0]
+
+
+def test_leave_one_out_predicts_each_interior_point_from_its_neighbours() -> None:
+    c = curve((4, 100.0, 10.0), (8, 190.0, 20.0), (16, 300.0, 40.0))
+    [(held, predicted)] = list(curves.leave_one_out(c))
+    # 8 from 4 and 16: (100 + 300) / 2 = 200 (error 10/190 = 5.26%).
+    assert held is c[1] and predicted.figures["score"] == 200.0 and predicted.between == (4, 16)
