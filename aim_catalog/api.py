@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from aim_catalog.launch.plan import LaunchOptions, LaunchPlan
     from aim_catalog.launch.service import Listing
     from aim_catalog.launch.targets.base import Served, Stopped
+    from aim_catalog.measurements.backtest import Backtest
     from aim_catalog.measurements.bench_import import ImportReport, Target
     from aim_catalog.measurements.pareto import Series
     from aim_catalog.measurements.sql.query import Result as SqlResult
@@ -243,6 +244,17 @@ class Catalog:
 
         with self.connection() as connection:
             return pareto(connection, model, tolerance=length_tolerance(), **scope)
+
+    def backtest(self, model: str | None = None) -> Backtest:
+        """How good interpolation between measured concurrencies is on this catalog's rows
+        (of ``model`` only, when given): each interior point of every curve predicted from
+        its neighbours, median and p90 error per metric by hardware and backend (see
+        ``measurements.backtest``). ``NoSuitableRecipe`` when ``model`` has no such row."""
+        from aim_catalog.measurements.backtest import backtest
+
+        asked = arguments.text(model, "model", optional=True)
+        with self.connection() as connection:
+            return backtest(connection, asked)
 
     def served(self, name: str) -> Served:
         """Where an active deployment answers (``UsageProblem`` when there is none called

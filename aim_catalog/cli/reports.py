@@ -16,6 +16,8 @@ bench_app = typer.Typer(
 )
 app.add_typer(bench_app, name="bench")
 
+# coverage, leaderboard and benchmarks are Catalog.report's; pareto and backtest have their own.
+REPORT_NAMES = ("coverage", "leaderboard", "benchmarks", "pareto", "backtest")
 FORMAT_OPT = typer.Option("table", "--format", "-f", help="table, csv, json or markdown.")
 
 
@@ -85,9 +87,12 @@ def bench_import(
 @app.command("report")
 def report_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="coverage, leaderboard, benchmarks or pareto."),
-    model: str | None = typer.Argument(None, help="pareto: the Hugging Face model id."),
+    name: str = typer.Argument(..., help="coverage, leaderboard, benchmarks, pareto or backtest."),
+    model: str | None = typer.Argument(
+        None, help="pareto: the Hugging Face model id; backtest: only this model."
+    ),
     fmt: str = FORMAT_OPT,
+    as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
     hardware: str | None = typer.Option(None, "--hardware", help="pareto: only this GPU model."),
     precision: str | None = typer.Option(None, "--precision", "-p", help="pareto: only this precision."),
     input_len: int | None = typer.Option(
@@ -107,20 +112,40 @@ def report_cmd(
     leaderboard (best config per model and GPU count, with its metric and source),
     benchmarks (every stored result), pareto MODEL (throughput per GPU against tokens/s per
     user, per config across concurrencies, the Pareto frontier marked; --plot draws it,
-    which needs the optional extra: pip install 'aim-catalog[plot]').
+    which needs the optional extra: pip install 'aim-catalog[plot]'), backtest [MODEL] (how
+    far interpolation between measured concurrencies is from the truth: each interior point
+    of every curve predicted from its neighbours, median and p90 error per metric, by
+    hardware and backend; with MODEL, that model's curves only).
 
     \b
     Example: aim-catalog report leaderboard --format markdown
     Example: aim-catalog report pareto amd/Llama-3.3-70B-Instruct-FP8-KV --hardware MI355X --plot p.svg
+    Example: aim-catalog report backtest deepseek-ai/DeepSeek-R1-0528 --json
     """
     from aim_catalog.cli import render
 
+    if name not in REPORT_NAMES:
+        raise UsageProblem(f"unknown report {name!r}; choose one of {', '.join(REPORT_NAMES)}")
     _check_format(fmt)
+    if as_json:
+        if fmt not in ("table", "json"):
+            raise UsageProblem(f"--json and --format {fmt} ask for two formats: give one")
+        fmt = "json"
     if name == "pareto":
         _pareto(ctx, model, fmt, hardware, precision, input_len, output_len, metric, plot)
         return
+    if name == "backtest":
+        pareto_only: dict[str, object] = {"--hardware": hardware, "--precision": precision}
+        pareto_only |= {"--input-len": input_len, "--output-len": output_len, "--plot": plot}
+        given = [option for option, value in pareto_only.items() if value is not None]
+        if metric != "total_token_throughput":
+            given.append("--metric")
+        if given:
+            raise UsageProblem(f"report backtest takes MODEL only ({', '.join(given)}: pareto's options)")
+        _backtest(ctx, model, fmt)
+        return
     if model is not None or plot is not None:
-        raise UsageProblem(f"report {name} takes no MODEL or --plot (only pareto does)")
+        raise UsageProblem(f"report {name} takes no MODEL or --plot (pareto does; backtest takes a MODEL)")
     columns, rows = catalog_of(ctx).report(name)
     render.rows(columns, rows, fmt, title=name)
 
@@ -249,3 +274,23 @@ def _pareto(
         lengths = f", {input_len or '*'}/{output_len or '*'} tokens" if input_len or output_len else ""
         draw(series, plot, f"{model}{' on ' + scope if scope else ''}{lengths}: {metric} per GPU")
         render.note(f"chart written to {plot}")
+
+
+def _backtest(ctx: typer.Context, model: str | None, fmt: str) -> None:
+    from dataclasses import asdict
+
+    from aim_catalog.cli import render
+    from aim_catalog.measurements.backtest import gaps, table
+
+    result = catalog_of(ctx).backtest(model)
+    if fmt == "json":
+        render.emit_json(asdict(result))
+        return
+    columns, rows = table(result)
+    if fmt in ("table", "markdown"):  # csv keeps empty cells for programs
+        rows = [tuple("-" if cell is None else cell for cell in row) for row in rows]
+    scope = f" {model}" if model else ""
+    title = f"backtest{scope}: absolute % error of each interior concurrency predicted from its neighbours"
+    render.rows(columns, rows, fmt, title=title)
+    for text in gaps(result):
+        render.note(text)

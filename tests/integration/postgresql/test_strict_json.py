@@ -35,6 +35,7 @@ RUNS: dict[str, tuple[str, ...]] = {
     "report benchmarks": ("report", "benchmarks", "-f", "json"),
     "report coverage": ("report", "coverage", "-f", "json"),
     "report pareto": ("report", "pareto", MODEL, "-f", "json"),
+    "report backtest": ("report", "backtest", "--json"),
     "sql": ("sql", "SELECT * FROM benchmarks ORDER BY id", "-f", "json"),
     "launch": ("launch", MODEL, "4", *SCOPE, "--dry-run", "--json"),
 }
