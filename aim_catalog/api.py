@@ -248,7 +248,7 @@ class Catalog:
     def backtest(self, model: str | None = None) -> Backtest:
         """How good interpolation between measured concurrencies is on this catalog's rows
         (of ``model`` only, when given): each interior point of every curve predicted from
-        its neighbours, median and p90 error per metric by hardware and backend (see
+        the rest of its curve, median and p90 error per metric by hardware and backend (see
         ``measurements.backtest``). ``NoSuitableRecipe`` when ``model`` has no such row."""
         from aim_catalog.measurements.backtest import backtest
 

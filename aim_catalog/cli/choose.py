@@ -87,7 +87,7 @@ def _show_score(request: Request, chosen: Candidate) -> None:
 
     compared = comparison_sentence(chosen.comparison)
     if compared:
-        render.line(f"  compared: {compared}")
+        render.line(f"  {compared}")
     if chosen.score is None:
         why = chosen.unreached or "no benchmark"
         render.line(f"  score:  {why} (order: {order_keys(request)})")

@@ -114,7 +114,7 @@ def report_cmd(
     user, per config across concurrencies, the Pareto frontier marked; --plot draws it,
     which needs the optional extra: pip install 'aim-catalog[plot]'), backtest [MODEL] (how
     far interpolation between measured concurrencies is from the truth: each interior point
-    of every curve predicted from its neighbours, median and p90 error per metric, by
+    of every curve predicted from the rest of it, median and p90 error per metric, by
     hardware and backend; with MODEL, that model's curves only).
 
     \b
@@ -290,7 +290,9 @@ def _backtest(ctx: typer.Context, model: str | None, fmt: str) -> None:
     if fmt in ("table", "markdown"):  # csv keeps empty cells for programs
         rows = [tuple("-" if cell is None else cell for cell in row) for row in rows]
     scope = f" {model}" if model else ""
-    title = f"backtest{scope}: absolute % error of each interior concurrency predicted from its neighbours"
+    title = (
+        f"backtest{scope}: absolute % error of each interior concurrency predicted from the rest of its curve"
+    )
     render.rows(columns, rows, fmt, title=title)
     for text in gaps(result):
         render.note(text)

@@ -4,8 +4,8 @@ A curve is the comparable benchmark rows (not smoke tests, no failed requests, u
 rate, a concurrency and a throughput) of one serve config at one scenario (nominal, else
 mean, input/output lengths) and one image; at a concurrency measured more than once the
 latest run counts (``selection.curves.curve_of``). Each interior measured point is held
-out in turn and predicted from its two neighbours the way selection interpolates
-(``selection.curves.leave_one_out``: piecewise linear in log2(concurrency)). The absolute
+out in turn and predicted from the rest of its curve the way selection interpolates
+(``selection.curves.leave_one_out``: a monotone cubic in log2(concurrency)). The absolute
 percentage error |predicted - measured| / measured of each metric (throughput: the
 ranking score, output else total token throughput; TTFT p99 and TPOT p99, p50 where a row
 has only medians, as SLOs read them) is summarised per group (hardware and backend, and
@@ -67,12 +67,12 @@ class CurveKey:
 
 @dataclass(frozen=True)
 class HeldOut:
-    """One interior point of a curve predicted from its neighbours: per metric, the
+    """One interior point of a curve predicted from the rest of it: per metric, the
     measured and predicted figures and the absolute percentage error (None: no figure)."""
 
     curve: CurveKey
     concurrency: float
-    between: tuple[float, float]  # the neighbours' concurrencies
+    between: tuple[float, float]  # the concurrencies of the measured points it lies between
     measured: Mapping[str, float | None]
     predicted: Mapping[str, float | None]
     error_pct: Mapping[str, float | None]
@@ -138,7 +138,7 @@ def summarize(errors: Sequence[float]) -> Errors:
 
 def held_out(key: CurveKey, curve: Sequence[Point]) -> list[HeldOut]:
     """Each interior point of a curve (points in concurrency order, one per concurrency)
-    predicted from its neighbours by ``curves.leave_one_out``."""
+    predicted from the others by ``curves.leave_one_out``."""
     found = []
     for point, guess in curves.leave_one_out(curve):
         measured = {metric: figure(point, metric) for metric in METRICS}

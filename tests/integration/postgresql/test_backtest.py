@@ -68,23 +68,27 @@ def test_the_bundled_measurements_backtest_as_recomputed_by_hand(db_url: str) ->
     }
     assert sorted(mine) == [8, 16, 32]  # 4 and 64 are the ends
     for concurrency, point in mine.items():
-        # Each interior concurrency is the log2 midpoint of its neighbours (c/2 and 2c), so the
-        # prediction is their mean: at 8, (253.15 + 723.80) / 2 = 488.48 tok/s against 438.68
-        # measured, 11.35% off.
-        low, high, truth = raw[concurrency // 2], raw[concurrency * 2], raw[concurrency]
+        truth = raw[concurrency]
         assert point.between == (concurrency // 2, concurrency * 2)
         for metric, column in (
             ("throughput", "output_throughput"),
             ("ttft_p99", "ttft_ms_p99"),
             ("tpot_p99", "tpot_ms_p99"),
         ):
-            predicted = (low[column] + high[column]) / 2
             assert point.measured[metric] == pytest.approx(truth[column])
-            assert point.predicted[metric] == pytest.approx(predicted)
-            expected = abs(predicted - truth[column]) / truth[column] * 100
+            expected = abs(point.predicted[metric] - truth[column]) / truth[column] * 100
             assert point.error_pct[metric] == pytest.approx(expected)
-    assert mine[8].error_pct["throughput"] == pytest.approx(11.3518, abs=1e-4)
-    assert mine[16].error_pct["tpot_p99"] == pytest.approx(12.6502, abs=1e-4)
+    # Holding out 8 leaves x = log2(c) = 2, 4, 5, 6 (4, 16, 32, 64); 8 is the middle of the
+    # segment 2-4 (t = 1/2, width 2). Fritsch-Carlson slopes: secants d0 = (y16 - y4) / 2,
+    # d1 = y32 - y16; at x = 2 the three-point end slope ((2*2 + 1) d0 - 2 d1) / 3; at x = 4
+    # the weighted harmonic mean (4 + 5) / (4 / d0 + 5 / d1). The cubic Hermite at t = 1/2:
+    # (y4 + y16) / 2 + (2 / 8) (m2 - m4).
+    y4, y16, y32 = (raw[c]["output_throughput"] for c in (4, 16, 32))
+    d0, d1 = (y16 - y4) / 2, y32 - y16
+    m2, m4 = (5 * d0 - 2 * d1) / 3, 9 / (4 / d0 + 5 / d1)
+    assert d0 > 0 and d1 > 0 and 0 < m2 < 3 * d0  # no limiter applies
+    assert mine[8].predicted["throughput"] == pytest.approx((y4 + y16) / 2 + (m2 - m4) / 4)
+    assert mine[8].error_pct["throughput"] == pytest.approx(3.5045, abs=1e-4)
 
     # Restricted to DeepSeek-R1-0528 (FP8): the same MI300X SGLang group (only that model has
     # MI300X SGLang rows), and no Llama curve.

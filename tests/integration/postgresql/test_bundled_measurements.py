@@ -5,6 +5,7 @@ that ingest back, and the InferenceX app's API rows import through `bench import
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -90,7 +91,14 @@ SGLANG = {4: (368.3050052705336, 12.924622337146383), 8: (662.5923384285112, 14.
 
 
 def _log2_between(low: tuple[float, float], high: tuple[float, float], t: float) -> float:
+    """A curve of two points: a straight line in log2(concurrency)."""
     return low[0] + t * (high[0] - low[0])
+
+
+def _hermite(y0: float, y1: float, m0: float, m1: float, width: float, t: float) -> float:
+    """The cubic Hermite on a segment (textbook basis), for curves of three points or more."""
+    h00, h10, h01, h11 = 2 * t**3 - 3 * t**2 + 1, t**3 - 2 * t**2 + t, -2 * t**3 + 3 * t**2, t**3 - t**2
+    return h00 * y0 + h10 * width * m0 + h01 * y1 + h11 * width * m1
 
 
 def test_dsr1_fp8_on_mi355x_is_answered_from_measured_rows(cli: Callable[..., Any], db_url: str) -> None:
@@ -131,16 +139,23 @@ def test_dsr1_fp8_on_mi355x_is_answered_from_measured_rows(cli: Callable[..., An
     ranked = [(v["backend"], v["recipe_id"].endswith("mtp"), v["score"]) for v in verdicts if v["score"]]
     assert ranked[0] == ("atom", False, chosen["score"])
     assert ranked[1] == ("sglang", True, approx(SGLANG_MTP[64][0]))  # measured at 64
-    # ATOM MTP at 64, between 32 and 512: t = (6 - 5) / (9 - 5).
+    # ATOM MTP at 64, between 32 and 512 (x = log2 c = 5 and 9, t = 1/4, width 4). Its curve
+    # turns at 32 (secants (2596 - 997) / 2 > 0, (202 - 2596) / 4 < 0): slope 0 there; at 512
+    # the end slope ((2 x 4 + 2) d1 - 4 d0) / 6, within 3 |d1| (no limiter).
+    y8, y32, y512 = ATOM_MTP[8][0], ATOM_MTP[32][0], ATOM_MTP[512][0]
+    d0, d1 = (y32 - y8) / 2, (y512 - y32) / 4
+    m512 = (10 * d1 - 4 * d0) / 6
+    assert d0 > 0 > d1 and abs(m512) <= 3 * abs(d1)
     assert ranked[2][:2] == ("atom", True)
-    assert abs(ranked[2][2] - _log2_between(ATOM_MTP[32], ATOM_MTP[512], 0.25)) < 5e-3
+    assert abs(ranked[2][2] - _hermite(y32, y512, 0.0, m512, 4, 0.25)) < 5e-3  # 2509.07
     last = next(v for v in verdicts if v["verdict"] == "ranked" and v["score"] is None)
     assert (last["backend"], last["recipe_id"]) == ("sglang", "deepseek-r1-0528-mi355x-fp8")
     assert "measured at concurrency 4-8 only: not read at 64 (never extrapolated)" in last["reason"]
     assert last["reason"].startswith("ranked 4 of 4")
     human = cli("--db", url, "select", *ask[:-1]).stdout
     assert (
-        "compared: compared at concurrency 64, the highest that the most configs measured or bracket" in human
+        "\n  compared at concurrency 64, the highest that the most configs measured or bracket (3 of 4)"
+        in human
     )
     assert "operating point: concurrency 64 (interpolated between 4 and 128): 3,695 tok/s" in human
     assert f"source: {ATOM_RUN}" in human
@@ -169,9 +184,20 @@ def test_an_slo_picks_each_curves_best_point_that_meets_it(cli: Callable[..., An
     assert abs(atom["score"] - _log2_between(ATOM[4], ATOM[128], t)) < 5e-3
     assert abs(atom["operating_point"]["tpot_ms"] - 20) < 1e-9
     assert abs(atom["operating_point"]["concurrency"] - round(2 ** (2 + 5 * t), 2)) < 1e-9
-    # SGLang MTP: 15.37 ms at 16, 21.80 ms at 32.
-    t = (20 - SGLANG_MTP[16][1]) / (SGLANG_MTP[32][1] - SGLANG_MTP[16][1])
-    assert abs(found[("sglang", True)]["score"] - _log2_between(SGLANG_MTP[16], SGLANG_MTP[32], t)) < 5e-3
+
+    # SGLang MTP (16, 32, 64: x = 4, 5, 6): 20 ms lies between 15.37 ms at 16 and 21.80 ms
+    # at 32. Slopes on the first segment: at 16 the end slope (3 d0 - d1) / 2, at 32 the
+    # harmonic mean 6 / (3 / d0 + 3 / d1), of TPOT and of throughput alike.
+    def slopes(y16: float, y32: float, y64: float) -> tuple[float, float]:
+        d0, d1 = y32 - y16, y64 - y32
+        return (3 * d0 - d1) / 2, 6 / (3 / d0 + 3 / d1)
+
+    point = found[("sglang", True)]["operating_point"]
+    assert point["between"] == [16, 32] and abs(point["tpot_ms"] - 20) < 1e-9
+    t = math.log2(point["concurrency"]) - 4  # the concurrency is said to 2 decimals
+    tpot, tput = ([SGLANG_MTP[c][k] for c in (16, 32, 64)] for k in (1, 0))
+    assert abs(_hermite(tpot[0], tpot[1], *slopes(*tpot), 1, t) - 20) < 1e-3
+    assert abs(found[("sglang", True)]["score"] - _hermite(tput[0], tput[1], *slopes(*tput), 1, t)) < 0.5
     # SGLang: both points meet it: its best is 8.
     assert found[("sglang", False)]["score"] == approx(SGLANG[8][0])
     order = [v["reason"].split(":")[0] for v in verdicts if v["verdict"] != "rejected"]

@@ -1,9 +1,10 @@
-"""Curves over concurrency: interpolation in log2(concurrency) inside the measured range only,
+"""Curves over concurrency: a monotone cubic in log2(concurrency) inside the measured range only,
 operating points under SLOs (on the SLO boundary), the common concurrency, which rows form a
 config's curve. Every expectation is computed by hand in the comment beside it."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -25,7 +26,13 @@ def curve(*points: tuple[int, float, float], image: str | None = "img:1") -> lis
     return curves.curve_of(parsed, image)[0]
 
 
-def test_at_interpolates_in_log2_concurrency_and_never_extrapolates() -> None:
+def hermite(y0: float, y1: float, m0: float, m1: float, width: float, t: float) -> float:
+    """The cubic Hermite on a segment, from its textbook basis functions."""
+    h00, h10, h01, h11 = 2 * t**3 - 3 * t**2 + 1, t**3 - 2 * t**2 + t, -2 * t**3 + 3 * t**2, t**3 - t**2
+    return h00 * y0 + h10 * width * m0 + h01 * y1 + h11 * width * m1
+
+
+def test_two_points_are_a_straight_line_in_log2_concurrency_and_never_extrapolated() -> None:
     c = curve((4, 100.0, 10.0), (16, 300.0, 30.0))
     # 8 is halfway from 4 to 16 in log2: (2 -> 4, 3 is the middle): 100 + 0.5 x 200.
     point = curves.at(c, 8)
@@ -36,14 +43,33 @@ def test_at_interpolates_in_log2_concurrency_and_never_extrapolates() -> None:
     assert curves.at(curve((8, 1.0, 1.0)), 8) is not None and curves.at(curve((8, 1.0, 1.0)), 9) is None
 
 
+def test_more_points_follow_a_monotone_cubic() -> None:
+    c = curve((4, 100.0, 10.0), (8, 180.0, 20.0), (16, 300.0, 40.0))
+    # x = log2(c) = 2, 3, 4; score secants 80 and 120. Fritsch-Carlson slopes: inside, the
+    # harmonic mean 6 / (3/80 + 3/120) = 96; at the ends ((2 + 1) 80 - 120) / 2 = 60 and
+    # (3 x 120 - 80) / 2 = 140. At 4 x sqrt(2) (t = 1/2 of the first segment):
+    # 0.5 x 100 + 0.125 x 60 + 0.5 x 180 - 0.125 x 96 = 135.5.
+    point = curves.at(c, 4 * 2**0.5)
+    assert point is not None and point.figures["score"] == pytest.approx(135.5)
+    assert point.figures["score"] == pytest.approx(hermite(100, 180, 60, 96, 1, 0.5))
+    # A turning curve stays within its measured points (zero slope at the turn).
+    peak = curve((8, 1000.0, 10.0), (32, 2600.0, 15.0), (512, 200.0, 75.0))
+    values = [curves.at(peak, 8 * 1.1**k) for k in range(1, 43)]
+    assert all(v is not None and 200.0 <= (v.figures["score"] or 0) <= 2600.0 for v in values)
+
+
 def test_under_slo_reads_the_boundary_between_the_bracketing_points() -> None:
     c = curve((4, 100.0, 10.0), (8, 180.0, 20.0), (16, 300.0, 40.0))
-    # TPOT <= 30: between 8 (20 ms) and 16 (40 ms), t = (30 - 20) / (40 - 20) = 0.5:
-    # concurrency 2^(3.5) = 11.31, score 180 + 0.5 x 120 = 240.
+    # TPOT <= 30 lies between 8 (20 ms) and 16 (40 ms). TPOT slopes: secants 10 and 20,
+    # inside 6 / (3/10 + 3/20) = 13.33, end (3 x 20 - 10) / 2 = 25; score slopes 96 and 140
+    # (above). The point is where the TPOT cubic is 30 ms, its score the score cubic there.
     point = curves.under_slo(c, {"tpot": 30.0}, "p99")
-    assert point is not None and point.kind == "interpolated"
-    assert point.figures["score"] == 240.0 and point.figures["tpot_ms_p99"] == 30.0
-    assert point.concurrency == pytest.approx(2**3.5)
+    assert point is not None and point.kind == "interpolated" and point.between == (8, 16)
+    t = math.log2(point.concurrency) - 3
+    assert point.figures["tpot_ms_p99"] == pytest.approx(30.0)
+    assert hermite(20, 40, 40 / 3, 25, 1, t) == pytest.approx(30.0)
+    assert point.figures["score"] == pytest.approx(hermite(180, 300, 96, 140, 1, t))
+    assert 180.0 < (point.figures["score"] or 0) < 300.0
     # Met everywhere: the best measured point; met nowhere: none.
     assert curves.under_slo(c, {"tpot": 50.0}, "p99") is c[2]
     assert curves.under_slo(c, {"tpot": 5.0}, "p99") is None
