@@ -107,6 +107,8 @@ def _show_score(request: Request, chosen: Candidate) -> None:
         render.line(f"  source: {said.source}")
     if said.sentence():
         render.line(f"  evidence: {said.sentence()}")
+    if point and point.get("warning"):
+        render.line(f"  note: {point['warning']}")
 
 
 def _point_text(point: dict[str, Any], metric: str | None) -> str:

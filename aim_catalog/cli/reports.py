@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from aim_catalog.cli.app import Group, app, catalog_of
+from aim_catalog.cli.selection_opts import finite
 from aim_catalog.errors import UsageProblem
 from aim_catalog.settings import ANY, MAX_SQL_INT
 
@@ -107,6 +108,14 @@ def report_cmd(
     plot: Path | None = typer.Option(
         None, "--plot", help="pareto: also draw the chart to FILE (.png or .svg)."
     ),
+    min_interactivity: float | None = typer.Option(
+        None,
+        "--min-interactivity",
+        min=0.000001,
+        callback=finite,
+        help="pareto: an SLO in tok/s per user: each config's best point meeting it (interpolated "
+        "on the SLO boundary when between two measured ones, and marked so), and its line on the plot.",
+    ),
 ) -> None:
     """Standard reports: coverage (enabled configs per model, backend and GPU count),
     leaderboard (best config per model and GPU count, with its metric and source),
@@ -132,11 +141,12 @@ def report_cmd(
             raise UsageProblem(f"--json and --format {fmt} ask for two formats: give one")
         fmt = "json"
     if name == "pareto":
-        _pareto(ctx, model, fmt, hardware, precision, input_len, output_len, metric, plot)
+        _pareto(ctx, model, fmt, hardware, precision, input_len, output_len, metric, plot, min_interactivity)
         return
     if name == "backtest":
         pareto_only: dict[str, object] = {"--hardware": hardware, "--precision": precision}
         pareto_only |= {"--input-len": input_len, "--output-len": output_len, "--plot": plot}
+        pareto_only["--min-interactivity"] = min_interactivity
         given = [option for option, value in pareto_only.items() if value is not None]
         if metric != "total_token_throughput":
             given.append("--metric")
@@ -144,8 +154,11 @@ def report_cmd(
             raise UsageProblem(f"report backtest takes MODEL only ({', '.join(given)}: pareto's options)")
         _backtest(ctx, model, fmt)
         return
-    if model is not None or plot is not None:
-        raise UsageProblem(f"report {name} takes no MODEL or --plot (pareto does; backtest takes a MODEL)")
+    if model is not None or plot is not None or min_interactivity is not None:
+        raise UsageProblem(
+            f"report {name} takes no MODEL, --plot or --min-interactivity "
+            "(pareto does; backtest takes a MODEL)"
+        )
     columns, rows = catalog_of(ctx).report(name)
     render.rows(columns, rows, fmt, title=name)
 
@@ -249,6 +262,7 @@ def _pareto(
     output_len: int | None,
     metric: str,
     plot: Path | None,
+    min_interactivity: float | None,
 ) -> None:
     from aim_catalog.cli import render
     from aim_catalog.measurements.pareto import table
@@ -264,6 +278,7 @@ def _pareto(
         input_len=input_len,
         output_len=output_len,
         metric=metric,
+        min_interactivity=min_interactivity,
     )
     columns, rows = table(series)
     render.rows(columns, rows, fmt, title=f"pareto {model}")
@@ -272,7 +287,8 @@ def _pareto(
 
         scope = ", ".join(x for x in (hardware, precision) if x)
         lengths = f", {input_len or '*'}/{output_len or '*'} tokens" if input_len or output_len else ""
-        draw(series, plot, f"{model}{' on ' + scope if scope else ''}{lengths}: {metric} per GPU")
+        title = f"{model}{' on ' + scope if scope else ''}{lengths}: {metric} per GPU"
+        draw(series, plot, title, min_interactivity)
         render.note(f"chart written to {plot}")
 
 

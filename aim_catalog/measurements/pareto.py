@@ -8,7 +8,12 @@ lengths the most configs have rows for; every run is a point (two runs at one co
 are two points). Interactivity comes from TPOT p50, else p99 (the table says which).
 A row whose figures are outside ``recipes.bounds`` (infinite, or impossible) is not charted.
 The Pareto frontier is the set of points no other
-point beats on both axes. Plotting lives in ``pareto_plot`` (an optional extra).
+point beats on both axes. With an SLO (``min_interactivity``: tokens/s per user, i.e. the
+charted TPOT at most 1000/x ms), each series also gets its operating point under it, read
+off its curve the way ``select`` reads it (``selection.curves.under_slo``): a measured point,
+or one interpolated on the SLO boundary, marked as such (kind ``interpolated``), never on
+the frontier (which is measured points only). Plotting lives in ``pareto_plot`` (an
+optional extra).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from aim_catalog.backends.registry import BACKEND_LABELS
 from aim_catalog.errors import NoSuitableRecipe, UsageProblem
 from aim_catalog.recipes import bounds
 from aim_catalog.recipes.format import Origin
+from aim_catalog.selection.evidence import launch_image
 from aim_catalog.selection.matching import length_window
 from aim_catalog.settings import DEFAULT_LENGTH_TOLERANCE, RANK_METRICS, normalize_precision
 from aim_catalog.storage import tables
@@ -29,11 +35,13 @@ from aim_catalog.storage import tables
 
 @dataclass(frozen=True)
 class Point:
-    concurrency: int | None
+    concurrency: float | None  # an interpolated SLO point lies between two measured ones
     per_gpu: float  # throughput / gpu_count
     interactivity: float  # tokens/s per user: 1000 / TPOT (ms)
     frontier: bool = False
     tpot: str = "p50"  # which TPOT the interactivity is from: p50, else p99
+    kind: str = "measured"  # measured, or interpolated (an SLO operating point between two)
+    image: str | None = None  # the image the row was measured on
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,8 @@ class Series:
     precision: str
     points: list[Point] = field(default_factory=list)
     scenario: tuple[int | None, int | None] = (None, None)  # the (input, output) lengths charted
+    operating: Point | None = None  # under the SLO asked: the series' best point meeting it
+    launch_image: str | None = None  # what the config launches now (its curve's image first)
 
     @property
     def label(self) -> str:
@@ -69,6 +79,7 @@ def pareto(
     output_len: int | None = None,
     metric: str = "total_token_throughput",
     tolerance: float = DEFAULT_LENGTH_TOLERANCE,
+    min_interactivity: float | None = None,
 ) -> list[Series]:
     """One scenario at a time: the asked lengths, or else the (nominal, else mean) lengths
     the most configs have chartable rows for (ties: more rows, then shorter lengths); every
@@ -97,12 +108,48 @@ def pareto(
                 row.hardware,
                 row.precision,
                 scenario=(input_len or key_in, output_len or key_out),
+                launch_image=launch_image(row),
             )
         tpot, which = _tpot(row) or (0.0, "")
         series[key].points.append(
-            Point(row.concurrency, row.throughput / row.gpu_count, 1000.0 / tpot, tpot=which)
+            Point(
+                row.concurrency,
+                row.throughput / row.gpu_count,
+                1000.0 / tpot,
+                tpot=which,
+                image=row.row_image,
+            )
         )
-    return _mark_frontier(list(series.values()))
+    marked = _mark_frontier(list(series.values()))
+    if min_interactivity is None:
+        return marked
+    return [replace(s, operating=_under_slo(s, 1000.0 / min_interactivity)) for s in marked]
+
+
+def _under_slo(s: Series, tpot_limit: float) -> Point | None:
+    """The series' operating point with the charted TPOT at most ``tpot_limit`` ms: its
+    curve (one point per concurrency, the last run) read by ``curves.under_slo``."""
+    from aim_catalog.selection import curves
+
+    placed = []
+    for n, p in enumerate(s.points):
+        if p.concurrency is None:
+            continue
+        figures: dict[str, float | None] = dict.fromkeys(curves.FIGURES)
+        figures.update(score=p.per_gpu, tpot_ms_p50=1000.0 / p.interactivity)
+        row = {"id": n, "concurrency": p.concurrency, "image": p.image, "measured_at": None}
+        placed.append(curves.Point(float(p.concurrency), figures, (row,)))
+    curve, _ = curves.curve_of(placed, s.launch_image)  # the rows of one image, as select reads them
+    found = curves.under_slo(curve, {"tpot": tpot_limit}, "p50")
+    if found is None or found.figures["score"] is None or not found.figures["tpot_ms_p50"]:
+        return None
+    interpolated = found.kind == "interpolated"
+    return Point(
+        round(found.concurrency, 2) if interpolated else int(found.concurrency),
+        found.figures["score"],
+        1000.0 / found.figures["tpot_ms_p50"],
+        kind=found.kind,
+    )
 
 
 def _query(
@@ -138,6 +185,8 @@ def _query(
             r.c.precision,
             c.c.backend,
             c.c.gpu_count,
+            c.c.image,
+            b.c.image.label("row_image"),
             b.c.concurrency,
             b.c[metric].label("throughput"),
             b.c.tpot_ms_p50,
@@ -247,18 +296,35 @@ def frontier(series: list[Series]) -> list[tuple[Series, Point]]:
 
 
 def table(series: list[Series]) -> tuple[list[str], list[tuple[Any, ...]]]:
-    columns = ["config", "scenario", "concurrency", "tok/s per GPU", "tok/s per user", "tpot", "frontier"]
-    rows = [
-        (
-            s.label,
-            scenario_text([s]),
-            p.concurrency,
-            round(p.per_gpu, 1),
-            round(p.interactivity, 1),
-            p.tpot,
-            "*" if p.frontier else "",
-        )
-        for s in series
-        for p in s.points
+    """One row per charted point, then (with an SLO) each series' operating point: kind
+    ``measured (SLO)`` or ``interpolated (SLO)``."""
+    columns = [
+        "config",
+        "scenario",
+        "concurrency",
+        "tok/s per GPU",
+        "tok/s per user",
+        "tpot",
+        "frontier",
+        "kind",
     ]
+    rows = []
+    for s in series:
+        for p in s.points:
+            rows.append(_row(s, p, p.kind))
+        if s.operating is not None:
+            rows.append(_row(s, s.operating, f"{s.operating.kind} (SLO)"))
     return columns, rows
+
+
+def _row(s: Series, p: Point, kind: str) -> tuple[Any, ...]:
+    return (
+        s.label,
+        scenario_text([s]),
+        p.concurrency,
+        round(p.per_gpu, 1),
+        round(p.interactivity, 1),
+        p.tpot,
+        "*" if p.frontier else "",
+        kind,
+    )

@@ -1,8 +1,10 @@
 """The Pareto chart as a PNG or SVG file, with matplotlib (the optional ``plot`` extra).
 
 Imported only by ``report pareto --plot``. Each config is one series (its line and markers
-carry the SVG id ``series-<n>``), the frontier a dashed line (id ``pareto-frontier``), so
-the file can be checked by reading it.
+carry the SVG id ``series-<n>``), the frontier a dashed line (id ``pareto-frontier``); with
+an SLO, its line (id ``slo-line``, at the asked tokens/s per user) and each series'
+operating point under it (id ``slo-point-<n>``: a filled diamond when measured, a hollow one
+when interpolated), so the file can be checked by reading it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ FORMATS = {".png": "png", ".svg": "svg"}
 INSTALL_HINT = "plotting needs matplotlib: pip install 'aim-catalog[plot]'"
 
 
-def plot(series: list[Series], path: Path, title: str) -> None:
+def plot(series: list[Series], path: Path, title: str, min_interactivity: float | None = None) -> None:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise UsageProblem(f"--plot writes PNG or SVG: name the file *.png or *.svg, not {path.name!r}")
@@ -31,10 +33,12 @@ def plot(series: list[Series], path: Path, title: str) -> None:
     except ImportError as exc:
         raise EnvironmentProblem(INSTALL_HINT) from exc
     with matplotlib.rc_context({"svg.fonttype": "none"}):  # SVG text stays text: searchable
-        _draw(plt, series, path, fmt, title)
+        _draw(plt, series, path, fmt, title, min_interactivity)
 
 
-def _draw(plt: Any, series: list[Series], path: Path, fmt: str, title: str) -> None:
+def _draw(
+    plt: Any, series: list[Series], path: Path, fmt: str, title: str, min_interactivity: float | None
+) -> None:
     figure, axes = plt.subplots(figsize=(10, 6.5), dpi=110)
     try:
         for n, s in enumerate(series):
@@ -42,6 +46,28 @@ def _draw(plt: Any, series: list[Series], path: Path, fmt: str, title: str) -> N
             ys = [p.per_gpu for p in s.points]
             (line,) = axes.plot(xs, ys, marker="o", linewidth=1.5, markersize=5, label=s.label)
             line.set_gid(f"series-{n}")
+            if s.operating is not None:
+                hollow = s.operating.kind == "interpolated"
+                (mark,) = axes.plot(
+                    [s.operating.interactivity],
+                    [s.operating.per_gpu],
+                    marker="D",
+                    markersize=9,
+                    color=line.get_color(),
+                    markerfacecolor="none" if hollow else line.get_color(),
+                    linestyle="none",
+                    zorder=6,
+                )
+                mark.set_gid(f"slo-point-{n}")
+        if min_interactivity is not None:
+            slo = axes.axvline(
+                min_interactivity,
+                color="red",
+                linestyle=":",
+                linewidth=1.2,
+                label=f"SLO: >= {min_interactivity:g} tok/s per user (hollow: interpolated)",
+            )
+            slo.set_gid("slo-line")
         edge = frontier(series)
         if edge:
             (line,) = axes.plot(

@@ -1,11 +1,16 @@
-"""Reports for analysts, read from the SQL views migration 0003 ships.
+"""Reports for analysts, read from the SQL views the migrations ship.
 
 Each report is ``(columns, rows)``; the CLI renders it as a table, CSV, JSON or Markdown.
+The leaderboard (each group's best measured row, whatever its concurrency: ``select``
+compares configs at one operating point instead) names its evidence: ``evidence``,
+``measured_image``, ``measured_at``, and ``stale`` when the row was measured on another
+image than the config launches now (``selection.evidence.launch_image``).
 Ad-hoc SQL (`aim-catalog sql`) is ``measurements.sql``'s: read-only, time-limited, streamed.
 """
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import text
@@ -13,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from aim_catalog.backends.registry import BACKENDS
 from aim_catalog.errors import UsageProblem
+from aim_catalog.selection.evidence import launch_image
 
 Table = tuple[list[str], list[tuple[Any, ...]]]
 REPORTS = ("coverage", "leaderboard", "benchmarks")
@@ -22,7 +28,7 @@ def report(session: Session, name: str) -> Table:
     if name == "coverage":
         return coverage(session)
     if name == "leaderboard":
-        return _view(session, "leaderboard", "model, precision, hardware, gpu_count")
+        return leaderboard(session)
     if name == "benchmarks":
         order = "recipe_id, backend, gpu_count, input_len, output_len, concurrency"
         return _view(session, "benchmark_results", order)
@@ -32,6 +38,21 @@ def report(session: Session, name: str) -> Table:
 def _view(session: Session, view: str, order: str) -> Table:
     result = session.execute(text(f"SELECT * FROM {view} ORDER BY {order}"))
     return list(result.keys()), [tuple(row) for row in result]
+
+
+def leaderboard(session: Session) -> Table:
+    """The leaderboard view, each row with what its figure stands on."""
+    columns, rows = _view(session, "leaderboard", "model, precision, hardware, gpu_count")
+    at = {name: i for i, name in enumerate(columns)}
+    out = []
+    for row in rows:
+        config = SimpleNamespace(
+            image=row[at["config_image"]], backend=row[at["backend"]], hardware=row[at["hardware"]]
+        )
+        measured, launch = row[at["benchmark_image"]], launch_image(config)
+        stale = None if measured is None or launch is None else measured != launch
+        out.append((*row, "measured", measured, launch, stale))
+    return [*columns, "evidence", "measured_image", "launch_image", "stale"], out
 
 
 def coverage(session: Session) -> Table:

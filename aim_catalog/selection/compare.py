@@ -132,7 +132,10 @@ def _judged(
         per_gpu=score / candidate.gpu_count,
         host_total=None if candidate.replicas is None else candidate.replicas * score,
         benchmark=benchmark,
-        operating_point=_described(point, image, candidate.gpu_count, request.percentile),
+        operating_point={
+            **_described(point, image, candidate.gpu_count, request.percentile),
+            "warning": curves.falls(curve),
+        },
         comparison=comparison,
     )
 

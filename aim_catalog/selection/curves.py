@@ -278,6 +278,20 @@ def common_concurrency(curves: Iterable[Sequence[Point]]) -> tuple[float, int, i
     return best, reached[best], len(ranges)
 
 
+def falls(curve: Sequence[Point], fraction: float = 0.5) -> str | None:
+    """Where the throughput of a curve falls by more than ``fraction`` from one measured
+    concurrency to the next, in words (None: nowhere). More clients rarely serve less than
+    half as much: such a row may be a run that failed; it is kept, and said."""
+    for a, b in pairwise(curve):
+        x, y = a.figures["score"], b.figures["score"]
+        if x and y is not None and y < x * (1 - fraction):
+            return (
+                f"throughput falls {100 * (1 - y / x):.0f}% from concurrency {a.concurrency:g} to "
+                f"{b.concurrency:g} ({x:.4g} -> {y:.4g}): that row may be a failed run"
+            )
+    return None
+
+
 def leave_one_out(curve: Sequence[Point]) -> Iterable[tuple[Point, Point]]:
     """Each interior measured point of a curve, with its prediction from all the others
     (the curve without it): what a backtest scores."""

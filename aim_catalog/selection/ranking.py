@@ -54,6 +54,8 @@ def rank_reason(
     said = evidence_of(found).sentence()
     if said:
         tail += f"; {said}"
+    if found.operating_point and found.operating_point.get("warning"):
+        tail += f"; note: {found.operating_point['warning']}"
     if rank == 1:
         key = _decider(found, other, request) if other is not None else None
         extra = ""

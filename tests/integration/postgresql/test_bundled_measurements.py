@@ -13,6 +13,7 @@ from typing import Any
 from pytest import approx
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+from support.curves import hermite
 from support.paths import SHARED
 from support.seed import DSR1
 from support.services import reset_pg
@@ -95,12 +96,6 @@ def _log2_between(low: tuple[float, float], high: tuple[float, float], t: float)
     return low[0] + t * (high[0] - low[0])
 
 
-def _hermite(y0: float, y1: float, m0: float, m1: float, width: float, t: float) -> float:
-    """The cubic Hermite on a segment (textbook basis), for curves of three points or more."""
-    h00, h10, h01, h11 = 2 * t**3 - 3 * t**2 + 1, t**3 - 2 * t**2 + t, -2 * t**3 + 3 * t**2, t**3 - t**2
-    return h00 * y0 + h10 * width * m0 + h01 * y1 + h11 * width * m1
-
-
 def test_dsr1_fp8_on_mi355x_is_answered_from_measured_rows(cli: Callable[..., Any], db_url: str) -> None:
     """Without SLOs or --concurrency the four configs are compared at 64: the highest
     concurrency that the most of them measured or bracket (ATOM 4-128, ATOM MTP 8-512,
@@ -147,7 +142,11 @@ def test_dsr1_fp8_on_mi355x_is_answered_from_measured_rows(cli: Callable[..., An
     m512 = (10 * d1 - 4 * d0) / 6
     assert d0 > 0 > d1 and abs(m512) <= 3 * abs(d1)
     assert ranked[2][:2] == ("atom", True)
-    assert abs(ranked[2][2] - _hermite(y32, y512, 0.0, m512, 4, 0.25)) < 5e-3  # 2509.07
+    assert abs(ranked[2][2] - hermite(y32, y512, 0.0, m512, 4, 0.25)) < 5e-3  # 2509.07
+    # The 512 row (50.5 tok/s per GPU against 647.6 at 32) is kept, and said.
+    mtp = next(v for v in verdicts if v["backend"] == "atom" and v["recipe_id"].endswith("mtp"))
+    assert "note: throughput falls 92% from concurrency 32 to 512 (2596 -> 202.2)" in mtp["reason"]
+    assert mtp["operating_point"]["warning"].endswith("that row may be a failed run")
     last = next(v for v in verdicts if v["verdict"] == "ranked" and v["score"] is None)
     assert (last["backend"], last["recipe_id"]) == ("sglang", "deepseek-r1-0528-mi355x-fp8")
     assert "measured at concurrency 4-8 only: not read at 64 (never extrapolated)" in last["reason"]
@@ -196,8 +195,8 @@ def test_an_slo_picks_each_curves_best_point_that_meets_it(cli: Callable[..., An
     assert point["between"] == [16, 32] and abs(point["tpot_ms"] - 20) < 1e-9
     t = math.log2(point["concurrency"]) - 4  # the concurrency is said to 2 decimals
     tpot, tput = ([SGLANG_MTP[c][k] for c in (16, 32, 64)] for k in (1, 0))
-    assert abs(_hermite(tpot[0], tpot[1], *slopes(*tpot), 1, t) - 20) < 1e-3
-    assert abs(found[("sglang", True)]["score"] - _hermite(tput[0], tput[1], *slopes(*tput), 1, t)) < 0.5
+    assert abs(hermite(tpot[0], tpot[1], *slopes(*tpot), 1, t) - 20) < 1e-3
+    assert abs(found[("sglang", True)]["score"] - hermite(tput[0], tput[1], *slopes(*tput), 1, t)) < 0.5
     # SGLang: both points meet it: its best is 8.
     assert found[("sglang", False)]["score"] == approx(SGLANG[8][0])
     order = [v["reason"].split(":")[0] for v in verdicts if v["verdict"] != "rejected"]
@@ -289,3 +288,25 @@ def test_api_rows_import_into_the_bundled_configs(cli: Callable[..., Any], db_ur
     assert any("no serve config matches" in line for line in skipped)
     again = cli("bench", "import", str(API), db_url=db_url)
     assert again.stdout.startswith("imported 0 run(s), 89 already present")
+
+
+def test_the_leaderboard_names_the_evidence_of_each_row(cli: Callable[..., Any], db_url: str) -> None:
+    """Each group's best row with its evidence: measured, on which image, when, and stale when
+    the config now launches another image (the MXFP4 preview's SGLang 8 GPU row is from
+    v0.5.7, agg run 20905985411 dated by run-id order; the config runs v0.5.12)."""
+    url = _seeded(db_url)
+    rows = json.loads(cli("--db", url, "report", "leaderboard", "--json").stdout)
+    assert all(r["evidence"] == "measured" and r["measured_image"] == r["benchmark_image"] for r in rows)
+    preview = next(
+        r
+        for r in rows
+        if (r["model"], r["gpu_count"], r["backend"]) == ("amd/DeepSeek-R1-0528-MXFP4-Preview", 8, "sglang")
+    )
+    assert preview["measured_image"] == "lmsysorg/sglang:v0.5.7-rocm700-mi35x"
+    assert preview["launch_image"] == "lmsysorg/sglang:v0.5.12-rocm700-mi35x"
+    assert (preview["stale"], preview["measured_at"]) == (True, "2026-01-07/2026-01-14")
+    assert preview["source"].startswith(
+        "https://github.com/InferenceMAX/InferenceMAX/actions/runs/20905985411"
+    )
+    fresh = [r for r in rows if r["stale"] is False]
+    assert fresh and all(r["measured_image"] == r["launch_image"] for r in fresh)

@@ -503,3 +503,29 @@ def test_0010_adds_percentiles_and_energy_and_shows_them_in_benchmark_results(db
             assert conn.execute(text("SELECT count(*) FROM leaderboard")).scalar() > 0
     finally:
         engine.dispose()
+
+
+# --------------------------------------------------------------------------- 0011: leaderboard measured_at
+
+
+def test_0011_gives_the_leaderboard_measured_at_and_its_downgrade_keeps_the_views(db_url: str) -> None:
+    engine = db.make_engine(db_url)
+    try:
+        db.upgrade(engine, "0010")
+        with engine.begin() as conn:
+            seed_catalog(conn)
+            before = conn.execute(text("SELECT count(*) FROM leaderboard")).scalar()
+        db.upgrade(engine, "0011")
+        with engine.connect() as conn:
+            dated = conn.execute(
+                text("SELECT count(*), count(measured_at) FROM leaderboard WHERE source LIKE 'https://%'")
+            ).one()
+            assert dated[0] > 0 and dated[1] == dated[0]  # every bundled row says when
+            assert conn.execute(text("SELECT count(*) FROM leaderboard")).scalar() == before
+        db.downgrade(engine, "0010")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM leaderboard")).scalar() == before
+            columns = conn.execute(text("SELECT * FROM leaderboard")).keys()
+            assert "measured_at" not in columns
+    finally:
+        engine.dispose()

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from support import bench_results as fx
+from support.curves import hermite
 from typer.testing import CliRunner
 
 from aim_catalog.cli import app
@@ -193,3 +194,36 @@ def test_pareto_charts_one_scenario_keeps_reruns_and_falls_back_to_p99(
     assert [(r["config"], r["scenario"], r["tok/s per GPU"]) for r in other] == [
         ("fp4 sglang 4 GPU", "8192/1024 tokens", 9000.0)
     ]
+
+
+def test_an_slo_adds_each_configs_operating_point_marked_interpolated(
+    charted: Callable[..., Any], tmp_path: Path
+) -> None:
+    """--min-interactivity 100 (TPOT at most 10 ms). 8 GPUs: 64 is at 10 ms: measured. 4 GPUs:
+    10 ms lies between 16 (8 ms) and 64 (20 ms); x = log2 c = 2, 4, 6 (width 2). Fritsch-
+    Carlson slopes on the segment 4-6: TPOT secants 1.5 and 6 -> 12 / (6/1.5 + 6/6) = 2.4 at
+    16 and ((2x2 + 2) 6 - 2 x 1.5) / 4 = 8.25 at 64; per GPU secants 500 and 750 -> 600 and
+    875. The point is where the TPOT cubic is 10 ms; its throughput the per-GPU cubic there."""
+    ask = ("report", "pareto", MODEL, "--min-interactivity", "100")
+    rows = json.loads(charted(*ask, "-f", "json").stdout)
+    slo = {r["config"]: r for r in rows if r["kind"].endswith("(SLO)")}
+    assert {r["kind"] for r in rows} == {"measured", "measured (SLO)", "interpolated (SLO)"}
+    eight = slo["fp4 sglang 8 GPU"]
+    assert (eight["kind"], eight["concurrency"], eight["tok/s per GPU"]) == ("measured (SLO)", 64, 1400.0)
+    four = slo["fp4 sglang 4 GPU"]
+    low, high = 0.0, 1.0  # bisection of the TPOT cubic for 10 ms
+    for _ in range(60):
+        t = (low + high) / 2
+        low, high = (t, high) if hermite(8, 20, 2.4, 8.25, 2, t) <= 10 else (low, t)
+    assert four["kind"] == "interpolated (SLO)" and four["tok/s per user"] == 100.0
+    assert four["tok/s per GPU"] == round(hermite(1500, 3000, 600, 875, 2, low), 1)
+    assert four["concurrency"] == round(2 ** (4 + 2 * low), 2) and 16 < four["concurrency"] < 64
+    assert four["frontier"] == ""  # the frontier is measured points only
+    # The chart draws the SLO line and both operating points.
+    out = tmp_path / "slo.svg"
+    charted(*ask, "--plot", str(out))
+    ids = {g.get("id") for g in ET.parse(out).getroot().iter(f"{SVG}g")}
+    assert {"slo-line", "slo-point-0", "slo-point-1"} <= ids
+    # Only pareto takes an SLO.
+    refused = charted("report", "leaderboard", "--min-interactivity", "5", code=2)
+    assert "takes no MODEL, --plot or --min-interactivity" in refused.stderr

@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 import pytest
+from support.curves import hermite
 
 from aim_catalog.selection import curves
 from aim_catalog.selection.curves import CURVE_COLUMNS, Point
@@ -24,12 +25,6 @@ def curve(*points: tuple[int, float, float], image: str | None = "img:1") -> lis
     """(concurrency, score, TPOT p99) points of one image."""
     parsed, _ = curves.parse([row(c, s, tpot_ms_p99=t, image=image) for c, s, t in points])
     return curves.curve_of(parsed, image)[0]
-
-
-def hermite(y0: float, y1: float, m0: float, m1: float, width: float, t: float) -> float:
-    """The cubic Hermite on a segment, from its textbook basis functions."""
-    h00, h10, h01, h11 = 2 * t**3 - 3 * t**2 + 1, t**3 - 2 * t**2 + t, -2 * t**3 + 3 * t**2, t**3 - t**2
-    return h00 * y0 + h10 * width * m0 + h01 * y1 + h11 * width * m1
 
 
 def test_two_points_are_a_straight_line_in_log2_concurrency_and_never_extrapolated() -> None:
@@ -126,3 +121,10 @@ def test_leave_one_out_predicts_each_interior_point_from_its_neighbours() -> Non
     [(held, predicted)] = list(curves.leave_one_out(c))
     # 8 from 4 and 16: (100 + 300) / 2 = 200 (error 10/190 = 5.26%).
     assert held is c[1] and predicted.figures["score"] == 200.0 and predicted.between == (4, 16)
+
+
+def test_a_curve_that_falls_by_half_is_said_to() -> None:
+    assert curves.falls(curve((8, 1000.0, 10.0), (32, 2600.0, 15.0), (512, 200.0, 75.0))) == (
+        "throughput falls 92% from concurrency 32 to 512 (2600 -> 200): that row may be a failed run"
+    )
+    assert curves.falls(curve((8, 1000.0, 10.0), (32, 600.0, 15.0))) is None  # 40%: noise, a plateau
