@@ -19,6 +19,7 @@ dataclasses, never ORM rows.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
@@ -45,6 +46,10 @@ if TYPE_CHECKING:
     from aim_catalog.measurements.pareto import Series
     from aim_catalog.measurements.sql.query import Result as SqlResult
     from aim_catalog.measurements.sql.roles import Grant
+    from aim_catalog.operating.bench.run import BenchRun
+    from aim_catalog.operating.bench.run import Plan as BenchPlan
+    from aim_catalog.operating.bench.run import RunOptions as BenchOptions
+    from aim_catalog.operating.bench.sweep import Sweep
     from aim_catalog.operating.endpoint_test import TestOptions, TestOutcome
     from aim_catalog.operating.load import LoadResult
     from aim_catalog.recipes.ingest import IngestReport
@@ -279,6 +284,77 @@ class Catalog:
             return store_smoke_test(
                 session, served.name, served.serve_config_id, served.image, result, max_tokens
             )
+
+    def bench_plan(self, name: str | None, options: BenchOptions | None = None) -> BenchPlan:
+        """What ``bench_run`` would do (where, which client, which points, how long), sending
+        nothing."""
+        from aim_catalog.operating.bench.run import RunOptions, plan
+
+        return plan(self, name, options or RunOptions())
+
+    def bench_run(
+        self,
+        name: str | None,
+        options: BenchOptions | None = None,
+        *,
+        on_point: Callable[[Any, int, int], None] | None = None,
+        on_done: Callable[[Any], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> BenchRun:
+        """Measure the deployment ``name`` (or ``options.url``) at each asked concurrency; each
+        finished point is stored as a ``measured`` row of its serve config (``options.save``)."""
+        from aim_catalog.operating.bench.run import RunOptions, run
+
+        return run(self, name, options or RunOptions(), on_point=on_point, on_done=on_done, stop=stop)
+
+    def bench_sweep(
+        self,
+        selection: SelectionOptions,
+        options: BenchOptions | None = None,
+        launch_options: LaunchOptions | None = None,
+        *,
+        only: Sequence[str] = (),
+        resume: bool = False,
+        dry_run: bool = False,
+        stop: threading.Event | None = None,
+        note: Note | None = None,
+        on_config: Callable[[Any, int, int], None] | None = None,
+        on_result: Callable[[Any], None] | None = None,
+        run_hooks: dict[str, Any] | None = None,
+    ) -> Sweep:
+        """Launch, measure and stop every candidate config ``explain`` ranks for
+        ``selection`` (or those ``only`` names), one at a time on the local Docker engine;
+        then explain again."""
+        from aim_catalog.errors import UsageProblem
+        from aim_catalog.launch.plan import LaunchOptions
+        from aim_catalog.operating.bench.run import RunOptions
+        from aim_catalog.operating.bench.sweep import sweep
+
+        launching = launch_options or LaunchOptions()
+        if launching.target != "docker":
+            raise UsageProblem("bench sweep launches on the local Docker engine (--target docker)")
+
+        def launch(verdict: Any) -> str:
+            pinned = replace(
+                selection, recipe=verdict.recipe_id, backend=verdict.backend, gpus=verdict.gpu_count
+            )
+            started = self.launch(pinned, launching, note=note)
+            return str(started.containers[0].name)
+
+        return sweep(
+            self,
+            explain=lambda: self.explain(selection, note=note).verdicts,
+            launch=launch,
+            stop_deployment=self.stop,
+            options=options or RunOptions(),
+            only=only,
+            resume=resume,
+            dry_run=dry_run,
+            stop=stop,
+            on_config=on_config,
+            on_result=on_result,
+            run_hooks=run_hooks,
+        )
 
     # ----------------------------------------------------------------- admin: recipes, results
 

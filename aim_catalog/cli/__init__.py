@@ -4,7 +4,8 @@
 command modules register on it when imported here.
 """
 
-from aim_catalog.cli import catalog as _catalog_commands  # noqa: F401  (registers commands)
+from aim_catalog.cli import bench as _bench_commands  # noqa: F401  (registers commands)
+from aim_catalog.cli import catalog as _catalog_commands  # noqa: F401
 from aim_catalog.cli import choose as _selection_commands  # noqa: F401
 from aim_catalog.cli import images as _image_commands  # noqa: F401
 from aim_catalog.cli import launch as _launch_commands  # noqa: F401

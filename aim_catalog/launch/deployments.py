@@ -100,3 +100,8 @@ def set_status(session: Session, container_id: str, status: Status) -> None:
         .where(Deployment.container_id == container_id)
         .values(status=Status(status).value, updated_at=datetime.now(timezone.utc))
     )
+
+
+def by_id(session: Session, row_id: int) -> Deployment | None:
+    """The deployment row ``row_id`` (None: there is none)."""
+    return session.get(Deployment, row_id) if row_id else None

@@ -1,6 +1,7 @@
 """Signals turned into a clean-up, for every launch target.
 
-``termination_as_interrupt`` makes SIGTERM and SIGHUP behave like Ctrl-C during a launch,
+``termination_as_interrupt`` makes SIGTERM and SIGHUP behave like Ctrl-C during a launch;
+``signals_stop`` turns all three into a stop event (a benchmark winds down, keeping its points);
 and ``interrupts_deferred`` holds every such signal back while a failed launch cleans up,
 so a second Ctrl-C cannot cut it short.
 """
@@ -65,3 +66,24 @@ def raise_if_terminated() -> None:
     """Raise a termination whose exception was lost (see ``_terminations``)."""
     if _terminations:
         raise Terminated(_terminations[-1])
+
+
+@contextmanager
+def signals_stop(stop: threading.Event) -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP set ``stop`` (the work in hand winds down and keeps what
+    it finished); a second one interrupts at once (``Terminated``)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        if stop.is_set():
+            raise Terminated(signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in _SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

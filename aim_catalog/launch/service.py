@@ -128,3 +128,37 @@ def served(work: Work, name: str) -> Served:
         if found is not None:
             return found
     raise UsageProblem(f"no deployment called {name!r} on this engine (`aim-catalog ps` lists them)")
+
+
+def recorded(work: Work, name: str) -> Served:
+    """The deployment ``name`` as its record says, on any target: where it answers when this
+    host can reach it (a Docker deployment), else with ``base_url`` "" (a cluster's Service:
+    the caller gives a forwarded URL). ``UsageProblem`` when there is none, or it is not live."""
+    target, found = _find(work, name)
+    if target.name == DEFAULT_TARGET:
+        return served(work, name)
+    from aim_catalog.launch import deployments
+    from aim_catalog.launch.targets.base import Served
+
+    with work.read() as session:
+        row = deployments.by_id(session, found.row)
+    if row is None or not found.live:
+        raise UsageProblem(f"deployment {name!r} is not running (`aim-catalog ps --all`)")
+    return Served(
+        row.name,
+        "",
+        row.serve_config_id,
+        row.image,
+        target=row.target,
+        backend=row.backend,
+        model=row.model,
+        gpu_count=row.gpu_count,
+    )
+
+
+def run_client(
+    work: Work, name: str, argv: list[str], result_path: str, *, timeout: float, stop: Any
+) -> tuple[int, bytes, str]:
+    """Run a benchmark client inside the deployment ``name`` (its target's ``run_client``)."""
+    target, found = _find(work, name)
+    return target.run_client(work, found, argv, result_path, timeout=timeout, stop=stop)

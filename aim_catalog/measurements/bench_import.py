@@ -26,7 +26,7 @@ from aim_catalog.measurements.importers.common import Run
 from aim_catalog.notes import Tick
 from aim_catalog.recipes import bounds
 from aim_catalog.recipes.format import Origin
-from aim_catalog.settings import RANK_METRICS, normalize_precision
+from aim_catalog.settings import ENERGY_FIELDS, METRIC_FIELDS, RANK_METRICS, normalize_precision
 from aim_catalog.storage.dialects import lock_for_write
 from aim_catalog.storage.models import Benchmark, Deployment, Recipe, ServeConfig
 
@@ -350,13 +350,7 @@ def store_smoke_test(
     input_len, output_len = result.mean_lengths()
     metrics = {k: v for k, v in result.metrics().items() if v is not None}
     figures = {"input_len": input_len, "output_len": output_len, "concurrency": result.concurrency, **metrics}
-    config = session.get(ServeConfig, serve_config_id)
-    found = bounds.problems(
-        {k: v for k, v in figures.items() if v is not None}, config.gpu_count if config is not None else None
-    )
-    if found:  # the caller checks first; this is the last line before the catalog
-        column, why = found[0]
-        raise EnvironmentProblem(f"{name} answered with an impossible {column}: {why} (nothing saved)")
+    _check_figures(session, serve_config_id, figures, name)
     moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     lock_for_write(session)
     row = Benchmark(
@@ -377,3 +371,85 @@ def store_smoke_test(
     session.add(row)
     session.flush()
     return int(row.id)
+
+
+def _check_figures(session: Session, serve_config_id: int, figures: dict[str, Any], name: str) -> None:
+    """Refuse a figure ``recipes.bounds`` says no real run shows (the caller checks first;
+    this is the last line before the catalog)."""
+    config = session.get(ServeConfig, serve_config_id)
+    found = bounds.problems(
+        {k: v for k, v in figures.items() if v is not None}, config.gpu_count if config is not None else None
+    )
+    if found:
+        column, why = found[0]
+        raise EnvironmentProblem(f"{name} answered with an impossible {column}: {why} (nothing saved)")
+
+
+MEASURED_COLUMNS = (
+    "input_len",
+    "output_len",
+    "nominal_input_len",
+    "nominal_output_len",
+    "concurrency",
+    "dataset",
+    "request_rate",
+    "failed",
+    "source",
+    "measured_at",
+    "image",
+    "image_digest",
+    "server_version",
+    "client",
+    "gpu_model",
+)
+
+
+def store_measured(session: Session, serve_config_id: int, row: dict[str, Any], name: str) -> int:
+    """Store one point ``bench run`` measured on the deployment ``name`` as a ``measured`` row
+    of its serve config (``row``: ``MEASURED_COLUMNS`` and metric columns); its id. Such rows
+    rank like imported ones; each has a key of its own, so an export ingests back."""
+    if session.get(ServeConfig, serve_config_id) is None:
+        raise UsageProblem(
+            f"{name}'s serve config is no longer in the catalog (its recipe was removed): nothing saved"
+        )
+    known = {*MEASURED_COLUMNS, *METRIC_FIELDS, *ENERGY_FIELDS}
+    unknown = sorted(set(row) - known)
+    if unknown:
+        raise ValueError(f"not a benchmark column: {', '.join(unknown)}")  # a programming error
+    figures = {k: v for k, v in row.items() if k not in ("dataset", "source", "measured_at", "image")}
+    _check_figures(
+        session, serve_config_id, {k: v for k, v in figures.items() if not isinstance(v, str)}, name
+    )
+    lock_for_write(session)
+    stored = Benchmark(
+        serve_config_id=serve_config_id,
+        origin=Origin.MEASURED.value,
+        import_key=f"{Origin.MEASURED.value}-{uuid.uuid4().hex}",
+        **{k: v for k, v in row.items() if v is not None},
+    )
+    session.add(stored)
+    session.flush()
+    return int(stored.id)
+
+
+def measured_concurrencies(
+    session: Session, recipe_id: str, backend: str, gpus: int, image: str, input_len: int, output_len: int
+) -> set[int]:
+    """The concurrencies ``bench run`` measured already (origin ``measured``, no failed
+    request) on this serve config and image at these nominal lengths (``bench sweep --resume``)."""
+    found = session.execute(
+        select(Benchmark.concurrency)
+        .join(ServeConfig, ServeConfig.id == Benchmark.serve_config_id)
+        .join(Recipe, Recipe.id == ServeConfig.recipe_pk)
+        .where(
+            Recipe.recipe_id == recipe_id,
+            ServeConfig.backend == backend,
+            ServeConfig.gpu_count == gpus,
+            Benchmark.origin == Origin.MEASURED.value,
+            Benchmark.image == image,
+            Benchmark.nominal_input_len == input_len,
+            Benchmark.nominal_output_len == output_len,
+            or_(Benchmark.failed.is_(None), Benchmark.failed == 0),
+        )
+    )
+    return {int(c) for (c,) in found if c is not None}

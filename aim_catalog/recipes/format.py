@@ -50,6 +50,7 @@ class Origin(str, Enum):
     RECIPE = "recipe"  # written in the recipe file: replaced when the file changes
     IMPORT = "import"  # `bench import`: kept across re-ingests, deduplicated by import_key
     SMOKE = "smoke"  # `aim-catalog test --save`: never ranks by default
+    MEASURED = "measured"  # `bench run` / `bench sweep`: measured by this tool, ranks like an import
 
 
 @dataclass(frozen=True)

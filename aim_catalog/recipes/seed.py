@@ -70,7 +70,9 @@ def load_measurements(session: Any, paths: Iterable[Path]) -> int:
         problems += bad
     if problems:
         raise EnvironmentProblem("bundled measurements are invalid:\n" + "\n".join(map(str, problems)))
-    defaults = {c.name: None for c in Benchmark.__table__.columns if c.name != "id"}
+    # Every row names the same columns (an executemany needs that): the ones any row has, so
+    # a catalog at an older revision without the newest columns is seeded all the same.
+    defaults = dict.fromkeys(sorted({key for row in rows for key in row}))
     insert_missing(
         session,
         Benchmark.__table__,

@@ -98,6 +98,12 @@ benchmarks = Table(
     Column("source", Text),
     Column("measured_at", String(40)),
     Column("image", String(300)),
+    # What `bench run` knows of a row it measured (migration 0012): the image's digest, the
+    # server's own version, the client (with its version) and the GPU model.
+    Column("image_digest", String(200)),
+    Column("server_version", String(100)),
+    Column("client", String(200)),
+    Column("gpu_model", String(64)),
     # "recipe": written by ingest from the recipe file (replaced when the file changes);
     # "import": from `bench import`, kept across re-ingests, deduplicated by import_key.
     Column("origin", String(16), nullable=False, server_default="recipe"),

@@ -136,12 +136,19 @@ class Found:
 
 @dataclass(frozen=True)
 class Served:
-    """An active deployment and where it answers (``aim-catalog test``)."""
+    """An active deployment and where it answers (``aim-catalog test``, ``bench run``); a
+    cluster deployment's record (``service.recorded``) has no ``base_url`` reachable from
+    here: "" (give ``bench run`` a forwarded URL)."""
 
     name: str
     base_url: str
     serve_config_id: int | None
     image: str
+    target: str = "docker"
+    backend: str | None = None
+    model: str | None = None
+    gpu_count: int | None = None
+    image_digest: str | None = None  # the image the container runs, as the engine names it (sha256:...)
 
 
 class Target(Protocol):
@@ -196,4 +203,12 @@ class Target(Protocol):
     def served(self, work: Work, name: str) -> Served | None:
         """Where this target's active deployment ``name`` answers (None: it has none; the
         default target, asked last, may raise its own ``UsageProblem`` instead)."""
+        ...
+
+    def run_client(
+        self, work: Work, found: Found, argv: list[str], result_path: str, *, timeout: float, stop: Any
+    ) -> tuple[int, bytes, str]:
+        """Run ``argv`` (a benchmark client) inside what ``find`` found and hand back its exit
+        code, the file it wrote at ``result_path`` and the tail of its output
+        (``UsageProblem`` for a target that cannot run a command in its deployment)."""
         ...

@@ -64,6 +64,19 @@ def _empty_twin(url: str, tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'copy.db'}"
 
 
+def _measured_point() -> dict[str, Any]:
+    """A point `bench run` stored (migration 0012's columns all set)."""
+    return {
+        "input_len": 1030, "output_len": 256, "nominal_input_len": 1024, "nominal_output_len": 256,
+        "concurrency": 8, "dataset": "random", "failed": 0, "output_throughput": 812.5,
+        "ttft_ms_p50": 120.0, "ttft_ms_p90": 180.0, "tpot_ms_p50": 9.5, "tpot_ms_p999": 14.0,
+        "source": "aim-catalog bench run bench-a-vllm (aim-catalog builtin 0.1.0; 80 request(s))",
+        "measured_at": "2026-12-07T12:00:00Z", "image": "aim-catalog-test/fake-server:1",
+        "image_digest": "sha256:" + "ab" * 32, "server_version": "0.11.0-fake",
+        "client": "aim-catalog builtin 0.1.0", "gpu_model": "MI300X",
+    }  # fmt: skip
+
+
 def _smoke_test_result() -> Any:
     from aim_catalog.operating.load import LoadResult
 
@@ -91,7 +104,7 @@ def test_every_kind_of_row_survives_export_and_ingest(
     export into files that ingest into an empty catalog as the same rows, and re-ingesting
     or re-importing adds nothing. A figure an older catalog let in that ingest refuses now
     (infinite, impossible) is left out, and said."""
-    from aim_catalog.measurements.bench_import import store_smoke_test
+    from aim_catalog.measurements.bench_import import store_measured, store_smoke_test
 
     url = formats_catalog
     published = {
@@ -120,6 +133,7 @@ def test_every_kind_of_row_survives_export_and_ingest(
         ).scalar_one()  # fmt: skip
     with Session(engine) as session, session.begin():
         store_smoke_test(session, "smoke", config, "aim-catalog-test/fake-server:1", _smoke_test_result(), 16)
+        store_measured(session, config, _measured_point(), "bench-a-vllm")
     with engine.begin() as conn:
         # rows an older aim-catalog let in: a TTFT of infinity, and a row of impossible figures only
         conn.execute(
@@ -135,7 +149,7 @@ def test_every_kind_of_row_survives_export_and_ingest(
         )
     engine.dispose()
     rows = _every_row(url)
-    assert {r["origin"] for r in rows} == {"recipe", "import", "smoke"} and len(rows) == 7
+    assert {r["origin"] for r in rows} == {"recipe", "import", "smoke", "measured"} and len(rows) == 8
 
     out = tmp_path / "exported"
     result = cli("export", "--out", str(out), db_url=url)
@@ -153,6 +167,8 @@ def test_every_kind_of_row_survives_export_and_ingest(
         row.setdefault("ttft_ms_p99", None)
     smoke = next(r for r in expected if r["origin"] == "smoke")
     assert smoke["import_key"].startswith("smoke-")
+    measured = next(r for r in expected if r["origin"] == "measured")
+    assert measured["import_key"].startswith("measured-") and measured["server_version"] == "0.11.0-fake"
 
     copy = _empty_twin(url, tmp_path)
     assert cli("ingest", str(out), db_url=copy).stdout.startswith("added 4,")

@@ -529,3 +529,31 @@ def test_0011_gives_the_leaderboard_measured_at_and_its_downgrade_keeps_the_view
             assert "measured_at" not in columns
     finally:
         engine.dispose()
+
+
+# --------------------------------------------------------------------------- 0012: measured rows
+
+
+def test_0012_adds_what_bench_run_knows_of_a_row_and_its_downgrade_drops_it(db_url: str) -> None:
+    engine = db.make_engine(db_url)
+    columns = ("image_digest", "server_version", "client", "gpu_model")
+    try:
+        db.upgrade(engine, "0011")
+        with engine.begin() as conn:
+            seed_catalog(conn)
+            before = conn.execute(text("SELECT count(*), sum(output_throughput) FROM benchmarks")).one()
+        db.upgrade(engine, "0012")
+        with engine.begin() as conn:
+            assert tuple(
+                conn.execute(text("SELECT count(*), sum(output_throughput) FROM benchmarks")).one()
+            ) == (tuple(before))
+            found = conn.execute(text(f"SELECT {', '.join(columns)} FROM benchmarks")).all()
+            assert found and all(row == (None, None, None, None) for row in found)
+            assert conn.execute(text("SELECT count(*) FROM leaderboard")).scalar()
+        db.downgrade(engine, "0011")
+        with engine.connect() as conn:
+            names = conn.execute(text("SELECT * FROM benchmarks")).keys()
+            assert not set(columns) & set(names)
+            assert conn.execute(text("SELECT count(*) FROM leaderboard")).scalar()
+    finally:
+        engine.dispose()

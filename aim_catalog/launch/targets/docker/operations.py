@@ -184,4 +184,28 @@ def served(work: Work, name: str) -> Served:
             raise UsageProblem(f"no deployment called {name!r} on this engine (`aim-catalog ps` lists them)")
         if found.status not in ACTIVE:
             raise UsageProblem(f"deployment {name!r} is {found.status} (`aim-catalog ps --all`)")
-        return Served(found.name, f"http://{engine_host()}:{found.port}", found.serve_config_id, found.image)
+        row = Served(
+            found.name,
+            f"http://{engine_host()}:{found.port}",
+            found.serve_config_id,
+            found.image,
+            backend=found.backend,
+            model=found.model,
+            gpu_count=found.gpu_count,
+        )
+    return replace(row, image_digest=_digest(client, found.container_id))
+
+
+def _digest(client: DockerClient, container_id: str) -> str | None:
+    """The image the container runs, as the engine names it (``sha256:...``; a pulled image
+    also has a registry digest, ``repo@sha256:...``, preferred); None when it cannot say."""
+    import docker.errors
+
+    try:
+        image = client.containers.get(container_id).image
+    except (docker.errors.DockerException, OSError):
+        return None
+    if image is None:
+        return None
+    pulled = image.attrs.get("RepoDigests") or []
+    return str(pulled[0]) if pulled else (str(image.id) if image.id else None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aim_catalog.errors import UsageProblem
 
@@ -84,3 +84,11 @@ class DockerTarget:
         from aim_catalog.launch.targets.docker.operations import served
 
         return served(work, name)
+
+    def run_client(
+        self, work: Work, found: Found, argv: list[str], result_path: str, *, timeout: float, stop: Any
+    ) -> tuple[int, bytes, str]:
+        from aim_catalog.launch.targets.docker.bench_exec import exec_and_fetch
+
+        container = found.handle
+        return exec_and_fetch(container.client, container.key, argv, result_path, timeout=timeout, stop=stop)

@@ -3,7 +3,7 @@ Service) and ``kserve`` (a KServe InferenceService), one class with two registra
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aim_catalog.errors import UsageProblem
 from aim_catalog.launch.targets.base import Stopped
@@ -87,6 +87,14 @@ class KubernetesTarget:
         """None: ``aim-catalog test`` asks deployments it can reach from here (a cluster's
         Service answers inside the cluster; give ``test`` a forwarded URL instead)."""
         return None
+
+    def run_client(
+        self, work: Work, found: Found, argv: list[str], result_path: str, *, timeout: float, stop: Any
+    ) -> tuple[int, bytes, str]:
+        raise UsageProblem(
+            f"{found.name} runs on a cluster: --client image runs a client inside a local Docker "
+            "deployment; measure it with --client builtin --url (after `kubectl port-forward`)"
+        )
 
 
 class KServeTarget(KubernetesTarget):
