@@ -21,7 +21,8 @@ vLLM's ``ChatCompletionRequest`` (``vllm/entrypoints/openai/protocol.py`` at com
 (``python/sglang/srt/entrypoints/openai/protocol.py``, sgl-project/sglang at commit
 004c82e0: ``min_tokens: int = 0``, ``ignore_eos: bool = False`` among its "extra parameters
 for SRT backend only", passed on as ``min_new_tokens`` and ``ignore_eos``). No temperature
-is sent, as vLLM's benchmark sends none: the server's default applies.
+is sent, as vLLM's benchmark sends none (``vllm/benchmarks/lib/endpoint_request_func.py``
+at commit 02cfb534): the server's default applies.
 
 A request fails, and is counted (never raised), when the server answers an HTTP error, a
 stream that breaks the API (``replies.Stream``: bad JSON, wrong types, more pieces than

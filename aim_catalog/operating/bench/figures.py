@@ -1,13 +1,17 @@
 """The figures of a benchmark point, from the timings of its completed requests: pure
 arithmetic, no I/O. Imports only ``operating.load`` (its ``percentile``).
 
-The definitions are vLLM's benchmark client's (``vllm/benchmarks/serve.py``,
-``calculate_metrics``, vllm-project/vllm at commit 009e6d4a), per completed request:
+The definitions are vLLM's benchmark client's (vllm-project/vllm: the timings in
+``vllm/benchmarks/lib/endpoint_request_func.py``, ``async_request_openai_chat_completions``,
+at commit 02cfb534; the figures in ``vllm/benchmarks/serve.py``, ``calculate_metrics``, at
+commit 009e6d4a), per completed request:
 
-- TTFT: from sending the request to its first token (the first streamed piece of text);
+- TTFT: from sending the request to its first token: the first streamed piece of text
+  (vLLM takes the first chunk with choices, which may be the role chunk with no text);
 - ITL: the gaps between one streamed piece of text and the next (every gap of every
   request is one value);
-- E2EL: from sending the request to its last piece of text;
+- E2EL: from sending the request to its last piece of text (the usage chunk and
+  ``[DONE]`` after it carry none);
 - TPOT: ``(E2EL - TTFT) / (completion_tokens - 1)``, for answers of two tokens or more;
 
 and over the point, whose ``duration`` runs from the first request sent to the last answer:
