@@ -140,10 +140,15 @@ class Stream:
 
     At most ``max_tokens + STREAM_SLACK`` events: a server that never stops (ignoring
     ``max_tokens``) is refused there, not followed until memory runs out.
+
+    ``reasoning=True`` (a benchmark's count of generated tokens) takes a reasoning model's
+    thinking as text too: vLLM's and SGLang's reasoning parsers stream it in
+    ``delta.reasoning_content`` (vLLM's newer releases: ``delta.reasoning``), not ``content``.
     """
 
-    def __init__(self, max_tokens: int) -> None:
+    def __init__(self, max_tokens: int, *, reasoning: bool = False) -> None:
         self.max_tokens = max_tokens
+        self.keys = ("content", "reasoning_content", "reasoning") if reasoning else ("content",)
         self.parts: list[str] = []
         self.events = 0
         self.model: str | None = None
@@ -184,7 +189,8 @@ class Stream:
             delta = choice.get("delta")
             content = None
             if delta is not None:
-                content = _text(_object(delta, "delta").get("content"), "delta.content")
+                delta = _object(delta, "delta")
+                content = "".join(_text(delta.get(key), f"delta.{key}") or "" for key in self.keys)
             if content:
                 if len(self.parts) >= self.max_tokens:
                     raise Invalid(

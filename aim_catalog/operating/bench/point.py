@@ -39,6 +39,9 @@ class PointResult:
     # p99, p99.9 and mean (ttft, tpot, itl, e2el); None where not measured.
     metrics: dict[str, float | None] = field(default_factory=dict)
     interrupted: bool = False  # stopped (Ctrl-C, time bound) before every request was sent
+    # Why requests failed: the first few distinct reasons, one line each ("HTTP 500: ...
+    # (3 requests)"); never a secret (no URL, no header).
+    errors: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
