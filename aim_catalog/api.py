@@ -354,6 +354,7 @@ class Catalog:
             on_config=on_config,
             on_result=on_result,
             run_hooks=run_hooks,
+            image=launching.image,
         )
 
     # ----------------------------------------------------------------- admin: recipes, results

@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from aim_catalog import arguments
@@ -208,14 +208,14 @@ def run(
     """Measure each point in turn and store it as it finishes. ``on_point(spec, done,
     total)`` hears progress (requests done of total, for a progress bar); ``on_done`` each
     finished point; ``stop`` set stops the load, keeping finished points."""
-    from aim_catalog.operating.bench import builtin
+    from aim_catalog.operating.bench import builtin as builtin_client
 
     found = _target(work, name, options)
     served = found.served
     backend = served.backend if served is not None else None
     model = options.model or (served.model if served is not None and found.client == "image" else None)
     model = model or _served_model(found.base_url, options.timeout)
-    version = builtin.server_version(found.base_url, backend or "")
+    version = builtin_client.server_version(found.base_url, backend or "")
     notes: list[str] = []
     stores = options.save and served is not None and served.serve_config_id is not None
     if options.save and served is None:
@@ -223,6 +223,13 @@ def run(
     elif options.save and served is not None and served.serve_config_id is None:
         notes.append(f"{name}'s serve config is no longer in the catalog: the points are not stored")
     stop = stop or threading.Event()
+    words = None
+    if found.client == "builtin" and options.dataset == "random":
+        words = _calibrated(builtin_client, found.base_url, model, options)
+        notes.append(
+            f"prompts of {words} words, for {options.input_len} prompt tokens as this server counts them "
+            "(calibrated by one request)"
+        )
     points: list[PointResult] = []
     rows: list[int] = []
     gpu_model = _gpu_model(served)
@@ -238,9 +245,12 @@ def run(
                 if on_point is not None:
                     on_point(spec, done, total)
 
-            point = builtin.run_point(
-                found.base_url, model, spec, progress=progress, stop=stop, timeout=options.timeout
+            sized = spec if words is None else replace(spec, input_len=words)
+            point = builtin_client.run_point(
+                found.base_url, model, sized, progress=progress, stop=stop, timeout=options.timeout
             )
+            point = replace(point, spec=spec)  # what was asked: input_len tokens
+
         if stop.is_set() and point.interrupted:
             notes.append(f"concurrency {spec.concurrency}: stopped before it finished (not kept)")
             break
@@ -270,6 +280,20 @@ def run(
         interrupted,
         tuple(notes),
     )
+
+
+def _calibrated(client: Any, base: str, model: str, options: RunOptions) -> int:
+    """How many prompt words make ``options.input_len`` prompt tokens as the server counts
+    them (its ``usage``): one request of ``input_len`` words tells the ratio. The builtin
+    client has no tokenizer; the backends' own clients (``--client image``) have the model's."""
+    probe = PointSpec(1, 1, options.input_len, 1, min(options.timeout, 120.0))
+    found = client.run_point(base, model, probe, timeout=options.timeout)
+    if not found.completed or not found.input_len:
+        raise EnvironmentProblem(
+            f"{base} did not answer a first request with its prompt's token count (usage): "
+            + "; ".join(found.errors or ("no usage",))
+        )
+    return max(1, round(options.input_len * options.input_len / found.input_len))
 
 
 def _served_model(base: str, timeout: float) -> str:

@@ -79,9 +79,11 @@ def sweep(
     on_config: Callable[[Any, int, int], None] | None = None,
     on_result: Callable[[SweepConfig], None] | None = None,
     run_hooks: dict[str, Any] | None = None,
+    image: str | None = None,
 ) -> Sweep:
     """``launch(verdict)`` starts the verdict's config and returns its deployment's name;
-    ``stop_deployment(name)`` removes it; ``explain()`` ranks the request's configs."""
+    ``stop_deployment(name)`` removes it; ``explain()`` ranks the request's configs;
+    ``image``: the image every launch runs (``--image``), else each config's own."""
     from aim_catalog.launch.guard import interrupts_deferred
 
     stop = stop or threading.Event()
@@ -90,15 +92,19 @@ def sweep(
     total_estimate = options.estimate_s() * len(chosen)
     done: list[SweepConfig] = []
     if dry_run:
-        planned = [SweepConfig(v.recipe_id, v.backend, v.gpu_count, v.image, "planned") for v in chosen]
+        planned = [
+            SweepConfig(v.recipe_id, v.backend, v.gpu_count, image or v.image, "planned") for v in chosen
+        ]
         return Sweep(tuple(planned), before, before, False, total_estimate)
     for index, verdict in enumerate(chosen, start=1):
         if stop.is_set():
             break
         if on_config is not None:
             on_config(verdict, index, len(chosen))
-        config = SweepConfig(verdict.recipe_id, verdict.backend, verdict.gpu_count, verdict.image, "planned")
-        if resume and _measured_already(work, verdict, options):
+        config = SweepConfig(
+            verdict.recipe_id, verdict.backend, verdict.gpu_count, image or verdict.image, "planned"
+        )
+        if resume and _measured_already(work, verdict, image or verdict.image, options):
             result = replace(config, outcome="resumed", reason="every asked point measured on this image")
             done.append(result)
             if on_result is not None:
@@ -111,7 +117,7 @@ def sweep(
             stop.set()
             break
         except CatalogError as exc:
-            result = replace(config, outcome="launch failed", reason=redact(str(exc)).splitlines()[0])
+            result = replace(config, outcome="launch failed", reason=_one_line(exc))
             done.append(result)
             if on_result is not None:
                 on_result(result)
@@ -123,9 +129,7 @@ def sweep(
                 config, outcome=outcome, deployment=name, run=measured, reason="; ".join(measured.notes)
             )
         except CatalogError as exc:
-            result = replace(
-                config, outcome="run failed", deployment=name, reason=redact(str(exc)).splitlines()[0]
-            )
+            result = replace(config, outcome="run failed", deployment=name, reason=_one_line(exc))
         except KeyboardInterrupt:
             stop.set()
             result = replace(config, outcome="interrupted", deployment=name, reason="interrupted")
@@ -142,12 +146,12 @@ def sweep(
     return Sweep(tuple(done), before, after, stop.is_set(), total_estimate)
 
 
-def _measured_already(work: Any, verdict: Any, options: RunOptions) -> bool:
+def _measured_already(work: Any, verdict: Any, image: str | None, options: RunOptions) -> bool:
     """Every asked concurrency of the scenario measured already on the image the config
     launches now."""
     from aim_catalog.measurements.bench_import import measured_concurrencies
 
-    if verdict.image is None:
+    if image is None:
         return False
     with work.read() as session:
         found = measured_concurrencies(
@@ -155,8 +159,13 @@ def _measured_already(work: Any, verdict: Any, options: RunOptions) -> bool:
             verdict.recipe_id,
             verdict.backend,
             verdict.gpu_count,
-            verdict.image,
+            image,
             options.input_len,
             options.output_len,
         )
     return set(options.concurrencies) <= found
+
+
+def _one_line(exc: CatalogError) -> str:
+    """An error in one line for the summary: its lines joined, secrets masked."""
+    return "; ".join(part.strip() for part in redact(str(exc)).splitlines() if part.strip())

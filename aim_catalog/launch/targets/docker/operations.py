@@ -193,7 +193,8 @@ def served(work: Work, name: str) -> Served:
             model=found.model,
             gpu_count=found.gpu_count,
         )
-    return replace(row, image_digest=_digest(client, found.container_id))
+        container_id = found.container_id
+    return replace(row, image_digest=_digest(client, container_id))
 
 
 def _digest(client: DockerClient, container_id: str) -> str | None:
