@@ -144,8 +144,10 @@ def bench_run_cmd(
         result = catalog.bench_run(name, options, on_point=bar.update, on_done=bar.done, stop=stop)
     if given["as_json"]:
         render.emit_json(result.as_dict())
-        return
-    _show_run(result)
+    else:
+        _show_run(result)
+    if result.interrupted:
+        raise typer.Exit(130)  # as any interrupted command: the output above is what was kept
 
 
 @bench_app.command("sweep")
@@ -213,8 +215,10 @@ def bench_sweep_cmd(
         )
     if given["as_json"]:
         render.emit_json(found.as_dict())
-        return
-    _show_sweep(found, options, given["dry_run"])
+    else:
+        _show_sweep(found, options, given["dry_run"])
+    if found.interrupted:
+        raise typer.Exit(130)  # as any interrupted command: the output above is what was kept
 
 
 class _Progress:
