@@ -461,3 +461,187 @@ def dsr1(spec: str, **over: Any) -> dict[str, Any]:
     )
     doc.update(over)
     return doc
+
+
+# ----------------------------------------------------------- the benchmark clients in the images
+# What each backend's own client writes when run as aim_catalog.operating.bench.image_client
+# builds its command (640 prompts, 1024 in / 512 out, 64 at a time, no request rate), at the
+# release the default images run. The fake server's image carries them (tests/fake_server/:
+# ``python -m support.bench_results`` from tests/ writes them; a unit test checks they match).
+
+# One point: latencies in ms at each statistic the clients write (vLLM and ATOM: mean,
+# median, std, then p50, p90, p99, p99.9 for --metric-percentiles 50,90,99,99.9).
+_LATENCIES = {
+    "ttft": {
+        "mean": 402.1,
+        "median": 380.5,
+        "std": 90.2,
+        "p90": 530.0,
+        "p95": 610.4,
+        "p99": 812.0,
+        "p99.9": 905.3,
+    },
+    "tpot": {"mean": 30.1, "median": 29.8, "std": 2.1, "p90": 32.4, "p95": 33.6, "p99": 35.5, "p99.9": 38.9},
+    "itl": {"mean": 30.0, "median": 28.7, "std": 5.5, "p90": 33.9, "p95": 41.2, "p99": 60.2, "p99.9": 98.4},
+    "e2el": {
+        "mean": 15800.0,
+        "median": 15600.0,
+        "std": 800.0,
+        "p90": 16900.0,
+        "p95": 17400.0,
+        "p99": 18100.0,
+        "p99.9": 19050.0,
+    },
+}
+
+
+def _vllm_style_latencies(percentiles: tuple[str, ...]) -> dict[str, float]:
+    """``process_one_metric`` of vLLM's client (and ATOM's copy): per metric mean, median,
+    std, then ``p{p_word}`` for each percentile asked (p50 is the median)."""
+    doc: dict[str, float] = {}
+    for metric, stats in _LATENCIES.items():
+        doc[f"mean_{metric}_ms"] = stats["mean"]
+        doc[f"median_{metric}_ms"] = stats["median"]
+        doc[f"std_{metric}_ms"] = stats["std"]
+        for p in percentiles:
+            doc[f"p{p}_{metric}_ms"] = stats["median"] if p == "50" else stats[f"p{p}"]
+    return doc
+
+
+def vllm_bench_serve_0_27_1(**over: Any) -> dict[str, Any]:
+    """``vllm bench serve --save-result`` of vLLM 0.27.1 (``vllm/benchmarks/serve.py`` of the
+    PyPI wheel vllm==0.27.1, the default image vllm/vllm-openai-rocm:v0.27.1): ``main_async``'s
+    keys (date ... max_concurrency, no --metadata), then ``benchmark()``'s result without the
+    per-request lists (no --save-detailed), then the latencies of ``--percentile-metrics
+    ttft,tpot,itl,e2el --metric-percentiles 50,90,99,99.9``; ``--backend vllm``."""
+    n, duration = 640, 163.9
+    tokens_in, tokens_out = n * 1024, n * 512
+    doc: dict[str, Any] = {
+        "date": "20260901-101500",
+        "endpoint_type": "vllm",
+        "backend": "vllm",
+        "label": None,
+        "model_id": BENCH_MODEL,
+        "tokenizer_id": BENCH_MODEL,
+        "num_prompts": n,
+        "request_rate": "inf",
+        "burstiness": 1.0,
+        "max_concurrency": 64,
+        "duration": duration,
+        "completed": n,
+        "failed": 0,
+        "total_input_tokens": tokens_in,
+        "total_output_tokens": tokens_out,
+        "request_throughput": n / duration,
+        "request_goodput": None,
+        "output_throughput": tokens_out / duration,
+        "total_token_throughput": (tokens_in + tokens_out) / duration,
+        "max_output_tokens_per_s": 2304.0,
+        "max_concurrent_requests": 64,
+        "rtfx": 0.0,
+        **_vllm_style_latencies(("50", "90", "99", "99.9")),
+    }
+    doc.update(over)
+    return doc
+
+
+def sglang_bench_serving_0_5_17(**over: Any) -> dict[str, Any]:
+    """One ``--output-file`` line of ``python3 -m sglang.bench_serving`` in SGLang 0.5.17 (the
+    PyPI wheel sglang==0.5.17, the default gfx950 image: ``sglang/bench_serving.py``
+    re-exports ``sglang/benchmark/serving.py``, whose ``benchmark()`` writes it) for
+    ``--backend sglang-oai --dataset-name random-ids --random-range-ratio 1``: the prompts
+    are 1024 - 1 tokens (``sample_random_requests`` takes the tokenizer's special tokens
+    off), ``request_rate`` the float (``Infinity``), p90/p95/p99 of every latency.
+    ``server_info`` is abridged: the server's ``/server_info`` holds every ServerArgs field,
+    the scheduler's info and internal states besides these."""
+    n, duration = 640, 150.2
+    tokens_in, tokens_out = n * 1023, n * 512
+    doc: dict[str, Any] = {
+        "tag": None,
+        "backend": "sglang-oai",
+        "dataset_name": "random-ids",
+        "request_rate": float("inf"),
+        "max_concurrency": 64,
+        "sharegpt_output_len": None,
+        "random_input_len": 1024,
+        "random_output_len": 512,
+        "random_range_ratio": 1.0,
+        "server_info": {"model_path": BENCH_MODEL, "tp_size": 4, "version": "0.5.17"},
+        "duration": duration,
+        "completed": n,
+        "total_input_tokens": tokens_in,
+        "total_input_text_tokens": tokens_in,
+        "total_input_vision_tokens": 0,
+        "total_output_tokens": tokens_out,
+        "total_output_tokens_retokenized": tokens_out - 28,
+        "request_throughput": n / duration,
+        "input_throughput": tokens_in / duration,
+        "output_throughput": tokens_out / duration,
+        "total_throughput": (tokens_in + tokens_out) / duration,
+    }
+    for metric, name in (("e2el", "e2e_latency"), ("ttft", "ttft"), ("tpot", "tpot"), ("itl", "itl")):
+        stats = _LATENCIES[metric]
+        for stat in ("mean", "median", "std", "p90", "p95", "p99"):
+            doc[f"{stat}_{name}_ms"] = stats[stat]
+    doc.update(
+        concurrency=61.8, accept_length=None, max_output_tokens_per_s=2496.0, max_concurrent_requests=64
+    )
+    doc.update(over)
+    return doc
+
+
+def atom_benchmark_serving_0_1_4(**over: Any) -> dict[str, Any]:
+    """``python3 -m atom.benchmarks.benchmark_serving --save-result`` of ROCm/ATOM v0.1.4
+    (``atom/benchmarks/benchmark_serving.py``, the default image rocm/atom:...atom0.1.4...):
+    vLLM's older writer, ``best_of``, the misspelled ``"request_goodput:"``, no ``failed``
+    (num_prompts - completed), no peak figures; the latencies of ``--percentile-metrics
+    ttft,tpot,itl,e2el --metric-percentiles 50,90,99,99.9``."""
+    n, duration = 640, 158.4
+    tokens_in, tokens_out = n * 1024, n * 512
+    doc: dict[str, Any] = {
+        "date": "20260901-103000",
+        "backend": "vllm",
+        "model_id": BENCH_MODEL,
+        "tokenizer_id": BENCH_MODEL,
+        "best_of": 1,
+        "num_prompts": n,
+        "request_rate": "inf",
+        "burstiness": 1.0,
+        "max_concurrency": 64,
+        "duration": duration,
+        "completed": n - 2,
+        "total_input_tokens": (n - 2) * 1024,
+        "total_output_tokens": (n - 2) * 512,
+        "request_throughput": (n - 2) / duration,
+        "request_goodput:": None,
+        "output_throughput": (tokens_out - 2 * 512) / duration,
+        "total_token_throughput": (tokens_in + tokens_out - 2 * 1536) / duration,
+        **_vllm_style_latencies(("50", "90", "99", "99.9")),
+    }
+    doc.update(over)
+    return doc
+
+
+# File in tests/fake_server -> (its builder, written as that tool writes it: one JSON object,
+# or a JSONL line).
+FAKE_SERVER_RESULTS: dict[str, tuple[Any, str]] = {
+    "vllm-bench-serve-0.27.1.json": (vllm_bench_serve_0_27_1, "json"),
+    "sglang-bench-serving-0.5.17.jsonl": (sglang_bench_serving_0_5_17, "jsonl"),
+    "atom-benchmark-serving-0.1.4.json": (atom_benchmark_serving_0_1_4, "json"),
+}
+
+
+def fake_server_result(name: str) -> bytes:
+    """The bytes of ``tests/fake_server/<name>``: ``json.dump`` (vLLM, ATOM) or
+    ``json.dumps(...) + "\\n"`` (SGLang's ``file.write``)."""
+    build, kind = FAKE_SERVER_RESULTS[name]
+    text = json.dumps(build())
+    return (text + "\n" if kind == "jsonl" else text).encode()
+
+
+if __name__ == "__main__":  # from tests/: python -m support.bench_results
+    from support.paths import FAKE_SERVER
+
+    for file_name in FAKE_SERVER_RESULTS:
+        (FAKE_SERVER / file_name).write_bytes(fake_server_result(file_name))
+        print(FAKE_SERVER / file_name)
