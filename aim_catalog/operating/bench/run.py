@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
@@ -237,8 +236,12 @@ def run(
         if stop.is_set():
             break
         if found.client == "image":
-            assert name is not None and backend is not None  # _target made sure
-            point = _in_image(work, name, backend, model, spec, stop)
+            assert name is not None and backend is not None and served is not None  # _target made sure
+            measured = _in_image(work, name, backend, model, served.image, spec, stop)
+            if measured is None:
+                notes.append(f"concurrency {spec.concurrency}: stopped before it finished (not kept)")
+                break
+            point = measured
         else:
 
             def progress(done: int, total: int, spec: PointSpec = spec) -> None:
@@ -287,7 +290,7 @@ def _calibrated(client: Any, base: str, model: str, options: RunOptions) -> int:
     them (its ``usage``): one request of ``input_len`` words tells the ratio. The builtin
     client has no tokenizer; the backends' own clients (``--client image``) have the model's."""
     probe = PointSpec(1, 1, options.input_len, 1, min(options.timeout, 120.0))
-    found = client.run_point(base, model, probe, timeout=options.timeout)
+    found: PointResult = client.run_point(base, model, probe, timeout=options.timeout)
     if not found.completed or not found.input_len:
         raise EnvironmentProblem(
             f"{base} did not answer a first request with its prompt's token count (usage): "
@@ -322,23 +325,28 @@ def _gpu_model(served: Any) -> str | None:
 
 
 def _in_image(
-    work: Any, name: str, backend: str, model: str, spec: PointSpec, stop: threading.Event
-) -> PointResult:
-    """One point measured by the backend's own client inside the deployment's container."""
+    work: Any, name: str, backend: str, model: str, image: str | None, spec: PointSpec, stop: threading.Event
+) -> PointResult | None:
+    """One point measured by the backend's own client inside the deployment's container;
+    None when ``stop`` ended it first (no result: the client was killed). The client has no
+    time bound of its own: the exec's timeout is the point's, plus its warm-up's share."""
     from aim_catalog.backends import registry
+    from aim_catalog.errors import CatalogError
     from aim_catalog.launch.service import run_client
     from aim_catalog.operating.bench import image_client
 
-    path = f"/tmp/aim-catalog-bench-{uuid.uuid4().hex}.json"
+    path = image_client.result_path(backend)
     port = registry.get(backend).container_port
     argv = image_client.command(backend, spec, model=model, port=port, result_path=path)
-    code, data, tail = run_client(work, name, argv, path, timeout=spec.max_duration + 300, stop=stop)
-    if code != 0 or not data:
-        said = f": {tail.strip().splitlines()[-1]}" if tail.strip() else ""
-        raise EnvironmentProblem(
-            f"the {backend} benchmark client in {name} exited {code} at concurrency {spec.concurrency}{said}"
+    try:
+        _code, data, _tail = run_client(
+            work, name, argv, path, timeout=spec.max_duration * 2 + 120, stop=stop
         )
-    return image_client.result(backend, data, spec, path=path)
+    except CatalogError:
+        if stop.is_set():
+            return None
+        raise
+    return image_client.result(backend, data, spec, path=path, image=image)
 
 
 def _store(work: Any, served: Any, point: PointResult, version: str | None, gpu_model: str | None) -> int:

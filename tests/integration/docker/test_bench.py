@@ -186,3 +186,35 @@ def test_ctrl_c_in_a_sweep_removes_the_container_and_keeps_the_finished_points(
     assert mine(docker_env, tmp_path) == []
     rows = measured(tmp_path)
     assert [r["concurrency"] for r in rows if r["backend"] == "vllm"] == [1]  # the finished point only
+
+
+@pytest.mark.docker
+def test_bench_run_with_the_image_client_imports_its_file_onto_the_config(
+    docker_env: Any, tmp_path: Path
+) -> None:
+    """The default client of a local Docker deployment: the stand-in plays `vllm bench serve`
+    (its argv recorded in /tmp/bench-argv), writing the file recorded from vLLM 0.27.1's
+    writer (support.bench_results); bench run copies it out and stores it on the config."""
+    launch("--name", "imaged", gpus="1", port=free_port())
+    out = json.loads(cli("bench", "run", "imaged", "--concurrency", "64", *SCENARIO, "--json").stdout)
+    (point,) = out["points"]
+    assert point["client"].startswith("vllm bench serve") and out["client"] == point["client"]
+    (row,) = measured(tmp_path)
+    assert (row["backend"], row["gpu_count"], row["concurrency"], row["origin"]) == (
+        "vllm",
+        1,
+        64,
+        "measured",
+    )
+    assert row["output_throughput"] == point["metrics"]["output_throughput"] > 0
+    assert row["client"] == point["client"] and row["server_version"] == "0.11.0-fake"
+    (container,) = mine(docker_env, tmp_path)
+    argv = container.exec_run(["cat", "/tmp/bench-argv"]).output.decode().splitlines()  # one per line
+    assert argv[:3] == ["vllm", "bench", "serve"]
+    options = dict(zip(argv[3::2], argv[4::2], strict=False))
+    assert (options["--max-concurrency"], options["--random-input-len"], options["--model"]) == (
+        "64",
+        "256",
+        MODEL,
+    )
+    assert container.exec_run(["ls", "/tmp"]).output.decode().count("aim-catalog-bench") == 0  # cleaned
