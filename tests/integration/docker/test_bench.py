@@ -211,10 +211,8 @@ def test_bench_run_with_the_image_client_imports_its_file_onto_the_config(
     (container,) = mine(docker_env, tmp_path)
     argv = container.exec_run(["cat", "/tmp/bench-argv"]).output.decode().splitlines()  # one per line
     assert argv[:3] == ["vllm", "bench", "serve"]
-    options = dict(zip(argv[3::2], argv[4::2], strict=False))
-    assert (options["--max-concurrency"], options["--random-input-len"], options["--model"]) == (
-        "64",
-        "256",
-        MODEL,
-    )
+    given = {
+        flag: argv[argv.index(flag) + 1] for flag in ("--max-concurrency", "--random-input-len", "--model")
+    }
+    assert given == {"--max-concurrency": "64", "--random-input-len": "256", "--model": MODEL}
     assert container.exec_run(["ls", "/tmp"]).output.decode().count("aim-catalog-bench") == 0  # cleaned
