@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text as db_text
 from support.launch import IMAGE, MODEL, RECIPE, aim, cli, free_port, launch, mine, set_config
 
 from aim_catalog.storage import db
@@ -35,12 +36,10 @@ SCENARIO = ("--input-len", "256", "--output-len", "8")
 
 def measured(tmp_path: Path) -> list[dict[str, Any]]:
     """The catalog's measured rows, with their config."""
-    from sqlalchemy import text
-
     engine = db.make_engine(f"sqlite:///{tmp_path / 'data' / 'aim-catalog' / 'catalog.db'}")
     with engine.connect() as conn:
         rows = conn.execute(
-            text(
+            db_text(
                 "SELECT c.backend, c.gpu_count, b.* FROM benchmarks b JOIN serve_configs c "
                 "ON c.id = b.serve_config_id WHERE b.origin = 'measured' ORDER BY b.id"
             )
@@ -216,3 +215,60 @@ def test_bench_run_with_the_image_client_imports_its_file_onto_the_config(
     }
     assert given == {"--max-concurrency": "64", "--random-input-len": "256", "--model": MODEL}
     assert container.exec_run(["ls", "/tmp"]).output.decode().count("aim-catalog-bench") == 0  # cleaned
+
+
+@pytest.mark.docker
+def test_a_cluster_deployment_is_measured_through_its_forwarded_url(docker_env: Any, tmp_path: Path) -> None:
+    """A Kubernetes deployment's record names its serve config; its Service answers inside
+    the cluster, so bench run measures it through --url (here: the stand-in on this engine
+    plays the forwarded Service) and the rows land on the record's config."""
+    from types import SimpleNamespace
+
+    from sqlalchemy.orm import Session
+
+    from aim_catalog.launch.deployments import Status, set_status
+    from aim_catalog.launch.targets.kubernetes.records import record
+
+    port = free_port()
+    launch("--name", "forwarded", gpus="1", port=port)  # plays `kubectl port-forward service/kube-q`
+    config = next(d for d in json.loads(cli("ps", "--json").stdout) if d["name"] == "forwarded")
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'data' / 'aim-catalog' / 'catalog.db'}")
+    with Session(engine) as session, session.begin():
+        serve_config = session.execute(
+            db_text("SELECT serve_config_id FROM deployments WHERE name = 'forwarded'")
+        ).scalar_one()
+        candidate = SimpleNamespace(
+            serve_config_id=serve_config, recipe_id=RECIPE, huggingface_id=MODEL, backend="vllm", gpu_count=1
+        )
+        key = record(
+            session, name="kube-q", target="kubernetes", server="https://kube.example:6443", context="ctx",
+            namespace="default", objects=[{"apiVersion": "apps/v1", "kind": "Deployment", "name": "kube-q",
+            "uid": "0b7f"}], candidate=candidate, image=IMAGE, port=8000, spec={},
+        )  # fmt: skip
+        set_status(session, key, Status.RUNNING)
+    engine.dispose()
+    assert config["name"] == "forwarded"
+    refused = cli("bench", "run", "kube-q", *SCENARIO, code=2)
+    assert "kubectl port-forward service/kube-q 8000:8000" in refused.stderr
+    image = cli("bench", "run", "kube-q", "--url", f"http://127.0.0.1:{port}", "--client", "image", code=2)
+    assert "--client image runs the backend's own client inside a local Docker deployment" in image.stderr
+    url = f"http://127.0.0.1:{port}/v1"
+    out = json.loads(
+        cli(
+            "bench",
+            "run",
+            "kube-q",
+            "--url",
+            url,
+            "--concurrency",
+            "1",
+            "--requests",
+            "2",
+            *SCENARIO,
+            "--json",
+        ).stdout
+    )
+    (row,) = measured(tmp_path)
+    assert row["id"] in out["rows"] and row["serve_config_id"] == serve_config
+    assert row["source"].startswith("aim-catalog bench run kube-q (aim-catalog builtin ")
+    assert row["gpu_model"] is None  # a cluster's GPUs are not this host's
