@@ -142,18 +142,18 @@ def recorded(work: Work, name: str) -> Served:
 
     with work.read() as session:
         row = deployments.by_id(session, found.row)
-    if row is None or not found.live:
-        raise UsageProblem(f"deployment {name!r} is not running (`aim-catalog ps --all`)")
-    return Served(
-        row.name,
-        "",
-        row.serve_config_id,
-        row.image,
-        target=row.target,
-        backend=row.backend,
-        model=row.model,
-        gpu_count=row.gpu_count,
-    )
+        if row is None or not found.live:
+            raise UsageProblem(f"deployment {name!r} is not running (`aim-catalog ps --all`)")
+        return Served(
+            row.name,
+            "",
+            row.serve_config_id,
+            row.image,
+            target=row.target,
+            backend=row.backend,
+            model=row.model,
+            gpu_count=row.gpu_count,
+        )
 
 
 def run_client(

@@ -38,6 +38,10 @@ RUNS: dict[str, tuple[str, ...]] = {
     "report backtest": ("report", "backtest", "--json"),
     "sql": ("sql", "SELECT * FROM benchmarks ORDER BY id", "-f", "json"),
     "launch": ("launch", MODEL, "4", *SCOPE, "--dry-run", "--json"),
+    # The sweep's plan holds explain's verdicts (figures from the catalog). A run's JSON holds
+    # what the server answered; its plan, here, that nothing was sent yet.
+    "bench sweep": ("bench", "sweep", MODEL, "4", *SCOPE, "--dry-run", "--json"),
+    "bench run": ("bench", "run", "--url", "http://127.0.0.1:9", "--dry-run", "--json"),
 }
 # Commands whose JSON holds no figure read from the catalog (host checks, images, the
 # engine's containers, the model cache, an endpoint's reply): render.emit_json makes it
