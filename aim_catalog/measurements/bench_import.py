@@ -350,9 +350,9 @@ def store_smoke_test(
     input_len, output_len = result.mean_lengths()
     metrics = {k: v for k, v in result.metrics().items() if v is not None}
     figures = {"input_len": input_len, "output_len": output_len, "concurrency": result.concurrency, **metrics}
+    lock_for_write(session)  # first: the lock is taken as the unit's connection begins
     _check_figures(session, serve_config_id, figures, name)
     moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    lock_for_write(session)
     row = Benchmark(
         serve_config_id=serve_config_id,
         origin=Origin.SMOKE.value,
@@ -408,6 +408,7 @@ def store_measured(session: Session, serve_config_id: int, row: dict[str, Any], 
     """Store one point ``bench run`` measured on the deployment ``name`` as a ``measured`` row
     of its serve config (``row``: ``MEASURED_COLUMNS`` and metric columns); its id. Such rows
     rank like imported ones; each has a key of its own, so an export ingests back."""
+    lock_for_write(session)  # first: the lock is taken as the unit's connection begins
     if session.get(ServeConfig, serve_config_id) is None:
         raise UsageProblem(
             f"{name}'s serve config is no longer in the catalog (its recipe was removed): nothing saved"
@@ -420,7 +421,6 @@ def store_measured(session: Session, serve_config_id: int, row: dict[str, Any], 
     _check_figures(
         session, serve_config_id, {k: v for k, v in figures.items() if not isinstance(v, str)}, name
     )
-    lock_for_write(session)
     stored = Benchmark(
         serve_config_id=serve_config_id,
         origin=Origin.MEASURED.value,
