@@ -321,10 +321,12 @@ class Catalog:
         on_config: Callable[[Any, int, int], None] | None = None,
         on_result: Callable[[Any], None] | None = None,
         run_hooks: dict[str, Any] | None = None,
+        parallel_gpus: int | None = None,
     ) -> Sweep:
         """Launch, measure and stop every candidate config ``explain`` ranks for
-        ``selection`` (or those ``only`` names), one at a time on the local Docker engine;
-        then explain again."""
+        ``selection`` (or those ``only`` names) on the local Docker engine, one at a time or,
+        with ``parallel_gpus``, side by side in waves that fit that many GPUs (ports from
+        ``launch_options.port`` up); then explain again."""
         from aim_catalog.errors import UsageProblem
         from aim_catalog.launch.plan import LaunchOptions
         from aim_catalog.operating.bench.run import RunOptions
@@ -334,11 +336,12 @@ class Catalog:
         if launching.target != "docker":
             raise UsageProblem("bench sweep launches on the local Docker engine (--target docker)")
 
-        def launch(verdict: Any) -> str:
+        def launch(verdict: Any, slot: int) -> str:
             pinned = replace(
                 selection, recipe=verdict.recipe_id, backend=verdict.backend, gpus=verdict.gpu_count
             )
-            started = self.launch(pinned, launching, note=note)
+            ported = replace(launching, port=launching.port + slot)  # side by side: a port each
+            started = self.launch(pinned, ported, note=note)
             return str(started.containers[0].name)
 
         return sweep(
@@ -355,6 +358,7 @@ class Catalog:
             on_result=on_result,
             run_hooks=run_hooks,
             image=launching.image,
+            parallel_gpus=parallel_gpus,
         )
 
     # ----------------------------------------------------------------- admin: recipes, results

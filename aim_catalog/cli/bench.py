@@ -162,6 +162,11 @@ def bench_sweep_cmd(
         [], "--only", help="Only this config: RECIPE[/BACKEND[/GPUS]] (repeatable)."
     ),
     resume: bool = typer.Option(False, "--resume", help="Skip configs already measured on the same image."),
+    parallel: bool = typer.Option(
+        False,
+        "--parallel",
+        help="Measure configs side by side when the host's GPUs fit several (ports from --port up).",
+    ),
     image: str | None = typer.Option(None, "--image", help="Launch every config with this image."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Host port the launched server uses."),
     env: list[str] = typer.Option([], "--env", "-e", help="Extra environment, KEY=VALUE (repeatable)."),
@@ -193,6 +198,7 @@ def bench_sweep_cmd(
         port=port, image=image, env=parse_env(env), hf_cache=hf_cache, timeout=launch_timeout
     )
     catalog = catalog_of(ctx)
+    gpus = _host_gpus(selection) if parallel else None
     stop = threading.Event()
     with _Progress(not given["as_json"] and not given["dry_run"]) as bar, signals_stop(stop):
 
@@ -212,6 +218,7 @@ def bench_sweep_cmd(
             note=render.note,
             on_config=on_config,
             run_hooks={"on_point": bar.update, "on_done": bar.done},
+            parallel_gpus=gpus,
         )
     if given["as_json"]:
         render.emit_json(found.as_dict())
@@ -219,6 +226,16 @@ def bench_sweep_cmd(
         _show_sweep(found, options, given["dry_run"])
     if found.interrupted:
         raise typer.Exit(130)  # as any interrupted command: the output above is what was kept
+
+
+def _host_gpus(selection: SelectionOptions) -> int:
+    """The GPUs --parallel fills: --host-gpus, else this host's detected GPUs."""
+    from aim_catalog.host.gpus import detect_gpus
+
+    found = selection.host_gpus or len(detect_gpus())
+    if not found:
+        raise UsageProblem("--parallel needs the host's GPU count: none is detected here; give --host-gpus N")
+    return found
 
 
 class _Progress:

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text as db_text
-from support.launch import IMAGE, MODEL, RECIPE, aim, cli, free_port, launch, mine, set_config
+from support.launch import IMAGE, MODEL, RECIPE, aim, cli, deployments, free_port, launch, mine, set_config
 
 from aim_catalog.storage import db
 
@@ -272,3 +272,42 @@ def test_a_cluster_deployment_is_measured_through_its_forwarded_url(docker_env: 
     assert row["id"] in out["rows"] and row["serve_config_id"] == serve_config
     assert row["source"].startswith("aim-catalog bench run kube-q (aim-catalog builtin ")
     assert row["gpu_model"] is None  # a cluster's GPUs are not this host's
+
+
+@pytest.mark.docker
+def test_parallel_measures_configs_side_by_side_on_their_own_gpus_and_ports(
+    docker_env: Any, tmp_path: Path
+) -> None:
+    """--parallel on the fake 8-GPU host: the two 1-GPU configs fit one wave, so both run at
+    once (each deployment starts before the other is stopped), on ports --port and --port + 1,
+    on different GPUs (the launch lock serialises the allocation)."""
+    port = free_port()
+    sweep = (
+        "bench",
+        "sweep",
+        MODEL,
+        "1",
+        "-b",
+        "any",
+        "--hardware",
+        "any",
+        "--only",
+        VLLM_1,
+        "--only",
+        SGLANG_1,
+    )
+    run = ("--client", "builtin", "--concurrency", "1", "--requests", "2", *SCENARIO)
+    found = json.loads(
+        cli(*sweep, *run, "--image", IMAGE, "--port", str(port), "--parallel", "--json").stdout
+    )
+    assert sorted((c["backend"], c["outcome"]) for c in found["configs"]) == [
+        ("sglang", "measured"),
+        ("vllm", "measured"),
+    ]
+    assert mine(docker_env, tmp_path) == []
+    rows = {d["backend"]: d for d in deployments(tmp_path)}
+    assert sorted(d["port"] for d in rows.values()) == [port, port + 1]
+    assert set(json.loads(rows["vllm"]["gpus"])).isdisjoint(json.loads(rows["sglang"]["gpus"]))
+    a, b = rows["vllm"], rows["sglang"]
+    assert a["created_at"] < b["updated_at"] and b["created_at"] < a["updated_at"]  # lifetimes overlap
+    assert {r["backend"] for r in measured(tmp_path)} == {"vllm", "sglang"}
