@@ -32,6 +32,9 @@ VLLM_1, SGLANG_1 = f"{RECIPE}/vllm/1", f"{RECIPE}/sglang/1"
 # 256 prompt tokens: the stand-in counts the words of the whole request body (about 40 more
 # than the prompt's), and bench run's calibration sizes the prompt so the count is near 256.
 SCENARIO = ("--input-len", "256", "--output-len", "8")
+# A sweep of the seed recipe's two 1-GPU configs (vLLM and SGLang), on any hardware.
+SWEEP = ("bench", "sweep", MODEL, "1", "-b", "any", "--hardware", "any", "--only", VLLM_1, "--only", SGLANG_1)
+BOTH_MEASURED = [("sglang", "measured"), ("vllm", "measured")]
 
 
 def measured(tmp_path: Path) -> list[dict[str, Any]]:
@@ -87,30 +90,14 @@ def test_a_sweep_measures_each_config_and_select_then_picks_the_faster(
     docker_env: Any, tmp_path: Path
 ) -> None:
     set_config(tmp_path, args={"--fake-itl": "0.05"})  # vLLM 1 GPU: 5 x the stand-in's 0.01 s
-    sweep = (
-        "bench",
-        "sweep",
-        MODEL,
-        "1",
-        "-b",
-        "any",
-        "--hardware",
-        "any",
-        "--only",
-        VLLM_1,
-        "--only",
-        SGLANG_1,
-    )
+    sweep = SWEEP
     run = ("--client", "builtin", "--concurrency", "1,2", "--requests", "4", *SCENARIO)
     launching = ("--image", IMAGE, "--port", str(free_port()), "--launch-timeout", "60")
     dry = cli(*sweep, *run, *launching, "--dry-run").stdout
     assert "2 config(s) x 2 point(s)" in dry and mine(docker_env, tmp_path) == []
 
     found = json.loads(cli(*sweep, *run, *launching, "--json").stdout)
-    assert sorted((c["backend"], c["outcome"]) for c in found["configs"]) == [
-        ("sglang", "measured"),
-        ("vllm", "measured"),
-    ]
+    assert sorted((c["backend"], c["outcome"]) for c in found["configs"]) == BOTH_MEASURED
     assert mine(docker_env, tmp_path) == []  # each stopped after its run
     assert sorted((r["backend"], r["concurrency"]) for r in measured(tmp_path)) == [
         ("sglang", 1),
@@ -132,20 +119,7 @@ def test_a_sweep_measures_each_config_and_select_then_picks_the_faster(
 @pytest.mark.docker
 def test_a_config_that_crashes_is_reported_and_the_sweep_goes_on(docker_env: Any, tmp_path: Path) -> None:
     set_config(tmp_path, env={"FAKE_MODE": "crash"})  # vLLM 1 GPU exits while "loading"
-    sweep = (
-        "bench",
-        "sweep",
-        MODEL,
-        "1",
-        "-b",
-        "any",
-        "--hardware",
-        "any",
-        "--only",
-        VLLM_1,
-        "--only",
-        SGLANG_1,
-    )
+    sweep = SWEEP
     run = ("--client", "builtin", "--concurrency", "1", "--requests", "2", *SCENARIO)
     found = json.loads(
         cli(
@@ -166,9 +140,7 @@ def test_ctrl_c_in_a_sweep_removes_the_container_and_keeps_the_finished_points(
     # vLLM slow: 0.25 s per token, 8 tokens, so its second point is still running when its
     # first has been stored (SGLang, at the stand-in's 0.01 s, may be measured before it).
     set_config(tmp_path, args={"--fake-itl": "0.25"})
-    argv = aim(
-        "bench", "sweep", MODEL, "1", "-b", "any", "--hardware", "any", "--only", VLLM_1, "--only", SGLANG_1
-    )
+    argv = aim(*SWEEP)
     argv += ["--client", "builtin", "--concurrency", "1,2", "--requests", "4", *SCENARIO]
     argv += ["--image", IMAGE, "--port", str(free_port()), "--launch-timeout", "60"]
     proc = subprocess.Popen(
@@ -282,28 +254,12 @@ def test_parallel_measures_configs_side_by_side_on_their_own_gpus_and_ports(
     once (each deployment starts before the other is stopped), on ports --port and --port + 1,
     on different GPUs (the launch lock serialises the allocation)."""
     port = free_port()
-    sweep = (
-        "bench",
-        "sweep",
-        MODEL,
-        "1",
-        "-b",
-        "any",
-        "--hardware",
-        "any",
-        "--only",
-        VLLM_1,
-        "--only",
-        SGLANG_1,
-    )
+    sweep = SWEEP
     run = ("--client", "builtin", "--concurrency", "1", "--requests", "2", *SCENARIO)
     found = json.loads(
         cli(*sweep, *run, "--image", IMAGE, "--port", str(port), "--parallel", "--json").stdout
     )
-    assert sorted((c["backend"], c["outcome"]) for c in found["configs"]) == [
-        ("sglang", "measured"),
-        ("vllm", "measured"),
-    ]
+    assert sorted((c["backend"], c["outcome"]) for c in found["configs"]) == BOTH_MEASURED
     assert mine(docker_env, tmp_path) == []
     rows = {d["backend"]: d for d in deployments(tmp_path)}
     assert sorted(d["port"] for d in rows.values()) == [port, port + 1]
