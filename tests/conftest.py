@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 from support.host import make_fake_host
+from support.hostile import Handler, HostileServer, Serve
 from support.launch import IMAGE, mine
 from support.paths import FAKE_SERVER, REFERENCE_RECIPES, REPO, SHARED
 from support.recipes import recipe_yaml
@@ -264,3 +266,26 @@ def docker_env(docker_client: Any, fake_image: str, host: Path, tmp_path: Path) 
     yield docker_client
     for container in mine(docker_client, tmp_path):
         container.remove(force=True)
+
+
+@pytest.fixture
+def stop() -> Iterator[threading.Event]:
+    """Set after the test: every endless handler of a hostile server stops writing."""
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+@pytest.fixture
+def serve(stop: threading.Event) -> Iterator[Serve]:
+    """Hostile servers on 127.0.0.1 (``support.hostile``), one per handler, closed after."""
+    servers: list[HostileServer] = []
+
+    def start(handler: Handler) -> HostileServer:
+        servers.append(HostileServer(handler))
+        return servers[-1]
+
+    yield start
+    stop.set()
+    for server in servers:
+        server.close()

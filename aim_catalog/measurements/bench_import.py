@@ -417,10 +417,7 @@ def store_measured(session: Session, serve_config_id: int, row: dict[str, Any], 
     unknown = sorted(set(row) - known)
     if unknown:
         raise ValueError(f"not a benchmark column: {', '.join(unknown)}")  # a programming error
-    figures = {k: v for k, v in row.items() if k not in ("dataset", "source", "measured_at", "image")}
-    _check_figures(
-        session, serve_config_id, {k: v for k, v in figures.items() if not isinstance(v, str)}, name
-    )
+    _check_figures(session, serve_config_id, {k: v for k, v in row.items() if not isinstance(v, str)}, name)
     stored = Benchmark(
         serve_config_id=serve_config_id,
         origin=Origin.MEASURED.value,

@@ -105,8 +105,10 @@ async def _bounded(work: Any, timeout: float, url: str, what: str) -> Any:
         raise SmokeFailed(f"{what} failed while streaming at {url}: {exc}") from None
 
 
-async def _http_error(response: httpx.Response, url: str, what: str) -> SmokeFailed:
-    """The error answer's status and the first line of its message (at most ``ERROR_BODY`` read)."""
+async def error_detail(response: httpx.Response) -> str:
+    """``": <the first line of the server's message>"`` of an error answer ("" when it says
+    none; at most ``ERROR_BODY`` read): its JSON ``message`` or ``error.message`` (OpenAI's
+    and vLLM's shapes), else its text."""
     try:
         raw = await httpcall.body(response, ERROR_BODY)
     except httpcall.TooLarge:
@@ -120,7 +122,12 @@ async def _http_error(response: httpx.Response, url: str, what: str) -> SmokeFai
     except replies.Invalid:
         message = raw.decode("utf-8", "replace")
     lines = str(message).strip().splitlines() if message else []
-    detail = f": {lines[0][:200]}" if lines else ""
+    return f": {lines[0][:200]}" if lines else ""
+
+
+async def _http_error(response: httpx.Response, url: str, what: str) -> SmokeFailed:
+    """The error answer's status and the first line of its message."""
+    detail = await error_detail(response)
     return SmokeFailed(f"{what} answered HTTP {response.status_code} at {url}{detail}")
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from aim_catalog.selection import curves
 from aim_catalog.selection.curves import Point
@@ -31,30 +31,31 @@ from aim_catalog.selection.request import Candidate, Request
 
 def compare(rows: Sequence[Any], request: Request) -> list[Candidate]:
     """The candidates of the selection statement's ``rows``, best first."""
-    found = []
+    found: list[_Config] = []
     for row in rows:
         candidate = candidate_of(row, request)
         points, unplaced = curves.parse(row.curve)
-        curve, image = curves.curve_of(points, launch_image(candidate))
-        found.append((candidate, curve, image, unplaced))
-    if not any(curve for _, curve, _, _ in found) and request.concurrency is None:
-        return [candidate for candidate, _, _, _ in found]  # no curve: each config's best row
-    mode, at, reached = _operating(request, [curve for _, curve, _, _ in found])
+        launch = launch_image(candidate)
+        curve, image = curves.curve_of(points, launch)
+        found.append(_Config(candidate, curve, image, launch, unplaced))
+    if not any(c.curve for c in found) and request.concurrency is None:
+        return [c.candidate for c in found]  # no curve: each config's best row
+    mode, at = _operating(request, [c.curve for c in found])
+    readings = [_reading(c.curve, request, at) for c in found]
+    reached = sum(1 for point, _ in readings if point is not None)
     comparison = {
         "mode": mode,
         "concurrency": at,
         "percentile": request.percentile if request.slo else None,
         "reached": reached,
-        "compared": sum(1 for _, curve, _, unplaced in found if curve or unplaced),
+        "compared": sum(1 for c in found if c.curve or c.unplaced),
     }
-    judged = [
-        _judged(c, curve, image, unplaced, request, at, comparison) for c, curve, image, unplaced in found
-    ]
+    judged = [_judged(c, reading, request, comparison) for c, reading in zip(found, readings, strict=True)]
     return sorted(judged, key=lambda c: _order(c, request))
 
 
-def _operating(request: Request, found: list[list[Point]]) -> tuple[str, float | None, int]:
-    """How configs are compared: (mode, the concurrency they are read at, how many reach it)."""
+def _operating(request: Request, found: list[list[Point]]) -> tuple[str, float | None]:
+    """How configs are compared: (mode, the concurrency they are read at)."""
     if request.slo:
         mode = "slo"
         at = None if request.concurrency is None else float(request.concurrency)
@@ -63,8 +64,7 @@ def _operating(request: Request, found: list[list[Point]]) -> tuple[str, float |
     else:
         common = curves.common_concurrency(found)
         mode, at = "common", (common[0] if common else None)
-    reached = sum(1 for curve in found if _reading(curve, request, at)[0] is not None)
-    return mode, at, reached
+    return mode, at
 
 
 def _reading(curve: list[Point], request: Request, at: float | None) -> tuple[Point | None, str]:
@@ -95,21 +95,28 @@ def _span(curve: list[Point]) -> str:
     return f"{low:g}" if low == high else f"{low:g}-{high:g}"
 
 
+class _Config(NamedTuple):
+    """A candidate with its curve, the image the curve was measured on, the image it
+    launches now, and how many of its rows say no concurrency."""
+
+    candidate: Candidate
+    curve: list[Point]
+    image: str | None
+    launch: str | None
+    unplaced: int
+
+
 def _judged(
-    candidate: Candidate,
-    curve: list[Point],
-    image: str | None,
-    unplaced: int,
-    request: Request,
-    at: float | None,
-    comparison: dict[str, Any],
+    config: _Config, reading: tuple[Point | None, str], request: Request, comparison: dict[str, Any]
 ) -> Candidate:
-    """The candidate read at the operating point: its score there, or why it has none."""
-    point, why = _reading(curve, request, at)
+    """The candidate read at the operating point (``_reading``): its score there, or why it
+    has none."""
+    candidate, curve, image, unplaced = config.candidate, config.curve, config.image, config.unplaced
+    point, why = reading
     if point is None:
         if not curve and unplaced:
             why = f"its {unplaced} row(s) do not say their concurrency: not comparable at an operating point"
-        elif curve and image != launch_image(candidate):
+        elif curve and image != config.launch:
             why += f" (rows of {image})"
         unreached = None if why == "no benchmark" else why
         return replace(

@@ -156,3 +156,7 @@ def openai(
             chat(request, conn)
 
     return handle
+
+
+# The ``serve`` fixture (tests/conftest.py): a server per handler, closed after the test.
+Serve = Callable[[Handler], HostileServer]

@@ -29,7 +29,7 @@ stream that breaks the API (``replies.Stream``: bad JSON, wrong types, more piec
 ``output_len``, an error event, no ``data: [DONE]``, no text at all), or not within
 ``timeout`` seconds from sending it to its last byte (``httpcall.within``). A streamed line
 may be at most ``httpcall.MAX_LINE`` bytes, an answer ``httpcall.MAX_BODY`` plus
-``EVENT_BYTES`` per token asked; an error answer is read for ``ERROR_BODY`` bytes at most.
+``EVENT_BYTES`` per token asked; an error answer's message is ``openai_client.error_detail``.
 The timings and figures are ``figures``'; prompt and completion lengths are the server's
 ``usage`` counts, never the lengths asked.
 
@@ -62,6 +62,7 @@ from aim_catalog.errors import InvalidArgument, WrongArgumentType, shown
 from aim_catalog.operating import replies
 from aim_catalog.operating.bench import figures, prompts
 from aim_catalog.operating.bench.point import PointResult, PointSpec
+from aim_catalog.operating.openai_client import error_detail
 
 if TYPE_CHECKING:
     import httpx
@@ -71,7 +72,6 @@ MAX_CONCURRENCY = 4096
 MAX_REQUESTS = 1_000_000
 MAX_LEN = 2**20  # tokens asked per prompt or answer
 EVENT_BYTES = 4096  # bytes one streamed token may take, on top of httpcall.MAX_BODY
-ERROR_BODY = 64 * 1024  # bytes of an error answer read for its message
 ERRORS_KEPT = 5  # distinct failure reasons a result names
 STOP_POLL = 0.05  # seconds between two looks at the stop event
 VERSION_BODY = 2**20  # bytes of a version answer (SGLang's holds all its arguments)
@@ -153,22 +153,8 @@ def _reasons(errors: Sequence[str]) -> tuple[str, ...]:
 
 
 async def _refusal(response: httpx.Response) -> _Refused:
-    """``HTTP 500: <the first line of the server's message>`` (at most ``ERROR_BODY`` read)."""
-    try:
-        raw = await httpcall.body(response, ERROR_BODY)
-    except httpcall.TooLarge:
-        raw = b""
-    message: Any = None
-    try:
-        body = replies.loads(raw)
-        if isinstance(body, dict):
-            error = body.get("error")
-            message = body.get("message") or (error.get("message") if isinstance(error, dict) else error)
-    except replies.Invalid:
-        message = raw.decode("utf-8", "replace")
-    lines = str(message).strip().splitlines() if message else []
-    detail = f": {lines[0][:200]}" if lines else ""
-    return _Refused(f"HTTP {response.status_code}{detail}")
+    """``HTTP 500: <the first line of the server's message>`` (``openai_client.error_detail``)."""
+    return _Refused(f"HTTP {response.status_code}{await error_detail(response)}")
 
 
 class _Run:

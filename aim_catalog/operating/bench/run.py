@@ -235,13 +235,10 @@ def run(
     for spec in options.specs():
         if stop.is_set():
             break
+        point: PointResult | None
         if found.client == "image":
             assert name is not None and backend is not None and served is not None  # _target made sure
-            measured = _in_image(work, name, backend, model, served.image, spec, stop)
-            if measured is None:
-                notes.append(f"concurrency {spec.concurrency}: stopped before it finished (not kept)")
-                break
-            point = measured
+            point = _in_image(work, name, backend, model, served.image, spec, stop)
         else:
 
             def progress(done: int, total: int, spec: PointSpec = spec) -> None:
@@ -253,19 +250,15 @@ def run(
                 found.base_url, model, sized, progress=progress, stop=stop, timeout=options.timeout
             )
             point = replace(point, spec=spec)  # what was asked: input_len tokens
-
-        if stop.is_set() and point.interrupted:
+        if point is None or (stop.is_set() and point.interrupted):
             notes.append(f"concurrency {spec.concurrency}: stopped before it finished (not kept)")
             break
         points.append(point)
-        if not point.completed:
-            notes.append(f"concurrency {spec.concurrency}: no request completed ({point.failed} failed)")
-            if on_done is not None:
-                on_done(point)
-            continue
         if on_done is not None:
             on_done(point)
-        if stores and served is not None:
+        if not point.completed:
+            notes.append(f"concurrency {spec.concurrency}: no request completed ({point.failed} failed)")
+        elif stores and served is not None:
             rows.append(_store(work, served, point, version, gpu_model))
     interrupted = stop.is_set()
     return BenchRun(

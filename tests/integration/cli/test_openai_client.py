@@ -13,15 +13,14 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.hostile import (
     MODEL,
-    HostileServer,
     Request,
+    Serve,
     answer,
     endless_head,
     forever,
@@ -29,30 +28,6 @@ from support.hostile import (
     sse_head,
     trickle,
 )
-
-Serve = Callable[[Callable[[Request, socket.socket], None]], HostileServer]
-
-
-@pytest.fixture
-def stop() -> Iterator[threading.Event]:
-    """Set after the test: every endless handler stops writing."""
-    event = threading.Event()
-    yield event
-    event.set()
-
-
-@pytest.fixture
-def serve(stop: threading.Event) -> Iterator[Serve]:
-    servers: list[HostileServer] = []
-
-    def start(handler: Callable[[Request, socket.socket], None]) -> HostileServer:
-        servers.append(HostileServer(handler))
-        return servers[-1]
-
-    yield start
-    stop.set()
-    for server in servers:
-        server.close()
 
 
 def one_line(result: Any) -> str:

@@ -9,42 +9,17 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support.hostile import HostileServer, Request, answer, endless_head, forever, sse_head, trickle
+from support.hostile import Handler, Request, Serve, answer, endless_head, forever, sse_head, trickle
 
 from aim_catalog.errors import InvalidArgument, WrongArgumentType
 from aim_catalog.operating.bench import builtin, prompts
 from aim_catalog.operating.bench.builtin import run_point, server_version
 from aim_catalog.operating.bench.point import PointSpec
 from aim_catalog.operating.bench.prompts import DatasetProblem
-
-Handler = Callable[[Request, socket.socket], None]
-Serve = Callable[[Handler], HostileServer]
-
-
-@pytest.fixture
-def stop() -> Iterator[threading.Event]:
-    """Set after the test: every endless handler stops writing."""
-    event = threading.Event()
-    yield event
-    event.set()
-
-
-@pytest.fixture
-def serve(stop: threading.Event) -> Iterator[Serve]:
-    servers: list[HostileServer] = []
-
-    def start(handler: Handler) -> HostileServer:
-        servers.append(HostileServer(handler))
-        return servers[-1]
-
-    yield start
-    stop.set()
-    for server in servers:
-        server.close()
 
 
 def chunk(**fields: Any) -> bytes:
