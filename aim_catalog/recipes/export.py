@@ -29,6 +29,7 @@ from aim_catalog.notes import Note, quiet
 from aim_catalog.recipes import bounds
 from aim_catalog.recipes.files import parse_bytes
 from aim_catalog.recipes.format import RECIPE_ID_RE
+from aim_catalog.recipes.provenance import recipe_source
 from aim_catalog.settings import METRIC_FIELDS
 from aim_catalog.storage.models import Benchmark, Recipe, ServeConfig
 from aim_catalog.writing import write_files
@@ -53,6 +54,14 @@ def recipe_document(recipe: Recipe, note: Note = quiet) -> dict[str, Any]:
         "hardware": recipe.hardware,
         "precision": recipe.precision,
     }
+    if recipe.status != "current":
+        doc["status"] = recipe.status
+        doc["retired_reason"] = recipe.retired_reason
+        if recipe.retired_on is not None:
+            doc["retired_on"] = recipe.retired_on.isoformat()
+    source = recipe_source(recipe.document)
+    if source is not None:  # where its flags and numbers come from travels with it
+        doc["source"] = source
     order = {b: i for i, b in enumerate(BACKENDS)}
     for config in sorted(recipe.serve_configs, key=lambda c: (order.get(c.backend, 99), c.gpu_count)):
         body: dict[str, Any] = {"enabled": config.enabled}
@@ -62,6 +71,8 @@ def recipe_document(recipe: Recipe, note: Note = quiet) -> dict[str, Any]:
             body["image"] = config.image
         if config.env:
             body["env"] = dict(config.env)
+        if config.setup:
+            body["setup"] = list(config.setup)
         where = f"{recipe.recipe_id} {config.backend} {config.gpu_count} GPU(s)"
         rows = [
             row

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
+from datetime import date
 from enum import Enum
 from typing import Any
 
@@ -26,7 +27,11 @@ PROFILE_TYPES = ("optimized", "preview", "unoptimized", "general")  # AIM's sele
 GENERAL_MODEL = "aim-general"  # huggingface_id of general profiles: no real model has it
 CONFIG_FIELDS = (
     "enabled", "args", "image", "env", "benchmarks", "goal", "profile_type", "manual_selection_only",
+    "setup",
 )  # fmt: skip
+# Whether the recipe still describes what its upstream runs (``status.py`` checks these).
+STATUSES = ("current", "retired")
+STATUS_FIELDS = ("status", "retired_reason", "retired_on")
 SCENARIO_FIELDS = ("input_len", "output_len", "concurrency")
 PROVENANCE_FIELDS = ("source", "measured_at", "image")
 PROVENANCE_LIMITS = {"source": 1000, "measured_at": 40, "image": 300}  # the column sizes
@@ -65,6 +70,8 @@ class ServeConfigSpec:
     goal: str | None = None  # latency | throughput: what an AIM profile was tuned for
     profile_type: str | None = None  # optimized | preview | unoptimized | general
     manual_only: bool = False  # chosen only when pinned (--recipe)
+    # ``pip install`` lines the container runs before the server (``setup.py`` checks them)
+    setup: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,9 @@ class RecipeDoc:
     line: int = 1
     col: int = 1
     general: bool = False  # a general AIM profile: a fallback for models no recipe names
+    status: str = "current"  # current | retired: upstream no longer runs it
+    retired_reason: str | None = None
+    retired_on: date | None = None  # when upstream retired it, where known
 
     def id_problem(self, message: str) -> Problem:
         """A problem with this recipe's ``recipe_id``, located where the file sets it."""

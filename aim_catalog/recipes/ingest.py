@@ -231,6 +231,9 @@ def _upsert_recipes(session: Session, recipes: Sequence[RecipeDoc], now: datetim
             "created_at": now,
             "updated_at": now,
             "general": r.general,  # an AIM general profile: answers only models no recipe names
+            "status": r.status,  # current | retired (with why and when)
+            "retired_reason": r.retired_reason,
+            "retired_on": r.retired_on,
         }
         for r in recipes
     ]
@@ -272,6 +275,7 @@ def _upsert_configs(
                     "goal": c.goal,  # AIM profile metadata: what the config is tuned for
                     "profile_type": c.profile_type,
                     "manual_only": c.manual_only,
+                    "setup": list(c.setup),  # pip install lines run before the server
                 }
             )
             bench_by_key[key] = c.benchmarks
@@ -282,7 +286,7 @@ def _upsert_configs(
             ServeConfig.__table__,
             config_rows,
             key=["recipe_pk", "backend", "gpu_count"],
-            update=["enabled", "args", "env", "image", "goal", "profile_type", "manual_only"],
+            update=["enabled", "args", "env", "image", "goal", "profile_type", "manual_only", "setup"],
             returning=["id", "recipe_pk", "backend", "gpu_count"],
         )
     }

@@ -29,12 +29,15 @@ from aim_catalog.recipes.format import (
     PROFILE_TYPES,
     RECIPE_ID_RE,
     REQUIRED_FIELDS,
+    STATUS_FIELDS,
     TP_FLAGS,
     RecipeDoc,
     Scalar,
     ServeConfigSpec,
 )
 from aim_catalog.recipes.safe_yaml import Marks, Path_
+from aim_catalog.recipes.setup import check_setup
+from aim_catalog.recipes.status import check_status
 from aim_catalog.settings import normalize_precision
 
 _GPU_KEY = re.compile(r"^([1-9][0-9]{0,3})_gpu$")
@@ -56,6 +59,7 @@ def validate_document(
         return None, ck.problems
     _top_level_keys(ck, top)
     values = _required_values(ck, top)
+    status, retired_reason, retired_on = check_status(ck.err, top)
     configs: list[ServeConfigSpec] = []
     for backend in BACKENDS:
         section_key = f"{backend}_serve"
@@ -79,14 +83,18 @@ def validate_document(
         sha256=sha256,
         line=line,
         col=col,
+        status=status,
+        retired_reason=retired_reason,
+        retired_on=retired_on,
     )
     return recipe, []
 
 
 def _top_level_keys(ck: Checker, top: dict[Any, Any]) -> None:
-    """Only the required fields, ``source`` and ``<backend>_serve`` sections of known backends."""
+    """Only the required fields, the status fields, ``source`` and ``<backend>_serve`` sections
+    of known backends."""
     for key in top:
-        if key in REQUIRED_FIELDS:
+        if key in REQUIRED_FIELDS or key in STATUS_FIELDS:  # status fields: status.check_status
             continue
         if key == "source":  # where the recipe's flags and numbers come from: provenance checks it
             from aim_catalog.recipes.provenance import check_source
@@ -98,7 +106,7 @@ def _top_level_keys(ck: Checker, top: dict[Any, Any]) -> None:
             ck.err(
                 (key,),
                 f"unknown top-level key {shown(key)}; "
-                f"expected {', '.join(REQUIRED_FIELDS)}, source or <backend>_serve",
+                f"expected {', '.join(REQUIRED_FIELDS + STATUS_FIELDS)}, source or <backend>_serve",
             )
         elif serve.group(1) not in BACKENDS:
             ck.err((key,), f"unknown backend {shown(serve.group(1))}; known: {', '.join(BACKENDS)}")
@@ -184,12 +192,13 @@ def _serve_config(ck: Checker, backend: str, gpus: int, body: Any, where: Path_)
         image = ck.text(image, (*where, "image"))
         if image is not None and any(c.isspace() for c in image):
             ck.err((*where, "image"), f"image reference {shown(image)} contains white space")
+    setup = check_setup(ck.err, config.get("setup"), (*where, "setup"))
     benchmarks = benchmark_rows(ck, config.get("benchmarks"), (*where, "benchmarks"))
     goal, profile_type, manual = check_profile_fields(ck.err, config, where)
     if len(ck.problems) != before:
         return None
     return ServeConfigSpec(
-        backend, gpus, bool(enabled), args, env, image, benchmarks, goal, profile_type, manual
+        backend, gpus, bool(enabled), args, env, image, benchmarks, goal, profile_type, manual, setup
     )
 
 

@@ -26,7 +26,7 @@ from aim_catalog.storage.resources import migrations_dir
 
 # The newest migration. Checked against the migration scripts by a test, so the hot path
 # can compare revisions without importing Alembic.
-HEAD_REVISION = "0012"
+HEAD_REVISION = "0013"
 MIGRATIONS_DIR = migrations_dir()
 # Called with the connection of a migration that created the catalog (recipes.seed.seed_catalog).
 OnCreated = Callable[[Connection], None]

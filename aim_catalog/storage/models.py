@@ -5,7 +5,7 @@ The columns come from the tables; the annotations here type them for mypy and re
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Index, text
@@ -33,6 +33,9 @@ class Recipe(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     general: Mapped[bool]
+    status: Mapped[str]
+    retired_reason: Mapped[str | None]
+    retired_on: Mapped[date | None]
 
     serve_configs: Mapped[list[ServeConfig]] = relationship(
         back_populates="recipe", cascade="all, delete-orphan", passive_deletes=True
@@ -53,6 +56,7 @@ class ServeConfig(Base):
     goal: Mapped[str | None]
     profile_type: Mapped[str | None]
     manual_only: Mapped[bool]
+    setup: Mapped[list[str]]
 
     recipe: Mapped[Recipe] = relationship(back_populates="serve_configs")
     benchmarks: Mapped[list[Benchmark]] = relationship(

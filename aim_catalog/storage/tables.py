@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 
 from aim_catalog.settings import ENERGY_FIELDS, METRIC_FIELDS
@@ -55,6 +57,11 @@ recipes = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # A general AIM profile: no model of its own, a fallback for models no recipe names.
     Column("general", Boolean, nullable=False, server_default=false()),
+    # Whether upstream still runs what the recipe describes (migration 0013): current, or
+    # retired with the reason and, where known, the date.
+    Column("status", String(16), nullable=False, server_default="current"),
+    Column("retired_reason", Text),
+    Column("retired_on", Date),
     Index(None, "huggingface_id", "precision", "hardware"),
 )
 
@@ -74,6 +81,8 @@ serve_configs = Table(
     Column("goal", String(16)),
     Column("profile_type", String(16)),
     Column("manual_only", Boolean, nullable=False, server_default=false()),
+    # `pip install` lines the container runs before the server (migration 0013).
+    Column("setup", JSON, nullable=False, server_default=text("'[]'")),
     UniqueConstraint("recipe_pk", "backend", "gpu_count"),
     CheckConstraint("gpu_count > 0", name="gpu_count_positive"),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -427,14 +428,19 @@ def test_0004_upgrades_a_catalog_with_deployments_of_several_hosts(db_url: str) 
 # --------------------------------------------------------------------------- 0009: smoke keys
 
 
+def _seeded_at(engine: Any, revision: str) -> None:
+    """A catalog at ``revision`` holding the bundled catalog: created and seeded at head (the
+    recipes are written with today's columns), then migrated down, its rows kept."""
+    db.upgrade(engine, on_created=seed_catalog)
+    db.downgrade(engine, revision)
+
+
 def test_0009_gives_rows_saved_without_a_key_one_so_their_export_ingests(db_url: str, tmp_path: Path) -> None:
     """A smoke row saved before 0009 had no import_key, so its export was refused by ingest;
     after 0009 it has ``smoke-<id>``, recipe rows still have none, keyed rows keep theirs."""
     engine = db.make_engine(db_url)
     try:
-        db.upgrade(engine, "0008")
-        with engine.begin() as conn:
-            seed_catalog(conn, measurements=False)  # bundled measurements need 0010's columns
+        _seeded_at(engine, "0008")
         insert = text(
             "INSERT INTO benchmarks (serve_config_id, origin, import_key, output_throughput) "
             "VALUES ((SELECT min(id) FROM serve_configs), :origin, :key, 10.0)"
@@ -443,7 +449,10 @@ def test_0009_gives_rows_saved_without_a_key_one_so_their_export_ingests(db_url:
             conn.execute(insert, {"origin": "smoke", "key": None})
             conn.execute(insert, {"origin": "import", "key": "a" * 64})
         db.upgrade(engine, "0009")
-        query = text("SELECT id, origin, import_key FROM benchmarks WHERE origin <> 'recipe' ORDER BY id")
+        query = text(  # the two rows above (the bundled measurements are imported rows too)
+            "SELECT id, origin, import_key FROM benchmarks WHERE origin = 'smoke' "
+            f"OR import_key = '{'a' * 64}' ORDER BY id"
+        )
         with engine.connect() as conn:
             (smoke_id, _, smoke_key), imported = conn.execute(query).all()
             assert smoke_key == f"smoke-{smoke_id}" and tuple(imported)[1:] == ("import", "a" * 64)
@@ -466,9 +475,8 @@ def test_0010_adds_percentiles_and_energy_and_shows_them_in_benchmark_results(db
     power shows them in ``benchmark_results``; down again, the views still answer."""
     engine = db.make_engine(db_url)
     try:
-        db.upgrade(engine, "0009")
+        _seeded_at(engine, "0009")
         with engine.begin() as conn:
-            seed_catalog(conn, measurements=False)  # bundled measurements need 0010's columns
             before = conn.execute(text("SELECT count(*), sum(output_throughput) FROM benchmarks")).one()
         db.upgrade(engine, "0010")
         with engine.begin() as conn:
@@ -511,9 +519,8 @@ def test_0010_adds_percentiles_and_energy_and_shows_them_in_benchmark_results(db
 def test_0011_gives_the_leaderboard_measured_at_and_its_downgrade_keeps_the_views(db_url: str) -> None:
     engine = db.make_engine(db_url)
     try:
-        db.upgrade(engine, "0010")
+        _seeded_at(engine, "0010")
         with engine.begin() as conn:
-            seed_catalog(conn)
             before = conn.execute(text("SELECT count(*) FROM leaderboard")).scalar()
         db.upgrade(engine, "0011")
         with engine.connect() as conn:
@@ -538,9 +545,8 @@ def test_0012_adds_what_bench_run_knows_of_a_row_and_its_downgrade_drops_it(db_u
     engine = db.make_engine(db_url)
     columns = ("image_digest", "server_version", "client", "gpu_model")
     try:
-        db.upgrade(engine, "0011")
+        _seeded_at(engine, "0011")
         with engine.begin() as conn:
-            seed_catalog(conn)
             before = conn.execute(text("SELECT count(*), sum(output_throughput) FROM benchmarks")).one()
         db.upgrade(engine, "0012")
         with engine.begin() as conn:
@@ -555,5 +561,55 @@ def test_0012_adds_what_bench_run_knows_of_a_row_and_its_downgrade_drops_it(db_u
             names = conn.execute(text("SELECT * FROM benchmarks")).keys()
             assert not set(columns) & set(names)
             assert conn.execute(text("SELECT count(*) FROM leaderboard")).scalar()
+    finally:
+        engine.dispose()
+
+
+# --------------------------------------------------------------------------- 0013: status, setup
+
+
+def test_0013_gives_recipes_a_status_from_their_documents_and_configs_an_empty_setup(db_url: str) -> None:
+    """Recipes of 0012 become current, or retired where their stored document says so or their
+    InferenceX source lies under configs/deprecated/; every config's setup is empty; down
+    again, the columns are gone and the rows stay."""
+    engine = db.make_engine(db_url)
+    try:
+        _seeded_at(engine, "0012")
+        document = {
+            "recipe_id": "m13-retired",
+            "status": "retired",
+            "retired_reason": "upstream stopped running it",
+            "retired_on": "2026-07-06",
+        }
+        archived = {"recipe_id": "m13-archived", "source": {"files": ["configs/deprecated/amd-x.yaml@abc"]}}
+        insert = text(
+            "INSERT INTO recipes (recipe_id, model_id, huggingface_id, hardware, precision, content_sha256, "
+            "document, created_at, updated_at) VALUES (:rid, 'm/m', 'm/m', 'MI300X', 'fp8', 'x', :doc, "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        )
+        with engine.begin() as conn:
+            before = conn.execute(text("SELECT count(*) FROM recipes")).scalar_one()
+            for doc in (document, archived):
+                conn.execute(insert, {"rid": doc["recipe_id"], "doc": json.dumps(doc)})
+        db.upgrade(engine, "0013")
+        with engine.connect() as conn:
+            rows = dict(
+                (rid, (status, reason, str(day) if day else None))
+                for rid, status, reason, day in conn.execute(
+                    text("SELECT recipe_id, status, retired_reason, retired_on FROM recipes")
+                )
+            )
+            setup = text("SELECT DISTINCT CAST(setup AS TEXT) FROM serve_configs")
+            setups = conn.execute(setup).scalars().all()
+        assert rows["m13-retired"] == ("retired", "upstream stopped running it", "2026-07-06")
+        assert rows["m13-archived"][0] == "retired" and "configs/deprecated/" in rows["m13-archived"][1]
+        assert rows["m13-archived"][2] is None  # the document has no date: none is made up
+        assert len(rows) == before + 2
+        assert setups == ["[]"]
+        db.downgrade(engine, "0012")
+        with engine.connect() as conn:
+            assert "status" not in list(conn.execute(text("SELECT * FROM recipes")).keys())
+            assert "setup" not in list(conn.execute(text("SELECT * FROM serve_configs")).keys())
+            assert conn.execute(text("SELECT count(*) FROM recipes")).scalar_one() == before + 2
     finally:
         engine.dispose()

