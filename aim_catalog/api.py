@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from aim_catalog.selection.explaining import Explanation
     from aim_catalog.selection.listing import RecipeSummary
     from aim_catalog.selection.request import Candidate, ConfigLine, Request
+    from aim_catalog.sync.plan import Plan as SyncPlan
 
 C = TypeVar("C", bound="Catalog")
 
@@ -412,6 +413,25 @@ class Catalog:
         with self.read() if dry_run else self.write() as session:
             report = import_runs(session, parsed.runs, target or Target(), on_tick)
         return replace(report, notes=[str(skip) for skip in parsed.skipped] + report.notes)
+
+    def sync_inferencex(
+        self,
+        checkout: PathLike,
+        *,
+        dry_run: bool = False,
+        out: PathLike | None = None,
+        note: Note | None = None,
+    ) -> SyncPlan:
+        """Bring the catalog's InferenceX recipes in step with a local InferenceX checkout
+        (at whatever commit): the plan (added, changed with each difference, retired,
+        unchanged, entries that could not be read); unless ``dry_run``, written in one
+        transaction (and, with ``out``, as YAML files there). Runs the checkout's launch
+        scripts in bash with nothing started (``EnvironmentProblem`` without bash)."""
+        from aim_catalog.sync.apply import sync_inferencex
+
+        where = arguments.path(checkout, "checkout")
+        target = None if out is None else arguments.path(out, "out")
+        return sync_inferencex(self, where, dry_run=dry_run, out=target, note=note or quiet)
 
     def export(self, out: PathLike, *, note: Note | None = None) -> list[Path]:
         """Write the catalog back as recipe YAML files (benchmarks included) into ``out``;
