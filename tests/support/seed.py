@@ -14,7 +14,8 @@ GENERATIONS = {"MI300X": "gfx942", "MI325X": "gfx942", "MI355X": "gfx950"}
 
 
 def generated(recipe: Any) -> bool:
-    return bool(recipe.document["source"].get("generated_by") == "scripts/gen_inferencex_recipes.py")
+    by = recipe.document["source"].get("generated_by") or ""
+    return bool(by.startswith("scripts/gen_inferencex_recipes.py"))
 
 
 def bundled() -> list[Any]:
