@@ -234,8 +234,11 @@ def list_recipes(
             mark = "" if c["enabled"] else "(off)"
             by_backend.setdefault(c["backend"], []).append(f"{c['gpu_count']}{mark}")
         configs = " ".join(f"{BACKEND_LABELS.get(b, b)}:{','.join(g)}" for b, g in by_backend.items())
-        rows.append((r.recipe_id, r.huggingface_id, r.hardware, r.precision, configs, r.benchmarks))
-    render.table(("recipe", "model", "hardware", "precision", "GPUs per backend", "benchmarks"), rows)
+        status = f"retired {r.retired_on or ''}".strip() if r.status == "retired" else r.status
+        rows.append((r.recipe_id, r.huggingface_id, r.hardware, r.precision, configs, r.benchmarks, status))
+    render.table(
+        ("recipe", "model", "hardware", "precision", "GPUs per backend", "benchmarks", "status"), rows
+    )
 
 
 @app.command("show-configurations")

@@ -47,7 +47,9 @@ def select_cmd(
     if as_json:
         from aim_catalog.selection.evidence import evidence_of
 
-        render.emit_json({**chosen.as_dict(), "evidence": evidence_of(chosen).as_dict()})
+        render.emit_json(
+            {**chosen.as_dict(), "retired": chosen.retired, "evidence": evidence_of(chosen).as_dict()}
+        )
         return
     _show_choice(request, chosen, alternative)
 
@@ -61,6 +63,8 @@ def _show_choice(request: Request, chosen: Candidate, alternative: Candidate | N
         f"Selected {chosen.recipe_id} for {chosen.huggingface_id}: "
         f"{chosen.gpu_count} GPU, {chosen.precision}, {label} on {chosen.hardware}"
     )
+    if chosen.retired:
+        render.line(f"  status: {chosen.retired} (--current-only leaves it out)")
     if chosen.fallback:
         render.line(f"  fallback: a general AIM profile (no recipe names {chosen.huggingface_id})")
     if chosen.any_backend:
@@ -156,7 +160,14 @@ def explain_cmd(
     elif verdicts:
         render.line(f"Explain {describe_request(request)}:")
         rows = [
-            (v.recipe_id, v.backend or "", v.gpu_count or "", v.verdict, v.image or "", v.reason)
+            (
+                v.recipe_id,
+                v.backend or "",
+                v.gpu_count or "",
+                v.verdict,
+                v.image or "",
+                f"{v.reason}; {v.retired}" if v.retired else v.reason,
+            )
             for v in verdicts
         ]
         render.table(("recipe", "backend", "GPUs", "verdict", "image", "reason"), rows)

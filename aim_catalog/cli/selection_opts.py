@@ -114,6 +114,12 @@ RECIPE_OPT = typer.Option(
     help="Pin this recipe_id (like AIM_PROFILE_ID): manual-selection-only profiles allowed; "
     "--precision is then ignored (add --backend any for a recipe without the default backend).",
 )
+CURRENT_ONLY_OPT = typer.Option(
+    False,
+    "--current-only",
+    help="Leave out recipes retired upstream (status: retired; by default they compete, and a "
+    "retired winner says so).",
+)
 HOST_GPUS_OPT = typer.Option(
     None,
     "--host-gpus",
@@ -143,6 +149,7 @@ DECLARED: dict[str, tuple[Any, Any]] = {
     "host_gpus": (int | None, HOST_GPUS_OPT),
     "goal": (str | None, GOAL_OPT),
     "recipe": (str | None, RECIPE_OPT),
+    "current_only": (bool, CURRENT_ONLY_OPT),
 }
 
 

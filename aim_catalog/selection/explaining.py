@@ -140,6 +140,7 @@ def _ranked(session: Executor, candidates: list[Any], request: Request) -> list[
                 launch_image(row),
                 operating_point=found.operating_point,
                 evidence=evidence_of(found).as_dict(),
+                retired=found.retired,
             )
         )
     return verdicts
@@ -246,6 +247,9 @@ def _rejection(rows: list[Any], request: Request, names: Sequence[str]) -> str:
     first = rows[0]
     if fails(first, "recipe"):
         return f"not the pinned recipe ({request.recipe})"
+    if fails(first, "current"):
+        when = f" on {first.retired_on}" if first.retired_on else ""
+        return f"retired upstream{when} (--current-only): {first.retired_reason}"
     if fails(first, "precision"):
         return f"precision mismatch: recipe is {first.precision}, asked {request.precision}"
     if fails(first, "hardware"):

@@ -29,29 +29,36 @@ def configurations(session: Executor, model: str) -> list[ConfigLine]:
             sc.c.gpu_count,
             sc.c.enabled,
             sc.c.manual_only,
+            r.c.status,
         )
         .select_from(r.join(sc, sc.c.recipe_pk == r.c.id))
         .where(r.c.huggingface_id == model)
     ).all()
     order = {name: i for i, name in enumerate(BACKENDS)}
-    lines = [ConfigLine(*row[:6], manual_only=bool(row.manual_only)) for row in rows]
+    lines = [ConfigLine(*row[:6], manual_only=bool(row.manual_only), status=row.status) for row in rows]
     return sorted(lines, key=lambda c: (order.get(c.backend, 99), c.precision, c.gpu_count, c.recipe_id))
 
 
 def supported_configurations(session: Executor, model: str) -> list[str]:
     """AIM Engine's lines: ``- 4 GPU, bf16, vLLM: ✅ Enabled`` (one per distinct config);
-    a config enabled only as manual-selection-only AIM profiles says ``(only with --recipe)``."""
-    merged: dict[tuple[str, str, int], tuple[bool, bool]] = {}
+    a config enabled only as manual-selection-only AIM profiles says ``(only with --recipe)``;
+    one whose every enabled recipe upstream retired says ``(retired upstream)``."""
+    merged: dict[tuple[str, str, int], tuple[bool, bool, bool]] = {}
     for c in configurations(session, model):
         key = (c.backend, c.precision, c.gpu_count)
-        automatic, pinned = merged.get(key, (False, False))
-        merged[key] = (automatic or (c.enabled and not c.manual_only), pinned or c.enabled)
+        automatic, pinned, current = merged.get(key, (False, False, False))
+        merged[key] = (
+            automatic or (c.enabled and not c.manual_only),
+            pinned or c.enabled,
+            current or (c.enabled and c.status == "current"),
+        )
     if not merged:
         return []
     lines = [f"{model} supported configurations:"]
-    for (backend, precision, gpus), (automatic, enabled) in merged.items():
+    for (backend, precision, gpus), (automatic, enabled, current) in merged.items():
         state = "✅ Enabled" if automatic else "✅ Enabled (only with --recipe)" if enabled else "❌ Disabled"
-        lines.append(f"- {gpus} GPU, {precision}, {backend_label(backend)}: {state}")
+        retired = " (retired upstream)" if enabled and not current else ""
+        lines.append(f"- {gpus} GPU, {precision}, {backend_label(backend)}: {state}{retired}")
     return lines
 
 
@@ -100,6 +107,9 @@ class RecipeSummary:
     configs: list[dict[str, Any]]
     benchmarks: int
     updated_at: str
+    status: str = "current"  # current | retired (upstream no longer runs it)
+    retired_reason: str | None = None
+    retired_on: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -138,6 +148,9 @@ def _summary(rows: list[Any]) -> RecipeSummary:
         ],
         sum(row.n_bench or 0 for row in configured),
         _utc(first.updated_at).isoformat(),
+        first.status,
+        first.retired_reason,
+        first.retired_on.isoformat() if first.retired_on else None,
     )
 
 

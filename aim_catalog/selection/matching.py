@@ -92,6 +92,7 @@ class Shape:
     goal: bool = False  # configs tuned for the asked goal rank first
     pinned: bool = False  # one recipe_id: manual-selection-only configs allowed
     percentile: str = DEFAULT_PERCENTILE  # the SLOs' percentile
+    current_only: bool = False  # recipes retired upstream do not compete
 
     @property
     def defaults(self) -> tuple[str, ...]:
@@ -114,6 +115,7 @@ def shape_of(request: Request, dialect: str, explain: bool) -> Shape:
         goal=request.goal is not None,
         pinned=request.recipe is not None,
         percentile=request.percentile,
+        current_only=request.current_only,
     )
 
 
@@ -135,6 +137,8 @@ def predicates(
     else:
         named += [("precision", r.c.precision == bindparam("precision"))]
         named += [("automatic", sc.c.manual_only.is_(false()))]
+    if shape.current_only:
+        named.append(("current", r.c.status == "current"))
     if shape.hardware:
         named.append(("hardware", r.c.hardware == bindparam("hardware")))
     if shape.backend:
@@ -337,6 +341,7 @@ def statement(shape: Shape) -> Select[Any]:
     joined = (r.outerjoin if shape.explain else r.join)(sc, sc.c.recipe_pk == r.c.id)
     columns = [
         *(r.c[name] for name in ("recipe_id", "model_id", "huggingface_id", "hardware", "precision")),
+        *(r.c[name] for name in ("status", "retired_reason", "retired_on")),
         sc.c.id.label("serve_config_id"),
         *(sc.c[name] for name in ("backend", "gpu_count", "enabled", "args", "env", "image")),
         *(sc.c[name] for name in ("goal", "profile_type", "manual_only")),
@@ -420,4 +425,7 @@ def candidate_of(row: Any, request: Request) -> Candidate:
         goal=row.goal,
         profile_type=row.profile_type,
         scenario={**scenario, "default": defaults},
+        status=row.status,
+        retired_reason=row.retired_reason,
+        retired_on=row.retired_on.isoformat() if row.retired_on else None,
     )

@@ -55,6 +55,7 @@ class SelectionOptions:
     host_gpus: int | None = None
     goal: str | None = None
     recipe: str | None = None
+    current_only: bool = False  # leave out recipes retired upstream
 
     def __post_init__(self) -> None:
         check(self, optional=("backend",))
@@ -108,4 +109,5 @@ class SelectionOptions:
             request_rate=self.request_rate,
             goal=self.goal,
             recipe=self.recipe,
+            current_only=self.current_only,
         )

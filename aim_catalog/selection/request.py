@@ -85,6 +85,7 @@ class Request:
     # then be a manual-selection-only one, and ignores the precision filter).
     goal: str | None = None  # latency | throughput
     recipe: str | None = None
+    current_only: bool = False  # recipes retired upstream do not compete
 
     @property
     def scenario(self) -> dict[str, int]:
@@ -170,6 +171,17 @@ class Candidate:
     operating_point: dict[str, Any] | None = None
     unreached: str | None = None
     comparison: dict[str, Any] | None = None
+    # Whether upstream still runs the recipe: current, or retired (why, and when if known).
+    status: str = "current"
+    retired_reason: str | None = None
+    retired_on: str | None = None
+
+    @property
+    def retired(self) -> str | None:
+        """``retired upstream on DATE: REASON`` when upstream no longer runs the recipe."""
+        from aim_catalog.recipes.status import retired_line
+
+        return retired_line(self.status, self.retired_reason, self.retired_on)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -191,6 +203,8 @@ class Verdict:
     # (``Candidate.operating_point``, ``evidence.Evidence.as_dict``); None for a rejection.
     operating_point: dict[str, Any] | None = None
     evidence: dict[str, Any] | None = None
+    # "retired upstream on DATE: REASON" for a recipe upstream no longer runs (None: current).
+    retired: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -205,3 +219,4 @@ class ConfigLine:
     gpu_count: int
     enabled: bool
     manual_only: bool = False  # an AIM profile chosen only when pinned (--recipe)
+    status: str = "current"  # its recipe's: current | retired (upstream no longer runs it)
