@@ -4,12 +4,15 @@ A config's own image wins; otherwise the default for the backend on the recipe's
 architecture (gfx942: MI300X, MI308X, MI325X; gfx950: MI350X, MI355X; ``host/gpus.py`` knows
 which product is which). An image whose tag says which
 architecture it was built for (SGLang's ``-mi30x``/``-mi35x``) is refused on another one
-unless the user names the image with ``--image``.
+unless the user names the image with ``--image``. ``image_version`` reads the release of
+the server an image's tag names, by the backend's ``image_version_patterns``
+(``data/backends.json``): the one place a tag is parsed for a version.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -45,6 +48,27 @@ def image_architecture(image: str) -> str | None:
     for marker, arch in _data()["image_markers"].items():
         if marker in tag:
             return str(arch)
+    return None
+
+
+def image_version(backend: str, image: str) -> str | None:
+    """The release of ``backend`` that ``image``'s tag names (``vllm/vllm-openai-rocm:v0.17.0``
+    -> ``0.17.0``), or None: a tag that names none (``nightly-<sha>``), no tag, or a backend
+    whose data gives no patterns."""
+    from aim_catalog.backends import registry
+
+    try:
+        patterns = registry.get(backend).image_version_patterns
+    except KeyError:
+        return None
+    name = image.partition("@")[0].rsplit("/", 1)[-1]  # a digest is no tag; a registry port is no tag
+    _, colon, tag = name.partition(":")
+    if not colon:
+        return None
+    for pattern in patterns:
+        found = re.search(pattern, tag)
+        if found:
+            return found.group("version")
     return None
 
 

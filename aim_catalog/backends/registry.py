@@ -2,9 +2,10 @@
 
 Each backend is described once there: how to start it (command, how the model is passed),
 its tensor/pipeline-parallel flags and their aliases, the host and port flags the launcher
-owns, the port it listens on in the container, the endpoints that say it is ready, and the
+owns, the port it listens on in the container, the endpoints that say it is ready, the
 vLLM flag names it translates (the original AIM Engine recipes put vLLM names in SGLang
-sections). Adding a backend is a change to that file plus tests; no other module names one.
+sections), and how its images' tags name the release they hold. Adding a backend is a
+change to that file plus tests; no other module names one.
 
 The file is small JSON, read once per process (``json`` is cheap; no YAML on this path).
 """
@@ -43,6 +44,9 @@ class Backend:
     translates_flags_of: str | None = None
     title: str = ""  # the project's own spelling, for messages (label is AIM Engine's output)
     default: bool = False  # what --backend means when not given (the first one marked so)
+    # Regular expressions that read the release an image's tag names (group "version"):
+    # ``images.image_version`` applies them; flag lint checks a config against that release.
+    image_version_patterns: tuple[str, ...] = ()
 
     def model_in(self, args: dict[str, Any]) -> str | None:
         """The model a config's args name, if any (under any of the backend's model flags)."""
@@ -94,6 +98,7 @@ def _load() -> dict[str, Backend]:
             translates_flags_of=spec.get("translates_flags_of"),
             title=str(spec.get("title") or spec["label"]),
             default=bool(spec.get("default", False)),
+            image_version_patterns=tuple(spec.get("image_version_patterns", ())),
         )
     return out
 

@@ -1,6 +1,6 @@
-"""Flag lint: server flags checked against the option names of vLLM (0.10.1 and
-0.27.1 wheels), SGLang (0.5.17 wheel) and ATOM (ROCm/ATOM ffdf3bb5ddf8) as
-scripts/gen_flag_lists.py read them from each tool's own argument definitions."""
+"""Flag lint: server flags checked against the option names of the version in each config's
+image (data/flags.json: every recorded vLLM, SGLang and ATOM version, as
+scripts/gen_flag_lists.py read them from each tool's own argument definitions)."""
 
 from __future__ import annotations
 
