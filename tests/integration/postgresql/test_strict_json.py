@@ -46,8 +46,18 @@ RUNS: dict[str, tuple[str, ...]] = {
 # Commands whose JSON holds no figure read from the catalog (host checks, images, the
 # engine's containers, the model cache, an endpoint's reply): render.emit_json makes it
 # strict all the same (test_emit_json_never_prints_a_non_finite_number). ingest and bench
-# import print their own reports: run below.
-ELSEWHERE = {"images", "ps", "doctor", "test", "cache ls", "ingest", "bench import"}
+# import print their own reports: run below. catalog sync's plan holds recipe ids and config
+# differences (flags, images, env), no figure (tests/unit/sync, tests/integration/cli/test_sync.py).
+ELSEWHERE = {
+    "images",
+    "ps",
+    "doctor",
+    "test",
+    "cache ls",
+    "ingest",
+    "bench import",
+    "catalog sync inferencex",
+}
 
 
 def strict(output: str) -> Any:
