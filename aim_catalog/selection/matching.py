@@ -338,7 +338,7 @@ def statement(shape: Shape) -> Select[Any]:
     columns = [
         *(r.c[name] for name in ("recipe_id", "model_id", "huggingface_id", "hardware", "precision")),
         sc.c.id.label("serve_config_id"),
-        *(sc.c[name] for name in ("backend", "gpu_count", "enabled", "args", "env", "image")),
+        *(sc.c[name] for name in ("backend", "gpu_count", "enabled", "args", "env", "image", "setup")),
         *(sc.c[name] for name in ("goal", "profile_type", "manual_only")),
         score.label("score"),
         best.c.id.label("best_id"),
@@ -409,6 +409,7 @@ def candidate_of(row: Any, request: Request) -> Candidate:
         args=dict(row.args or {}),
         env=dict(row.env or {}),
         image=row.image,
+        setup=tuple(row.setup or ()),
         metric=metric,
         score=row.score,
         benchmark=benchmark,

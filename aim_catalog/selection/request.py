@@ -154,6 +154,7 @@ class Candidate:
     score: float | None
     benchmark: dict[str, Any] | None
     serve_config_id: int | None = None
+    setup: tuple[str, ...] = ()  # pip install lines the container runs before the server (recipes.setup)
     per_gpu: float | None = None  # score / gpu_count
     replicas: int | None = None  # copies that fit the host's GPUs (None: unknown host)
     host_gpus: int | None = None
@@ -191,6 +192,7 @@ class Verdict:
     # (``Candidate.operating_point``, ``evidence.Evidence.as_dict``); None for a rejection.
     operating_point: dict[str, Any] | None = None
     evidence: dict[str, Any] | None = None
+    setup: tuple[str, ...] = ()  # the config's setup steps (``Candidate.setup``); none for a recipe
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
