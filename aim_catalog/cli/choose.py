@@ -81,6 +81,8 @@ def _show_choice(request: Request, chosen: Candidate, alternative: Candidate | N
     _show_score(request, chosen)
     render.line(f"  image:  {chosen.image or '(backend default)'}")
     render.line(f"  args:   {' '.join(server_argv(chosen.args))}")
+    if chosen.setup:
+        render.line(f"  setup:  {'; '.join(chosen.setup)} (runs in the container before the server)")
 
 
 def _show_score(request: Request, chosen: Candidate) -> None:

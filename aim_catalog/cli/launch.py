@@ -80,7 +80,8 @@ LAUNCH_OPTIONS: dict[str, tuple[Any, Any]] = {
             min=1,
             max=MAX_LAUNCH_TIMEOUT,
             callback=finite,
-            help="Seconds to wait until the server answers (at most 86400, a day).",
+            help="Seconds to wait until the server answers, the recipe's setup steps included "
+            "(at most 86400, a day).",
         ),
     ),
     "no_wait": (bool, typer.Option(False, "--no-wait", help="Return once the container has started.")),

@@ -71,6 +71,7 @@ def show_plan(plan: LaunchPlan, options: LaunchOptions, as_json: bool) -> None:
 def show_spec(spec: RunSpec, chosen: Candidate, as_json: bool) -> None:
     from aim_catalog.cli import render
     from aim_catalog.launch.labels import parse_labels
+    from aim_catalog.launch.runspec import SETUP_NOTE
 
     gpus = parse_labels(spec.labels).gpus
     data = {
@@ -90,6 +91,10 @@ def show_spec(spec: RunSpec, chosen: Candidate, as_json: bool) -> None:
     )
     trust = "trusted" if spec.trusted_registry else "NOT a trusted registry"
     render.line(f"  image:   {spec.image} (registry {spec.registry}: {trust})")
+    if spec.setup:  # a shared catalog's code, run in this operator's container: said first
+        render.line(f"  setup:   from recipe {chosen.recipe_id}, {SETUP_NOTE}:")
+        for number, line in enumerate(spec.setup, start=1):
+            render.line(f"           {number}. {line}")
     render.line(f"  command: {' '.join(spec.shown_command())}")
     render.line(f"  devices: {', '.join(d.split(':')[0] for d in spec.devices)}")
     render.line(f"  port:    {spec.host_port} -> {spec.container_port}")

@@ -1,7 +1,8 @@
 """What to run for a selected config: the container spec, built without touching Docker.
 
 Pure functions: the image, the server argv (``vllm serve MODEL ...`` or
-``python3 -m sglang.launch_server --model-path MODEL ...``), ROCm devices for the
+``python3 -m sglang.launch_server --model-path MODEL ...``) and the recipe's setup steps run
+before it (``container_command``: ``server_command.with_setup``), ROCm devices for the
 allocated GPUs, groups, IPC, the Hugging Face cache, labels, and the equivalent
 ``docker run`` line. The Docker target (``targets/docker/engine.py``) hands the spec to the engine.
 """
@@ -27,7 +28,7 @@ from aim_catalog.backends.envpolicy import (
 )
 from aim_catalog.errors import InvalidRecipeInput, LaunchFailed, Problem, UsageProblem
 from aim_catalog.launch.labels import labels_for
-from aim_catalog.launch.server_command import server_command
+from aim_catalog.launch.server_command import check_setup, server_command, with_setup
 from aim_catalog.recipes.flags import value_problem
 from aim_catalog.selection.request import Candidate
 from aim_catalog.settings import dev_root, host_env
@@ -47,13 +48,16 @@ MASK = "***"
 # "a docker image with `vllm serve` as entrypoint", engine args go "after the image tag"),
 # so `IMAGE vllm serve MODEL` would run `vllm serve vllm serve MODEL`; images without one
 # (older rocm/vllm builds: `CMD ["/bin/bash"]`, Dockerfile.rocm at 0047fb9d) run it as is.
+# A config with setup steps replaces the entrypoint the same way, by `/bin/sh -c SCRIPT
+# aim-setup ARGV...` (server_command.with_setup), whose script ends in `exec "$@"`.
+SETUP_NOTE = "runs in the container before the server"
 
 
 @dataclass(frozen=True)
 class RunSpec:
     name: str
     image: str
-    command: list[str]
+    command: list[str]  # the server's argv
     env: dict[str, str]
     devices: list[str]  # host:container:rwm
     group_add: list[str]
@@ -71,6 +75,9 @@ class RunSpec:
     secret_env: list[str] = field(default_factory=list)  # secret-named variables: by name only
     notes: list[str] = field(default_factory=list)
     readiness: list[str] = field(default_factory=lambda: ["/health", "/v1/models"])
+    # The recipe's pip install lines, run in the container before the server (a shared
+    # catalog's code in the operator's container: shown before anything runs).
+    setup: list[str] = field(default_factory=list)
     # The secrets' values, for the container alone: never in as_dict(), repr or the catalog.
     secret_values: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -96,6 +103,14 @@ class RunSpec:
     def shown_command(self) -> list[str]:
         """The server argv as printed and stored: secret-valued flags (``--api-key``) masked."""
         return mask_secret_flags(self.command, MASK)
+
+    def container_command(self) -> list[str]:
+        """What the container runs: the server argv, behind the setup wrapper when there is setup."""
+        return with_setup(self.setup, self.command)
+
+    def shown_container_command(self) -> list[str]:
+        """``container_command`` as printed and stored: secret-valued flags masked."""
+        return with_setup(self.setup, self.shown_command())
 
     def docker_run(self) -> str:
         """An equivalent ``docker run`` line, quoted for a POSIX shell; secrets by name only."""
@@ -124,7 +139,7 @@ class RunSpec:
             argv += ["--label", f"{key}={value}"]
         # The whole server argv is ours, whatever ENTRYPOINT the image has (ENTRYPOINT_NOTE above):
         # its program replaces the entrypoint (one word there), the rest follows the image.
-        command = self.shown_command()
+        command = self.shown_container_command()
         argv += ["--entrypoint", command[0]]
         return shlex.join([*argv, self.image, *command[1:]])
 
@@ -133,6 +148,7 @@ class RunSpec:
         del data["secret_values"], data["secret_env"]
         data["env"] = self.shown_env()
         data["command"] = self.shown_command()
+        data["container_command"] = self.shown_container_command()
         data["docker_run"] = self.docker_run()
         data["registry"] = self.registry
         data["trusted_registry"] = self.trusted_registry
@@ -289,6 +305,9 @@ def build_spec(
     a cluster target mounts its own volume)."""
     container_port = backends.get(candidate.backend).container_port
     command, notes = server_command(candidate, overrides or {}, container_port)
+    setup = check_setup(candidate)
+    if setup:  # said before anything runs: a shared catalog's code in this operator's container
+        notes.insert(0, f"setup (from recipe {candidate.recipe_id}, {SETUP_NOTE}): {'; '.join(setup)}")
     given = {**check_recipe_env(candidate), **(env or {}), "HF_HOME": CONTAINER_HF_HOME}
     secrets = {k: v for k, v in given.items() if is_secret(k)}
     secrets.update({k: v for k in SECRET_ENV if (v := host_env(k)) and k not in secrets})
@@ -322,5 +341,6 @@ def build_spec(
         secret_env=list(secrets),
         notes=notes,
         readiness=list(backends.get(candidate.backend).readiness),
+        setup=setup,
         secret_values=secrets,
     )

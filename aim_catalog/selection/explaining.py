@@ -89,7 +89,15 @@ def explain(session: Executor, request: Request) -> list[Verdict]:
         reason = slo_reasons[row.serve_config_id]
         verdicts.append(
             Verdict(
-                row.recipe_id, row.backend, row.gpu_count, "rejected", reason, None, None, launch_image(row)
+                row.recipe_id,
+                row.backend,
+                row.gpu_count,
+                "rejected",
+                reason,
+                None,
+                None,
+                launch_image(row),
+                setup=tuple(row.setup or ()),
             )
         )
     by_recipe: dict[str, list[Any]] = {}
@@ -141,6 +149,7 @@ def _ranked(session: Executor, candidates: list[Any], request: Request) -> list[
                 operating_point=found.operating_point,
                 evidence=evidence_of(found).as_dict(),
                 retired=found.retired,
+                setup=found.setup,
             )
         )
     return verdicts

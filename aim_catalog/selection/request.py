@@ -155,6 +155,7 @@ class Candidate:
     score: float | None
     benchmark: dict[str, Any] | None
     serve_config_id: int | None = None
+    setup: tuple[str, ...] = ()  # pip install lines the container runs before the server (recipes.setup)
     per_gpu: float | None = None  # score / gpu_count
     replicas: int | None = None  # copies that fit the host's GPUs (None: unknown host)
     host_gpus: int | None = None
@@ -205,6 +206,7 @@ class Verdict:
     evidence: dict[str, Any] | None = None
     # "retired upstream on DATE: REASON" for a recipe upstream no longer runs (None: current).
     retired: str | None = None
+    setup: tuple[str, ...] = ()  # the config's setup steps (``Candidate.setup``); none for a recipe
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

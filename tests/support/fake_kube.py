@@ -59,6 +59,7 @@ class FakeCluster:
     # a server, or a proxy in front of it, that trickles (each line well within any per-read
     # timeout, the whole answer never).
     trickle: float = 0.0
+    log_text: str = LOG_TEXT  # what every pod's log holds (its previous container's too)
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -238,7 +239,7 @@ def serve(cluster: FakeCluster) -> FakeCluster:
             if url.path.rstrip("/") == "/version":
                 return self._send(200, VERSION)
             if match := POD_LOG.fullmatch(url.path):
-                return self._send(200, LOG_TEXT, "text/plain")
+                return self._send(200, cluster.log_text, "text/plain")
             if (match := PODS.fullmatch(url.path)) and self.command == "GET":
                 return self._send(200, cluster.pods(match.group(1), query.get("labelSelector", [""])[0]))
             for plural, pattern in PATHS.items():

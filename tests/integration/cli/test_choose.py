@@ -90,3 +90,21 @@ def test_detected_hardware_filters_and_bounds_the_gpu_count(
         assert (chosen["gpu_count"], chosen["score"]) == (2, 400.0)
         assert (chosen["per_gpu"], chosen["replicas"], chosen["host_gpus"]) == (200.0, 1, 2)
     assert "GPU count: 2 won" in cli("select", "org/scaling", "--hardware", "any").stdout
+
+
+def test_select_shows_setup_only_when_the_config_has_some(
+    cli: Callable[..., Any], write_recipe: Callable[..., Path], tmp_path: Path
+) -> None:
+    setup = ["pip install amd-quark", "pip install -U transformers>=4.57,<5"]
+    configs = {"vllm": {1: {"enabled": True, "setup": setup}, 2: {"enabled": True}}}
+    cli("ingest", str(write_recipe("s", model="org/s", configs=configs).parent))
+    out = cli("select", "org/s", "1").stdout
+    assert out.splitlines()[-1] == (
+        "  setup:  pip install amd-quark; pip install -U transformers>=4.57,<5 "
+        "(runs in the container before the server)"
+    )
+    assert json.loads(cli("select", "org/s", "1", "--json").stdout)["setup"] == setup
+    assert "setup" not in cli("select", "org/s", "2").stdout
+    assert json.loads(cli("select", "org/s", "2", "--json").stdout)["setup"] == []
+    (verdict,) = json.loads(cli("explain", "org/s", "1", "--json").stdout)["verdicts"]
+    assert verdict["setup"] == setup

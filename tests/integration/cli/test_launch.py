@@ -10,7 +10,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from support.launch import MODEL, cli
+from support.launch import MODEL, cli, write
 
 # --------------------------------------------------------------------------- dry run
 
@@ -103,3 +103,31 @@ def test_launch_timeout_is_bounded(tmp_path: Path, host: Path) -> None:
     result = cli("launch", MODEL, "1", "--dry-run", "--timeout", "86401", code=2)
     assert "Invalid value for '--timeout'" in result.stderr and "86400" in result.stderr
     cli("launch", MODEL, "1", "--dry-run", "--timeout", "86400")
+
+
+def test_dry_run_shows_the_recipe_s_setup_before_the_server(host: Path, tmp_path: Path) -> None:
+    """A shared catalog's setup runs in the operator's container: the dry run says so, marked
+    as the recipe's, on every face (human, JSON, the cluster's manifest)."""
+    steps = ["pip install amd-quark", "pip install -U transformers>=4.57,<5"]
+    cli("ingest", str(write(tmp_path, "    setup:\n" + "".join(f"      - {s}\n" for s in steps))))
+    note = f"setup (from recipe r, runs in the container before the server): {'; '.join(steps)}"
+    human = cli("launch", "org/m", "4", "--dry-run")
+    assert note in human.stderr.splitlines()
+    lines = human.stdout.splitlines()
+    at = lines.index("  setup:   from recipe r, runs in the container before the server:")
+    assert lines[at + 1 : at + 4] == [
+        "           1. pip install amd-quark",
+        "           2. pip install -U transformers>=4.57,<5",
+        "  command: vllm serve org/m --tensor-parallel-size 4 --host 0.0.0.0 --port 8000",
+    ]
+    spec = json.loads(cli("launch", "org/m", "4", "--dry-run", "--json").stdout)
+    assert spec["setup"] == steps and spec["notes"][0] == note
+    assert spec["command"][:3] == ["vllm", "serve", "org/m"]
+    assert spec["container_command"][:2] == ["/bin/sh", "-c"]
+    assert spec["container_command"][3:] == ["aim-setup", *spec["command"]]
+    argv = shlex.split(spec["docker_run"])
+    assert argv[argv.index("--entrypoint") + 1] == "/bin/sh"
+    assert argv[argv.index(spec["image"]) + 1 :] == spec["container_command"][1:]
+    kube = cli("launch", "org/m", "4", "--target", "kubernetes", "--dry-run")
+    assert note in kube.stderr.splitlines()
+    assert "aim-catalog setup 2/2: pip install -U transformers>=4.57,<5" in kube.stdout

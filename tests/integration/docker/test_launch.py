@@ -30,6 +30,7 @@ from support.launch import (
     launch,
     mine,
     wait_polled,
+    write,
 )
 
 # --------------------------------------------------------------------------- real launches
@@ -358,3 +359,63 @@ def test_an_unusable_hf_cache_is_a_usage_error(docker_env: Any, tmp_path: Path) 
     result = launch("--hf-cache", str(a_file / "sub"), gpus="1", code=2)
     assert "cannot use" in result.stderr and "Hugging Face cache" in result.stderr
     assert_cleaned(docker_env, tmp_path)
+
+
+# --------------------------------------------------------------------------- the recipe's setup steps
+
+
+def launch_with_setup(tmp_path: Path, *steps: str, code: int = 0) -> Any:
+    """Launch recipe 'r' (org/m, vLLM 4 GPU) whose config runs ``steps`` before the server."""
+    body = "    setup:\n" + "".join(f"      - {step}\n" for step in steps)
+    cli("ingest", str(write(tmp_path, body)))
+    args = ["launch", "org/m", "4", "--image", IMAGE, "--port", str(free_port()), "--timeout", "30"]
+    return cli(*args, code=code)
+
+
+@pytest.mark.docker
+def test_setup_steps_run_in_the_container_before_the_server(docker_env: Any, tmp_path: Path) -> None:
+    """The image's fake pip plays the installs (no package index here): each step runs, in
+    order, its pin one word, then the server starts and answers; the launch said first what
+    the recipe runs in the container."""
+    result = launch_with_setup(tmp_path, "pip install amd-quark", "pip install -U transformers>=4.57,<5")
+    note = (
+        "setup (from recipe r, runs in the container before the server): "
+        "pip install amd-quark; pip install -U transformers>=4.57,<5"
+    )
+    assert note in result.stderr
+    assert result.stdout.startswith("aim-m-4gpu-bf16-vllm is ready after")
+    (container,) = mine(docker_env, tmp_path)
+    assert container.attrs["Config"]["Entrypoint"] == ["/bin/sh"]
+    lines = container.logs().decode().splitlines()
+    assert lines[:8] == [
+        "aim-catalog setup 1/2: pip install amd-quark",
+        "fake pip: args [amd-quark]",
+        "fake pip: would install amd-quark",
+        "aim-catalog setup 2/2: pip install -U transformers>=4.57,<5",
+        "fake pip: args [-U][transformers>=4.57,<5]",
+        "fake pip: would install -U transformers>=4.57,<5",
+        "aim-catalog setup done: starting the server",
+        "ARGV: vllm serve org/m --tensor-parallel-size 4 --host 0.0.0.0 --port 8000",
+    ]
+    (row,) = deployments(tmp_path)
+    assert row["status"] == "running"
+    assert json.loads(row["spec"])["setup"] == [
+        "pip install amd-quark",
+        "pip install -U transformers>=4.57,<5",
+    ]
+
+
+@pytest.mark.docker
+def test_a_failing_setup_step_fails_the_launch_naming_it(docker_env: Any, tmp_path: Path) -> None:
+    steps = ("pip install amd-quark", "pip install aim-test-fails==1.0", "pip install never-run")
+    result = launch_with_setup(tmp_path, *steps, code=5)
+    error = next(line for line in result.stderr.splitlines() if line.startswith("error: "))
+    assert error == (
+        "error: setup step 2/3 failed (exit 1): pip install aim-test-fails==1.0; the server was not started"
+    )
+    assert "No matching distribution found for aim-test-fails==1.0" in result.stderr  # its log lines
+    assert "never-run" not in result.stderr.split("last log lines:")[1]
+    assert "not ready after" not in result.stderr  # the exit ended the wait, not the timeout
+    assert "the container was removed" in result.stderr
+    assert_cleaned(docker_env, tmp_path)
+    assert [d["status"] for d in deployments(tmp_path)] == ["failed"]

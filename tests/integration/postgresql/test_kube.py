@@ -10,6 +10,7 @@ exercised; see README "Kubernetes".
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -446,3 +447,37 @@ def test_cluster_rows_of_ps_are_the_docker_rows_plus_the_cluster(
         k: v for k, v in common.items() if k != "container_id"
     }
     assert entry["container_id"] == f"Deployment/{row.name},Service/{row.name}"
+
+
+def test_a_failed_setup_step_is_named_with_the_crashed_container_s_log(
+    cli: Callable[..., Any], make_catalog: Callable[..., Any], db_url: str, fake: FakeCluster
+) -> None:
+    """A config's setup step that fails makes the pod crash-loop: the launch fails naming the
+    step, with the last lines of the crashed container's log (this shell's token masked), and
+    its objects are removed. The pod ran the setup wrapper the API server accepted."""
+    setup = ["pip install amd-quark", "pip install aim-test-fails"]
+    url = make_catalog(
+        {"s": {"model": "org/s", "configs": {"vllm": {1: {"enabled": True, "setup": setup}}}}}, into=db_url
+    )
+    fake.scenario = "crash"
+    fake.log_text = (
+        "aim-catalog setup 1/2: pip install amd-quark\nSuccessfully installed amd-quark\n"
+        f"aim-catalog setup 2/2: pip install aim-test-fails\ntoken seen: {TOKEN}\n"
+        "ERROR: No matching distribution found for aim-test-fails\n"
+        "aim-catalog setup 2/2 failed (exit 1): pip install aim-test-fails\n"
+    )
+    result = cli("launch", "org/s", "1", "--target", "kubernetes", "--timeout", "5", db_url=url, code=5)
+    error = next(line for line in result.stderr.splitlines() if line.startswith("error: "))
+    said = (
+        r"error: \S+ cannot start: setup step 2/2 failed \(exit 1\): pip install aim-test-fails; "
+        r"the server was not started \(pod \S+: CrashLoopBackOff: back-off .*\)"
+    )
+    assert re.fullmatch(said, error), error
+    assert "ERROR: No matching distribution found for aim-test-fails" in result.stderr
+    assert "token seen: ***" in result.stderr  # and never the token (the cli fixture checks)
+    (logs,) = [r for r in fake.requests if r["path"].endswith("/log")]
+    assert logs["query"]["previous"] == ["true"] and logs["query"]["tailLines"] == ["20"]
+    (applied,) = [r for r in fake.requests if r["method"] == "PATCH" and "/deployments/" in r["path"]]
+    (container,) = yaml.safe_load(applied["body"])["spec"]["template"]["spec"]["containers"]
+    assert container["command"][:2] == ["/bin/sh", "-c"] and 'exec "$$@"' in container["command"][2]
+    assert fake.objects == {}

@@ -516,3 +516,17 @@ def test_select_is_exactly_one_statement(engine: Engine) -> None:
         event.remove(engine, "before_cursor_execute", record)
     assert chosen.recipe_id == "x"
     assert len(statements) == 1, statements
+
+
+def test_select_and_explain_carry_the_configs_setup(engine: Engine, make_catalog: Any) -> None:
+    """The setup steps come with the config in the same one statement (a column of it)."""
+    setup = ["pip install amd-quark", "pip install -U transformers>=4.57,<5"]
+    configs = {"vllm": {1: {"enabled": True, "setup": setup}, 2: {"enabled": True}}}
+    make_catalog({"s": {"model": "org/s", "configs": configs}}, into=engine)
+    with db.session_factory(engine)() as session:
+        assert select_best(session, Request(model="org/s", gpus=1)).setup == tuple(setup)
+        assert select_best(session, Request(model="org/s", gpus=2)).setup == ()
+        (chosen,) = explain(session, Request(model="org/s", gpus=1))
+        (missed,) = explain(session, Request(model="org/s", gpus=1, max_ttft_ms=100))  # no row meets it
+    assert (chosen.verdict, chosen.setup) == ("chosen", tuple(setup))
+    assert (missed.verdict, missed.setup) == ("rejected", tuple(setup))

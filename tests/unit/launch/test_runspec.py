@@ -8,28 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.candidates import BASE
 
 from aim_catalog.errors import LaunchFailed, UsageProblem
 from aim_catalog.launch.runspec import build_spec, parse_overrides, served_model_name
-from aim_catalog.launch.server_command import server_command
-from aim_catalog.selection.request import Candidate
-
-BASE = Candidate(
-    recipe_id="r",
-    model_id="Org/Model",
-    huggingface_id="Org/Model",
-    hardware="MI300X",
-    precision="bf16",
-    backend="vllm",
-    gpu_count=4,
-    enabled=True,
-    args={},
-    env={},
-    image=None,
-    metric=None,
-    score=None,
-    benchmark=None,
-)
+from aim_catalog.launch.server_command import server_command, with_setup
 
 
 def command(
@@ -148,3 +131,48 @@ def test_missing_devices_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             hf_cache=tmp_path,
             catalog="c",
         )
+
+
+def test_setup_wraps_the_container_command_and_is_said_first(tmp_path: Path) -> None:
+    """The recipe's setup runs before the server, in the container: the spec keeps the server
+    argv as ``command`` and runs it behind the wrapper, the first note says so, and a secret
+    of the server argv stays masked in everything shown."""
+    setup = ("pip install amd-quark", "pip install -U transformers>=4.57,<5")
+    spec = build_spec(
+        replace(BASE, setup=setup),
+        name="n",
+        gpus=[0],
+        render_minors=[128],
+        port=9000,
+        overrides={"--api-key": "sk-launch-secret"},
+        hf_cache=tmp_path,
+        catalog="sqlite:///x",
+        check_devices=False,
+    )
+    assert spec.setup == list(setup)
+    assert spec.command[:3] == ["vllm", "serve", "Org/Model"]
+    assert served_model_name(spec) == "Org/Model"
+    assert spec.container_command() == with_setup(setup, spec.command)
+    assert spec.notes[0] == (
+        "setup (from recipe r, runs in the container before the server): "
+        "pip install amd-quark; pip install -U transformers>=4.57,<5"
+    )
+    argv = shlex.split(spec.docker_run())
+    assert argv[argv.index("--entrypoint") + 1] == "/bin/sh"
+    after_image = argv[argv.index(spec.image) + 1 :]
+    assert after_image[:1] == ["-c"] and after_image[2:] == ["aim-setup", *spec.shown_command()]
+    shown = spec.as_dict()
+    assert shown["setup"] == list(setup)
+    assert shown["command"] == spec.shown_command()
+    assert shown["container_command"] == with_setup(setup, spec.shown_command())
+    assert "sk-launch-secret" not in str(shown) and "sk-launch-secret" in spec.container_command()
+
+
+def test_without_setup_the_container_runs_the_server_argv(tmp_path: Path) -> None:
+    spec = build_spec(
+        BASE, name="n", gpus=[0], render_minors=[128], port=9000, hf_cache=tmp_path, catalog="c",
+        check_devices=False,
+    )  # fmt: skip
+    assert spec.setup == [] and spec.container_command() == spec.command
+    assert spec.as_dict()["container_command"] == spec.command
+    assert not any(note.startswith("setup") for note in spec.notes)

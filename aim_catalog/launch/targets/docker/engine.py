@@ -27,12 +27,15 @@ from aim_catalog.launch import labels
 from aim_catalog.launch.guard import raise_if_terminated
 from aim_catalog.launch.labels import ContainerLabels, parse_labels
 from aim_catalog.launch.runspec import RunSpec
+from aim_catalog.launch.server_command import setup_stage
 from aim_catalog.launch.targets.docker.logs import log_tail
 from aim_catalog.notes import WaitProgress
 from aim_catalog.settings import docker_host
 
 LIVE_STATES = ("created", "running", "restarting", "paused")
 PROBE_TIMEOUT = 3.0  # seconds for one readiness probe, from connecting to its status line
+# Log lines read back for the setup wrapper's last marker: a pip install prints a few dozen.
+SETUP_LOG_LINES = 500
 
 
 def connect(timeout: int = 120) -> DockerClient:
@@ -165,12 +168,14 @@ class Launched:
 
 def create(client: DockerClient, spec: RunSpec) -> Container:
     """Create (not start) the container; the image must be present (``ensure_image``)."""
+    # The server argv (behind the setup wrapper, if any) replaces the image's entrypoint
+    # (runspec.ENTRYPOINT_NOTE).
+    command = spec.container_command()
     try:
         return client.containers.create(
             spec.image,
-            # The server argv replaces the image's entrypoint (runspec.ENTRYPOINT_NOTE).
-            entrypoint=spec.command[:1],
-            command=spec.command[1:],
+            entrypoint=command[:1],
+            command=command[1:],
             name=spec.name,
             environment={**spec.env, **secret_values(spec)},
             devices=spec.devices,
@@ -215,7 +220,14 @@ def await_serving(
     if wait:
         secrets = list(secret_values(spec).values())
         wait_ready(
-            container, url, timeout=timeout, on_tick=on_tick, poll=poll, secrets=secrets, paths=spec.readiness
+            container,
+            url,
+            timeout=timeout,
+            on_tick=on_tick,
+            poll=poll,
+            secrets=secrets,
+            paths=spec.readiness,
+            setup=bool(spec.setup),
         )
     return Launched(id_of(container), spec.name, url, wait, time.monotonic() - started)
 
@@ -277,9 +289,11 @@ def wait_ready(
     poll: float = 1.0,
     secrets: list[str] | None = None,
     paths: tuple[str, ...] | list[str] = ("/health", "/v1/models"),
+    setup: bool = False,
 ) -> None:
     """Poll ``/health`` then ``/v1/models`` (the backend's ``paths``) until all answer 200;
-    fail fast if it exits."""
+    fail fast if it exits. With ``setup`` (the container runs the recipe's setup steps before
+    the server, within the same ``timeout``), a failure says which step it stopped at."""
     start = time.monotonic()
     pending = list(paths)  # the backend's readiness endpoints (backends.json)
     while True:
@@ -287,7 +301,7 @@ def wait_ready(
         container.reload()
         if container.status in ("exited", "dead"):
             code = container.attrs.get("State", {}).get("ExitCode")
-            raise LaunchFailed(f"the server exited (code {code}) before it was ready")
+            raise LaunchFailed(_exited(container, code, secrets or []) if setup else _server_exited(code))
         left = timeout - (time.monotonic() - start)
         while pending and _answers(url + pending[0], max(0.1, min(PROBE_TIMEOUT, left))):
             pending.pop(0)
@@ -295,10 +309,36 @@ def wait_ready(
             return
         elapsed = time.monotonic() - start
         if elapsed > timeout:
-            raise LaunchFailed(f"not ready after {timeout:g}s ({pending[0]} never answered)")
+            stage = _setup_stage(container, secrets or []) if setup else None
+            why = f"{pending[0]} never answered" if stage is None else _setup_words(*stage, "still in")
+            raise LaunchFailed(f"not ready after {timeout:g}s ({why})")
         if on_tick is not None:
             on_tick(elapsed, log_tail(container, 1, secrets or []))
         time.sleep(poll)
+
+
+def _server_exited(code: object) -> str:
+    return f"the server exited (code {code}) before it was ready"
+
+
+def _setup_stage(container: Container, secrets: list[str]) -> tuple[str, str] | None:
+    """Where the setup wrapper stood (``server_command.setup_stage``), from the log's end."""
+    return setup_stage(log_tail(container, SETUP_LOG_LINES, secrets))
+
+
+def _exited(container: Container, code: object, secrets: list[str]) -> str:
+    """Why a container with setup steps exited: a step failed, it died during one, or the server exited."""
+    stage = _setup_stage(container, secrets)
+    if stage is None:
+        return _server_exited(code)
+    said = _setup_words(*stage, "during")
+    lead = "" if stage[0] == "failed" else f"the container exited (code {code}) "
+    return f"{lead}{said}; the server was not started"
+
+
+def _setup_words(state: str, step: str, running: str) -> str:
+    """``setup step 2/2 failed (exit 1): pip install x``, or ``<running> setup step 1/2: ...``."""
+    return f"setup {step}" if state == "failed" else f"{running} setup {step}"
 
 
 def _answers(url: str, deadline: float = PROBE_TIMEOUT) -> bool:

@@ -33,6 +33,8 @@ from kubernetes.config.config_exception import ConfigException
 
 from aim_catalog.errors import EnvironmentProblem, LaunchFailed, UsageProblem, first_line, shown
 from aim_catalog.launch import labels as label_keys
+from aim_catalog.launch.runspec import MASK
+from aim_catalog.launch.server_command import setup_stage
 from aim_catalog.launch.targets.kubernetes.names import MANAGER, selector
 from aim_catalog.launch.targets.kubernetes.render import KSERVE_API, Rendered
 from aim_catalog.notes import WaitProgress, Write
@@ -45,6 +47,7 @@ POLL = 5.0  # seconds between rollout checks
 CALL_SECONDS = 30.0  # one exchange with the API server, connecting to the last byte read
 MAX_BODY = 16 * 2**20  # bytes of one answer (an object, a pod list)
 T = TypeVar("T")
+LOG_LINES = 20  # of a crashed container, shown with the failure (as the Docker target shows its tail)
 # A pod in one of these will not become ready by waiting (the Docker target's "exited").
 FATAL_WAITING = ("CrashLoopBackOff", "ErrImagePull", "ImagePullBackOff", "InvalidImageName",
                  "CreateContainerConfigError", "CreateContainerError")  # fmt: skip
@@ -251,11 +254,13 @@ def wait(
     timeout: float,
     on_tick: WaitProgress | None = None,
     poll: float | None = None,
+    secrets: tuple[str, ...] = (),
 ) -> str:
     """Poll until every replica is available (KServe: Ready); returns the in-cluster URL.
 
-    Fails fast when a pod cannot start (image pull, crash loop, a missing Secret), and on
-    timeout, naming what the pods are waiting for.
+    Fails fast when a pod cannot start (image pull, crash loop, a missing Secret), with the
+    last log lines of a crashed container (``secrets`` masked) and the setup step that
+    failed, if one did; and on timeout, naming what the pods are waiting for.
     """
     poll = POLL if poll is None else poll
     start = time.monotonic()
@@ -269,10 +274,10 @@ def wait(
             raise LaunchFailed(f"{rendered.name} not ready after {timeout:.0f}s: {exc}") from None
         if ready:
             return url
-        fatal = next((text for text, is_fatal in pods if is_fatal), None)
+        fatal = next(((text, pod) for text, is_fatal, pod in pods if is_fatal), None)
         if fatal is not None:
-            raise LaunchFailed(f"{rendered.name} cannot start: {fatal}")
-        waiting = next((text for text, _ in pods), "no pod yet")
+            raise LaunchFailed(_cannot_start(cluster, rendered.name, *fatal, secrets))
+        waiting = next((text for text, _, _ in pods), "no pod yet")
         if on_tick is not None:
             on_tick(elapsed, waiting)
         if elapsed >= timeout:
@@ -280,7 +285,34 @@ def wait(
         time.sleep(min(poll, max(0.0, timeout - elapsed)) or poll)
 
 
-def _check(cluster: Cluster, rendered: Rendered) -> tuple[bool, str, list[tuple[str, bool]]]:
+def _cannot_start(cluster: Cluster, name: str, why: str, pod: str, secrets: tuple[str, ...]) -> str:
+    """``name cannot start: why``, led by the failed setup step when the crashed container's
+    log ends with one, and followed by that log's last lines."""
+    log = _previous_log(cluster, pod)
+    for value in secrets:
+        if value:
+            log = log.replace(value, MASK)
+    stage = setup_stage(log)
+    said = f"setup {stage[1]}; the server was not started ({why})" if stage and stage[0] == "failed" else why
+    return f"{name} cannot start: {said}" + (f"\nlast log lines:\n{log}" if log else "")
+
+
+def _previous_log(cluster: Cluster, pod: str) -> str:
+    """The last lines the pod's crashed container wrote ("" when there is none to read)."""
+
+    def read() -> str:
+        response: Any = k8s.CoreV1Api(cluster.api).read_namespaced_pod_log(
+            pod, cluster.namespace, previous=True, tail_lines=LOG_LINES, _preload_content=False
+        )
+        return bytes(response.read(MAX_BODY)).decode("utf-8", "replace").rstrip()
+
+    try:
+        return _ask(cluster, f"reading the logs of {pod}", read)
+    except (LaunchFailed, EnvironmentProblem):  # no previous container (an image pull): no lines
+        return ""
+
+
+def _check(cluster: Cluster, rendered: Rendered) -> tuple[bool, str, list[tuple[str, bool, str]]]:
     """Whether ``rendered`` is ready, its URL, and (when not ready) what its pods are doing."""
     ready, url = _ready(cluster, rendered)
     return ready, url, [] if ready else pod_states(cluster, rendered.name)
@@ -320,9 +352,9 @@ def _pods(cluster: Cluster, name: str) -> list[dict[str, Any]]:
     return [p for p in items if isinstance(p, dict)]
 
 
-def pod_states(cluster: Cluster, name: str) -> list[tuple[str, bool]]:
-    """(what each pod of ``name`` is doing, whether it cannot recover by waiting)."""
-    out: list[tuple[str, bool]] = []
+def pod_states(cluster: Cluster, name: str) -> list[tuple[str, bool, str]]:
+    """(what each pod of ``name`` is doing, whether it cannot recover by waiting, its name)."""
+    out: list[tuple[str, bool, str]] = []
     for pod in _pods(cluster, name):
         pod_name = pod["metadata"]["name"]
         status = pod.get("status") or {}
@@ -338,11 +370,12 @@ def pod_states(cluster: Cluster, name: str) -> list[tuple[str, bool]]:
         )  # fmt: skip
         if waiting is not None:
             text = f"pod {pod_name}: {waiting['reason']}: {str(waiting.get('message', ''))[:200]}"
-            out.append((text.rstrip(": "), waiting["reason"] in FATAL_WAITING))
+            out.append((text.rstrip(": "), waiting["reason"] in FATAL_WAITING, pod_name))
         elif unscheduled is not None:
-            out.append((f"pod {pod_name}: not scheduled: {str(unscheduled.get('message', ''))[:200]}", False))
+            said = f"pod {pod_name}: not scheduled: {str(unscheduled.get('message', ''))[:200]}"
+            out.append((said, False, pod_name))
         else:
-            out.append((f"pod {pod_name}: {status.get('phase', 'Pending')}", False))
+            out.append((f"pod {pod_name}: {status.get('phase', 'Pending')}", False, pod_name))
     return out
 
 

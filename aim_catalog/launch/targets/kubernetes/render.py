@@ -62,6 +62,16 @@ class _PlainDumper(yaml.SafeDumper):
         return True
 
 
+def _text(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    """A string of several lines (the setup wrapper's script) as a literal block, which reads
+    as the text itself; YAML falls back to quoting where a block cannot hold it."""
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_PlainDumper.add_representer(str, _text)
+
+
 @dataclass(frozen=True)
 class KubeOptions:
     """What the command line says about the cluster side of a launch."""
@@ -301,8 +311,10 @@ def _container(
         "name": candidate.backend,
         "image": spec.image,
         # command, not args: the whole argv replaces the image's entrypoint (vLLM's images
-        # have `vllm serve` as entrypoint; see runspec.ENTRYPOINT_NOTE), as on Docker.
-        "command": [literal(part) for part in spec.command],
+        # have `vllm serve` as entrypoint; see runspec.ENTRYPOINT_NOTE), as on Docker; with
+        # the recipe's setup, the same shell wrapper (its `"$@"` doubled to `"$$@"` here,
+        # which the kubelet reads back as `"$@"`).
+        "command": [literal(part) for part in spec.container_command()],
         "ports": [{"containerPort": port, "protocol": "TCP"}],
         "env": env,
         "resources": resources,
@@ -358,7 +370,9 @@ def _cache_volume(opts: KubeOptions, notes: list[str]) -> dict[str, Any]:
 def _probes(spec: RunSpec, opts: KubeOptions) -> dict[str, Any]:
     probe_port: int | str = spec.container_port if opts.target == "kserve" else "http"
     return {
-        # Patient: a large model takes many minutes to download and load (--timeout).
+        # Patient: a large model takes many minutes to download and load (--timeout). The
+        # probe counts from the container's start, so the recipe's setup steps (run in the
+        # container before the server) spend the same budget, as on Docker.
         "startupProbe": {
             "httpGet": {"path": spec.readiness[0], "port": probe_port},
             "periodSeconds": PROBE_PERIOD,

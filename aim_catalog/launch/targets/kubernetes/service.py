@@ -216,6 +216,7 @@ class _Rollout:
         snapshot = {
             "image": self.spec.image,
             "command": self.spec.command,
+            "setup": self.spec.setup,
             "env": self.spec.shown_env(),
             "labels": objects[0]["metadata"]["labels"],
             "hf_token_secret": any(e.get("valueFrom") for o in objects for e in _containers_env(o)),
@@ -240,7 +241,10 @@ class _Rollout:
 
         name = self.rendered.name
         tick = waiting_ticks(on_tick, f"rolling out {name}", name, lambda last: last[-120:])
-        return str(self.kube.wait(self.cluster, self.rendered, timeout=timeout, on_tick=tick))
+        secrets = tuple(self.spec.secret_values.values())  # this shell's token, should a pod log it
+        return str(
+            self.kube.wait(self.cluster, self.rendered, timeout=timeout, on_tick=tick, secrets=secrets)
+        )
 
     def _undo(self, applied: list[dict[str, str]], created: list[dict[str, str]], *, keep: bool) -> None:
         if created and not keep:

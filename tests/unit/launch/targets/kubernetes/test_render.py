@@ -92,6 +92,7 @@ def seed_candidates() -> list[Candidate]:
             metric=None,
             score=None,
             benchmark=None,
+            setup=c.setup,
         )
         for r in recipes
         for c in r.serve_configs
@@ -246,6 +247,9 @@ def test_gpus_probes_volumes_and_security_for_every_config(target: str) -> None:
         # `vllm serve` as theirs: as `args` the pod would run `vllm serve vllm serve ...`)
         argv = container["command"]
         assert "args" not in container
+        if candidate.setup:  # the server argv follows the setup wrapper's script and $0
+            assert argv[:2] == ["/bin/sh", "-c"] and argv[3] == "aim-setup"
+            argv = argv[4:]
         server = backends.get(candidate.backend)
         assert tuple(argv[: len(server.command)]) == server.command
         assert argv[argv.index(server.host_flag) + 1] == "0.0.0.0"
@@ -519,3 +523,39 @@ def test_the_expansion_the_test_plays_is_the_kubelet_s() -> None:
     assert kubelet_expand("$(VAR_NAME)", env) == "value"
     assert kubelet_expand("$$(VAR_NAME)", env) == "$(VAR_NAME)"
     assert kubelet_expand("$(UNDEFINED)", env) == "$(UNDEFINED)"
+
+
+SETUP = ("pip install amd-quark", "pip install -U transformers>=4.57,<5")
+
+
+@pytest.mark.parametrize("target", ["kubernetes", "kserve"])
+def test_setup_runs_in_the_pod_before_the_server_as_on_docker(target: str) -> None:
+    """The same wrapper as the Docker target's: every $ doubled in the manifest (its
+    ``"$@"`` and ``$?`` too), which the kubelet reads back to the exact argv Docker runs;
+    the objects still validate; the startup probe's budget, counted from the container's
+    start, is the whole --timeout the setup and the model load share."""
+    base = next(c for c in CANDIDATES if c.backend == "vllm" and not c.setup)
+    candidate = dataclasses.replace(base, setup=SETUP, args={**base.args, "--chat-template": "$(HF_TOKEN)"})
+    rendered = rendered_for(candidate, target, hf_token_secret="hf", startup_timeout=1800)
+    (container,) = pod_spec(rendered)["containers"]
+    spec = build_spec(candidate, name="x", gpus=[0], port=8000, catalog=CATALOG)
+    pod_env = {"HF_TOKEN": "hf_secret_value"}
+    assert [kubelet_expand(part, pod_env) for part in container["command"]] == spec.container_command()
+    script = container["command"][2]
+    assert 'exec "$$@"' in script and "code=$$?" in script and "$(" not in script.replace("$$(", "")
+    assert spec.container_command()[4:] == spec.command and "$(HF_TOKEN)" in spec.command
+    assert container["startupProbe"]["failureThreshold"] * container["startupProbe"]["periodSeconds"] == 1800
+    objects = rendered.objects if target == "kubernetes" else [as_pod(rendered.objects[0])]
+    for version in K8S_VERSIONS:
+        for obj in objects:
+            kubernetes_validate.validate(obj, version, strict=True)
+    # the script reads as text in the YAML (a literal block), and loads back unchanged
+    assert "- |-\n" in rendered.yaml() and list(yaml.safe_load_all(rendered.yaml())) == rendered.objects
+    assert [yaml.safe_load(text) for text in rendered.files().values()] == rendered.objects
+
+
+def test_without_setup_the_pod_runs_the_server_argv() -> None:
+    candidate = next(c for c in CANDIDATES if not c.setup)
+    (container,) = pod_spec(rendered_for(candidate, "kubernetes"))["containers"]
+    spec = build_spec(candidate, name="x", gpus=[0], port=8000, catalog=CATALOG)
+    assert [kubelet_expand(part, {}) for part in container["command"]] == spec.command
