@@ -79,6 +79,8 @@ def show_spec(spec: RunSpec, chosen: Candidate, as_json: bool) -> None:
         "backend": chosen.backend,
         "gpu_count": chosen.gpu_count,
         "gpus": list(gpus),
+        "status": chosen.status,
+        "retired": chosen.retired,
         **spec.as_dict(),
     }
     if as_json:

@@ -308,6 +308,8 @@ def build_spec(
     setup = check_setup(candidate)
     if setup:  # said before anything runs: a shared catalog's code in this operator's container
         notes.insert(0, f"setup (from recipe {candidate.recipe_id}, {SETUP_NOTE}): {'; '.join(setup)}")
+    if candidate.retired:  # what select says of a retired winner, a launch says too
+        notes.insert(0, f"{candidate.recipe_id}: {candidate.retired}")
     given = {**check_recipe_env(candidate), **(env or {}), "HF_HOME": CONTAINER_HF_HOME}
     secrets = {k: v for k, v in given.items() if is_secret(k)}
     secrets.update({k: v for k in SECRET_ENV if (v := host_env(k)) and k not in secrets})

@@ -101,3 +101,26 @@ def test_listings_show_the_status(cli: Callable[..., Any], tmp_path: Path) -> No
     lines = cli("show-configurations", MODEL).stdout
     assert "- 8 GPU, mxfp4, vLLM: ✅ Enabled\n" in lines  # a current recipe has it
     assert "- 1 GPU, mxfp4, vLLM: ✅ Enabled (retired upstream)" in lines
+
+
+def test_launch_of_a_retired_recipe_says_so_before_it_runs(cli: Callable[..., Any]) -> None:
+    """The bundled Kimi-K2.5 MXFP4 recipe is retired (InferenceX PR 2527) and carries the
+    `pip install amd-quark` its InferenceX script runs before the server."""
+    args = (
+        "launch",
+        "amd/Kimi-K2.5-MXFP4",
+        "8",
+        "-p",
+        "mxfp4",
+        "-b",
+        "vllm",
+        "--hardware",
+        "MI355X",
+        "--dry-run",
+    )
+    result = cli(*args)
+    assert "kimi-k2-5-mxfp4-mi355x-mxfp4: retired upstream on 2026-08-07: InferenceX retired" in result.stderr
+    assert "1. pip install amd-quark" in result.stdout
+    planned = json.loads(cli(*args, "--json").stdout)
+    assert planned["status"] == "retired" and planned["retired"].startswith("retired upstream on 2026-08-07")
+    assert planned["setup"] == ["pip install amd-quark"]
