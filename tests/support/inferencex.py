@@ -15,6 +15,7 @@ It has no ``MODELS.md`` and no ``.git``: the checkout records no commit.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,13 @@ def edit_configs(root: Path, path: str, change: Callable[[dict[str, Any]], None]
     entries = yaml.safe_load(target.read_text()) if target.exists() else {}
     change(entries)
     target.write_text(yaml.safe_dump(entries, sort_keys=False))
+
+
+def sync(cli: Callable[..., Any], url: str, root: Path, *options: str, code: int = 0) -> dict[str, Any]:
+    """``aim-catalog catalog sync inferencex ROOT --json`` on the catalog at ``url``: its plan."""
+    result = cli("catalog", "sync", "inferencex", str(root), "--json", *options, db_url=url, code=code)
+    assert result.stderr == ""  # --json: the progress lines are not printed
+    return dict(json.loads(result.stdout))
 
 
 def catalog_state(url: str) -> dict[str, dict[str, Any]]:
