@@ -9,54 +9,46 @@ from support.inferencex import MODELS_MD, PR
 
 from aim_catalog.sync.inferencex.models_md import Retirement, retirement
 
-RETIRED = "InferenceX retired {}: no scenario of it runs any more ({})"
-STOPPED = "InferenceX stopped running {}'s {} ({})"
+
+def retired(model: str, pr: int) -> str:
+    return f"InferenceX retired {model}: no scenario of it runs any more ({PR}{pr})"
 
 
-@pytest.mark.parametrize(
-    ("prefix", "scenario", "precision", "expected"),
-    [
-        pytest.param(
-            "gptoss", "8k1k", "fp4",
-            Retirement("2026-07-06", RETIRED.format("gpt-oss-120b", f"{PR}2101")),
-            id="retired-model",
-        ),
-        pytest.param(
-            "glm5.1", "8k1k", "fp4",
-            Retirement("2026-07-18", RETIRED.format("GLM-5 / GLM-5.1", f"{PR}2276")),
-            id="retired-model-second-prefix-of-its-row",
-        ),
-        pytest.param(
-            "kimik2.5", "8k1k", "int4",
-            Retirement("2026-08-07", RETIRED.format("Kimi-K2.5/2.6/2.7-Code", f"{PR}2527")),
-            id="fully-retired",
-        ),
-        pytest.param(
-            "minimaxm3", "8k1k", "fp8",
-            Retirement("2026-08-04", STOPPED.format("MiniMax-M3", "Single-turn 8k1k", f"{PR}2493")),
-            id="deprecated-scenario-with-its-own-date",
-        ),
-        pytest.param(
-            "qwen3.5", "8k1k", "bf16",
-            Retirement("2026-08-04", STOPPED.format("Qwen3.5-397B-A17B", "all bf16 recipes", f"{PR}2493")),
-            id="deprecated-precision",
-        ),
-        pytest.param(
-            "minimaxm3", "1k1k", "fp8",
-            Retirement("2026-07-17", STOPPED.format("MiniMax-M3", "Single-turn 1k1k", f"{PR}2263")),
-            id="scenario-dated-only-in-the-scenarios-table",
-        ),
-        pytest.param(
-            "dsr1", "1k1k", "fp8",
-            Retirement("2026-07-17", STOPPED.format("DeepSeek-R1-0528", "Single-turn 1k1k", f"{PR}2263")),
-            id="deprecated-scenario-of-an-active-model",
-        ),
-    ],
-)  # fmt: skip
-def test_retirement_gives_the_date_and_the_reason(
-    prefix: str, scenario: str, precision: str, expected: Retirement
-) -> None:
-    assert retirement(MODELS_MD, prefix, scenario, precision) == expected
+def stopped(model: str, what: str, pr: int) -> str:
+    return f"InferenceX stopped running {model}'s {what} ({PR}{pr})"
+
+
+# case -> (prefix, scenario, precision), what MODELS_MD says of it
+SAID = {
+    "retired-model": (("gptoss", "8k1k", "fp4"), Retirement("2026-07-06", retired("gpt-oss-120b", 2101))),
+    "retired-model-second-prefix-of-its-row": (
+        ("glm5.1", "8k1k", "fp4"), Retirement("2026-07-18", retired("GLM-5 / GLM-5.1", 2276)),
+    ),
+    "fully-retired": (
+        ("kimik2.5", "8k1k", "int4"), Retirement("2026-08-07", retired("Kimi-K2.5/2.6/2.7-Code", 2527)),
+    ),
+    "deprecated-scenario-with-its-own-date": (
+        ("minimaxm3", "8k1k", "fp8"),
+        Retirement("2026-08-04", stopped("MiniMax-M3", "Single-turn 8k1k", 2493)),
+    ),
+    "deprecated-precision": (
+        ("qwen3.5", "8k1k", "bf16"),
+        Retirement("2026-08-04", stopped("Qwen3.5-397B-A17B", "all bf16 recipes", 2493)),
+    ),
+    "scenario-dated-only-in-the-scenarios-table": (
+        ("minimaxm3", "1k1k", "fp8"),
+        Retirement("2026-07-17", stopped("MiniMax-M3", "Single-turn 1k1k", 2263)),
+    ),
+    "deprecated-scenario-of-an-active-model": (
+        ("dsr1", "1k1k", "fp8"),
+        Retirement("2026-07-17", stopped("DeepSeek-R1-0528", "Single-turn 1k1k", 2263)),
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("asked", "expected"), SAID.values(), ids=SAID.keys())
+def test_retirement_gives_the_date_and_the_reason(asked: tuple[str, str, str], expected: Retirement) -> None:
+    assert retirement(MODELS_MD, *asked) == expected
 
 
 @pytest.mark.parametrize(
@@ -83,5 +75,5 @@ def test_a_retired_model_in_the_shape_of_august_5_is_read_too() -> None:
     the model is retired, and when."""
     earlier = MODELS_MD.replace("| None (retired 2026-07-06", "| — (retired 2026-07-06")
     assert "— (retired 2026-07-06" in earlier
-    expected = Retirement("2026-07-06", RETIRED.format("gpt-oss-120b", f"{PR}2101"))
+    expected = Retirement("2026-07-06", retired("gpt-oss-120b", 2101))
     assert retirement(earlier, "gptoss", "8k1k", "fp4") == expected
