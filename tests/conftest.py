@@ -47,6 +47,7 @@ import pytest
 from sqlalchemy import Engine
 from support.host import make_fake_host
 from support.hostile import Handler, HostileServer, Serve
+from support.inferencex import build_checkout
 from support.launch import IMAGE, mine
 from support.paths import FAKE_SERVER, REFERENCE_RECIPES, REPO, SHARED
 from support.recipes import recipe_yaml
@@ -147,6 +148,14 @@ def reference_dir() -> Path:
     if not REFERENCE_RECIPES.is_dir():
         missing_service(f"reference recipes not found at {REFERENCE_RECIPES}")
     return REFERENCE_RECIPES
+
+
+@pytest.fixture
+def inferencex_checkout(tmp_path: Path) -> Path:
+    """An InferenceX checkout laid out under tmp_path from ../shared/reference/inferencex
+    (``support.inferencex``: its configs, the scripts SOURCES.md places, no MODELS.md, no
+    git), the test's to edit."""
+    return build_checkout(tmp_path / "InferenceX")
 
 
 @pytest.fixture

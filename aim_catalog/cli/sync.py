@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from aim_catalog.cli.app import Group, app, catalog_of
+from aim_catalog.cli.app import Group, app, catalog_of, directory_option
 
 catalog_app = typer.Typer(
     cls=Group, rich_markup_mode=None, no_args_is_help=True, help="Keep the catalog in step with upstreams."
@@ -28,7 +28,9 @@ def sync_inferencex(
     checkout: Path = typer.Argument(..., help="A local checkout of github.com/SemiAnalysisAI/InferenceX."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the plan; write nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
-    out: Path | None = typer.Option(None, "--out", help="Also write the recipes as YAML files into DIR."),
+    out: str | None = typer.Option(
+        None, "--out", metavar="DIR", help="Also write the recipes as YAML files into DIR."
+    ),
 ) -> None:
     """Sync the InferenceX recipes with a checkout, at whatever commit it is.
 
@@ -45,10 +47,11 @@ def sync_inferencex(
     """
     from aim_catalog.cli import render
 
+    directory = directory_option(out)  # an empty --out is not the current directory
     if not checkout.is_dir():
         raise typer.BadParameter(f"{checkout} is not a directory", param_hint="CHECKOUT")
     plan = catalog_of(ctx, create=not dry_run).sync_inferencex(
-        checkout, dry_run=dry_run, out=out, note=None if as_json else render.note
+        checkout, dry_run=dry_run, out=directory, note=None if as_json else render.note
     )
     if as_json:
         render.emit_json(plan.as_dict())
@@ -69,5 +72,5 @@ def sync_inferencex(
     for text in plan.notes:
         render.note(text)
     if plan.written:
-        render.note(f"wrote {len(plan.written)} recipe files into {out}")
+        render.note(f"wrote {len(plan.written)} recipe files into {directory}")
     render.line(plan.summary())

@@ -90,6 +90,10 @@ def sync_inferencex(
     gone = sorted(rid for rid, (h, doc) in held.items() if _ours(doc) and rid not in conversion.drafts)
     for recipe_id in gone:
         old, doc = held[recipe_id]
+        unread = [conversion.unread[e] for e in _entries(doc) if e in conversion.unread]
+        if unread:  # its entry is still upstream, under a key or precision not understood
+            plan.failed[recipe_id] = unread
+            continue
         if old.status == "retired":
             plan.unchanged.append(recipe_id)
             continue
@@ -121,6 +125,11 @@ def _ours(doc: dict[str, Any]) -> bool:
 
     source = recipe_source(doc)
     return source is not None and source.get("repository") == REPOSITORY
+
+
+def _entries(doc: dict[str, Any]) -> list[str]:
+    entries = (recipe_source(doc) or {}).get("entries")
+    return [e for e in entries if isinstance(e, str)] if isinstance(entries, list) else []
 
 
 def _with_status(doc: dict[str, Any], reason: str) -> dict[str, Any]:

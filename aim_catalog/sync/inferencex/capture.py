@@ -11,8 +11,11 @@ is not run: the entry is reported as one a recipe cannot hold. Needs ``bash``.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -104,7 +107,8 @@ python3() {
     "-m sglang.launch_server"|"-m atom.entrypoints.openai_server"|"-m vllm.entrypoints.openai.api_server")
       _aim_capture python3 "$@";;
     "-m pip") shift 2; _aim_setup pip "$@";;
-    *) printf '%s\n' "python3 $*" >> "$AIM_CAPTURE_DIR/unsupported"; return 1;;
+    *) [ -e "$AIM_CAPTURE_DIR/done" ] || printf '%s\n' "python3 $*" >> "$AIM_CAPTURE_DIR/unsupported"
+       return 1;;
   esac
 }
 python() { python3 "$@"; }
@@ -156,17 +160,27 @@ def run_script(text: str, script_path: str, env: dict[str, str]) -> Captured | s
         capture = root / "capture"
         capture.mkdir()
         base = {"PATH": "/usr/bin:/bin", "HOME": str(root), "AIM_CAPTURE_DIR": str(capture), **env}
-        try:
-            done = subprocess.run(
-                [shell, str(script)], cwd=root, env=base, capture_output=True, timeout=60, check=False
-            )
-        except subprocess.TimeoutExpired:
-            return "the script ran for more than 60 s without starting a server"
+        # In a session of its own, the script's jobs (a server started with `&`) share its
+        # process group: the capture is waited for only while one of them still runs.
+        with subprocess.Popen(
+            [shell, str(script)],
+            cwd=root,
+            env=base,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        ) as proc:
+            try:
+                _, stderr = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc.pid)
+                proc.communicate()
+                return "the script ran for more than 60 s without starting a server"
         for _ in range(100):  # a server started with `&` may still be writing its capture
-            if (capture / "done").exists():
+            if (capture / "done").exists() or not _group_alive(proc.pid):
                 break
             time.sleep(0.05)
-        if not (capture / "done").exists() and (capture / "unsupported").exists():
+        if (capture / "unsupported").exists():  # even when the script went on to start the server
             step = (capture / "unsupported").read_text().splitlines()[0]
             return (
                 f"it runs `{step}` before the server (a Python step, not run here: a recipe's "
@@ -174,7 +188,7 @@ def run_script(text: str, script_path: str, env: dict[str, str]) -> Captured | s
             )
         if not (capture / "done").exists():
             errors = [
-                line for line in done.stderr.decode(errors="replace").splitlines() if not line.startswith("+")
+                line for line in stderr.decode(errors="replace").splitlines() if not line.startswith("+")
             ]
             return errors[-1].replace(str(root), "<InferenceX>") if errors else "no error output"
         argv = (capture / "argv").read_bytes().decode().split("\0")[:-1]
@@ -196,6 +210,22 @@ def run_script(text: str, script_path: str, env: dict[str, str]) -> Captured | s
             files=files,
             shell_only=shell_only,
         )
+
+
+def _group_alive(group: int) -> bool:
+    """Whether a process of the script's process group (a job it left running) is alive."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _kill_group(group: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, signal.SIGKILL)
 
 
 def _builds_flags(name: str, script: str) -> bool:

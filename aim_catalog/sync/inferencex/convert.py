@@ -79,6 +79,9 @@ class Draft:
 class Conversion:
     drafts: dict[str, Draft] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)  # entries that are not single-node AMD ones
+    # entry name -> why an AMD entry of ours could not be understood (a renamed key, an
+    # unknown precision): the catalog's recipes made from it are left as they are, not retired
+    unread: dict[str, str] = field(default_factory=dict)
 
 
 def convert_checkout(checkout: Checkout) -> Conversion:
@@ -140,14 +143,14 @@ def convert_entry(
         out.skipped.append(f"{name}: no fixed-seq-len scenario (agentic trace replay only)")
         return
     isl, osl, rows = found
-    if missing or entry["precision"] not in PRECISION:
-        what = f"no {', '.join(missing)}" if missing else f"unknown precision {entry['precision']!r}"
-        out.skipped.append(f"{name} ({config_path}): {what}; entry not understood")
-        return
     hw = hw_match.group(0)
     mtp = any(isinstance(r, dict) and r.get("spec-decoding") == "mtp" for r in rows)
+    if missing or entry["precision"] not in PRECISION:
+        what = f"no {', '.join(missing)}" if missing else f"unknown precision {entry['precision']!r}"
+        _not_understood(name, entry, hw, mtp, f"{name} ({config_path}): {what}; entry not understood", out)
+        return
     model = entry["model"]
-    recipe_id = f"{slug(model)}-{hw}-{PRECISION[entry['precision']]}" + ("-mtp" if mtp else "")
+    recipe_id = _recipe_id(model, hw, PRECISION[entry["precision"]], mtp)
     draft = out.drafts.setdefault(
         recipe_id, Draft(recipe_id, model, HARDWARE[hw], PRECISION[entry["precision"]])
     )
@@ -228,6 +231,21 @@ def convert_entry(
             deprecated=deprecated,
             retirement=retirement,
         )
+
+
+def _not_understood(
+    name: str, entry: dict[str, Any], hw: str, mtp: bool, reason: str, out: Conversion
+) -> None:
+    """An AMD entry of ours with a renamed key or an unknown precision: a failure of the
+    recipe it is for, where its model and precision say which (else only reported), and
+    never a reason to retire the catalog's recipes made from it (``unread``)."""
+    out.unread[name] = reason
+    model, precision = entry.get("model"), entry.get("precision")
+    if not isinstance(model, str) or not isinstance(precision, str):
+        out.skipped.append(reason)
+        return
+    recipe_id = _recipe_id(model, hw, PRECISION.get(precision, slug(precision)), mtp)
+    out.drafts.setdefault(recipe_id, Draft(recipe_id, model, HARDWARE[hw], precision)).failed.append(reason)
 
 
 def _scenario_name(isl: int, osl: int) -> str:
@@ -420,6 +438,10 @@ def script_candidates(prefix: str, precision: str, hw: str, framework: str, mtp:
     if hw != "mi355x":  # runners/launch_mi3[02]5x-*.sh know one script name only
         names = [f"{base}{spec}.sh"]
     return [d + n for d in SCRIPT_DIRS for n in names]
+
+
+def _recipe_id(model: str, hw: str, precision: str, mtp: bool) -> str:
+    return f"{slug(model)}-{hw}-{precision}" + ("-mtp" if mtp else "")
 
 
 def slug(model: str) -> str:

@@ -3,7 +3,8 @@
 Read from the "Model support matrix" table (InferenceX ``MODELS.md`` at 843c6254, 2026-08):
 ``| Model | Prefix | Date added | Active scenarios | Deprecated scenarios |``, prefixes
 written as code (`` `gptoss` ``). A model whose active scenarios cell starts with "None"
-is retired (``None (retired 2026-07-06, [#2101](url))``); otherwise the deprecated
+is retired (``None (retired 2026-07-06, [#2101](url))``; an em dash instead of "None"
+before 2026-08); otherwise the deprecated
 scenarios cell names what was retired and, per item, when (``Single-turn 8k1k (removed
 2026-08-04, [#2493](url))``, ``all bf16 recipes (removed ...)``). Items without a date
 take the date the "Scenarios" table gives the scenario (``Deprecated for all models since
@@ -18,6 +19,9 @@ from dataclasses import dataclass
 _DATE = r"(\d{4}-\d{2}-\d{2})"
 _PR = r"\[#(\d+)\]\(([^)\s]+)\)"
 _CODE = re.compile(r"`([^`]+)`")
+# A retired model's active scenarios: "None (retired ...)" at 843c6254, "— (retired ...)" at
+# 02262ec2 (2026-08-05).
+_RETIRED = re.compile(r"(?:none\b|\u2014)", re.I)
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ def retirement(text: str | None, prefix: str, scenario: str, precision: str) -> 
         if len(row) < 5 or prefix not in _CODE.findall(row[1]):
             continue
         model, active, deprecated = re.sub(r"\s+", " ", row[0]), row[3], row[4]
-        if active.lower().startswith("none"):
+        if _RETIRED.match(active):
             when, url = _dated(active)
             return Retirement(
                 when, f"InferenceX retired {model}: no scenario of it runs any more{_cite(url)}"
