@@ -91,7 +91,18 @@ def sync_inferencex(
     for recipe_id in gone:
         old, doc = held[recipe_id]
         unread = [conversion.unread[e] for e in _entries(doc) if e in conversion.unread]
-        if unread:  # its entry is still upstream, under a key or precision not understood
+        unread += [
+            f"{path}: {why}; the recipe came from it"
+            for path, why in conversion.unreadable.items()
+            if any(f.split("@")[0] == path for f in _files(doc))
+        ]
+        unread += [
+            f"{e}: still in the checkout's configs, but no longer gives this recipe (its runner, "
+            "framework or model changed)"
+            for e in _entries(doc)
+            if e in conversion.names and e not in conversion.unread
+        ]
+        if unread:  # still upstream in a form not understood, or under another recipe: left alone
             plan.failed[recipe_id] = unread
             continue
         if old.status == "retired":
@@ -128,8 +139,16 @@ def _ours(doc: dict[str, Any]) -> bool:
 
 
 def _entries(doc: dict[str, Any]) -> list[str]:
-    entries = (recipe_source(doc) or {}).get("entries")
-    return [e for e in entries if isinstance(e, str)] if isinstance(entries, list) else []
+    return _strings(doc, "entries")
+
+
+def _files(doc: dict[str, Any]) -> list[str]:
+    return _strings(doc, "files")
+
+
+def _strings(doc: dict[str, Any], key: str) -> list[str]:
+    found = (recipe_source(doc) or {}).get(key)
+    return [e for e in found if isinstance(e, str)] if isinstance(found, list) else []
 
 
 def _with_status(doc: dict[str, Any], reason: str) -> dict[str, Any]:

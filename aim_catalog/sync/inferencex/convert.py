@@ -82,6 +82,8 @@ class Conversion:
     # entry name -> why an AMD entry of ours could not be understood (a renamed key, an
     # unknown precision): the catalog's recipes made from it are left as they are, not retired
     unread: dict[str, str] = field(default_factory=dict)
+    names: set[str] = field(default_factory=set)  # every entry name of the configs read
+    unreadable: dict[str, str] = field(default_factory=dict)  # config file -> why it was not read
 
 
 def convert_checkout(checkout: Checkout) -> Conversion:
@@ -94,7 +96,9 @@ def convert_checkout(checkout: Checkout) -> Conversion:
     for order, config in enumerate(checkout.config_files()):
         if isinstance(config.entries, str):
             out.skipped.append(f"{config.path}: {config.entries}")
+            out.unreadable[config.path] = config.entries
             continue
+        out.names.update(config.entries)
         for name, entry in config.entries.items():
             queue.append((config.deprecated, not _is_headline(entry), order, name, entry, config.path))
     seen: set[str] = set()

@@ -178,3 +178,26 @@ def test_models_md_dates_the_retired_recipes(
         {"where": "recipe", "what": "status", "name": None, "old": "retired", "new": "retired on 2026-08-07"}
     ]
     assert catalog_state(url)["kimi-k2-5-mi325x-int4"]["status"] == statuses["kimi-k2-5-mi325x-int4"]
+
+
+def test_an_entry_moved_to_another_recipe_or_an_unreadable_file_retires_nothing(
+    cli: Callable[..., Any], synced: str, inferencex_checkout: Path
+) -> None:
+    """An entry whose runner changed still exists upstream (it gives another recipe now), and
+    a config file that is not YAML any more says nothing of its entries: the catalog's recipes
+    made from them are reported and left as they are, never retired as "gone"."""
+    root = inferencex_checkout
+    before = catalog_state(synced)
+    edit_configs(root, MASTER, lambda e: e["dsr1-fp8-mi300x-sglang"].update(runner="mi325x"))
+    (root / "configs/deprecated/amd-gptoss-master.yaml").write_text("gptoss: [unclosed\n")
+    plan = sync(cli, synced, root)
+    failed = {f["recipe_id"]: f["reasons"] for f in plan["failed"]}
+    assert failed["deepseek-r1-0528-mi300x-fp8"] == [
+        "dsr1-fp8-mi300x-sglang: still in the checkout's configs, but no longer gives this recipe "
+        "(its runner, framework or model changed)"
+    ]
+    (why,) = failed["gpt-oss-120b-mi355x-mxfp4"]
+    assert why.startswith("configs/deprecated/amd-gptoss-master.yaml: cannot be read: ")
+    assert plan["retired"] == []
+    after = catalog_state(synced)
+    assert {k: v for k, v in after.items() if k in before} == before
