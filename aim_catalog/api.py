@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aim_catalog import arguments
 from aim_catalog.arguments import PathLike
-from aim_catalog.errors import InvalidRecipeInput, NoCatalog
+from aim_catalog.errors import InvalidRecipeInput, NoCatalog, WrongArgumentType
 from aim_catalog.notes import Note, Tick, Write, quiet
 from aim_catalog.recipes.loading import Loader
 from aim_catalog.selection.options import SelectionOptions
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from aim_catalog.operating.endpoint_test import TestOptions, TestOutcome
     from aim_catalog.operating.load import LoadResult
     from aim_catalog.recipes.ingest import IngestReport
+    from aim_catalog.selection.capacity import CapacityPlan, PlanOptions
     from aim_catalog.selection.explaining import Explanation
     from aim_catalog.selection.listing import RecipeSummary
     from aim_catalog.selection.request import Candidate, ConfigLine, Request
@@ -184,6 +185,19 @@ class Catalog:
             if explained.chosen is None:
                 explained = replace(explained, no_match=no_match_message(connection, request))
         return explained
+
+    def plan(self, options: PlanOptions) -> CapacityPlan:
+        """How many GPUs of which config serve ``options.target`` within the SLOs, at what
+        cost: every candidate config's plan, best first (fewest GPUs, or cheapest with prices),
+        each figure with its evidence (``NoSuitableRecipe`` when no config can: the message says
+        which SLO binds first). One catalog query, then arithmetic over its rows."""
+        from aim_catalog import settings
+        from aim_catalog.selection.capacity import PlanOptions, plan_capacity
+
+        if not isinstance(options, PlanOptions):
+            raise WrongArgumentType(f"options must be a PlanOptions, got {type(options).__name__}")
+        with self.connection() as connection:
+            return plan_capacity(connection, options, settings.length_tolerance())
 
     def recipes(self, model: str | None = None) -> list[RecipeSummary]:
         """The catalog's recipes (of ``model``, a Hugging Face id), with their configs."""

@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,10 +49,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import aim_catalog
+from aim_catalog import settings
 from aim_catalog.errors import CatalogError, NoSuitableRecipe
 from aim_catalog.recipes.files import expand_paths, load_files
 from aim_catalog.recipes.ingest import IngestReport, ingest_files
 from aim_catalog.selection.best import select_best
+from aim_catalog.selection.capacity import PlanOptions, plan_capacity
+from aim_catalog.selection.capacity import Target as LoadTarget
 from aim_catalog.selection.request import Request
 from aim_catalog.storage import db
 from aim_catalog.storage.models import Benchmark, Recipe
@@ -92,6 +95,7 @@ LABELS = {
     "core_floor": ("floor: bare Core query, warm connection", "Core"),
     "select": ("select_best, a session per request", "select"),
     "select_shared": ("select_best, one shared session", ""),
+    "plan": ("plan_capacity, a session per request", ""),
     "seed_match": ("seed's matching over loaded dicts", ""),
     "cold_floor": ("floor: python+typer+SQLAlchemy+1 query [cold]", "floor"),
     "cli_select": ("aim-catalog select --json [cold]", "CLI"),
@@ -401,6 +405,42 @@ def select_rounds(url: str, requests: list[Request], warmup: int = 50) -> Iterat
         engine.dispose()
 
 
+def plan_options(spec: RequestSpec) -> PlanOptions:
+    """``aim-catalog plan MODEL --tokens-per-s 1000`` over the request's choice space."""
+    return PlanOptions(
+        spec.model,
+        LoadTarget("tokens", 1000.0),
+        precisions=(spec.precision,),
+        backend=spec.backend,
+        hardware=(spec.hardware,) if spec.hardware else (),
+        gpus=(spec.gpus,) if spec.gpus else (),
+    )
+
+
+def plan_round(url: str, specs: list[RequestSpec], warmup: int = 50) -> list[float]:
+    """One round of plans over ``specs`` (a session per request, as select's row), timed."""
+    engine = db.make_engine(url)
+    factory = db.session_factory(engine)
+    tolerance = settings.length_tolerance()
+
+    def one(spec: RequestSpec) -> None:
+        with factory() as session, suppress(NoSuitableRecipe):
+            plan_capacity(session, plan_options(spec), tolerance)
+
+    try:
+        for spec in specs[:warmup]:
+            one(spec)
+        gc.collect()
+        samples = []
+        for spec in specs:
+            started = time.perf_counter()
+            one(spec)
+            samples.append(time.perf_counter() - started)
+        return samples
+    finally:
+        engine.dispose()
+
+
 def seed_in_memory(docs: dict[str, dict[str, Any]], specs: list[RequestSpec]) -> list[float]:
     """The seed's find_matching_recipes over already loaded dicts (no YAML cost at all)."""
     times = []
@@ -580,6 +620,8 @@ class Harness:
         row = add("select", [r.select for r in runs], note=note)
         compare(row, floor, 3.0)
         compare(add("select_shared", [r.shared for r in runs]), floor)
+        # plan: the same one statement (all candidates with their curves) plus arithmetic
+        compare(add("plan", [plan_round(url, specs) for _ in runs]), row)
         seed_specs = specs[:200]
         compare(add("seed_match", [seed_in_memory(docs, seed_specs) for _ in runs]), row)
 

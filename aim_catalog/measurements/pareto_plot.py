@@ -22,6 +22,14 @@ INSTALL_HINT = "plotting needs matplotlib: pip install 'aim-catalog[plot]'"
 
 
 def plot(series: list[Series], path: Path, title: str, min_interactivity: float | None = None) -> None:
+    plt, fmt, context = pyplot(path)
+    with context:
+        _draw(plt, series, path, fmt, title, min_interactivity)
+
+
+def pyplot(path: Path) -> tuple[Any, str, Any]:
+    """matplotlib's pyplot (files only), the format ``path`` names, and the context that keeps
+    SVG text as text (searchable); one line when matplotlib or the format is missing."""
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise UsageProblem(f"--plot writes PNG or SVG: name the file *.png or *.svg, not {path.name!r}")
@@ -32,8 +40,17 @@ def plot(series: list[Series], path: Path, title: str, min_interactivity: float 
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise EnvironmentProblem(INSTALL_HINT) from exc
-    with matplotlib.rc_context({"svg.fonttype": "none"}):  # SVG text stays text: searchable
-        _draw(plt, series, path, fmt, title, min_interactivity)
+    return plt, fmt, matplotlib.rc_context({"svg.fonttype": "none"})
+
+
+def save(figure: Any, path: Path, fmt: str) -> None:
+    """The figure into ``path``, written without following a link there."""
+    image = io.BytesIO()
+    figure.savefig(image, format=fmt)
+    try:
+        write_file(path, image.getvalue())
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def _draw(
@@ -88,11 +105,6 @@ def _draw(
         axes.grid(True, alpha=0.3)
         axes.legend(fontsize="small", loc="best")
         figure.tight_layout()
-        image = io.BytesIO()
-        figure.savefig(image, format=fmt)  # into memory: the file is written without following a link
-        try:
-            write_file(path, image.getvalue())
-        except OSError as exc:
-            raise EnvironmentProblem(f"cannot write {path}: {exc.strerror or exc}") from exc
+        save(figure, path, fmt)
     finally:
         plt.close(figure)

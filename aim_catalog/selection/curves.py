@@ -36,7 +36,13 @@ LATENCIES = ("ttft", "tpot", "e2el")
 PERCENTILES = ("p50", "p90", "p99")
 DEFAULT_PERCENTILE = "p99"
 # The figures of a point: the ranking metric ("score") and the latencies the SLOs read.
-FIGURES = ("score", *(f"{name}_ms_{p}" for name in LATENCIES for p in PERCENTILES), "power_w_per_gpu")
+FIGURES = (
+    "score",
+    *(f"{name}_ms_{p}" for name in LATENCIES for p in PERCENTILES),
+    "power_w_per_gpu",
+    "output_throughput",  # what a replica delivers, and how many requests it finishes (plan)
+    "request_throughput",
+)
 # Where a point comes from: the row's id, image, source, date, lengths, dataset and rate.
 PROVENANCE = (
     "id",

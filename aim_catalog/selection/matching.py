@@ -93,6 +93,7 @@ class Shape:
     pinned: bool = False  # one recipe_id: manual-selection-only configs allowed
     percentile: str = DEFAULT_PERCENTILE  # the SLOs' percentile
     current_only: bool = False  # recipes retired upstream do not compete
+    precision: bool = True  # filter by precision (plan may compare every precision: "any")
 
     @property
     def defaults(self) -> tuple[str, ...]:
@@ -116,6 +117,7 @@ def shape_of(request: Request, dialect: str, explain: bool) -> Shape:
         pinned=request.recipe is not None,
         percentile=request.percentile,
         current_only=request.current_only,
+        precision=request.precision != ANY,
     )
 
 
@@ -135,7 +137,8 @@ def predicates(
     if shape.pinned:  # like AIM_PROFILE_ID: that recipe, even a manual-selection-only one
         named.append(("recipe", r.c.recipe_id == bindparam("recipe")))
     else:
-        named += [("precision", r.c.precision == bindparam("precision"))]
+        if shape.precision:
+            named += [("precision", r.c.precision == bindparam("precision"))]
         named += [("automatic", sc.c.manual_only.is_(false()))]
     if shape.current_only:
         named.append(("current", r.c.status == "current"))
@@ -236,7 +239,7 @@ def params_of(request: Request, shape: Shape) -> dict[str, Any]:
         params["length_tolerance"] = request.length_tolerance
     if shape.pinned:
         params["recipe"] = request.recipe
-    if not shape.pinned or shape.explain:  # explain logs the precision check of a pinned recipe too
+    if shape.precision and (not shape.pinned or shape.explain):  # explain logs it for a pinned recipe
         params["precision"] = request.precision
     if shape.hardware:
         params["hardware"] = (request.hardware or "").upper()

@@ -42,6 +42,7 @@ RUNS: dict[str, tuple[str, ...]] = {
     # what the server answered; its plan, here, that nothing was sent yet.
     "bench sweep": ("bench", "sweep", MODEL, "4", *SCOPE, "--dry-run", "--json"),
     "bench run": ("bench", "run", "--url", "http://127.0.0.1:9", "--dry-run", "--json"),
+    "plan": ("plan", MODEL, "--users", "16", *SCOPE, "--json"),
 }
 # Commands whose JSON holds no figure read from the catalog (host checks, images, the
 # engine's containers, the model cache, an endpoint's reply): render.emit_json makes it
