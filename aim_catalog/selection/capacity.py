@@ -91,7 +91,10 @@ class ConfigPlan:
         return bool(self.evidence.get("stale"))
 
     def evidence_sentence(self) -> str:
-        return _evidence(self.evidence).sentence() or "no measurement"
+        """The evidence in one line, with the run(s) it comes from."""
+        said = _evidence(self.evidence).sentence() or "no measurement"
+        source = self.evidence.get("source")
+        return f"{said}; source: {source}" if source else said
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "evidence_sentence": self.evidence_sentence()}
