@@ -206,6 +206,10 @@ def plan(
     if not planned:
         raise Infeasible(_infeasible(request, lowest, unplanned))
     by_cost = all(p.cost_per_hour is not None for p in planned) and bool(prices.gpu_hour)
+    notes = [SCOPE_NOTE]
+    unpriced = sorted({p.hardware for p in planned if p.cost_per_hour is None})
+    if prices.gpu_hour and unpriced:
+        notes.append(f"no GPU-hour price for {', '.join(unpriced)}: ranked by GPUs, not by cost")
     planned.sort(
         key=lambda p: (p.cost_per_hour if by_cost else p.gpus, p.gpus, -p.headroom, p.recipe_id, p.backend)
     )
@@ -218,6 +222,7 @@ def plan(
         plans=tuple(planned),
         unplanned=tuple(unplanned),
         ranked_by="cost" if by_cost else "gpus",
+        notes=tuple(notes),
     )
 
 

@@ -113,3 +113,15 @@ def test_plot_draws_every_plan_and_the_target(cli: Callable[..., Any], tmp_path:
     for gid in ("plan-0", "plan-1", "plan-2", "at-target-0", "target-line"):
         assert f'id="{gid}"' in svg, gid
     assert "plan-3" not in svg and "target: 10000 output tokens/s" in svg
+
+
+def test_prices_for_some_hardware_only_rank_by_gpus_and_say_so(cli: Callable[..., Any]) -> None:
+    data = json.loads(
+        cli(
+            "plan", MODEL, "--rate", "5", *SCOPE, "--gpus", "8", "--gpu-hour-cost", "MI355X=3", "--json"
+        ).stdout
+    )
+    assert data["ranked_by"] == "gpus"
+    assert "no GPU-hour price for MI300X: ranked by GPUs, not by cost" in data["notes"]
+    gpus = [p["gpus"] for p in data["plans"]]
+    assert gpus == sorted(gpus)
