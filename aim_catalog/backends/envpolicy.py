@@ -10,7 +10,8 @@
   (``--api-key``): a recipe may not give one a value, and the value an operator gives
   with ``launch --arg`` is shown as ``***`` (the container gets it).
 * Denied in recipes: variables that send the container's network or hub traffic
-  elsewhere, or change which code the loader or interpreter runs. A recipe from a
+  elsewhere, or change which code the loader or interpreter runs, or where pip and uv
+  install a recipe's setup steps from (``PIP_*``, ``UV_*``). A recipe from a
   shared catalog must not be able to route the operator's ``HF_TOKEN`` to another host
   or run code of its choosing. The operator may still set any of them with
   ``launch --env``.
@@ -73,7 +74,16 @@ DENIED_ENV: dict[str, str] = {
     "BASH_ENV": _LOADER,  # a file a non-interactive bash runs first
     "ENV": _LOADER,  # the same for sh (POSIX)
 }
-DENIED_PREFIXES: dict[str, str] = {"LD_": _LOADER}  # LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT...
+# pip's and uv's settings decide where a recipe's setup steps install from (PIP_INDEX_URL,
+# PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS, PIP_TRUSTED_HOST, PIP_CONFIG_FILE, PIP_CERT,
+# UV_INDEX_URL...): the setup format refuses those options on its lines, so a recipe may not
+# set them in env either.
+_INSTALLER = "changes where the container's setup steps install packages from"
+DENIED_PREFIXES: dict[str, str] = {
+    "LD_": _LOADER,  # LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT...
+    "PIP_": _INSTALLER,
+    "UV_": _INSTALLER,
+}
 
 
 def is_secret(name: str) -> bool:

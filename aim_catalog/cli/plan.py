@@ -23,17 +23,23 @@ from aim_catalog.cli.selection_opts import (
 from aim_catalog.errors import UsageProblem
 
 ONE_HOST_GPUS = 8  # a launch line for one host when the plan fits an 8-GPU node
+MAX_REPLICAS = 1000  # launch --replicas' bound
+MAX_TARGET = 1e9
 
 
 @app.command("plan")
 def plan_cmd(
     ctx: typer.Context,
     model: str = typer.Argument(..., help="Hugging Face model id."),
-    rate: float | None = typer.Option(None, "--rate", min=0, callback=finite, help="Target: requests/s."),
-    tokens: float | None = typer.Option(
-        None, "--tokens-per-s", min=0, callback=finite, help="Target: output tokens/s."
+    rate: float | None = typer.Option(
+        None, "--rate", min=0, max=MAX_TARGET, callback=finite, help="Target: requests/s."
     ),
-    users: int | None = typer.Option(None, "--users", min=1, help="Target: concurrent streams."),
+    tokens: float | None = typer.Option(
+        None, "--tokens-per-s", min=0, max=MAX_TARGET, callback=finite, help="Target: output tokens/s."
+    ),
+    users: int | None = typer.Option(
+        None, "--users", min=1, max=int(MAX_TARGET), help="Target: concurrent streams."
+    ),
     input_len: int | None = INPUT_LEN_OPT,
     output_len: int | None = OUTPUT_LEN_OPT,
     max_ttft_ms: float | None = MAX_TTFT_OPT,
@@ -89,6 +95,8 @@ def plan_cmd(
     ((kind, value),) = given
     if value <= 0:
         raise UsageProblem(f"the target must be above 0, got {value:g}")
+    if power_cost is not None and gpu_hour_cost is None:
+        raise UsageProblem("--power-cost adds the energy to --gpu-hour-cost: give both")
     path = None if plot is None else Path(plot)
     if path is not None and path.suffix.lower() not in (".png", ".svg"):
         raise UsageProblem(f"--plot writes PNG or SVG: name the file *.png or *.svg, not {path.name!r}")
@@ -131,39 +139,62 @@ def _count(text: str) -> int:
     return int(text)
 
 
+MAX_PRICE_FILE = 1 << 20
+
+
 def _prices(given: str | None) -> dict[str, float]:
-    """``MI300X=2.10,MI355X=3.40``, or a YAML file mapping GPU models to prices."""
+    """``MI300X=2.10,MI355X=3.40``, or a YAML file (at most 1 MiB) mapping GPU models to prices."""
     if given is None:
         return {}
-    source: Any
-    if "=" not in given:
-        from aim_catalog.recipes.safe_yaml import Reject, load_yaml
-
-        try:
-            source, _ = load_yaml(Path(given).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, Reject) as exc:
-            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise UsageProblem(
-                f"--gpu-hour-cost {given}: not NAME=PRICE pairs, and not a readable YAML file ({why})"
-            ) from None
+    pairs: list[tuple[Any, Any]]
+    path = Path(given)
+    if "=" not in given or path.is_file():
         where = given
+        pairs = list(_price_file(path).items())
     else:
-        source = dict(pair.split("=", 1) for pair in given.split(",") if pair.strip())
         where = "--gpu-hour-cost"
-    if not isinstance(source, dict) or not source:
+        pairs = []
+        for item in given.split(","):
+            name, eq, price = item.partition("=")
+            if not eq or not name.strip() or not price.strip():
+                raise UsageProblem(f"--gpu-hour-cost: {item.strip()!r} is not NAME=PRICE (e.g. MI300X=2.10)")
+            pairs.append((name, price))
+    prices: dict[str, float] = {}
+    for name, price in pairs:
+        key = str(name).strip().upper()
+        try:
+            number = float(price) if not isinstance(price, bool) else -1.0
+        except (TypeError, ValueError):
+            number = -1.0
+        if not (0 <= number < float("inf")) or not key:
+            raise UsageProblem(f"{where}: {name}: the price must be a finite number >= 0, got {price!r}")
+        if key in prices:
+            raise UsageProblem(f"{where}: {key} is priced twice")
+        prices[key] = number + 0.0  # -0.0 is 0
+    if not prices:
         raise UsageProblem(
             f"{where}: give prices as MI300X=2.10,MI355X=3.40 (a mapping of GPU model to price)"
         )
-    prices: dict[str, float] = {}
-    for name, price in source.items():
-        try:
-            number = float(price)
-        except (TypeError, ValueError):
-            number = -1.0
-        if not (number >= 0 and number < float("inf")) or not str(name).strip():
-            raise UsageProblem(f"{where}: {name}: the price must be a finite number >= 0, got {price!r}")
-        prices[str(name).strip().upper()] = number
     return prices
+
+
+def _price_file(path: Path) -> dict[Any, Any]:
+    from aim_catalog.recipes.safe_yaml import Reject, load_yaml
+
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_PRICE_FILE + 1)
+        if len(data) > MAX_PRICE_FILE:
+            raise UsageProblem(f"--gpu-hour-cost {path}: larger than 1 MiB; a price file is a few lines")
+        source, _ = load_yaml(data.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, Reject) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UsageProblem(
+            f"--gpu-hour-cost {path}: not NAME=PRICE pairs, and not a readable YAML file ({why})"
+        ) from None
+    if not isinstance(source, dict):
+        raise UsageProblem(f"--gpu-hour-cost {path}: give a mapping of GPU model to price (MI300X: 2.10)")
+    return source
 
 
 def _launch_line(capacity: Any, options: Any) -> str:
@@ -177,6 +208,8 @@ def _launch_line(capacity: Any, options: Any) -> str:
     ]  # fmt: skip
     if best.gpus > ONE_HOST_GPUS:
         words += ["--target", "kubernetes"]
+    if best.replicas > MAX_REPLICAS:
+        return f"none: {best.replicas} replicas exceed what one launch starts ({MAX_REPLICAS})"
     if best.replicas > 1:
         words += ["--replicas", str(best.replicas)]
     return shlex.join(words)

@@ -15,8 +15,9 @@ config with its rows of the scenario. Per config, here:
 - replicas = ceil(target / per replica), GPUs = replicas x the config's GPUs, headroom =
   replicas x per replica / target - 1;
 - with prices: cost per hour (GPU-hours at the hardware's price, plus, with a power price,
-  the measured power of the point's rows), cost per million output tokens at the target,
-  and the energy per output token where power was measured.
+  the energy of the point's measured power when every plan has it, so that costs compare),
+  cost per million output tokens at the target, and the energy per output token and its
+  cost per hour where power was measured.
 
 Ranked by total GPUs, or by cost per hour when every candidate has a price. A config with
 no point under the SLOs is listed with why; when none has one, the answer says which SLO
@@ -81,8 +82,12 @@ class ConfigPlan:
     evidence: dict[str, Any]
     derived: tuple[str, ...] = ()  # figures computed from others, said
     power_w_per_gpu: float | None = None
+    # GPU-hours at the hardware's price, plus the energy when every plan's power was measured
+    # (costs compare like with like); the energy alone where this plan's power was measured.
     cost_per_hour: float | None = None
     cost_per_million_tokens: float | None = None
+    energy_cost_per_hour: float | None = None
+    served_tokens_per_s: float = 0.0  # the output tokens/s the target asks of the plan
     joules_per_output_token: float | None = None
     retired: str | None = None
 
@@ -205,8 +210,16 @@ def plan(
             planned.append(found)
     if not planned:
         raise Infeasible(_infeasible(request, lowest, unplanned))
-    by_cost = all(p.cost_per_hour is not None for p in planned) and bool(prices.gpu_hour)
     notes = [SCOPE_NOTE]
+    if prices.kwh is not None and prices.gpu_hour:
+        if all(p.energy_cost_per_hour is not None for p in planned):
+            planned = [_with_energy(p) for p in planned]
+        else:
+            notes.append(
+                "power was measured for some plans only: costs are GPU-hours only, so that they "
+                "compare (the energy cost is shown where it was measured)"
+            )
+    by_cost = all(p.cost_per_hour is not None for p in planned) and bool(prices.gpu_hour)
     unpriced = sorted({p.hardware for p in planned if p.cost_per_hour is None})
     if prices.gpu_hour and unpriced:
         notes.append(f"no GPU-hour price for {', '.join(unpriced)}: ranked by GPUs, not by cost")
@@ -223,6 +236,22 @@ def plan(
         unplanned=tuple(unplanned),
         ranked_by="cost" if by_cost else "gpus",
         notes=tuple(notes),
+    )
+
+
+def _per_million(cost: float | None, served: float) -> float | None:
+    """The cost of a million output tokens at the target's pace."""
+    return None if cost is None or served <= 0 else cost / (served * 3600) * 1e6
+
+
+def _with_energy(plan: ConfigPlan) -> ConfigPlan:
+    from dataclasses import replace
+
+    if plan.cost_per_hour is None or plan.energy_cost_per_hour is None:
+        return plan
+    total = plan.cost_per_hour + plan.energy_cost_per_hour
+    return replace(
+        plan, cost_per_hour=total, cost_per_million_tokens=_per_million(total, plan.served_tokens_per_s)
     )
 
 
@@ -266,19 +295,17 @@ def _plan(
     replicas = max(1, math.ceil(round(target.value / per_replica[target.kind], 9)))
     gpus = replicas * candidate.gpu_count
     power = point.figures.get("power_w_per_gpu")
-    cost = None
     price = prices.gpu_hour.get(candidate.hardware.upper())
-    if price is not None:
-        cost = gpus * price
-        if prices.kwh is not None:
-            if power is None:
-                derived.append("no power measured: the cost is GPU-hours only")
-            else:
-                cost += gpus * power / 1000 * prices.kwh
+    cost = None if price is None else gpus * price
+    energy = None
+    if prices.kwh is not None:
+        if power is None:
+            derived.append("no power measured: no energy cost")
+        else:
+            energy = gpus * power / 1000 * prices.kwh
     served = {"rate": target.value * (out_len or 0), "tokens": target.value, "users": 0.0}[target.kind]
     if target.kind == "users":
         served = target.value * tokens / point.concurrency  # each stream at the point's pace
-    per_million = None if cost is None or served <= 0 else cost / (served * 3600) * 1e6
     joules = None if power is None else power * candidate.gpu_count / tokens
     return ConfigPlan(
         recipe_id=candidate.recipe_id,
@@ -298,7 +325,9 @@ def _plan(
         derived=tuple(derived),
         power_w_per_gpu=power,
         cost_per_hour=cost,
-        cost_per_million_tokens=per_million,
+        cost_per_million_tokens=_per_million(cost, served),
+        energy_cost_per_hour=energy,
+        served_tokens_per_s=served,
         joules_per_output_token=joules,
         retired=candidate.retired,
     )
@@ -352,6 +381,17 @@ def _infeasible(request: Request, lowest: list[tuple[Candidate, Point]], unplann
         )
     if not request.slo:
         return f"no candidate config of {request.model} has a throughput to plan with"
+    without = [
+        name
+        for name in request.slo
+        if all(curves.latency(p.figures, name, request.percentile) is None for _, p in lowest)
+    ]
+    if without:
+        figures = ", ".join(f"{name} {request.percentile}" for name in without)
+        return (
+            f"no measured row of a candidate config of {request.model} has a {figures} figure: the SLO on it "
+            "cannot be checked (another --percentile, or rows that measured it, may)"
+        )
     worst: dict[str, tuple[float, Candidate, Point]] = {}
     for candidate, point in lowest:
         for name in request.slo:
@@ -408,12 +448,20 @@ class PlanOptions:
                 object.__setattr__(self, name, RULES[name](getattr(self, name), name))
         if not isinstance(self.target, Target) or self.target.kind not in UNITS:
             raise WrongArgumentType(f"target must be a Target (rate, tokens or users), got {self.target!r}")
-        arguments.real(self.target.value, f"target {self.target.kind}", low=0, above=True, optional=False)
+        # a load from a millionth to a billion of its unit: beyond, no plan means anything
+        arguments.real(self.target.value, f"target {self.target.kind}", low=1e-6, high=1e9, optional=False)
         for name in ("precisions", "hardware", "gpus"):
             if isinstance(getattr(self, name), (str, int)):
                 raise WrongArgumentType(f"{name} must be a tuple, got {getattr(self, name)!r}")
         for gpus in self.gpus:
             arguments.integer(gpus, "gpus", low=1, high=1024, optional=False)
+        from aim_catalog.settings import ANY, normalize_precision
+
+        # one name per precision (fp4 is mxfp4), "any" lifts a filter, as on select
+        precisions = tuple(dict.fromkeys(normalize_precision(str(p).lower()) for p in self.precisions))
+        object.__setattr__(self, "precisions", () if ANY in precisions else precisions)
+        hardware = tuple(dict.fromkeys(str(h).upper() for h in self.hardware))
+        object.__setattr__(self, "hardware", () if ANY.upper() in hardware else hardware)
         if self.percentile not in curves.PERCENTILES:
             raise InvalidArgument(
                 f"percentile must be one of {', '.join(curves.PERCENTILES)}, got {self.percentile!r}"

@@ -26,6 +26,7 @@ from aim_catalog.storage.work import Work
 from aim_catalog.sync.plan import Held, Plan, RecipeChange, differences, held_of
 
 GENERATED_BY = "aim-catalog catalog sync inferencex"
+ARCHIVE = "configs/deprecated/"
 HEADER = "# Written by `aim-catalog catalog sync inferencex` from SemiAnalysis InferenceX\n"
 
 
@@ -75,10 +76,19 @@ def sync_inferencex(
         plan.notes.append("the checkout has no MODELS.md: retired recipes say no date")
     where = out if out is not None else Path(f"inferencex@{(checkout.commit or 'checkout')[:12]}")
     parsed: dict[str, RecipeDoc] = {}
+    # An active master config that cannot be read may hold any entry: nothing may be retired
+    # on the word of the archive (it repeats the active names) or of an absence.
+    blind = [f"{path}: {why}" for path, why in conversion.unreadable.items() if not path.startswith(ARCHIVE)]
     for recipe_id, draft in sorted(conversion.drafts.items()):
         stored = held.get(recipe_id)
-        if draft.failed and (stored is not None or not draft.configs):
-            plan.failed[recipe_id] = draft.failed  # left as the catalog has it
+        unread = (
+            [conversion.unread[e] for e in _entries(stored[1]) if e in conversion.unread] if stored else []
+        )
+        if (draft.failed or unread) and (stored is not None or not draft.configs):
+            plan.failed[recipe_id] = list(dict.fromkeys([*draft.failed, *unread]))  # left as it is
+            continue
+        if blind and draft.configs and all(c.deprecated for c in draft.configs.values()):
+            plan.failed[recipe_id] = [f"{b}; cannot tell whether it is still current" for b in blind]
             continue
         doc = document(draft, checkout.commit, generated_by, [f"not converted: {f}" for f in draft.failed])
         if stored is not None:
@@ -102,6 +112,7 @@ def sync_inferencex(
             for e in _entries(doc)
             if e in conversion.names and e not in conversion.unread
         ]
+        unread += [f"{b}; cannot tell whether the recipe is gone" for b in blind]
         if unread:  # still upstream in a form not understood, or under another recipe: left alone
             plan.failed[recipe_id] = unread
             continue

@@ -105,12 +105,37 @@ def convert_checkout(checkout: Checkout) -> Conversion:
     for deprecated, _, _, name, entry, path in sorted(queue, key=lambda q: q[:3]):
         if name not in seen:
             seen.add(name)
-            convert_entry(name, entry, path, checkout.read, out, deprecated=deprecated, models=text)
+            try:
+                convert_entry(name, entry, path, checkout.read, out, deprecated=deprecated, models=text)
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+                # a value of the wrong shape deep in the entry: that entry only, reported
+                why = f"{type(exc).__name__}: {str(exc)[:200]}"
+                _malformed(name, entry, f"{name} ({path}): {why}; entry not understood", out)
     return out
 
 
+def _malformed(name: str, entry: Any, reason: str, out: Conversion) -> None:
+    """An entry whose values have the wrong shape: the recipes it was for fail (their
+    configs from it are taken back), so the catalog's copies are left as they are."""
+    out.unread[name] = reason
+    hit = False
+    for draft in out.drafts.values():
+        taken = [key for key, config in draft.configs.items() if config.entry == name]
+        mine = isinstance(entry, dict) and entry.get("model") == draft.model
+        if taken or (mine and str(entry.get("runner", "")).upper().startswith(draft.hardware)):
+            for key in taken:
+                del draft.configs[key]
+            draft.failed.append(reason)
+            hit = True
+    if not hit:
+        out.skipped.append(reason)
+
+
 def _is_headline(entry: Any) -> bool:
-    found = headline(entry) if isinstance(entry, dict) else None
+    try:
+        found = headline(entry) if isinstance(entry, dict) else None
+    except (TypeError, ValueError, AttributeError, KeyError):
+        return False  # convert_entry reports it
     return found is not None and found[:2] == HEADLINE
 
 

@@ -25,6 +25,10 @@ from support.launch import MODEL, RECIPE, cli, set_config, write
         "LD_LIBRARY_PATH",
         "PATH",
         "PYTHONPATH",
+        "PIP_INDEX_URL",  # where a recipe's setup steps would install from
+        "PIP_EXTRA_INDEX_URL",
+        "PIP_CONFIG_FILE",
+        "UV_INDEX_URL",
     ],
 )
 def test_recipes_may_not_redirect_traffic_or_the_loader(tmp_path: Path, host: Path, name: str) -> None:

@@ -83,6 +83,12 @@ def test_prices_from_a_file_rank_by_cost(cli: Callable[..., Any], tmp_path: Path
             "not NAME=PRICE pairs, and not a readable",
         ),
         (("--rate", "1", "--plot", "chart.pdf"), "--plot writes PNG or SVG"),
+        (("--rate", "1", "--gpu-hour-cost", "a=1,b"), "--gpu-hour-cost: 'b' is not NAME=PRICE"),
+        (("--rate", "1", "--gpu-hour-cost", "MI355X=1,mi355x=100"), "MI355X is priced twice"),
+        (
+            ("--rate", "1", "--power-cost", "0.1"),
+            "--power-cost adds the energy to --gpu-hour-cost: give both",
+        ),
     ],
 )
 def test_bad_arguments_are_one_line_exit_2(
@@ -125,3 +131,21 @@ def test_prices_for_some_hardware_only_rank_by_gpus_and_say_so(cli: Callable[...
     assert "no GPU-hour price for MI300X: ranked by GPUs, not by cost" in data["notes"]
     gpus = [p["gpus"] for p in data["plans"]]
     assert gpus == sorted(gpus)
+
+
+def test_a_price_file_must_map_names_to_numbers(cli: Callable[..., Any], tmp_path: Path) -> None:
+    for text, message in (
+        ("- MI300X\n", "give a mapping of GPU model to price"),
+        ("MI300X: true\n", "MI300X: the price must be a finite number >= 0, got True"),
+        ("MI300X: {a: 1}\n", "the price must be a finite number"),
+    ):
+        prices = tmp_path / "prices.yaml"
+        prices.write_text(text)
+        result = cli("plan", MODEL, "--rate", "1", "--gpu-hour-cost", str(prices), code=2)
+        assert message in result.stderr, text
+
+
+def test_targets_beyond_a_billion_are_refused(cli: Callable[..., Any]) -> None:
+    """click's range check, as every bounded option of the CLI (exit 2)."""
+    result = cli("plan", MODEL, "--users", "2000000000", code=2)
+    assert "2000000000 is not in the range 1<=x<=1000000000" in result.stderr

@@ -108,13 +108,18 @@ def test_replicas_and_gpus_per_config_for_a_token_target(catalog: Any) -> None:
 
 def test_a_rate_target_and_costs_rank_by_cost_with_power(catalog: Any) -> None:
     """5 requests/s of 1024 output tokens each; MI300X at 1.00/GPU-hour against MI355X at
-    3.00, power at 0.10/kWh: the MI300X plan needs more GPUs but costs least. Power is added
-    where the row measured it (InferenceX's avg_power_w per GPU: the MI355X run 26486957776 at
-    concurrency 32, 743.606 W/GPU), and a plan without it says so."""
+    3.00, power at 0.10/kWh: the MI300X plan needs more GPUs but costs least. InferenceX
+    measured power (avg_power_w per GPU) for one of the three operating points only (the
+    MI355X run 26486957776 at concurrency 32): its energy cost is shown, but the costs that
+    rank stay GPU-hours for all, so that they compare, and the plan says so."""
     hand = _by_hand()
     prices = Prices({"MI300X": 1.0, "MI355X": 3.0}, kwh=0.10)
     planned = catalog.plan(PlanOptions(MODEL, Target("rate", 5.0), prices=prices, **SCOPE))
     assert planned.ranked_by == "cost"
+    assert any(
+        n.startswith("power was measured for some plans only: costs are GPU-hours only")
+        for n in planned.notes
+    )
     watts = _api_row("mi355x", "none", CASE["deepseek-r1-0528-mi355x-fp8"][2], 32)["metrics"]["avg_power_w"]
     by_recipe = {p.recipe_id: p for p in planned.plans}
     for recipe, figures in hand.items():
@@ -124,17 +129,58 @@ def test_a_rate_target_and_costs_rank_by_cost_with_power(catalog: Any) -> None:
         cost = gpus * (1.0 if "mi300x" in recipe else 3.0)
         plan = by_recipe[recipe]
         assert (plan.replicas, plan.gpus) == (replicas, gpus)
-        if recipe == "deepseek-r1-0528-mi355x-fp8":
-            cost += gpus * watts / 1000 * 0.10
-            assert plan.joules_per_output_token == pytest.approx(watts * 8 / figures["tokens"])
-        else:
-            assert "no power measured: the cost is GPU-hours only" in plan.derived
         assert plan.cost_per_hour == pytest.approx(cost)
         assert plan.cost_per_million_tokens == pytest.approx(cost / (5.0 * 1024 * 3600) * 1e6)
         assert any("requests/s = output tokens/s / 1024" in d for d in plan.derived)
+        if recipe == "deepseek-r1-0528-mi355x-fp8":
+            assert plan.energy_cost_per_hour == pytest.approx(gpus * watts / 1000 * 0.10)
+            assert plan.joules_per_output_token == pytest.approx(watts * 8 / figures["tokens"])
+        else:
+            assert plan.energy_cost_per_hour is None
+            assert "no power measured: no energy cost" in plan.derived
     assert planned.best.recipe_id == "deepseek-r1-0528-mi300x-fp8"
     costs = [p.cost_per_hour for p in planned.plans]
     assert costs == sorted(costs)
+
+
+def test_energy_adds_to_the_cost_when_every_plan_measured_power(catalog: Any) -> None:
+    """DeepSeek-R1-0528 MXFP4-Preview on MI355X SGLang, 8192/1024 (lmsysorg/sglang:v0.5.12-
+    rocm700-mi35x): InferenceX measured power at every point, so each plan's cost per hour is
+    GPU-hours plus energy. No SLO: each config's highest measured throughput (8 GPUs at
+    concurrency 16, 4 GPUs at 4)."""
+    rows = [
+        r
+        for r in json.loads(API.read_text())
+        if (r["hardware"], r["model"], r["precision"], r["framework"], r["spec_method"], r["isl"], r["osl"])
+        == ("mi355x", "dsr1", "fp4", "sglang", "none", 8192, 1024)
+        and r["image"] == "lmsysorg/sglang:v0.5.12-rocm700-mi35x"
+    ]
+    by_tp = {
+        r["decode_tp"]: max((x for x in rows if x["decode_tp"] == r["decode_tp"]), key=lambda x: x["conc"])
+        for r in rows
+    }
+    planned = catalog.plan(
+        PlanOptions(
+            "amd/DeepSeek-R1-0528-MXFP4-Preview",
+            Target("tokens", 3000.0),
+            input_len=8192,
+            output_len=1024,
+            precisions=("mxfp4",),
+            backend="sglang",
+            hardware=("MI355X",),
+            prices=Prices({"MI355X": 3.0}, kwh=0.10),
+        )
+    )
+    assert {p.gpus_per_replica for p in planned.plans} == set(by_tp) == {4, 8}
+    for plan in planned.plans:
+        metrics = by_tp[plan.gpus_per_replica]["metrics"]
+        tokens = metrics["output_tput_per_gpu"] * plan.gpus_per_replica
+        gpus = math.ceil(3000 / tokens) * plan.gpus_per_replica
+        energy = gpus * metrics["avg_power_w"] / 1000 * 0.10
+        assert plan.gpus == gpus
+        assert plan.energy_cost_per_hour == pytest.approx(energy)
+        assert plan.cost_per_hour == pytest.approx(gpus * 3.0 + energy)
+    assert not any("power was measured for some plans only" in n for n in planned.notes)
 
 
 def test_a_limit_no_config_meets_exits_3_naming_the_binding_slo(catalog: Any) -> None:
@@ -194,7 +240,14 @@ def test_a_row_with_only_total_throughput_is_planned_from_it_and_says_how(catalo
 @pytest.mark.parametrize(
     ("change", "error"),
     [
-        ({"target": Target("tokens", 0.0)}, "target tokens must be a finite number above 0"),
+        (
+            {"target": Target("tokens", 0.0)},
+            "target tokens must be a finite number at least 1e-06 and at most 1e",
+        ),
+        (
+            {"target": Target("users", 1e12)},
+            "target users must be a finite number at least 1e-06 and at most 1e",
+        ),
         ({"target": "10 req/s"}, "target must be a Target"),
         ({"gpus": (0,)}, "gpus must be"),
         ({"hardware": "MI300X"}, "hardware must be a tuple"),
