@@ -15,7 +15,17 @@ from typing import Any
 
 import pytest
 from support.catalogs import BIN
-from support.inferencex import ARCHIVED, MASTER, MODELS_MD, PR, PRODUCED, catalog_state, edit_configs, sync
+from support.inferencex import (
+    ARCHIVED,
+    MASTER,
+    MODELS_MD,
+    PARTIAL,
+    PR,
+    PRODUCED,
+    catalog_state,
+    edit_configs,
+    sync,
+)
 
 SYNC = ("catalog", "sync", "inferencex")
 
@@ -201,3 +211,46 @@ def test_an_entry_moved_to_another_recipe_or_an_unreadable_file_retires_nothing(
     assert plan["retired"] == []
     after = catalog_state(synced)
     assert {k: v for k, v in after.items() if k in before} == before
+
+
+def test_an_unreadable_master_config_retires_nothing(
+    cli: Callable[..., Any], synced: str, inferencex_checkout: Path
+) -> None:
+    """configs/amd-master.yaml broken: the archive repeats its entry names, but nothing may be
+    retired on its word; every recipe is reported and the catalog stays as it was."""
+    root = inferencex_checkout
+    before = catalog_state(synced)
+    with (root / MASTER).open("a") as handle:
+        handle.write("broken: [\n")
+    plan = sync(cli, synced, root)
+    assert plan["retired"] == [] and plan["changed"] == [] and plan["added"] == []
+    failed = {f["recipe_id"]: f["reasons"] for f in plan["failed"]}
+    assert set(PRODUCED) <= set(failed)
+    for recipe_id in set(PRODUCED) - set(PARTIAL):  # the others fail on their unscripted entry
+        assert any("configs/amd-master.yaml: cannot be read" in r for r in failed[recipe_id]), recipe_id
+    assert catalog_state(synced) == before
+
+
+def test_values_of_the_wrong_shape_are_one_entry_each(
+    cli: Callable[..., Any], synced: str, inferencex_checkout: Path
+) -> None:
+    """A text ISL, scenarios as a list, an empty conc-list: no traceback; each entry's recipe is
+    reported and left as it is, the rest is synced."""
+    root = inferencex_checkout
+    before = catalog_state(synced)
+
+    def break_values(entries: dict[str, Any]) -> None:
+        entries["dsr1-fp8-mi300x-sglang"]["scenarios"]["fixed-seq-len"][0]["isl"] = "abc"
+        entries["dsv4-fp8-mi300x-vllm"]["scenarios"] = [1]
+        entries["dsr1-fp8-mi355x-sglang"]["scenarios"]["fixed-seq-len"][0]["search-space"] = [
+            {"tp": 8, "conc-list": []}
+        ]
+
+    edit_configs(root, MASTER, break_values)
+    plan = sync(cli, synced, root)
+    failed = {f["recipe_id"]: " ".join(f["reasons"]) for f in plan["failed"]}
+    assert "ValueError" in failed["deepseek-r1-0528-mi300x-fp8"]
+    assert "AttributeError" in failed["deepseek-v4-pro-mi300x-fp8"]
+    assert "dsr1-fp8-mi355x-sglang" in failed["deepseek-r1-0528-mi355x-fp8"]
+    assert plan["retired"] == [] and plan["changed"] == []
+    assert catalog_state(synced) == before
