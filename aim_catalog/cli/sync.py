@@ -39,7 +39,8 @@ def sync_inferencex(
     counts), retired (archived upstream, or gone from the configs), unchanged, and entries
     that could not be read (left as the catalog has them). Then writes it in one
     transaction. The flags are resolved by running each launch script in bash with the
-    benchmark harness stubbed and nothing started: run it on a checkout you trust.
+    benchmark harness stubbed and nothing started; --dry-run runs them too. Their commands
+    run on this machine as you: run it on a checkout you trust.
 
     \b
     Example: git clone https://github.com/SemiAnalysisAI/InferenceX /tmp/InferenceX

@@ -76,7 +76,11 @@ STUB_LIB = r"""
 check_env_vars() { :; }
 start_gpu_monitor() { :; }
 stop_gpu_monitor() { :; }
-wait_for_server_ready() { wait; }
+wait_for_server_ready() {
+  local pid=""
+  while [ $# -gt 0 ]; do case "$1" in --server-pid) pid="$2"; shift;; esac; shift; done
+  if [ -n "$pid" ]; then wait "$pid" 2>/dev/null; else wait; fi
+}
 wait_for_ready() { wait; }
 run_benchmark_serving() { :; }
 setup_eval_context() { :; }
@@ -162,24 +166,33 @@ def run_script(text: str, script_path: str, env: dict[str, str]) -> Captured | s
         base = {"PATH": "/usr/bin:/bin", "HOME": str(root), "AIM_CAPTURE_DIR": str(capture), **env}
         # In a session of its own, the script's jobs (a server started with `&`) share its
         # process group: the capture is waited for only while one of them still runs.
-        with subprocess.Popen(
-            [shell, str(script)],
-            cwd=root,
-            env=base,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        ) as proc:
+        # Its error output goes to a file, not a pipe: a job it leaves running (a log tail)
+        # would hold a pipe open, and reading it would wait for that job.
+        errors_file = root / "stderr"
+        with (
+            errors_file.open("wb") as errors_out,
+            subprocess.Popen(
+                [shell, str(script)],
+                cwd=root,
+                env=base,
+                stdout=subprocess.DEVNULL,
+                stderr=errors_out,
+                start_new_session=True,
+            ) as proc,
+        ):
             try:
-                _, stderr = proc.communicate(timeout=60)
+                proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 _kill_group(proc.pid)
-                proc.communicate()
-                return "the script ran for more than 60 s without starting a server"
+                proc.wait()
+                if not (capture / "done").exists():  # a job it left waiting, after the capture: fine
+                    return "the script ran for more than 60 s without starting a server"
+        stderr = errors_file.read_bytes()[-65536:]  # its last lines are what it says
         for _ in range(100):  # a server started with `&` may still be writing its capture
             if (capture / "done").exists() or not _group_alive(proc.pid):
                 break
             time.sleep(0.05)
+        _kill_group(proc.pid)  # nothing the script started outlives its reading
         if (capture / "unsupported").exists():  # even when the script went on to start the server
             step = (capture / "unsupported").read_text().splitlines()[0]
             return (

@@ -4,6 +4,8 @@ log, ``wait_for_server_ready``), cut to what each test needs."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aim_catalog.sync.inferencex.capture import Captured, run_script
 
 PATH = "benchmarks/single_node/fixed_seq_len/test_fp8_mi300x.sh"
@@ -50,3 +52,27 @@ def test_a_python_step_before_the_server_is_not_run_but_named() -> None:
         "it runs `python3 patch_model.py --fix-rope` before the server (a Python step, not run "
         "here: a recipe's setup holds only pip install lines)"
     )
+
+
+def test_nothing_the_script_started_outlives_the_capture() -> None:
+    """A helper job the script leaves running (a log tail, a monitor) is killed with its
+    process group once the server command is captured."""
+    import uuid
+
+    marker = f"aim-capture-{uuid.uuid4().hex}"
+    script = HEAD + (
+        f"( exec -a {marker} /bin/sleep 300 ) &\n"
+        'vllm serve "$MODEL" -tp "$TP" > server.log 2>&1 &\n'
+        'SERVER_PID=$!\nwait_for_server_ready --port "$PORT" --server-pid "$SERVER_PID"\n'
+    )
+    captured = run_script(script, PATH, ENV)
+    assert isinstance(captured, Captured) and captured.argv[:2] == ["vllm", "serve"]
+    left = [p for p in Path("/proc").glob("[0-9]*/cmdline") if marker.encode() in _read(p)]
+    assert left == []
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:  # a process that ended meanwhile
+        return b""
