@@ -72,6 +72,12 @@ def sync_inferencex(
     )
     if checkout.commit is None:
         plan.notes.append("the checkout has no git metadata: the recipes record no commit")
+    modified = (
+        [f"read from a checkout of {checkout.commit[:12]} with local modifications (git status)"]
+        if checkout.modified and checkout.commit
+        else []
+    )
+    plan.notes += modified
     if checkout.models_md() is None:
         plan.notes.append("the checkout has no MODELS.md: retired recipes say no date")
     where = out if out is not None else Path(f"inferencex@{(checkout.commit or 'checkout')[:12]}")
@@ -90,7 +96,9 @@ def sync_inferencex(
         if blind and draft.configs and all(c.deprecated for c in draft.configs.values()):
             plan.failed[recipe_id] = [f"{b}; cannot tell whether it is still current" for b in blind]
             continue
-        doc = document(draft, checkout.commit, generated_by, [f"not converted: {f}" for f in draft.failed])
+        doc = document(
+            draft, checkout.commit, generated_by, [*modified, *(f"not converted: {f}" for f in draft.failed)]
+        )
         if stored is not None:
             _carry_over(doc, stored[1], plan.commit)
         recipe = _validated(doc, where / f"{recipe_id}.yaml", plan)

@@ -123,6 +123,8 @@ def differences(old: Held, new: Held) -> list[Difference]:
     out: list[Difference] = []
     if (old.status, old.retired_on) != (new.status, new.retired_on):
         out.append(Difference("recipe", "status", None, _status(old), _status(new)))
+    elif old.retired_reason != new.retired_reason and new.status == "retired":
+        out.append(Difference("recipe", "retired_reason", None, old.retired_reason, new.retired_reason))
     for key in sorted(set(old.configs) | set(new.configs)):
         where = f"{key[0]} {key[1]} GPU"
         before, after = old.configs.get(key), new.configs.get(key)

@@ -9,7 +9,9 @@ the server (``setup``, a JSON list; empty for every existing config).
 Data: every existing recipe is ``current``, except those whose stored document says
 otherwise (a ``status`` field) and those generated from InferenceX whose source files lie
 under ``configs/deprecated/``: those become ``retired`` with that reason (the date is not
-in the document; ``aim-catalog catalog sync inferencex`` records it). The views are 0012's,
+in the document; ``aim-catalog catalog sync inferencex`` records it). A config's setup is
+what its recipe's stored document says (none before 0013; kept through a downgrade and
+upgrade). The views are 0012's,
 dropped and recreated around the change (SQLite checks views when a batch migration
 rebuilds a table). The downgrade drops the columns.
 
@@ -96,6 +98,7 @@ def upgrade() -> None:
         status, reason, day = status_of(document)
         if status == "retired":
             retired.append({"pk": pk, "status": status, "reason": reason, "day": day})
+    _setup_from_documents(connection)
     if retired:
         connection.execute(
             recipes.update()
@@ -109,6 +112,40 @@ def upgrade() -> None:
         )
     for name, body in views.items():
         op.execute(f"CREATE VIEW {name} AS {body}")
+
+
+def _setup_from_documents(connection: Any) -> None:
+    """Each config's setup lines as its recipe's stored document has them (a catalog taken
+    down to 0012 and up again keeps them; before 0013 no document had any)."""
+    recipes = sa.table("recipes", sa.column("id", sa.Integer()), sa.column("document", sa.JSON()))
+    configs = sa.table(
+        "serve_configs",
+        sa.column("id", sa.Integer()),
+        sa.column("recipe_pk", sa.Integer()),
+        sa.column("backend", sa.String(32)),
+        sa.column("gpu_count", sa.Integer()),
+        sa.column("setup", sa.JSON()),
+    )
+    documents = {
+        pk: json.loads(doc) if isinstance(doc, str) else doc
+        for pk, doc in connection.execute(sa.select(recipes.c.id, recipes.c.document))
+    }
+    found = []
+    rows = connection.execute(
+        sa.select(configs.c.id, configs.c.recipe_pk, configs.c.backend, configs.c.gpu_count)
+    )
+    for config_id, recipe_pk, backend, gpus in rows:
+        doc = documents.get(recipe_pk)
+        section = doc.get(f"{backend}_serve") if isinstance(doc, dict) else None
+        body = section.get(f"{gpus}_gpu") if isinstance(section, dict) else None
+        setup = body.get("setup") if isinstance(body, dict) else None
+        if isinstance(setup, list) and setup and all(isinstance(line, str) for line in setup):
+            found.append({"cid": config_id, "setup": [" ".join(line.split()) for line in setup]})
+    if found:
+        connection.execute(
+            configs.update().where(configs.c.id == sa.bindparam("cid")).values(setup=sa.bindparam("setup")),
+            found,
+        )
 
 
 def downgrade() -> None:

@@ -31,12 +31,14 @@ class ConfigFile:
 class Checkout:
     root: Path
     commit: str | None  # None: no git metadata
+    modified: bool = False  # tracked files differ from the commit (git status)
 
     @classmethod
     def open(cls, root: Path) -> Checkout:
         if not (root / MASTER).is_file():
             raise UsageProblem(f"{root}: not an InferenceX checkout (no {MASTER})")
-        return cls(root, _commit(root))
+        commit = _commit(root)
+        return cls(root, commit, commit is not None and _modified(root))
 
     def read(self, path: str) -> str | None:
         """A file of the checkout (None when it has none at ``path``)."""
@@ -71,6 +73,18 @@ class Checkout:
 
     def models_md(self) -> str | None:
         return self.read("MODELS.md")
+
+
+def _modified(root: Path) -> bool:
+    """Whether the checkout's tracked files differ from its commit."""
+    git = shutil.which("git")
+    done = subprocess.run(
+        [str(git), "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.returncode == 0 and bool(done.stdout.strip())
 
 
 def _commit(root: Path) -> str | None:

@@ -254,3 +254,38 @@ def test_values_of_the_wrong_shape_are_one_entry_each(
     assert "dsr1-fp8-mi355x-sglang" in failed["deepseek-r1-0528-mi355x-fp8"]
     assert plan["retired"] == [] and plan["changed"] == []
     assert catalog_state(synced) == before
+
+
+def test_a_checkout_with_local_modifications_says_so(
+    cli: Callable[..., Any], inferencex_checkout: Path, tmp_path: Path
+) -> None:
+    """The commit is git's HEAD; a tracked file changed since is said in the plan and in the
+    source notes of every recipe written."""
+    root = inferencex_checkout
+    git = ["git", "-C", str(root), "-c", "user.email=t@example.org", "-c", "user.name=t"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "reference copy"]):
+        subprocess.run([*git, *args], check=True, capture_output=True)
+    head = subprocess.run(
+        [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    edit_configs(
+        root, MASTER, lambda e: e["dsv4-fp8-mi300x-vllm"].update(image="vllm/vllm-openai-rocm:v9.9.9")
+    )
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    plan = sync(cli, url, root)
+    said = f"read from a checkout of {head[:12]} with local modifications (git status)"
+    assert plan["commit"] == head and said in plan["notes"]
+    recipes = {r["recipe_id"]: r for r in json.loads(cli("list-recipes", "--json", db_url=url).stdout)}
+    assert "deepseek-v4-pro-mi300x-fp8" in recipes
+    state = catalog_state(url)
+    assert state["deepseek-v4-pro-mi300x-fp8"]["configs"][("vllm", 8)][1] == "vllm/vllm-openai-rocm:v9.9.9"
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        document = conn.execute(
+            text("SELECT document FROM recipes WHERE recipe_id = 'deepseek-v4-pro-mi300x-fp8'")
+        ).scalar_one()
+    engine.dispose()
+    source = (json.loads(document) if isinstance(document, str) else document)["source"]
+    assert source["commit"] == head and said in source["notes"]

@@ -568,10 +568,10 @@ def test_0012_adds_what_bench_run_knows_of_a_row_and_its_downgrade_drops_it(db_u
 # --------------------------------------------------------------------------- 0013: status, setup
 
 
-def test_0013_gives_recipes_a_status_from_their_documents_and_configs_an_empty_setup(db_url: str) -> None:
+def test_0013_gives_recipes_a_status_and_configs_their_setup_from_their_documents(db_url: str) -> None:
     """Recipes of 0012 become current, or retired where their stored document says so or their
-    InferenceX source lies under configs/deprecated/; every config's setup is empty; down
-    again, the columns are gone and the rows stay."""
+    InferenceX source lies under configs/deprecated/; each config's setup is its document's;
+    down again, the columns are gone and the rows stay."""
     engine = db.make_engine(db_url)
     try:
         _seeded_at(engine, "0012")
@@ -605,11 +605,37 @@ def test_0013_gives_recipes_a_status_from_their_documents_and_configs_an_empty_s
         assert rows["m13-archived"][0] == "retired" and "configs/deprecated/" in rows["m13-archived"][1]
         assert rows["m13-archived"][2] is None  # the document has no date: none is made up
         assert len(rows) == before + 2
-        assert setups == ["[]"]
+        # the bundled documents' setup steps (Kimi-K2.5 MXFP4, GLM-5/5.1), the rest empty
+        assert sorted(json.loads(x) for x in setups) == [
+            [],
+            ["pip install -U transformers"],
+            ["pip install amd-quark"],
+        ]
         db.downgrade(engine, "0012")
         with engine.connect() as conn:
             assert "status" not in list(conn.execute(text("SELECT * FROM recipes")).keys())
             assert "setup" not in list(conn.execute(text("SELECT * FROM serve_configs")).keys())
             assert conn.execute(text("SELECT count(*) FROM recipes")).scalar_one() == before + 2
+    finally:
+        engine.dispose()
+
+
+def test_0013_down_and_up_keeps_the_setup_steps_of_the_bundled_recipes(db_url: str) -> None:
+    """The bundled Kimi-K2.5 MXFP4 vLLM configs carry `pip install amd-quark`: taken down to
+    0012 (the column goes) and up again, they have it back, from the stored documents."""
+    engine = db.make_engine(db_url)
+    query = text(
+        "SELECT c.gpu_count, CAST(c.setup AS TEXT) FROM serve_configs c JOIN recipes r ON r.id = c.recipe_pk "
+        "WHERE r.recipe_id = 'kimi-k2-5-mxfp4-mi355x-mxfp4' AND c.backend = 'vllm' ORDER BY c.gpu_count"
+    )
+    try:
+        db.upgrade(engine, on_created=seed_catalog)
+        with engine.connect() as conn:
+            before = [(gpus, json.loads(setup)) for gpus, setup in conn.execute(query)]
+        assert before and all(setup == ["pip install amd-quark"] for _, setup in before)
+        db.downgrade(engine, "0012")
+        db.upgrade(engine)
+        with engine.connect() as conn:
+            assert [(gpus, json.loads(setup)) for gpus, setup in conn.execute(query)] == before
     finally:
         engine.dispose()
