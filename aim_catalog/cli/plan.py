@@ -4,7 +4,7 @@ SLOs, and at what cost (``selection.capacity``), as a table, JSON or a chart."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -21,6 +21,9 @@ from aim_catalog.cli.selection_opts import (
     finite,
 )
 from aim_catalog.errors import UsageProblem
+
+if TYPE_CHECKING:
+    from aim_catalog.selection.capacity import CapacityPlan
 
 ONE_HOST_GPUS = 8  # a launch line for one host when the plan fits an 8-GPU node
 MAX_REPLICAS = 1000  # launch --replicas' bound
@@ -124,9 +127,9 @@ def plan_cmd(
         draw(capacity, path, top)
         render.note(f"chart written to {path}")
     if as_json:
-        render.emit_json({**capacity.as_dict(), "launch": _launch_line(capacity, options)})
+        render.emit_json({**capacity.as_dict(), "launch": _launch_line(capacity)})
         return
-    _show(capacity, options, top)
+    _show(capacity, top)
 
 
 def _items(values: list[str] | None) -> list[str]:
@@ -197,7 +200,7 @@ def _price_file(path: Path) -> dict[Any, Any]:
     return source
 
 
-def _launch_line(capacity: Any, options: Any) -> str:
+def _launch_line(capacity: CapacityPlan) -> str:
     """The winner as a launch command: on one host when its GPUs fit a node, else on a cluster."""
     import shlex
 
@@ -215,7 +218,7 @@ def _launch_line(capacity: Any, options: Any) -> str:
     return shlex.join(words)
 
 
-def _show(capacity: Any, options: Any, top: int) -> None:
+def _show(capacity: CapacityPlan, top: int) -> None:
     from aim_catalog.cli import render
 
     warning = capacity.warning()
@@ -251,7 +254,7 @@ def _show(capacity: Any, options: Any, top: int) -> None:
     for n, p in enumerate(capacity.plans[:top], start=1):
         extra = f"; {'; '.join(p.derived)}" if p.derived else ""
         render.line(f"  {n}. evidence: {p.evidence_sentence()}{extra}")
-    render.line(f"Launch the best: {_launch_line(capacity, options)}")
+    render.line(f"Launch the best: {_launch_line(capacity)}")
     for u in capacity.unplanned:
         render.note(
             f"not planned: {u.recipe_id} {u.backend} {u.gpus_per_replica} GPU ({u.hardware}): {u.reason}"

@@ -43,6 +43,30 @@ def pyplot(path: Path) -> tuple[Any, str, Any]:
     return plt, fmt, matplotlib.rc_context({"svg.fonttype": "none"})
 
 
+def operating_mark(
+    axes: Any, point: tuple[float, float], line: Any, kind: str, marker: str, gid: str
+) -> None:
+    """An operating point on its series' line: filled when measured, hollow when interpolated."""
+    hollow = kind == "interpolated"
+    (mark,) = axes.plot(
+        [point[0]],
+        [point[1]],
+        marker=marker,
+        markersize=9 if marker == "D" else 8,
+        color=line.get_color(),
+        markerfacecolor="none" if hollow else line.get_color(),
+        linestyle="none",
+        zorder=6,
+    )
+    mark.set_gid(gid)
+
+
+def limit_line(axes: Any, x: float, label: str, gid: str) -> None:
+    """The vertical line of a limit or a target (red, dotted)."""
+    edge = axes.axvline(x, color="red", linestyle=":", linewidth=1.2, label=label)
+    edge.set_gid(gid)
+
+
 def save(figure: Any, path: Path, fmt: str) -> None:
     """The figure into ``path``, written without following a link there."""
     image = io.BytesIO()
@@ -64,27 +88,11 @@ def _draw(
             (line,) = axes.plot(xs, ys, marker="o", linewidth=1.5, markersize=5, label=s.label)
             line.set_gid(f"series-{n}")
             if s.operating is not None:
-                hollow = s.operating.kind == "interpolated"
-                (mark,) = axes.plot(
-                    [s.operating.interactivity],
-                    [s.operating.per_gpu],
-                    marker="D",
-                    markersize=9,
-                    color=line.get_color(),
-                    markerfacecolor="none" if hollow else line.get_color(),
-                    linestyle="none",
-                    zorder=6,
-                )
-                mark.set_gid(f"slo-point-{n}")
+                point = (s.operating.interactivity, s.operating.per_gpu)
+                operating_mark(axes, point, line, s.operating.kind, "D", f"slo-point-{n}")
         if min_interactivity is not None:
-            slo = axes.axvline(
-                min_interactivity,
-                color="red",
-                linestyle=":",
-                linewidth=1.2,
-                label=f"SLO: >= {min_interactivity:g} tok/s per user (hollow: interpolated)",
-            )
-            slo.set_gid("slo-line")
+            label = f"SLO: >= {min_interactivity:g} tok/s per user (hollow: interpolated)"
+            limit_line(axes, min_interactivity, label, "slo-line")
         edge = frontier(series)
         if edge:
             (line,) = axes.plot(

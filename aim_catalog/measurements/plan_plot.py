@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from aim_catalog.measurements.pareto_plot import pyplot, save
+from aim_catalog.measurements.pareto_plot import limit_line, operating_mark, pyplot, save
 from aim_catalog.selection.capacity import UNITS, CapacityPlan, ConfigPlan
 
 STEPS = 200
@@ -48,22 +48,9 @@ def _draw(plt: Any, capacity: CapacityPlan, path: Path, fmt: str, top: int) -> N
             )
             (line,) = axes.step(loads, [need(config, x, capacity) for x in loads], where="post", label=label)
             line.set_gid(f"plan-{n}")
-            hollow = config.kind == "interpolated"
-            (mark,) = axes.plot(
-                [target.value],
-                [need(config, target.value, capacity)],
-                marker="o",
-                markersize=8,
-                color=line.get_color(),
-                markerfacecolor="none" if hollow else line.get_color(),
-                linestyle="none",
-                zorder=6,
-            )
-            mark.set_gid(f"at-target-{n}")
-        edge = axes.axvline(
-            target.value, color="red", linestyle=":", linewidth=1.2, label=f"target: {target.describe()}"
-        )
-        edge.set_gid("target-line")
+            point = (target.value, need(config, target.value, capacity))
+            operating_mark(axes, point, line, config.kind, "o", f"at-target-{n}")
+        limit_line(axes, target.value, f"target: {target.describe()}", "target-line")
         axes.set_xlabel(f"Load ({UNITS[target.kind]})")
         by_cost = capacity.ranked_by == "cost"
         axes.set_ylabel("Cost per hour (the prices given)" if by_cost else "GPUs")

@@ -39,7 +39,7 @@ HEADER = "# exported from an aim-catalog catalog\n"
 _NOT_EXPORTED = ("id", "serve_config_id")
 
 
-class _Dumper(yaml.SafeDumper):
+class NoAliasDumper(yaml.SafeDumper):
     """Never anchors and aliases: our own validator refuses them."""
 
     def ignore_aliases(self, data: Any) -> bool:
@@ -126,7 +126,11 @@ def export(session: Session, out: Path, note: Note = quiet) -> list[Path]:
                 f"({RECIPE_ID_RE.pattern}) and cannot name a file: nothing was exported"
             )
         text = yaml.dump(
-            recipe_document(recipe, note), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000
+            recipe_document(recipe, note),
+            Dumper=NoAliasDumper,
+            sort_keys=False,
+            allow_unicode=True,
+            width=1000,
         )
         name = f"{recipe.recipe_id}.yaml"
         files[name] = _ingestible(HEADER + text, out / name)

@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 from aim_catalog.selection import curves
 from aim_catalog.selection.curves import Point
-from aim_catalog.selection.evidence import Evidence, launch_image
+from aim_catalog.selection.evidence import Evidence, launch_image, of_rows, row_summaries
 from aim_catalog.selection.matching import candidate_of
 from aim_catalog.selection.request import Candidate, Request
 
@@ -321,7 +321,7 @@ def _plan(
         gpus=gpus,
         headroom=replicas * per_replica[target.kind] / target.value - 1,
         latencies_ms={name: curves.latency(point.figures, name, percentile) for name in curves.LATENCIES},
-        evidence=_evidence_of(point, image, launch).as_dict(),
+        evidence=of_rows(point.kind, row_summaries(point.rows), image, launch).as_dict(),
         derived=tuple(derived),
         power_w_per_gpu=power,
         cost_per_hour=cost,
@@ -336,24 +336,6 @@ def _plan(
 def _mean(point: Point, name: str) -> float | None:
     values = [float(r[name]) for r in point.rows if r.get(name) is not None]
     return sum(values) / len(values) if values else None
-
-
-def _evidence_of(point: Point, image: str | None, launch: str | None) -> Evidence:
-    rows = [
-        {k: row.get(k) for k in ("id", "concurrency", "source", "measured_at", "image")} for row in point.rows
-    ]
-    dates = sorted({str(r["measured_at"]) for r in rows if r.get("measured_at")})
-    stale = None if image is None or launch is None else image != launch
-    sources = sorted({str(r["source"]) for r in rows if r.get("source")})
-    return Evidence(
-        point.kind,
-        " and ".join(sources) or None,
-        dates[-1] if dates else None,
-        image,
-        launch,
-        stale,
-        between=rows if point.kind == "interpolated" else None,
-    )
 
 
 def _evidence(data: Mapping[str, Any]) -> Evidence:
@@ -440,12 +422,9 @@ class PlanOptions:
     def __post_init__(self) -> None:
         from aim_catalog import arguments
         from aim_catalog.errors import InvalidArgument, WrongArgumentType
-        from aim_catalog.selection.fields import RULES
+        from aim_catalog.selection.fields import check
 
-        scalars = ("model", "input_len", "output_len", "max_ttft_ms", "max_tpot_ms", "max_e2el_ms")
-        for name in (*scalars, "min_interactivity", "percentile", "backend"):
-            if getattr(self, name) is not None or name == "model":
-                object.__setattr__(self, name, RULES[name](getattr(self, name), name))
+        check(self, optional=("backend",), skip=("hardware", "gpus"))  # tuples here, checked below
         if not isinstance(self.target, Target) or self.target.kind not in UNITS:
             raise WrongArgumentType(f"target must be a Target (rate, tokens or users), got {self.target!r}")
         # a load from a millionth to a billion of its unit: beyond, no plan means anything

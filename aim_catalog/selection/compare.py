@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 from aim_catalog.selection import curves
 from aim_catalog.selection.curves import Point
-from aim_catalog.selection.evidence import launch_image
+from aim_catalog.selection.evidence import launch_image, row_summaries
 from aim_catalog.selection.matching import PROVENANCE, candidate_of, profile_rank
 from aim_catalog.selection.request import Candidate, Request
 
@@ -162,10 +162,7 @@ def _described(point: Point, image: str | None, gpus: int, percentile: str) -> d
         "interactivity": None if not tpot else 1000 / tpot,
         "power_w_per_gpu": point.figures["power_w_per_gpu"],
         "image": image,
-        "rows": [
-            {k: row.get(k) for k in ("id", "concurrency", "source", "measured_at", "image")}
-            for row in point.rows
-        ],
+        "rows": row_summaries(point.rows),
     }
 
 

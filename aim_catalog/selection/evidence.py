@@ -50,6 +50,31 @@ class Evidence:
         return said + ("; the image this config runs" if self.stale is False else "")
 
 
+# What an answer shows of each row a figure stands on.
+ROW_KEYS = ("id", "concurrency", "source", "measured_at", "image")
+
+
+def row_summaries(rows: Any) -> list[dict[str, Any]]:
+    """The rows a point stands on, as answers show them (``ROW_KEYS``)."""
+    return [{k: row.get(k) for k in ROW_KEYS} for row in rows]
+
+
+def of_rows(
+    kind: Literal["measured", "interpolated"],
+    rows: list[dict[str, Any]],
+    measured: str | None,
+    launch: str | None,
+) -> Evidence:
+    """The evidence of a figure read off a curve: the measured row, or the two it lies
+    between (``row_summaries``), measured on ``measured``, launched as ``launch``."""
+    dates = [str(r["measured_at"]) for r in rows if r.get("measured_at")]
+    stale = None if measured is None or launch is None else measured != launch
+    sources = [r["source"] for r in rows if r.get("source")]
+    source = sources[0] if len(set(sources)) == 1 else (" and ".join(sources) or None)
+    between = rows if kind == "interpolated" else None
+    return Evidence(kind, source, max(dates) if dates else None, measured, launch, stale, between=between)
+
+
 def launch_image(config: Any) -> str | None:
     """What a launch of ``config`` (a ranked row: ``image``, ``backend``, ``hardware``) runs:
     its own image, else the default for its backend on the recipe's GPUs (images.json is
@@ -70,15 +95,7 @@ def evidence_of(candidate: Any) -> Evidence:
     launch = launch_image(candidate)
     point = candidate.operating_point
     if point is not None and point["kind"] == "interpolated":
-        rows = point["rows"]
-        dates = [str(r["measured_at"]) for r in rows if r.get("measured_at")]
-        measured = point["image"]
-        stale = None if measured is None or launch is None else measured != launch
-        sources = [r["source"] for r in rows if r.get("source")]
-        source = sources[0] if len(set(sources)) == 1 else (" and ".join(sources) or None)
-        return Evidence(
-            "interpolated", source, max(dates) if dates else None, measured, launch, stale, between=rows
-        )
+        return of_rows("interpolated", point["rows"], point["image"], launch)
     measured = row.get("image")
     stale = None if measured is None or launch is None else measured != launch
     return Evidence("measured", row.get("source"), row.get("measured_at"), measured, launch, stale)

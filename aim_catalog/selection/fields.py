@@ -64,12 +64,13 @@ RULES: dict[str, Callable[[Any, str], Any]] = {
 }
 
 
-def check(value: Any, *, optional: tuple[str, ...] = ()) -> None:
+def check(value: Any, *, optional: tuple[str, ...] = (), skip: tuple[str, ...] = ()) -> None:
     """Check every field of the frozen dataclass ``value`` and store what the check returns
     (a ``numpy.int64`` becomes an ``int``); ``optional`` names fields that may be None here
-    though the rule says otherwise (``SelectionOptions.backend``: the default)."""
+    though the rule says otherwise (``SelectionOptions.backend``: the default); ``skip``,
+    fields of the same name that hold something else there (``PlanOptions.gpus``: counts)."""
     for field in fields(value):
-        rule = RULES.get(field.name)
+        rule = None if field.name in skip else RULES.get(field.name)
         current = getattr(value, field.name)
         if rule is None or (current is None and field.name in optional):
             continue

@@ -19,6 +19,7 @@ import yaml
 
 from aim_catalog.errors import InvalidRecipeInput, NoCatalog
 from aim_catalog.notes import Note, quiet
+from aim_catalog.recipes.export import NoAliasDumper
 from aim_catalog.recipes.files import parse_bytes
 from aim_catalog.recipes.format import RecipeDoc
 from aim_catalog.recipes.provenance import recipe_source
@@ -30,15 +31,8 @@ ARCHIVE = "configs/deprecated/"
 HEADER = "# Written by `aim-catalog catalog sync inferencex` from SemiAnalysis InferenceX\n"
 
 
-class _Dumper(yaml.SafeDumper):
-    """Never anchors and aliases: the recipe validator refuses them."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
 def render(doc: dict[str, Any], header: str = HEADER) -> bytes:
-    text = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=110, allow_unicode=False)
+    text = yaml.dump(doc, Dumper=NoAliasDumper, sort_keys=False, width=110, allow_unicode=False)
     return (header + text).encode("utf-8")
 
 

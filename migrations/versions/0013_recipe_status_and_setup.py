@@ -42,6 +42,25 @@ DEPRECATED = (
 )
 
 
+# The columns this migration reads and writes, as they are at its revision.
+RECIPES = sa.table(
+    "recipes",
+    sa.column("id", sa.Integer()),
+    sa.column("document", sa.JSON()),
+    sa.column("status", sa.String(16)),
+    sa.column("retired_reason", sa.Text()),
+    sa.column("retired_on", sa.Date()),
+)
+CONFIGS = sa.table(
+    "serve_configs",
+    sa.column("id", sa.Integer()),
+    sa.column("recipe_pk", sa.Integer()),
+    sa.column("backend", sa.String(32)),
+    sa.column("gpu_count", sa.Integer()),
+    sa.column("setup", sa.JSON()),
+)
+
+
 def _views() -> dict[str, str]:
     """The views as migration 0012 left them (0011's)."""
     path = Path(__file__).with_name("0011_leaderboard_measured_at.py")
@@ -84,25 +103,21 @@ def upgrade() -> None:
         batch.add_column(sa.Column("retired_on", sa.Date(), nullable=True))
     with op.batch_alter_table("serve_configs") as batch:
         batch.add_column(sa.Column("setup", sa.JSON(), nullable=False, server_default=sa.text("'[]'")))
-    recipes = sa.table(
-        "recipes",
-        sa.column("id", sa.Integer()),
-        sa.column("document", sa.JSON()),
-        sa.column("status", sa.String(16)),
-        sa.column("retired_reason", sa.Text()),
-        sa.column("retired_on", sa.Date()),
-    )
     connection = op.get_bind()
+    documents = {
+        pk: json.loads(doc) if isinstance(doc, str) else doc
+        for pk, doc in connection.execute(sa.select(RECIPES.c.id, RECIPES.c.document))
+    }
     retired = []
-    for pk, document in connection.execute(sa.select(recipes.c.id, recipes.c.document)):
+    for pk, document in documents.items():
         status, reason, day = status_of(document)
         if status == "retired":
             retired.append({"pk": pk, "status": status, "reason": reason, "day": day})
-    _setup_from_documents(connection)
+    _setup_from_documents(connection, documents)
     if retired:
         connection.execute(
-            recipes.update()
-            .where(recipes.c.id == sa.bindparam("pk"))
+            RECIPES.update()
+            .where(RECIPES.c.id == sa.bindparam("pk"))
             .values(
                 status=sa.bindparam("status"),
                 retired_reason=sa.bindparam("reason"),
@@ -114,25 +129,12 @@ def upgrade() -> None:
         op.execute(f"CREATE VIEW {name} AS {body}")
 
 
-def _setup_from_documents(connection: Any) -> None:
+def _setup_from_documents(connection: Any, documents: dict[int, Any]) -> None:
     """Each config's setup lines as its recipe's stored document has them (a catalog taken
     down to 0012 and up again keeps them; before 0013 no document had any)."""
-    recipes = sa.table("recipes", sa.column("id", sa.Integer()), sa.column("document", sa.JSON()))
-    configs = sa.table(
-        "serve_configs",
-        sa.column("id", sa.Integer()),
-        sa.column("recipe_pk", sa.Integer()),
-        sa.column("backend", sa.String(32)),
-        sa.column("gpu_count", sa.Integer()),
-        sa.column("setup", sa.JSON()),
-    )
-    documents = {
-        pk: json.loads(doc) if isinstance(doc, str) else doc
-        for pk, doc in connection.execute(sa.select(recipes.c.id, recipes.c.document))
-    }
     found = []
     rows = connection.execute(
-        sa.select(configs.c.id, configs.c.recipe_pk, configs.c.backend, configs.c.gpu_count)
+        sa.select(CONFIGS.c.id, CONFIGS.c.recipe_pk, CONFIGS.c.backend, CONFIGS.c.gpu_count)
     )
     for config_id, recipe_pk, backend, gpus in rows:
         doc = documents.get(recipe_pk)
@@ -143,7 +145,7 @@ def _setup_from_documents(connection: Any) -> None:
             found.append({"cid": config_id, "setup": [" ".join(line.split()) for line in setup]})
     if found:
         connection.execute(
-            configs.update().where(configs.c.id == sa.bindparam("cid")).values(setup=sa.bindparam("setup")),
+            CONFIGS.update().where(CONFIGS.c.id == sa.bindparam("cid")).values(setup=sa.bindparam("setup")),
             found,
         )
 
