@@ -26,7 +26,7 @@ from aim_catalog.errors import shown
 MAX_LINES = 20
 MAX_LINE = 500
 COMMAND = ("pip", "install")
-# pip's options (as `pip install --help` of pip 23.2 lists them) that change what is installed, not where from.
+# pip's options (`pip install --help` of pip 23.2) that change what is installed, not where from.
 OPTIONS = frozenset(
     ("-U", "--upgrade", "-q", "--quiet", "--no-deps", "--pre", "--no-cache-dir", "--force-reinstall")
 )
