@@ -20,6 +20,8 @@ from aim_catalog.recipes.loading import Loader
 
 # --------------------------------------------------------------------------- db
 
+app.add_typer(db_app, name="db")  # here, not in app.py: the group is built from these commands
+
 
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context, revision: str = typer.Argument("head")) -> None:
