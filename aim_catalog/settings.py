@@ -34,6 +34,11 @@ MAX_SQL_INT = 2**31 - 1
 DEFAULT_PRECISION = "bf16"
 # --backend / --hardware value meaning "no filter": the best across backends, any GPU model.
 ANY = "any"
+# The huggingface_id that holds AMD AIM's general profiles: no real model has it.
+GENERAL_MODEL = "aim-general"
+# ``benchmarks.origin`` of `aim-catalog test --save` rows (``recipes.format.Origin.SMOKE``):
+# here so that the select statement names it without importing the recipe format.
+SMOKE_ORIGIN = "smoke"
 # launch --target: where a config runs unless told (launch.targets.registry names them all).
 DEFAULT_TARGET = "docker"
 # Throughput columns a ranking may use; output_throughput falls back to

@@ -32,7 +32,8 @@ from collections.abc import Callable
 from typing import Any
 
 from aim_catalog.errors import Problem, shown
-from aim_catalog.recipes.format import GENERAL_MODEL, GOALS, PROFILE_TYPES
+from aim_catalog.recipes.format import GOALS, PROFILE_TYPES
+from aim_catalog.settings import GENERAL_MODEL
 
 METADATA_FIELDS = ("engine", "gpu", "gpu_count", "precision", "metric", "type", "manual_selection_only")
 TOP_FIELDS = ("aim_id", "model_id", "metadata", "engine_args", "env_vars")

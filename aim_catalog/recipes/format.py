@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any
 
 from aim_catalog.errors import Problem
-from aim_catalog.settings import ENERGY_FIELDS, METRIC_FIELDS
+from aim_catalog.settings import ENERGY_FIELDS, METRIC_FIELDS, SMOKE_ORIGIN
 
 MAX_BYTES = 1 << 20
 MAX_FLOAT = sys.float_info.max  # metric columns are SQL double precision
@@ -24,7 +24,6 @@ REQUIRED_FIELDS = ("recipe_id", "model_id", "huggingface_id", "hardware", "preci
 # goal/profile_type/manual_selection_only: AMD AIM profile metadata (aim_profiles.py)
 GOALS = ("latency", "throughput")
 PROFILE_TYPES = ("optimized", "preview", "unoptimized", "general")  # AIM's selection order
-GENERAL_MODEL = "aim-general"  # huggingface_id of general profiles: no real model has it
 CONFIG_FIELDS = (
     "enabled", "args", "image", "env", "benchmarks", "goal", "profile_type", "manual_selection_only",
     "setup",
@@ -54,7 +53,7 @@ class Origin(str, Enum):
 
     RECIPE = "recipe"  # written in the recipe file: replaced when the file changes
     IMPORT = "import"  # `bench import`: kept across re-ingests, deduplicated by import_key
-    SMOKE = "smoke"  # `aim-catalog test --save`: never ranks by default
+    SMOKE = SMOKE_ORIGIN  # `aim-catalog test --save`: never ranks by default
     MEASURED = "measured"  # `bench run` / `bench sweep`: measured by this tool, ranks like an import
 
 

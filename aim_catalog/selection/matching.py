@@ -37,10 +37,9 @@ from sqlalchemy import (
     select,
 )
 
-from aim_catalog.recipes.format import Origin
 from aim_catalog.selection.curves import CURVE_COLUMNS, DEFAULT_PERCENTILE, FIGURES
 from aim_catalog.selection.request import SCENARIO_LENGTHS, Candidate, Request
-from aim_catalog.settings import ANY, DEFAULT_METRIC, FALLBACK_METRIC
+from aim_catalog.settings import ANY, DEFAULT_METRIC, FALLBACK_METRIC, SMOKE_ORIGIN
 from aim_catalog.storage import tables
 from aim_catalog.storage.dialects import dialect_of
 
@@ -170,7 +169,7 @@ def row_predicates(table: Any, shape: Shape) -> Named:
         ("failed", func.coalesce(table.c.failed, 0) == 0),
         (
             "smoke",
-            table.c.origin != Origin.SMOKE.value,
+            table.c.origin != SMOKE_ORIGIN,
         ),  # `aim-catalog test --save` rows never outrank a benchmark
     ]
     if shape.rate:

@@ -19,6 +19,7 @@ from aim_catalog.settings import (
     DEFAULT_LENGTH_TOLERANCE,
     DEFAULT_METRIC,
     DEFAULT_PRECISION,
+    GENERAL_MODEL,
     RANK_METRICS,
     normalize_precision,
 )
@@ -43,9 +44,7 @@ def dialect_name(executor: Executor) -> str:
 
 
 def general_model() -> str:
-    """The model id that holds AMD AIM's general profiles (read only when needed)."""
-    from aim_catalog.recipes.format import GENERAL_MODEL  # off the select path: only on a miss
-
+    """The model id that holds AMD AIM's general profiles."""
     return GENERAL_MODEL
 
 
