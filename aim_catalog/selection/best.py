@@ -40,18 +40,19 @@ def _after_miss(session: Executor, request: Request, statement: Any, params: dic
     defaulted), else ``NoSuitableRecipe``. Its modules are imported only on a miss."""
     from aim_catalog.errors import NoSuitableRecipe
     from aim_catalog.selection.fallback import general_fallback, without_default_backend
-    from aim_catalog.selection.listing import no_match_message
+    from aim_catalog.selection.listing import configurations, no_match_message
 
-    if general_fallback(session, request):
+    configs = configurations(session, request.model)  # read once for the three questions
+    if general_fallback(session, request, configs):
         # No recipe names the model: a general AIM profile may serve it (as AIM falls back).
         rows = session.execute(statement, {**params, "model": general_model()}).all()
         if rows:
             chosen = compare(rows, request)[0]
             log.info("Selected recipe: %s", chosen.recipe_id)
             return replace(chosen, model_id=request.model, huggingface_id=request.model, fallback=True)
-    if without_default_backend(session, request):
+    if without_default_backend(session, request, configs):
         return replace(select_best(session, replace(request, backend=ANY)), any_backend=True)
-    raise NoSuitableRecipe(no_match_message(session, request))
+    raise NoSuitableRecipe(no_match_message(session, request, configs))
 
 
 def goal_note(request: Request, chosen: Candidate) -> str | None:

@@ -27,7 +27,7 @@ candidates (one query); this module parses them. O(rows). Imports nothing of aim
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, Literal
@@ -158,6 +158,13 @@ def _x(point: Point) -> float:
 def _value(curve: Sequence[Point], i: int, name: str, t: float) -> float | None:
     """Figure ``name`` a fraction ``t`` of the way along segment i (in log2(concurrency)):
     the cubic Hermite over the run of neighbouring points that have the figure."""
+    segment = _segment(curve, i, name)
+    return None if segment is None else segment(t)
+
+
+def _segment(curve: Sequence[Point], i: int, name: str) -> Callable[[float], float] | None:
+    """Figure ``name`` along segment i as a function of the fraction ``t`` (``_value``'s
+    cubic), its slopes computed once; None when an end of the segment lacks the figure."""
     values = [p.figures[name] for p in curve]
     if values[i] is None or values[i + 1] is None:
         return None
@@ -170,9 +177,14 @@ def _value(curve: Sequence[Point], i: int, name: str, t: float) -> float | None:
     ys = [float(v) for v in values[lo : hi + 1] if v is not None]
     m = _slopes(xs, ys)
     j, step = i - lo, xs[i - lo + 1] - xs[i - lo]
-    h00, h10 = 2 * t**3 - 3 * t**2 + 1, t**3 - 2 * t**2 + t
-    h01, h11 = -2 * t**3 + 3 * t**2, t**3 - t**2
-    return h00 * ys[j] + h10 * step * m[j] + h01 * ys[j + 1] + h11 * step * m[j + 1]
+    y0, y1, m0, m1 = ys[j], ys[j + 1], m[j], m[j + 1]
+
+    def value(t: float) -> float:
+        h00, h10 = 2 * t**3 - 3 * t**2 + 1, t**3 - 2 * t**2 + t
+        h01, h11 = -2 * t**3 + 3 * t**2, t**3 - t**2
+        return h00 * y0 + h10 * step * m0 + h01 * y1 + h11 * step * m1
+
+    return value
 
 
 def _between(curve: Sequence[Point], i: int, t: float) -> Point:
@@ -245,11 +257,18 @@ def _boundary(
     curve: Sequence[Point], i: int, name: str, percentile: str, limit: float, *, rising: bool
 ) -> float:
     """Where along segment i a latency crosses ``limit`` (bisection: it is monotone there),
-    on the side that meets it."""
+    on the side that meets it. Only that latency is interpolated (``latency`` of
+    ``_between``'s point, its segment computed once), not every figure at every step."""
+    main = _segment(curve, i, f"{name}_ms_{percentile}")
+    fallback = _segment(curve, i, f"{name}_ms_p50") if percentile == "p99" and main is None else None
+    read = main or fallback
+    ends = (latency(curve[i].figures, name, percentile), latency(curve[i + 1].figures, name, percentile))
     meets, misses_at = (0.0, 1.0) if rising else (1.0, 0.0)
     for _ in range(60):
         middle = (meets + misses_at) / 2
-        value = latency(_between(curve, i, middle).figures, name, percentile)
+        # rounding may reach an end: the measured point there (as ``_between``)
+        inside = 0 < middle < 1
+        value = ends[middle >= 1] if not inside else None if read is None else read(middle)
         if value is not None and value <= limit:
             meets = middle
         else:

@@ -10,20 +10,26 @@ from __future__ import annotations
 from dataclasses import replace
 
 from aim_catalog.selection.listing import configurations
-from aim_catalog.selection.request import Candidate, Executor, Request, general_model
+from aim_catalog.selection.request import Candidate, ConfigLine, Executor, Request, general_model
 from aim_catalog.settings import ANY
 
 
-def general_fallback(session: Executor, request: Request) -> bool:
-    """General profiles answer only when no recipe names the model."""
-    return request.model != general_model() and not configurations(session, request.model)
+def general_fallback(session: Executor, request: Request, configs: list[ConfigLine] | None = None) -> bool:
+    """General profiles answer only when no recipe names the model (``configs``: the model's
+    ``listing.configurations``, when the caller has read them already)."""
+    if request.model == general_model():
+        return False
+    return not (configurations(session, request.model) if configs is None else configs)
 
 
-def without_default_backend(session: Executor, request: Request) -> bool:
+def without_default_backend(
+    session: Executor, request: Request, configs: list[ConfigLine] | None = None
+) -> bool:
     """The backend was left to its default and the model has recipes, none with that backend."""
     if not request.backend_defaulted or request.backend == ANY:
         return False
-    backends = {c.backend for c in configurations(session, request.model)}
+    configs = configurations(session, request.model) if configs is None else configs
+    backends = {c.backend for c in configs}
     return bool(backends) and request.backend not in backends
 
 

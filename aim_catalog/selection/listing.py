@@ -39,12 +39,15 @@ def configurations(session: Executor, model: str) -> list[ConfigLine]:
     return sorted(lines, key=lambda c: (order.get(c.backend, 99), c.precision, c.gpu_count, c.recipe_id))
 
 
-def supported_configurations(session: Executor, model: str) -> list[str]:
+def supported_configurations(
+    session: Executor, model: str, configs: list[ConfigLine] | None = None
+) -> list[str]:
     """AIM Engine's lines: ``- 4 GPU, bf16, vLLM: ✅ Enabled`` (one per distinct config);
     a config enabled only as manual-selection-only AIM profiles says ``(only with --recipe)``;
-    one whose every enabled recipe upstream retired says ``(retired upstream)``."""
+    one whose every enabled recipe upstream retired says ``(retired upstream)``. ``configs``:
+    the model's ``configurations``, when the caller has read them already."""
     merged: dict[tuple[str, str, int], tuple[bool, bool, bool]] = {}
-    for c in configurations(session, model):
+    for c in configurations(session, model) if configs is None else configs:
         key = (c.backend, c.precision, c.gpu_count)
         automatic, pinned, current = merged.get(key, (False, False, False))
         merged[key] = (
@@ -62,11 +65,11 @@ def supported_configurations(session: Executor, model: str) -> list[str]:
     return lines
 
 
-def no_match_message(session: Executor, request: Request) -> str:
+def no_match_message(session: Executor, request: Request, configs: list[ConfigLine] | None = None) -> str:
     """The seed's message and supported configurations, plus a hint when the hardware filter,
-    not the configurations, is what ruled every recipe out."""
+    not the configurations, is what ruled every recipe out (``configs``: as above)."""
     model = request.model
-    configs = configurations(session, model)
+    configs = configurations(session, model) if configs is None else configs
     text = f"No suitable recipe found for {model}"
     if request.recipe is not None and request.recipe not in {c.recipe_id for c in configs}:
         r = tables.recipes
@@ -79,7 +82,7 @@ def no_match_message(session: Executor, request: Request) -> str:
         return (
             text + f"\n(the catalog has no recipe for {model}; `aim-catalog list-recipes` shows what it has)"
         )
-    text += "\n" + "\n".join(supported_configurations(session, model))
+    text += "\n" + "\n".join(supported_configurations(session, model, configs))
     if request.hardware is not None:
         wanted = request.hardware.upper()
         kinds = sorted({c.hardware for c in configs})

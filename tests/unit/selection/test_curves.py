@@ -128,3 +128,46 @@ def test_a_curve_that_falls_by_half_is_said_to() -> None:
         "throughput falls 92% from concurrency 32 to 512 (2600 -> 200): that row may be a failed run"
     )
     assert curves.falls(curve((8, 1000.0, 10.0), (32, 600.0, 15.0))) is None  # 40%: noise, a plateau
+
+
+def test_the_slo_boundary_is_where_the_interpolated_point_crosses_the_limit() -> None:
+    """``_boundary`` bisects one latency's cubic: the same fractions, bit for bit, as bisecting
+    the full interpolated point (``latency`` of ``_between``), over random curves with gaps,
+    p99 rows that have only medians, rising and falling latencies."""
+    import random
+
+    rng = random.Random(23)
+
+    def reference(c: list[Point], i: int, name: str, percentile: str, limit: float, rising: bool) -> float:
+        meets, misses_at = (0.0, 1.0) if rising else (1.0, 0.0)
+        for _ in range(60):
+            middle = (meets + misses_at) / 2
+            value = curves.latency(curves._between(c, i, middle).figures, name, percentile)
+            if value is not None and value <= limit:
+                meets = middle
+            else:
+                misses_at = middle
+        return meets
+
+    checked = 0
+    for _ in range(150):
+        concurrencies = sorted(rng.sample([1, 2, 4, 8, 16, 32, 64, 128, 256, 512], rng.randint(2, 7)))
+        rows = []
+        for c in concurrencies:
+            fields: dict[str, Any] = {"image": "i", "ttft_ms_p50": rng.uniform(10, 900)}
+            if rng.random() < 0.7:
+                fields["ttft_ms_p99"] = fields["ttft_ms_p50"] * rng.uniform(1, 3)
+            rows.append(row(c, rng.uniform(100, 5000), **fields))
+        c_ = curves.curve_of(curves.parse(rows)[0], "i")[0]
+        for i in range(len(c_) - 1):
+            for percentile in ("p50", "p99"):
+                a = curves.latency(c_[i].figures, "ttft", percentile)
+                b = curves.latency(c_[i + 1].figures, "ttft", percentile)
+                if a is None or b is None or a == b:
+                    continue
+                limit = rng.uniform(min(a, b), max(a, b))
+                rising = b > limit
+                got = curves._boundary(c_, i, "ttft", percentile, limit, rising=rising)
+                assert got == reference(c_, i, "ttft", percentile, limit, rising)
+                checked += 1
+    assert checked > 250
