@@ -524,6 +524,22 @@ class ClientResult:
     misses: int
     warmup_selects: int
     error: str = ""
+    cpu: float = 0.0  # CPU seconds of the client process over the measured selects
+    db_cpu: float | None = None  # of its PostgreSQL backend (None: not on this machine)
+
+
+def backend_cpu(pid: int | None) -> float | None:
+    """CPU seconds a local PostgreSQL backend has used (None: not a process of this machine)."""
+    if pid is None:
+        return None
+    try:
+        name, _, rest = Path(f"/proc/{pid}/stat").read_text().rpartition(")")
+    except OSError:
+        return None
+    if "postgres" not in name:
+        return None
+    fields = rest.split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def shape_key(request: Request) -> str:
@@ -593,8 +609,11 @@ def _client(
         while time.monotonic() < until:
             one(requests[done % len(requests)])
             done += 1
+        with engine.connect() as conn:  # the pool's one connection: the selects' backend
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
         result = ClientResult(client, defaultdict(list), 0, done)
         barrier.wait()
+        cpu, db_cpu = time.process_time(), backend_cpu(pid)
         i, until = done, time.monotonic() + seconds
         while True:
             request = requests[i % len(requests)]
@@ -606,6 +625,9 @@ def _client(
             i += 1
             if time.monotonic() >= until:
                 break
+        result.cpu = time.process_time() - cpu
+        db_cpu_after = backend_cpu(pid)
+        result.db_cpu = None if db_cpu is None or db_cpu_after is None else db_cpu_after - db_cpu
         engine.dispose()
         result.by_shape = dict(result.by_shape)
         queue.put(result)
@@ -624,6 +646,8 @@ class LoadRun:
     by_shape: dict[str, list[float]]
     warmup_selects: int
     load: tuple[float, float]  # the machine's 1-minute load average before and after
+    cpu: float  # client CPU seconds per select
+    db_cpu: float | None  # PostgreSQL backend CPU seconds per select (None: not measured)
 
 
 def run_clients(url: str, build: Build, clients: int, seconds: float, warmup: float) -> LoadRun:
@@ -664,9 +688,11 @@ def run_clients(url: str, build: Build, clients: int, seconds: float, warmup: fl
             in_db += [database for _, database in pairs]
     warm = sum(r.warmup_selects for r in results)
     misses = sum(r.misses for r in results)
-    return LoadRun(
-        clients, elapsed, latencies, in_db, misses, dict(by_shape), warm, (load_before, load_after)
-    )
+    cpu = sum(r.cpu for r in results) / len(latencies)
+    db_cpus = [r.db_cpu for r in results]
+    db_cpu = None if None in db_cpus else sum(c for c in db_cpus if c is not None) / len(latencies)
+    load = (load_before, load_after)
+    return LoadRun(clients, elapsed, latencies, in_db, misses, dict(by_shape), warm, load, cpu, db_cpu)
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -863,6 +889,7 @@ def measure(
                 "note": f"{len(run.latencies) / run.seconds:.0f} selects/s over {run.seconds:.1f} s "
                 f"after {run.warmup_selects:,} warm-up selects; in the database (cursor.execute) "
                 f"p50 {fmt(percentile(run.in_db, 50))}, p99 {fmt(percentile(run.in_db, 99))}; "
+                f"CPU per select: client {fmt(run.cpu)}, PostgreSQL {fmt(run.db_cpu) or 'n/a'}; "
                 f"{run.misses} without an answer; load average {run.load[0]:.1f} -> {run.load[1]:.1f}; "
                 "slowest shapes by p99: " + ", ".join(f"{k} {fmt(v)} (n={c})" for v, k, c in worst),
                 "target": f"p99 <= {P99_LIMIT * 1e3:g} ms" if n == clients else "",
