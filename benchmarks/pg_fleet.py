@@ -140,6 +140,14 @@ def catalog_tables() -> list[Table]:
     return list(tables.metadata.sorted_tables)
 
 
+def key_column(table: Table) -> str:
+    """The table's integer primary key, which copies offset (a table without one cannot be copied)."""
+    keys = list(table.primary_key.columns)
+    if len(keys) != 1 or not isinstance(keys[0].type, Integer):
+        raise FleetError(f"{table.name}: no single integer primary key to offset per copy")
+    return keys[0].name
+
+
 def count_rows(conn: Connection) -> dict[str, int]:
     return {
         t.name: conn.execute(text(f"SELECT count(*) FROM {t.name}")).scalar_one() for t in catalog_tables()
@@ -241,7 +249,8 @@ def load_hashes(conn: Connection, copies: int) -> None:
     for (table, _), path_column in HASH_COLUMNS.items():
         _, names = name_source(tables.metadata.tables[table])
         columns = ", ".join(n.removeprefix("t.") for n in names)
-        originals = conn.execute(text(f"SELECT id, {path_column}, {columns} FROM {table}")).all()
+        key = key_column(tables.metadata.tables[table])
+        originals = conn.execute(text(f"SELECT {key}, {path_column}, {columns} FROM {table}")).all()
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor.copy("COPY fleet_hash (pk, k, sha) FROM STDIN") as copy:
             for pk, path, *row_names in originals:
@@ -263,10 +272,11 @@ def replicate(engine: Engine, copies: int, spans: dict[str, int], steps: dict[st
             if not spans[table.name]:
                 continue  # no rows to copy (deployments)
             started = time.perf_counter()
+            pk = key_column(table)
             columns = ", ".join(c.name for c in table.columns)
             values = ", ".join(column_expr(table, c, spans) for c in table.columns)
             hashed = [c for (t, c) in HASH_COLUMNS if t == table.name]
-            join = " JOIN fleet_hash h ON h.pk = t.id AND h.k = k.k" if hashed else ""
+            join = f" JOIN fleet_hash h ON h.pk = t.{pk} AND h.k = k.k" if hashed else ""
             if any(isinstance(c.type, JSON) for c in table.columns):
                 join += name_source(table)[0]
             for first in range(1, copies, COPY_CHUNK):
@@ -275,7 +285,7 @@ def replicate(engine: Engine, copies: int, spans: dict[str, int], steps: dict[st
                     text(
                         f"INSERT INTO {table.name} ({columns}) SELECT {values} FROM {table.name} t "
                         f"CROSS JOIN generate_series({first}, {last}) AS k(k){join} "
-                        f"WHERE t.id <= {spans[table.name]} ORDER BY k.k, t.id"
+                        f"WHERE t.{pk} <= {spans[table.name]} ORDER BY k.k, t.{pk}"
                     )
                 )
                 conn.commit()
@@ -283,8 +293,9 @@ def replicate(engine: Engine, copies: int, spans: dict[str, int], steps: dict[st
             log(f"    {table.name}: {copies - 1} copies in {steps[f'copy {table.name}']:.1f} s")
         for table in catalog_tables():  # the next ingest's ids come after the copies'
             if spans[table.name]:
-                sequence = f"pg_get_serial_sequence('{table.name}', 'id')"
-                conn.execute(text(f"SELECT setval({sequence}, (SELECT max(id) FROM {table.name}))"))
+                pk = key_column(table)
+                sequence = f"pg_get_serial_sequence('{table.name}', '{pk}')"
+                conn.execute(text(f"SELECT setval({sequence}, (SELECT max({pk}) FROM {table.name}))"))
         conn.commit()
 
 
@@ -314,7 +325,9 @@ def build(url: str, configs: int, workdir: Path, base: int, sweep: int, rebuild:
         with engine.connect() as conn:
             base_counts = count_rows(conn)
             spans = {
-                t.name: conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {t.name}")).scalar_one()
+                t.name: conn.execute(
+                    text(f"SELECT coalesce(max({key_column(t)}), 0) FROM {t.name}")
+                ).scalar_one()
                 for t in catalog_tables()
             }
         copies = configs // base
@@ -463,7 +476,7 @@ def check_answers(url: str, build: Build, count: int = 40) -> str:
     same = answered = 0
     try:
         factory = db.session_factory(engine)
-        for request in fleet_requests(build, count, seed=11, copies_only=False):
+        for request in fleet_requests(build, count, seed=11):
             base = replace(request, model=request.model.rsplit("-copy", 1)[0])
             k = rng.randrange(1, build.copies)
             copy = replace(base, model=base.model + suffix(k))
@@ -485,7 +498,7 @@ def model_name(model: int, copy: int) -> str:
     return catalog_gen.model_id(model) + suffix(copy)
 
 
-def fleet_requests(build: Build, count: int, seed: int, copies_only: bool = False) -> list[Request]:
+def fleet_requests(build: Build, count: int, seed: int) -> list[Request]:
     """SLO requests over the whole fleet: varied model, GPUs, precision, backend, hardware;
     a third with input/output lengths, a third with a concurrency; all with a TTFT limit,
     half also a TPOT limit (the percentile is p99, p50 where a row has no p99)."""
@@ -499,9 +512,7 @@ def fleet_requests(build: Build, count: int, seed: int, copies_only: bool = Fals
             scenario["concurrency"] = rng.choice((4, 16, 64, 256))
         requests.append(
             Request(
-                model=model_name(
-                    rng.randrange(build.models), rng.randrange(1 if copies_only else 0, build.copies)
-                ),
+                model=model_name(rng.randrange(build.models), rng.randrange(build.copies)),
                 gpus=rng.choice((1, 2, 4, 8, None)),
                 precision=rng.choice(catalog_gen.PRECISIONS),
                 backend=rng.choice((*catalog_gen.BACKENDS, "any")),
@@ -892,6 +903,7 @@ def measure(
                 f"CPU per select: client {fmt(run.cpu)}, PostgreSQL {fmt(run.db_cpu) or 'n/a'}; "
                 f"{run.misses} without an answer; load average {run.load[0]:.1f} -> {run.load[1]:.1f}; "
                 "slowest shapes by p99: " + ", ".join(f"{k} {fmt(v)} (n={c})" for v, k, c in worst),
+                "per_s": len(run.latencies) / run.seconds,
                 "target": f"p99 <= {P99_LIMIT * 1e3:g} ms" if n == clients else "",
                 "verdict": ("PASS" if p99 <= P99_LIMIT else "MISS") if n == clients else "",
             }
