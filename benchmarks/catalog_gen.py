@@ -10,6 +10,11 @@ at every size and only the number of models grows.
 The content of recipe number ``i`` depends on ``i`` alone: the catalog of 1,000 configs is
 the first 125 files of the catalog of 100,000.
 
+``sweep=N`` (``--sweep N``) gives every measured config a concurrency sweep instead: N rows
+at one scenario (the recipe's), at concurrency 1, 4, 16, 64, ... as ``bench run`` writes
+them (throughputs and TTFT/TPOT/ITL/E2EL percentiles), so curves and SLOs have something to
+read. ``pg_fleet.py`` builds its 1M-config PostgreSQL catalog from such a catalog.
+
 Standalone: ``python benchmarks/catalog_gen.py DIR --configs 80000`` writes a catalog.
 """
 
@@ -58,12 +63,43 @@ def recipe_fields(i: int) -> tuple[int, str, str]:
     )
 
 
-def recipe_text(i: int) -> str:
-    """The YAML text of recipe number ``i`` (block style like the original AIM Engine files)."""
+def sweep_rows(rng: random.Random, gpus: int, input_len: int, output_len: int, points: int) -> list[str]:
+    """A config's concurrency sweep at one scenario, as flow mappings: throughput grows with
+    concurrency and saturates, per-user latency grows with it (what a bench run measures)."""
+    peak = rng.uniform(300.0, 6000.0) * gpus  # output tokens/s at saturation
+    half = rng.uniform(8.0, 64.0)  # the concurrency at half the peak
+    ttft_base = rng.uniform(20.0, 200.0) * input_len / 1024
+    rows = []
+    for point in range(points):
+        concurrency = 4**point
+        output = peak * concurrency / (concurrency + half)
+        tpot = 1000.0 * concurrency / output
+        ttft = ttft_base * (1 + concurrency / 16)
+        tail = rng.uniform(1.2, 2.0)  # p99 over p50
+        e2el = ttft + tpot * output_len
+        row = (
+            f"input_len: {input_len}, output_len: {output_len}, concurrency: {concurrency}, "
+            f"output_throughput: {output:.1f}, "
+            f"total_token_throughput: {output * (input_len + output_len) / output_len:.1f}, "
+            f"request_throughput: {output / output_len:.3f}, "
+            f"ttft_ms_p50: {ttft:.1f}, ttft_ms_p99: {ttft * tail:.1f}, "
+            f"tpot_ms_p50: {tpot:.2f}, tpot_ms_p99: {tpot * tail:.2f}, "
+            f"itl_ms_p50: {tpot:.2f}, itl_ms_p99: {tpot * tail * 1.1:.2f}, "
+            f"e2el_ms_p50: {e2el:.1f}, e2el_ms_p99: {e2el * tail:.1f}, "
+            f"source: {_SOURCE}"
+        )
+        rows.append(f"      - {{{row}}}")
+    return rows
+
+
+def recipe_text(i: int, sweep: int | None = None) -> str:
+    """The YAML text of recipe number ``i`` (block style like the original AIM Engine files);
+    with ``sweep``, each measured config carries that many rows of a concurrency sweep."""
     rng = random.Random(i)
     model_no, hardware, precision = recipe_fields(i)
     model = model_id(model_no)
     recipe_id = f"synth-{model_no:05d}-{hardware.lower()}-{precision}"
+    scenario = SCENARIOS[i % len(SCENARIOS)]  # a sweep's one scenario
     out = [
         f"recipe_id: {recipe_id}",
         f"model_id: {model}",
@@ -92,6 +128,9 @@ def recipe_text(i: int) -> str:
             if rng.random() < 0.05:  # a config nobody has measured yet
                 continue
             out.append("    benchmarks:")
+            if sweep:
+                out += sweep_rows(rng, gpus, *scenario, sweep)
+                continue
             for input_len, output_len in SCENARIOS[:BENCH_ROWS]:
                 total = round(rng.uniform(500.0, 20000.0) * gpus, 1)
                 row = (
@@ -121,26 +160,28 @@ class CatalogInfo:
     bytes: int
 
 
-def write_catalog(directory: Path, configs: int) -> CatalogInfo:
-    """Write the catalog of ``configs`` serve configs into ``directory`` (reused when complete)."""
+def write_catalog(directory: Path, configs: int, sweep: int | None = None) -> CatalogInfo:
+    """Write the catalog of ``configs`` serve configs into ``directory`` (reused when complete);
+    ``sweep``: each measured config carries a concurrency sweep of that many rows."""
     files = files_for(configs)
     directory.mkdir(parents=True, exist_ok=True)
     marker = directory / ".complete"
+    done = f"{files}" if not sweep else f"{files} sweep {sweep}"
     total = 0
-    if marker.exists() and marker.read_text().strip() == str(files):
+    if marker.exists() and marker.read_text().strip() == done:
         total = sum(p.stat().st_size for p in directory.glob("*.yaml"))
     else:
         for i in range(files):
-            data = recipe_text(i).encode()
+            data = recipe_text(i, sweep).encode()
             (directory / f"recipe-{i:06d}.yaml").write_bytes(data)
             total += len(data)
-        marker.write_text(f"{files}\n")  # hidden: the recipe loaders skip dot files
+        marker.write_text(f"{done}\n")  # hidden: the recipe loaders skip dot files
     return CatalogInfo(
         directory=directory,
         configs=configs,
         files=files,
         models=-(-files // RECIPES_PER_MODEL),
-        benchmark_rows_max=configs * BENCH_ROWS,
+        benchmark_rows_max=configs * (sweep or BENCH_ROWS),
         bytes=total,
     )
 
@@ -180,8 +221,11 @@ def main() -> None:
     )
     parser.add_argument("directory", type=Path)
     parser.add_argument("--configs", type=int, default=80_000, help="serve configs (8 per file)")
+    parser.add_argument(
+        "--sweep", type=int, metavar="N", help="a concurrency sweep of N rows per config (one scenario)"
+    )
     args = parser.parse_args()
-    info = write_catalog(args.directory, args.configs)
+    info = write_catalog(args.directory, args.configs, args.sweep)
     print(f"{info.files} files, {info.configs} serve configs, {info.models} models, {info.bytes} bytes")
 
 
