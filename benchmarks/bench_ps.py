@@ -36,8 +36,9 @@ as from an installed package; a source tree without ``__pycache__`` would otherw
 compiled on every run.
 
 ``measure(n, repeat, workdir)`` returns the rows as dicts for ``benchmarks/run.py``: key,
-label, median_s, p99_s, n (the deployments), runs (timed runs), requests (``METHOD /path``
-in order; None: not counted) and note (a ps row's verdict: PASS or MISS).
+label, median_s, p99_s, cpu_s (the median of the child's user + system CPU time: what a
+busy machine's waits leave out), n (the deployments), runs (timed runs), requests
+(``METHOD /path`` in order; None: not counted) and note (a ps row's verdict: PASS or MISS).
 
 Example: DOCKER_HOST=unix:///run/aim-docker2.sock python benchmarks/bench_ps.py --n 500 --repeat 10
 """
@@ -50,6 +51,7 @@ import json
 import math
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -484,14 +486,24 @@ def child_env(workdir: Path, docker_host: str | None) -> dict[str, str]:
     return env
 
 
-def run_process(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
-    """Wall time of one process, spawn to exit, and its stdout; it must exit 0."""
+@dataclass(frozen=True)
+class Run:
+    wall: float  # spawn to exit
+    cpu: float  # the child's user + system CPU time
+    out: str
+
+
+def run_process(argv: list[str], env: dict[str, str]) -> Run:
+    """One process, spawn to exit; it must exit 0."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise BenchError(f"{' '.join(argv[:6])} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
-    return elapsed, proc.stdout
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Run(elapsed, cpu, proc.stdout)
 
 
 def table_names(out: str) -> list[str]:
@@ -537,19 +549,19 @@ def commands(names: list[str]) -> list[Command]:
     ]
 
 
-def time_commands(cmds: list[Command], env: dict[str, str], repeat: int) -> dict[str, list[float]]:
+def time_commands(cmds: list[Command], env: dict[str, str], repeat: int) -> dict[str, list[Run]]:
     """One warm-up run each, then ``repeat`` rounds, the commands alternating."""
     for cmd in cmds:
-        _elapsed, out = run_process(cmd.argv, env)
+        run = run_process(cmd.argv, env)
         if cmd.check is not None:
-            cmd.check(out)
-    samples: dict[str, list[float]] = {cmd.key: [] for cmd in cmds}
+            cmd.check(run.out)
+    samples: dict[str, list[Run]] = {cmd.key: [] for cmd in cmds}
     for round_ in range(repeat):
         for cmd in cmds:
-            elapsed, out = run_process(cmd.argv, env)
+            run = run_process(cmd.argv, env)
             if cmd.check is not None and round_ == 0:
-                cmd.check(out)
-            samples[cmd.key].append(elapsed)
+                cmd.check(run.out)
+            samples[cmd.key].append(run)
     return samples
 
 
@@ -559,9 +571,9 @@ def count_requests(cmds: list[Command], env: dict[str, str], proxy: CountingProx
         if cmd.key == "typer_import":
             continue
         proxy.take()
-        _elapsed, out = run_process(cmd.argv, {**env, "DOCKER_HOST": proxy.docker_host})
+        run = run_process(cmd.argv, {**env, "DOCKER_HOST": proxy.docker_host})
         if cmd.check is not None:
-            cmd.check(out)
+            cmd.check(run.out)
         time.sleep(0.05)  # the proxy's threads record what the last bytes carried
         counted[cmd.key] = proxy.take()
     return counted
@@ -605,7 +617,7 @@ def measure(n: int, repeat: int, workdir: Path) -> list[dict[str, Any]]:
         fleet.close()
     rows = []
     for cmd in cmds:
-        taken = samples[cmd.key]
+        taken = [run.wall for run in samples[cmd.key]]
         median = statistics.median(taken)
         requests = counted.get(cmd.key)
         rows.append(
@@ -614,6 +626,7 @@ def measure(n: int, repeat: int, workdir: Path) -> list[dict[str, Any]]:
                 "label": LABELS[cmd.key],
                 "median_s": median,
                 "p99_s": percentile(taken, 99),
+                "cpu_s": statistics.median(run.cpu for run in samples[cmd.key]),
                 "n": n,
                 "runs": len(taken),
                 "requests": requests,
@@ -630,12 +643,15 @@ def profile(n: int, workdir: Path, out: Path) -> None:
     fleet = Fleet.start(client, workdir, n)
     try:
         env = child_env(workdir, os.environ.get("DOCKER_HOST") or None)
-        run_process([CLI, "ps"], env)  # byte code written
+        script = workdir / "ps_main.py"  # the console script's work, run by this interpreter
+        script.write_text(
+            "import sys\nfrom aim_catalog.cli import main\nsys.argv = ['aim-catalog', 'ps']\nmain()\n"
+        )
+        run_process([PYTHON, str(script)], env)  # byte code written
         stats = out / "ps.prof"
-        code = "import sys; from aim_catalog.cli import main; sys.argv = ['aim-catalog', 'ps']; main()"
-        run_process([PYTHON, "-m", "cProfile", "-o", str(stats), "-c", code], env)
+        run_process([PYTHON, "-m", "cProfile", "-o", str(stats), str(script)], env)
         proc = subprocess.run(
-            [PYTHON, "-X", "importtime", "-c", code], capture_output=True, text=True, env=env, check=False
+            [PYTHON, "-X", "importtime", str(script)], capture_output=True, text=True, env=env, check=False
         )
         (out / "ps.importtime.txt").write_text(proc.stderr)
         log(f"wrote {stats} and {out / 'ps.importtime.txt'}")
@@ -645,11 +661,11 @@ def profile(n: int, workdir: Path, out: Path) -> None:
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     width = max(len(r["label"]) for r in rows)
-    print(f"{'':{width}}  {'median':>9}  {'p99':>9}  {'runs':>4}  requests / note")
+    print(f"{'':{width}}  {'median':>9}  {'p99':>9}  {'cpu':>9}  {'runs':>4}  requests / note")
     for r in rows:
         requests = r["requests"]
         said = "" if requests is None else f"{len(requests)}: {', '.join(requests)}"
-        times = f"{r['median_s'] * 1e3:7.1f}ms  {r['p99_s'] * 1e3:7.1f}ms"
+        times = "  ".join(f"{r[key] * 1e3:7.1f}ms" for key in ("median_s", "p99_s", "cpu_s"))
         print(f"{r['label']:{width}}  {times}  {r['runs']:4}  {said}")
         if r["note"]:
             print(f"{'':{width}}  {r['note']}")

@@ -157,8 +157,8 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | No
     if _stackable(head, body, out().width):
         # One row whose cells hold each column's lines prints the very same characters as a
         # row per line, without rich's layout work per cell (~1 ms each: seconds for ps's
-        # hundreds of rows).
-        grid.add_row(*(Text("\n".join(column)) for column in zip(*body, strict=True)))
+        # hundreds of rows); as nothing folds, no line needs to be split into words either.
+        grid.add_row(*(Text("\n".join(column), no_wrap=True) for column in zip(*body, strict=True)))
     else:
         for row in body:
             grid.add_row(*(Text(cell) for cell in row))
