@@ -1,6 +1,7 @@
-"""``render.table``: stacking the rows into one row's cells (the fast path for long tables)
-prints exactly what rich prints for a row per line, on a terminal and in a pipe; tables it
-cannot stack (a cell that would fold, a multi-line cell) still get a row per line."""
+"""``render.table``: its fast path for long tables (rich draws the frame around one row of
+the widest cells, the rows' lines are made like that one) prints exactly what rich prints
+for a row per line, on a terminal and in a pipe; tables where a cell would fold, or a cell
+has several lines, are drawn by rich row by row as before."""
 
 from __future__ import annotations
 
@@ -58,6 +59,10 @@ def printed(
     return con.file.getvalue(), row_per_line(columns, rows, title, console(width, terminal))  # type: ignore[attr-defined]
 
 
+def cells(rows: Sequence[Sequence[Any]]) -> list[list[str]]:
+    return [[render.safe("" if cell is None else str(cell)) for cell in row] for row in rows]
+
+
 def ps_rows(count: int) -> list[tuple[Any, ...]]:
     return [
         (
@@ -83,17 +88,16 @@ ODD_ROWS = [
 @pytest.mark.parametrize("terminal", [False, True])
 @pytest.mark.parametrize("width", [10_000, 200])
 @pytest.mark.parametrize("rows", [ps_rows(300), ODD_ROWS, ps_rows(1)], ids=["ps", "odd", "one"])
-def test_stacked_rows_print_what_a_row_per_line_prints(
+def test_the_fast_path_prints_what_a_row_per_line_prints(
     monkeypatch: pytest.MonkeyPatch, rows: list[tuple[Any, ...]], width: int, terminal: bool
 ) -> None:
     got, expected = printed(monkeypatch, COLUMNS, rows, width=width, terminal=terminal, title="deployments")
     assert got == expected
     assert len(got.splitlines()) == len(rows) + 5  # title, top, header, rule, rows, bottom
-
-
-def test_stacking_is_used_for_long_tables() -> None:
-    body = [[render.safe(str(cell)) for cell in row] for row in ps_rows(10)]
-    assert render._stackable(COLUMNS, body, 10_000)
+    body = cells(rows)
+    widths = render._natural_widths(COLUMNS, body, width)
+    assert widths is not None
+    assert render._drawn(COLUMNS, body, widths, "deployments") is not None  # it was the fast path
 
 
 @pytest.mark.parametrize("terminal", [False, True])
@@ -101,29 +105,26 @@ def test_a_table_wider_than_the_console_folds_as_before(
     monkeypatch: pytest.MonkeyPatch, terminal: bool
 ) -> None:
     rows = ps_rows(20)
-    body = [[render.safe("" if cell is None else str(cell)) for cell in row] for row in rows]
-    assert not render._stackable(COLUMNS, body, 60)
+    assert render._natural_widths(COLUMNS, cells(rows), 60) is None
     got, expected = printed(monkeypatch, COLUMNS, rows, width=60, terminal=terminal)
     assert got == expected
     assert len(got.splitlines()) > len(rows) + 4  # cells folded onto more lines
 
 
-def test_exactly_the_console_width_is_stacked(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_exactly_the_console_width_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
     rows = ps_rows(5)
     natural = len(printed(monkeypatch, COLUMNS, rows, width=10_000, terminal=False)[0].splitlines()[0])
-    body = [[render.safe("" if cell is None else str(cell)) for cell in row] for row in rows]
-    assert render._stackable(COLUMNS, body, natural)
-    assert not render._stackable(COLUMNS, body, natural - 1)
+    assert render._natural_widths(COLUMNS, cells(rows), natural) is not None
+    assert render._natural_widths(COLUMNS, cells(rows), natural - 1) is None
     for width in (natural, natural - 1):
         got, expected = printed(monkeypatch, COLUMNS, rows, width=width, terminal=False)
         assert got == expected
 
 
 @pytest.mark.parametrize("cell", ["two\nlines", "a\ttab"])
-def test_a_multi_line_or_tabbed_cell_keeps_a_row_per_line(monkeypatch: pytest.MonkeyPatch, cell: str) -> None:
+def test_a_multi_line_or_tabbed_cell_is_drawn_by_rich(monkeypatch: pytest.MonkeyPatch, cell: str) -> None:
     rows = [*ps_rows(3), (cell, "r", "vllm", "0", 1, "running", "running")]
-    body = [[render.safe("" if c is None else str(c)) for c in row] for row in rows]
-    assert not render._stackable(COLUMNS, body, 10_000)
+    assert render._natural_widths(COLUMNS, cells(rows), 10_000) is None
     got, expected = printed(monkeypatch, COLUMNS, rows, width=10_000, terminal=False)
     assert got == expected
 
@@ -131,3 +132,25 @@ def test_a_multi_line_or_tabbed_cell_keeps_a_row_per_line(monkeypatch: pytest.Mo
 def test_no_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     got, expected = printed(monkeypatch, COLUMNS, [], width=10_000, terminal=False)
     assert got == expected
+
+
+def test_one_column(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [("a",), ("",), ("longer one",)]
+    got, expected = printed(monkeypatch, ("only",), rows, width=80, terminal=True)
+    assert got == expected
+
+
+class AsciiFile(io.StringIO):
+    encoding = "ascii"  # rich draws an ASCII box for such a console
+
+
+def test_an_ascii_console_gets_the_same_ascii_box(monkeypatch: pytest.MonkeyPatch) -> None:
+    def ascii_console() -> Console:
+        return Console(file=AsciiFile(), width=200, highlight=False, soft_wrap=True)
+
+    con = ascii_console()
+    monkeypatch.setattr(render, "out", lambda: con)
+    render.table(COLUMNS, ps_rows(30))
+    got = con.file.getvalue()
+    assert got == row_per_line(COLUMNS, ps_rows(30), None, ascii_console())
+    assert got.startswith("+-") and "│" not in got
