@@ -18,6 +18,7 @@ from aim_catalog.errors import redact
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
 
 @functools.cache
@@ -145,12 +146,78 @@ def rows(columns: Sequence[str], data: Sequence[Sequence[Any]], fmt: str, title:
 
 
 def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
+    from rich.text import Text
+
+    head = [safe(column) for column in columns]
+    body = [[safe("" if cell is None else str(cell)) for cell in row] for row in rows]
+    widths = _natural_widths(head, body, out().width)
+    drawn = None if widths is None else _drawn(head, body, widths, title)
+    if drawn is not None:
+        out().file.write(drawn)
+        out().file.flush()
+        return
+    grid = _grid(head, title)
+    for row in body:  # Text: cells are data, never rich markup ("[red]" stays as typed)
+        grid.add_row(*(Text(cell) for cell in row))
+    out().print(grid)
+
+
+def _grid(head: Sequence[str], title: str | None) -> Table:
     from rich.table import Table
     from rich.text import Text
 
     grid = Table(title=Text(safe(title)) if title else None, header_style="bold", title_justify="left")
-    for column in columns:
-        grid.add_column(Text(safe(column)), overflow="fold")
-    for row in rows:  # Text: cells are data, never rich markup ("[red]" stays as typed)
-        grid.add_row(*(Text(safe("" if cell is None else str(cell))) for cell in row))
-    out().print(grid)
+    for column in head:
+        grid.add_column(Text(column), overflow="fold")
+    return grid
+
+
+def _natural_widths(head: Sequence[str], body: Sequence[Sequence[str]], width: int) -> list[int] | None:
+    """The columns' widths when no cell folds: every cell one line (no newline; no tab, which
+    rich expands) and the table within ``width`` at its natural widths; else None."""
+    from rich.cells import cell_len
+
+    if not body or any(len(row) != len(head) for row in body):
+        return None
+    if any("\n" in cell or "\t" in cell for row in (head, *body) for cell in row):
+        return None
+    widths = [max(cell_len(cell) for cell in column) for column in zip(head, *body, strict=True)]
+    fits = sum(widths) + 3 * len(head) + 1 <= width  # a space either side, a border each
+    return widths if fits else None
+
+
+def _drawn(
+    head: Sequence[str], body: Sequence[Sequence[str]], widths: list[int], title: str | None
+) -> str | None:
+    """What rich prints for the table, without its layout work for every cell (~1 ms each:
+    seconds for ps's hundreds of rows): rich draws the frame (title, borders, header) around
+    one row of each column's widest cell, which gives every column its width; each row's
+    line is then made as rich made that one. None, and rich draws it all, when that line is
+    not what was expected (a style, another box)."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    def padded(cell: str, width: int) -> str:
+        return f" {cell}{' ' * (width - cell_len(cell))} "
+
+    def line(row: Sequence[str], edges: tuple[str, str, str]) -> str:
+        left, between, right = edges
+        return left + between.join(padded(c, w) for c, w in zip(row, widths, strict=True)) + right
+
+    widest = [max(column, key=cell_len) for column in zip(*body, strict=True)]
+    grid = _grid(head, title)
+    grid.add_row(*(Text(cell) for cell in widest))
+    console = out()
+    with console.capture() as captured:
+        console.print(grid)
+    lines = captured.get().split("\n")
+    if len(lines) < 4:
+        return None
+    *frame, drawn, bottom, end = lines
+    after_first = 1 + len(padded(widest[0], widths[0]))
+    if len(drawn) <= after_first:
+        return None
+    edges = (drawn[0], drawn[after_first], drawn[-1])
+    if line(widest, edges) != drawn:
+        return None
+    return "\n".join([*frame, *(line(row, edges) for row in body), bottom, end])

@@ -10,6 +10,10 @@ engine's ID, a cluster's ``<API server>/<namespace>``); a name is unique per loc
 among live (starting/running) rows, as Docker's container names are (and as a namespace's
 objects are, whichever cluster target made them). The lookups of one target are its own
 (``targets/<name>/records.py``).
+
+``ps`` reads hundreds of rows: each target lists them with Core (``listing_query``: the
+``LISTED`` columns, not the JSON spec) and never loads the ORM, which only the functions
+that write or return a whole row import.
 """
 
 from __future__ import annotations
@@ -17,12 +21,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, select, update
 
-from aim_catalog.storage.models import Deployment
+from aim_catalog.storage import tables
+
+if TYPE_CHECKING:
+    from sqlalchemy import Select
+    from sqlalchemy.orm import Session
+
+    from aim_catalog.storage.models import Deployment
 
 
 class Status(str, Enum):
@@ -38,6 +47,32 @@ class Status(str, Enum):
 
 
 ACTIVE = (Status.STARTING.value, Status.RUNNING.value)  # live: the name is taken on its engine
+
+# What a ``ps`` row shows of a deployment (``targets.base.DeploymentRow.of``), and a row
+# of these columns as ``listing_query`` reads them.
+LISTED = (
+    "id",
+    "name",
+    "target",
+    "container_id",
+    "recipe_id",
+    "model",
+    "backend",
+    "gpus",
+    "port",
+    "status",
+    "created_at",
+    "context",
+    "namespace",
+)
+Listed: TypeAlias = Row[Any]
+
+
+def listing_query(*extra: str) -> Select[Any]:
+    """The deployments' ``LISTED`` columns (and the ``extra`` ones), oldest first: Core, for
+    a ``connection``; the caller adds its target's conditions."""
+    columns = tables.deployments.c
+    return select(*(columns[name] for name in (*LISTED, *extra))).order_by(columns.id)
 
 
 def record(
@@ -60,6 +95,8 @@ def record(
     """Record what a target has just created. It has just taken ``name`` at ``location``,
     so another live row of that name there is stale (what it named is gone): marked
     stopped. ``columns``: the target's own columns (``docker_host``, ``objects``...)."""
+    from aim_catalog.storage.models import Deployment
+
     now = datetime.now(timezone.utc)
     session.execute(
         update(Deployment)
@@ -95,6 +132,8 @@ def record(
 
 
 def set_status(session: Session, container_id: str, status: Status) -> None:
+    from aim_catalog.storage.models import Deployment
+
     session.execute(
         update(Deployment)
         .where(Deployment.container_id == container_id)
@@ -104,4 +143,6 @@ def set_status(session: Session, container_id: str, status: Status) -> None:
 
 def by_id(session: Session, row_id: int) -> Deployment | None:
     """The deployment row ``row_id`` (None: there is none)."""
+    from aim_catalog.storage.models import Deployment
+
     return session.get(Deployment, row_id) if row_id else None

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from aim_catalog.errors import EnvironmentProblem
 
 if TYPE_CHECKING:
+    from aim_catalog.launch.deployments import Listed
     from aim_catalog.launch.plan import LaunchOptions, LaunchPlan
     from aim_catalog.notes import Note, Tick, Write
     from aim_catalog.selection.options import SelectionOptions
     from aim_catalog.selection.request import Candidate, Request
-    from aim_catalog.storage.models import Deployment
     from aim_catalog.storage.work import Work
 
 # The catalog's ``select``: the best config for a request (``NoSuitableRecipe`` when none).
@@ -72,7 +72,8 @@ class DeploymentRow:
     row: int = 0  # the catalog row's id (0: none), which orders rows of several targets
 
     @classmethod
-    def of(cls, d: Deployment, host: str, *, cluster: bool = False) -> DeploymentRow:
+    def of(cls, d: Listed, host: str, *, cluster: bool = False) -> DeploymentRow:
+        """The row of a deployment as its target lists it (``deployments.LISTED`` columns)."""
         return cls(
             name=d.name,
             host=host,

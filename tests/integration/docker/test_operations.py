@@ -7,6 +7,8 @@ recorded. Counted on the real engine by wrapping the docker SDK's low-level API 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -71,3 +73,25 @@ def test_ps_lists_the_engine_once_whatever_the_number_of_rows(
         assert "exited (137)" in table and "other catalog" in table
     finally:
         other.remove(force=True)
+
+
+@pytest.mark.docker
+def test_a_cold_ps_loads_no_orm_postgresql_or_migration_code(docker_env: Any, tmp_path: Path) -> None:
+    # ps reads its rows with Core (deployments.listing_query): each of these costs a cold
+    # start tens of milliseconds, and a SQLite catalog needs none of them to list.
+    launch("--name", "one", gpus="1")
+    probe = (
+        "import sys\n"
+        "sys.argv = ['aim-catalog', 'ps', '--all', '--all-hosts']\n"
+        "from aim_catalog import cli\n"
+        "try:\n    cli.main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "heavy = ('sqlalchemy.orm', 'aim_catalog.storage.models', 'sqlalchemy.dialects.postgresql',"
+        " 'alembic')\n"
+        "print('LOADED', sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "│ one " in result.stdout and "running" in result.stdout
+    assert "LOADED []" in result.stdout

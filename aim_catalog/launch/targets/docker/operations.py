@@ -80,8 +80,8 @@ def _catalog_rows(
         container = live.get(container_id)
         return container is not None and container.status in _live_states()
 
-    with work.read() as session:
-        here = records.listing(session, include_all=True, engine_key=engine.key, container_ids=live)
+    with work.connection() as connection:
+        here = records.listing(connection, include_all=True, engine_key=engine.key, container_ids=live)
         rows = [
             replace(DeploymentRow.of(d, engine.label), container=_state(live.get(d.container_id)))
             for d in here
@@ -89,7 +89,11 @@ def _catalog_rows(
         ]
         if all_hosts:  # no Docker call for these: their containers are on other engines
             elsewhere = records.listing(
-                session, include_all=include_all, engine_key=engine.key, container_ids=live, other_hosts=True
+                connection,
+                include_all=include_all,
+                engine_key=engine.key,
+                container_ids=live,
+                other_hosts=True,
             )
             rows += [DeploymentRow.of(d, records.host_label(d.engine_name, d.docker_host)) for d in elsewhere]
         return rows, {d.container_id for d in here}

@@ -11,13 +11,18 @@ deletes.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from aim_catalog.launch import deployments
-from aim_catalog.storage.models import Deployment
+from aim_catalog.storage.tables import deployments as table
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
+
+    from aim_catalog.storage.models import Deployment
 
 
 def location(server: str, namespace: str) -> str:
@@ -66,18 +71,21 @@ def find(
     session: Session, target: str, name: str, *, context: str | None, namespace: str | None
 ) -> Deployment | None:
     """The ``target`` deployment called ``name``: a live one first, then the newest."""
-    query = select(Deployment).where(Deployment.name == name, Deployment.target == target)
+    from aim_catalog.storage.models import Deployment
+
+    query = select(Deployment).where(table.c.name == name, table.c.target == target)
     if context is not None:
-        query = query.where(Deployment.context == context)
+        query = query.where(table.c.context == context)
     if namespace is not None:
-        query = query.where(Deployment.namespace == namespace)
+        query = query.where(table.c.namespace == namespace)
     return session.scalars(
-        query.order_by(Deployment.status.in_(deployments.ACTIVE).desc(), Deployment.id.desc()).limit(1)
+        query.order_by(table.c.status.in_(deployments.ACTIVE).desc(), table.c.id.desc()).limit(1)
     ).first()
 
 
-def listing(session: Session, target: str, *, include_all: bool) -> list[Deployment]:
-    query = select(Deployment).where(Deployment.target == target).order_by(Deployment.id)
+def listing(connection: Connection, target: str, *, include_all: bool) -> list[deployments.Listed]:
+    """The ``target`` deployments (their ``deployments.LISTED`` columns and ``objects``), oldest first."""
+    query = deployments.listing_query("objects").where(table.c.target == target)
     if not include_all:
-        query = query.where(Deployment.status.in_(deployments.ACTIVE))
-    return list(session.scalars(query))
+        query = query.where(table.c.status.in_(deployments.ACTIVE))
+    return list(connection.execute(query))

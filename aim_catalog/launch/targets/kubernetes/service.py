@@ -281,10 +281,10 @@ def cluster_rows(work: Work, target: str, *, include_all: bool) -> list[Deployme
     from aim_catalog.launch.targets.base import DeploymentRow
     from aim_catalog.launch.targets.kubernetes import records
 
-    with work.read() as session:
+    with work.connection() as connection:
         found = [
             (DeploymentRow.of(d, f"{d.context}/{d.namespace}", cluster=True), tuple(d.objects or []))
-            for d in records.listing(session, target, include_all=include_all)
+            for d in records.listing(connection, target, include_all=include_all)
         ]
     clusters: dict[tuple[str | None, str | None], Any] = {}
     return [
