@@ -40,7 +40,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import bench_import
+import bench_ps
 import catalog_gen
+import pg_fleet
 import seed_select
 import sqlalchemy
 import yaml
@@ -150,11 +153,23 @@ class Target:
 
 
 @dataclass
+class Section:
+    """Rows of a separate harness (``bench_ps``, ``pg_fleet``, ``bench_import``): each a
+    dict with key, label, median_s or p50_s, p99_s, n, note; a target row also has target and
+    verdict."""
+
+    title: str
+    rows: list[dict[str, Any]]
+    skipped: str = ""  # why the section was not measured (N/A)
+
+
+@dataclass
 class Results:
     meta: dict[str, Any]
     sizes: list[dict[str, Any]] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
 
     def add(self, key: str, configs: int | None, samples: Iterable[float], n: int, **extra: Any) -> Row:
         row = Row(key, configs, statistics.median(samples), n, **extra)
@@ -563,6 +578,9 @@ class Options:
     seed_max_files: int
     cli_ingest: bool
     profile: Path | None
+    import_rows: int = 100_000
+    ps_deployments: int = 500
+    pg_url: str | None = None
 
 
 class Harness:
@@ -789,6 +807,39 @@ class Harness:
                 compare(row, ref)
         self.dbs.drop(urls[-1])
 
+    # ---- the separate harnesses: bench import, ps, PostgreSQL at fleet scale
+
+    def services(self) -> None:
+        opts = self.opts
+        if opts.import_rows:
+            self.log(f"bench import of {opts.import_rows:,} InferenceX rows (bench_import.py)")
+            work = self.workdir / "import"
+            rows = bench_import.measure_rows(work, opts.import_rows, "full", min(opts.repeat, 3))
+            self.res.sections.append(Section(f"bench import, {opts.import_rows:,} InferenceX rows", rows))
+        else:
+            self.res.sections.append(Section("bench import", [], "--import-rows 0"))
+        if opts.ps_deployments:
+            self.log(f"ps with {opts.ps_deployments} deployments (bench_ps.py)")
+            try:
+                rows = bench_ps.measure(opts.ps_deployments, max(opts.repeat, 5), self.workdir / "ps")
+            except bench_ps.BenchError as exc:
+                self.res.sections.append(Section("ps", [], f"no Docker engine: {exc}"))
+            else:
+                for row in rows:
+                    if row["key"] in bench_ps.PS_KEYS:
+                        row["target"] = f"1 list, <= {bench_ps.TARGET_S:g} s"
+                        row["verdict"] = row["note"].split(":", 1)[0]
+                title = f"ps, {opts.ps_deployments} deployments on one engine"
+                self.res.sections.append(Section(title, rows))
+        else:
+            self.res.sections.append(Section("ps", [], "--ps-deployments 0"))
+        if opts.pg_url:
+            self.log("PostgreSQL at fleet scale (pg_fleet.py)")
+            rows = pg_fleet.measure(opts.pg_url, workdir=self.workdir / "pg-fleet")
+            self.res.sections.append(Section("PostgreSQL, 1M serve configs, 8 clients", rows))
+        else:
+            self.res.sections.append(Section("PostgreSQL at fleet scale", [], "needs --pg-url"))
+
     # ---- --profile DIR: the evidence behind a miss
 
     def profile_size(self) -> int:
@@ -959,6 +1010,38 @@ def evaluate(res: Results, sizes: list[int]) -> None:
     )
 
 
+def render_section(section: Section) -> list[str]:
+    out = ["", f"== {section.title} =="]
+    if section.skipped:
+        return [*out, f"N/A: {section.skipped}"]
+    header = f"{'measurement':<45} {'median/p50':>10} {'p99':>9} {'n':>7}  {'target':<18} result"
+    out.append(header)
+    for row in section.rows:
+        median = row.get("median_s", row.get("p50_s"))
+        out.append(
+            f"{row['label']:<45} {fmt_time(median):>10} {fmt_time(row.get('p99_s')):>9} "
+            f"{row.get('n') or '':>7}  {row.get('target', ''):<18} {row.get('verdict', '')}".rstrip()
+        )
+    out += [f"  ({row['key']}: {row['note']})" for row in section.rows if row.get("note")]
+    return out
+
+
+def section_targets(res: Results) -> None:
+    """The separate harnesses' targets: every row that names one."""
+    for section in res.sections:
+        if section.skipped:
+            res.targets.append(Target(section.title, "", "", "", "", f"N/A: {section.skipped}"))
+            continue
+        for row in section.rows:
+            if not row.get("target"):
+                continue
+            median = row.get("median_s", row.get("p50_s"))
+            measured = fmt_time(row.get("p99_s") if row["key"].startswith("pg_") else median)
+            res.targets.append(
+                Target(row["label"], measured, "", row.get("ratio_text", ""), row["target"], row["verdict"])
+            )
+
+
 def render(res: Results) -> str:
     meta = res.meta
     sqlite_version = f" (SQLite {meta['sqlite']})" if meta["database"] == "sqlite" else ""
@@ -994,6 +1077,8 @@ def render(res: Results) -> str:
             *(line(r) for r in rows),
             *(f"  ({r.key}: {r.note})" for r in rows if r.note),
         ]
+    for section in res.sections:
+        out += render_section(section)
     out += [
         "",
         "== targets ==",
@@ -1049,6 +1134,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile", type=Path, metavar="DIR", help="write cProfile / -X importtime evidence here"
     )
+    parser.add_argument(
+        "--import-rows",
+        type=int,
+        default=100_000,
+        help="bench import of this many InferenceX rows (bench_import.py); 0 skips it (default 100000)",
+    )
+    parser.add_argument(
+        "--ps-deployments",
+        type=int,
+        default=500,
+        help="ps over this many deployments on the engine of DOCKER_HOST (bench_ps.py: it starts and "
+        "removes them); 0 skips it (default 500)",
+    )
+    parser.add_argument(
+        "--pg-url",
+        metavar="URL",
+        help="PostgreSQL at fleet scale (pg_fleet.py): a database of its own, whose catalog tables it "
+        "builds (1M serve configs, ~2 GB) or reuses; without it the rows are N/A",
+    )
     parser.add_argument("--fail-on-miss", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
     try:
@@ -1088,6 +1192,9 @@ def main(argv: list[str] | None = None) -> int:
         seed_max_files=args.seed_max_files,
         cli_ingest=not args.no_cli_ingest,
         profile=args.profile.resolve() if args.profile else None,
+        import_rows=args.import_rows,
+        ps_deployments=args.ps_deployments,
+        pg_url=args.pg_url,
     )
     with work_directory(args.workdir) as workdir:
         harness = Harness(opts, workdir, args.db)
@@ -1096,7 +1203,8 @@ def main(argv: list[str] | None = None) -> int:
             harness.startup()
             for size in opts.sizes:
                 harness.size(size)
-        except (BenchError, CatalogError) as exc:
+            harness.services()
+        except (BenchError, CatalogError, pg_fleet.FleetError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         harness.log(f"done in {time.perf_counter() - started:.0f} s")
@@ -1104,6 +1212,7 @@ def main(argv: list[str] | None = None) -> int:
     if git_head() != res.meta["git_head"]:  # subprocesses ran newer code than this process
         res.meta["git_head"] += f" (WARNING: HEAD moved to {git_head()} during the run)"
     evaluate(res, opts.sizes)
+    section_targets(res)
     print(render(res))
     if args.json:
         payload = {
@@ -1111,6 +1220,7 @@ def main(argv: list[str] | None = None) -> int:
             "sizes": res.sizes,
             "rows": [{**asdict(r), "label": r.label} for r in res.rows],
             "targets": [asdict(t) for t in res.targets],
+            "sections": [asdict(s) for s in res.sections],
         }
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
     missed = any(t.verdict == "MISS" for t in res.targets)
