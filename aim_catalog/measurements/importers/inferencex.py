@@ -30,6 +30,7 @@ from aim_catalog.measurements.importers.common import (
     STATS,
     Fields,
     NotAmd,
+    Numbers,
     Run,
     Skip,
     latency_keys,
@@ -40,7 +41,13 @@ from aim_catalog.settings import normalize_precision
 TOOL = "inferencex"
 TITLE = "InferenceX"
 SOURCE = "InferenceX"
-_SECONDS = latency_keys(((name, name) for name in LATENCIES), "{stat}_{name}")  # (key, column)
+_SECONDS = Numbers(latency_keys(((name, name) for name in LATENCIES), "{stat}_{name}"), 1000.0, " (s) x 1000")
+_TOTALS = Numbers((("tput_per_gpu", "total_token_throughput"), ("output_tput_per_gpu", "output_throughput")))
+# (key, column, how): TPOT (ms) from interactivity, where the file gives no TPOT of that statistic
+_INTERACTIVITY = tuple(
+    (f"{stat}_intvty", f"tpot_ms_{suffix}", f"1000 / {stat}_intvty") for stat, suffix in STATS
+)
+_INTERACTIVITY_KEYS = frozenset(key for key, _, _ in _INTERACTIVITY)
 _AMD_GPU = re.compile(r"^(mi[0-9]{3}[a-z]?)(?:[-_].*)?$", re.IGNORECASE)
 
 
@@ -53,20 +60,18 @@ def read(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | 
     hardware, framework = _comparable(obj, f)
     gpus = _gpus(f)
     row: dict[str, Any] = {"request_rate": None, "dataset": "random"}
-    totals = f.numbers(
-        (("tput_per_gpu", "total_token_throughput"), ("output_tput_per_gpu", "output_throughput"))
-    )
+    totals = _TOTALS(f)
     if gpus is not None:
         row.update({column: value * gpus for column, value in totals.items()})
         for column in totals:
             key, _ = f.origins[column]
             f.derived(column, key, f"{key} x {gpus} GPU(s)")
-    row.update(f.numbers(_SECONDS, scale=1000.0, how=" (s) x 1000"))
-    for stat, suffix in STATS:
-        interactivity = f.number(f"{stat}_intvty")  # 1000 / TPOT (ms): where TPOT is not given
-        if f"tpot_ms_{suffix}" not in row and interactivity:
-            row[f"tpot_ms_{suffix}"] = 1000.0 / interactivity
-            f.derived(f"tpot_ms_{suffix}", f"{stat}_intvty", f"1000 / {stat}_intvty")
+    row.update(_SECONDS(f))
+    for key, column, how in () if obj.keys().isdisjoint(_INTERACTIVITY_KEYS) else _INTERACTIVITY:
+        interactivity = f.number(key)  # 1000 / TPOT (ms): where TPOT is not given
+        if column not in row and interactivity:
+            row[column] = 1000.0 / interactivity
+            f.derived(column, key, how)
     isl, osl = f.count("isl"), f.count("osl")
     row.update(
         {
@@ -135,6 +140,7 @@ ENERGY_KEYS = (
     ("joules_per_output_token", "joules_per_output_token"),
     ("joules_per_total_token", "joules_per_total_token"),
 )
+_ENERGY = Numbers(ENERGY_KEYS)
 
 
 def energy(f: Fields) -> dict[str, float]:
@@ -142,7 +148,7 @@ def energy(f: Fields) -> dict[str, float]:
     invalid (``power_valid: 0``, 71362f75a: it then drops the keys, but a file may not)."""
     if f.obj.get("power_valid") in (0, "0"):  # 0 == False == 0.0
         return {}
-    return f.numbers(ENERGY_KEYS)
+    return _ENERGY(f)
 
 
 def _gpus(f: Fields) -> int | None:
