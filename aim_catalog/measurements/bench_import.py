@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from aim_catalog.errors import CatalogError, EnvironmentProblem, InvalidRecipeInput, Problem, UsageProblem
 from aim_catalog.measurements.importers import Parsed, parse_results, read_result_file
-from aim_catalog.measurements.importers.common import Run
+from aim_catalog.measurements.importers.common import Run, collector_paused
 from aim_catalog.notes import Tick
 from aim_catalog.recipes import bounds
 from aim_catalog.recipes.format import Origin
@@ -213,6 +213,7 @@ def _unresolved(rows: list[Any], run: Run, target: Target, backend: str | None, 
     )
 
 
+@collector_paused()  # the runs and their rows all stay alive until written
 def import_runs(
     session: Session, runs: Sequence[Run], target: Target, progress: Tick | None = None
 ) -> ImportReport:
@@ -220,7 +221,7 @@ def import_runs(
 
     Time is linear in the runs: runs that name the same serve config (model, backend, GPUs,
     hardware, precision, speculative decoding) are resolved by one lookup, the catalog is
-    asked which keys it holds once per 500 runs, and the rows are written by one statement
+    asked which keys it holds once per 500 runs, and the rows are written by one executemany
     per shape of row. ``progress`` hears "resolving"/"writing N of M runs" lines."""
     lock_for_write(session)
     per_file = Counter(run.path for run in runs)

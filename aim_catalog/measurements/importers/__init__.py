@@ -13,6 +13,7 @@ could be done once per file (see ``benchmarks/bench_import.py``).
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from collections import Counter
@@ -79,6 +80,7 @@ def parse_results(data: bytes, path: str) -> Parsed:
         line = data.count(b"\n", 0, exc.start) + 1
         return Parsed(problems=[Problem(path, line, 0, "", "not valid UTF-8")])
     name = Path(path).name  # once per file: a Path per run cost more than reading the run
+    sources = {tool: f"{source}: {name}" for tool, source in SOURCES.items()}
     with collector_paused():
         objects, problems = split_objects(text.removeprefix("\ufeff"), path)
         parsed = Parsed(problems=problems)
@@ -88,7 +90,7 @@ def parse_results(data: bytes, path: str) -> Parsed:
                 message = _at(element) + f"expected a JSON object per run, got {kind}"
                 parsed.problems.append(Problem(path, line, 1, "", message))
                 continue
-            _one(obj, path, line, name, element, parsed)
+            _one(obj, path, line, sources, element, parsed)
     if parsed.not_amd:
         parsed.skipped.append(Problem(path, 1, 1, "", not_amd_summary(parsed.not_amd)))
         parsed.not_amd = Counter()
@@ -109,9 +111,12 @@ def _at(element: int | None) -> str:
     return "" if element is None else f"[element {element}] "
 
 
-def _one(obj: dict[str, Any], path: str, line: int, name: str, element: int | None, into: Parsed) -> None:
+def _one(
+    obj: dict[str, Any], path: str, line: int, sources: dict[str, str], element: int | None, into: Parsed
+) -> None:
     """The run of one result object, or its problems or why it is skipped, added to ``into``
-    (``name``: the file's name, for the row's source; ``element``: its index in an array)."""
+    (``sources``: each reader's row source, ``"InferenceX: agg_bmk.json"``; ``element``: the
+    object's index in an array)."""
     for reader in READERS:
         if reader.matches(obj):
             break
@@ -126,18 +131,20 @@ def _one(obj: dict[str, Any], path: str, line: int, name: str, element: int | No
     except Skip as skip:
         into.skipped.append(Problem(path, line, 1, "", f"{_at(element)}skipped: {skip}"))
         return
-    if run is not None and not any(k in run.row for k in RANK_METRICS):
+    if run is not None and run.row.keys().isdisjoint(RANK_METRICS):
         fields.bad("", "no throughput figure in this run")
         run = None
     if run is not None:
         run.origins = fields.origins
     found = fields.problems if run is None else out_of_bounds(run, run.tensor_parallel)
-    if element is not None:  # an array (several may share a line): say which element
-        found = [replace(p, message=_at(element) + p.message) for p in found]
-    into.problems += found
-    if run is None or found:
+    if found:
+        if element is not None:  # an array (several may share a line): say which element
+            found = [replace(p, message=_at(element) + p.message) for p in found]
+        into.problems += found
         return
-    run.row.setdefault("source", f"{SOURCES[run.tool]}: {name}")  # API rows: their run URL
+    if run is None:
+        return
+    run.row.setdefault("source", sources[run.tool])  # API rows: their run URL
     failed = run.row.get("failed")
     if failed:
         run.notes.append(f"{failed} failed request(s): stored, but the row never ranks")
@@ -150,8 +157,7 @@ def out_of_bounds(run: Run, gpus: int | None, columns: Iterable[str] | None = No
     ``gpus``-GPU config, each naming the file's key it came from and how."""
     found = []
     row, limits = run.row, bounds.ranges(gpus)
-    for column in row if columns is None else columns:
-        value = row.get(column)
+    for column, value in row.items() if columns is None else ((c, row.get(c)) for c in columns):
         if type(value) is float or type(value) is int:  # in its range: passes bounds.problem
             low, high = limits[column]
             if low <= value <= high:
@@ -171,6 +177,11 @@ def _engine(value: Any, default: str | None) -> str | None:
     """The serving engine the client talked to; generic clients (openai...) don't say."""
     if not isinstance(value, str):
         return default
+    return _engine_named(value)
+
+
+@functools.lru_cache(maxsize=64)  # a file names a few, once per run
+def _engine_named(value: str) -> str | None:
     lowered = value.lower()
     for backend in BACKENDS:
         if lowered.startswith(backend):

@@ -16,7 +16,6 @@ multi-node or agentic row) is *skipped* with its reason, and the rest is importe
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import hashlib
 import json
@@ -26,7 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from aim_catalog.errors import Problem, shown
 from aim_catalog.settings import MAX_SQL_INT  # the Integer columns (lengths, concurrency, failed)
@@ -85,13 +84,17 @@ class Run:
     def where(self) -> str:
         return f"{self.path}:{self.line}" + (f" [element {self.element}]" if self.element is not None else "")
 
-    @functools.cached_property
+    @property
     def key(self) -> str:
         """What identifies a run: its numbers and scenario, not the name of the file it came in
-        (computed once: the row is finished before anything asks)."""
-        facts = dict(self.row)
-        facts.pop("source", None)
-        return hashlib.sha256(_key_json(facts).encode()).hexdigest()
+        (computed once: the row is finished before anything asks; kept in the instance's
+        ``__dict__``, as ``functools.cached_property`` would, without its lock in 3.11)."""
+        key: str | None = self.__dict__.get("_key")
+        if key is None:
+            facts = dict(self.row)
+            facts.pop("source", None)
+            key = self.__dict__["_key"] = hashlib.sha256(_key_json(facts).encode()).hexdigest()
+        return key
 
 
 @contextlib.contextmanager
@@ -213,14 +216,7 @@ class Fields:
             value = self.obj.get(key)
             if value is None:
                 continue
-            # The usual case first: printable ASCII (no control character), not blank, short enough.
-            if (
-                type(value) is str
-                and len(value) <= max_len
-                and value.isascii()
-                and value.isprintable()
-                and value.strip()
-            ):
+            if plain(value, max_len):  # the usual case first
                 return value
             if not isinstance(value, str) or not value.strip():
                 self.bad(key, f"must be a non-empty string, got {_short(value)}")
@@ -275,43 +271,68 @@ class Fields:
 
 
 class Numbers:
-    """``Fields.numbers`` of pairs a reader fixes once (a module-level table), compiled: when
-    every key holds a finite non-negative float (a run as its writer wrote it), they are read
-    at once (one ``itemgetter``, a sum and a minimum); otherwise (a key missing, any other
-    value) ``Fields.numbers`` reads them one by one, with its checks and what they say."""
+    """``Fields.numbers`` of pairs a reader fixes once (a module-level table), compiled: the
+    keys a result object has are read at once (one ``itemgetter`` per set of keys present,
+    made once) and, when all are finite non-negative floats (a run as its writer wrote it),
+    taken as they are; otherwise (any other value) ``Fields.numbers`` reads them one by one,
+    with its checks and what they say."""
 
     def __init__(self, pairs: Iterable[tuple[str, str]], scale: float = 1.0, how: str = "") -> None:
         self.pairs = tuple(pairs)
         self.scale, self.how = scale, how
-        keys = [key for key, _ in self.pairs]
-        self.keys = frozenset(keys)
-        self.columns = tuple(column for _, column in self.pairs)
-        self.origins = {
-            column: (key, key + how if how else "") for key, column in self.pairs if key != column
-        }
-        getter = operator.itemgetter(*keys)
-        self._values: Callable[[dict[str, Any]], tuple[Any, ...]] = (
-            getter if len(keys) > 1 else lambda obj: (getter(obj),)
-        )
+        self.keys = tuple(key for key, _ in self.pairs)
+        self._any = frozenset(self.keys)
+        self._plans: dict[tuple[bool, ...], _Plan | None] = {}
 
     def __call__(self, f: Fields) -> dict[str, float]:
         obj = f.obj
-        if obj.keys().isdisjoint(self.keys):
+        if obj.keys().isdisjoint(self._any):
             return {}
-        try:
-            values = self._values(obj)
-        except KeyError:
-            return f.numbers(self.pairs, self.scale, self.how)
+        present = tuple(map(obj.__contains__, self.keys))
+        plan = self._plans.get(present) or self._plan(present)
+        values = plan.values(obj)
         if not _FLOAT.issuperset(map(type, values)) or not (
             math.isfinite(sum(values)) and min(values) >= 0.0  # a finite sum: no inf or nan in it
         ):
             return f.numbers(self.pairs, self.scale, self.how)
-        f.origins.update(self.origins)
+        f.origins.update(plan.origins)
         scale = self.scale
-        return dict(zip(self.columns, [value * scale for value in values], strict=True))
+        return dict(zip(plan.columns, [value * scale for value in values], strict=True))
+
+    def _plan(self, present: tuple[bool, ...]) -> _Plan:
+        pairs = [pair for pair, there in zip(self.pairs, present, strict=True) if there]
+        plan = _Plan(pairs, self.how)
+        if len(self._plans) < 64:  # the shapes of a writer's rows: a few
+            self._plans[present] = plan
+        return plan
+
+
+class _Plan:
+    """What ``Numbers`` reads of an object holding ``pairs``' keys (at least one)."""
+
+    def __init__(self, pairs: list[tuple[str, str]], how: str) -> None:
+        self.columns = tuple(column for _, column in pairs)
+        self.origins = {column: (key, key + how if how else "") for key, column in pairs if key != column}
+        getter = operator.itemgetter(*(key for key, _ in pairs))
+        self.values: Callable[[dict[str, Any]], tuple[Any, ...]] = (
+            getter if len(pairs) > 1 else lambda obj: (getter(obj),)
+        )
 
 
 _FLOAT = frozenset((float,))
+
+
+def plain(value: Any, max_len: int) -> TypeGuard[str]:
+    """``value`` is text ``Fields.text`` takes as it is, by the quickest test: a ``str`` of
+    printable ASCII (no control character), not blank, at most ``max_len`` long. (Other text
+    may pass too: ``Fields.text`` says.)"""
+    return (
+        type(value) is str
+        and len(value) <= max_len
+        and value.isascii()
+        and value.isprintable()
+        and bool(value.strip())
+    )
 
 
 def _short(value: Any) -> str:
