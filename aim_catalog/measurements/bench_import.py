@@ -17,17 +17,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from aim_catalog.errors import CatalogError, EnvironmentProblem, InvalidRecipeInput, Problem, UsageProblem
 from aim_catalog.measurements.importers import Parsed, parse_results, read_result_file
-from aim_catalog.measurements.importers.common import Run
+from aim_catalog.measurements.importers.common import Run, collector_paused
 from aim_catalog.notes import Tick
 from aim_catalog.recipes import bounds
 from aim_catalog.recipes.format import Origin
 from aim_catalog.settings import ENERGY_FIELDS, METRIC_FIELDS, RANK_METRICS, normalize_precision
-from aim_catalog.storage.dialects import lock_for_write
+from aim_catalog.storage.dialects import insert_many, lock_for_write
 from aim_catalog.storage.models import Benchmark, Deployment, Recipe, ServeConfig
 
 RATE_COLUMNS = RANK_METRICS  # the figures recipes.bounds bounds per GPU
@@ -213,6 +213,7 @@ def _unresolved(rows: list[Any], run: Run, target: Target, backend: str | None, 
     )
 
 
+@collector_paused()  # the runs and their rows all stay alive until written
 def import_runs(
     session: Session, runs: Sequence[Run], target: Target, progress: Tick | None = None
 ) -> ImportReport:
@@ -220,7 +221,7 @@ def import_runs(
 
     Time is linear in the runs: runs that name the same serve config (model, backend, GPUs,
     hardware, precision, speculative decoding) are resolved by one lookup, the catalog is
-    asked which keys it holds once per 500 runs, and the rows are written by one statement
+    asked which keys it holds once per 500 runs, and the rows are written by one executemany
     per shape of row. ``progress`` hears "resolving"/"writing N of M runs" lines."""
     lock_for_write(session)
     per_file = Counter(run.path for run in runs)
@@ -252,7 +253,8 @@ def import_runs(
     _check_bounds(resolved, configs)
     labels = {config: _label(row.recipe_id, row.backend, row.gpu_count) for config, row in configs.items()}
     seen = _already_imported(session, resolved)
-    added, duplicates, targets = 0, 0, Counter[str]()
+    added, duplicates, per_config = 0, 0, Counter[int]()
+    origin = Origin.IMPORT.value
     shapes: dict[frozenset[str], list[dict[str, Any]]] = {}
     for run, config in resolved:
         key = (config, run.key)
@@ -260,18 +262,22 @@ def import_runs(
             duplicates += 1
             continue
         seen.add(key)
-        row = {"serve_config_id": config, "origin": Origin.IMPORT.value, "import_key": run.key, **run.row}
+        row = {"serve_config_id": config, "origin": origin, "import_key": key[1], **run.row}
         shapes.setdefault(frozenset(row), []).append(row)
-        notes += [f"{run.where}: {note}" for note in run.notes]
+        if run.notes:
+            notes += [f"{run.where}: {note}" for note in run.notes]
         added += 1
-        targets[labels[config]] += 1
+        per_config[config] += 1
+    targets = Counter[str]()
+    for config, runs_added in per_config.items():
+        targets[labels[config]] += runs_added
     written = 0
     for rows in shapes.values():  # executemany needs one set of columns per statement
         for start in range(0, len(rows), _ROWS_PER_INSERT):
             if progress is not None:
                 progress(f"writing: {written:,} of {added:,} runs")
             chunk = rows[start : start + _ROWS_PER_INSERT]
-            session.execute(insert(Benchmark.__table__), chunk)
+            insert_many(session, Benchmark.__table__, chunk)
             written += len(chunk)
     return ImportReport(added, duplicates, dict(targets), notes)
 
@@ -322,12 +328,13 @@ def _already_imported(session: Session, resolved: Sequence[tuple[Run, int]]) -> 
     per chunk of keys (SQLite limits the variables of one statement), not one per run."""
     configs = sorted({config for _, config in resolved})
     keys = sorted({run.key for run, _ in resolved})
+    table = Benchmark.__table__  # its columns, not the ORM's attributes: plain rows come back
     found: set[tuple[int, str]] = set()
     for start in range(0, len(keys), _KEYS_PER_QUERY):
         chunk = keys[start : start + _KEYS_PER_QUERY]
         rows = session.execute(
-            select(Benchmark.serve_config_id, Benchmark.import_key).where(
-                Benchmark.serve_config_id.in_(configs), Benchmark.import_key.in_(chunk)
+            select(table.c.serve_config_id, table.c.import_key).where(
+                table.c.serve_config_id.in_(configs), table.c.import_key.in_(chunk)
             )
         )
         found.update((config, str(key)) for config, key in rows)

@@ -10,12 +10,14 @@ value that only becomes absurd (or infinite) once scaled is caught too.
 The limits are deliberately loose, far outside any published figure, so that no real
 measurement is refused: the real InferenceX rows of 2025-10 to 2026-06 (``../shared/reference/
 inferencex-results``) reach 1.2e5 input tokens/s per GPU, TTFTs from 22 ms and TPOTs from
-1.8 ms. Imports only ``settings``.
+1.8 ms. ``problem`` says why a figure is refused; ``ranges`` gives the same bounds as
+numbers to compare with, for checking many rows. Imports only ``settings``.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -99,6 +101,48 @@ def problem(column: str, value: Any, gpus: int | None = None) -> str | None:
                 f"from {low} ms to {MAX_LATENCY_MS:,.0f} ms (one day)"
             )
     return None
+
+
+def ranges(gpus: int | None) -> dict[str, tuple[float, float]]:
+    """``column: (low, high)`` for a ``gpus``-GPU config: a number (an ``int`` or ``float``)
+    from low to high is one ``problem`` passes, so a row's figures are checked by a lookup and
+    two comparisons (``problem`` says why of the others: they are not all refused). Filled on
+    use, one table per GPU count."""
+    table = _RANGES.get(gpus)
+    if table is None:
+        table = _Ranges(gpus)
+        if len(_RANGES) < 64:  # the usual GPU counts: kept (a file of odd ones does not grow it)
+            _RANGES[gpus] = table
+    return table
+
+
+class _Ranges(dict[str, tuple[float, float]]):
+    """The ranges of ``ranges(gpus)``, each worked out from ``problem``'s limits once."""
+
+    def __init__(self, gpus: int | None) -> None:
+        super().__init__()
+        self.gpus = gpus
+
+    def __missing__(self, column: str) -> tuple[float, float]:
+        found = self[column] = _range(column, self.gpus)
+        return found
+
+
+_RANGES: dict[int | None, _Ranges] = {}
+_FINITE = (-sys.float_info.max, sys.float_info.max)
+
+
+def _range(column: str, gpus: int | None) -> tuple[float, float]:
+    if column in _SCENARIO:
+        return 1, _SCENARIO[column]
+    if column in _RATES:
+        return 0, _RATES[column][0] * (gpus if gpus and gpus > 0 else NODE_GPUS)
+    if column in _ENERGY:
+        return math.ulp(0.0), _ENERGY[column][0]  # above 0: the least positive number
+    kind = column.split("_ms_", 1)[0] if "_ms_" in column else None
+    if kind in MIN_LATENCY_MS:
+        return MIN_LATENCY_MS[kind], MAX_LATENCY_MS
+    return _FINITE
 
 
 def problems(row: Mapping[str, Any], gpus: int | None = None) -> list[tuple[str, str]]:

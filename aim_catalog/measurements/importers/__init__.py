@@ -7,11 +7,13 @@ Parsing is pure: ``parse_results`` gives the runs, the problems (malformed input
 import stops) and the skipped runs (well formed, not comparable: each with its reason).
 Every run's finished row (after unit conversions and derived totals) is checked against
 ``recipes.bounds``: a figure that is infinite or physically impossible is a problem naming
-the file's key it came from.
+the file's key it came from. Time is linear in the file's size, with no per-run work that
+could be done once per file (see ``benchmarks/bench_import.py``).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from collections import Counter
@@ -24,7 +26,7 @@ from typing import Any
 from aim_catalog.backends.registry import BACKENDS
 from aim_catalog.errors import Problem
 from aim_catalog.measurements.importers import inferencex, inferencex_api, sglang, vllm
-from aim_catalog.measurements.importers.common import NotAmd, Run, Skip, split_objects
+from aim_catalog.measurements.importers.common import NotAmd, Run, Skip, collector_paused, split_objects
 from aim_catalog.recipes import bounds
 from aim_catalog.settings import RANK_METRICS
 
@@ -77,22 +79,18 @@ def parse_results(data: bytes, path: str) -> Parsed:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         return Parsed(problems=[Problem(path, line, 0, "", "not valid UTF-8")])
-    objects, problems = split_objects(text.removeprefix("\ufeff"), path)
     name = Path(path).name  # once per file: a Path per run cost more than reading the run
-    parsed = Parsed(problems=problems)
-    for line, obj, element in objects:
-        if not isinstance(obj, dict):
-            kind = type(obj).__name__
-            message = _at(element) + f"expected a JSON object per run, got {kind}"
-            parsed.problems.append(Problem(path, line, 1, "", message))
-            continue
-        one = _one(obj, path, line, name)
-        if element is not None:  # an array on one line: say which element
-            for found in (one.problems, one.skipped):
-                found[:] = [replace(p, message=_at(element) + p.message) for p in found]
-            for run in one.runs:
-                run.element = element
-        parsed.extend(one)
+    sources = {tool: f"{source}: {name}" for tool, source in SOURCES.items()}
+    with collector_paused():
+        objects, problems = split_objects(text.removeprefix("\ufeff"), path)
+        parsed = Parsed(problems=problems)
+        for line, obj, element in objects:
+            if not isinstance(obj, dict):
+                kind = type(obj).__name__
+                message = _at(element) + f"expected a JSON object per run, got {kind}"
+                parsed.problems.append(Problem(path, line, 1, "", message))
+                continue
+            _one(obj, path, line, sources, element, parsed)
     if parsed.not_amd:
         parsed.skipped.append(Problem(path, 1, 1, "", not_amd_summary(parsed.not_amd)))
         parsed.not_amd = Counter()
@@ -113,39 +111,60 @@ def _at(element: int | None) -> str:
     return "" if element is None else f"[element {element}] "
 
 
-def _one(obj: dict[str, Any], path: str, line: int, name: str) -> Parsed:
-    """The run of one result object (``name``: the file's name, for the row's source)."""
-    reader = next((reader for reader in READERS if reader.matches(obj)), None)
-    if reader is None:
-        return Parsed(problems=[Problem(path, line, 1, "", UNKNOWN)])
+def _one(
+    obj: dict[str, Any], path: str, line: int, sources: dict[str, str], element: int | None, into: Parsed
+) -> None:
+    """The run of one result object, or its problems or why it is skipped, added to ``into``
+    (``sources``: each reader's row source, ``"InferenceX: agg_bmk.json"``; ``element``: the
+    object's index in an array)."""
+    for reader in READERS:
+        if reader.matches(obj):
+            break
+    else:
+        into.problems.append(Problem(path, line, 1, "", _at(element) + UNKNOWN))
+        return
     try:
         run, fields = reader.read(obj, path, line, _engine)
     except NotAmd as skip:
-        return Parsed(not_amd=Counter({skip.hw: 1}))
+        into.not_amd[skip.hw] += 1
+        return
     except Skip as skip:
-        return Parsed(skipped=[Problem(path, line, 1, "", f"skipped: {skip}")])
-    if run is not None and not any(k in run.row for k in RANK_METRICS):
+        into.skipped.append(Problem(path, line, 1, "", f"{_at(element)}skipped: {skip}"))
+        return
+    if run is not None and run.row.keys().isdisjoint(RANK_METRICS):
         fields.bad("", "no throughput figure in this run")
         run = None
+    if run is not None:
+        run.origins = fields.origins
+    found = fields.problems if run is None else out_of_bounds(run, run.tensor_parallel)
+    if found:
+        if element is not None:  # an array (several may share a line): say which element
+            found = [replace(p, message=_at(element) + p.message) for p in found]
+        into.problems += found
+        return
     if run is None:
-        return Parsed(problems=fields.problems)
-    run.origins = fields.origins
-    impossible = out_of_bounds(run, run.tensor_parallel)
-    if impossible:
-        return Parsed(problems=impossible)
-    run.row.setdefault("source", f"{SOURCES[run.tool]}: {name}")  # API rows: their run URL
+        return
+    run.row.setdefault("source", sources[run.tool])  # API rows: their run URL
     failed = run.row.get("failed")
     if failed:
         run.notes.append(f"{failed} failed request(s): stored, but the row never ranks")
-    return Parsed(runs=[run])
+    run.element = element
+    into.runs.append(run)
 
 
 def out_of_bounds(run: Run, gpus: int | None, columns: Iterable[str] | None = None) -> list[Problem]:
     """The figures of ``run`` (or its ``columns``) outside ``recipes.bounds`` for a
     ``gpus``-GPU config, each naming the file's key it came from and how."""
     found = []
-    for column in run.row if columns is None else columns:
-        why = bounds.problem(column, run.row.get(column), gpus)
+    row, limits = run.row, bounds.ranges(gpus)
+    for column, value in row.items() if columns is None else ((c, row.get(c)) for c in columns):
+        if type(value) is float or type(value) is int:  # in its range: passes bounds.problem
+            low, high = limits[column]
+            if low <= value <= high:
+                continue
+        elif value is None or type(value) is str:  # not a number: bounds.problem leaves it
+            continue
+        why = bounds.problem(column, value, gpus)
         if why is None:
             continue
         key, how = run.origins.get(column, (column, ""))
@@ -158,6 +177,11 @@ def _engine(value: Any, default: str | None) -> str | None:
     """The serving engine the client talked to; generic clients (openai...) don't say."""
     if not isinstance(value, str):
         return default
+    return _engine_named(value)
+
+
+@functools.lru_cache(maxsize=64)  # a file names a few, once per run
+def _engine_named(value: str) -> str | None:
     lowered = value.lower()
     for backend in BACKENDS:
         if lowered.startswith(backend):

@@ -1,10 +1,12 @@
 """What every result reader shares: the run it yields, checked access to a result object's
 fields (numbers range-checked against the catalog's column types, and which key of the file
 each column came from, so a figure out of ``recipes.bounds`` after a derivation is refused
-naming that key), and reading a file that holds one JSON object, several (one per line:
-JSONL, `--append-result`) or a JSON array (InferenceX's ``agg_bmk.json``), each located by
-its line, in time linear in its size. A key given twice in one object is a problem (as in a
-recipe), not "the last one wins".
+naming that key; ``Numbers``: a reader's fixed table of such keys, read at once when all are
+as their writer writes them), and reading a file that holds one JSON object, several (one per
+line: JSONL, `--append-result`) or a JSON array (InferenceX's ``agg_bmk.json``), each located
+by its line, in time linear in its size. A key given twice in one object is a problem (as in
+a recipe), not "the last one wins". ``collector_paused``: no cyclic garbage collection while
+a file's runs are read or written.
 
 A field that is malformed is a *problem* (the import stops, exit 4, nothing written); a run
 that is well formed but not comparable with the catalog's rows (a trace replay, a
@@ -13,21 +15,48 @@ multi-node or agentic row) is *skipped* with its reason, and the rest is importe
 
 from __future__ import annotations
 
-import functools
+import contextlib
+import gc
 import hashlib
 import json
 import math
+import operator
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from aim_catalog.errors import Problem, shown
 from aim_catalog.settings import MAX_SQL_INT  # the Integer columns (lengths, concurrency, failed)
 
 MAX_TOKENS = 2**53  # token totals: exact as a double, so means and rates can be derived
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_INF = math.inf
+
+
+def _key_json(facts: dict[str, Any]) -> str:
+    """``json.dumps(facts, sort_keys=True)`` of a row (str keys, scalar values: nothing to
+    check for cycles), by one encoder made once, not one per row."""
+    return "".join(_KEY_ENCODER(facts, False))
+
+
+_C_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)  # CPython's, which json.dumps uses
+_KEY_ENCODER: Callable[[Any, bool], Iterable[str]] = (
+    _C_ENCODER(
+        None,
+        json.JSONEncoder().default,
+        json.encoder.encode_basestring_ascii,
+        None,
+        ": ",
+        ", ",
+        True,
+        False,
+        True,
+    )
+    if _C_ENCODER is not None
+    else json.JSONEncoder(sort_keys=True).iterencode
+)
 _LONG_DIGITS = re.compile(r"[0-9]{4000,}")
 
 
@@ -55,12 +84,31 @@ class Run:
     def where(self) -> str:
         return f"{self.path}:{self.line}" + (f" [element {self.element}]" if self.element is not None else "")
 
-    @functools.cached_property
+    @property
     def key(self) -> str:
         """What identifies a run: its numbers and scenario, not the name of the file it came in
-        (computed once: the row is finished before anything asks)."""
-        facts = {k: v for k, v in self.row.items() if k != "source"}
-        return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+        (computed once: the row is finished before anything asks; kept in the instance's
+        ``__dict__``, as ``functools.cached_property`` would, without its lock in 3.11)."""
+        key: str | None = self.__dict__.get("_key")
+        if key is None:
+            facts = dict(self.row)
+            facts.pop("source", None)
+            key = self.__dict__["_key"] = hashlib.sha256(_key_json(facts).encode()).hexdigest()
+        return key
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused (then as it was): while a file's runs are
+    read or written they all stay alive, so its passes over them (a third of the time of
+    reading 100k runs) find nothing to free. Reference counting frees what is dropped."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class Skip(Exception):
@@ -108,6 +156,8 @@ class Fields:
         value = (self.obj if source is None else source).get(key)
         if value is None:
             return None
+        if type(value) is float and 0.0 <= value < _INF:  # the usual case, before the checks
+            return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.bad(key, f"must be a non-negative number, got {shown(value)}")
             return None
@@ -127,12 +177,18 @@ class Fields:
         """``column: value * scale`` for each ``(key, column)`` whose key holds a number
         (``how`` says what the scale is, for ``origins``: ``" s x 1000"``)."""
         found: dict[str, float] = {}
-        for key, column in pairs:
-            value = self.number(key)
-            if value is not None:
-                found[column] = value * scale
-                if key != column:  # a renamed key: a refusal names the file's key
-                    self.derived(column, key, key + how if how else "")
+        get, origins = self.obj.get, self.origins
+        for key, column in pairs:  # per run and key: Fields.number inlined for a finite float
+            value = get(key)
+            if value is None:
+                continue
+            if type(value) is not float or not 0.0 <= value < _INF:
+                value = self.number(key)  # anything else: the checks, and what they say
+                if value is None:
+                    continue
+            found[column] = value * scale
+            if key != column:  # a renamed key: a refusal names the file's key (as ``derived``)
+                origins[column] = (key, key + how if how else "")
         return found
 
     def derived(self, column: str, key: str, expression: str) -> None:
@@ -146,6 +202,8 @@ class Fields:
             value = where.get(key)
             if value is None:
                 continue
+            if type(value) is int and minimum <= value <= MAX_SQL_INT:  # as_count's usual case
+                return value
             try:
                 return as_count(value, minimum)
             except ValueError as exc:
@@ -158,6 +216,8 @@ class Fields:
             value = self.obj.get(key)
             if value is None:
                 continue
+            if plain(value, max_len):  # the usual case first
+                return value
             if not isinstance(value, str) or not value.strip():
                 self.bad(key, f"must be a non-empty string, got {_short(value)}")
                 return None
@@ -208,6 +268,71 @@ class Fields:
                 continue
         self.bad(key, f"unrecognised date {_short(value)} (expected e.g. 20250131-142500)")
         return None
+
+
+class Numbers:
+    """``Fields.numbers`` of pairs a reader fixes once (a module-level table), compiled: the
+    keys a result object has are read at once (one ``itemgetter`` per set of keys present,
+    made once) and, when all are finite non-negative floats (a run as its writer wrote it),
+    taken as they are; otherwise (any other value) ``Fields.numbers`` reads them one by one,
+    with its checks and what they say."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]], scale: float = 1.0, how: str = "") -> None:
+        self.pairs = tuple(pairs)
+        self.scale, self.how = scale, how
+        self.keys = tuple(key for key, _ in self.pairs)
+        self._any = frozenset(self.keys)
+        self._plans: dict[tuple[bool, ...], _Plan | None] = {}
+
+    def __call__(self, f: Fields) -> dict[str, float]:
+        obj = f.obj
+        if obj.keys().isdisjoint(self._any):
+            return {}
+        present = tuple(map(obj.__contains__, self.keys))
+        plan = self._plans.get(present) or self._plan(present)
+        values = plan.values(obj)
+        if not _FLOAT.issuperset(map(type, values)) or not (
+            math.isfinite(sum(values)) and min(values) >= 0.0  # a finite sum: no inf or nan in it
+        ):
+            return f.numbers(self.pairs, self.scale, self.how)
+        f.origins.update(plan.origins)
+        scale = self.scale
+        return dict(zip(plan.columns, [value * scale for value in values], strict=True))
+
+    def _plan(self, present: tuple[bool, ...]) -> _Plan:
+        pairs = [pair for pair, there in zip(self.pairs, present, strict=True) if there]
+        plan = _Plan(pairs, self.how)
+        if len(self._plans) < 64:  # the shapes of a writer's rows: a few
+            self._plans[present] = plan
+        return plan
+
+
+class _Plan:
+    """What ``Numbers`` reads of an object holding ``pairs``' keys (at least one)."""
+
+    def __init__(self, pairs: list[tuple[str, str]], how: str) -> None:
+        self.columns = tuple(column for _, column in pairs)
+        self.origins = {column: (key, key + how if how else "") for key, column in pairs if key != column}
+        getter = operator.itemgetter(*(key for key, _ in pairs))
+        self.values: Callable[[dict[str, Any]], tuple[Any, ...]] = (
+            getter if len(pairs) > 1 else lambda obj: (getter(obj),)
+        )
+
+
+_FLOAT = frozenset((float,))
+
+
+def plain(value: Any, max_len: int) -> TypeGuard[str]:
+    """``value`` is text ``Fields.text`` takes as it is, by the quickest test: a ``str`` of
+    printable ASCII (no control character), not blank, at most ``max_len`` long. (Other text
+    may pass too: ``Fields.text`` says.)"""
+    return (
+        type(value) is str
+        and len(value) <= max_len
+        and value.isascii()
+        and value.isprintable()
+        and bool(value.strip())
+    )
 
 
 def _short(value: Any) -> str:
@@ -277,6 +402,8 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_unique)
+_BLANK = re.compile(r"[ \t\r\n]*")  # JSON's whitespace between an array's elements
+_SEPARATOR = re.compile(r"[ \t\r\n]*,[ \t\r\n]*")
 
 
 def _duplicate(text: str, start: int, first_line: int, exc: DuplicateKey, path: str) -> Problem:
@@ -360,30 +487,28 @@ def _lines(text: str, path: str) -> tuple[list[Located], list[Problem]]:
 def _array(text: str, path: str) -> tuple[list[Located], list[Problem]]:
     index = text.index("[") + 1
     out: list[Located] = []
+    # Per element: JSONDecoder.raw_decode without its frame (its StopIteration said as it says it).
+    scan = _DECODER.scan_once  # type: ignore[attr-defined]
 
     def skip(at: int) -> int:
-        while at < len(text) and text[at] in " \t\r\n":
-            at += 1
-        return at
+        blank = _BLANK.match(text, at)
+        return blank.end() if blank is not None else at
 
-    # Lines are counted on from the previous element, never from the top of the file:
-    # counting from the top for each of 380k elements was the quadratic part of an import.
-    counted = [0, 1]  # an offset already counted to, and its line
-
-    def line_of(at: int) -> int:
-        start, line = counted
-        if at < start:
-            start, line = 0, 1
-        line += text.count("\n", start, at)
-        counted[:] = [at, line]
-        return line
+    def line_of(at: int) -> int:  # the line of the one problem that ends the reading
+        return text.count("\n", 0, at) + 1
 
     index = skip(index)
     if index < len(text) and text[index] == "]":
         return [], [Problem(path, line_of(index), 1, "", "empty array: no benchmark result")]
+    # An element's line is counted on from the previous element's, never from the top of the
+    # file: counting from the top for each of 380k elements was the quadratic part of an import.
+    start, line = 0, 1
     while True:
         try:
-            value, end = _DECODER.raw_decode(text, index)
+            try:
+                value, end = scan(text, index)
+            except StopIteration as err:
+                raise json.JSONDecodeError("Expecting value", text, err.value) from None
         except json.JSONDecodeError as exc:
             return [], [Problem(path, exc.lineno, exc.colno, "", f"invalid or truncated JSON: {exc.msg}")]
         except DuplicateKey as exc:
@@ -392,11 +517,14 @@ def _array(text: str, path: str) -> tuple[list[Located], list[Problem]]:
             return [], [_overlong(text, path)]
         except RecursionError:
             return [], [Problem(path, line_of(index), 1, "", "JSON nested too deeply")]
-        out.append((line_of(index), value, len(out)))
-        index = skip(end)
-        if index < len(text) and text[index] == ",":
-            index = skip(index + 1)
+        line += text.count("\n", start, index)
+        start = index
+        out.append((line, value, len(out)))
+        separator = _SEPARATOR.match(text, end)
+        if separator is not None:
+            index = separator.end()
             continue
+        index = skip(end)
         if index < len(text) and text[index] == "]" and not text[index + 1 :].strip():
             return out, []
         return [], [Problem(path, line_of(index), 1, "", "invalid or truncated JSON array")]

@@ -17,6 +17,10 @@ dataset at unlimited rate (``benchmarks/benchmark_lib.sh``), so lengths are the 
 ``isl``/``osl``. Multi-node/disaggregated rows and agentic trace rows
 (``scenario_type: agentic-coding``, ``utils/agentic``) are skipped, each with its reason;
 rows on other GPUs (NVIDIA: most of an ``agg_bmk.json``) are skipped in one line per file.
+
+A row as the writer writes it is read by ``_usual`` (what its GPU, framework, precision and
+model say is worked out once and kept: files repeat a few); anything else, by ``_checked``,
+which says what is wrong with it.
 """
 
 from __future__ import annotations
@@ -30,17 +34,25 @@ from aim_catalog.measurements.importers.common import (
     STATS,
     Fields,
     NotAmd,
+    Numbers,
     Run,
     Skip,
     latency_keys,
+    plain,
 )
-from aim_catalog.settings import normalize_precision
+from aim_catalog.settings import MAX_SQL_INT, normalize_precision
 
 # This reader's name in Run.tool, in messages, and the writer named in a row's source.
 TOOL = "inferencex"
 TITLE = "InferenceX"
 SOURCE = "InferenceX"
-_SECONDS = latency_keys(((name, name) for name in LATENCIES), "{stat}_{name}")  # (key, column)
+_SECONDS = Numbers(latency_keys(((name, name) for name in LATENCIES), "{stat}_{name}"), 1000.0, " (s) x 1000")
+_TOTALS = Numbers((("tput_per_gpu", "total_token_throughput"), ("output_tput_per_gpu", "output_throughput")))
+# (key, column, how): TPOT (ms) from interactivity, where the file gives no TPOT of that statistic
+_INTERACTIVITY = tuple(
+    (f"{stat}_intvty", f"tpot_ms_{suffix}", f"1000 / {stat}_intvty") for stat, suffix in STATS
+)
+_INTERACTIVITY_KEYS = frozenset(key for key, _, _ in _INTERACTIVITY)
 _AMD_GPU = re.compile(r"^(mi[0-9]{3}[a-z]?)(?:[-_].*)?$", re.IGNORECASE)
 
 
@@ -49,24 +61,130 @@ def matches(obj: dict[str, Any]) -> bool:
 
 
 def read(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | None, Fields]:
+    """The run of one row: ``_usual`` when it reads it, else ``_checked``."""
+    return _usual(obj, path, line, engine) or _checked(obj, path, line, engine)
+
+
+def _usual(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run, Fields] | None:
+    """The run of a row as the writer writes it, or None: ``_checked`` then reads it (and
+    says why what it refuses is refused, or why the row is skipped). It takes only values
+    ``_checked`` takes as they are (text by ``plain``, counts of type ``int``, figures by
+    ``Numbers``), so its run is the one ``_checked`` reads (a unit test holds them to it, key
+    by key and value by value), with a third less work per row."""
+    get = obj.get
+    scenario_type = get("scenario_type")
+    if (scenario_type is not None and scenario_type != "fixed-seq-len") or (
+        get("is_multinode") is True or get("disagg") is True or ("prefill_tp" in obj and "tp" not in obj)
+    ):
+        return None
+    texts = (engine, get("hw"), get("framework"), get("precision"), get("model"))
+    try:
+        facts = _FACTS.get(texts, _UNSEEN)  # only texts (a str equals no other value) are read
+    except TypeError:  # a list or an object: unhashable
+        return None
+    if facts is _UNSEEN:
+        facts = _facts(*texts)
+    if facts is None:
+        return None
+    hardware, backend, precision, model = facts
+    tp: Any = get("tp")
+    pp: Any = get("pp")
+    pcp: Any = get("pcp_size")
+    pp, pcp = 1 if pp is None else pp, 1 if pcp is None else pcp  # absent: 1, as _gpus takes it
+    isl, osl, conc = get("isl"), get("osl"), get("conc")
+    for count in (tp, pp, pcp, isl, osl, conc):
+        if count is not None and (type(count) is not int or not 1 <= count <= MAX_SQL_INT):
+            return None
+    if tp is None or tp * pp * pcp > 1024:
+        return None
+    gpus: int = tp * pp * pcp
+    image, spec = get("image"), get("spec_decoding")
+    if image is not None and not plain(image, 300):
+        return None
+    if spec is None or (type(spec) is str and spec.strip().lower() in ("", "none")):
+        spec = "none" if "spec_decoding" in obj else None
+    elif not plain(spec, 32):
+        return None
+    f = Fields(obj, path, line)
+    totals = _TOTALS(f)
+    row: dict[str, Any] = {"dataset": "random", **{column: value * gpus for column, value in totals.items()}}
+    per_gpu = _PER_GPU.get(gpus) or _per_gpu(gpus)
+    for column in totals:
+        f.origins[column] = per_gpu[column]
+    row.update(_SECONDS(f))
+    for key, column, how in () if obj.keys().isdisjoint(_INTERACTIVITY_KEYS) else _INTERACTIVITY:
+        interactivity = f.number(key)
+        if column not in row and interactivity:
+            row[column] = 1000.0 / interactivity
+            f.derived(column, key, how)
+    if conc is not None:
+        row["concurrency"] = conc
+    if isl is not None:
+        row["input_len"] = isl
+    if osl is not None:
+        row["output_len"] = osl
+    if isl is not None:
+        row["nominal_input_len"] = isl
+    if osl is not None:
+        row["nominal_output_len"] = osl
+    if image is not None:
+        row["image"] = image
+    row.update(energy(f))
+    if f.problems:
+        return None
+    run = Run(
+        path,
+        line,
+        TOOL,
+        model,
+        backend,
+        gpus,
+        row,
+        hardware=hardware,
+        precision=precision,
+        spec_decoding=spec,
+    )
+    return run, f
+
+
+def _facts(engine: Any, hw: Any, framework: Any, precision: Any, model: Any) -> _Facts | None:
+    """The hardware, backend, precision (normalised) and model ``_checked`` reads of these
+    values when it takes them as they are (text; an AMD GPU, a backend of the catalog), or
+    None; kept for the next rows (up to 256 sets of values: a file has a few)."""
+    found = _AMD_GPU.match(hw) if plain(hw, 64) else None
+    usual = plain(framework, 32) and framework.lower() in BACKENDS and plain(precision, 16)
+    facts = None
+    if found is not None and usual and plain(model, 300):
+        facts = (found.group(1).upper(), engine(framework, None), normalize_precision(precision), model)
+    if len(_FACTS) < 256:
+        _FACTS[(engine, hw, framework, precision, model)] = facts
+    return facts
+
+
+_Facts = tuple[str, "str | None", str, str]
+_FACTS: dict[tuple[Any, ...], _Facts | None] = {}
+_UNSEEN: Any = object()
+
+
+def _checked(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | None, Fields]:
+    """The run of one row, every field checked: a field that is not as expected is a
+    problem (saying why), a row that is not comparable ``Skip`` (``NotAmd``)."""
     f = Fields(obj, path, line)
     hardware, framework = _comparable(obj, f)
     gpus = _gpus(f)
     row: dict[str, Any] = {"request_rate": None, "dataset": "random"}
-    totals = f.numbers(
-        (("tput_per_gpu", "total_token_throughput"), ("output_tput_per_gpu", "output_throughput"))
-    )
+    totals = _TOTALS(f)
     if gpus is not None:
         row.update({column: value * gpus for column, value in totals.items()})
+        per_gpu = _PER_GPU.get(gpus) or _per_gpu(gpus)
         for column in totals:
-            key, _ = f.origins[column]
-            f.derived(column, key, f"{key} x {gpus} GPU(s)")
-    row.update(f.numbers(_SECONDS, scale=1000.0, how=" (s) x 1000"))
-    for stat, suffix in STATS:
-        interactivity = f.number(f"{stat}_intvty")  # 1000 / TPOT (ms): where TPOT is not given
-        if f"tpot_ms_{suffix}" not in row and interactivity:
-            row[f"tpot_ms_{suffix}"] = 1000.0 / interactivity
-            f.derived(f"tpot_ms_{suffix}", f"{stat}_intvty", f"1000 / {stat}_intvty")
+            f.origins[column] = per_gpu[column]
+    row.update(_SECONDS(f))
+    for key, column, how in () if obj.keys().isdisjoint(_INTERACTIVITY_KEYS) else _INTERACTIVITY:
+        interactivity = f.number(key)  # 1000 / TPOT (ms): where TPOT is not given
+        if column not in row and interactivity:
+            row[column] = 1000.0 / interactivity
+            f.derived(column, key, how)
     isl, osl = f.count("isl"), f.count("osl")
     row.update(
         {
@@ -104,6 +222,16 @@ def read(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run | 
     )
 
 
+def _per_gpu(gpus: int) -> dict[str, tuple[str, str]]:
+    """The origins of the totals of a ``gpus``-GPU run (``tput_per_gpu x 8 GPU(s)``), made
+    once per GPU count (at most 1024: ``_gpus``)."""
+    found = _PER_GPU[gpus] = {column: (key, f"{key} x {gpus} GPU(s)") for key, column in _TOTALS.pairs}
+    return found
+
+
+_PER_GPU: dict[int, dict[str, tuple[str, str]]] = {}
+
+
 def _comparable(obj: dict[str, Any], f: Fields) -> tuple[str | None, str | None]:
     """The run's AMD GPU model and framework; ``Skip`` for a row not comparable with the
     catalog's (a trace replay, a multi-node/disaggregated row, another framework or GPU)."""
@@ -135,6 +263,7 @@ ENERGY_KEYS = (
     ("joules_per_output_token", "joules_per_output_token"),
     ("joules_per_total_token", "joules_per_total_token"),
 )
+_ENERGY = Numbers(ENERGY_KEYS)
 
 
 def energy(f: Fields) -> dict[str, float]:
@@ -142,7 +271,7 @@ def energy(f: Fields) -> dict[str, float]:
     invalid (``power_valid: 0``, 71362f75a: it then drops the keys, but a file may not)."""
     if f.obj.get("power_valid") in (0, "0"):  # 0 == False == 0.0
         return {}
-    return f.numbers(ENERGY_KEYS)
+    return _ENERGY(f)
 
 
 def _gpus(f: Fields) -> int | None:

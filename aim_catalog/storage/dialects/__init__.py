@@ -5,7 +5,8 @@ knows how its database opens an engine, upserts, takes the catalog write lock, r
 migration and joins a config to its best benchmark row (``base.Dialect``; ``sqlite`` and
 ``postgresql`` are the two). The rest of the code asks it instead of testing
 ``dialect.name``. ``lock_for_write``, ``upsert`` and ``insert_missing`` are the writers'
-helpers built on it.
+helpers built on it; ``insert_many`` writes many rows of one shape by the driver's own
+executemany.
 
 Dialect-specific SQLAlchemy modules (``sqlalchemy.dialects.postgresql``...) are imported
 inside the methods that need them: a ``select`` on SQLite never loads PostgreSQL's.
@@ -13,10 +14,11 @@ inside the methods that need them: a ``select`` on SQLite never loads PostgreSQL
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import Connection, Engine, Table, insert
 
 from aim_catalog.errors import UsageProblem
 from aim_catalog.storage.dialects.base import Dialect
@@ -88,3 +90,41 @@ def insert_missing(
     if rows:
         stmt = dialect_of(session).insert(table).on_conflict_do_nothing(index_elements=list(key))
         session.execute(stmt, list(rows))
+
+
+def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """``INSERT`` ``rows`` (each with the same keys) by one executemany of the driver: the
+    statement compiled once for the session's dialect, the values handed over column by column
+    through the type conversions SQLAlchemy would apply (its bind processors). SQLAlchemy's
+    own executemany builds every row's parameters again, one dict and one tuple per row: a
+    third of the time of writing 100k rows to SQLite. A named-parameter driver (psycopg) gets
+    the rows themselves when no column converts; otherwise, SQLAlchemy's executemany."""
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]), for_executemany=True)
+    names = list(compiled.positiontup or []) if compiled.positional else list(compiled.binds)
+    binds = [compiled.binds[name] for name in names]
+    processors = [bind.type.dialect_impl(dialect).bind_processor(dialect) for bind in binds]
+    params: Sequence[Any]
+    if compiled.escaped_bind_names or (not compiled.positional and any(processors)):
+        session.execute(insert(table), list(rows))
+        return
+    if not compiled.positional:
+        params = rows if isinstance(rows, list) else list(rows)
+    else:  # qmark (SQLite): a tuple per row, in the statement's order
+        get = operator.itemgetter(*names)
+        params = list(map(get, rows)) if len(names) > 1 else [(get(row),) for row in rows]
+        if any(processors):
+            columns = zip(*params, strict=True)
+            params = list(
+                zip(
+                    *(
+                        column if p is None else map(p, column)
+                        for column, p in zip(columns, processors, strict=True)
+                    ),
+                    strict=True,
+                )
+            )
+    connection.exec_driver_sql(compiled.string, params)

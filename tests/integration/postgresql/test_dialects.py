@@ -11,14 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Column, Engine, Float, Integer, MetaData, String, Table, insert, select
 from sqlalchemy.orm import Session
 from support.catalogs import WAITING, first_stderr_line, ingest_process, recipes_in, write_lock_held
 from typer.testing import CliRunner
 
 from aim_catalog.cli import app
 from aim_catalog.errors import UsageProblem
-from aim_catalog.storage.dialects import PostgreSQL, SQLite, dialect_of
+from aim_catalog.storage.dialects import PostgreSQL, SQLite, dialect_of, insert_many
 
 
 def test_dialect_of_an_engine_a_connection_a_session_and_a_name(engine: Engine) -> None:
@@ -28,6 +28,31 @@ def test_dialect_of_an_engine_a_connection_a_session_and_a_name(engine: Engine) 
     assert all(isinstance(d, expected) for d in found)
     with pytest.raises(UsageProblem, match="unsupported database 'mysql': use sqlite:/// or postgresql://"):
         dialect_of("mysql")
+
+
+def test_insert_many_writes_what_sqlalchemy_writes(engine: Engine) -> None:
+    """The driver's executemany of ``insert_many`` stores what SQLAlchemy's own executemany
+    stores: an integer in a Float column comes back a float (its bind processor), None NULL."""
+    metadata = MetaData()
+
+    def table(name: str) -> Table:
+        key = Column("id", Integer, primary_key=True)
+        return Table(name, metadata, key, Column("x", Float), Column("n", Integer), Column("s", String(10)))
+
+    ours, theirs = table("insert_many_ours"), table("insert_many_theirs")
+    metadata.create_all(engine)
+    rows = [{"x": 2, "n": 3, "s": "a"}, {"x": 0.5, "n": None, "s": None}, {"x": None, "n": 7, "s": "é"}]
+    try:
+        with Session(engine) as session:
+            insert_many(session, ours, rows)
+            insert_many(session, ours, [])
+            session.execute(insert(theirs), rows)
+            found = [list(session.execute(select(t).order_by(t.c.id))) for t in (ours, theirs)]
+            session.commit()
+        assert found[0] == found[1] == [(1, 2.0, 3, "a"), (2, 0.5, None, None), (3, None, 7, "é")]
+        assert [type(row[1]) for row in found[0]] == [float, float, type(None)]
+    finally:
+        metadata.drop_all(engine)
 
 
 def test_a_writer_queues_behind_another_and_says_so_once(

@@ -71,3 +71,31 @@ def test_unknown_gpu_count_is_taken_as_one_node() -> None:
 
 def test_text_and_unknown_columns_are_left_to_the_type_checks() -> None:
     assert bounds.problems({"source": "x", "ttft_ms_p50": "abc", "image": None, "failed": 3}) == []
+
+
+def _edges() -> list[float]:
+    """Numbers at and beside every limit (as floats and integers), and the non-finite ones."""
+    limits = [0.0, 1.0, 5e-324, bounds.MAX_LATENCY_MS, bounds.MAX_LENGTH, bounds.MAX_CONCURRENCY]
+    limits += [*bounds.MIN_LATENCY_MS.values(), bounds.MAX_POWER_W_PER_GPU, bounds.MAX_JOULES_PER_TOKEN]
+    limits += [bounds.MAX_TOKENS_PER_S_PER_GPU * n for n in (1, 3, 8)]
+    values = [math.inf, -math.inf, math.nan, 1e308, -1e308]
+    for limit in limits:
+        for value in (limit, math.nextafter(limit, math.inf), math.nextafter(limit, -math.inf), -limit):
+            values += [value, int(value)]
+    return values
+
+
+def test_ranges_say_what_problem_says() -> None:
+    """``ranges``: a number is within its column's (low, high) exactly when ``problem`` passes
+    it, so the importers' quick check of a row's figures and ``problem`` agree."""
+    columns = ["output_throughput", "total_token_throughput", "request_throughput", "input_len"]
+    columns += ["output_len", "concurrency", "nominal_input_len", "failed", "request_rate"]
+    columns += ["power_w_per_gpu", "joules_per_output_token", "joules_per_total_token", "x_ms_p50"]
+    columns += [f"{kind}_ms_{s}" for kind in bounds.MIN_LATENCY_MS for s in ("p50", "p999", "mean")]
+    for gpus in (None, 0, 1, 3, 8):
+        limits = bounds.ranges(gpus)
+        for column in columns:
+            low, high = limits[column]
+            for value in _edges():
+                passes = bounds.problem(column, value, gpus) is None
+                assert (low <= value <= high) == passes, (column, value, gpus)
