@@ -587,13 +587,13 @@ def warm_requests(requests: list[Request], per_shape: int = WARM_PER_SHAPE) -> l
 def _client(
     url: str, client: int, build: Build, seconds: float, warmup: float, barrier: Any, queue: Any
 ) -> None:
-    """One client process: its own engine, a session per select (run.py's select row); the
-    time each select spent in cursor.execute (round trip, planning, execution) is kept too."""
+    """One client process: its own engine, a connection per select (as ``Catalog.select`` and
+    run.py's select rows); the time each select spent in cursor.execute (round trip,
+    planning, execution) is kept too."""
     try:
         requests = client_requests(build, client)
         keys = [shape_key(r) for r in requests]
         engine = db.make_engine(url)
-        factory = db.session_factory(engine)
         in_db = [0.0]
 
         @sqlalchemy.event.listens_for(engine, "before_cursor_execute")
@@ -605,9 +605,9 @@ def _client(
             in_db[0] += time.perf_counter()
 
         def one(request: Request) -> bool:
-            with factory() as session:
+            with engine.connect() as conn:
                 try:
-                    select_best(session, request)
+                    select_best(conn, request)
                 except NoSuitableRecipe:
                     return False
             return True
