@@ -48,7 +48,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import os
 import re
 import resource
@@ -69,6 +68,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import docker
+from benchutil import percentile
 from docker import DockerClient
 from docker.errors import DockerException, NotFound
 
@@ -509,12 +509,6 @@ def run_process(argv: list[str], env: dict[str, str]) -> Run:
 def table_names(out: str) -> list[str]:
     """The name column of ps's table (one line a row when piped: rich sizes it to its content)."""
     return re.findall(r"^│ (\S+) +│", out, re.M)
-
-
-def percentile(samples: list[float], q: float) -> float:
-    """Nearest-rank percentile, q in 0..100 (as run.py's)."""
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
 @dataclass(frozen=True)

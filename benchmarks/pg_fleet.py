@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import multiprocessing
 import os
 import random
@@ -46,7 +45,6 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -54,6 +52,7 @@ from typing import Any
 
 import catalog_gen
 import sqlalchemy
+from benchutil import percentile, work_directory
 from psycopg.sql import Literal
 from sqlalchemy import JSON, Connection, Engine, Integer, String, Table, select, text
 
@@ -706,12 +705,6 @@ def run_clients(url: str, build: Build, clients: int, seconds: float, warmup: fl
     return LoadRun(clients, elapsed, latencies, in_db, misses, dict(by_shape), warm, load, cpu, db_cpu)
 
 
-def percentile(samples: list[float], q: float) -> float:
-    """Nearest-rank percentile, q in 0..100 (run.py's)."""
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
-
-
 # --------------------------------------------------------------------------- EXPLAIN
 
 
@@ -938,19 +931,6 @@ def render(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
-@contextmanager
-def work_directory(path: Path | None) -> Iterator[Path]:
-    if path is not None:
-        path.mkdir(parents=True, exist_ok=True)
-        yield path.resolve()
-        return
-    temp = Path(tempfile.mkdtemp(prefix="pg-fleet-"))
-    try:
-        yield temp
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python benchmarks/pg_fleet.py",
@@ -976,7 +956,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fail-on-miss", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    with work_directory(args.workdir) as workdir:
+    with work_directory(args.workdir, "pg-fleet-") as workdir:
         try:
             rows = measure(
                 args.url,

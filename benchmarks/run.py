@@ -22,19 +22,16 @@ import cProfile
 import gc
 import io
 import json
-import math
 import os
 import platform
 import pstats
-import shutil
 import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing, contextmanager, suppress
+from contextlib import closing, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -47,6 +44,7 @@ import pg_fleet
 import seed_select
 import sqlalchemy
 import yaml
+from benchutil import percentile, work_directory
 from catalog_gen import CatalogInfo, RequestSpec
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -188,12 +186,6 @@ def fmt_time(seconds: float | None) -> str:
     if seconds < 1.0:
         return f"{seconds * 1e3:.1f} ms"
     return f"{seconds:.2f} s"
-
-
-def percentile(samples: list[float], q: float) -> float:
-    """Nearest-rank percentile, q in 0..100."""
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
 def compare(row: Row, ref: Row, limit: float | None = None, *, at_least: bool = False) -> None:
@@ -1166,19 +1158,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-@contextmanager
-def work_directory(path: Path | None) -> Iterator[Path]:
-    if path is not None:
-        path.mkdir(parents=True, exist_ok=True)
-        yield path.resolve()
-        return
-    temp = Path(tempfile.mkdtemp(prefix="aim-catalog-bench-"))
-    try:
-        yield temp
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if not Path(CLI).exists():
@@ -1196,7 +1175,7 @@ def main(argv: list[str] | None = None) -> int:
         ps_deployments=args.ps_deployments,
         pg_url=args.pg_url,
     )
-    with work_directory(args.workdir) as workdir:
+    with work_directory(args.workdir, "aim-catalog-bench-") as workdir:
         harness = Harness(opts, workdir, args.db)
         started = time.perf_counter()
         try:

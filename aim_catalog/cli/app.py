@@ -131,12 +131,12 @@ class Root(Group):
         rows = []
         for name in names:
             built = self.commands.get(name)
-            text = COMMANDS[name][1] if name in COMMANDS else None
-            if built is not None and (built.hidden or text is None):
-                if not built.hidden:
-                    rows.append((name, built.get_short_help_str(limit)))
+            if built is not None and built.hidden:
                 continue
-            rows.append((name, make_default_short_help(text or "", limit)))
+            if name in COMMANDS:
+                rows.append((name, make_default_short_help(COMMANDS[name][1], limit)))
+            elif built is not None:
+                rows.append((name, built.get_short_help_str(limit)))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
