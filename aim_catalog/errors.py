@@ -61,6 +61,9 @@ class CatalogClosed(UsageProblem, ValueError):
 
 
 class NoSuitableRecipe(CatalogError):
+    """No enabled config meets the request (model, GPU count, precision, backend, hardware,
+    scenario, SLOs); the message says what the catalog has instead."""
+
     exit_code = 3
 
 
@@ -94,6 +97,9 @@ class InvalidRecipeInput(CatalogError):
 
 
 class LaunchFailed(CatalogError):
+    """A launch (or a benchmark run's launch) did not reach a serving deployment: the image,
+    the container, a setup step or the readiness wait failed; what it created is removed."""
+
     exit_code = 5
 
 

@@ -85,6 +85,8 @@ def _environ(env: Mapping[str, str] | None) -> Mapping[str, str]:
 
 
 def data_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where the default catalog lives: $XDG_DATA_HOME/aim-catalog (~/.local/share/aim-catalog
+    when unset)."""
     env = _environ(env)
     base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "aim-catalog"
@@ -95,7 +97,8 @@ def default_db_url(env: Mapping[str, str] | None = None) -> str:
 
 
 def resolve_db_url(cli_value: str | None, env: Mapping[str, str] | None = None) -> tuple[str, bool]:
-    """Return ``(url, is_default)``: the flag wins, then the environment, then the default."""
+    """The catalog's database URL (sqlite:///PATH or postgresql://...): ``--db`` wins, then
+    $AIM_CATALOG_DB_URL, then the default SQLite file (``data_dir``). Returns ``(url, is_default)``."""
     env = _environ(env)
     if cli_value:
         return cli_value, False
@@ -105,6 +108,8 @@ def resolve_db_url(cli_value: str | None, env: Mapping[str, str] | None = None) 
 
 
 def auto_migrate_enabled(env: Mapping[str, str] | None = None) -> bool:
+    """Whether the default catalog is created and migrated on first use ($AIM_CATALOG_AUTO_MIGRATE,
+    default 1; 0/false/no/off: never, run `aim-catalog db upgrade`)."""
     env = _environ(env)
     return env.get(AUTO_MIGRATE_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
@@ -138,6 +143,8 @@ def _seconds(name: str, default: float, env: Mapping[str, str] | None) -> float:
 
 
 def sysfs_root(env: Mapping[str, str] | None = None) -> Path:
+    """Where /sys is read for GPU detection: / unless $AIM_CATALOG_SYSFS_ROOT says otherwise
+    (tests: a fake sysfs tree)."""
     env = _environ(env)
     return Path(env.get(SYSFS_ROOT_ENV) or "/")
 

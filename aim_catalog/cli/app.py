@@ -65,7 +65,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "sql": (
         ("reports",),
-        "Run one read-only SQL statement against the catalog (tables and views in the README).",
+        "Run one read-only SQL statement against the catalog (tables and views: docs/analysts/tables.md).",
     ),
     "export": (("reports",), "Write the catalog back as recipe YAML, benchmarks included."),
     "validate": (("catalog",), "Check recipe files without touching any database."),

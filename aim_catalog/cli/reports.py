@@ -52,7 +52,7 @@ def bench_import(
     backend, tensor-parallel size; InferenceX also hardware and precision) when exactly one
     fits. Re-importing a file adds nothing. A bad or truncated file, a key given twice, or
     a figure no real run can show (infinite, more than 1e6 tokens/s per GPU, a TTFT under
-    0.01 ms...: the README lists the bounds): exit 4, nothing written. Runs that cannot be
+    0.01 ms...: docs/admins/ingest.md lists the bounds): exit 4, nothing written. Runs that cannot be
     compared (trace replays, multi-node rows) are skipped with their reason; rows with
     failed requests are stored but never rank.
 
@@ -185,7 +185,7 @@ def sql_cmd(
         "from $AIM_CATALOG_SQL_PASSWORD or ~/.pgpass). See `db grant-readonly`.",
     ),
 ) -> None:
-    """Run one read-only SQL statement against the catalog (tables and views in the README).
+    """Run one read-only SQL statement against the catalog (tables and views: docs/analysts/tables.md).
 
     Rows stream to the output as they come. Nothing can be written: SQLite opens the file
     read-only and refuses ATTACH, VACUUM and writes; PostgreSQL runs a read-only

@@ -24,6 +24,9 @@ class QueryTimedOut(CatalogError):
 
 
 class QueryInterrupted(CatalogError):
+    """Ctrl-C stopped the statement (on PostgreSQL it is cancelled on the server too). Any
+    command interrupted by Ctrl-C exits 130 as well."""
+
     exit_code = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 
 
