@@ -73,6 +73,13 @@ def recipe_document(recipe: Recipe, note: Note = quiet) -> dict[str, Any]:
             body["env"] = dict(config.env)
         if config.setup:
             body["setup"] = list(config.setup)
+        # An AMD AIM profile's metadata: without profile_type, ingest would refuse a profile
+        # whose --model is its model_id (recipes.flags.served_models), and --goal would not find it.
+        for field in ("goal", "profile_type"):
+            if getattr(config, field) is not None:
+                body[field] = getattr(config, field)
+        if config.manual_only:
+            body["manual_selection_only"] = True
         where = f"{recipe.recipe_id} {config.backend} {config.gpu_count} GPU(s)"
         rows = [
             row

@@ -49,6 +49,50 @@ def test_export_ingests_into_an_identical_catalog(
     assert copied == original
 
 
+def test_aim_profiles_survive_export_and_ingest(cli: Callable[..., Any], db_url: str, tmp_path: Path) -> None:
+    """AMD AIM profiles (aim-build's own files, ../shared) keep goal, profile_type and
+    manual-selection-only through a backup, so a profile serving its model_id's weights
+    (``--model amd/...-FP8-KV`` under meta-llama/Llama-3.1-8B-Instruct) ingests back and
+    ``--goal`` still finds it (export used to drop the three and refuse to write)."""
+    from support.paths import SHARED
+
+    profiles = SHARED / "reference" / "aim-build" / "profiles" / "meta-llama" / "Llama-3.1-8B-Instruct"
+    cli("ingest", str(profiles), db_url=db_url)
+    profile = ("goal", "profile_type", "manual_only", "args")
+    query = f"SELECT {', '.join(profile)} FROM serve_configs"
+
+    def configs(url: str) -> list[tuple[Any, ...]]:
+        engine = db.make_engine(url)
+        with engine.connect() as conn:
+            rows = [
+                (goal, kind, bool(manual), json.dumps(json.loads(args) if isinstance(args, str) else args))
+                for goal, kind, manual, args in conn.execute(text(query))
+            ]
+        engine.dispose()
+        return sorted(rows, key=repr)
+
+    original = configs(db_url)
+    assert any("amd/Llama-3.1-8B-Instruct-FP8-KV" in r[3] for r in original)
+    assert {r[1] for r in original} >= {"optimized"} and any(r[2] for r in original)
+    out = tmp_path / "exported"
+    cli("export", "--out", str(out), db_url=db_url)
+    copy = _empty_twin(db_url, tmp_path)
+    cli("ingest", str(out), db_url=copy)
+    assert configs(copy) == original
+    chosen = cli(
+        "select",
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "1",
+        "-p",
+        "fp8",
+        "--goal",
+        "latency",
+        "--json",
+        db_url=copy,
+    )
+    assert json.loads(chosen.stdout)["recipe_id"].endswith("-latency")
+
+
 def _every_row(url: str) -> list[dict[str, Any]]:
     """Every benchmark row, every column, keyed by its recipe and config instead of ids."""
     hidden = ("id", "serve_config_id", "precision")
