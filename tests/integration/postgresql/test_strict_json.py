@@ -72,9 +72,12 @@ def json_commands() -> set[str]:
     found: set[str] = set()
 
     def walk(command: Any, path: list[str]) -> None:
-        if hasattr(command, "commands"):
-            for name, sub in command.commands.items():
-                walk(sub, [*path, name])
+        # Through list_commands/get_command, as click does: the root builds a command only
+        # when it is asked for by name (cli/app.py, Root), so `.commands` starts empty.
+        if hasattr(command, "list_commands"):
+            ctx = typer.Context(command)
+            for name in command.list_commands(ctx):
+                walk(command.get_command(ctx, name), [*path, name])
         elif any(opt in ("--json", "--format") for param in command.params for opt in param.opts):
             found.add(" ".join(path))
 
