@@ -15,8 +15,9 @@ What each function writes, and where it reads it (never a hand-kept copy):
   and the server versions whose flags the lint knows, from ``aim_catalog/backends/data/``;
 - ``environment_reference()``: every environment variable, from ``aim_catalog/settings.py``
   (where every variable is read, one function each: its docstring says what it means);
-- ``run(command)``: the command run in a fresh sandbox (its own HOME and default catalog, 100
-  columns, UTC), as a ``console`` block of its real output.
+- ``run(command)``: the command run in a fresh sandbox (its own HOME and default catalog, no
+  GPU, no Docker engine, UTC), as a ``console`` block of its real output (piped, so tables are
+  as wide as their content, one row a line, as in a script or a pager).
 
 Generation is deterministic: the sandbox's path is shown as ``~`` and a launch's random
 label as ``<random>``. With ``-D check=1`` (``scripts/docs --check``) a ``--plot`` file is
@@ -42,7 +43,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-COLUMNS = 100
 
 __all__ = ["bounds_reference", "cli_reference", "environment_reference", "images_reference", "run"]
 
@@ -79,8 +79,6 @@ class _Sandbox:
             XDG_DATA_HOME=str(home / ".local" / "share"),
             XDG_CACHE_HOME=str(home / ".cache"),
             XDG_RUNTIME_DIR=str(home / "runtime"),
-            COLUMNS=str(COLUMNS),
-            LINES="50",
             TERM="dumb",
             NO_COLOR="1",
             TZ="UTC",
@@ -176,18 +174,19 @@ def _type(param: Any) -> str:
 
 
 def _help(text: str) -> list[str]:
-    """A command's help: its paragraphs, then its ``Example:`` lines as one console block."""
+    """A command's help: its paragraphs, then its ``Example:`` lines as one ``text`` block, as
+    ``--help`` shows them (the pages' own ``sh`` blocks are the ones the docs tests run)."""
     paragraphs, examples = [], []
     for line in inspect.cleandoc(text).splitlines():
         if line.strip() == "\b":  # click's "do not rewrap the next paragraph"
             continue
         if line.startswith("Example: "):
-            examples.append("$ " + line.removeprefix("Example: "))
+            examples.append(line.removeprefix("Example: "))
         else:
             paragraphs.append(line)
     lines = re.sub(r"\n{3,}", "\n\n", "\n".join(paragraphs)).strip().splitlines()
     if examples:
-        lines += ["", "```console", *examples, "```"]
+        lines += ["", "```text", *examples, "```"]
     return [*lines, ""]
 
 

@@ -128,7 +128,7 @@ def report_cmd(
 
     \b
     Example: aim-catalog report leaderboard --format markdown
-    Example: aim-catalog report pareto amd/Llama-3.3-70B-Instruct-FP8-KV --hardware MI355X --plot p.svg
+    Example: aim-catalog report pareto deepseek-ai/DeepSeek-R1-0528 -p fp8 --hardware MI355X --plot p.svg
     Example: aim-catalog report backtest deepseek-ai/DeepSeek-R1-0528 --json
     """
     from aim_catalog.cli import render
