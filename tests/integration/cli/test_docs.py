@@ -1,0 +1,196 @@
+"""Every command block of README.md and docs/ runs, as a reader would type it.
+
+Each page's ``aim-catalog`` commands run in order, as real processes of the installed
+console script, in one sandbox per page (``support.docs.sandbox``: the files the docs name,
+a private default catalog, no GPU, no Docker engine). What this host cannot do is said per
+command, never skipped silently:
+
+- ``launch`` and ``bench sweep`` need a GPU: they run with ``--dry-run`` added (the issue's
+  rule for commands that need a GPU or a cluster);
+- commands on a deployment (``ps``, ``logs``, ``stop``, ``test NAME``, ``bench run``,
+  ``bench import --deployment``) run in ``integration/docker/test_docs.py`` against a real
+  deployment of the stand-in server; here they are only counted;
+- ``cache pull`` needs the Hugging Face Hub: it runs offline and must say so in one line;
+- ``doctor`` on a host without a GPU reports the missing driver and exits 1, as documented;
+- a page's ``export NAME=VALUE`` lines hold for the commands after them: a PostgreSQL
+  ``AIM_CATALOG_DB_URL`` is this run's own test database (as its superuser, the DBA the page
+  speaks to), a placeholder password a test one, and a role the page names gets this
+  process's suffix (roles are cluster-wide) and is dropped afterwards.
+
+Every ```python block runs too, in a fresh interpreter. Generated outputs are checked by
+``scripts/docs --check`` (scripts/test), not here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import make_url
+from support import docs
+from support.launch import aim
+from support.services import missing_service, pg_admin_url
+
+# A command's first words -> (exit code, what its output must say, why) where not 0.
+EXPECTED = {
+    ("cache", "pull"): (1, "HF_HUB_OFFLINE", "needs the Hub: run offline it says so"),
+    ("doctor",): (1, "❌", "no GPU on this host: doctor reports it and exits 1"),
+}
+ON_DEPLOYMENT = {("ps",), ("logs",), ("stop",), ("test",), ("bench", "run")}
+NEEDS_GPU = {("launch",), ("bench", "sweep")}
+
+
+def starts(command: docs.Command, table: set[tuple[str, ...]] | dict[tuple[str, ...], object]) -> bool:
+    return any(command.words[: len(key)] == key for key in table)
+
+
+def on_deployment(command: docs.Command) -> bool:
+    return starts(command, ON_DEPLOYMENT) or (
+        command.words[:2] == ("bench", "import") and command.has("--deployment")
+    )
+
+
+def environment(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIM_CATALOG_", "HF_", "XDG_"))}
+    env.update(
+        HOME=str(tmp_path / "home"),
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        XDG_RUNTIME_DIR=str(tmp_path),
+        AIM_CATALOG_SYSFS_ROOT=str(tmp_path / "no-sysfs"),
+        AIM_CATALOG_DEV_ROOT=str(tmp_path / "no-dev"),
+        HF_HOME=str(tmp_path / "hf"),
+        DOCKER_HOST=f"unix://{tmp_path}/no-docker.sock",
+        KUBECONFIG=str(tmp_path / "no-kubeconfig"),
+        COLUMNS="100",
+    )
+    return env
+
+
+def cached_model(hf_home: Path, model: str) -> None:
+    """A model in the Hugging Face cache as huggingface_hub lays it out (for `cache rm`)."""
+    repo = hf_home / "hub" / ("models--" + model.replace("/", "--"))
+    blob = repo / "blobs" / ("0" * 40)
+    blob.parent.mkdir(parents=True)
+    blob.write_text("{}")
+    snapshot = repo / "snapshots" / ("a" * 40)
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").symlink_to(blob)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("a" * 40)
+
+
+PAGES = [page for page in docs.PAGES if docs.shell_commands(page)[0]]
+POWER_ENV = "AIM_CATALOG_TEST_PG_POWER_URL"  # the test cluster's superuser (scripts/test sets it)
+ROLES = ("aim_reader",)  # PostgreSQL roles the docs name
+
+
+def exported(command: docs.Command, suffix: str) -> dict[str, str]:
+    """The page's exports for this command, made real for this test run."""
+    from sqlalchemy import make_url
+
+    env = {}
+    for name, value in command.exports:
+        if value.startswith("postgresql://"):
+            power = os.environ.get(POWER_ENV)
+            if not power:
+                missing_service(f"PostgreSQL superuser: {POWER_ENV} is not set (scripts/test sets it)")
+            database = make_url(pg_admin_url()).database
+            value = make_url(power).set(database=database).render_as_string(hide_password=False)
+        elif value in ("...", "PASSWORD"):
+            value = "docs-test-password-" + suffix
+        env[name] = value
+    return env
+
+
+def drop_roles(suffix: str) -> None:
+    import psycopg
+
+    power = os.environ.get(POWER_ENV)
+    if not power:
+        return
+    with psycopg.connect(power.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as admin:
+        for role in (f"{name}_{suffix}" for name in ROLES):
+            if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
+                database = make_url(pg_admin_url()).database
+                with psycopg.connect(
+                    make_url(power).set(drivername="postgresql", database=database).render_as_string(False),
+                    autocommit=True,
+                ) as owner:
+                    owner.execute(f'DROP OWNED BY "{role}"')
+                admin.execute(f'DROP ROLE "{role}"')
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(docs.REPO)) for p in PAGES])
+def test_every_command_of_the_page_runs(page: Path, tmp_path: Path) -> None:
+    ours, _ = docs.shell_commands(page)
+    sandbox = docs.sandbox(tmp_path / "work")
+    env = environment(tmp_path)
+    for command in ours:
+        if command.words[:2] == ("cache", "rm"):
+            cached_model(tmp_path / "hf", command.words[2])
+    suffix = str(os.getpid())
+    try:
+        ran = run_page(ours, sandbox, env, suffix)
+    finally:
+        if any(name in c.words for c in ours for name in ROLES):
+            drop_roles(suffix)
+    assert ran or any(on_deployment(c) for c in ours)
+
+
+def run_page(ours: list[docs.Command], sandbox: Path, env: dict[str, str], suffix: str) -> int:
+    ran = 0
+    for command in ours:
+        if on_deployment(command):
+            continue
+        words = [f"{w}_{suffix}" if w in ROLES else w for w in docs.in_sandbox(command, sandbox)]
+        if starts(command, NEEDS_GPU) and "--dry-run" not in words:
+            words.append("--dry-run")
+        code, says, _why = next((v for k, v in EXPECTED.items() if command.words[: len(k)] == k), (0, "", ""))
+        extra = {"HF_HUB_OFFLINE": "1"} if command.words[:2] == ("cache", "pull") else {}
+        done = subprocess.run(
+            aim(*words),
+            cwd=sandbox,
+            env=env | exported(command, suffix) | extra,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        output = done.stdout + done.stderr
+        assert done.returncode == code, f"{command}\nexit {done.returncode}, not {code}:\n{output[-3000:]}"
+        assert "Traceback" not in output, f"{command}\n{output[-3000:]}"
+        assert says in output, f"{command}: {says!r} not in\n{output[-3000:]}"
+        ran += 1
+    return ran
+
+
+def test_the_docs_name_only_sandbox_files_and_known_tools() -> None:
+    """A command of another tool is listed, not run: each must be one of these."""
+    tools = ("pip", "./scripts/test", "scripts/docs", "mkdocs", "git", "kubectl", "vllm", "python", "export")
+    tools += (".venv/bin/python",)
+    stray = [
+        f"{line.page}:{line.line}: {line.text}"
+        for page in docs.PAGES
+        for line in docs.shell_commands(page)[1]
+        if not line.text.startswith(tools)
+    ]
+    assert stray == []
+
+
+PYTHON = [block for page in docs.PAGES for block in docs.python_blocks(page)]
+
+
+@pytest.mark.parametrize("page,line,code", PYTHON, ids=[f"{p}:{n}" for p, n, _ in PYTHON])
+def test_every_python_block_runs(page: str, line: int, code: str, tmp_path: Path) -> None:
+    sandbox = docs.sandbox(tmp_path / "work")
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=sandbox,
+        env=environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, f"{page}:{line}\n{done.stdout[-2000:]}{done.stderr[-3000:]}"
