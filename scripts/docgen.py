@@ -174,19 +174,24 @@ def _type(param: Any) -> str:
 
 
 def _help(text: str) -> list[str]:
-    """A command's help: its paragraphs, then its ``Example:`` lines as one ``text`` block, as
-    ``--help`` shows them (the pages' own ``sh`` blocks are the ones the docs tests run)."""
-    paragraphs, examples = [], []
+    """A command's help: its paragraphs, then its examples as one ``sh`` block (the docs
+    tests run every ``sh`` block). An example is a line ``Example: COMMAND`` and the indented
+    lines under it: a ``\\`` continuation stays indented, another line is another command."""
+    paragraphs: list[str] = []
+    examples: list[str] = []
     for line in inspect.cleandoc(text).splitlines():
         if line.strip() == "\b":  # click's "do not rewrap the next paragraph"
             continue
         if line.startswith("Example: "):
-            examples.append(line.removeprefix("Example: "))
+            examples.append(line.removeprefix("Example: ").strip())
+        elif examples and line.startswith(" ") and line.strip():
+            continued = examples[-1].endswith("\\")
+            examples.append(("    " if continued else "") + line.strip())
         else:
             paragraphs.append(line)
     lines = re.sub(r"\n{3,}", "\n\n", "\n".join(paragraphs)).strip().splitlines()
     if examples:
-        lines += ["", "```text", *examples, "```"]
+        lines += ["", "```sh", *examples, "```"]
     return [*lines, ""]
 
 

@@ -124,7 +124,7 @@ def bench_run_cmd(
 
     \b
     Example: aim-catalog bench run aim-qwen3-32b-4gpu-bf16-vllm --concurrency 4,16,64 --output-len 512
-    Example: aim-catalog bench run my-kube-deploy --url http://127.0.0.1:8000 --client builtin
+    Example: aim-catalog bench run aim-qwen3-32b-4gpu-bf16-vllm --url http://127.0.0.1:8000 --client builtin
     """
     from aim_catalog.cli import render
     from aim_catalog.launch.guard import signals_stop

@@ -46,7 +46,7 @@ def cache_ls(
     """List cached models with their size and last use, marking the catalog's models.
 
     \b
-    Example: aim-catalog cache ls --hf-cache /data/hf
+    Example: aim-catalog cache ls --json
     """
     from aim_catalog.cli import render
     from aim_catalog.host import hfcache

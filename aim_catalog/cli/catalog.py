@@ -82,8 +82,9 @@ def db_grant_readonly(
     superuser; running it again keeps the role and refreshes its grants.
 
     \b
-    Example: AIM_CATALOG_SQL_PASSWORD=... aim-catalog db grant-readonly aim_reader
-    Then:    aim-catalog sql --role aim_reader "SELECT * FROM leaderboard"
+    Example: export AIM_CATALOG_SQL_PASSWORD=...
+             aim-catalog db grant-readonly aim_reader
+             aim-catalog sql --role aim_reader "SELECT * FROM leaderboard"
     """
     import sys
 
@@ -151,7 +152,7 @@ def validate(
     Every problem is listed as path:line:col, field and reason; exit code 4 if any.
 
     \b
-    Example: aim-catalog validate recipes/
+    Example: aim-catalog validate my-recipes/
     """
     from aim_catalog.cli import render
 
@@ -173,7 +174,7 @@ def ingest(
     Nothing is written if any file is invalid (exit 4). Unchanged files are skipped.
 
     \b
-    Example: aim-catalog ingest recipes/ --prune
+    Example: aim-catalog ingest my-recipes/ --prune
     """
     from aim_catalog.cli import render
     from aim_catalog.recipes.ingest import IngestReport

@@ -57,7 +57,7 @@ def bench_import(
     failed requests are stored but never rank.
 
     \b
-    Example: aim-catalog bench import results/*.json --recipe qwen3-32b-mi300x-bf16 -b vllm --gpus 4
+    Example: aim-catalog bench import run.json --recipe qwen3-32b-mi300x-bf16 -b vllm --gpus 4
     """
     from dataclasses import asdict
 
@@ -241,7 +241,7 @@ def export_cmd(
     Ingesting the directory into an empty catalog gives the same catalog.
 
     \b
-    Example: aim-catalog export --out recipes-backup/
+    Example: aim-catalog export --out catalog-backup/
     """
     from aim_catalog.cli import render
     from aim_catalog.cli.app import directory_option

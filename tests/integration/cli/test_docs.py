@@ -12,6 +12,9 @@ command, never skipped silently:
   deployment of the stand-in server; here they are only counted;
 - ``cache pull`` needs the Hugging Face Hub: it runs offline and must say so in one line;
 - ``doctor`` on a host without a GPU reports the missing driver and exits 1, as documented;
+- the command reference's examples (each command's ``--help``) run each on a catalog of
+  its own (one of them is ``db downgrade base``); ``grant-readonly`` and ``sql --role`` run on
+  PostgreSQL, as does any ``postgresql://`` URL the docs give;
 - a page's ``export NAME=VALUE`` lines hold for the commands after them: a PostgreSQL
   ``AIM_CATALOG_DB_URL`` is this run's own test database (as its superuser, the DBA the page
   speaks to), a placeholder password a test one, and a role the page names gets this
@@ -24,6 +27,7 @@ Every ```python block runs too, in a fresh interpreter. Generated outputs are ch
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,7 +41,7 @@ from support.services import missing_service, pg_admin_url
 # A command's first words -> (exit code, what its output must say, why) where not 0.
 EXPECTED = {
     ("cache", "pull"): (1, "HF_HUB_OFFLINE", "needs the Hub: run offline it says so"),
-    ("doctor",): (1, "❌", "no GPU on this host: doctor reports it and exits 1"),
+    ("doctor",): (1, "amdgpu driver not loaded", "no GPU on this host: doctor reports it and exits 1"),
 }
 ON_DEPLOYMENT = {("ps",), ("logs",), ("stop",), ("test",), ("bench", "run")}
 NEEDS_GPU = {("launch",), ("bench", "sweep")}
@@ -83,25 +87,38 @@ def cached_model(hf_home: Path, model: str) -> None:
 
 
 PAGES = [page for page in docs.PAGES if docs.shell_commands(page)[0]]
+REFERENCE = docs.REPO / "docs" / "reference" / "cli.md"  # generated from --help
 POWER_ENV = "AIM_CATALOG_TEST_PG_POWER_URL"  # the test cluster's superuser (scripts/test sets it)
 ROLES = ("aim_reader",)  # PostgreSQL roles the docs name
 
 
+def real_pg_url() -> str:
+    """This run's own PostgreSQL database, as the test cluster's superuser (the DBA the
+    docs speak to)."""
+    power = os.environ.get(POWER_ENV)
+    if not power:
+        missing_service(f"PostgreSQL superuser: {POWER_ENV} is not set (scripts/test sets it)")
+    assert power is not None
+    database = make_url(pg_admin_url()).database
+    return make_url(power).set(database=database).render_as_string(hide_password=False)
+
+
+def pg_only(command: docs.Command) -> bool:
+    """Commands that exist for PostgreSQL catalogs only (SQLite has no roles)."""
+    return "grant-readonly" in command.words or ("sql" in command.words and command.has("--role"))
+
+
 def exported(command: docs.Command, suffix: str) -> dict[str, str]:
     """The page's exports for this command, made real for this test run."""
-    from sqlalchemy import make_url
-
     env = {}
     for name, value in command.exports:
         if value.startswith("postgresql://"):
-            power = os.environ.get(POWER_ENV)
-            if not power:
-                missing_service(f"PostgreSQL superuser: {POWER_ENV} is not set (scripts/test sets it)")
-            database = make_url(pg_admin_url()).database
-            value = make_url(power).set(database=database).render_as_string(hide_password=False)
+            value = real_pg_url()
         elif value in ("...", "PASSWORD"):
             value = "docs-test-password-" + suffix
         env[name] = value
+    if pg_only(command) and "AIM_CATALOG_DB_URL" not in env:
+        env["AIM_CATALOG_DB_URL"] = real_pg_url()
     return env
 
 
@@ -132,6 +149,8 @@ def test_every_command_of_the_page_runs(page: Path, tmp_path: Path) -> None:
         if command.words[:2] == ("cache", "rm"):
             cached_model(tmp_path / "hf", command.words[2])
     suffix = str(os.getpid())
+    if page == REFERENCE:  # --help's examples, one per command: each on a catalog of its own
+        env["AIM_CATALOG_DOCS_TEMPLATE"] = str(seeded_data(tmp_path / "template", env))
     try:
         ran = run_page(ours, sandbox, env, suffix)
     finally:
@@ -140,12 +159,31 @@ def test_every_command_of_the_page_runs(page: Path, tmp_path: Path) -> None:
     assert ran or any(on_deployment(c) for c in ours)
 
 
+def seeded_data(where: Path, env: dict[str, str]) -> Path:
+    """A data directory whose default catalog is made and seeded (copied for each command)."""
+    done = subprocess.run(
+        aim("list-recipes"),
+        env=env | {"XDG_DATA_HOME": str(where)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    return where
+
+
 def run_page(ours: list[docs.Command], sandbox: Path, env: dict[str, str], suffix: str) -> int:
     ran = 0
-    for command in ours:
+    template = env.pop("AIM_CATALOG_DOCS_TEMPLATE", None)
+    for number, command in enumerate(ours):
         if on_deployment(command):
             continue
+        if template is not None:
+            fresh = sandbox.parent / f"data-{number}"
+            shutil.copytree(template, fresh)
+            env = env | {"XDG_DATA_HOME": str(fresh)}
         words = [f"{w}_{suffix}" if w in ROLES else w for w in docs.in_sandbox(command, sandbox)]
+        words = [real_pg_url() if w.startswith("postgresql://") else w for w in words]
         if starts(command, NEEDS_GPU) and "--dry-run" not in words:
             words.append("--dry-run")
         code, says, _why = next((v for k, v in EXPECTED.items() if command.words[: len(k)] == k), (0, "", ""))
