@@ -27,6 +27,7 @@ Every ```python block runs too, in a fresh interpreter. Generated outputs are ch
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -232,3 +233,13 @@ def test_every_python_block_runs(page: str, line: int, code: str, tmp_path: Path
         timeout=600,
     )
     assert done.returncode == 0, f"{page}:{line}\n{done.stdout[-2000:]}{done.stderr[-3000:]}"
+
+
+def test_the_readme_is_short_and_points_to_the_docs() -> None:
+    """README.md is the front door (what it is, two set-up commands, a tour); the rest lives
+    in docs/, each page of which it names."""
+    text = (docs.REPO / "README.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 200
+    linked = set(re.findall(r"\]\((docs/[^)#]+\.md)", text))
+    pages = {str(p.relative_to(docs.REPO)) for p in (docs.REPO / "docs").rglob("*.md")}
+    assert pages - {"docs/index.md"} <= linked, pages - linked
