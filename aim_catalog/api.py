@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aim_catalog import arguments
 from aim_catalog.arguments import PathLike
 from aim_catalog.errors import InvalidRecipeInput, NoCatalog, WrongArgumentType
-from aim_catalog.notes import Note, Tick, Write, quiet
+from aim_catalog.notes import Note, Progress, Tick, Write, progress_ticks, quiet
 from aim_catalog.recipes.loading import Loader
 from aim_catalog.selection.options import SelectionOptions
 from aim_catalog.storage.store import Store, Where
@@ -407,25 +407,26 @@ class Catalog:
         *,
         dry_run: bool = False,
         on_tick: Tick | None = None,
+        on_progress: Progress | None = None,
     ) -> ImportReport:
         """Import vLLM, SGLang or InferenceX result files (``InvalidRecipeInput`` for a bad
         file or a figure outside ``recipes.bounds``, nothing written). ``target`` names the
         serve config; else it is inferred. ``files`` is a sequence (a bare ``str`` is refused:
-        ``WrongArgumentType``). ``on_tick`` hears progress lines (file read, runs resolved
-        and written)."""
+        ``WrongArgumentType``). ``on_progress`` hears each stage (checking each file's runs,
+        resolving their serve configs, writing) as what, done, of how many; ``on_tick`` the
+        same as lines (``checking agg_bmk.json: 5,000 of 370,000``)."""
         from aim_catalog.measurements.bench_import import Target, import_runs
         from aim_catalog.measurements.importers import Parsed, read_result_file
 
         given = arguments.paths(files, "files")
+        progress = on_progress or (progress_ticks(on_tick) if on_tick is not None else None)
         parsed = Parsed()
         for file in given:
-            if on_tick is not None:
-                on_tick(f"reading {file} ({len(parsed.runs):,} runs so far)")
-            parsed.extend(read_result_file(file))
+            parsed.extend(read_result_file(file, progress))
         if parsed.problems or not parsed.runs:
             raise InvalidRecipeInput(parsed.problems or parsed.skipped)
         with self.read() if dry_run else self.write() as session:
-            report = import_runs(session, parsed.runs, target or Target(), on_tick)
+            report = import_runs(session, parsed.runs, target or Target(), progress)
         return replace(report, notes=[str(skip) for skip in parsed.skipped] + report.notes)
 
     def sync_inferencex(

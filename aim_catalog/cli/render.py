@@ -11,7 +11,8 @@ import json
 import math
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from aim_catalog.errors import redact
@@ -19,6 +20,8 @@ from aim_catalog.errors import redact
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
+
+    from aim_catalog.notes import Progress
 
 
 @functools.cache
@@ -56,6 +59,37 @@ def _escape(match: re.Match[str]) -> str:
 def safe(text: str) -> str:
     """``text`` with control characters shown as ``\\x1b``-style escapes (human output)."""
     return _CONTROL.sub(_escape, text)
+
+
+@contextmanager
+def progress_bar(console: Console | None = None) -> Iterator[Progress | None]:
+    """A progress bar on stderr while a long job runs, one bar per stage (what, done, of
+    how many, time), cleared at the end; None when stderr is not a terminal (a script's
+    log gets no bars). ``console``: where to draw (tests)."""
+    if console is None and not stderr_is_terminal():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bars
+
+    bars = Bars(
+        TextColumn("{task.description}", markup=False),  # a file name is data, never markup
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console or err(),
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+
+    def report(what: str, done: int, total: int) -> None:
+        what = safe(what)
+        if what not in tasks:
+            tasks[what] = bars.add_task(what, total=total)
+        bars.update(tasks[what], completed=done, total=total)
+
+    with bars:
+        yield report
 
 
 def emit_json(data: Any) -> None:

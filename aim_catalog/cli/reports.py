@@ -73,10 +73,8 @@ def bench_import(
     if backend is not None and backend not in BACKENDS:
         raise UsageProblem(f"unknown backend {backend!r}; choose {', '.join(BACKENDS)}")
     target = Target(recipe, backend, gpus, deployment)
-    from aim_catalog.cli.launch_show import spinner
-
-    with spinner() as tick:  # a status line on a terminal: big files take seconds
-        report = catalog_of(ctx).import_benchmarks(files, target, dry_run=dry_run, on_tick=tick)
+    with render.progress_bar() as progress:  # on a terminal: big files take seconds
+        report = catalog_of(ctx).import_benchmarks(files, target, dry_run=dry_run, on_progress=progress)
     if as_json:
         render.emit_json({**asdict(report), "dry_run": dry_run})
         return

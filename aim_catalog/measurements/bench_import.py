@@ -21,9 +21,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from aim_catalog.errors import CatalogError, EnvironmentProblem, InvalidRecipeInput, Problem, UsageProblem
-from aim_catalog.measurements.importers import Parsed, parse_results, read_result_file
+from aim_catalog.measurements.importers import TICK, Parsed, parse_results, read_result_file
 from aim_catalog.measurements.importers.common import Run, collector_paused
-from aim_catalog.notes import Tick
+from aim_catalog.notes import Progress
 from aim_catalog.recipes import bounds
 from aim_catalog.recipes.format import Origin
 from aim_catalog.settings import ENERGY_FIELDS, METRIC_FIELDS, RANK_METRICS, normalize_precision
@@ -215,14 +215,14 @@ def _unresolved(rows: list[Any], run: Run, target: Target, backend: str | None, 
 
 @collector_paused()  # the runs and their rows all stay alive until written
 def import_runs(
-    session: Session, runs: Sequence[Run], target: Target, progress: Tick | None = None
+    session: Session, runs: Sequence[Run], target: Target, progress: Progress | None = None
 ) -> ImportReport:
     """Write the runs into the catalog (one transaction, the caller's); skip ones already there.
 
     Time is linear in the runs: runs that name the same serve config (model, backend, GPUs,
     hardware, precision, speculative decoding) are resolved by one lookup, the catalog is
     asked which keys it holds once per 500 runs, and the rows are written by one executemany
-    per shape of row. ``progress`` hears "resolving"/"writing N of M runs" lines."""
+    per shape of row. ``progress`` hears the two stages: resolving serve configs, writing."""
     lock_for_write(session)
     per_file = Counter(run.path for run in runs)
     resolved: list[tuple[Run, int]] = []
@@ -230,8 +230,8 @@ def import_runs(
     notes: list[str] = []
     found: dict[tuple[Any, ...], int | CatalogError] = {}
     for done, run in enumerate(runs):  # every target, before any write
-        if progress is not None and done % _TICK == 0:
-            progress(f"resolving serve configs: {done:,} of {len(runs):,} runs")
+        if progress is not None and done % TICK == 0:
+            progress("resolving serve configs", done, len(runs))
         try:
             resolved.append((run, _resolve_once(session, run, target, found)))
         except Unresolved as exc:
@@ -240,6 +240,8 @@ def import_runs(
             unresolved += exc.problems  # a multi-run file: skip this row, import the rest
             at = f"[element {run.element}] " if run.element is not None else ""
             notes += [str(replace(p, message=f"{at}skipped: {p.message}")) for p in exc.problems]
+    if progress is not None:
+        progress("resolving serve configs", len(runs), len(runs))
     if not resolved:
         raise InvalidRecipeInput(unresolved)
     configs = {
@@ -275,14 +277,15 @@ def import_runs(
     for rows in shapes.values():  # executemany needs one set of columns per statement
         for start in range(0, len(rows), _ROWS_PER_INSERT):
             if progress is not None:
-                progress(f"writing: {written:,} of {added:,} runs")
+                progress("writing", written, added)
             chunk = rows[start : start + _ROWS_PER_INSERT]
             insert_many(session, Benchmark.__table__, chunk)
             written += len(chunk)
+    if progress is not None and added:
+        progress("writing", written, added)
     return ImportReport(added, duplicates, dict(targets), notes)
 
 
-_TICK = 5000  # runs between two progress lines
 _ROWS_PER_INSERT = 5000
 
 

@@ -27,12 +27,14 @@ from aim_catalog.backends.registry import BACKENDS
 from aim_catalog.errors import Problem
 from aim_catalog.measurements.importers import inferencex, inferencex_api, sglang, vllm
 from aim_catalog.measurements.importers.common import NotAmd, Run, Skip, collector_paused, split_objects
+from aim_catalog.notes import Progress
 from aim_catalog.recipes import bounds
 from aim_catalog.settings import RANK_METRICS
 
 __all__ = ["Parsed", "Run", "out_of_bounds", "parse_results", "read_result_file"]
 
 MAX_RESULT_BYTES = 64 << 20  # detailed vLLM results carry per-request lists
+TICK = 5000  # runs between two progress reports
 # One module per result format, asked in this order (the first whose ``matches`` accepts a
 # run reads it). A module has ``TOOL``, ``TITLE``, ``SOURCE``, ``matches`` and ``read``:
 # a new format is a new module named here.
@@ -56,7 +58,7 @@ class Parsed:
         self.not_amd += other.not_amd
 
 
-def read_result_file(path: Path) -> Parsed:
+def read_result_file(path: Path, progress: Progress | None = None) -> Parsed:
     name = str(path)
     try:
         with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
@@ -69,11 +71,12 @@ def read_result_file(path: Path) -> Parsed:
             data = handle.read(MAX_RESULT_BYTES + 1)
     except OSError as exc:
         return Parsed(problems=[Problem(name, 0, 0, "", f"cannot read: {exc.strerror or exc}")])
-    return parse_results(data, name)
+    return parse_results(data, name, progress)
 
 
-def parse_results(data: bytes, path: str) -> Parsed:
-    """One JSON object, JSON objects one per line, or a JSON array of objects."""
+def parse_results(data: bytes, path: str, progress: Progress | None = None) -> Parsed:
+    """One JSON object, JSON objects one per line, or a JSON array of objects. ``progress``
+    hears ``checking NAME`` as the runs are read (every ``TICK`` runs, and the last)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -84,13 +87,18 @@ def parse_results(data: bytes, path: str) -> Parsed:
     with collector_paused():
         objects, problems = split_objects(text.removeprefix("\ufeff"), path)
         parsed = Parsed(problems=problems)
-        for line, obj, element in objects:
+        stage, total = f"checking {name}", len(objects)
+        for index, (line, obj, element) in enumerate(objects):
+            if progress is not None and index % TICK == 0:
+                progress(stage, index, total)
             if not isinstance(obj, dict):
                 kind = type(obj).__name__
                 message = _at(element) + f"expected a JSON object per run, got {kind}"
                 parsed.problems.append(Problem(path, line, 1, "", message))
                 continue
             _one(obj, path, line, sources, element, parsed)
+        if progress is not None:
+            progress(stage, total, total)
     if parsed.not_amd:
         parsed.skipped.append(Problem(path, 1, 1, "", not_amd_summary(parsed.not_amd)))
         parsed.not_amd = Counter()

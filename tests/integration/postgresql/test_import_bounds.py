@@ -224,9 +224,31 @@ def test_runs_of_one_serve_config_are_resolved_once(formats_catalog: str, tmp_pa
         report = catalog.import_benchmarks([path], on_tick=ticks.append)
     assert (report.added, report.targets) == (300, {"bench-fp4/sglang/4 GPU": 300})
     assert len(asked) <= 3, asked
-    # what a terminal's status line shows while a big file goes in
+    # the stages a terminal's progress bars show while a big file goes in, said as lines
     assert ticks == [
-        f"reading {path} (0 runs so far)",
-        "resolving serve configs: 0 of 300 runs",
-        "writing: 0 of 300 runs",
+        "checking agg_bmk.json: 0 of 300",
+        "checking agg_bmk.json: 300 of 300",
+        "resolving serve configs: 0 of 300",
+        "resolving serve configs: 300 of 300",
+        "writing: 0 of 300",
+        "writing: 300 of 300",
     ]
+
+
+def test_progress_counts_every_stage_to_its_end(formats_catalog: str, tmp_path: Path) -> None:
+    """A big file reports each stage every 5,000 runs and at its end, with its total, so a
+    bar can be drawn (issue 18, point 9)."""
+    from aim_catalog import Catalog
+
+    path = tmp_path / "agg_bmk.json"
+    path.write_text(json.dumps([inferencex(conc=c) for c in range(1, 12_001)]))
+    heard: list[tuple[str, int, int]] = []
+    with Catalog.open(formats_catalog) as catalog:
+        report = catalog.import_benchmarks([path], dry_run=True, on_progress=lambda *a: heard.append(a))
+    assert report.added == 12_000
+    stages = {what: [(done, total) for w, done, total in heard if w == what] for what, _, _ in heard}
+    assert list(stages) == ["checking agg_bmk.json", "resolving serve configs", "writing"]
+    ticks = [(0, 12_000), (5_000, 12_000), (10_000, 12_000), (12_000, 12_000)]
+    assert stages["checking agg_bmk.json"] == ticks
+    assert stages["resolving serve configs"] == ticks
+    assert stages["writing"][-1] == (12_000, 12_000)

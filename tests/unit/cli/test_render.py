@@ -154,3 +154,26 @@ def test_an_ascii_console_gets_the_same_ascii_box(monkeypatch: pytest.MonkeyPatc
     got = con.file.getvalue()
     assert got == row_per_line(COLUMNS, ps_rows(30), None, ascii_console())
     assert got.startswith("+-") and "│" not in got
+
+
+def test_progress_bar_draws_each_stage_with_its_count_and_escapes_names() -> None:
+    """bench import's bars on a terminal: one per stage, "done/total", a file name's control
+    characters escaped (not sent to the terminal); nothing drawn off a terminal."""
+    import io
+
+    from rich.console import Console
+
+    from aim_catalog.cli import render
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=100)
+    with render.progress_bar(console) as progress:
+        assert progress is not None
+        progress("checking a\x1b]0;x\x07.json", 5_000, 12_000)
+        progress("checking a\x1b]0;x\x07.json", 12_000, 12_000)
+        progress("resolving serve configs", 12_000, 12_000)
+    drawn = screen.getvalue()
+    assert "checking a\\x1b]0;x\\x07.json" in drawn and "\x1b]0;x" not in drawn
+    assert "12000/12000" in drawn and "resolving serve configs" in drawn
+    with render.progress_bar() as off_terminal:  # pytest's stderr is not a terminal
+        assert off_terminal is None
