@@ -155,6 +155,12 @@ class SQLite(Dialect):
             if not create and not path.exists():
                 raise NoCatalog(str(path))
             path.parent.mkdir(parents=True, exist_ok=True)
+        if self.keeps_pool(url) and "poolclass" not in options:
+            from sqlalchemy.pool import SingletonThreadPool
+
+            # A memory database lives as long as its one connection: say so (SQLAlchemy 2.1
+            # deprecates picking this pool from a `mode=memory` URI by itself).
+            options["poolclass"] = SingletonThreadPool
         engine = create_engine(url, connect_args={"timeout": 60}, **options)
         install_events(engine, self.begin_immediate)
         if path is not None:
