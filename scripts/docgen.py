@@ -103,7 +103,7 @@ def _argv(command: str) -> list[str]:
         raise ValueError(f"run() runs aim-catalog commands only, got {command!r}")
     if _checking() and "--plot" in words:  # a check never rewrites the tree's picture
         at = words.index("--plot") + 1
-        words[at] = str(_Sandbox.path or Path(tempfile.gettempdir())) + "/" + Path(words[at]).name
+        words[at] = str(_Sandbox.path) + "/" + Path(words[at]).name
     return [sys.executable, "-m", "aim_catalog", *words[1:]]
 
 
@@ -136,7 +136,7 @@ def _cell(text: object) -> str:
 
 
 def _default(param: Any) -> str:
-    if param.is_flag if hasattr(param, "is_flag") else False:
+    if getattr(param, "is_flag", False):
         return "off" if not param.default else "on"
     if param.show_default is False or param.default is None or callable(param.default):
         return ""
@@ -195,6 +195,20 @@ def _help(text: str) -> list[str]:
     return [*lines, ""]
 
 
+def _option_table(params: list[Any]) -> list[str]:
+    """The table of a command's visible options: names, type, default, help."""
+    from typer import core
+
+    options = [p for p in params if isinstance(p, core.TyperOption) and not p.hidden]
+    if not options:
+        return []
+    lines = ["| option | type | default | help |", "|---|---|---|---|"]
+    for p in options:
+        names = ", ".join(f"`{o}`" for o in [*p.opts, *p.secondary_opts])
+        lines.append(f"| {names} | {_type(p)} | {_default(p)} | {_cell(p.help or '')} |")
+    return [*lines, ""]
+
+
 def _command_section(name: str, command: Any, parent: Any, depth: int) -> list[str]:
     from typer import core
     from typer._click.core import Context  # typer's own click (typer >= 0.26 vendors it)
@@ -203,7 +217,6 @@ def _command_section(name: str, command: Any, parent: Any, depth: int) -> list[s
     lines = [f"{'#' * depth} `aim-catalog {ctx.command_path.split(' ', 1)[1]}`", ""]
     lines += ["```text", command.get_usage(ctx), "```", "", *_help(command.help or "")]
     arguments = [p for p in command.params if isinstance(p, core.TyperArgument)]
-    options = [p for p in command.params if isinstance(p, core.TyperOption) and not p.hidden]
     if arguments:
         lines += ["| argument | type | required | help |", "|---|---|---|---|"]
         for p in arguments:
@@ -212,12 +225,7 @@ def _command_section(name: str, command: Any, parent: Any, depth: int) -> list[s
                 f"| {_cell(getattr(p, 'help', None) or '')} |"
             )
         lines.append("")
-    if options:
-        lines += ["| option | type | default | help |", "|---|---|---|---|"]
-        for p in options:
-            names = ", ".join(f"`{o}`" for o in [*p.opts, *p.secondary_opts])
-            lines.append(f"| {names} | {_type(p)} | {_default(p)} | {_cell(p.help or '')} |")
-        lines.append("")
+    lines += _option_table(command.params)
     if isinstance(command, core.TyperGroup):
         for sub in command.list_commands(ctx):
             lines += _command_section(sub, command.get_command(ctx, sub), ctx, depth + 1)
@@ -256,21 +264,15 @@ def _subclasses(cls: type) -> list[type]:
 
 def cli_reference() -> None:
     """Every command of ``aim-catalog`` as the app defines it, and the exit codes."""
-    from typer import core
     from typer._click.core import Context
+    from typer.main import get_command
 
     from aim_catalog.cli.app import app
 
-    root = __import__("typer").main.get_command(app)
+    root = get_command(app)
     ctx = Context(root, info_name="aim-catalog")
-    lines = ["## Global options", ""]
-    lines += ["```text", root.get_usage(ctx), "```", ""]
-    lines += ["| option | type | default | help |", "|---|---|---|---|"]
-    for p in root.params:
-        if isinstance(p, core.TyperOption) and not p.hidden:
-            names = ", ".join(f"`{o}`" for o in [*p.opts, *p.secondary_opts])
-            lines.append(f"| {names} | {_type(p)} | {_default(p)} | {_cell(p.help or '')} |")
-    lines += ["", "## Exit codes", "", *_exit_codes(), "", "## Commands", ""]
+    lines = ["## Global options", "", "```text", root.get_usage(ctx), "```", ""]
+    lines += [*_option_table(root.params), "## Exit codes", "", *_exit_codes(), "", "## Commands", ""]
     for name in root.list_commands(ctx):
         command = root.get_command(ctx, name)
         if command is not None and not command.hidden:

@@ -26,6 +26,7 @@ from support.paths import REPO, SHARED
 PAGES = sorted([REPO / "README.md", *(REPO / "docs").rglob("*.md")])
 BLOCK = re.compile(r"^```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^```", re.S | re.M)
 SEED = REPO / "seed_recipes"
+ON_DEPLOYMENT = (("ps",), ("logs",), ("stop",), ("test",), ("bench", "run"))
 INFERENCEX_RESULTS = SHARED / "reference" / "inferencex-results"
 AGG_RUN = "run_20609406656.agg_bmk.json"  # DeepSeek-R1-0528 on MI300X, MI325X, MI355X
 INFERENCEX_CHECKOUT = "/tmp/InferenceX"  # the docs' name for a checkout: the sandbox's is used
@@ -43,6 +44,14 @@ class Command:
 
     def has(self, *flags: str) -> bool:
         return any(word in flags or word.split("=")[0] in flags for word in self.words)
+
+    def starts(self, *prefixes: tuple[str, ...]) -> bool:
+        """Whether its words begin with one of ``prefixes`` (``("bench", "run")``)."""
+        return any(self.words[: len(prefix)] == prefix for prefix in prefixes)
+
+    def on_deployment(self) -> bool:
+        """A command on a running deployment: it needs a GPU host (``ON_DEPLOYMENT``)."""
+        return self.starts(*ON_DEPLOYMENT) or (self.starts(("bench", "import")) and self.has("--deployment"))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import atexit
 import os
 import sys
 import time
+from collections.abc import Iterable
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
@@ -18,6 +19,7 @@ from sqlalchemy import create_engine, make_url, text
 from aim_catalog.storage import db
 
 PG_ENV = "AIM_CATALOG_TEST_PG_URL"
+POWER_ENV = "AIM_CATALOG_TEST_PG_POWER_URL"  # the test cluster's superuser (scripts/test makes it)
 REQUIRE_ENV = "AIM_CATALOG_REQUIRE_SERVICES"
 
 
@@ -98,3 +100,29 @@ def reset_pg(url: str) -> None:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+def superuser_url(database_url: str) -> str:
+    """The test cluster's superuser on ``database_url``'s database (the DBA of the docs and
+    of ``db grant-readonly``); skips or fails without one."""
+    power = os.environ.get(POWER_ENV)
+    if not power:
+        missing_service(f"PostgreSQL superuser: {POWER_ENV} is not set (scripts/test sets it)")
+    assert power is not None
+    database = make_url(database_url).database
+    return make_url(db.normalize_url(power)).set(database=database).render_as_string(hide_password=False)
+
+
+def drop_roles(superuser_database_url: str, roles: Iterable[str]) -> None:
+    """Drop each of ``roles`` that exists, and what it owns or was granted in that database
+    (roles are cluster-wide: a test's must not outlive it)."""
+    import psycopg
+
+    libpq = (
+        make_url(superuser_database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    with psycopg.connect(libpq, autocommit=True) as admin:
+        for role in roles:
+            if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
+                admin.execute(f'DROP OWNED BY "{role}"')
+                admin.execute(f'DROP ROLE "{role}"')

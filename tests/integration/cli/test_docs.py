@@ -34,28 +34,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import make_url
 from support import docs
 from support.launch import aim
-from support.services import missing_service, pg_admin_url
+from support.services import drop_roles, pg_admin_url, superuser_url
 
 # A command's first words -> (exit code, what its output must say, why) where not 0.
 EXPECTED = {
     ("cache", "pull"): (1, "HF_HUB_OFFLINE", "needs the Hub: run offline it says so"),
     ("doctor",): (1, "amdgpu driver not loaded", "no GPU on this host: doctor reports it and exits 1"),
 }
-ON_DEPLOYMENT = {("ps",), ("logs",), ("stop",), ("test",), ("bench", "run")}
-NEEDS_GPU = {("launch",), ("bench", "sweep")}
-
-
-def starts(command: docs.Command, table: set[tuple[str, ...]] | dict[tuple[str, ...], object]) -> bool:
-    return any(command.words[: len(key)] == key for key in table)
-
-
-def on_deployment(command: docs.Command) -> bool:
-    return starts(command, ON_DEPLOYMENT) or (
-        command.words[:2] == ("bench", "import") and command.has("--deployment")
-    )
+NEEDS_GPU = (("launch",), ("bench", "sweep"))
 
 
 def environment(tmp_path: Path) -> dict[str, str]:
@@ -89,19 +77,13 @@ def cached_model(hf_home: Path, model: str) -> None:
 
 PAGES = [page for page in docs.PAGES if docs.shell_commands(page)[0]]
 REFERENCE = docs.REPO / "docs" / "reference" / "cli.md"  # generated from --help
-POWER_ENV = "AIM_CATALOG_TEST_PG_POWER_URL"  # the test cluster's superuser (scripts/test sets it)
 ROLES = ("aim_reader",)  # PostgreSQL roles the docs name
 
 
 def real_pg_url() -> str:
     """This run's own PostgreSQL database, as the test cluster's superuser (the DBA the
     docs speak to)."""
-    power = os.environ.get(POWER_ENV)
-    if not power:
-        missing_service(f"PostgreSQL superuser: {POWER_ENV} is not set (scripts/test sets it)")
-    assert power is not None
-    database = make_url(pg_admin_url()).database
-    return make_url(power).set(database=database).render_as_string(hide_password=False)
+    return superuser_url(pg_admin_url())
 
 
 def pg_only(command: docs.Command) -> bool:
@@ -123,24 +105,6 @@ def exported(command: docs.Command, suffix: str) -> dict[str, str]:
     return env
 
 
-def drop_roles(suffix: str) -> None:
-    import psycopg
-
-    power = os.environ.get(POWER_ENV)
-    if not power:
-        return
-    with psycopg.connect(power.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as admin:
-        for role in (f"{name}_{suffix}" for name in ROLES):
-            if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
-                database = make_url(pg_admin_url()).database
-                with psycopg.connect(
-                    make_url(power).set(drivername="postgresql", database=database).render_as_string(False),
-                    autocommit=True,
-                ) as owner:
-                    owner.execute(f'DROP OWNED BY "{role}"')
-                admin.execute(f'DROP ROLE "{role}"')
-
-
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(docs.REPO)) for p in PAGES])
 def test_every_command_of_the_page_runs(page: Path, tmp_path: Path) -> None:
     ours, _ = docs.shell_commands(page)
@@ -156,8 +120,8 @@ def test_every_command_of_the_page_runs(page: Path, tmp_path: Path) -> None:
         ran = run_page(ours, sandbox, env, suffix)
     finally:
         if any(name in c.words for c in ours for name in ROLES):
-            drop_roles(suffix)
-    assert ran or any(on_deployment(c) for c in ours)
+            drop_roles(real_pg_url(), [f"{name}_{suffix}" for name in ROLES])
+    assert ran or any(c.on_deployment() for c in ours)
 
 
 def seeded_data(where: Path, env: dict[str, str]) -> Path:
@@ -177,7 +141,7 @@ def run_page(ours: list[docs.Command], sandbox: Path, env: dict[str, str], suffi
     ran = 0
     template = env.pop("AIM_CATALOG_DOCS_TEMPLATE", None)
     for number, command in enumerate(ours):
-        if on_deployment(command):
+        if command.on_deployment():
             continue
         if template is not None:
             fresh = sandbox.parent / f"data-{number}"
@@ -185,9 +149,9 @@ def run_page(ours: list[docs.Command], sandbox: Path, env: dict[str, str], suffi
             env = env | {"XDG_DATA_HOME": str(fresh)}
         words = [f"{w}_{suffix}" if w in ROLES else w for w in docs.in_sandbox(command, sandbox)]
         words = [real_pg_url() if w.startswith("postgresql://") else w for w in words]
-        if starts(command, NEEDS_GPU) and "--dry-run" not in words:
+        if command.starts(*NEEDS_GPU) and "--dry-run" not in words:
             words.append("--dry-run")
-        code, says, _why = next((v for k, v in EXPECTED.items() if command.words[: len(k)] == k), (0, "", ""))
+        code, says, _why = next((v for k, v in EXPECTED.items() if command.starts(k)), (0, "", ""))
         extra = {"HF_HUB_OFFLINE": "1"} if command.words[:2] == ("cache", "pull") else {}
         done = subprocess.run(
             aim(*words),

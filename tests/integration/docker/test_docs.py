@@ -23,13 +23,6 @@ from support import docs
 from support.launch import aim, free_port, launch
 
 NAME = "aim-qwen3-32b-4gpu-bf16-vllm"
-ON_DEPLOYMENT = (("ps",), ("logs",), ("stop",), ("test",), ("bench", "run"))
-
-
-def on_deployment(command: docs.Command) -> bool:
-    return any(command.words[: len(k)] == k for k in ON_DEPLOYMENT) or (
-        command.words[:2] == ("bench", "import") and command.has("--deployment")
-    )
 
 
 def deployment_of(command: docs.Command) -> str | None:
@@ -42,13 +35,13 @@ def deployment_of(command: docs.Command) -> str | None:
     return words[2] if words[:2] == ("bench", "run") else None
 
 
-PAGES = [page for page in docs.PAGES if any(map(on_deployment, docs.shell_commands(page)[0]))]
+PAGES = [page for page in docs.PAGES if any(c.on_deployment() for c in docs.shell_commands(page)[0])]
 
 
 @pytest.mark.docker
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(docs.REPO)) for p in PAGES])
 def test_commands_on_a_deployment_run(page: Path, docker_env: Any, tmp_path: Path) -> None:
-    commands = [c for c in docs.shell_commands(page)[0] if on_deployment(c)]
+    commands = [c for c in docs.shell_commands(page)[0] if c.on_deployment()]
     others = [str(c) for c in commands if deployment_of(c) not in (None, NAME)]
     assert others == [], f"the docs name a deployment this test does not launch (use {NAME})"
     port = free_port()

@@ -16,26 +16,14 @@ from typing import Any
 import psycopg
 import pytest
 from sqlalchemy import make_url
-from support.services import missing_service
+from support.services import drop_roles, superuser_url
 from support.sql import libpq, one_error_line
 
 from aim_catalog import settings
-from aim_catalog.storage import db
-
-POWER_ENV = "AIM_CATALOG_TEST_PG_POWER_URL"
 
 PASSWORD = "reader-secret-8f3a"
 
 # --------------------------------------------------------------------------- PostgreSQL roles
-
-
-def _power_url(safe_catalog: str) -> str:
-    power = os.environ.get(POWER_ENV)
-    if not power:
-        missing_service(f"PostgreSQL superuser: {POWER_ENV} is not set (scripts/test sets it)")
-    assert power is not None
-    database = make_url(safe_catalog).database
-    return make_url(db.normalize_url(power)).set(database=database).render_as_string(hide_password=False)
 
 
 _names = itertools.count()
@@ -44,7 +32,7 @@ _names = itertools.count()
 @pytest.fixture
 def roles(pg_catalog: str) -> Iterator[Callable[[str], str]]:
     """Unique role names for this test; each is dropped afterwards (roles are cluster-wide)."""
-    power = _power_url(pg_catalog)
+    power = superuser_url(pg_catalog)
     made: list[str] = []
 
     def name(purpose: str) -> str:
@@ -52,11 +40,7 @@ def roles(pg_catalog: str) -> Iterator[Callable[[str], str]]:
         return made[-1]
 
     yield name
-    with psycopg.connect(libpq(power), autocommit=True) as admin:
-        for role in made:
-            if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
-                admin.execute(f'DROP OWNED BY "{role}"')
-                admin.execute(f'DROP ROLE "{role}"')
+    drop_roles(power, made)
 
 
 @pytest.fixture
@@ -71,7 +55,7 @@ def server_dir() -> Iterator[Path]:
 def _reader(cli: Callable[..., Any], safe_catalog: str, roles: Callable[[str], str]) -> str:
     role = roles("reader")
     env = {settings.SQL_PASSWORD_ENV: PASSWORD}
-    made = cli("db", "grant-readonly", role, db_url=_power_url(safe_catalog), env=env)  # as the DBA
+    made = cli("db", "grant-readonly", role, db_url=superuser_url(safe_catalog), env=env)  # as the DBA
     assert f"role {role} created" in made.stdout
     assert PASSWORD not in made.stdout + made.stderr
     return role
@@ -114,7 +98,7 @@ def test_a_superuser_is_refused_with_the_advice(
     cli: Callable[..., Any], pg_catalog: str, roles: Callable[[str], str], server_dir: Path
 ) -> None:
     """Before: a superuser's `sql` ran COPY ... TO PROGRAM (the read-only transaction allows it)."""
-    power = _power_url(pg_catalog)
+    power = superuser_url(pg_catalog)
     touch = f"COPY (SELECT 1) TO PROGRAM 'touch {server_dir}/ran'"
     result = cli("sql", touch, code=1, db_url=power)
     line = one_error_line(result)
@@ -149,7 +133,7 @@ def test_roles_with_server_powers_are_refused(
     cli: Callable[..., Any], pg_catalog: str, roles: Callable[[str], str], grant: str, named: str
 ) -> None:
     role, middle = roles("power"), roles("middle")
-    with psycopg.connect(libpq(_power_url(pg_catalog)), autocommit=True) as admin:
+    with psycopg.connect(libpq(superuser_url(pg_catalog)), autocommit=True) as admin:
         # NOINHERIT: membership alone is enough (set_config('role', ...) switches to it).
         admin.execute(f"CREATE ROLE {role} LOGIN NOINHERIT PASSWORD '{PASSWORD}'")
         admin.execute(f"CREATE ROLE {middle} NOLOGIN")
@@ -159,7 +143,7 @@ def test_roles_with_server_powers_are_refused(
     result = cli("sql", "--role", role, "SELECT 1", code=1, db_url=pg_catalog, env=env)
     line = one_error_line(result)
     assert f"refuses to run as role {role}" in line and named in line, line
-    refused = cli("db", "grant-readonly", role, code=2, db_url=_power_url(pg_catalog), env=env)
+    refused = cli("db", "grant-readonly", role, code=2, db_url=superuser_url(pg_catalog), env=env)
     assert "`sql` refuses such a role" in one_error_line(refused)
 
 
@@ -168,7 +152,7 @@ def test_grant_readonly_gives_select_on_the_catalog_and_nothing_else(
     cli: Callable[..., Any], pg_catalog: str, roles: Callable[[str], str]
 ) -> None:
     role = _reader(cli, pg_catalog, roles)
-    power = _power_url(pg_catalog)
+    power = superuser_url(pg_catalog)
     with psycopg.connect(libpq(power), autocommit=True) as admin:
         stored = admin.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", [role]).fetchone()
         flags = admin.execute(
