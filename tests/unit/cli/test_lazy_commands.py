@@ -17,13 +17,16 @@ import contextlib, importlib, io, json, sys
 import typer.main
 from aim_catalog.cli.app import COMMANDS, app
 
-out = io.StringIO()
-with contextlib.redirect_stdout(out):
-    try:
-        typer.main.get_command(app)(sys.argv[1:], prog_name="aim-catalog")
-    except SystemExit:
-        pass
-lazy_help = out.getvalue()
+def shown():
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            typer.main.get_command(app)(sys.argv[1:], prog_name="aim-catalog")
+        except SystemExit:
+            pass
+    return out.getvalue()
+
+lazy_help = shown()
 loaded = sorted(m for m in sys.modules if m.startswith("aim_catalog.cli.") and m != "aim_catalog.cli.app")
 for modules, _ in COMMANDS.values():
     for module in modules:
@@ -32,15 +35,10 @@ eager = typer.main.get_group_from_info(
     typer.models.TyperInfo(app), pretty_exceptions_short=True, suggest_commands=True,
     rich_markup_mode=None,
 )
-out = io.StringIO()
-with contextlib.redirect_stdout(out):
-    try:
-        typer.main.get_command(app)(sys.argv[1:], prog_name="aim-catalog")
-    except SystemExit:
-        pass
+eager_help = shown()
 print(json.dumps({
     "lazy_help": lazy_help,
-    "eager_help": out.getvalue(),
+    "eager_help": eager_help,
     "loaded": loaded,
     "table": {name: text for name, (_, text) in COMMANDS.items()},
     "built": {
