@@ -120,9 +120,13 @@ def _usual(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run,
     if conc is not None:
         row["concurrency"] = conc
     if isl is not None:
-        row["input_len"] = row["nominal_input_len"] = isl
+        row["input_len"] = isl
     if osl is not None:
-        row["output_len"] = row["nominal_output_len"] = osl
+        row["output_len"] = osl
+    if isl is not None:
+        row["nominal_input_len"] = isl
+    if osl is not None:
+        row["nominal_output_len"] = osl
     if image is not None:
         row["image"] = image
     row.update(energy(f))
