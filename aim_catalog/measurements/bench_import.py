@@ -17,12 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from aim_catalog.errors import CatalogError, EnvironmentProblem, InvalidRecipeInput, Problem, UsageProblem
 from aim_catalog.measurements.importers import TICK, Parsed, parse_results, read_result_file
 from aim_catalog.measurements.importers.common import Run, collector_paused
+from aim_catalog.measurements.importers.keys import LEGACY_BELOW, legacy_key
 from aim_catalog.notes import Progress
 from aim_catalog.recipes import bounds
 from aim_catalog.recipes.format import Origin
@@ -328,13 +329,27 @@ def _check_bounds(resolved: Sequence[tuple[Run, int]], configs: dict[int, Any]) 
 
 def _already_imported(session: Session, resolved: Sequence[tuple[Run, int]]) -> set[tuple[int, str]]:
     """(serve config, import key) pairs the catalog holds already, for these runs: one query
-    per chunk of keys (SQLite limits the variables of one statement), not one per run."""
+    per chunk of keys (SQLite limits the variables of one statement), not one per run. Where
+    the catalog holds keys of the old spelling for these serve configs (``keys.legacy_key``:
+    rows imported before ``keys.run_key``), a run found by its old key is held too."""
     configs = sorted({config for _, config in resolved})
-    keys = sorted({run.key for run, _ in resolved})
+    found = _held(session, configs, {run.key for run, _ in resolved})
+    if _holds_legacy_keys(session, configs):
+        by_legacy: dict[str, list[Run]] = {}
+        for run, _config in resolved:
+            by_legacy.setdefault(legacy_key(run.row), []).append(run)
+        for config, key in _held(session, configs, set(by_legacy)):
+            found.update((config, run.key) for run in by_legacy[key])
+    return found
+
+
+def _held(session: Session, configs: list[int], keys: set[str]) -> set[tuple[int, str]]:
+    """Which of ``keys`` the catalog holds for ``configs``, as (serve config, key) pairs."""
     table = Benchmark.__table__  # its columns, not the ORM's attributes: plain rows come back
     found: set[tuple[int, str]] = set()
-    for start in range(0, len(keys), _KEYS_PER_QUERY):
-        chunk = keys[start : start + _KEYS_PER_QUERY]
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), _KEYS_PER_QUERY):
+        chunk = ordered[start : start + _KEYS_PER_QUERY]
         rows = session.execute(
             select(table.c.serve_config_id, table.c.import_key).where(
                 table.c.serve_config_id.in_(configs), table.c.import_key.in_(chunk)
@@ -342,6 +357,24 @@ def _already_imported(session: Session, resolved: Sequence[tuple[Run, int]]) -> 
         )
         found.update((config, str(key)) for config, key in rows)
     return found
+
+
+def _holds_legacy_keys(session: Session, configs: list[int]) -> bool:
+    """Whether any of ``configs`` may hold a row imported with an old-spelled key (64
+    characters below ``LEGACY_BELOW``, no "-"): a range of the (serve config, import key)
+    index, read up to its first such key."""
+    table = Benchmark.__table__
+    below = session.execute(
+        select(table.c.import_key)
+        .where(
+            table.c.serve_config_id.in_(configs),
+            table.c.import_key < LEGACY_BELOW,
+            func.length(table.c.import_key) == 64,
+            ~table.c.import_key.contains("-"),
+        )
+        .limit(1)
+    ).first()
+    return below is not None
 
 
 _KEYS_PER_QUERY = 500

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import hashlib
 import json
 import math
 import operator
@@ -28,6 +27,7 @@ from datetime import datetime
 from typing import Any, TypeGuard
 
 from aim_catalog.errors import Problem, shown
+from aim_catalog.measurements.importers.keys import run_key
 from aim_catalog.settings import MAX_SQL_INT  # the Integer columns (lengths, concurrency, failed)
 
 MAX_TOKENS = 2**53  # token totals: exact as a double, so means and rates can be derived
@@ -35,28 +35,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _INF = math.inf
 
 
-def _key_json(facts: dict[str, Any]) -> str:
-    """``json.dumps(facts, sort_keys=True)`` of a row (str keys, scalar values: nothing to
-    check for cycles), by one encoder made once, not one per row."""
-    return "".join(_KEY_ENCODER(facts, False))
-
-
-_C_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)  # CPython's, which json.dumps uses
-_KEY_ENCODER: Callable[[Any, bool], Iterable[str]] = (
-    _C_ENCODER(
-        None,
-        json.JSONEncoder().default,
-        json.encoder.encode_basestring_ascii,
-        None,
-        ": ",
-        ", ",
-        True,
-        False,
-        True,
-    )
-    if _C_ENCODER is not None
-    else json.JSONEncoder(sort_keys=True).iterencode
-)
 _LONG_DIGITS = re.compile(r"[0-9]{4000,}")
 
 
@@ -91,9 +69,7 @@ class Run:
         ``__dict__``, as ``functools.cached_property`` would, without its lock in 3.11)."""
         key: str | None = self.__dict__.get("_key")
         if key is None:
-            facts = dict(self.row)
-            facts.pop("source", None)
-            key = self.__dict__["_key"] = hashlib.sha256(_key_json(facts).encode()).hexdigest()
+            key = self.__dict__["_key"] = run_key(self.row)
         return key
 
 

@@ -307,7 +307,8 @@ def test_an_import_asks_once_which_runs_are_there_not_once_per_run(
     bench_catalog: str, tmp_path: Path
 ) -> None:
     """import_runs asked the database once per run whether it was imported already: 12 runs,
-    12 queries. Now one query per chunk of keys, however many runs a file holds."""
+    12 queries. Now one query per chunk of keys, however many runs a file holds, and one
+    asking whether the serve configs hold keys of the old spelling (keys.legacy_key)."""
     from sqlalchemy import event
 
     from aim_catalog import Catalog
@@ -327,4 +328,34 @@ def test_an_import_asks_once_which_runs_are_there_not_once_per_run(
         first = catalog.import_benchmarks([path])
         again = catalog.import_benchmarks([path])
     assert (first.added, first.duplicates, again.added, again.duplicates) == (12, 0, 0, 12)
-    assert len(asked) == 2  # one per import
+    assert len(asked) == 4  # two per import
+    assert sum("length(" in statement for statement in asked) == 2
+
+
+def test_runs_imported_with_the_old_key_spelling_are_found_again(bench_catalog: str, tmp_path: Path) -> None:
+    """Catalogs written before keys.run_key hold keys of the old spelling (keys.legacy_key):
+    importing the same file again adds nothing there either, and a new run still goes in."""
+    from aim_catalog import Catalog
+    from aim_catalog.measurements.importers import parse_results
+    from aim_catalog.measurements.importers.keys import legacy_key
+
+    lines = [sglang_line(c, 100.0 + c, 200.0) for c in (1, 2, 3)]
+    for line in lines:
+        line["model_id"] = MODEL
+    path = write_jsonl(tmp_path / "three.jsonl", lines)
+    with Catalog.open(bench_catalog) as catalog:
+        assert catalog.import_benchmarks([path]).added == 3
+    old = {run.key: legacy_key(run.row) for run in parse_results(path.read_bytes(), str(path)).runs}
+    engine = db.make_engine(bench_catalog)
+    with engine.begin() as conn:  # as an older aim-catalog wrote them
+        for new, legacy in old.items():
+            renamed = {"o": legacy, "n": new}
+            conn.execute(text("UPDATE benchmarks SET import_key = :o WHERE import_key = :n"), renamed)
+    engine.dispose()
+    more = write_jsonl(tmp_path / "four.jsonl", [*lines, {**sglang_line(4, 104.0, 200.0), "model_id": MODEL}])
+    with Catalog.open(bench_catalog) as catalog:
+        again = catalog.import_benchmarks([more])
+    assert (again.added, again.duplicates) == (1, 3)
+    keys = sorted(str(row["import_key"]) for row in benchmark_rows(bench_catalog))
+    assert sorted(old.values()) == [key for key in keys if not key.startswith("r2-")]
+    assert len(keys) == 4

@@ -1,0 +1,51 @@
+"""``importers.keys``: what identifies an imported run, in the new spelling and the old one
+(which catalogs written before hold, and which an import still recognises)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from aim_catalog.measurements.importers.keys import LEGACY_BELOW, PREFIX, legacy_key, run_key
+
+ROW = {
+    "dataset": "random",
+    "total_token_throughput": 8000.0,
+    "ttft_ms_p50": 237.5,
+    "concurrency": 4,
+    "input_len": 8192,
+    "image": "lmsysorg/sglang:v0.5.0-rocm700-mi35x",
+    "request_rate": None,
+    "source": "InferenceX: agg_bmk.json",
+}
+
+
+def test_a_key_fits_the_column_and_names_its_spelling() -> None:
+    key = run_key(ROW)
+    assert len(key) == 64 and key.startswith(PREFIX)
+    assert key >= LEGACY_BELOW  # never taken for an old key
+
+
+def test_the_key_is_the_numbers_and_scenario_not_the_file_or_the_order() -> None:
+    key = run_key(ROW)
+    assert run_key({**ROW, "source": "vllm bench serve: other.json"}) == key
+    assert run_key(dict(reversed(list(ROW.items())))) == key
+    without_nulls = {k: v for k, v in ROW.items() if v is not None}
+    assert run_key(without_nulls) == key  # a null value is the same as none
+
+
+def test_every_figure_and_its_type_is_part_of_the_key() -> None:
+    key = run_key(ROW)
+    assert run_key({**ROW, "ttft_ms_p50": 237.50000000000003}) != key  # the next double
+    assert run_key({**ROW, "concurrency": 4.0}) != key  # as json.dumps told 4 from 4.0
+    assert run_key({**ROW, "image": "lmsysorg/sglang:v0.5.1-rocm700-mi35x"}) != key
+    assert run_key({**ROW, "output_len": 1024}) != key
+
+
+def test_the_legacy_key_is_the_spelling_catalogs_hold() -> None:
+    """Before keys.run_key, an import key was the SHA-256 of json.dumps(row without source,
+    sort_keys=True), nulls included (measurements.importers.common, b116130)."""
+    facts = {k: v for k, v in ROW.items() if k != "source"}
+    expected = hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+    assert legacy_key(ROW) == expected
+    assert len(expected) == 64 and expected < LEGACY_BELOW and "-" not in expected
