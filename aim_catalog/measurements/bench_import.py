@@ -258,7 +258,7 @@ def import_runs(
     seen = _already_imported(session, resolved)
     added, duplicates, per_config = 0, 0, Counter[int]()
     origin = Origin.IMPORT.value
-    shapes: dict[frozenset[str], list[dict[str, Any]]] = {}
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # rows by their columns (and order)
     for run, config in resolved:
         key = (config, run.key)
         if key in seen:
@@ -266,7 +266,7 @@ def import_runs(
             continue
         seen.add(key)
         row = {"serve_config_id": config, "origin": origin, "import_key": key[1], **run.row}
-        shapes.setdefault(frozenset(row), []).append(row)
+        shapes.setdefault(tuple(run.row), []).append(row)
         if run.notes:
             notes += [f"{run.where}: {note}" for note in run.notes]
         added += 1

@@ -3,7 +3,7 @@ reports (its finished row without ``source``, the name of the file it came in), 
 importing the same run twice adds nothing.
 
 Two spellings exist. ``run_key`` (since this module): ``r2-`` and the first 61 hex digits of
-the SHA-256 of the row's non-null values as MessagePack with sorted keys (msgspec: floats as
+the SHA-256 of the row as MessagePack with sorted keys (msgspec: floats as
 their 8 bytes, no text formatting of numbers: a tenth of the time of the old spelling, which
 was most of the time of importing a large file). ``legacy_key``: the SHA-256 hex of
 ``json.dumps(row, sort_keys=True)``, which catalogs written before hold; the import compares
@@ -28,13 +28,14 @@ _ENCODE = msgspec.msgpack.Encoder(order="sorted").encode
 
 
 def run_key(row: Mapping[str, Any]) -> str:
-    """The import key of a finished row (``source`` and null values are not part of it)."""
-    facts = {k: v for k, v in row.items() if v is not None and k != "source"}
+    """The import key of a finished row (its ``source`` is not part of it)."""
+    facts = dict(row)
+    facts.pop("source", None)
     return PREFIX + hashlib.sha256(_ENCODE(facts)).hexdigest()[:61]
 
 
 def legacy_key(row: Mapping[str, Any]) -> str:
-    """The key the catalog gave the same row before ``run_key`` (null values included)."""
+    """The key the catalog gave the same row before ``run_key``."""
     facts = {k: v for k, v in row.items() if k != "source"}
     return hashlib.sha256("".join(_LEGACY_ENCODER(facts, False)).encode()).hexdigest()
 
