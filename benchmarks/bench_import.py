@@ -10,15 +10,15 @@ runs on MI355X, which the bundled catalog's ``deepseek-r1-0528-mi355x-fp8`` reci
 so that 380k rows fit the 64 MiB a result file may have (the size of issue 18, point 9);
 full rows (~1.4 KB) reach it at ~47k.
 
-Rows timed (each the median of --repeat runs, rows/s beside it):
+Rows timed (each the median of --repeat rounds, which time every row in turn; rows/s beside it):
 
 - ``floor: json.loads``: parsing the file's bytes, nothing else;
 - ``parse_results``: reading the runs out of it (every check, line numbers, bounds);
 - ``import --dry-run, in-process``: ``Catalog.import_benchmarks(files, dry_run=True)`` on a
   SQLite catalog holding the bundled recipes (parse, resolve every run's serve config,
   write the rows in a transaction that is rolled back);
-- ``import, written`` and ``again: all present``: the import committed into a fresh
-  catalog, then the same file again (every run found already there, nothing written).
+- ``import, written`` and ``again: all present``: the import committed into a fresh copy of
+  that catalog, then the same file again (every run found already there, nothing written).
 
 Example: python benchmarks/bench_import.py --rows 8000,40000 --repeat 3
          python benchmarks/bench_import.py --shape minimal --rows 100000,380000
@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -108,16 +109,20 @@ def write_file(path: Path, rows: int, shape: str, offset: int = 0) -> int:
     return len(text.encode())
 
 
-def timed(fn: Callable[[], Any], repeat: int) -> float:
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - start)
-    return statistics.median(runs)
+def timed(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 FILE_ROWS = 40_000  # full rows per file: ~54 MiB, within the 64 MiB a result file may have
+ROWS = (
+    ("import_floor", "floor: json.loads of the files"),
+    ("import_parse", "parse_results"),
+    ("import_dry", "import --dry-run, in-process"),
+    ("import_written", "import, written (one transaction)"),
+    ("import_again", "again: every run already present"),
+)
 
 
 def measure_rows(
@@ -125,7 +130,11 @@ def measure_rows(
 ) -> list[dict[str, Any]]:
     """Time the import of ``rows`` runs (in files of at most ``FILE_ROWS`` full rows, or one
     file of minimal ones) next to ``json.loads`` of the same bytes: rows of key, label,
-    median_s, n, note and, for the committed import, the target (<= 2x json.loads)."""
+    median_s, n, note and, for the committed import, the target (<= 2x json.loads).
+
+    Each of ``repeat`` rounds times every row once, in turn (a machine that slows down
+    slows the floor too): the floor, parsing, a dry run, the import into a fresh copy of a
+    catalog holding the bundled recipes, and the same import again into that copy."""
     work.mkdir(parents=True, exist_ok=True)
     per_file = rows if shape == "minimal" else FILE_ROWS
     paths, sizes, first = [], 0, 0
@@ -139,50 +148,37 @@ def measure_rows(
         first += count
     blobs = [path.read_bytes() for path in paths]
     described = f"{rows:,} {shape} rows in {len(paths)} file(s), {sizes / 2**20:.1f} MiB"
-    db = work / f"catalog_{rows}.db"
-    db.unlink(missing_ok=True)
-    with Catalog.open(f"sqlite:///{db}", create=True) as catalog:
+    seeded = work / f"catalog_{rows}.db"
+    seeded.unlink(missing_ok=True)
+    with Catalog.open(f"sqlite:///{seeded}", create=True) as catalog:
         catalog.ingest([REPO / "seed_recipes"])
-        floor = timed(lambda: [json.loads(blob) for blob in blobs], repeat)
-        times = [
-            ("import_floor", "floor: json.loads of the files", floor, repeat),
-            (
-                "import_parse",
-                "parse_results",
-                timed(lambda: [parse_results(b, str(p)) for b, p in zip(blobs, paths, strict=True)], repeat),
-                repeat,
-            ),
-            (
-                "import_dry",
-                "import --dry-run, in-process",
-                timed(lambda: catalog.import_benchmarks(paths, dry_run=True), repeat),
-                repeat,
-            ),
-            (
-                "import_written",
-                "import, written (one transaction)",
-                timed(lambda: catalog.import_benchmarks(paths), 1),
-                1,
-            ),
-            (
-                "import_again",
-                "again: every run already present",
-                timed(lambda: catalog.import_benchmarks(paths), 1),
-                1,
-            ),
-        ]
-        if profile is not None:
-            cProfile.runctx(
-                "catalog.import_benchmarks(paths, dry_run=True)", globals(), locals(), str(profile)
-            )
+    runs: dict[str, list[float]] = {key: [] for key, _ in ROWS}
+    for round_ in range(repeat):
+        fresh = work / f"catalog_{rows}_{round_}.db"
+        shutil.copyfile(seeded, fresh)
+        runs["import_floor"].append(timed(lambda: [json.loads(blob) for blob in blobs]))
+        runs["import_parse"].append(
+            timed(lambda: [parse_results(b, str(p)) for b, p in zip(blobs, paths, strict=True)])
+        )
+        with Catalog.open(f"sqlite:///{fresh}") as catalog:
+            runs["import_dry"].append(timed(lambda: catalog.import_benchmarks(paths, dry_run=True)))
+            runs["import_written"].append(timed(lambda: catalog.import_benchmarks(paths)))
+            runs["import_again"].append(timed(lambda: catalog.import_benchmarks(paths)))
+            if profile is not None and round_ == repeat - 1:
+                cProfile.runctx(
+                    "catalog.import_benchmarks(paths, dry_run=True)", globals(), locals(), str(profile)
+                )
+        fresh.unlink()
+    floor = statistics.median(runs["import_floor"])
     out = []
-    for key, label, seconds, n in times:
+    for key, label in ROWS:
+        seconds = statistics.median(runs[key])
         row: dict[str, Any] = {
             "key": key,
             "label": label,
             "median_s": seconds,
             "p99_s": None,
-            "n": n,
+            "n": repeat,
             "ratio": seconds / floor,
             "ratio_text": f"{seconds / floor:.2f}x",
             "note": f"{rows / seconds:,.0f} rows/s, {seconds / floor:.2f}x json.loads"
@@ -211,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--shape", choices=("full", "minimal"), default="full", help="keys per row (see above)"
     )
-    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds (each row's median is reported)")
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the largest dry run here")
     args = parser.parse_args(argv)
     sizes = [int(n) for n in args.rows.split(",")]

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from aim_catalog.errors import CatalogError, EnvironmentProblem, InvalidRecipeInput, Problem, UsageProblem
@@ -328,13 +328,16 @@ def _check_bounds(resolved: Sequence[tuple[Run, int]], configs: dict[int, Any]) 
 
 
 def _already_imported(session: Session, resolved: Sequence[tuple[Run, int]]) -> set[tuple[int, str]]:
-    """(serve config, import key) pairs the catalog holds already, for these runs: one query
-    per chunk of keys (SQLite limits the variables of one statement), not one per run. Where
-    the catalog holds keys of the old spelling for these serve configs (``keys.legacy_key``:
-    rows imported before ``keys.run_key``), a run found by its old key is held too."""
+    """(serve config, import key) pairs the catalog holds already, for these runs: none where
+    the serve configs hold no imported row yet (one look at the index), else one query per
+    chunk of keys (SQLite limits the variables of one statement), not one per run. Where the
+    catalog holds keys of the old spelling for these serve configs (``keys.legacy_key``: rows
+    imported before ``keys.run_key``), a run found by its old key is held too."""
     configs = sorted({config for _, config in resolved})
+    if not _holds(session, configs, _KEYED):
+        return set()
     found = _held(session, configs, {run.key for run, _ in resolved})
-    if _holds_legacy_keys(session, configs):
+    if _holds(session, configs, _LEGACY):
         by_legacy: dict[str, list[Run]] = {}
         for run, _config in resolved:
             by_legacy.setdefault(legacy_key(run.row), []).append(run)
@@ -344,39 +347,36 @@ def _already_imported(session: Session, resolved: Sequence[tuple[Run, int]]) -> 
 
 
 def _held(session: Session, configs: list[int], keys: set[str]) -> set[tuple[int, str]]:
-    """Which of ``keys`` the catalog holds for ``configs``, as (serve config, key) pairs."""
-    table = Benchmark.__table__  # its columns, not the ORM's attributes: plain rows come back
+    """Which of ``keys`` the catalog holds for ``configs``, as (serve config, key) pairs (one
+    statement, compiled once, for every chunk)."""
     found: set[tuple[int, str]] = set()
     ordered = sorted(keys)
     for start in range(0, len(ordered), _KEYS_PER_QUERY):
         chunk = ordered[start : start + _KEYS_PER_QUERY]
-        rows = session.execute(
-            select(table.c.serve_config_id, table.c.import_key).where(
-                table.c.serve_config_id.in_(configs), table.c.import_key.in_(chunk)
-            )
-        )
+        rows = session.execute(_HELD, {"configs": configs, "keys": chunk})
         found.update((config, str(key)) for config, key in rows)
     return found
 
 
-def _holds_legacy_keys(session: Session, configs: list[int]) -> bool:
-    """Whether any of ``configs`` may hold a row imported with an old-spelled key (64
-    characters below ``LEGACY_BELOW``, no "-"): a range of the (serve config, import key)
-    index, read up to its first such key."""
-    table = Benchmark.__table__
-    below = session.execute(
-        select(table.c.import_key)
-        .where(
-            table.c.serve_config_id.in_(configs),
-            table.c.import_key < LEGACY_BELOW,
-            func.length(table.c.import_key) == 64,
-            ~table.c.import_key.contains("-"),
-        )
-        .limit(1)
-    ).first()
-    return below is not None
+def _holds(session: Session, configs: list[int], which: Any) -> bool:
+    """Whether any of ``configs`` holds an imported row with a key ``which`` says of: a
+    range of the (serve config, import key) index, read up to its first such key."""
+    statement = select(_TABLE.c.import_key).where(_TABLE.c.serve_config_id.in_(configs), which).limit(1)
+    return session.execute(statement).first() is not None
 
 
+_TABLE = Benchmark.__table__  # its columns, not the ORM's attributes: plain rows come back
+_HELD = select(_TABLE.c.serve_config_id, _TABLE.c.import_key).where(
+    _TABLE.c.serve_config_id.in_(bindparam("configs", expanding=True)),
+    _TABLE.c.import_key.in_(bindparam("keys", expanding=True)),
+)
+_KEYED = _TABLE.c.import_key.is_not(None)
+# A key of the old spelling: 64 characters below LEGACY_BELOW, no "-" (hex digits).
+_LEGACY = and_(
+    _TABLE.c.import_key < LEGACY_BELOW,
+    func.length(_TABLE.c.import_key) == 64,
+    ~_TABLE.c.import_key.contains("-"),
+)
 _KEYS_PER_QUERY = 500
 
 

@@ -5,8 +5,8 @@ naming that key; ``Numbers``: a reader's fixed table of such keys, read at once 
 as their writer writes them), and reading a file that holds one JSON object, several (one per
 line: JSONL, `--append-result`) or a JSON array (InferenceX's ``agg_bmk.json``), each located
 by its line, in time linear in its size (an array of flat objects by msgspec's parser, in C).
-A key given twice in one object is a problem (as in a recipe), not "the last one wins". ``collector_paused``: no cyclic garbage collection while
-a file's runs are read or written.
+A key given twice in one object is a problem (as in a recipe), not "the last one wins".
+``collector_paused``: no cyclic garbage collection while a file's runs are read or written.
 
 A field that is malformed is a *problem* (the import stops, exit 4, nothing written); a run
 that is well formed but not comparable with the catalog's rows (a trace replay, a
