@@ -91,11 +91,13 @@ def parse_results(data: bytes, path: str, progress: Progress | None = None) -> P
         objects, problems = split_objects(text.removeprefix("\ufeff"), path)
         parsed = Parsed(problems=problems)
         stage, total = f"checking {name}", len(objects)
+        if progress is not None and total:  # before read_many: a bar from the start
+            progress(stage, 0, total)
         # InferenceX rows as the writer writes them, column by column (the first reader: a row
         # it matches is its own); the others, and any that is not as written, one by one.
         read = inferencex.read_many(objects, path, _engine, sources[inferencex.TOOL]) if total > 1 else {}
         for index, (line, obj, element) in enumerate(objects):
-            if progress is not None and index % TICK == 0:
+            if progress is not None and index % TICK == 0 and index:
                 progress(stage, index, total)
             run = read.get(index)
             if run is not None:
