@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+import msgspec
+
 from aim_catalog.measurements.importers.keys import LEGACY_BELOW, PREFIX, legacy_key, run_key
 
 ROW = {
@@ -48,3 +50,14 @@ def test_the_legacy_key_is_the_spelling_catalogs_hold() -> None:
     expected = hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
     assert legacy_key(ROW) == expected
     assert len(expected) == 64 and expected < LEGACY_BELOW and "-" not in expected
+
+
+def test_the_key_of_a_row_never_changes() -> None:
+    """A key spelled otherwise (another msgspec, another MessagePack choice) would import
+    every run of a catalog again. MessagePack spec: a map of 7 (0x87), its keys sorted, 4 as
+    a positive fixint, 8192 as uint 16 (0xcd), every float as float 64 (0xcb), nil (0xc0)."""
+    facts = {k: v for k, v in ROW.items() if k != "source"}
+    spelled = msgspec.msgpack.Encoder(order="sorted").encode(facts)
+    assert spelled.startswith(bytes.fromhex("87ab") + b"concurrency" + bytes.fromhex("04"))
+    assert bytes.fromhex("cd2000") in spelled and bytes.fromhex("cb40bf400000000000") in spelled
+    assert run_key(ROW) == "r2-e467c75e4d4bdb919488f2add22d251dc38c1b45f7f69460353248ade23b5"
