@@ -79,18 +79,12 @@ def _usual(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run,
     ``Numbers``), so its run is the one ``_checked`` reads (a unit test holds them to it, key
     by key and value by value), with a third less work per row."""
     get = obj.get
-    scenario_type = get("scenario_type")
-    if (scenario_type is not None and scenario_type != "fixed-seq-len") or (
-        get("is_multinode") is True or get("disagg") is True or ("prefill_tp" in obj and "tp" not in obj)
-    ):
+    if not _one_node(get("scenario_type"), get("is_multinode"), get("disagg"), obj):
         return None
-    texts = (engine, get("hw"), get("framework"), get("precision"), get("model"))
     try:
-        facts = _FACTS.get(texts, _UNSEEN)  # only texts (a str equals no other value) are read
+        facts = _facts_of(engine, get("hw"), get("framework"), get("precision"), get("model"))
     except TypeError:  # a list or an object: unhashable
         return None
-    if facts is _UNSEEN:
-        facts = _facts(*texts)
     if facts is None:
         return None
     hardware, backend, precision, model = facts
@@ -105,12 +99,8 @@ def _usual(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run,
     if tp is None or tp * pp * pcp > 1024:
         return None
     gpus: int = tp * pp * pcp
-    image, spec = get("image"), get("spec_decoding")
-    if image is not None and not plain(image, 300):
-        return None
-    if spec is None or (type(spec) is str and spec.strip().lower() in ("", "none")):
-        spec = "none" if "spec_decoding" in obj else None
-    elif not plain(spec, 32):
+    image, spec = get("image"), _spec_as_written(get("spec_decoding"), "spec_decoding" in obj)
+    if (image is not None and not plain(image, 300)) or spec is _UNSEEN:
         return None
     f = Fields(obj, path, line)
     totals = _TOTALS(f)
@@ -193,6 +183,15 @@ _SAID = (
     "power_valid",
 )
 _COUNTS = ("tp", "pp", "pcp_size", "isl", "osl", "conc")
+# The scenario's columns after the figures, in _usual's order: (the file's key, column).
+_SCENARIO = (
+    ("conc", "concurrency"),
+    ("isl", "input_len"),
+    ("osl", "output_len"),
+    ("isl", "nominal_input_len"),
+    ("osl", "nominal_output_len"),
+    ("image", "image"),
+)
 
 
 def _read_group(
@@ -209,21 +208,13 @@ def _read_group(
     runs added to ``into``, or none when anything in the group is not as ``_usual`` takes it."""
     present = frozenset(keys)
     scenario_type, multinode, disagg, hw, framework, precision, model, spec, power_valid = said
-    if (scenario_type is not None and scenario_type != "fixed-seq-len") or (
-        multinode is True or disagg is True or ("prefill_tp" in present and "tp" not in present)
-    ):
+    if not _one_node(scenario_type, multinode, disagg, present):
         return
-    texts = (engine, hw, framework, precision, model)
-    facts = _FACTS.get(texts, _UNSEEN)
-    if facts is _UNSEEN:
-        facts = _facts(*texts)
-    if facts is None or "tp" not in present:
+    facts = _facts_of(engine, hw, framework, precision, model)
+    spec = _spec_as_written(spec, "spec_decoding" in present)
+    if facts is None or "tp" not in present or spec is _UNSEEN:
         return
     hardware, backend, normalized, model = facts
-    if spec is None or (type(spec) is str and spec.strip().lower() in ("", "none")):
-        spec = "none" if "spec_decoding" in present else None
-    elif not plain(spec, 32):
-        return
     totals = [(key, column) for key, column in _TOTALS.pairs if key in present]
     seconds = [(key, column) for key, column in _SECONDS.pairs if key in present]
     timed = {column for _, column in seconds}
@@ -275,11 +266,7 @@ def _read_group(
             names.append(name)
             values.append(list(map(operator.truediv, itertools.repeat(1000.0), column[key])))
             derived[name] = (key, how)
-    for key, name in (("conc", "concurrency"), ("isl", "input_len"), ("osl", "output_len")):
-        if key in present:
-            names.append(name)
-            values.append(column[key])
-    for key, name in (("isl", "nominal_input_len"), ("osl", "nominal_output_len"), ("image", "image")):
+    for key, name in _SCENARIO:
         if key in present:
             names.append(name)
             values.append(column[key])
@@ -290,13 +277,12 @@ def _read_group(
     for name, held in zip(names, values, strict=True):
         if name in ("dataset", "image"):
             continue
-        limits = [bounds.ranges(count)[name] for count in spread]
-        low, high = max(limit[0] for limit in limits), min(limit[1] for limit in limits)
+        limits = {count: bounds.ranges(count)[name] for count in spread}
+        low, high = max(low for low, _ in limits.values()), min(high for _, high in limits.values())
         if min(held) >= low and max(held) <= high:
             continue
         if len(spread) == 1 or not all(
-            bounds.ranges(count)[name][0] <= figure <= bounds.ranges(count)[name][1]
-            for figure, count in zip(held, gpus, strict=True)
+            limits[count][0] <= figure <= limits[count][1] for figure, count in zip(held, gpus, strict=True)
         ):
             return  # _one says which figure, and why
     origins = {}
@@ -331,6 +317,29 @@ def _read_group(
 _DATASET = "random"  # the benchmark client's dataset (benchmark_lib.sh): lengths are nominal
 _INT = {int}
 _FLOAT = {float}
+
+
+def _one_node(scenario_type: Any, multinode: Any, disagg: Any, keys: Any) -> bool:
+    """Whether a row (its ``keys``) is a single-node, fixed-length run as ``_usual`` takes it
+    (``_comparable`` says why any other is skipped)."""
+    if scenario_type is not None and scenario_type != "fixed-seq-len":
+        return False
+    return not (multinode is True or disagg is True or ("prefill_tp" in keys and "tp" not in keys))
+
+
+def _spec_as_written(spec: Any, given: bool) -> Any:
+    """``spec_decoding`` as ``_spec_decoding`` reads it when it takes it as it is ("none" for
+    blank or "none", None when the key is not ``given``), or ``_UNSEEN``: not so."""
+    if spec is None or (type(spec) is str and spec.strip().lower() in ("", "none")):
+        return "none" if given else None
+    return spec if plain(spec, 32) else _UNSEEN
+
+
+def _facts_of(engine: Any, hw: Any, framework: Any, precision: Any, model: Any) -> _Facts | None:
+    """``_facts`` of these values, kept from an earlier row (only texts are read: a str equals
+    no other value). TypeError for an unhashable value."""
+    facts = _FACTS.get((engine, hw, framework, precision, model), _UNSEEN)
+    return _facts(engine, hw, framework, precision, model) if facts is _UNSEEN else facts
 
 
 def _facts(engine: Any, hw: Any, framework: Any, precision: Any, model: Any) -> _Facts | None:

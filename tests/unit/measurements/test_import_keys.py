@@ -54,8 +54,10 @@ def test_the_legacy_key_is_the_spelling_catalogs_hold() -> None:
 
 def test_the_key_of_a_row_never_changes() -> None:
     """A key spelled otherwise (another msgspec, another MessagePack choice) would import
-    every run of a catalog again. MessagePack spec: a map of 7 (0x87), its keys sorted, 4 as
-    a positive fixint, 8192 as uint 16 (0xcd), every float as float 64 (0xcb), nil (0xc0)."""
+    every run of a catalog again. The MessagePack spec
+    (https://github.com/msgpack/msgpack/blob/master/spec.md): a map of 7 (0x87), its keys
+    sorted, 4 as a positive fixint, 8192 as uint 16 (0xcd), every float as float 64 (0xcb),
+    nil (0xc0)."""
     facts = {k: v for k, v in ROW.items() if k != "source"}
     spelled = msgspec.msgpack.Encoder(order="sorted").encode(facts)
     assert spelled.startswith(bytes.fromhex("87ab") + b"concurrency" + bytes.fromhex("04"))
