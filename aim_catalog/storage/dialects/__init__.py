@@ -15,7 +15,7 @@ inside the methods that need them: a ``select`` on SQLite never loads PostgreSQL
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, Table, insert
@@ -101,30 +101,87 @@ def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     the rows themselves when no column converts; otherwise, SQLAlchemy's executemany."""
     if not rows:
         return
-    connection = session.connection()
-    dialect = connection.dialect
-    compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]), for_executemany=True)
-    names = list(compiled.positiontup or []) if compiled.positional else list(compiled.binds)
-    binds = [compiled.binds[name] for name in names]
-    processors = [bind.type.dialect_impl(dialect).bind_processor(dialect) for bind in binds]
-    params: Sequence[Any]
-    if compiled.escaped_bind_names or (not compiled.positional and any(processors)):
-        session.execute(insert(table), list(rows))
+    plan = _Insert(session, table, list(rows[0]))
+    if plan.order is None:
+        plan.named(rows if isinstance(rows, list) else list(rows))
         return
-    if not compiled.positional:
-        params = rows if isinstance(rows, list) else list(rows)
-    else:  # qmark (SQLite): a tuple per row, in the statement's order
-        get = operator.itemgetter(*names)
-        params = list(map(get, rows)) if len(names) > 1 else [(get(row),) for row in rows]
-        if any(processors):
-            columns = zip(*params, strict=True)
-            params = list(
-                zip(
-                    *(
-                        column if p is None else map(p, column)
-                        for column, p in zip(columns, processors, strict=True)
-                    ),
-                    strict=True,
-                )
-            )
-    connection.exec_driver_sql(compiled.string, params)
+    get = operator.itemgetter(*plan.order)
+    params = list(map(get, rows)) if len(plan.order) > 1 else [(get(row),) for row in rows]
+    if any(plan.processors):
+        params = list(zip(*plan.converted(zip(*params, strict=True)), strict=True))
+    plan.connection.exec_driver_sql(plan.statement, params)
+
+
+def insert_columns(
+    session: Session,
+    table: Table,
+    names: Sequence[str],
+    columns: Sequence[Sequence[Any]],
+    *,
+    order_by: str | None = None,
+    chunk: int = 5000,
+    before: Callable[[int], None] | None = None,
+) -> None:
+    """``insert_many`` of rows held column by column (a sequence of values per name of
+    ``names``), ``chunk`` rows to an executemany (``before`` hears how many were written
+    before each): a positional driver (SQLite) gets the rows zipped from the columns, with
+    no dict or ``itemgetter`` a row, in the order of ``order_by``'s values where given (rows
+    inserted in the order of an index's keys cost it no random page each); a named one gets
+    a dict a row, as ``insert_many`` gives it."""
+    if not columns or not columns[0]:
+        return
+    plan = _Insert(session, table, names)
+    params: list[Any]
+    if plan.order is None:
+        params = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+        if order_by is not None:
+            params.sort(key=operator.itemgetter(order_by))
+    else:
+        held = dict(zip(names, columns, strict=True))
+        params = list(zip(*plan.converted(held[name] for name in plan.order), strict=True))
+        if order_by is not None:
+            params.sort(key=operator.itemgetter(plan.order.index(order_by)))
+    for start in range(0, len(params), chunk):
+        if before is not None:
+            before(start)
+        part = params[start : start + chunk]
+        if plan.order is None:
+            plan.named(part)
+        else:
+            plan.connection.exec_driver_sql(plan.statement, part)
+
+
+class _Insert:
+    """An ``INSERT`` of ``names`` into ``table`` compiled for the session's dialect: the
+    driver's statement, the order of its parameters for a positional driver (``order``;
+    None for named parameters, or where only SQLAlchemy's executemany will do: escaped
+    names) and each parameter's bind processor."""
+
+    def __init__(self, session: Session, table: Table, names: Sequence[str]) -> None:
+        self.session, self.table = session, table
+        self.connection = session.connection()
+        dialect = self.connection.dialect
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(names), for_executemany=True)
+        order = list(compiled.positiontup or []) if compiled.positional else list(compiled.binds)
+        binds = [compiled.binds[name] for name in order]
+        self.processors = [bind.type.dialect_impl(dialect).bind_processor(dialect) for bind in binds]
+        self.statement = compiled.string
+        self.order: list[str] | None = order if compiled.positional else None
+        self.escaped = bool(compiled.escaped_bind_names)
+        if self.escaped:
+            self.order = None
+
+    def converted(self, columns: Iterable[Iterable[Any]]) -> list[Iterable[Any]]:
+        """The columns (in ``order``) through their bind processors."""
+        return [
+            column if p is None else map(p, column)
+            for column, p in zip(columns, self.processors, strict=True)
+        ]
+
+    def named(self, rows: list[Any]) -> None:
+        """The rows (dicts) by the driver's executemany, or SQLAlchemy's where a name is
+        escaped or a column converts."""
+        if self.escaped or any(self.processors):
+            self.session.execute(insert(self.table), rows)
+            return
+        self.connection.exec_driver_sql(self.statement, rows)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -85,6 +85,11 @@ class Dialect(ABC):
         On SQLite that transaction must have begun with the ``sqlite_begin="IMMEDIATE"``
         execution option (``lock_for_write`` asks for it).
         """
+
+    def bulk_write(self, connection: Connection) -> AbstractContextManager[None]:
+        """``connection`` set up, for the length of the block, to write many rows in its
+        transaction (as it is, unless the dialect says otherwise)."""
+        return nullcontext()
 
     @abstractmethod
     def migration_transaction(self, connection: Connection) -> AbstractContextManager[None]:

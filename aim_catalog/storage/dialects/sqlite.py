@@ -26,6 +26,8 @@ from aim_catalog.storage.dialects.base import Dialect, gave_up, log, millis, wai
 if TYPE_CHECKING:
     from sqlalchemy import URL, ColumnElement, FromClause, Select
 
+BULK_CACHE_KIB = 128 << 10  # SQLite.bulk_write's page cache: allocated as pages are used
+
 
 def install_events(engine: Engine, begin_immediate: Callable[[Any], None]) -> None:
     """Pragmas on every new connection; ``BEGIN <mode>`` from the ``sqlite_begin`` option."""
@@ -130,6 +132,19 @@ class SQLite(Dialect):
     name = "sqlite"
     batch_migrations = True
 
+    @contextmanager
+    def bulk_write(self, connection: Connection) -> Iterator[None]:
+        """A page cache of up to ``BULK_CACHE_KIB`` for the block (then as it was): with
+        SQLite's 2 MiB, writing 100k benchmark rows (~50 MiB with their index) spills
+        pages to the WAL again and again, a quarter of the time it takes."""
+        raw: Any = connection.connection.driver_connection
+        before = raw.execute("PRAGMA cache_size").fetchone()[0]
+        raw.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+        try:
+            yield
+        finally:
+            raw.execute(f"PRAGMA cache_size = {int(before)}")
+
     def keeps_pool(self, url: URL) -> bool:
         # Memory databases (":memory:", "file::memory:", "?mode=memory") and anything else
         # that is not a plain file keep their pool: the cost of doing so is nothing.
@@ -207,7 +222,7 @@ class SQLite(Dialect):
         ``foreign_key_check`` must come back clean before the commit. (The pragma is a
         no-op inside a transaction, so it is set before ``BEGIN`` and reset after the end.)
         """
-        raw = connection.connection.driver_connection
+        raw: Any = connection.connection.driver_connection
         assert raw is not None
         raw.execute("PRAGMA foreign_keys = OFF")
         try:

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from aim_catalog.cli import app
 from aim_catalog.errors import UsageProblem
-from aim_catalog.storage.dialects import PostgreSQL, SQLite, dialect_of, insert_many
+from aim_catalog.storage.dialects import PostgreSQL, SQLite, dialect_of, insert_columns, insert_many
 
 
 def test_dialect_of_an_engine_a_connection_a_session_and_a_name(engine: Engine) -> None:
@@ -30,16 +30,16 @@ def test_dialect_of_an_engine_a_connection_a_session_and_a_name(engine: Engine) 
         dialect_of("mysql")
 
 
+def _table(metadata: MetaData, name: str) -> Table:
+    key = Column("id", Integer, primary_key=True)
+    return Table(name, metadata, key, Column("x", Float), Column("n", Integer), Column("s", String(10)))
+
+
 def test_insert_many_writes_what_sqlalchemy_writes(engine: Engine) -> None:
     """The driver's executemany of ``insert_many`` stores what SQLAlchemy's own executemany
     stores: an integer in a Float column comes back a float (its bind processor), None NULL."""
     metadata = MetaData()
-
-    def table(name: str) -> Table:
-        key = Column("id", Integer, primary_key=True)
-        return Table(name, metadata, key, Column("x", Float), Column("n", Integer), Column("s", String(10)))
-
-    ours, theirs = table("insert_many_ours"), table("insert_many_theirs")
+    ours, theirs = _table(metadata, "insert_many_ours"), _table(metadata, "insert_many_theirs")
     metadata.create_all(engine)
     rows = [{"x": 2, "n": 3, "s": "a"}, {"x": 0.5, "n": None, "s": None}, {"x": None, "n": 7, "s": "é"}]
     try:
@@ -51,6 +51,31 @@ def test_insert_many_writes_what_sqlalchemy_writes(engine: Engine) -> None:
             session.commit()
         assert found[0] == found[1] == [(1, 2.0, 3, "a"), (2, 0.5, None, None), (3, None, 7, "é")]
         assert [type(row[1]) for row in found[0]] == [float, float, type(None)]
+    finally:
+        metadata.drop_all(engine)
+
+
+def test_insert_columns_writes_what_insert_many_writes(engine: Engine) -> None:
+    """``insert_columns`` (rows held column by column) stores what ``insert_many`` of the
+    same rows stores, in the order of ``order_by``, ``chunk`` rows at a time (``before``
+    hears how many went before each), whatever the order of the names."""
+    metadata = MetaData()
+    ours, theirs = _table(metadata, "insert_columns_ours"), _table(metadata, "insert_columns_theirs")
+    metadata.create_all(engine)
+    rows = [{"s": "c", "x": 2, "n": 3}, {"s": "a", "x": 0.5, "n": None}, {"s": "b", "x": None, "n": 7}]
+    names = ("s", "x", "n")
+    columns = [[row[name] for row in rows] for name in names]
+    heard: list[int] = []
+    try:
+        with Session(engine) as session:
+            insert_columns(session, ours, names, columns, order_by="s", chunk=2, before=heard.append)
+            insert_columns(session, ours, names, [[], [], []])
+            insert_many(session, theirs, sorted(rows, key=lambda row: row["s"]))
+            found = [list(session.execute(select(t).order_by(t.c.id))) for t in (ours, theirs)]
+            session.commit()
+        assert found[0] == found[1] == [(1, 0.5, None, "a"), (2, None, 7, "b"), (3, 2.0, 3, "c")]
+        assert [type(row[1]) for row in found[0]] == [float, type(None), float]
+        assert heard == [0, 2]
     finally:
         metadata.drop_all(engine)
 
