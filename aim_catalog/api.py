@@ -422,11 +422,11 @@ class Catalog:
         progress = on_progress or (progress_ticks(on_tick) if on_tick is not None else None)
         parsed = Parsed()
         for file in given:
-            parsed.extend(read_result_file(file, progress))
-        if parsed.problems or not parsed.runs:
+            parsed.extend(read_result_file(file, progress, columns=True))
+        if parsed.problems or not (parsed.runs or parsed.batches):
             raise InvalidRecipeInput(parsed.problems or parsed.skipped)
         with self.read() if dry_run else self.write() as session:
-            report = import_runs(session, parsed.runs, target or Target(), progress)
+            report = import_runs(session, parsed, target or Target(), progress)
         return replace(report, notes=[str(skip) for skip in parsed.skipped] + report.notes)
 
     def sync_inferencex(

@@ -10,10 +10,12 @@ of ``aim-catalog test --save``).
 
 from __future__ import annotations
 
+import functools
+import itertools
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -22,13 +24,13 @@ from sqlalchemy.orm import Session
 
 from aim_catalog.errors import CatalogError, EnvironmentProblem, InvalidRecipeInput, Problem, UsageProblem
 from aim_catalog.measurements.importers import TICK, Parsed, parse_results, read_result_file
-from aim_catalog.measurements.importers.common import Run, collector_paused
+from aim_catalog.measurements.importers.common import Run, RunColumns, collector_paused
 from aim_catalog.measurements.importers.keys import LEGACY_BELOW, legacy_key
 from aim_catalog.notes import Progress
 from aim_catalog.recipes import bounds
 from aim_catalog.recipes.format import Origin
 from aim_catalog.settings import ENERGY_FIELDS, METRIC_FIELDS, RANK_METRICS, normalize_precision
-from aim_catalog.storage.dialects import insert_many, lock_for_write
+from aim_catalog.storage.dialects import dialect_of, insert_columns, insert_many, lock_for_write
 from aim_catalog.storage.models import Benchmark, Deployment, Recipe, ServeConfig
 
 RATE_COLUMNS = RANK_METRICS  # the figures recipes.bounds bounds per GPU
@@ -216,23 +218,38 @@ def _unresolved(rows: list[Any], run: Run, target: Target, backend: str | None, 
 
 @collector_paused()  # the runs and their rows all stay alive until written
 def import_runs(
-    session: Session, runs: Sequence[Run], target: Target, progress: Progress | None = None
+    session: Session, parsed: Parsed, target: Target, progress: Progress | None = None
 ) -> ImportReport:
-    """Write the runs into the catalog (one transaction, the caller's); skip ones already there.
+    """Write the parsed runs into the catalog (one transaction, the caller's); skip ones
+    already there.
 
     Time is linear in the runs: runs that name the same serve config (model, backend, GPUs,
     hardware, precision, speculative decoding) are resolved by one lookup, the catalog is
     asked which keys it holds once per 500 runs, and the rows are written by one executemany
-    per shape of row. ``progress`` hears the two stages: resolving serve configs, writing."""
+    per shape of row. Runs read column by column (``parsed.batches``) are resolved once per
+    GPU count (``resolve`` asks for that count: a target naming another is refused) and
+    written as columns, with no dict a row; their rows of a GPU count that no single serve
+    config takes are made ``Run``s and handled as the others, in the files' order (each
+    says why, the first refusal is the first in the files). ``progress`` hears the two
+    stages: resolving serve configs, writing."""
     lock_for_write(session)
+    runs, batches = parsed.runs, parsed.batches
+    total = len(runs) + sum(map(len, batches))
     per_file = Counter(run.path for run in runs)
+    for batch in batches:
+        per_file[batch.path] += len(batch)
+    found: dict[tuple[Any, ...], int | CatalogError] = {}
+    stage = _Stage(progress, "resolving serve configs", total)
+    columnar, singles = _resolve_batches(session, batches, target, found, stage)
+    ordered: Sequence[Run] = runs
+    if singles:  # among the others, in the files' order
+        rank = {path: i for i, path in enumerate(parsed.files)}
+        ordered = sorted([*runs, *singles], key=lambda r: (rank.get(r.path, -1), r.line, r.element or 0))
     resolved: list[tuple[Run, int]] = []
     unresolved: list[Problem] = []
     notes: list[str] = []
-    found: dict[tuple[Any, ...], int | CatalogError] = {}
-    for done, run in enumerate(runs):  # every target, before any write
-        if progress is not None and done % TICK == 0:
-            progress("resolving serve configs", done, len(runs))
+    for run in ordered:  # every target, before any write
+        stage.reached(1)
         try:
             resolved.append((run, _resolve_once(session, run, target, found)))
         except Unresolved as exc:
@@ -241,50 +258,170 @@ def import_runs(
             unresolved += exc.problems  # a multi-run file: skip this row, import the rest
             at = f"[element {run.element}] " if run.element is not None else ""
             notes += [str(replace(p, message=f"{at}skipped: {p.message}")) for p in exc.problems]
-    if progress is not None:
-        progress("resolving serve configs", len(runs), len(runs))
-    if not resolved:
+    stage.end()
+    if not resolved and not columnar:
         raise InvalidRecipeInput(unresolved)
+    ids = {config for _, config in resolved} | {c for _, chosen in columnar for c in chosen.values()}
     configs = {
         row.id: row
         for row in session.execute(
             select(ServeConfig.id, Recipe.recipe_id, ServeConfig.backend, ServeConfig.gpu_count)
             .join(Recipe, Recipe.id == ServeConfig.recipe_pk)
-            .where(ServeConfig.id.in_({config for _, config in resolved}))
+            .where(ServeConfig.id.in_(ids))
         )
     }
-    _check_bounds(resolved, configs)
+    _check_bounds(resolved, configs)  # a batch's rows go to configs of their own GPU count
     labels = {config: _label(row.recipe_id, row.backend, row.gpu_count) for config, row in configs.items()}
-    seen = _already_imported(session, resolved)
+    seen = _already_imported(session, resolved, columnar)
     added, duplicates, per_config = 0, 0, Counter[int]()
     origin = Origin.IMPORT.value
     shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # rows by their columns (and order)
+    held: list[tuple[tuple[str, ...], list[Sequence[Any]]]] = []  # (names, columns) to write
+    runs_of: dict[str, list[tuple[Run, int]]] = {}
     for run, config in resolved:
-        key = (config, run.key)
-        if key in seen:
-            duplicates += 1
-            continue
-        seen.add(key)
-        row = {"serve_config_id": config, "origin": origin, "import_key": key[1], **run.row}
-        shapes.setdefault(tuple(run.row), []).append(row)
-        if run.notes:
-            notes += [f"{run.where}: {note}" for note in run.notes]
-        added += 1
-        per_config[config] += 1
+        runs_of.setdefault(run.path, []).append((run, config))
+    batches_of: dict[str, list[_Columnar]] = {}
+    for batch, chosen in columnar:
+        batches_of.setdefault(batch.path, []).append((batch, chosen))
+    # File by file, in order: a run given in two files is written as the first one gives it.
+    for path in dict.fromkeys([*parsed.files, *runs_of, *batches_of]):
+        for run, config in runs_of.get(path, ()):
+            key = (config, run.key)
+            if key in seen:
+                duplicates += 1
+                continue
+            seen.add(key)
+            row = {"serve_config_id": config, "origin": origin, "import_key": key[1], **run.row}
+            shapes.setdefault(tuple(run.row), []).append(row)
+            if run.notes:
+                notes += [f"{run.where}: {note}" for note in run.notes]
+            added += 1
+            per_config[config] += 1
+        for batch, chosen in batches_of.get(path, ()):
+            names, columns, twice = _new_rows(batch, chosen, seen, origin)
+            duplicates += twice
+            if columns[0]:
+                held.append((names, columns))
+                added += len(columns[0])
+                per_config.update(columns[0])
     targets = Counter[str]()
     for config, runs_added in per_config.items():
         targets[labels[config]] += runs_added
-    written = 0
-    for rows in shapes.values():  # executemany needs one set of columns per statement
-        for start in range(0, len(rows), _ROWS_PER_INSERT):
-            if progress is not None:
-                progress("writing", written, added)
-            chunk = rows[start : start + _ROWS_PER_INSERT]
-            insert_many(session, Benchmark.__table__, chunk)
-            written += len(chunk)
-    if progress is not None and added:
-        progress("writing", written, added)
+    _write(session, shapes.values(), held, added, progress)
     return ImportReport(added, duplicates, dict(targets), notes)
+
+
+def _resolve_batches(
+    session: Session,
+    batches: Sequence[RunColumns],
+    target: Target,
+    found: dict[tuple[Any, ...], int | CatalogError],
+    stage: _Stage,
+) -> tuple[list[_Columnar], list[Run]]:
+    """The serve config of each GPU count of each batch (``_resolve_once`` of its first row
+    of that count), and, as runs, the rows of the counts that have none (each says why)."""
+    columnar: list[_Columnar] = []
+    singles: list[Run] = []
+    for batch in batches:
+        chosen: dict[int, int] = {}
+        for gpus in sorted(set(batch.gpus)):
+            try:
+                chosen[gpus] = _resolve_once(session, batch.run(batch.gpus.index(gpus)), target, found)
+            except CatalogError:
+                singles += [batch.run(i) for i, count in enumerate(batch.gpus) if count == gpus]
+        if chosen:
+            columnar.append((batch, chosen))
+        stage.reached(len(batch))
+    return columnar, singles
+
+
+def _new_rows(
+    batch: RunColumns, chosen: dict[int, int], seen: set[tuple[int, str]], origin: str
+) -> tuple[tuple[str, ...], list[Sequence[Any]], int]:
+    """The columns to write of the rows of ``batch`` whose GPU count ``chosen`` gives a serve
+    config (theirs first: ``serve_config_id``, ``import_key``, ``origin``), leaving out (and
+    counting) those ``seen`` holds already, in order: a row given twice is written once."""
+    keys = batch.keys()
+    config_of = [chosen.get(gpus, 0) for gpus in batch.gpus]  # 0: written as a run
+    columns: list[Sequence[Any]] = [config_of, keys, *batch.columns]
+    twice = 0
+    pairs = list(zip(config_of, keys, strict=True))
+    if 0 not in config_of and len(set(pairs)) == len(pairs) and seen.isdisjoint(pairs):
+        seen.update(pairs)  # the usual case: every row new (not a pair to look at one by one)
+    else:
+        kept: list[bool] = []
+        keep = kept.append
+        for key, config in zip(keys, config_of, strict=True):
+            if not config:
+                keep(False)
+            elif (config, key) in seen:
+                twice += 1
+                keep(False)
+            else:
+                seen.add((config, key))
+                keep(True)
+        if not all(kept):
+            columns = [list(itertools.compress(column, kept)) for column in columns]
+    names = ("serve_config_id", "import_key", "origin", *batch.names)
+    return names, [columns[0], columns[1], [origin] * len(columns[0]), *columns[2:]], twice
+
+
+def _write(
+    session: Session,
+    shapes: Iterable[list[dict[str, Any]]],
+    held: Sequence[tuple[tuple[str, ...], list[Sequence[Any]]]],
+    added: int,
+    progress: Progress | None,
+) -> None:
+    """Write the rows (dicts of one shape each) and the columns (names, a sequence of values
+    each), ``_ROWS_PER_INSERT`` rows to an executemany; ``progress`` hears each."""
+
+    def heard(written: int, more: int = 0) -> None:
+        if progress is not None:
+            progress("writing", written + more, added)
+
+    written = 0
+    with dialect_of(session).bulk_write(session.connection()):
+        for rows in shapes:  # executemany needs one set of columns per statement
+            for start in range(0, len(rows), _ROWS_PER_INSERT):
+                heard(written)
+                chunk = rows[start : start + _ROWS_PER_INSERT]
+                insert_many(session, Benchmark.__table__, chunk)
+                written += len(chunk)
+        for names, columns in held:  # in the order of their keys: the index grows at its end
+            insert_columns(
+                session,
+                Benchmark.__table__,
+                names,
+                columns,
+                order_by="import_key",
+                chunk=_ROWS_PER_INSERT,
+                before=functools.partial(heard, written),
+            )
+            written += len(columns[0])
+    if added:
+        heard(written)
+
+
+_Columnar = tuple[RunColumns, dict[int, int]]  # a batch, the serve config of each GPU count it writes
+
+
+class _Stage:
+    """A stage of ``progress`` over ``total`` runs: said at 0, every ``TICK`` runs, and at the end."""
+
+    def __init__(self, progress: Progress | None, what: str, total: int) -> None:
+        self.progress, self.what, self.total, self.done = progress, what, total, 0
+
+    def reached(self, more: int) -> None:
+        """``more`` runs are about to be handled."""
+        if self.progress is not None:
+            for done in range(-(-self.done // TICK) * TICK, self.done + more, TICK):
+                self.progress(self.what, done, self.total)
+        self.done += more
+
+    def end(self) -> None:
+        if self.progress is not None:
+            self.progress(self.what, self.total, self.total)
 
 
 _ROWS_PER_INSERT = 5000
@@ -327,22 +464,32 @@ def _check_bounds(resolved: Sequence[tuple[Run, int]], configs: dict[int, Any]) 
         raise InvalidRecipeInput(problems)
 
 
-def _already_imported(session: Session, resolved: Sequence[tuple[Run, int]]) -> set[tuple[int, str]]:
-    """(serve config, import key) pairs the catalog holds already, for these runs: none where
-    the serve configs hold no imported row yet (one look at the index), else one query per
-    chunk of keys (SQLite limits the variables of one statement), not one per run. Where the
+def _already_imported(
+    session: Session, resolved: Sequence[tuple[Run, int]], columnar: Sequence[_Columnar]
+) -> set[tuple[int, str]]:
+    """(serve config, import key) pairs the catalog holds already, for these runs (and the
+    rows of ``columnar``, written to the serve configs it gives by GPU count): none where the
+    serve configs hold no imported row yet (one look at the index), else one query per chunk
+    of keys (SQLite limits the variables of one statement), not one per run. Where the
     catalog holds keys of the old spelling for these serve configs (``keys.legacy_key``: rows
     imported before ``keys.run_key``), a run found by its old key is held too."""
-    configs = sorted({config for _, config in resolved})
+    configs = sorted({c for _, c in resolved} | {c for _, chosen in columnar for c in chosen.values()})
     if not _holds(session, configs, _KEYED):
         return set()
-    found = _held(session, configs, {run.key for run, _ in resolved})
+    keys = {run.key for run, _ in resolved}
+    for batch, _chosen in columnar:
+        keys.update(batch.keys())
+    found = _held(session, configs, keys)
     if _holds(session, configs, _LEGACY):
-        by_legacy: dict[str, list[Run]] = {}
+        by_legacy: dict[str, list[str]] = {}
         for run, _config in resolved:
-            by_legacy.setdefault(legacy_key(run.row), []).append(run)
-        for config, key in _held(session, configs, set(by_legacy)):
-            found.update((config, run.key) for run in by_legacy[key])
+            by_legacy.setdefault(legacy_key(run.row), []).append(run.key)
+        for batch, _chosen in columnar:
+            rows = map(dict, map(zip, itertools.repeat(batch.names), zip(*batch.columns, strict=True)))
+            for key, row in zip(batch.keys(), rows, strict=True):
+                by_legacy.setdefault(legacy_key(row), []).append(key)
+        for config, legacy in _held(session, configs, set(by_legacy)):
+            found.update((config, key) for key in by_legacy[legacy])
     return found
 
 

@@ -428,6 +428,22 @@ def write_jsonl(path: Path, lines: list[dict[str, Any]]) -> Path:
     return path
 
 
+def spell_keys_as_before(db_url: str, path: Path) -> dict[str, str]:
+    """Give the rows imported from ``path`` the keys an aim-catalog before ``keys.run_key``
+    gave them (``keys.legacy_key``), as such a catalog holds them; the new key -> old key."""
+    from aim_catalog.measurements.importers import parse_results
+    from aim_catalog.measurements.importers.keys import legacy_key
+
+    old = {run.key: legacy_key(run.row) for run in parse_results(path.read_bytes(), str(path)).runs}
+    engine = db.make_engine(db_url)
+    with engine.begin() as conn:
+        for new, legacy in old.items():
+            renamed = {"o": legacy, "n": new}
+            conn.execute(text("UPDATE benchmarks SET import_key = :o WHERE import_key = :n"), renamed)
+    engine.dispose()
+    return old
+
+
 def benchmark_rows(db_url: str) -> list[dict[str, Any]]:
     engine = db.make_engine(db_url)
     with engine.connect() as conn:

@@ -29,7 +29,14 @@ from typing import Any
 from aim_catalog.backends.registry import BACKENDS
 from aim_catalog.errors import Problem
 from aim_catalog.measurements.importers import inferencex, inferencex_api, sglang, vllm
-from aim_catalog.measurements.importers.common import NotAmd, Run, Skip, collector_paused, split_objects
+from aim_catalog.measurements.importers.common import (
+    NotAmd,
+    Run,
+    RunColumns,
+    Skip,
+    collector_paused,
+    split_objects,
+)
 from aim_catalog.notes import Progress
 from aim_catalog.recipes import bounds
 from aim_catalog.settings import RANK_METRICS
@@ -53,15 +60,20 @@ class Parsed:
     problems: list[Problem] = field(default_factory=list)
     skipped: list[Problem] = field(default_factory=list)
     not_amd: Counter[str] = field(default_factory=Counter)  # hw -> rows (one line per file)
+    # parse_results(..., columns=True): runs read column by column, kept so (not in ``runs``)
+    batches: list[RunColumns] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # each file read, in order
 
     def extend(self, other: Parsed) -> None:
         self.runs += other.runs
+        self.batches += other.batches
+        self.files += other.files
         self.problems += other.problems
         self.skipped += other.skipped
         self.not_amd += other.not_amd
 
 
-def read_result_file(path: Path, progress: Progress | None = None) -> Parsed:
+def read_result_file(path: Path, progress: Progress | None = None, *, columns: bool = False) -> Parsed:
     name = str(path)
     try:
         with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
@@ -74,12 +86,16 @@ def read_result_file(path: Path, progress: Progress | None = None) -> Parsed:
             data = handle.read(MAX_RESULT_BYTES + 1)
     except OSError as exc:
         return Parsed(problems=[Problem(name, 0, 0, "", f"cannot read: {exc.strerror or exc}")])
-    return parse_results(data, name, progress)
+    return parse_results(data, name, progress, columns=columns)
 
 
-def parse_results(data: bytes, path: str, progress: Progress | None = None) -> Parsed:
+def parse_results(
+    data: bytes, path: str, progress: Progress | None = None, *, columns: bool = False
+) -> Parsed:
     """One JSON object, JSON objects one per line, or a JSON array of objects. ``progress``
-    hears ``checking NAME`` as the runs are read (every ``TICK`` runs, and the last)."""
+    hears ``checking NAME`` as the runs are read (every ``TICK`` runs, and the last). Runs
+    read column by column (``inferencex.read_many``) are made ``Run``s in the file's order,
+    or, with ``columns``, kept as they are in ``batches`` (what an import writes)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -89,20 +105,30 @@ def parse_results(data: bytes, path: str, progress: Progress | None = None) -> P
     sources = {tool: f"{source}: {name}" for tool, source in SOURCES.items()}
     with collector_paused():
         objects, problems = split_objects(text.removeprefix("\ufeff"), path)
-        parsed = Parsed(problems=problems)
+        parsed = Parsed(problems=problems, files=[path])
         stage, total = f"checking {name}", len(objects)
         if progress is not None and total:  # before read_many: a bar from the start
             progress(stage, 0, total)
         # InferenceX rows as the writer writes them, column by column (the first reader: a row
         # it matches is its own); the others, and any that is not as written, one by one.
-        read = inferencex.read_many(objects, path, _engine, sources[inferencex.TOOL]) if total > 1 else {}
-        for index, (line, obj, element) in enumerate(objects):
-            if progress is not None and index % TICK == 0 and index:
-                progress(stage, index, total)
-            run = read.get(index)
-            if run is not None:
-                parsed.runs.append(run)
+        batches = inferencex.read_many(objects, path, _engine, sources[inferencex.TOOL]) if total > 1 else []
+        rest: Iterable[int] = range(total)  # the objects left to read one by one
+        read: dict[int, tuple[RunColumns, int]] = {}
+        if columns:
+            parsed.batches += batches
+            rest = sorted(set(rest).difference(*(batch.indexes for batch in batches)))
+        else:
+            read = {index: (batch, i) for batch in batches for i, index in enumerate(batch.indexes)}
+        tick = TICK
+        for index in rest:
+            while progress is not None and tick <= index:  # every TICK objects, read or not
+                progress(stage, tick, total)
+                tick += TICK
+            held = read.get(index)
+            if held is not None:
+                parsed.runs.append(held[0].run(held[1]))
                 continue
+            line, obj, element = objects[index]
             if not isinstance(obj, dict):
                 kind = type(obj).__name__
                 message = _at(element) + f"expected a JSON object per run, got {kind}"
@@ -110,6 +136,8 @@ def parse_results(data: bytes, path: str, progress: Progress | None = None) -> P
                 continue
             _one(obj, path, line, sources, element, parsed)
         if progress is not None:
+            for reached in range(tick, total, TICK):
+                progress(stage, reached, total)
             progress(stage, total, total)
     if parsed.not_amd:
         parsed.skipped.append(Problem(path, 1, 1, "", not_amd_summary(parsed.not_amd)))

@@ -21,7 +21,7 @@ import json
 import math
 import operator
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeGuard
@@ -29,7 +29,7 @@ from typing import Any, TypeGuard
 import msgspec
 
 from aim_catalog.errors import Problem, shown
-from aim_catalog.measurements.importers.keys import run_key
+from aim_catalog.measurements.importers.keys import column_keys, run_key
 from aim_catalog.settings import MAX_SQL_INT  # the Integer columns (lengths, concurrency, failed)
 
 MAX_TOKENS = 2**53  # token totals: exact as a double, so means and rates can be derived
@@ -73,6 +73,57 @@ class Run:
         if key is None:
             key = self.__dict__["_key"] = run_key(self.row)
         return key
+
+
+@dataclass(eq=False)
+class RunColumns:
+    """Runs of one file read alike (``inferencex.read_many``), held column by column: the
+    same writer, model, backend, hardware, precision, speculative decoding and row columns
+    (``names``, ``columns``: one sequence of values per name), each row with its own GPU
+    count, line and element. ``run(i)`` is row ``i`` as the ``Run`` the row-by-row reading
+    gives; ``bench_import`` writes the columns without making one."""
+
+    path: str
+    tool: str
+    model: str | None
+    backend: str | None
+    hardware: str | None
+    precision: str | None
+    spec_decoding: str | None
+    names: tuple[str, ...]
+    columns: list[Sequence[Any]]
+    gpus: Sequence[int]
+    lines: Sequence[int]
+    elements: Sequence[int | None]
+    indexes: Sequence[int]  # each row's index among the file's objects
+    origins: dict[int, dict[str, tuple[str, str]]]  # Run.origins, by GPU count
+
+    def __len__(self) -> int:
+        return len(self.gpus)
+
+    def run(self, i: int) -> Run:
+        gpus = self.gpus[i]
+        return Run(
+            self.path,
+            self.lines[i],
+            self.tool,
+            self.model,
+            self.backend,
+            gpus,
+            dict(zip(self.names, [column[i] for column in self.columns], strict=True)),
+            hardware=self.hardware,
+            precision=self.precision,
+            spec_decoding=self.spec_decoding,
+            element=self.elements[i],
+            origins=self.origins[gpus],
+        )
+
+    def keys(self) -> list[str]:
+        """Each row's ``Run.key`` (computed once)."""
+        keys: list[str] | None = self.__dict__.get("_keys")
+        if keys is None:
+            keys = self.__dict__["_keys"] = column_keys(self.names, self.columns)
+        return keys
 
 
 @contextlib.contextmanager
@@ -467,23 +518,23 @@ def _flat_array(text: str) -> list[Located] | None:
     """``_array``'s reading of an array of flat objects (InferenceX's ``agg_bmk.json``), by
     msgspec's parser in C, or None: ``_array`` then reads the file (and says what is wrong).
 
-    Taken only where the two must agree. A ``{`` per element: no object is nested and no
-    string holds a ``{`` (an escape is never one), so the ``{`` are where the elements start
-    (their lines, counted on from each other). Each key ends with an unescaped ``"`` then
-    blanks then ``:``; with no ``"`` then blanks then ``:`` anywhere, each key is one ``":``,
-    and a string may hold more (``"\\":"``, ``":x"``): as many ``":`` as the objects hold
-    keys means no key is given twice (a duplicate is one key fewer in its object). msgspec
-    reads strict JSON: ``NaN``, a number out of a double's range, a lone surrogate, a
-    trailing comma are refused there, and ``_array`` says so."""
-    if _BLANK_COLON.search(text) is not None:
-        return None
+    Taken only where the two must agree. A ``{`` per element (none after the last element's,
+    found counting on from each): no object is nested and no string holds a ``{`` (an
+    escape is never one), so the ``{`` are where the elements start (their lines, counted on
+    from each other). Keys given twice, which msgspec reads as one
+    (the last) and ``_array`` refuses, by the commas: the text holds one between elements
+    and one between the pairs of an object, and more only in a string or a nested array; as
+    many commas as the objects read have pairs and separators means no object was given a
+    pair more than it holds. msgspec reads strict JSON: ``NaN``, a number out of a double's
+    range, a lone surrogate, a trailing comma are refused there, and ``_array`` says so."""
     try:
         values = _STRICT.decode(str(text))  # str: the text itself (msgspec takes no subclass)
     except (msgspec.MsgspecError, ValueError, RecursionError):  # what _array says
         return None
     if type(values) is not list or not values or set(map(type, values)) != _DICT:
         return None
-    if text.count("{") != len(values) or text.count('":') != sum(map(len, values)):
+    sizes = list(map(len, values))
+    if text.count(",") != sum(sizes) - 1 + sizes.count(0):
         return None
     out: list[Located] = []
     at, line, find, count = 0, 1, text.find, text.count
@@ -492,12 +543,13 @@ def _flat_array(text: str) -> list[Located] | None:
         line += count("\n", at, brace)
         out.append((line, value, element))
         at = brace
-    return out
+    # As many "{" as elements: a "{" in a string would have been taken for the next
+    # element's, leaving the last element's after the last one found.
+    return out if find("{", at + 1) == -1 else None
 
 
 _STRICT = msgspec.json.Decoder()
 _DICT = {dict}
-_BLANK_COLON = re.compile(r'"[ \t\r\n]+:')
 
 
 def _array(text: str, path: str) -> tuple[list[Located], list[Problem]]:

@@ -26,7 +26,6 @@ column (what ``_usual`` reads of each, at a fraction of the time), leaving the r
 
 from __future__ import annotations
 
-import itertools
 import math
 import operator
 import re
@@ -42,6 +41,7 @@ from aim_catalog.measurements.importers.common import (
     NotAmd,
     Numbers,
     Run,
+    RunColumns,
     Skip,
     latency_keys,
     plain,
@@ -144,30 +144,99 @@ def _usual(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run,
     return run, f
 
 
-def read_many(objects: Sequence[Located], path: str, engine: Any, source: str) -> dict[int, Run]:
-    """The runs ``_usual`` reads of these objects (by their index), read column by column:
+def read_many(objects: Sequence[Located], path: str, engine: Any, source: str) -> list[RunColumns]:
+    """The runs ``_usual`` reads of these objects, read column by column:
     rows that say the same of their scenario, GPU, framework, precision, model, speculative
     decoding and power samples, with the same keys in the same order (the rows of one
     writer: a few groups per file), are checked at once (types, ranges and ``recipes.bounds``
     by ``min``/``max`` of each column), and their rows made from the columns. A group with
     anything else in it is left out whole: ``_usual`` or ``_checked`` read its rows one by
     one, and say what is wrong. Each run is finished as ``importers._one`` finishes it
-    (origins, element, ``source``), so it is the run those read (a unit test holds them to
-    it), at a fraction of the time a row."""
+    (origins, element, ``source``), so ``RunColumns.run`` gives the run those read (a unit
+    test holds them to it), at a fraction of the time a row."""
+    read = []
+    for keys, indexes, column in _shapes([obj for _line, obj, _element in objects]):
+        if not matches(dict.fromkeys(keys)):
+            continue
+        for said, alike, columns in _alike(keys, indexes, objects, column):
+            runs = _read_group(keys, said, columns, [objects[i] for i in alike], alike, path, engine, source)
+            if runs is not None:
+                read.append(runs)
+    return read
+
+
+def _shapes(objs: list[Any]) -> list[tuple[tuple[str, ...], list[int], dict[str, Sequence[Any]] | None]]:
+    """The objects (by index) that are dicts, by their keys: at once, with every key's column,
+    when all hold the first one's keys (as many keys, each of them in every one: one pass);
+    else by the keys (and order) of each."""
+    if objs and set(map(type, objs)) == _DICTS and len(set(map(len, objs))) == 1:
+        keys = tuple(objs[0])
+        try:
+            return [(keys, list(range(len(objs))), _columns(list(keys), objs))]
+        except KeyError:  # another key in some: by the keys of each
+            pass
+    shapes: dict[tuple[str, ...], list[int]] = {}
+    for index, obj in enumerate(objs):
+        if type(obj) is dict:
+            shapes.setdefault(tuple(obj), []).append(index)
+    return [(keys, indexes, None) for keys, indexes in shapes.items()]
+
+
+_DICTS = {dict}
+
+
+def _alike(
+    keys: tuple[str, ...],
+    indexes: list[int],
+    objects: Sequence[Located],
+    column: dict[str, Sequence[Any]] | None,
+) -> list[tuple[tuple[Any, ...], list[int], dict[str, Sequence[Any]]]]:
+    """The rows (``indexes``, each with ``keys``; ``column``: their values by key, if taken
+    already) by what they say of ``_SAID``, value and type (``1 == True``, but only ``True``
+    marks a multi-node row), each group with the columns of the keys ``_read_group`` reads:
+    one group when all say the same (checked column by column), else a group per set of
+    values (a row holding a list or an object there is left to the checks, which say what
+    is wrong)."""
+    asked = [key for key in _SAID if key in keys]
+    if column is None:
+        column = _columns([key for key in _READ if key in keys], [objects[i][1] for i in indexes])
+    said = [column[key] for key in asked]
+    if all(_one_value(values) for values in said):
+        return [(_said(asked, [values[0] for values in said]), indexes, column)]
     groups: dict[tuple[Any, ...], list[int]] = {}
-    for index, (_line, obj, _element) in enumerate(objects):
-        if type(obj) is not dict:
+    for index, values in zip(indexes, zip(*said, strict=True), strict=True):
+        try:
+            groups.setdefault((values, tuple(map(type, values))), []).append(index)
+        except TypeError:
             continue
-        said = tuple(map(obj.get, _SAID))
-        try:  # the types too: 1 == True, but only ``True`` marks a multi-node row
-            groups.setdefault((tuple(obj), said, tuple(map(type, said))), []).append(index)
-        except TypeError:  # a list or an object where text is expected: the checks say
-            continue
-    runs: dict[int, Run] = {}
-    for (keys, said, _types), indexes in groups.items():
-        if matches(dict.fromkeys(keys)):
-            _read_group(keys, said, [objects[i] for i in indexes], indexes, path, engine, source, runs)
-    return runs
+    return [
+        (_said(asked, values), part, _columns(list(column), [objects[i][1] for i in part]))
+        for (values, _types), part in groups.items()
+    ]
+
+
+def _columns(keys: list[str], objs: list[dict[str, Any]]) -> dict[str, Sequence[Any]]:
+    """Each key's values in ``objs`` (each holds every key), by one pass over them."""
+    if len(keys) == 1:
+        return {keys[0]: [obj[keys[0]] for obj in objs]}
+    picked = map(operator.itemgetter(*keys), objs)
+    return dict(zip(keys, zip(*picked, strict=True), strict=True)) if keys else {}
+
+
+def _one_value(values: Sequence[Any]) -> bool:
+    """All ``values`` are one value, of one type (and hashable: a list is left to the checks)."""
+    first = values[0]
+    try:
+        hash(first)
+    except TypeError:
+        return False
+    return values.count(first) == len(values) and len(set(map(type, values))) == 1
+
+
+def _said(asked: list[str], values: Sequence[Any]) -> tuple[Any, ...]:
+    """``values`` of the ``asked`` keys as ``_SAID``'s tuple (None for a key not there)."""
+    given = dict(zip(asked, values, strict=True))
+    return tuple(given.get(key) for key in _SAID)
 
 
 # What a group of rows says alike (read_many), in _read_group's order.
@@ -197,23 +266,24 @@ _SCENARIO = (
 def _read_group(
     keys: tuple[str, ...],
     said: tuple[Any, ...],
+    column: dict[str, Sequence[Any]],
     located: list[Located],
     indexes: list[int],
     path: str,
     engine: Any,
     source: str,
-    into: dict[int, Run],
-) -> None:
-    """``read_many`` of one group of rows (each with ``keys``, each saying ``said``): their
-    runs added to ``into``, or none when anything in the group is not as ``_usual`` takes it."""
+) -> RunColumns | None:
+    """``read_many`` of one group of rows (each with ``keys``, each saying ``said``; the
+    values of the keys it reads in ``column``): their runs, or None when anything in the
+    group is not as ``_usual`` takes it."""
     present = frozenset(keys)
     scenario_type, multinode, disagg, hw, framework, precision, model, spec, power_valid = said
     if not _one_node(scenario_type, multinode, disagg, present):
-        return
+        return None
     facts = _facts_of(engine, hw, framework, precision, model)
     spec = _spec_as_written(spec, "spec_decoding" in present)
     if facts is None or "tp" not in present or spec is _UNSEEN:
-        return
+        return None
     hardware, backend, normalized, model = facts
     totals = [(key, column) for key, column in _TOTALS.pairs if key in present]
     seconds = [(key, column) for key, column in _SECONDS.pairs if key in present]
@@ -223,68 +293,83 @@ def _read_group(
     counts = [key for key in _COUNTS if key in present]
     floats = [key for key, _ in (*totals, *seconds, *powers)] + [key for key, _, _ in interactivity]
     if not totals:  # no throughput figure: refused, with its reason, by _one
-        return
-    wanted = [*counts, *floats, *(("image",) if "image" in present else ())]
-    objs = [obj for _, obj, _ in located]
-    picked = map(operator.itemgetter(*wanted), objs)  # tp and a throughput: a tuple each
-    column = dict(zip(wanted, zip(*picked, strict=True), strict=True))
+        return None
+    rows = len(located)
+    extremes: dict[str, tuple[Any, Any]] = {}  # each key's (min, max)
     for key in counts:
         counted = column[key]
-        if set(map(type, counted)) != _INT or min(counted) < 1 or max(counted) > MAX_SQL_INT:
-            return
+        if set(map(type, counted)) != _INT:
+            return None
+        extremes[key] = low, high = min(counted), max(counted)
+        if low < 1 or high > MAX_SQL_INT:
+            return None
     for key in floats:
         figures = column[key]  # as Numbers takes them: finite, not negative (a finite sum: no inf, nan)
-        if set(map(type, figures)) != _FLOAT or not (math.isfinite(sum(figures)) and min(figures) >= 0.0):
-            return
+        if set(map(type, figures)) != _FLOAT or not math.isfinite(sum(figures)):
+            return None
+        extremes[key] = low, high = min(figures), max(figures)
+        if low < 0.0:
+            return None
     if "image" in present:
         try:
             images = set(column["image"])
         except TypeError:
-            return
+            return None
         if not all(plain(image, 300) for image in images):
-            return
+            return None
     gpus: Sequence[int] = column["tp"]
     for key in ("pp", "pcp_size"):
         if key in present:
             gpus = list(map(operator.mul, gpus, column[key]))
-    if max(gpus) > 1024:
-        return
-    # The row's columns, in _usual's order, and their values.
+    spread = sorted(set(gpus))
+    if spread[-1] > 1024:
+        return None
+    # The row's columns, in _usual's order, their values, and each one's (min, max) where
+    # known from its key's (``x * c`` and ``c / x`` are monotonic in ``x``, rounding too).
     names: list[str] = ["dataset"]
-    values: list[Sequence[Any]] = [[_DATASET] * len(objs)]
+    values: list[Sequence[Any]] = [[_DATASET] * rows]
+    spans: list[tuple[Any, Any] | None] = [None]
     for key, name in totals:
         names.append(name)
         values.append(list(map(operator.mul, column[key], gpus)))
+        low, high = extremes[key]
+        spans.append((low * spread[0], high * spread[0]) if len(spread) == 1 else None)
     for key, name in seconds:
         names.append(name)
-        values.append(list(map(operator.mul, column[key], itertools.repeat(1000.0))))
+        values.append([figure * 1000.0 for figure in column[key]])
+        low, high = extremes[key]
+        spans.append((low * 1000.0, high * 1000.0))
     derived = {}
     for key, name, how in interactivity:
         if name not in timed:
-            if min(column[key]) == 0.0:  # a row without it: not as the others
-                return
+            low, high = extremes[key]
+            if low == 0.0:  # a row without it: not as the others
+                return None
             names.append(name)
-            values.append(list(map(operator.truediv, itertools.repeat(1000.0), column[key])))
+            values.append([1000.0 / figure for figure in column[key]])
+            spans.append((1000.0 / high, 1000.0 / low))
             derived[name] = (key, how)
     for key, name in _SCENARIO:
         if key in present:
             names.append(name)
             values.append(column[key])
+            spans.append(extremes.get(key))
     for key, name in powers:
         names.append(name)
         values.append(column[key])
-    spread = sorted(set(gpus))
-    for name, held in zip(names, values, strict=True):
+        spans.append(extremes[key])
+    for name, held, span in zip(names, values, spans, strict=True):
         if name in ("dataset", "image"):
             continue
         limits = {count: bounds.ranges(count)[name] for count in spread}
         low, high = max(low for low, _ in limits.values()), min(high for _, high in limits.values())
-        if min(held) >= low and max(held) <= high:
+        least, most = span or (min(held), max(held))
+        if least >= low and most <= high:
             continue
         if len(spread) == 1 or not all(
             limits[count][0] <= figure <= limits[count][1] for figure, count in zip(held, gpus, strict=True)
         ):
-            return  # _one says which figure, and why
+            return None  # _one says which figure, and why
     origins = {}
     for count in spread:
         per_gpu = _PER_GPU.get(count) or _per_gpu(count)
@@ -295,23 +380,26 @@ def _read_group(
             **{name: (key, "") for key, name in powers if key != name},
         }
     names.append("source")
-    values.append([source] * len(objs))
-    rows = map(dict, map(zip, itertools.repeat(names), zip(*values, strict=True)))
-    for (line, _obj, element), index, count, row in zip(located, indexes, gpus, rows, strict=True):
-        into[index] = Run(
-            path,
-            line,
-            TOOL,
-            model,
-            backend,
-            count,
-            row,
-            hardware=hardware,
-            precision=normalized,
-            spec_decoding=spec,
-            element=element,
-            origins=origins[count],
-        )
+    values.append([source] * rows)
+    return RunColumns(
+        path,
+        TOOL,
+        model,
+        backend,
+        hardware,
+        normalized,
+        spec,
+        tuple(names),
+        values,
+        gpus,
+        list(map(_LINE, located)),
+        list(map(_ELEMENT, located)),
+        indexes,
+        origins,
+    )
+
+
+_LINE, _ELEMENT = operator.itemgetter(0), operator.itemgetter(2)
 
 
 _DATASET = "random"  # the benchmark client's dataset (benchmark_lib.sh): lengths are nominal
@@ -457,6 +545,20 @@ ENERGY_KEYS = (
     ("avg_power_w", "power_w_per_gpu"),
     ("joules_per_output_token", "joules_per_output_token"),
     ("joules_per_total_token", "joules_per_total_token"),
+)
+# Every key _read_group may read (and _SAID's), read at once (_alike).
+_READ = tuple(
+    dict.fromkeys(
+        (
+            *_SAID,
+            *_COUNTS,
+            *_TOTALS.keys,
+            *_SECONDS.keys,
+            *(key for key, _ in ENERGY_KEYS),
+            *(key for key, _, _ in _INTERACTIVITY),
+            "image",
+        )
+    )
 )
 _ENERGY = Numbers(ENERGY_KEYS)
 

@@ -19,7 +19,14 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 from support import bench_results as fx
-from support.bench_results import benchmark_rows, sglang_line, vllm_result, write_json, write_jsonl
+from support.bench_results import (
+    benchmark_rows,
+    sglang_line,
+    spell_keys_as_before,
+    vllm_result,
+    write_json,
+    write_jsonl,
+)
 from support.problems import MODEL, head, problem_lines, tables_with_rows
 
 from aim_catalog.storage import db
@@ -341,8 +348,6 @@ def test_runs_imported_with_the_old_key_spelling_are_found_again(bench_catalog: 
     """Catalogs written before keys.run_key hold keys of the old spelling (keys.legacy_key):
     importing the same file again adds nothing there either, and a new run still goes in."""
     from aim_catalog import Catalog
-    from aim_catalog.measurements.importers import parse_results
-    from aim_catalog.measurements.importers.keys import legacy_key
 
     lines = [sglang_line(c, 100.0 + c, 200.0) for c in (1, 2, 3)]
     for line in lines:
@@ -350,13 +355,7 @@ def test_runs_imported_with_the_old_key_spelling_are_found_again(bench_catalog: 
     path = write_jsonl(tmp_path / "three.jsonl", lines)
     with Catalog.open(bench_catalog) as catalog:
         assert catalog.import_benchmarks([path]).added == 3
-    old = {run.key: legacy_key(run.row) for run in parse_results(path.read_bytes(), str(path)).runs}
-    engine = db.make_engine(bench_catalog)
-    with engine.begin() as conn:  # as an older aim-catalog wrote them
-        for new, legacy in old.items():
-            renamed = {"o": legacy, "n": new}
-            conn.execute(text("UPDATE benchmarks SET import_key = :o WHERE import_key = :n"), renamed)
-    engine.dispose()
+    old = spell_keys_as_before(bench_catalog, path)  # as an older aim-catalog wrote them
     more = write_jsonl(tmp_path / "four.jsonl", [*lines, {**sglang_line(4, 104.0, 200.0), "model_id": MODEL}])
     with Catalog.open(bench_catalog) as catalog:
         again = catalog.import_benchmarks([more])

@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from support import bench_results as fx
-from support.bench_results import benchmark_rows
+from support.bench_results import benchmark_rows, spell_keys_as_before
 from support.problems import problem_lines
 
 from aim_catalog.measurements.importers import common
+from aim_catalog.storage import db
 
 FP4 = "org/fp4-model"
 VLLM_TARGET = ("--recipe", "bench-b", "-b", "vllm", "--gpus", "4")
@@ -260,3 +262,101 @@ def test_progress_counts_every_stage_to_its_end(formats_catalog: str, tmp_path: 
     assert stages["checking agg_bmk.json"] == ticks
     assert stages["resolving serve configs"] == ticks
     assert stages["writing"][-1] == (12_000, 12_000)
+
+
+# --------------------------------------------------------------------------- rows read as columns
+
+
+def _without_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No row read column by column: every run read (and written) one by one."""
+    from aim_catalog.measurements.importers import inferencex
+
+    monkeypatch.setattr(inferencex, "read_many", lambda *_args: [])
+
+
+def _imported(catalog: str, paths: list[Path], **target: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """The report of importing ``paths`` and the rows written (ids and order left out: rows
+    by their keys), then every imported row removed again."""
+    from aim_catalog import Catalog
+    from aim_catalog.measurements.bench_import import Target
+
+    with Catalog.open(catalog) as opened:
+        report = opened.import_benchmarks(paths, Target(**target) if target else None)
+    rows = sorted(
+        ({k: v for k, v in row.items() if k != "id"} for row in benchmark_rows(catalog)),
+        key=lambda row: (row["import_key"], row["source"]),
+    )
+    engine = db.make_engine(catalog)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM benchmarks WHERE origin = 'import'"))
+    engine.dispose()
+    return report, rows
+
+
+def test_rows_read_as_columns_are_written_as_runs_read_one_by_one(
+    formats_catalog: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """InferenceX files are written column by column (``RunColumns``) as they would be run by
+    run: the same rows, keys, report and notes, whatever happens to some of their rows: 4-
+    and 8-GPU rows (two serve configs), 2-GPU rows no serve config takes (skipped, each
+    naming its element), rows given twice in a file and again in later files, a row read one
+    by one (``image`` null) beside the others; with a target that some rows contradict, the
+    same first refusal."""
+    from aim_catalog.measurements.bench_import import TargetContradiction
+    from aim_catalog.measurements.importers import parse_results
+
+    first, second = tmp_path / "agg_bmk.json", tmp_path / "agg_more.json"
+    rows = [
+        *(inferencex(conc=c) for c in (1, 2, 4)),
+        *(inferencex(conc=c, tp=8) for c in (1, 2)),
+        *(inferencex(conc=c, tp=2) for c in (1, 2)),
+        inferencex(conc=1),  # given twice
+    ]
+    first.write_text(json.dumps(rows, indent=2))
+    second.write_text(json.dumps([inferencex(conc=2), inferencex(conc=32), {**inferencex(), "image": None}]))
+    files = [first, second]
+    for concurrencies in ((256, 256), (512, 1024), (512, 2048)):  # every row to a serve config:
+        files.append(tmp_path / f"agg_{len(files)}.json")  # a row twice, new rows, one again
+        files[-1].write_text(json.dumps([inferencex(conc=c) for c in concurrencies]))
+    files.append(tmp_path / "agg_2_gpus.json")  # new rows, one of them to no serve config
+    files[-1].write_text(json.dumps([inferencex(conc=8192), inferencex(conc=8192, tp=2)]))
+    for path, taken in zip(files, (len(rows), 0, 2, 2, 2, 2), strict=True):  # the rows read as columns
+        assert sum(map(len, parse_results(path.read_bytes(), str(path), columns=True).batches)) == taken
+    columns = _imported(formats_catalog, files)
+    with monkeypatch.context() as patched:
+        _without_columns(patched)
+        one_by_one = _imported(formats_catalog, files)
+    assert columns == one_by_one
+    report, written = columns
+    assert (report.added, report.duplicates, len(written)) == (12, 4, 12)
+    assert report.targets == {"bench-fp4/sglang/4 GPU": 10, "bench-fp4/sglang/8 GPU": 2}
+    assert [note.split(": no serve config")[0] for note in report.notes] == [
+        *(f"{first}:{2 + (len(rows[0]) + 2) * e}:1: [element {e}] skipped" for e in (5, 6)),  # indent=2
+        f"{files[-1]}:1:1: [element 1] skipped",
+    ]
+    refusals = []
+    for read_many in (True, False):
+        with monkeypatch.context() as patched:
+            if not read_many:
+                _without_columns(patched)
+            with pytest.raises(TargetContradiction) as refused:
+                _imported(formats_catalog, [first], recipe_id="bench-fp4", backend="sglang", gpus=8)
+        refusals.append(str(refused.value))
+    assert refusals[0] == refusals[1] and f"{first}:2:1: GPUs: the file says 4 GPU(s)" in refusals[0]
+    assert benchmark_rows(formats_catalog) == []
+
+
+def test_rows_read_as_columns_are_found_again_by_their_old_keys(formats_catalog: str, tmp_path: Path) -> None:
+    """Rows of an InferenceX file imported before keys.run_key (keys of the old spelling) are
+    found again when the file, read column by column, comes again with one row more."""
+    from aim_catalog import Catalog
+
+    path = tmp_path / "agg_bmk.json"
+    path.write_text(json.dumps([inferencex(conc=c) for c in (1, 2, 3)], indent=2))
+    with Catalog.open(formats_catalog) as catalog:
+        assert catalog.import_benchmarks([path]).added == 3
+    assert len(spell_keys_as_before(formats_catalog, path)) == 3
+    path.write_text(json.dumps([inferencex(conc=c) for c in (1, 2, 3, 4)], indent=2))
+    with Catalog.open(formats_catalog) as catalog:
+        again = catalog.import_benchmarks([path])
+    assert (again.added, again.duplicates) == (1, 3)

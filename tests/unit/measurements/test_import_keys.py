@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 
 import msgspec
 
-from aim_catalog.measurements.importers.keys import LEGACY_BELOW, PREFIX, legacy_key, run_key
+from aim_catalog.measurements.importers.keys import LEGACY_BELOW, PREFIX, column_keys, legacy_key, run_key
 
 ROW = {
     "dataset": "random",
@@ -63,3 +64,41 @@ def test_the_key_of_a_row_never_changes() -> None:
     assert spelled.startswith(bytes.fromhex("87ab") + b"concurrency" + bytes.fromhex("04"))
     assert bytes.fromhex("cd2000") in spelled and bytes.fromhex("cb40bf400000000000") in spelled
     assert run_key(ROW) == "r2-e467c75e4d4bdb919488f2add22d251dc38c1b45f7f69460353248ade23b5"
+
+
+def test_keys_made_from_columns_are_the_keys_of_their_rows() -> None:
+    """``column_keys`` (a row a ``msgspec.Struct``, no dict) gives each row its ``run_key``:
+    the pinned row, and random rows of every kind of value a row holds (floats from the
+    smallest subnormal to the largest double, integers of every MessagePack width, text,
+    null), names in any order, ``source`` among them or not."""
+    names = list(ROW)
+    assert column_keys(names, [[value] for value in ROW.values()]) == [run_key(ROW)]
+    generator = random.Random(18)
+    values = [
+        0.0,
+        -0.0,
+        5e-324,
+        1.7976931348623157e308,
+        0.1,
+        1,
+        127,
+        128,
+        255,
+        256,
+        65536,
+        2**31 - 1,
+        2**53,
+        "",
+        "random",
+        "é",
+        None,
+    ]
+    for _ in range(300):
+        width = generator.randint(1, 40)
+        chosen = generator.sample([f"c{i}_{generator.choice('abz')}" for i in range(60)], width)
+        if generator.random() < 0.5:
+            chosen.append("source")
+        generator.shuffle(chosen)
+        columns = [[generator.choice(values) for _ in range(3)] for _ in chosen]
+        rows = [dict(zip(chosen, row, strict=True)) for row in zip(*columns, strict=True)]
+        assert column_keys(chosen, columns) == [run_key(row) for row in rows], chosen

@@ -100,7 +100,11 @@ def _compare_many(rows: list[Any]) -> set[int]:
     """Which of ``rows`` (one array file's elements) ``read_many`` read; each as ``_one``
     reads it alone: the same run, field for field, row and origins in the same order."""
     objects = [(10 + 5 * i, row, i) for i, row in enumerate(rows)]
-    many = inferencex.read_many(objects, "p.json", _engine, SOURCE)
+    batches = inferencex.read_many(objects, "p.json", _engine, SOURCE)
+    many = {index: batch.run(i) for batch in batches for i, index in enumerate(batch.indexes)}
+    assert sum(map(len, batches)) == len(many)  # no row read twice
+    for batch in batches:  # each row's import key, made from the columns, is its run's
+        assert batch.keys() == [batch.run(i).key for i in range(len(batch))]
     alone = _one_by_one(objects)
     for index, run in many.items():
         single = alone[index]
@@ -148,7 +152,7 @@ def test_a_group_of_several_gpu_counts_is_bounded_per_row() -> None:
 
 
 def _without_fast_paths(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(inferencex, "read_many", lambda *_args: {})
+    monkeypatch.setattr(inferencex, "read_many", lambda *_args: [])
     monkeypatch.setattr(common, "_flat_array", lambda _text: None)
 
 
@@ -202,9 +206,17 @@ HOSTILE_ARRAYS = [
 ]
 FLAT_ARRAYS = [
     '[{"a":1},{"a":2}]',
-    '[\r\n {"a": [1, 2.5e-7], "b": "x:y, z"},\r\n\r\n {"b": null, "c": true}\r\n]',
+    '[\r\n {"a": 1, "b": "x:y"} ,\r\n\r\n {"b": null, "c": true}\r\n]',
     '\n  [ {"hw":"mi355x"} ,\n\n {"hw":"b200","tp":8} ]',
     '[{"a":"say \\"hi\\"","b":"\\ud83d\\ude00 \\u007b"}]',  # escapes: quotes, a pair, a brace
+    '[{},{"a" : 1}, {}]',  # empty objects: no comma within; a blank before a colon
+]
+# Well formed, but with a comma the pairs do not account for (a duplicate key would look
+# alike): left to _array, which reads them.
+LEFT_TO_ARRAY = [
+    '[{"a": [1, 2.5e-7]}]',  # a nested array
+    '[{"b": "x:y, z"}]',  # a comma in a string
+    '[{"a,": 1}]',  # ... in a key
 ]
 
 
@@ -217,6 +229,8 @@ def test_the_flat_array_reading_is_the_element_by_element_one() -> None:
         assert common._flat_array(text) is None, text[:40]
     for text in FLAT_ARRAYS:
         assert common._flat_array(text) == common._array(text, "p.json")[0] != []
+    for text in LEFT_TO_ARRAY:
+        assert common._flat_array(text) is None and common._array(text, "p.json")[1] == [], text
     rng = random.Random(18)
     pieces = ["x", ":", "{", "}", ",", '"', "\\", " ", "é", ":x", "x,", "\\u0022"]
     taken = refused = 0
