@@ -20,7 +20,7 @@ import functools
 import os
 import stat
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
@@ -30,11 +30,13 @@ from aim_catalog.backends.registry import BACKENDS
 from aim_catalog.errors import Problem
 from aim_catalog.measurements.importers import inferencex, inferencex_api, sglang, vllm
 from aim_catalog.measurements.importers.common import (
+    Located,
     NotAmd,
     Run,
     RunColumns,
     Skip,
     collector_paused,
+    flat_array,
     split_objects,
 )
 from aim_catalog.notes import Progress
@@ -51,6 +53,7 @@ TICK = 5000  # runs between two progress reports
 READERS: tuple[ModuleType, ...] = (inferencex, inferencex_api, sglang, vllm)
 SOURCES = {reader.TOOL: reader.SOURCE for reader in READERS}
 _TITLES = list(dict.fromkeys(reader.TITLE for reader in reversed(READERS)))
+_BOM = "\ufeff".encode()
 UNKNOWN = f"not a {', '.join(_TITLES[:-1])} or {_TITLES[-1]} benchmark result (no known throughput key)"
 
 
@@ -96,22 +99,34 @@ def parse_results(
     hears ``checking NAME`` as the runs are read (every ``TICK`` runs, and the last). Runs
     read column by column (``inferencex.read_many``) are made ``Run``s in the file's order,
     or, with ``columns``, kept as they are in ``batches`` (what an import writes)."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        return Parsed(problems=[Problem(path, line, 0, "", "not valid UTF-8")])
     name = Path(path).name  # once per file: a Path per run cost more than reading the run
     sources = {tool: f"{source}: {name}" for tool, source in SOURCES.items()}
     with collector_paused():
-        objects, problems = split_objects(text.removeprefix("\ufeff"), path)
+        # An array of rows of one shape (an agg_bmk.json), read into columns by msgspec;
+        # anything else (or anything that reading cannot be sure of), object by object.
+        flat = flat_array(data.removeprefix(_BOM), inferencex.typed)
+        objects: Sequence[Located]
+        problems: list[Problem] = []
+        if flat is not None:
+            objects = flat
+        else:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                line = data.count(b"\n", 0, exc.start) + 1
+                return Parsed(problems=[Problem(path, line, 0, "", "not valid UTF-8")])
+            objects, problems = split_objects(text.removeprefix("\ufeff"), path)
         parsed = Parsed(problems=problems, files=[path])
         stage, total = f"checking {name}", len(objects)
         if progress is not None and total:  # before read_many: a bar from the start
             progress(stage, 0, total)
         # InferenceX rows as the writer writes them, column by column (the first reader: a row
         # it matches is its own); the others, and any that is not as written, one by one.
-        batches = inferencex.read_many(objects, path, _engine, sources[inferencex.TOOL]) if total > 1 else []
+        source = sources[inferencex.TOOL]
+        if flat is not None:
+            batches = inferencex.read_flat(flat, path, _engine, source)
+        else:
+            batches = inferencex.read_many(objects, path, _engine, source) if total > 1 else []
         rest: Iterable[int] = range(total)  # the objects left to read one by one
         read: dict[int, tuple[RunColumns, int]] = {}
         if columns:

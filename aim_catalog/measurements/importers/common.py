@@ -16,6 +16,7 @@ multi-node or agentic row) is *skipped* with its reason, and the rest is importe
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import json
 import math
@@ -24,7 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, overload
 
 import msgspec
 
@@ -550,6 +551,122 @@ def _flat_array(text: str) -> list[Located] | None:
 
 _STRICT = msgspec.json.Decoder()
 _DICT = {dict}
+
+
+class FlatArray(Sequence[Located]):
+    """A JSON array whose elements are flat objects that all hold the same keys (an
+    ``agg_bmk.json`` as its writer writes it), read by msgspec into one ``Struct`` a row:
+    no dict a row, each key's values taken at once (``columns``). As a sequence, what
+    ``split_objects`` gives of the file: each element (line, object, index), the object
+    read from its own text, and the lines counted only when one is asked for.
+
+    ``flat_array`` makes one only where the reading is the element-by-element one: the
+    keys of every element are the first's (msgspec refuses a row with another key, or
+    without one of them; an element is the text from its ``{`` to the next, and one
+    holding a nested object or a ``{`` in a string is not taken, see ``_flat_array``), no
+    key is given twice (as many commas as the pairs and elements need), and each key
+    ``types`` names a type for (from the first row's value) holds that type in every row, a
+    whole number where a float is named read as the float it is."""
+
+    def __init__(self, data: bytes, keys: tuple[str, ...], rows: list[Any], braces: list[int]) -> None:
+        self.data, self.keys, self.rows, self.braces = data, keys, rows, braces
+        self.typed: frozenset[str] = frozenset()  # keys whose values msgspec checked the type of
+        self._fields = dict(zip(keys, (f"k{i}" for i in range(len(keys))), strict=True))
+        self.lines: Sequence[int] = _Lines(data, braces)  # each element's, counted when one is asked for
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Located: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Located]: ...
+    def __getitem__(self, index: int | slice) -> Located | Sequence[Located]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return (self.lines[index], self.object(index), index)
+
+    def columns(self, keys: Sequence[str]) -> dict[str, Sequence[Any]]:
+        """Each of ``keys``' values, row by row, by one pass over the rows."""
+        if not keys:
+            return {}
+        getter = operator.attrgetter(*(self._fields[key] for key in keys))
+        if len(keys) == 1:
+            return {keys[0]: list(map(getter, self.rows))}
+        return dict(zip(keys, zip(*map(getter, self.rows), strict=True), strict=True))
+
+    def object(self, index: int) -> dict[str, Any]:
+        """Element ``index`` as a dict, as ``_array`` reads it (its keys in their order)."""
+        end = self.braces[index + 1] if index + 1 < len(self.braces) else self.data.rindex(b"]")
+        text = self.data[self.braces[index] : end].rstrip().removesuffix(b",")  # a blank after: JSON
+        found: dict[str, Any] = _STRICT.decode(text)
+        return found
+
+
+class _Lines(Sequence[int]):
+    """The line each element of an array starts on (the ``{`` at each of ``braces``), all
+    counted when one is first asked for: an import asks for none unless a run needs its own."""
+
+    def __init__(self, data: bytes, braces: list[int]) -> None:
+        self.data, self.braces = data, braces
+        self._lines: list[int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.braces)
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[int]: ...
+    def __getitem__(self, index: int | slice) -> int | Sequence[int]:
+        if self._lines is None:
+            count, at, line, self._lines = self.data.count, 0, 1, []
+            for brace in self.braces:
+                line += count(b"\n", at, brace)
+                self._lines.append(line)
+                at = brace
+        return self._lines[index]
+
+
+def flat_array(data: bytes, types: Callable[[str, Any], Any]) -> FlatArray | None:
+    """``data`` (a file's bytes, after any byte order mark) as a ``FlatArray``, or None:
+    ``split_objects`` then reads it. ``types(key, value)``: the type msgspec checks the key's
+    values against, from its value in the first element (``Any``: none)."""
+    start = len(data) - len(data.lstrip())
+    first = data.find(b"{", start)
+    if data[start : start + 1] != b"[" or first < 0 or data[start + 1 : first].strip():
+        return None
+    try:
+        head = _STRICT.decode(data[first : data.index(b"}", first) + 1])
+    except (msgspec.MsgspecError, ValueError, RecursionError):
+        return None
+    if type(head) is not dict or not head:
+        return None
+    keys = tuple(head)
+    kinds = tuple(types(key, value) for key, value in head.items())
+    try:
+        rows = _rows_decoder(keys, kinds).decode(data)
+    except (msgspec.MsgspecError, ValueError, RecursionError):
+        return None
+    if len(rows) < 2 or data.count(b",") != len(rows) * len(keys) - 1:
+        return None
+    braces, at, find = [], start, data.find
+    for _row in rows:
+        at = find(b"{", at + 1)
+        braces.append(at)
+    if find(b"{", at + 1) != -1:  # a "{" in a string: the elements are not where the "{" are
+        return None
+    flat = FlatArray(data, keys, rows, braces)
+    flat.typed = frozenset(key for key, kind in zip(keys, kinds, strict=True) if kind is not Any)
+    return flat
+
+
+@functools.lru_cache(maxsize=16)  # a few writers' shapes
+def _rows_decoder(keys: tuple[str, ...], kinds: tuple[Any, ...]) -> msgspec.json.Decoder[Any]:
+    pairs = enumerate(zip(keys, kinds, strict=True))
+    fields = [(f"k{i}", kind, msgspec.field(name=key)) for i, (key, kind) in pairs]
+    row = msgspec.defstruct("Row", fields, forbid_unknown_fields=True)
+    return msgspec.json.Decoder(list[row])  # type: ignore[valid-type]
 
 
 def _array(text: str, path: str) -> tuple[list[Located], list[Problem]]:

@@ -30,6 +30,7 @@ import math
 import operator
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aim_catalog.backends.registry import BACKENDS
@@ -37,6 +38,7 @@ from aim_catalog.measurements.importers.common import (
     LATENCIES,
     STATS,
     Fields,
+    FlatArray,
     Located,
     NotAmd,
     Numbers,
@@ -158,10 +160,68 @@ def read_many(objects: Sequence[Located], path: str, engine: Any, source: str) -
     for keys, indexes, column in _shapes([obj for _line, obj, _element in objects]):
         if not matches(dict.fromkeys(keys)):
             continue
-        for said, alike, columns in _alike(keys, indexes, objects, column):
-            runs = _read_group(keys, said, columns, [objects[i] for i in alike], alike, path, engine, source)
-            if runs is not None:
-                read.append(runs)
+        if column is None:
+            column = _columns([key for key in _READ if key in keys], [objects[i][1] for i in indexes])
+        lines, elements = [objects[i][0] for i in indexes], [objects[i][2] for i in indexes]
+        read += _read_alike(_Rows(keys, indexes, column, lines, elements), path, engine, source)
+    return read
+
+
+def read_flat(flat: FlatArray, path: str, engine: Any, source: str) -> list[RunColumns]:
+    """``read_many`` of an array whose rows hold the same keys, read into their columns by
+    msgspec (``common.flat_array``; the types ``typed`` names checked as they were read)."""
+    keys = flat.keys
+    if not matches(dict.fromkeys(keys)):
+        return []
+    column = flat.columns([key for key in _READ if key in keys])
+    indexes = range(len(flat))
+    return _read_alike(_Rows(keys, indexes, column, flat.lines, indexes, flat.typed), path, engine, source)
+
+
+def typed(key: str, value: Any) -> Any:
+    """The type ``common.flat_array`` has msgspec check ``key``'s values against, from its
+    ``value`` in the first row: a float for a figure ``_read_group`` reads as one (a whole
+    number read as its float, as ``Fields.number`` reads it), an int for a count; else none.
+    (Asking more than the first row has would only leave the file to be read object by
+    object: a key null in every row, say.)"""
+    if key in _FIGURES and type(value) is float:
+        return float
+    if key in _COUNTS and type(value) is int:
+        return int
+    return Any
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Rows of one file with the same keys: their indexes among the file's objects, the
+    values of the keys ``_read_group`` reads (``column``, by key), their lines and elements,
+    and the keys whose values are known to be of the type ``typed`` names."""
+
+    keys: tuple[str, ...]
+    indexes: Sequence[int]
+    column: dict[str, Sequence[Any]]
+    lines: Sequence[int]
+    elements: Sequence[int | None]
+    known: frozenset[str] = frozenset()
+
+    def picked(self, positions: list[int]) -> _Rows:
+        """The rows at ``positions``."""
+        get = operator.itemgetter(*positions)
+
+        def pick(values: Sequence[Any]) -> list[Any]:
+            return list(get(values)) if len(positions) > 1 else [get(values)]
+
+        column: dict[str, Sequence[Any]] = {key: pick(values) for key, values in self.column.items()}
+        return _Rows(self.keys, pick(self.indexes), column, pick(self.lines), pick(self.elements), self.known)
+
+
+def _read_alike(rows: _Rows, path: str, engine: Any, source: str) -> list[RunColumns]:
+    """``_read_group`` of each group ``_alike`` makes of these rows."""
+    read = []
+    for said, positions in _alike(rows.keys, rows.column):
+        runs = _read_group(rows if positions is None else rows.picked(positions), said, path, engine, source)
+        if runs is not None:
+            read.append(runs)
     return read
 
 
@@ -186,33 +246,24 @@ _DICTS = {dict}
 
 
 def _alike(
-    keys: tuple[str, ...],
-    indexes: list[int],
-    objects: Sequence[Located],
-    column: dict[str, Sequence[Any]] | None,
-) -> list[tuple[tuple[Any, ...], list[int], dict[str, Sequence[Any]]]]:
-    """The rows (``indexes``, each with ``keys``; ``column``: their values by key, if taken
-    already) by what they say of ``_SAID``, value and type (``1 == True``, but only ``True``
-    marks a multi-node row), each group with the columns of the keys ``_read_group`` reads:
-    one group when all say the same (checked column by column), else a group per set of
-    values (a row holding a list or an object there is left to the checks, which say what
-    is wrong)."""
+    keys: tuple[str, ...], column: dict[str, Sequence[Any]]
+) -> list[tuple[tuple[Any, ...], list[int] | None]]:
+    """The rows (each with ``keys``; ``column``: their values by key) by what they say of
+    ``_SAID``, value and type (``1 == True``, but only ``True`` marks a multi-node row): one
+    group of all (None) when all say the same (checked column by column), else a group per
+    set of values, by the rows' positions (a row holding a list or an object there is left
+    to the checks, which say what is wrong)."""
     asked = [key for key in _SAID if key in keys]
-    if column is None:
-        column = _columns([key for key in _READ if key in keys], [objects[i][1] for i in indexes])
     said = [column[key] for key in asked]
     if all(_one_value(values) for values in said):
-        return [(_said(asked, [values[0] for values in said]), indexes, column)]
+        return [(_said(asked, [values[0] for values in said]), None)]
     groups: dict[tuple[Any, ...], list[int]] = {}
-    for index, values in zip(indexes, zip(*said, strict=True), strict=True):
+    for position, values in enumerate(zip(*said, strict=True)):
         try:
-            groups.setdefault((values, tuple(map(type, values))), []).append(index)
+            groups.setdefault((values, tuple(map(type, values))), []).append(position)
         except TypeError:
             continue
-    return [
-        (_said(asked, values), part, _columns(list(column), [objects[i][1] for i in part]))
-        for (values, _types), part in groups.items()
-    ]
+    return [(_said(asked, values), part) for (values, _types), part in groups.items()]
 
 
 def _columns(keys: list[str], objs: list[dict[str, Any]]) -> dict[str, Sequence[Any]]:
@@ -263,19 +314,10 @@ _SCENARIO = (
 )
 
 
-def _read_group(
-    keys: tuple[str, ...],
-    said: tuple[Any, ...],
-    column: dict[str, Sequence[Any]],
-    located: list[Located],
-    indexes: list[int],
-    path: str,
-    engine: Any,
-    source: str,
-) -> RunColumns | None:
-    """``read_many`` of one group of rows (each with ``keys``, each saying ``said``; the
-    values of the keys it reads in ``column``): their runs, or None when anything in the
-    group is not as ``_usual`` takes it."""
+def _read_group(rows: _Rows, said: tuple[Any, ...], path: str, engine: Any, source: str) -> RunColumns | None:
+    """``read_many`` of one group of rows (each saying ``said``): their runs, or None when
+    anything in the group is not as ``_usual`` takes it."""
+    keys, column, known, indexes = rows.keys, rows.column, rows.known, rows.indexes
     present = frozenset(keys)
     scenario_type, multinode, disagg, hw, framework, precision, model, spec, power_valid = said
     if not _one_node(scenario_type, multinode, disagg, present):
@@ -294,18 +336,23 @@ def _read_group(
     floats = [key for key, _ in (*totals, *seconds, *powers)] + [key for key, _, _ in interactivity]
     if not totals:  # no throughput figure: refused, with its reason, by _one
         return None
-    rows = len(located)
+    size = len(indexes)
     extremes: dict[str, tuple[Any, Any]] = {}  # each key's (min, max)
     for key in counts:
         counted = column[key]
-        if set(map(type, counted)) != _INT:
+        if key not in known and set(map(type, counted)) != _INT:
             return None
         extremes[key] = low, high = min(counted), max(counted)
         if low < 1 or high > MAX_SQL_INT:
             return None
+    scaled = {key for key, _ in (*totals, *seconds)}  # checked once scaled (below)
     for key in floats:
         figures = column[key]  # as Numbers takes them: finite, not negative (a finite sum: no inf, nan)
-        if set(map(type, figures)) != _FLOAT or not math.isfinite(sum(figures)):
+        if key not in known and set(map(type, figures)) != _FLOAT:
+            return None
+        if key in scaled:
+            continue
+        if not math.isfinite(sum(figures)):
             return None
         extremes[key] = low, high = min(figures), max(figures)
         if low < 0.0:
@@ -327,18 +374,23 @@ def _read_group(
     # The row's columns, in _usual's order, their values, and each one's (min, max) where
     # known from its key's (``x * c`` and ``c / x`` are monotonic in ``x``, rounding too).
     names: list[str] = ["dataset"]
-    values: list[Sequence[Any]] = [[_DATASET] * rows]
+    values: list[Sequence[Any]] = [[_DATASET] * size]
     spans: list[tuple[Any, Any] | None] = [None]
-    for key, name in totals:
+    # Totals and seconds are checked scaled: a product by a positive number is finite, not
+    # negative, where its figure is; and the scaled values, new and side by side in memory,
+    # are read faster than the file's, spread over all its objects.
+    for name, figures in (
+        *((name, list(map(operator.mul, column[key], gpus))) for key, name in totals),
+        *((name, [figure * 1000.0 for figure in column[key]]) for key, name in seconds),
+    ):
+        if not math.isfinite(sum(figures)):
+            return None
+        least, most = min(figures), max(figures)
+        if least < 0.0:
+            return None
         names.append(name)
-        values.append(list(map(operator.mul, column[key], gpus)))
-        low, high = extremes[key]
-        spans.append((low * spread[0], high * spread[0]) if len(spread) == 1 else None)
-    for key, name in seconds:
-        names.append(name)
-        values.append([figure * 1000.0 for figure in column[key]])
-        low, high = extremes[key]
-        spans.append((low * 1000.0, high * 1000.0))
+        values.append(figures)
+        spans.append((least, most))
     derived = {}
     for key, name, how in interactivity:
         if name not in timed:
@@ -380,7 +432,7 @@ def _read_group(
             **{name: (key, "") for key, name in powers if key != name},
         }
     names.append("source")
-    values.append([source] * rows)
+    values.append([source] * size)
     return RunColumns(
         path,
         TOOL,
@@ -392,14 +444,11 @@ def _read_group(
         tuple(names),
         values,
         gpus,
-        list(map(_LINE, located)),
-        list(map(_ELEMENT, located)),
+        rows.lines,
+        rows.elements,
         indexes,
         origins,
     )
-
-
-_LINE, _ELEMENT = operator.itemgetter(0), operator.itemgetter(2)
 
 
 _DATASET = "random"  # the benchmark client's dataset (benchmark_lib.sh): lengths are nominal
@@ -545,6 +594,10 @@ ENERGY_KEYS = (
     ("avg_power_w", "power_w_per_gpu"),
     ("joules_per_output_token", "joules_per_output_token"),
     ("joules_per_total_token", "joules_per_total_token"),
+)
+# The figures _read_group reads as floats.
+_FIGURES = frozenset(
+    (*_TOTALS.keys, *_SECONDS.keys, *(key for key, _ in ENERGY_KEYS), *(key for key, _, _ in _INTERACTIVITY))
 )
 # Every key _read_group may read (and _SAID's), read at once (_alike).
 _READ = tuple(

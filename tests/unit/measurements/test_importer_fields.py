@@ -17,6 +17,7 @@ import pytest
 from support import bench_results as fx
 from support.paths import SHARED
 
+from aim_catalog.measurements import importers
 from aim_catalog.measurements.importers import Parsed, _engine, _one, common, inferencex, parse_results
 from aim_catalog.measurements.importers.common import Fields, Numbers
 
@@ -152,6 +153,7 @@ def test_a_group_of_several_gpu_counts_is_bounded_per_row() -> None:
 
 
 def _without_fast_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importers, "flat_array", lambda *_args: None)
     monkeypatch.setattr(inferencex, "read_many", lambda *_args: [])
     monkeypatch.setattr(common, "_flat_array", lambda _text: None)
 
@@ -163,11 +165,18 @@ REAL = sorted((SHARED / "reference" / "inferencex-results").glob("*/*.json"))
 def test_real_files_read_as_one_by_one(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every real InferenceX file (agg_bmk.json artifacts, API rows) gives the same runs,
     problems and skips with the quick readings (msgspec's array, ``read_many``) as without."""
-    data = path.read_bytes()
-    quick = parse_results(data, str(path))
+    _read_as_one_by_one(path.read_bytes(), str(path), monkeypatch)
+    _read_as_one_by_one("\ufeff".encode() + path.read_bytes(), str(path), monkeypatch)  # a byte order mark
+
+
+def _read_as_one_by_one(data: bytes, path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``parse_results`` of ``data`` gives what it gives without its quick readings
+    (``flat_array``, msgspec's array, ``read_many``): runs (rows and origins in order),
+    problems, skips."""
+    quick = parse_results(data, path)
     with monkeypatch.context() as patched:
         _without_fast_paths(patched)
-        slow = parse_results(data, str(path))
+        slow = parse_results(data, path)
     assert quick == slow
     assert [list(run.row.items()) for run in quick.runs] == [list(run.row.items()) for run in slow.runs]
     assert [list(run.origins.items()) for run in quick.runs] == [
@@ -239,16 +248,10 @@ def test_the_flat_array_reading_is_the_element_by_element_one() -> None:
         for _element in range(rng.randint(1, 4)):
             pairs = []
             for _pair in range(rng.randint(0, 4)):
-                key = json.dumps(rng.choice(["a", "b", "c", "a:", "{"]))
-                kind = rng.random()
-                if kind < 0.4:
-                    value = json.dumps("".join(rng.choices(pieces, k=rng.randint(0, 3))), ensure_ascii=False)
-                elif kind < 0.5:
-                    value = '{"a": 1, "a": 2}' if rng.random() < 0.5 else '{"b": [1]}'
-                else:
-                    value = rng.choice(["1", "-0.0", "2.5e-7", "true", "null", "[1, {}]", "[]"])
-                blank = rng.choice(["", " ", "\n", "\r\n\t"])
-                pairs.append(f"{blank}{key}{rng.choice(['', ' '])}:{blank}{value}")
+                key = rng.choice(["a", "b", "c", "a:", "{"])
+                nested = ['{"a": 1, "a": 2}', '{"b": [1]}']
+                scalars = ["1", "-0.0", "2.5e-7", "true", "null", "[1, {}]", "[]"]
+                pairs.append(_random_pair(rng, key, pieces, (0.4, 0.5), nested, scalars))
             elements.append("{" + ",".join(pairs) + "}")
         text = "[" + rng.choice(["", "\n  "]) + ",\n  ".join(elements) + "\n]"
         fast = common._flat_array(text)
@@ -259,3 +262,90 @@ def test_the_flat_array_reading_is_the_element_by_element_one() -> None:
         taken += 1
         assert problems == [] and fast == objects, text
     assert taken > 200 and refused > 200
+
+
+def _random_pair(
+    rng: random.Random,
+    key: str,
+    pieces: list[str],
+    shares: tuple[float, float],
+    nested: list[str],
+    scalars: list[str],
+) -> str:
+    """A key and a random value, blanks around them: text made of ``pieces`` (up to
+    ``shares[0]``), a nested value (up to ``shares[1]``) or one of ``scalars``."""
+    kind = rng.random()
+    if kind < shares[0]:
+        value = json.dumps("".join(rng.choices(pieces, k=rng.randint(0, 3))), ensure_ascii=False)
+    else:
+        value = rng.choice(nested if kind < shares[1] else scalars)
+    blank = rng.choice(["", " ", "\n", "\r\n\t"])
+    return f"{blank}{json.dumps(key)}{rng.choice(['', ' '])}:{blank}{value}"
+
+
+def _flat(text: str) -> common.FlatArray | None:
+    return common.flat_array(text.encode(), inferencex.typed)
+
+
+def test_an_array_of_one_shape_is_read_into_columns_as_element_by_element() -> None:
+    """``common.flat_array`` (rows of one shape into msgspec structs) gives what ``_array``
+    gives, element by element (line, object, index), and leaves every file with a key given
+    twice, a row of another shape, or anything it cannot be sure of to it: the hand-made
+    files, then 3000 random arrays whose elements mostly share their keys."""
+    for text in HOSTILE_ARRAYS + LEFT_TO_ARRAY:
+        assert _flat(text) is None, text[:40]
+    assert list(_flat('[{"a":1},{"a":2}]') or []) == common._array('[{"a":1},{"a":2}]', "p.json")[0]
+    for text in ('[{"a":1},{"b":2}]', '[{"a":1},{"a":1,"b":2}]', '[{"a":1,"b":2},{"b":2,"a":1,"a":3}]'):
+        assert _flat(text) is None, text  # another key, one more, one given twice
+    rng = random.Random(18)
+    pieces = ["x", ":", "{", "}", '"', "\\", " ", "é", ":x", "\\u0022", "]", "["]
+    taken = refused = 0
+    for _ in range(3000):
+        keys = rng.sample(["a", "b", "c", "tp", "conc", "tput_per_gpu", "a:", "}"], rng.randint(1, 4))
+        elements = []
+        for _element in range(rng.randint(2, 4)):
+            pairs = []
+            for key in rng.sample(keys, len(keys)) if rng.random() < 0.9 else [*keys, rng.choice(keys)]:
+                scalars = ["1", "8", "-0.0", "2.5e-7", "1e308", "true", "null", "[]", "7.0"]
+                pairs.append(_random_pair(rng, key, pieces, (0.3, 0.35), ['{"a": 1}', "[1, 2]"], scalars))
+            elements.append("{" + ",".join(pairs) + "}")
+        text = "[" + rng.choice(["", "\n  "]) + ",\n  ".join(elements) + "\n]"
+        flat = _flat(text)
+        objects, problems = common._array(text, "p.json")
+        if flat is None:
+            refused += 1
+            continue
+        taken += 1
+        assert problems == [] and list(flat) == objects, text
+        for key in flat.keys:  # each column holds what _array reads (a whole number as a float where
+            column = list(flat.columns([key])[key])  # a float is named), a typed one of that type
+            assert column == [obj[key] for _line, obj, _element in objects], text
+            assert key not in flat.typed or len(set(map(type, column))) == 1, text
+    assert taken > 300 and refused > 300
+
+
+def _compare_flat(rows: list[Any], monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Whether an array file of ``rows`` is read into columns (``common.flat_array``); it is
+    read as without that reading and ``read_many``: the same runs, problems and skips."""
+    data = json.dumps(rows, indent=1).encode()
+    _read_as_one_by_one(data, "p.json", monkeypatch)
+    return common.flat_array(data, inferencex.typed) is not None
+
+
+def test_rows_of_one_shape_read_into_columns_are_read_as_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An agg_bmk.json whose rows share their keys is read into columns by msgspec (types
+    checked as they are read) and then as ``read_many`` reads columns: the same runs,
+    problems and skips as read one by one, each key of a row as written given each odd value,
+    in one row of three (the first's type is the one checked) or in all of them."""
+    full = fx.inferencex_agg()
+    powered = {**full, "power_valid": 1, "avg_power_w": 900.0, "joules_per_output_token": 0.5}
+    taken = 0
+    for row in (full, powered):
+        other = {**row, "conc": 2 * row["conc"]}
+        assert _compare_flat([row, other, row], monkeypatch)
+        for key in row:
+            for value in ODD:
+                odd = {**row, key: value}
+                taken += _compare_flat([odd, {**odd, "conc": 3}], monkeypatch)
+                taken += _compare_flat([row, odd, other], monkeypatch)
+    assert taken > 500
