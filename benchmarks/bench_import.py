@@ -13,7 +13,8 @@ full rows (~1.4 KB) reach it at ~47k.
 Rows timed (each the median of --repeat rounds, which time every row in turn; rows/s beside it):
 
 - ``floor: json.loads``: parsing the file's bytes, nothing else;
-- ``parse_results``: reading the runs out of it (every check, line numbers, bounds);
+- ``parse_results``: reading the runs out of it as an import reads them (``columns=True``:
+  every check and bound; runs read column by column kept as columns);
 - ``import --dry-run, in-process``: ``Catalog.import_benchmarks(files, dry_run=True)`` on a
   SQLite catalog holding the bundled recipes (parse, resolve every run's serve config,
   write the rows in a transaction that is rolled back);
@@ -158,7 +159,7 @@ def measure_rows(
         shutil.copyfile(seeded, fresh)
         runs["import_floor"].append(timed(lambda: [json.loads(blob) for blob in blobs]))
         runs["import_parse"].append(
-            timed(lambda: [parse_results(b, str(p)) for b, p in zip(blobs, paths, strict=True)])
+            timed(lambda: [parse_results(b, str(p), columns=True) for b, p in zip(blobs, paths, strict=True)])
         )
         with Catalog.open(f"sqlite:///{fresh}") as catalog:
             runs["import_dry"].append(timed(lambda: catalog.import_benchmarks(paths, dry_run=True)))

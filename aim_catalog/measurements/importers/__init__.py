@@ -8,10 +8,12 @@ import stops) and the skipped runs (well formed, not comparable: each with its r
 Every run's finished row (after unit conversions and derived totals) is checked against
 ``recipes.bounds``: a figure that is infinite or physically impossible is a problem naming
 the file's key it came from. Time is linear in the file's size, with no per-run work that
-could be done once per file: an array of flat objects is parsed by msgspec
-(``common._flat_array``), and InferenceX rows as their writer writes them are read column by
-column (``inferencex.read_many``); each gives what the element-by-element reading gives (see
-``benchmarks/bench_import.py``).
+could be done once per file: an array whose rows share their keys is read by msgspec into
+one struct a row (``common.flat_array``), any other array of flat objects into dicts
+(``common._flat_array``), and InferenceX rows as their writer writes them are read column
+by column (``inferencex.read_flat``, ``read_many``) and, for an import, kept as columns
+(``RunColumns``); each gives what the element-by-element reading gives (unit tests hold
+them to it; measured by ``benchmarks/bench_import.py``).
 """
 
 from __future__ import annotations

@@ -4,9 +4,11 @@ each column came from, so a figure out of ``recipes.bounds`` after a derivation 
 naming that key; ``Numbers``: a reader's fixed table of such keys, read at once when all are
 as their writer writes them), and reading a file that holds one JSON object, several (one per
 line: JSONL, `--append-result`) or a JSON array (InferenceX's ``agg_bmk.json``), each located
-by its line, in time linear in its size (an array of flat objects by msgspec's parser, in C).
-A key given twice in one object is a problem (as in a recipe), not "the last one wins".
-``collector_paused``: no cyclic garbage collection while a file's runs are read or written.
+by its line, in time linear in its size (an array of flat objects by msgspec's parser, in C;
+``FlatArray``: one whose rows share their keys, into one struct a row). ``RunColumns``: runs
+read alike, held column by column. A key given twice in one object is a problem (as in a
+recipe), not "the last one wins". ``collector_paused``: no cyclic garbage collection while
+a file's runs are read or written.
 
 A field that is malformed is a *problem* (the import stops, exit 4, nothing written); a run
 that is well formed but not comparable with the catalog's rows (a trace replay, a
@@ -568,9 +570,11 @@ class FlatArray(Sequence[Located]):
     ``types`` names a type for (from the first row's value) holds that type in every row, a
     whole number where a float is named read as the float it is."""
 
-    def __init__(self, data: bytes, keys: tuple[str, ...], rows: list[Any], braces: list[int]) -> None:
+    def __init__(
+        self, data: bytes, keys: tuple[str, ...], rows: list[Any], braces: list[int], typed: frozenset[str]
+    ) -> None:
         self.data, self.keys, self.rows, self.braces = data, keys, rows, braces
-        self.typed: frozenset[str] = frozenset()  # keys whose values msgspec checked the type of
+        self.typed = typed  # the keys whose values msgspec checked the type of
         self._fields = dict(zip(keys, (f"k{i}" for i in range(len(keys))), strict=True))
         self.lines: Sequence[int] = _Lines(data, braces)  # each element's, counted when one is asked for
 
@@ -656,9 +660,8 @@ def flat_array(data: bytes, types: Callable[[str, Any], Any]) -> FlatArray | Non
         braces.append(at)
     if find(b"{", at + 1) != -1:  # a "{" in a string: the elements are not where the "{" are
         return None
-    flat = FlatArray(data, keys, rows, braces)
-    flat.typed = frozenset(key for key, kind in zip(keys, kinds, strict=True) if kind is not Any)
-    return flat
+    typed = frozenset(key for key, kind in zip(keys, kinds, strict=True) if kind is not Any)
+    return FlatArray(data, keys, rows, braces, typed)
 
 
 @functools.lru_cache(maxsize=16)  # a few writers' shapes

@@ -20,8 +20,10 @@ rows on other GPUs (NVIDIA: most of an ``agg_bmk.json``) are skipped in one line
 
 A row as the writer writes it is read by ``_usual`` (what its GPU, framework, precision and
 model say is worked out once and kept: files repeat a few); anything else, by ``_checked``,
-which says what is wrong with it. ``read_many`` reads a file's rows as written column by
-column (what ``_usual`` reads of each, at a fraction of the time), leaving the rest to them.
+which says what is wrong with it. ``read_many`` (rows as dicts) and ``read_flat`` (rows of
+one shape, read by msgspec into columns; ``typed``: the types it checks) read a file's rows
+as written column by column (what ``_usual`` reads of each, at a fraction of the time),
+leaving the rest to them.
 """
 
 from __future__ import annotations
