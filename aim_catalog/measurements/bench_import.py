@@ -319,11 +319,13 @@ def _resolve_batches(
     stage: _Stage,
 ) -> tuple[list[_Columnar], list[Run]]:
     """The serve config of each GPU count of each batch (``_resolve_once`` of its first row
-    of that count), and, as runs, the rows of the counts that have none (each says why)."""
+    of that count), and, as runs, the rows of the counts that have none (each says why;
+    ``stage`` hears of them as they are handled as runs, of the others here)."""
     columnar: list[_Columnar] = []
     singles: list[Run] = []
     for batch in batches:
         chosen: dict[int, int] = {}
+        made = len(singles)
         for gpus in sorted(set(batch.gpus)):
             try:
                 chosen[gpus] = _resolve_once(session, batch.run(batch.gpus.index(gpus)), target, found)
@@ -331,7 +333,7 @@ def _resolve_batches(
                 singles += [batch.run(i) for i, count in enumerate(batch.gpus) if count == gpus]
         if chosen:
             columnar.append((batch, chosen))
-        stage.reached(len(batch))
+        stage.reached(len(batch) - (len(singles) - made))
     return columnar, singles
 
 

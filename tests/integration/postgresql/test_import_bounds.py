@@ -245,23 +245,26 @@ def test_runs_of_one_serve_config_are_resolved_once(formats_catalog: str, tmp_pa
     ]
 
 
-def test_progress_counts_every_stage_to_its_end(formats_catalog: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("skipped", [0, 2], ids=["all-taken", "every-other-row-skipped"])
+def test_progress_counts_every_stage_to_its_end(formats_catalog: str, tmp_path: Path, skipped: int) -> None:
     """A big file reports each stage every 5,000 runs and at its end, with its total, so a
-    bar can be drawn (issue 18, point 9)."""
+    bar can be drawn (issue 18, point 9); rows read as columns but handled one by one (no
+    serve config for their 2 GPUs: skipped) are counted once."""
     from aim_catalog import Catalog
 
     path = tmp_path / "agg_bmk.json"
-    path.write_text(json.dumps([inferencex(conc=c) for c in range(1, 12_001)]))
+    rows = [inferencex(conc=c, tp=4 if c % 2 or not skipped else 2) for c in range(1, 12_001)]
+    path.write_text(json.dumps(rows))
     heard: list[tuple[str, int, int]] = []
     with Catalog.open(formats_catalog) as catalog:
         report = catalog.import_benchmarks([path], dry_run=True, on_progress=lambda *a: heard.append(a))
-    assert report.added == 12_000
+    assert report.added == (6_000 if skipped else 12_000)
     stages = {what: [(done, total) for w, done, total in heard if w == what] for what, _, _ in heard}
     assert list(stages) == ["checking agg_bmk.json", "resolving serve configs", "writing"]
     ticks = [(0, 12_000), (5_000, 12_000), (10_000, 12_000), (12_000, 12_000)]
     assert stages["checking agg_bmk.json"] == ticks
     assert stages["resolving serve configs"] == ticks
-    assert stages["writing"][-1] == (12_000, 12_000)
+    assert stages["writing"][-1] == (report.added, report.added)
 
 
 # --------------------------------------------------------------------------- rows read as columns
