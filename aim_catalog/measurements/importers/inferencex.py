@@ -151,8 +151,9 @@ def _usual(obj: dict[str, Any], path: str, line: int, engine: Any) -> tuple[Run,
 def read_many(objects: Sequence[Located], path: str, engine: Any, source: str) -> list[RunColumns]:
     """The runs ``_usual`` reads of these objects, read column by column:
     rows that say the same of their scenario, GPU, framework, precision, model, speculative
-    decoding and power samples, with the same keys in the same order (the rows of one
-    writer: a few groups per file), are checked at once (types, ranges and ``recipes.bounds``
+    decoding and power samples, with the same keys (the rows of one writer: a few groups
+    per file; what a run reads of a row depends on which keys it has, not their order), are
+    checked at once (types, ranges and ``recipes.bounds``
     by ``min``/``max`` of each column), and their rows made from the columns. A group with
     anything else in it is left out whole: ``_usual`` or ``_checked`` read its rows one by
     one, and say what is wrong. Each run is finished as ``importers._one`` finishes it
