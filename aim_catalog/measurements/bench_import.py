@@ -390,16 +390,10 @@ def _write(
                 chunk = rows[start : start + _ROWS_PER_INSERT]
                 insert_many(session, Benchmark.__table__, chunk)
                 written += len(chunk)
-        for names, columns in held:  # in the order of their keys: the index grows at its end
-            insert_columns(
-                session,
-                Benchmark.__table__,
-                names,
-                columns,
-                order_by="import_key",
-                chunk=_ROWS_PER_INSERT,
-                before=functools.partial(heard, written),
-            )
+        for names, columns in held:
+            table = Benchmark.__table__
+            before = functools.partial(heard, written)
+            insert_columns(session, table, names, columns, chunk=_ROWS_PER_INSERT, before=before)
             written += len(columns[0])
     if added:
         heard(written)

@@ -118,29 +118,23 @@ def insert_columns(
     names: Sequence[str],
     columns: Sequence[Sequence[Any]],
     *,
-    order_by: str | None = None,
     chunk: int = 5000,
     before: Callable[[int], None] | None = None,
 ) -> None:
     """``insert_many`` of rows held column by column (a sequence of values per name of
     ``names``), ``chunk`` rows to an executemany (``before`` hears how many were written
     before each): a positional driver (SQLite) gets the rows zipped from the columns, with
-    no dict or ``itemgetter`` a row, in the order of ``order_by``'s values where given (rows
-    inserted in the order of an index's keys cost it no random page each); a named one gets
-    a dict a row, as ``insert_many`` gives it."""
+    no dict or ``itemgetter`` a row; a named one gets a dict a row, as ``insert_many`` gives
+    it."""
     if not columns or not columns[0]:
         return
     plan = _Insert(session, table, names)
     params: list[Any]
     if plan.order is None:
         params = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
-        if order_by is not None:
-            params.sort(key=operator.itemgetter(order_by))
     else:
         held = dict(zip(names, columns, strict=True))
         params = list(zip(*plan.converted(held[name] for name in plan.order), strict=True))
-        if order_by is not None:
-            params.sort(key=operator.itemgetter(plan.order.index(order_by)))
     for start in range(0, len(params), chunk):
         if before is not None:
             before(start)

@@ -57,8 +57,8 @@ def test_insert_many_writes_what_sqlalchemy_writes(engine: Engine) -> None:
 
 def test_insert_columns_writes_what_insert_many_writes(engine: Engine) -> None:
     """``insert_columns`` (rows held column by column) stores what ``insert_many`` of the
-    same rows stores, in the order of ``order_by``, ``chunk`` rows at a time (``before``
-    hears how many went before each), whatever the order of the names."""
+    same rows stores, in their order, ``chunk`` rows at a time (``before`` hears how many
+    went before each), whatever the order of the names."""
     metadata = MetaData()
     ours, theirs = _table(metadata, "insert_columns_ours"), _table(metadata, "insert_columns_theirs")
     metadata.create_all(engine)
@@ -68,13 +68,13 @@ def test_insert_columns_writes_what_insert_many_writes(engine: Engine) -> None:
     heard: list[int] = []
     try:
         with Session(engine) as session:
-            insert_columns(session, ours, names, columns, order_by="s", chunk=2, before=heard.append)
+            insert_columns(session, ours, names, columns, chunk=2, before=heard.append)
             insert_columns(session, ours, names, [[], [], []])
-            insert_many(session, theirs, sorted(rows, key=lambda row: row["s"]))
+            insert_many(session, theirs, rows)
             found = [list(session.execute(select(t).order_by(t.c.id))) for t in (ours, theirs)]
             session.commit()
-        assert found[0] == found[1] == [(1, 0.5, None, "a"), (2, None, 7, "b"), (3, 2.0, 3, "c")]
-        assert [type(row[1]) for row in found[0]] == [float, type(None), float]
+        assert found[0] == found[1] == [(1, 2.0, 3, "c"), (2, 0.5, None, "a"), (3, None, 7, "b")]
+        assert [type(row[1]) for row in found[0]] == [float, float, type(None)]
         assert heard == [0, 2]
     finally:
         metadata.drop_all(engine)

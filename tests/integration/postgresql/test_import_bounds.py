@@ -363,3 +363,16 @@ def test_rows_read_as_columns_are_found_again_by_their_old_keys(formats_catalog:
     with Catalog.open(formats_catalog) as catalog:
         again = catalog.import_benchmarks([path])
     assert (again.added, again.duplicates) == (1, 3)
+
+
+def test_rows_read_as_columns_are_written_in_the_files_order(formats_catalog: str, tmp_path: Path) -> None:
+    """Row ids follow the file (explain lists a config's rows, export writes them, and select
+    breaks ties, by id)."""
+    from aim_catalog import Catalog
+
+    path = tmp_path / "agg_bmk.json"
+    concurrencies = [64, 1, 512, 8, 2, 256, 4, 128, 16, 32]
+    path.write_text(json.dumps([inferencex(conc=c) for c in concurrencies]))
+    with Catalog.open(formats_catalog) as catalog:
+        assert catalog.import_benchmarks([path]).added == len(concurrencies)
+    assert [row["concurrency"] for row in benchmark_rows(formats_catalog)] == concurrencies
