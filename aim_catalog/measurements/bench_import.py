@@ -23,7 +23,7 @@ from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from aim_catalog.errors import CatalogError, EnvironmentProblem, InvalidRecipeInput, Problem, UsageProblem
-from aim_catalog.measurements.importers import TICK, Parsed, parse_results, read_result_file
+from aim_catalog.measurements.importers import Parsed, Stage, parse_results, read_result_file
 from aim_catalog.measurements.importers.common import Run, RunColumns, collector_paused
 from aim_catalog.measurements.importers.keys import LEGACY_BELOW, legacy_key
 from aim_catalog.notes import Progress
@@ -239,7 +239,7 @@ def import_runs(
     for batch in batches:
         per_file[batch.path] += len(batch)
     found: dict[tuple[Any, ...], int | CatalogError] = {}
-    stage = _Stage(progress, "resolving serve configs", total)
+    stage = Stage(progress, "resolving serve configs", total)
     columnar, singles = _resolve_batches(session, batches, target, found, stage)
     ordered: Sequence[Run] = runs
     if singles:  # among the others, in the files' order
@@ -316,7 +316,7 @@ def _resolve_batches(
     batches: Sequence[RunColumns],
     target: Target,
     found: dict[tuple[Any, ...], int | CatalogError],
-    stage: _Stage,
+    stage: Stage,
 ) -> tuple[list[_Columnar], list[Run]]:
     """The serve config of each GPU count of each batch (``_resolve_once`` of its first row
     of that count), and, as runs, the rows of the counts that have none (each says why;
@@ -388,36 +388,17 @@ def _write(
             for start in range(0, len(rows), _ROWS_PER_INSERT):
                 heard(written)
                 chunk = rows[start : start + _ROWS_PER_INSERT]
-                insert_many(session, Benchmark.__table__, chunk)
+                insert_many(session, _TABLE, chunk)
                 written += len(chunk)
         for names, columns in held:
-            table = Benchmark.__table__
             before = functools.partial(heard, written)
-            insert_columns(session, table, names, columns, chunk=_ROWS_PER_INSERT, before=before)
+            insert_columns(session, _TABLE, names, columns, chunk=_ROWS_PER_INSERT, before=before)
             written += len(columns[0])
     if added:
         heard(written)
 
 
 _Columnar = tuple[RunColumns, dict[int, int]]  # a batch, the serve config of each GPU count it writes
-
-
-class _Stage:
-    """A stage of ``progress`` over ``total`` runs: said at 0, every ``TICK`` runs, and at the end."""
-
-    def __init__(self, progress: Progress | None, what: str, total: int) -> None:
-        self.progress, self.what, self.total, self.done = progress, what, total, 0
-
-    def reached(self, more: int) -> None:
-        """``more`` runs are about to be handled."""
-        if self.progress is not None:
-            for done in range(-(-self.done // TICK) * TICK, self.done + more, TICK):
-                self.progress(self.what, done, self.total)
-        self.done += more
-
-    def end(self) -> None:
-        if self.progress is not None:
-            self.progress(self.what, self.total, self.total)
 
 
 _ROWS_PER_INSERT = 5000
@@ -481,8 +462,7 @@ def _already_imported(
         for run, _config in resolved:
             by_legacy.setdefault(legacy_key(run.row), []).append(run.key)
         for batch, _chosen in columnar:
-            rows = map(dict, map(zip, itertools.repeat(batch.names), zip(*batch.columns, strict=True)))
-            for key, row in zip(batch.keys(), rows, strict=True):
+            for key, row in zip(batch.keys(), batch.rows(), strict=True):
                 by_legacy.setdefault(legacy_key(row), []).append(key)
         for config, legacy in _held(session, configs, set(by_legacy)):
             found.update((config, key) for key in by_legacy[legacy])

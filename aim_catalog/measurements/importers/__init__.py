@@ -45,7 +45,7 @@ from aim_catalog.notes import Progress
 from aim_catalog.recipes import bounds
 from aim_catalog.settings import RANK_METRICS
 
-__all__ = ["Parsed", "Run", "out_of_bounds", "parse_results", "read_result_file"]
+__all__ = ["Parsed", "Run", "Stage", "out_of_bounds", "parse_results", "read_result_file"]
 
 MAX_RESULT_BYTES = 64 << 20  # detailed vLLM results carry per-request lists
 TICK = 5000  # runs between two progress reports
@@ -76,6 +76,32 @@ class Parsed:
         self.problems += other.problems
         self.skipped += other.skipped
         self.not_amd += other.not_amd
+
+
+class Stage:
+    """A stage of ``progress`` over ``total`` runs: said at 0, every ``TICK`` runs, and at
+    its end, with its total (so a bar can be drawn)."""
+
+    def __init__(self, progress: Progress | None, what: str, total: int) -> None:
+        self.progress, self.what, self.total = progress, what, total
+        self.said = self.done = 0  # the next tick to say; the runs counted by ``reached``
+
+    def at(self, index: int) -> None:
+        """Run ``index`` (from 0) is next: each tick up to it not said yet is said."""
+        while self.progress is not None and self.said <= index and self.said < self.total:
+            self.progress(self.what, self.said, self.total)
+            self.said += TICK
+
+    def reached(self, more: int) -> None:
+        """``more`` runs, counted on from those before, are about to be handled."""
+        if more:
+            self.at(self.done + more - 1)
+            self.done += more
+
+    def end(self) -> None:
+        self.at(self.total - 1)
+        if self.progress is not None:
+            self.progress(self.what, self.total, self.total)
 
 
 def read_result_file(path: Path, progress: Progress | None = None, *, columns: bool = False) -> Parsed:
@@ -119,9 +145,9 @@ def parse_results(
                 return Parsed(problems=[Problem(path, line, 0, "", "not valid UTF-8")])
             objects, problems = split_objects(text.removeprefix("\ufeff"), path)
         parsed = Parsed(problems=problems, files=[path])
-        stage, total = f"checking {name}", len(objects)
-        if progress is not None and total:  # before read_many: a bar from the start
-            progress(stage, 0, total)
+        total = len(objects)
+        stage = Stage(progress, f"checking {name}", total)
+        stage.at(0)  # before the rows read at once: a bar from the start
         # InferenceX rows as the writer writes them, column by column (the first reader: a row
         # it matches is its own); the others, and any that is not as written, one by one.
         source = sources[inferencex.TOOL]
@@ -136,11 +162,8 @@ def parse_results(
             rest = sorted(set(rest).difference(*(batch.indexes for batch in batches)))
         else:
             read = {index: (batch, i) for batch in batches for i, index in enumerate(batch.indexes)}
-        tick = TICK
         for index in rest:
-            while progress is not None and tick <= index:  # every TICK objects, read or not
-                progress(stage, tick, total)
-                tick += TICK
+            stage.at(index)  # every TICK objects, read here or not
             held = read.get(index)
             if held is not None:
                 parsed.runs.append(held[0].run(held[1]))
@@ -152,10 +175,7 @@ def parse_results(
                 parsed.problems.append(Problem(path, line, 1, "", message))
                 continue
             _one(obj, path, line, sources, element, parsed)
-        if progress is not None:
-            for reached in range(tick, total, TICK):
-                progress(stage, reached, total)
-            progress(stage, total, total)
+        stage.end()
     if parsed.not_amd:
         parsed.skipped.append(Problem(path, 1, 1, "", not_amd_summary(parsed.not_amd)))
         parsed.not_amd = Counter()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import itertools
 import json
 import math
 import operator
@@ -27,7 +28,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeGuard, overload
+from typing import Any, AnyStr, TypeGuard, overload
 
 import msgspec
 
@@ -80,7 +81,7 @@ class Run:
 
 @dataclass(eq=False)
 class RunColumns:
-    """Runs of one file read alike (``inferencex.read_many``), held column by column: the
+    """Runs of one file read alike (``inferencex.read_many``, ``read_flat``), held column by column: the
     same writer, model, backend, hardware, precision, speculative decoding and row columns
     (``names``, ``columns``: one sequence of values per name), each row with its own GPU
     count, line and element. ``run(i)`` is row ``i`` as the ``Run`` the row-by-row reading
@@ -120,6 +121,10 @@ class RunColumns:
             element=self.elements[i],
             origins=self.origins[gpus],
         )
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """Each row as its ``Run.row``."""
+        return map(dict, map(zip, itertools.repeat(self.names), zip(*self.columns, strict=True)))
 
     def keys(self) -> list[str]:
         """Each row's ``Run.key`` (computed once)."""
@@ -521,15 +526,12 @@ def _flat_array(text: str) -> list[Located] | None:
     """``_array``'s reading of an array of flat objects (InferenceX's ``agg_bmk.json``), by
     msgspec's parser in C, or None: ``_array`` then reads the file (and says what is wrong).
 
-    Taken only where the two must agree. A ``{`` per element (none after the last element's,
-    found counting on from each): no object is nested and no string holds a ``{`` (an
-    escape is never one), so the ``{`` are where the elements start (their lines, counted on
-    from each other). Keys given twice, which msgspec reads as one
-    (the last) and ``_array`` refuses, by the commas: the text holds one between elements
-    and one between the pairs of an object, and more only in a string or a nested array; as
-    many commas as the objects read have pairs and separators means no object was given a
-    pair more than it holds. msgspec reads strict JSON: ``NaN``, a number out of a double's
-    range, a lone surrogate, a trailing comma are refused there, and ``_array`` says so."""
+    Taken only where the two must agree: a ``{`` per element (``_openings``: no object is
+    nested, no string holds a ``{``), so the ``{`` are where the elements start (their
+    lines, counted on from each other); no key given twice, which msgspec reads as one (the
+    last) and ``_array`` refuses (``_one_comma_each``). msgspec reads strict JSON: ``NaN``, a
+    number out of a double's range, a lone surrogate, a trailing comma are refused there,
+    and ``_array`` says so."""
     try:
         values = _STRICT.decode(str(text))  # str: the text itself (msgspec takes no subclass)
     except (msgspec.MsgspecError, ValueError, RecursionError):  # what _array says
@@ -537,18 +539,41 @@ def _flat_array(text: str) -> list[Located] | None:
     if type(values) is not list or not values or set(map(type, values)) != _DICT:
         return None
     sizes = list(map(len, values))
-    if text.count(",") != sum(sizes) - 1 + sizes.count(0):
+    if not _one_comma_each(text.count(","), sum(sizes), sizes.count(0)):
         return None
-    out: list[Located] = []
-    at, line, find, count = 0, 1, text.find, text.count
-    for element, value in enumerate(values):
-        brace = find("{", at + 1)  # at 0: the "[" (or a blank before it)
-        line += count("\n", at, brace)
-        out.append((line, value, element))
+    braces = _openings(text, "{", 0, len(values))  # at 0: the "[" (or a blank before it)
+    if braces is None:
+        return None
+    return list(zip(_line_numbers(text, "\n", braces), values, range(len(values)), strict=True))
+
+
+def _one_comma_each(commas: int, pairs: int, empty: int) -> bool:
+    """Whether an array of flat objects holding ``pairs`` pairs in all (``empty`` objects
+    none) has just the commas it needs: one between elements and one between the pairs of an
+    object. A key given twice (one pair more than the object read holds), a comma in a
+    string or a nested array would each be a comma more."""
+    return commas == pairs - 1 + empty
+
+
+def _openings(text: AnyStr, brace: AnyStr, at: int, count: int) -> list[int] | None:
+    """Where the ``count`` elements of an array (its ``[`` at ``at``) open, each at the next
+    ``brace`` (``{``); None when another follows the last: one in a string (an escape is never
+    one) or a nested object would have been taken for an element's."""
+    found = []
+    for _element in range(count):
+        at = text.find(brace, at + 1)
+        found.append(at)
+    return found if text.find(brace, at + 1) == -1 else None
+
+
+def _line_numbers(text: AnyStr, newline: AnyStr, braces: list[int]) -> list[int]:
+    """The line of each of ``braces`` (offsets in ``text``), counted on from each other."""
+    lines, at, line, count = [], 0, 1, text.count
+    for brace in braces:
+        line += count(newline, at, brace)
+        lines.append(line)
         at = brace
-    # As many "{" as elements: a "{" in a string would have been taken for the next
-    # element's, leaving the last element's after the last one found.
-    return out if find("{", at + 1) == -1 else None
+    return lines
 
 
 _STRICT = msgspec.json.Decoder()
@@ -564,9 +589,8 @@ class FlatArray(Sequence[Located]):
 
     ``flat_array`` makes one only where the reading is the element-by-element one: the
     keys of every element are the first's (msgspec refuses a row with another key, or
-    without one of them; an element is the text from its ``{`` to the next, and one
-    holding a nested object or a ``{`` in a string is not taken, see ``_flat_array``), no
-    key is given twice (as many commas as the pairs and elements need), and each key
+    without one of them; an element is the text from its ``{`` to the next, see
+    ``_openings``), no key is given twice (``_one_comma_each``), and each key
     ``types`` names a type for (from the first row's value) holds that type in every row, a
     whole number where a float is named read as the float it is."""
 
@@ -592,12 +616,8 @@ class FlatArray(Sequence[Located]):
 
     def columns(self, keys: Sequence[str]) -> dict[str, Sequence[Any]]:
         """Each of ``keys``' values, row by row, by one pass over the rows."""
-        if not keys:
-            return {}
-        getter = operator.attrgetter(*(self._fields[key] for key in keys))
-        if len(keys) == 1:
-            return {keys[0]: list(map(getter, self.rows))}
-        return dict(zip(keys, zip(*map(getter, self.rows), strict=True), strict=True))
+        field = self._fields.__getitem__  # a key's field: msgspec renames them
+        return transposed(keys, self.rows, lambda *names: operator.attrgetter(*map(field, names)))
 
     def object(self, index: int) -> dict[str, Any]:
         """Element ``index`` as a dict, as ``_array`` reads it (its keys in their order)."""
@@ -605,6 +625,19 @@ class FlatArray(Sequence[Located]):
         text = self.data[self.braces[index] : end].rstrip().removesuffix(b",")  # a blank after: JSON
         found: dict[str, Any] = _STRICT.decode(text)
         return found
+
+
+def transposed(
+    keys: Sequence[str], rows: Iterable[Any], getter: Callable[..., Callable[[Any], Any]]
+) -> dict[str, Sequence[Any]]:
+    """Each of ``keys``' values in ``rows``, by one pass over them: ``getter(*keys)`` (as
+    ``operator.itemgetter``) gives a row's value of one key, or the tuple of several."""
+    if not keys:
+        return {}
+    get = getter(*keys)
+    if len(keys) == 1:
+        return {keys[0]: list(map(get, rows))}
+    return dict(zip(keys, zip(*map(get, rows), strict=True), strict=True))
 
 
 class _Lines(Sequence[int]):
@@ -624,11 +657,7 @@ class _Lines(Sequence[int]):
     def __getitem__(self, index: slice) -> Sequence[int]: ...
     def __getitem__(self, index: int | slice) -> int | Sequence[int]:
         if self._lines is None:
-            count, at, line, self._lines = self.data.count, 0, 1, []
-            for brace in self.braces:
-                line += count(b"\n", at, brace)
-                self._lines.append(line)
-                at = brace
+            self._lines = _line_numbers(self.data, b"\n", self.braces)
         return self._lines[index]
 
 
@@ -652,13 +681,10 @@ def flat_array(data: bytes, types: Callable[[str, Any], Any]) -> FlatArray | Non
         rows = _rows_decoder(keys, kinds).decode(data)
     except (msgspec.MsgspecError, ValueError, RecursionError):
         return None
-    if len(rows) < 2 or data.count(b",") != len(rows) * len(keys) - 1:
+    if len(rows) < 2 or not _one_comma_each(data.count(b","), len(rows) * len(keys), 0):
         return None
-    braces, at, find = [], start, data.find
-    for _row in rows:
-        at = find(b"{", at + 1)
-        braces.append(at)
-    if find(b"{", at + 1) != -1:  # a "{" in a string: the elements are not where the "{" are
+    braces = _openings(data, b"{", start, len(rows))
+    if braces is None:
         return None
     typed = frozenset(key for key, kind in zip(keys, kinds, strict=True) if kind is not Any)
     return FlatArray(data, keys, rows, braces, typed)

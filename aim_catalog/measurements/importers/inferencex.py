@@ -49,6 +49,7 @@ from aim_catalog.measurements.importers.common import (
     Skip,
     latency_keys,
     plain,
+    transposed,
 )
 from aim_catalog.recipes import bounds
 from aim_catalog.settings import MAX_SQL_INT, normalize_precision
@@ -271,10 +272,7 @@ def _alike(
 
 def _columns(keys: list[str], objs: list[dict[str, Any]]) -> dict[str, Sequence[Any]]:
     """Each key's values in ``objs`` (each holds every key), by one pass over them."""
-    if len(keys) == 1:
-        return {keys[0]: [obj[keys[0]] for obj in objs]}
-    picked = map(operator.itemgetter(*keys), objs)
-    return dict(zip(keys, zip(*picked, strict=True), strict=True)) if keys else {}
+    return transposed(keys, objs, operator.itemgetter)
 
 
 def _one_value(values: Sequence[Any]) -> bool:
@@ -602,20 +600,8 @@ ENERGY_KEYS = (
 _FIGURES = frozenset(
     (*_TOTALS.keys, *_SECONDS.keys, *(key for key, _ in ENERGY_KEYS), *(key for key, _, _ in _INTERACTIVITY))
 )
-# Every key _read_group may read (and _SAID's), read at once (_alike).
-_READ = tuple(
-    dict.fromkeys(
-        (
-            *_SAID,
-            *_COUNTS,
-            *_TOTALS.keys,
-            *_SECONDS.keys,
-            *(key for key, _ in ENERGY_KEYS),
-            *(key for key, _, _ in _INTERACTIVITY),
-            "image",
-        )
-    )
-)
+# Every key _read_group may read (and _SAID's), taken from the rows at once.
+_READ = (*_SAID, *_COUNTS, *sorted(_FIGURES), "image")
 _ENERGY = Numbers(ENERGY_KEYS)
 
 

@@ -41,20 +41,19 @@ def run_key(row: Mapping[str, Any]) -> str:
 
 def column_keys(names: Sequence[str], columns: Sequence[Sequence[Any]]) -> list[str]:
     """``run_key`` of each row of ``columns`` (one sequence per name of ``names``, rows in
-    order), with no dict a row: each row a ``msgspec.Struct`` of the names in sorted order,
-    which msgspec encodes as the same sorted map (a unit test holds them to it)."""
+    order), with no dict a row: each row a ``msgspec.Struct`` whose fields are the names in
+    sorted order, which msgspec encodes as the same sorted map (a unit test holds them to it)."""
     kept = sorted((name, column) for name, column in zip(names, columns, strict=True) if name != "source")
-    fields = tuple(name for name, _ in kept)
-    if not all(name.isidentifier() for name in fields) or len(set(fields)) != len(fields):
-        return [run_key(dict(zip(names, row, strict=True))) for row in zip(*columns, strict=True)]
-    rows = itertools.starmap(_shape(fields), zip(*(column for _, column in kept), strict=True))
+    rows = itertools.starmap(_shape(tuple(name for name, _ in kept)), zip(*(c for _, c in kept), strict=True))
     # A struct's fields are encoded in their order, here sorted: no sorting a row.
     digests = map(_HEX, map(_DIGEST, map(hashlib.sha256, map(_ENCODE_IN_ORDER, rows))))
     return [PREFIX + digest[:61] for digest in digests]
 
 
 @functools.lru_cache(maxsize=64)  # the shapes of a writer's rows: a few
-def _shape(fields: tuple[str, ...]) -> Any:
+def _shape(names: tuple[str, ...]) -> Any:
+    """A struct of ``names``, in their order (fields named ``f0``...: any text is a name)."""
+    fields = [(f"f{i}", Any, msgspec.field(name=name)) for i, name in enumerate(names)]
     return msgspec.defstruct("Row", fields)
 
 

@@ -103,13 +103,13 @@ def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         return
     plan = _Insert(session, table, list(rows[0]))
     if plan.order is None:
-        plan.named(rows if isinstance(rows, list) else list(rows))
+        plan.execute(rows if isinstance(rows, list) else list(rows))
         return
     get = operator.itemgetter(*plan.order)
     params = list(map(get, rows)) if len(plan.order) > 1 else [(get(row),) for row in rows]
     if any(plan.processors):
         params = list(zip(*plan.converted(zip(*params, strict=True)), strict=True))
-    plan.connection.exec_driver_sql(plan.statement, params)
+    plan.execute(params)
 
 
 def insert_columns(
@@ -138,11 +138,7 @@ def insert_columns(
     for start in range(0, len(params), chunk):
         if before is not None:
             before(start)
-        part = params[start : start + chunk]
-        if plan.order is None:
-            plan.named(part)
-        else:
-            plan.connection.exec_driver_sql(plan.statement, part)
+        plan.execute(params[start : start + chunk])
 
 
 class _Insert:
@@ -172,10 +168,10 @@ class _Insert:
             for column, p in zip(columns, self.processors, strict=True)
         ]
 
-    def named(self, rows: list[Any]) -> None:
-        """The rows (dicts) by the driver's executemany, or SQLAlchemy's where a name is
-        escaped or a column converts."""
-        if self.escaped or any(self.processors):
-            self.session.execute(insert(self.table), rows)
+    def execute(self, params: list[Any]) -> None:
+        """The rows by the driver's executemany: tuples in ``order``, or dicts (named
+        parameters; SQLAlchemy's executemany where a name is escaped or a column converts)."""
+        if self.order is None and (self.escaped or any(self.processors)):
+            self.session.execute(insert(self.table), params)
             return
-        self.connection.exec_driver_sql(self.statement, rows)
+        self.connection.exec_driver_sql(self.statement, params)
